@@ -1,0 +1,44 @@
+"""edgec lint FILE...: every diagnostic for every environment (or one with --env)."""
+from __future__ import annotations
+
+from ._common import EXIT_OK, EXIT_PROBLEMS, add_format, print_diagnostics
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE", help=".edge files")
+    parser.add_argument("--env", "-e", help="lint only this environment (default: every one)")
+    parser.add_argument("--target", "-t", action="append", default=[],
+                        help="also report what this target cannot express (repeatable, or 'all')")
+    parser.add_argument("--strict", action="store_true", help="target approximations are errors")
+    parser.add_argument("--no-fmt-check", action="store_true", help="do not warn about unformatted files")
+    add_format(parser)
+
+
+def run(args) -> int:
+    from ..pipeline import analyse, read_source
+    from ..targets import UnknownTarget, names
+    targets = tuple(names()) if "all" in args.target else tuple(args.target)
+    diagnostics, sources = [], {}
+    for path in args.files:
+        source, problem = read_source(path)
+        if problem:
+            diagnostics.append(problem)
+            continue
+        sources[path] = source
+        try:
+            result = analyse(source, path, env=args.env, all_envs=args.env is None, targets=targets,
+                             strict=args.strict)
+        except UnknownTarget as err:
+            import sys
+            print(f"edgec lint: {err}", file=sys.stderr)
+            return 2
+        diagnostics.extend(result.diagnostics)
+        if result.doc is not None and not args.no_fmt_check:
+            diagnostics.extend(_format_check(result.doc))
+    print_diagnostics(diagnostics, sources, args.format, stream=None if args.format != "text" else __import__("sys").stdout)
+    return EXIT_PROBLEMS if diagnostics else EXIT_OK
+
+
+def _format_check(doc):
+    from ..fmt import not_formatted
+    return not_formatted(doc)

@@ -1,0 +1,406 @@
+"""The IR: what an edge does, with every default applied and every unit normalised.
+
+Plain frozen dataclasses. Durations are milliseconds (`*_ms`), rates are a count per
+window in seconds, sizes are bytes. A target or the runtime reads the IR and never
+invents a default of its own: if a value matters, it is here.
+
+Every node serialises to JSON with `to_json()`; `edgec/schema.py` derives the JSON
+Schema from these classes, and `edgec schema` prints it. `span` fields say where in
+the source a node came from (for diagnostics); they are not part of the JSON.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal
+
+from .diagnostics import Span
+
+IR_VERSION = 1
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+
+
+def _span() -> Any:
+    return field(default=None, compare=False, repr=False, metadata={"json": False})
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A reference to a secret resolved at build or run time (never its value)."""
+
+    secret: str  # the name: read from the environment variable NAME, or <secrets dir>/NAME
+
+    def __str__(self) -> str:
+        return "${secret:" + self.secret + "}"
+
+
+# ---- listeners -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tls:
+    cert: str
+    key: str
+    min_version: Literal["1.2", "1.3"] = "1.2"
+
+
+@dataclass(frozen=True)
+class HttpsRedirect:
+    port: int  # the HTTPS port the client is sent to (omitted from Location when 443)
+    status: int = 301
+
+
+@dataclass(frozen=True)
+class Listener:
+    protocol: Literal["http", "https"]
+    port: int
+    address: str = "0.0.0.0"
+    tls: Tls | None = None
+    http2: bool = False
+    redirect: HttpsRedirect | None = None  # every request on this listener is redirected to HTTPS
+    span: Span | None = _span()
+
+
+# ---- upstreams -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    weight: int = 1
+    backup: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class HashKey:
+    source: Literal["header", "cookie", "client_ip", "uri"]
+    name: str | None = None  # header or cookie name
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    method: Literal["GET", "HEAD"]
+    path: str
+    interval_ms: int
+    timeout_ms: int
+    unhealthy_threshold: int
+    healthy_threshold: int
+    expect_status: tuple[int, int] = (200, 399)
+
+
+@dataclass(frozen=True)
+class PassiveCheck:
+    max_fails: int  # consecutive failures that eject a server; 0 disables ejection
+    fail_timeout_ms: int  # the window failures are counted in, and how long a server stays out
+
+
+@dataclass(frozen=True)
+class Sticky:
+    cookie: str
+    ttl_ms: int  # 0: a session cookie
+    path: str = "/"
+
+
+@dataclass(frozen=True)
+class Keepalive:
+    connections: int  # idle keep-alive connections kept per upstream (per process)
+    idle_timeout_ms: int
+
+
+@dataclass(frozen=True)
+class UpstreamTimeouts:
+    connect_ms: int
+    read_ms: int
+    send_ms: int
+
+
+@dataclass(frozen=True)
+class Upstream:
+    name: str
+    servers: tuple[Server, ...]
+    balance: Literal["round_robin", "least_conn", "ip_hash", "hash", "random"]
+    hash_key: HashKey | None
+    health: HealthCheck | None
+    passive: PassiveCheck
+    sticky: Sticky | None
+    keepalive: Keepalive
+    timeouts: UpstreamTimeouts
+    span: Span | None = _span()
+
+
+# ---- auth ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JwtAuth:
+    name: str
+    kind: Literal["jwt"]
+    issuer: str | None
+    jwks_url: str | None
+    secret: Secret | None  # HMAC key, for HS* algorithms
+    audiences: tuple[str, ...]
+    algorithms: tuple[str, ...]
+    leeway_ms: int
+    header: str = "Authorization"  # where the bearer token is read from
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class BasicAuth:
+    name: str
+    kind: Literal["basic"]
+    htpasswd: str | Secret  # path of an htpasswd file (bcrypt or SHA1 entries)
+    realm: str
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class ApiKeyAuth:
+    name: str
+    kind: Literal["api_key"]
+    header: str
+    keys_file: str | None  # one key per line, '#' comments allowed
+    keys: tuple[Secret, ...]
+    span: Span | None = _span()
+
+
+Auth = JwtAuth | BasicAuth | ApiKeyAuth
+
+
+# ---- routes ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathMatch:
+    type: Literal["exact", "prefix", "regex"]
+    value: str
+
+
+@dataclass(frozen=True)
+class ValueMatch:
+    """A header or query parameter condition. Header names are compared case-insensitively,
+    query names exactly; values exactly (`exact`), by a full-match regex (`regex`), or only
+    for presence (`present`)."""
+
+    name: str
+    type: Literal["exact", "regex", "present"]
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    path: PathMatch  # always set: no path condition means prefix "/"
+    hosts: tuple[str, ...] = ()  # empty: any host; "*.example.com" matches any subdomain depth
+    methods: tuple[str, ...] = ()  # empty: any method
+    headers: tuple[ValueMatch, ...] = ()
+    query: tuple[ValueMatch, ...] = ()
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class RateLimitKey:
+    source: Literal["client_ip", "header", "claim"]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int  # requests allowed per window
+    window_s: int
+    key: RateLimitKey
+    burst: int  # extra requests accepted at once above the steady rate
+    status: int = 429
+
+
+@dataclass(frozen=True)
+class Cache:
+    ttl_ms: int
+    methods: tuple[str, ...]
+    key: tuple[str, ...]  # request parts that make the cache key, in order
+    vary: tuple[str, ...]  # request header names that also key the entry
+
+
+@dataclass(frozen=True)
+class HeaderOps:
+    set: tuple[tuple[str, str], ...] = ()
+    add: tuple[tuple[str, str], ...] = ()  # appended to an existing value as a comma list
+    remove: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.set or self.add or self.remove)
+
+
+@dataclass(frozen=True)
+class PathRewrite:
+    """`prefix`: the leading path elements `match` are replaced by `replacement` (Gateway API
+    ReplacePrefixMatch; an empty replacement strips them). `full`: the path becomes `replacement`."""
+
+    type: Literal["prefix", "full"]
+    replacement: str
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    path: PathRewrite | None = None
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class Cors:
+    origins: tuple[str, ...]  # "*" allows any origin
+    methods: tuple[str, ...]
+    headers: tuple[str, ...]
+    expose: tuple[str, ...]
+    credentials: bool
+    max_age_s: int
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    request_ms: int  # the whole request, retries included; 0: no limit
+    per_try_ms: int  # one attempt at one server; 0: the upstream's read timeout
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int  # retries after the first try; 0: never retry
+    statuses: tuple[int, ...]  # response codes that are retried
+    connect_errors: bool  # connection failures and timeouts are retried
+    backoff_ms: int
+    methods: tuple[str, ...] = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")  # idempotent only
+
+
+@dataclass(frozen=True)
+class Mirror:
+    upstream: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class Backend:
+    upstream: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class Forward:
+    type: Literal["forward"]
+    backends: tuple[Backend, ...]
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Gateway API RequestRedirect. None means "keep the request's": scheme, host, port
+    (then derived as the spec says) and path."""
+
+    type: Literal["redirect"]
+    status: int
+    scheme: Literal["http", "https"] | None = None
+    host: str | None = None
+    port: int | None = None
+    path: PathRewrite | None = None
+
+
+@dataclass(frozen=True)
+class Respond:
+    type: Literal["respond"]
+    status: int
+    body: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class AggregatePart:
+    name: str
+    method: str
+    upstream: str
+    path: str
+    timeout_ms: int
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    type: Literal["aggregate"]
+    parts: tuple[AggregatePart, ...]
+
+
+Action = Forward | Redirect | Respond | Aggregate
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    matches: tuple[Match, ...]
+    action: Action
+    auth: str | None = None
+    rate_limit: RateLimit | None = None
+    cache: Cache | None = None
+    request_headers: HeaderOps = HeaderOps()
+    response_headers: HeaderOps = HeaderOps()
+    rewrite: Rewrite = Rewrite()
+    cors: Cors | None = None
+    timeouts: Timeouts = Timeouts(0, 0)
+    retry: Retry = Retry(0, (), False, 0)
+    mirrors: tuple[Mirror, ...] = ()
+    span: Span | None = _span()
+
+
+# ---- operations ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccessLog:
+    format: Literal["json", "combined", "off"]
+    path: str  # "-" is standard output
+
+
+@dataclass(frozen=True)
+class Observability:
+    access_log: AccessLog
+    metrics_path: str | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int
+    max_header_bytes: int  # one request line or header line
+    max_headers: int
+    header_timeout_ms: int  # time to receive the request head
+    idle_timeout_ms: int  # keep-alive connection idle time
+
+
+@dataclass(frozen=True)
+class Edge:
+    version: int
+    name: str
+    env: str | None
+    listeners: tuple[Listener, ...]
+    upstreams: tuple[Upstream, ...]
+    auth: tuple[Auth, ...]
+    routes: tuple[Route, ...]
+    observability: Observability
+    limits: Limits
+    trusted_proxies: tuple[str, ...]
+
+    def upstream(self, name: str) -> Upstream:
+        return next(u for u in self.upstreams if u.name == name)
+
+    def auth_provider(self, name: str) -> Auth:
+        return next(a for a in self.auth if a.name == name)
+
+    def route(self, name: str) -> Route:
+        return next(r for r in self.routes if r.name == name)
+
+
+# ---- JSON --------------------------------------------------------------------------------
+
+def to_json(node: Any) -> Any:
+    """IR → plain JSON data (spans left out, tuples as lists, secrets as {"secret": NAME})."""
+    if is_dataclass(node):
+        return {f.name: to_json(getattr(node, f.name)) for f in fields(node) if f.metadata.get("json", True)}
+    if isinstance(node, (tuple, list)):
+        return [to_json(x) for x in node]
+    return node
+

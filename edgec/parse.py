@@ -1,0 +1,590 @@
+"""Source text → syntax tree (edgec.syntax), with friendly syntax errors."""
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .diagnostics import CompileError, Sink, Span
+from .syntax import Comment, Document, Stmt, Value, VarRef
+
+DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+RATE_WINDOW_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
+                 "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+              "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+MAX_SYNTAX_ERRORS = 10
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = resources.files("edgec.grammar").joinpath("edge.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", strict=True, propagate_positions=True,
+                cache=_cache_path(grammar), maybe_placeholders=True)
+
+
+def _cache_path(grammar: str) -> str | bool:
+    """A per-user cache file beside the temp dir; False (no cache) if that is not writable."""
+    import hashlib
+    import os
+    import tempfile
+    import lark
+    key = hashlib.sha256((grammar + lark.__version__).encode()).hexdigest()[:16]
+    directory = os.path.join(tempfile.gettempdir(), f"edgec-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        return os.path.join(directory, f"grammar-{key}.lark-cache")
+    except OSError:
+        return False
+
+
+def _span(obj) -> Span:
+    if isinstance(obj, Token):
+        return Span(obj.line, obj.column, obj.end_line or obj.line, obj.end_column or obj.column + len(obj))
+    return Span(obj.line, obj.column, obj.end_line, obj.end_column)
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "$": "$"}
+
+
+class _ToSyntax(Transformer):
+    """Lark parse tree → Stmt/Value. Terminals become Values carrying their span."""
+
+    def __init__(self, sink: Sink):
+        super().__init__(visit_tokens=True)
+        self.sink = sink
+
+    # ---- terminals ---------------------------------------------------------
+    def STRING(self, tok: Token) -> Value:
+        span = _span(tok)
+        body = tok[1:-1]
+        parts: list = []
+        buf: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\":
+                nxt = body[i + 1] if i + 1 < len(body) else ""
+                if nxt in _ESCAPES:
+                    buf.append(_ESCAPES[nxt])
+                    i += 2
+                    continue
+                if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2:i + 6]):
+                    buf.append(chr(int(body[i + 2:i + 6], 16)))
+                    i += 6
+                    continue
+                col = tok.column + 1 + i
+                self.sink.error("E003", f"unknown escape '\\{nxt}' in string",
+                                Span(tok.line, col, tok.line, col + 2),
+                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX')
+                i += 2
+                continue
+            if ch == "$" and body.startswith("{", i + 1):
+                end = body.find("}", i + 2)
+                if end == -1:
+                    col = tok.column + 1 + i
+                    self.sink.error("E004", "unterminated '${' in string", Span(tok.line, col, tok.line, col + 2),
+                                    hint="close the variable with '}', or write \\$ for a literal dollar sign")
+                    buf.append(body[i:])
+                    break
+                if buf:
+                    parts.append("".join(buf))
+                    buf = []
+                col = tok.column + 1 + i
+                parts.append(VarRef(body[i + 2:end].strip(), Span(tok.line, col, tok.line, col + end + 1 - i)))
+                i = end + 1
+                continue
+            buf.append(ch)
+            i += 1
+        if buf or not parts:
+            parts.append("".join(buf))
+        return Value("string", tuple(parts), str(tok), span)
+
+    def VAR(self, tok: Token) -> Value:
+        span = _span(tok)
+        return Value("var", VarRef(tok[2:-1].strip(), span), str(tok), span)
+
+    def INT(self, tok: Token) -> Value:
+        return Value("int", int(tok), str(tok), _span(tok))
+
+    def DURATION(self, tok: Token) -> Value:
+        number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok).groups()
+        return Value("duration", int(number) * DURATION_MS[unit], str(tok), _span(tok))
+
+    def RATE(self, tok: Token) -> Value:
+        count, unit = tok.split("/")
+        return Value("rate", (int(count), RATE_WINDOW_S[unit]), str(tok), _span(tok))
+
+    def PERCENT(self, tok: Token) -> Value:
+        return Value("percent", float(tok[:-1]), str(tok), _span(tok))
+
+    def SIZE(self, tok: Token) -> Value:
+        number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", tok).groups()
+        return Value("size", int(number) * SIZE_BYTES[unit.lower()], str(tok), _span(tok))
+
+    def NAME(self, tok: Token) -> Value:
+        return Value("word", str(tok), str(tok), _span(tok))
+
+    def TLS_VERSION(self, tok: Token) -> Value:
+        return Value("word", str(tok), str(tok), _span(tok))
+
+    def VALUE_OP(self, tok: Token) -> Value:
+        return Value("word", str(tok), str(tok), _span(tok))
+
+    # ---- helpers -------------------------------------------------------------
+    @staticmethod
+    def _word(children) -> Value:
+        tok = children[0]
+        return Value("word", str(tok), str(tok), _span(tok))
+
+    def _options(self, opts: list, allowed_repeat: frozenset = frozenset()) -> dict:
+        """`!opt` rules arrive as [keyword token, values...]; collect them by keyword."""
+        out: dict = {}
+        for opt in opts:
+            key, values = opt
+            if key.value in out and key.value not in allowed_repeat:
+                self.sink.error("E010", f"'{key.value}' is given twice", _span(key),
+                                hint="keep one of them")
+            out[key.value] = values
+        return out
+
+    # ---- rules ----------------------------------------------------------------
+    def start(self, children):
+        return children[0]
+
+    @v_args(meta=True)
+    def edge(self, meta, children):
+        return Stmt("edge", {"name": children[0]}, _span(meta), tuple(children[1:]))
+
+    @v_args(meta=True)
+    def env_block(self, meta, children):
+        return Stmt("env", {"name": children[0]}, _span(meta), tuple(children[1:]))
+
+    @v_args(meta=True)
+    def vars_block(self, meta, children):
+        return Stmt("vars", {}, _span(meta), tuple(children))
+
+    @v_args(meta=True)
+    def assignment(self, meta, children):
+        return Stmt("assign", {"name": children[0], "value": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def list(self, meta, children):
+        items = tuple(c for c in children if c is not None)
+        return Value("list", items, "", _span(meta))
+
+    def protocol(self, children): return self._word(children)
+    def algorithm(self, children): return self._word(children)
+    def hash_source(self, children): return self._word(children)
+    def health_method(self, children): return self._word(children)
+    def timeout_kind(self, children): return self._word(children)
+    def path_kind(self, children): return self._word(children)
+    def header_direction(self, children): return self._word(children)
+    def header_verb(self, children): return self._word(children)
+    def log_format(self, children): return self._word(children)
+
+    @v_args(meta=True)
+    def listen(self, meta, children):
+        protocol, port, *items = children
+        body = tuple(i for i in items if i is not None)
+        return Stmt("listen", {"protocol": protocol, "port": port}, _span(meta), body)
+
+    @v_args(meta=True)
+    def tls(self, meta, children):
+        return Stmt("tls", {"cert": children[0], "key": children[1], "min_version": children[2]}, _span(meta))
+
+    @v_args(meta=True)
+    def redirect_https(self, meta, children):
+        return Stmt("redirect_https", {"port": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def http2(self, meta, children):
+        return Stmt("http2", {}, _span(meta))
+
+    @v_args(meta=True)
+    def bind(self, meta, children):
+        return Stmt("bind", {"address": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def upstream(self, meta, children):
+        return Stmt("upstream", {"name": children[0]}, _span(meta), tuple(children[1:]))
+
+    def server_opt(self, children):
+        return (children[0], children[1] if len(children) > 1 else True)
+
+    @v_args(meta=True)
+    def server(self, meta, children):
+        opts = self._options(children[1:])
+        return Stmt("server", {"address": children[0], "weight": opts.get("weight"),
+                               "backup": "backup" in opts}, _span(meta))
+
+    @v_args(meta=True)
+    def servers(self, meta, children):
+        return Stmt("servers", {"list": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def balance(self, meta, children):
+        return Stmt("balance", {"algorithm": children[0], "source": None, "name": None}, _span(meta))
+
+    @v_args(meta=True)
+    def balance_hash(self, meta, children):
+        algo = Value("word", "hash", "hash", _span(meta))
+        return Stmt("balance", {"algorithm": algo, "source": children[0], "name": children[1]}, _span(meta))
+
+    def health_opt(self, children):
+        if children[0] == "expect":
+            return (children[0], (children[1], children[3]))
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def health(self, meta, children):
+        opts = self._options(children[2:])
+        return Stmt("health", {"method": children[0], "path": children[1], **opts}, _span(meta))
+
+    @v_args(meta=True)
+    def passive(self, meta, children):
+        return Stmt("passive", {"max_fails": children[0], "fail_timeout": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def sticky(self, meta, children):
+        return Stmt("sticky", {"cookie": children[0], "ttl": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def keepalive(self, meta, children):
+        return Stmt("keepalive", {"connections": children[0], "idle": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def up_timeout(self, meta, children):
+        return Stmt(children[0].value, {"duration": children[1]}, _span(meta))
+
+    # block items: a keyword followed by values, each one line of its block
+    @v_args(meta=True)
+    def _item(self, meta, children):
+        keyword = children[0]
+        return Stmt(str(keyword), {"values": tuple(children[1:])}, _span(meta))
+
+    jwt_item = basic_item = api_key_item = cors_item = limit_item = _item
+
+    def _auth(self, meta, children, kind):
+        return Stmt("auth", {"type": Value("word", kind, kind, _span(meta)), "name": children[0]},
+                    _span(meta), tuple(children[1:]))
+
+    @v_args(meta=True)
+    def auth_jwt(self, meta, children): return self._auth(meta, children, "jwt")
+
+    @v_args(meta=True)
+    def auth_basic(self, meta, children): return self._auth(meta, children, "basic")
+
+    @v_args(meta=True)
+    def auth_api_key(self, meta, children): return self._auth(meta, children, "api_key")
+
+    @v_args(meta=True)
+    def route(self, meta, children):
+        return Stmt("route", {"name": children[0]}, _span(meta), tuple(children[1:]))
+
+    @v_args(meta=True)
+    def match(self, meta, children):
+        return Stmt("match", {"conditions": tuple(children)}, _span(meta))
+
+    @v_args(meta=True)
+    def path_cond(self, meta, children):
+        return Stmt("path", {"type": children[0], "value": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def host_cond(self, meta, children):
+        hosts = []
+        for c in children:
+            hosts.extend(c.value if c.kind == "list" else [c])
+        return Stmt("host", {"values": tuple(hosts)}, _span(meta))
+
+    @v_args(meta=True)
+    def method_cond(self, meta, children):
+        return Stmt("method", {"values": tuple(children)}, _span(meta))
+
+    def _value_cond(self, kind, meta, children):
+        name = children[0]
+        if len(children) == 1 or children[1] is None:
+            return Stmt(kind, {"name": name, "op": "present", "value": None}, _span(meta))
+        op = "exact" if children[1].value == "=" else "regex"
+        return Stmt(kind, {"name": name, "op": op, "value": children[2]}, _span(meta))
+
+    @v_args(meta=True)
+    def header_cond(self, meta, children): return self._value_cond("header", meta, children)
+
+    @v_args(meta=True)
+    def query_cond(self, meta, children): return self._value_cond("query", meta, children)
+
+    @v_args(meta=True)
+    def route_auth(self, meta, children):
+        return Stmt("auth_ref", {"name": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def rate_limit(self, meta, children):
+        return Stmt("rate_limit", {"rate": children[0], "key": children[1], "burst": children[2]}, _span(meta))
+
+    @v_args(meta=True)
+    def key_client_ip(self, meta, children):
+        return ("client_ip", None)
+
+    def key_header(self, children):
+        return ("header", children[0])
+
+    def key_claim(self, children):
+        return ("claim", children[0])
+
+    @v_args(meta=True)
+    def cache(self, meta, children):
+        args = {"ttl": children[0], "methods": None, "vary": None}
+        for kind, values in children[1:]:
+            if args[kind] is not None:
+                self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them")
+            args[kind] = values
+        return Stmt("cache", args, _span(meta))
+
+    def cache_methods(self, children): return ("methods", tuple(children))
+    def cache_vary(self, children): return ("vary", tuple(children))
+
+    @v_args(meta=True)
+    def header_op(self, meta, children):
+        direction, verb, name, value = children
+        return Stmt("header_op", {"direction": direction, "verb": verb, "name": name, "value": value}, _span(meta))
+
+    @v_args(meta=True)
+    def strip_prefix(self, meta, children):
+        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": None}, _span(meta))
+
+    @v_args(meta=True)
+    def rewrite_prefix(self, meta, children):
+        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def rewrite_path(self, meta, children):
+        return Stmt("rewrite", {"what": "path", "to": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def rewrite_host(self, meta, children):
+        return Stmt("rewrite", {"what": "host", "to": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def cors(self, meta, children):
+        return Stmt("cors", {}, _span(meta), tuple(children))
+
+    @v_args(meta=True)
+    def timeout(self, meta, children):
+        return Stmt("timeout", {"request": children[0], "per_try": children[1]}, _span(meta))
+
+    def retry_opt(self, children):
+        return (children[0], tuple(children[1:]) if children[0] == "on" else children[1])
+
+    @v_args(meta=True)
+    def retries(self, meta, children):
+        opts = self._options(children[1:])
+        return Stmt("retries", {"attempts": children[0], "on": opts.get("on"), "backoff": opts.get("backoff")},
+                    _span(meta))
+
+    @v_args(meta=True)
+    def mirror(self, meta, children):
+        return Stmt("mirror", {"upstream": children[0], "percent": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def backend(self, meta, children):
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def forward(self, meta, children):
+        return Stmt("forward", {"backends": tuple(children)}, _span(meta))
+
+    def redirect_opt(self, children):
+        return (children[0], children[1])
+
+    @v_args(meta=True)
+    def redirect(self, meta, children):
+        status, location, *opts = children
+        return Stmt("redirect", {"status": status, "location": location, "opts": self._options(opts)},
+                    _span(meta))
+
+    @v_args(meta=True)
+    def respond(self, meta, children):
+        return Stmt("respond", {"status": children[0], "body": children[1], "type": children[2]}, _span(meta))
+
+    @v_args(meta=True)
+    def aggregate(self, meta, children):
+        return Stmt("aggregate", {}, _span(meta), tuple(children))
+
+    @v_args(meta=True)
+    def part(self, meta, children):
+        name, method, upstream, path, timeout = children
+        return Stmt("part", {"name": name, "method": method, "upstream": upstream, "path": path,
+                             "timeout": timeout}, _span(meta))
+
+    @v_args(meta=True)
+    def access_log(self, meta, children):
+        return Stmt("access_log", {"format": children[0], "path": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def metrics(self, meta, children):
+        return Stmt("metrics", {"path": children[0]}, _span(meta))
+
+    @v_args(meta=True)
+    def limits(self, meta, children):
+        return Stmt("limits", {}, _span(meta), tuple(children))
+
+    @v_args(meta=True)
+    def trust_proxies(self, meta, children):
+        return Stmt("trust_proxies", {"values": tuple(children)}, _span(meta))
+
+
+# ---- syntax errors ----------------------------------------------------------------
+
+_TERMINAL_WORDS = {
+    "RBRACE": "'}'", "LBRACE": "'{'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
+    "NAME": "a name", "STRING": 'a string in double quotes', "INT": "a number",
+    "DURATION": "a duration such as 5s or 250ms", "RATE": "a rate such as 100/min",
+    "PERCENT": "a percentage such as 10%", "SIZE": "a size such as 10mb", "VAR": "a ${variable}",
+    "VALUE_OP": "'=' or '~'", "TLS_VERSION": "1.2 or 1.3", "MINUS": "'-'", "$END": "end of file",
+}
+
+
+def _describe_expected(expected: set[str], p: Lark) -> list[str]:
+    words = []
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+            continue
+        term = p.get_terminal(name) if name in {t.name for t in p.terminals} else None
+        pattern = getattr(term, "pattern", None)
+        if pattern is not None and pattern.type == "str":
+            words.append(f"'{pattern.value}'")
+        else:
+            words.append(name.lower())
+    return sorted(set(words))
+
+
+def _keywords(expected: set[str], p: Lark) -> list[str]:
+    names = {t.name: t for t in p.terminals}
+    out = []
+    for name in expected:
+        term = names.get(name)
+        if term is not None and term.pattern.type == "str" and term.pattern.value.isidentifier():
+            out.append(term.pattern.value)
+    return out
+
+
+def _last_position(text: str) -> Span:
+    lines = text.rstrip("\n").split("\n") if text.strip() else [""]
+    line = len(lines)
+    col = len(lines[-1]) + 1
+    return Span(line, max(1, col - 1) if col > 1 else 1, line, col)
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, sink: Sink, p: Lark) -> None:
+    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        span = _last_position(text)
+        open_blocks = text.count("{") - text.count("}")
+        hint = "add the missing '}'" if open_blocks > 0 else "the file ends in the middle of a statement"
+        sink.error("E002", "unexpected end of file: a block or statement is not finished", span, hint=hint)
+        return
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        span = Span.point(err.line, err.column)
+        if ch == ";":
+            sink.error("E005", "stray ';': statements end at the line break", span, hint="remove the ';'")
+        elif ch == "'":
+            sink.error("E006", "strings are written in double quotes", span, hint="use \"...\" instead of '...'")
+        elif ch == '"':
+            sink.error("E007", "unterminated string", span, hint="close the string with \" on the same line")
+        elif ch == ":" or ch == "=":
+            sink.error("E008", f"unexpected '{ch}' here", span,
+                       hint="settings are written `keyword value`, without ':' or '=' (only env variables use '=')")
+        else:
+            allowed = _describe_expected(set(err.allowed or ()), p)
+            msg = f"unexpected character '{ch}'"
+            sink.error("E001", msg, span, hint=("expected " + ", ".join(allowed[:8])) if allowed else None)
+        return
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    span = _span(tok)
+    expected = set(err.expected)
+    if tok.type == "INT" and "DURATION" in expected:
+        sink.error("E009", f"a duration needs a unit: '{tok}' has none", span,
+                   hint=f"write {tok}s, {tok}ms, {tok}m or {tok}h")
+        return
+    if tok.type == "INT" and "RATE" in expected:
+        sink.error("E009", f"a rate needs a window: '{tok}' has none", span, hint=f"write {tok}/s or {tok}/min")
+        return
+    if tok.type == "INT" and "SIZE" in expected:
+        sink.error("E009", f"a size needs a unit: '{tok}' has none", span, hint=f"write {tok}kb or {tok}mb")
+        return
+    if tok.type == "RBRACE":
+        sink.error("E001", "unexpected '}': the statement before it is not finished", span,
+                   hint="expected " + ", ".join(_describe_expected(expected, p)[:8]))
+        return
+    keywords = _keywords(expected, p)
+    if tok.type == "NAME" and keywords:
+        guess = difflib.get_close_matches(str(tok), keywords, n=1, cutoff=0.6)
+        hint = f"did you mean '{guess[0]}'?" if guess else "expected one of: " + ", ".join(sorted(keywords)[:12])
+        sink.error("E011", f"unknown keyword '{tok}' here", span, hint=hint)
+        return
+    sink.error("E001", f"unexpected {_TERMINAL_WORDS.get(tok.type, repr(str(tok)))} '{tok}'" if tok.type in _TERMINAL_WORDS
+               else f"unexpected '{tok}'", span,
+               hint="expected " + ", ".join(_describe_expected(expected, p)[:10]))
+
+
+def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Document:
+    """Parse one .edge file. Raises CompileError with every syntax problem found."""
+    sink = sink or Sink(file)
+    p = parser()
+    errors: list[UnexpectedInput] = []
+
+    def on_error(err: UnexpectedInput) -> bool:
+        errors.append(err)
+        return len(errors) < MAX_SYNTAX_ERRORS and not (
+            isinstance(err, UnexpectedToken) and err.token.type == "$END")
+
+    try:
+        tree = p.parse(text, on_error=on_error)
+    except UnexpectedInput as err:
+        if not any(err is seen for seen in errors):
+            errors.append(err)
+        tree = None
+    if errors:
+        seen_lines = set()
+        for err in errors:
+            line = getattr(err, "line", -1)
+            if line in seen_lines and line != -1:
+                continue  # one report per line: the rest are usually echoes of the first
+            seen_lines.add(line)
+            _syntax_diagnostic(err, text, sink, p)
+        raise CompileError(sink.items)
+    comments = _comments(text)
+    try:
+        edge = _ToSyntax(sink).transform(tree)
+    except VisitError as err:  # a bug in the transformer, never the user's fault
+        raise err.orig_exc
+    sink.raise_if_errors()
+    return Document(file, text, edge, tuple(comments))
+
+
+_LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[^\s"#]+|\s+')
+
+
+def _comments(text: str) -> list[Comment]:
+    """Comments are ignored by the grammar; find them with a lexeme scan that skips strings."""
+    out = []
+    line, col = 1, 1
+    for m in _LEXEME.finditer(text):
+        lex = m.group()
+        if lex.startswith("#"):
+            out.append(Comment(lex.rstrip(), Span(line, col, line, col + len(lex))))
+        newlines = lex.count("\n")
+        if newlines:
+            line += newlines
+            col = len(lex) - lex.rfind("\n")
+        else:
+            col += len(lex)
+    return out

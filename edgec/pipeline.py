@@ -1,0 +1,115 @@
+"""The stages wired together: read → parse → lower → lint → (schema) → target.
+
+The CLI, the runtime and the tests all go through here, so a file means the same
+thing wherever it is compiled.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from . import ir
+from .diagnostics import CompileError, Diagnostic, Sink
+from .syntax import Document
+
+
+@dataclass
+class Result:
+    file: str
+    source: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    doc: Document | None = None
+    edge: ir.Edge | None = None  # the IR of the chosen env, when there were no errors
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def read_source(path: str) -> tuple[str | None, Diagnostic | None]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(), None
+    except UnicodeDecodeError as err:
+        return None, Diagnostic("E000", "error", f"file is not UTF-8 text ({err.reason} at byte {err.start})", path)
+    except OSError as err:
+        return None, Diagnostic("E000", "error", f"cannot read file: {err.strerror}", path)
+
+
+def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
+    from .parse import parse
+    sink = Sink(file)
+    try:
+        return parse(source, file, sink), sink.items
+    except CompileError as err:
+        return None, err.diagnostics
+
+
+def analyse(source: str, file: str, env: str | None = None, all_envs: bool = False,
+            targets: tuple[str, ...] = (), strict: bool = False) -> Result:
+    """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input."""
+    from . import lint
+    from .lower import environments, lower_with_usage
+
+    result = Result(file, source)
+    doc, diags = parse_source(source, file)
+    result.diagnostics.extend(diags)
+    if doc is None:
+        return result
+    result.doc = doc
+    sink = Sink(file)
+    envs = environments(doc)
+    if all_envs:
+        chosen: list[str | None] = list(envs) or [None]
+    else:
+        chosen = [env]
+        if env is None and envs:
+            from .lower import lower
+            try:
+                lower(doc, None, sink)
+            except CompileError:
+                pass
+            result.diagnostics.extend(lint.dedupe(sink.items))
+            return result
+        if env is not None and env not in envs:
+            from .lower import lower
+            try:
+                lower(doc, env, sink)
+            except CompileError:
+                pass
+            result.diagnostics.extend(sink.items)
+            return result
+    ctx = lint.LintContext(doc, envs)
+    for name in chosen:
+        edge, env_state = lower_with_usage(doc, name, sink)
+        ctx.edges[name] = edge
+        ctx.used_variables[name] = env_state.used
+    lint.run(ctx, sink)
+    for name in targets:
+        check_target(name, ctx, sink, strict)
+    result.diagnostics.extend(lint.apply_suppressions(doc, lint.dedupe(sink.items)))
+    if not all_envs and result.ok:
+        result.edge = ctx.edges[env]
+    return result
+
+
+def check_target(name: str, ctx, sink: Sink, strict: bool) -> None:
+    from .targets import BuildContext, get
+    target = get(name)
+    for env_name, edge in ctx.edges.items():
+        if edge is not None:
+            target.check(BuildContext(edge, sink), strict=strict)
+
+
+def secret_resolver(secrets_dir: str | None):
+    """`${secret:NAME}` → the environment variable NAME, else the file <secrets_dir>/NAME."""
+    def resolve(secret: ir.Secret) -> str:
+        if secret.secret in os.environ:
+            return os.environ[secret.secret]
+        if secrets_dir:
+            path = os.path.join(secrets_dir, secret.secret)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    return f.read().strip()
+        raise KeyError(secret.secret)
+    return resolve

@@ -1,0 +1,108 @@
+"""Targets: one sub-package per product, each a Target subclass with its capability table.
+
+A target is found by name (the sub-package's name). Adding one means adding a folder
+here with `TARGET = MyTarget` in its `__init__.py`; nothing else changes.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
+
+from edgec import ir
+from edgec.diagnostics import Sink, did_you_mean
+from edgec.features import FEATURES, used_features
+
+NATIVE = "native"
+APPROXIMATE = "approximate"
+UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class Capability:
+    level: str  # native | approximate | unsupported
+    note: str = ""  # for approximate: what differs; for unsupported: why, and what to do instead
+
+
+def native(note: str = "") -> Capability:
+    return Capability(NATIVE, note)
+
+
+def approximate(note: str) -> Capability:
+    return Capability(APPROXIMATE, note)
+
+
+def unsupported(note: str) -> Capability:
+    return Capability(UNSUPPORTED, note)
+
+
+@dataclass
+class BuildContext:
+    """What an emitter gets besides the IR."""
+
+    edge: ir.Edge
+    sink: Sink
+    options: dict[str, str] = field(default_factory=dict)
+    resolve_secret: Callable[[ir.Secret], str] | None = None
+
+
+class Target:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    capabilities: ClassVar[dict[str, Capability]]
+    # target options (`--option key=value`): name → (default, help)
+    options: ClassVar[dict[str, tuple[str, str]]] = {}
+
+    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+        """Report every feature the edge uses that this target cannot express exactly."""
+        reported = set()
+        for use in used_features(ctx.edge):
+            cap = self.capabilities.get(use.feature, Capability(UNSUPPORTED, "not in the capability table"))
+            key = (use.feature, use.where)
+            if cap.level == NATIVE or key in reported:
+                continue
+            reported.add(key)
+            what = FEATURES.get(use.feature, use.feature)
+            if cap.level == UNSUPPORTED or strict:
+                ctx.sink.error("E401", f"target '{self.name}' cannot express {what} [{use.feature}] in {use.where}"
+                               + (f": {cap.note}" if cap.note else ""), use.span,
+                               hint=f"see `edgec targets` for what {self.name} supports"
+                               + ("; --strict turns approximations into errors" if strict and
+                                  cap.level == APPROXIMATE else ""),
+                               rule="target-capability")
+            else:
+                ctx.sink.warning("W402", f"target '{self.name}' approximates {what} [{use.feature}] in {use.where}: "
+                                 f"{cap.note}", use.span, rule="target-approximation")
+
+    def emit(self, ctx: BuildContext) -> dict[str, str]:
+        """Relative path → file content. Called only when check() reported no error."""
+        raise NotImplementedError
+
+    def executables(self, files: dict[str, str]) -> frozenset[str]:
+        """The emitted files to mark executable (scripts)."""
+        return frozenset()
+
+    def option(self, ctx: BuildContext, key: str) -> str:
+        return ctx.options.get(key, self.options[key][0])
+
+
+def names() -> list[str]:
+    here = os.path.dirname(__file__)
+    return sorted(m.name for m in pkgutil.iter_modules([here]) if m.ispkg)
+
+
+class UnknownTarget(LookupError):
+    def __init__(self, name: str):
+        self.name = name
+        guess = did_you_mean(name, names())
+        super().__init__(f"unknown target '{name}'" + (f"; did you mean '{guess}'?" if guess else "")
+                         + f" (targets: {', '.join(names())})")
+
+
+def get(name: str) -> Target:
+    if name not in names():
+        raise UnknownTarget(name)
+    module = importlib.import_module(f"{__name__}.{name}")
+    return module.TARGET()
