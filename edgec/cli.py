@@ -13,10 +13,6 @@ COMMANDS = {
     "schema": "print the JSON Schema of the IR",
     "build": "compile to a target's files (nginx, spring, aws)",
     "targets": "print what each target can express (the capability matrix)",
-    "explain": "show which route takes a request, and why",
-    "test": "run routing test cases against a file",
-    "diff": "show what differs between two environments",
-    "run": "serve the edge with the built-in gateway",
 }
 
 
