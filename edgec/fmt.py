@@ -1,172 +1,187 @@
 """The canonical layout: one statement per line, two-space indent, single spaces, comments kept.
 
-The formatter never re-spells a token: it re-flows the tokens of each statement as
-written, so the formatted file has the same token sequence and therefore the same
-meaning. Blank lines between statements are kept (at most one).
+The formatter never re-spells a token. It lays out the code tokens of each statement as
+written (only the whitespace between them changes, and a list's trailing comma goes), so
+the formatted file lexes to the same tokens and means the same thing.
+
+Comments stay where a reader expects them: a comment after code on its line stays at the
+end of the output line holding that code; a comment on a line of its own stays on a line
+of its own, just before the code that followed it (inside the block when a `}` followed
+it). One blank line between statements is kept where the source had at least one, never
+right after `{`, before `}`, or at either end of the file.
 """
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Span
-from .syntax import Comment, Document, Stmt
+from .syntax import Document, Stmt
 
 INDENT = "  "
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
-_TIGHT_BEFORE = {",", "]"}
-_TIGHT_AFTER = {"["}
-
-
-class _Source:
-    def __init__(self, text: str):
-        self.text = text
-        self.starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.starts.append(i + 1)
-
-    def offset(self, line: int, column: int) -> int:
-        return self.starts[line - 1] + column - 1
-
-    def slice(self, span: Span) -> str:
-        return self.text[self.offset(span.line, span.column):self.offset(span.end_line, span.end_column)]
-
-    def line_of(self, offset: int) -> int:
-        import bisect
-        return bisect.bisect_right(self.starts, offset)
-
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text) if not t.startswith("#")]
-
-
-def _join(tokens: list[str]) -> str:
-    out = ""
-    for tok in tokens:
-        if out and tok not in _TIGHT_BEFORE and out[-1] not in _TIGHT_AFTER:
-            out += " "
-        out += tok
-    return out
-
-
-def _split_header(text: str) -> tuple[list[str], bool]:
-    """Tokens before the statement's own '{', and whether it has one."""
-    toks = _tokens(text)
-    if "{" in toks:
-        return toks[:toks.index("{")], True
-    return toks, False
+# code tokens as edge's lexer sees them, comments excepted; a string or ${var} is one token
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
+_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|#[^\n]*')
 
 
 @dataclass
-class _Slot:
-    leading: list[Comment]
-    trailing: list[Comment]
+class _Line:
+    indent: int
+    text: str
+    first: int  # source line where its code starts
+    last: int  # source line where its code ends
+    kind: str = "stmt"  # stmt | open | close | comment
+    trailing: str | None = None
+    before: list["_Line"] = field(default_factory=list)  # comments moved above it
+
+
+@dataclass
+class _Tok:
+    start: int
+    end: int
+    text: str
+
+
+def _join(tokens: list[str]) -> str:
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i else ""
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "," and nxt == "]":
+            continue  # a list's trailing comma
+        tight = tok in (",", "]") or prev == "[" or (tok == "}" and prev == "{") or (
+            # the status range of a health check, written apart: 200 - 399
+            tok == "-" and prev.isdigit() and nxt.isdigit()) or (
+            prev == "-" and tok.isdigit() and i > 1 and tokens[i - 2].isdigit())
+        if out and not tight:
+            out.append(" ")
+        out.append(tok)
+    return "".join(out)
 
 
 class _Formatter:
     def __init__(self, doc: Document):
         self.doc = doc
-        self.src = _Source(doc.source)
-        self.lines: list[str] = []
-        self.comments = sorted(doc.comments, key=lambda c: (c.span.line, c.span.column))
-        self.taken: set[int] = set()
+        text = doc.source
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        # blank lines among source lines 1..n, to ask "is there a blank line between?" in O(1)
+        self.blanks_upto = [0]
+        for ln in text.split("\n"):
+            self.blanks_upto.append(self.blanks_upto[-1] + (not ln.strip()))
+        self.comments = [_Tok(m.start(), m.end(), m.group().rstrip()) for m in _COMMENT.finditer(text)
+                         if m.group().startswith("#")]
+        self.comment_starts = [c.start for c in self.comments]
+        self.tokens = [_Tok(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(_blank_out(text, self.comments))]
+        self.tok_starts = [t.start for t in self.tokens]
+        self.line_of_tok: list[_Line | None] = [None] * len(self.tokens)
+        self.lines: list[_Line] = []
 
-    # comments ---------------------------------------------------------------------------------
-    def _take(self, pred) -> list[Comment]:
-        out = []
-        for i, c in enumerate(self.comments):
-            if i not in self.taken and pred(c):
-                self.taken.add(i)
-                out.append(c)
-        return out
+    def offset(self, line: int, column: int) -> int:
+        return self.starts[line - 1] + column - 1
 
-    def _before(self, line: int, column: int) -> list[Comment]:
-        return self._take(lambda c: (c.span.line, c.span.column) < (line, column))
+    def src_line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
 
-    def _on_line_after(self, line: int, column: int) -> list[Comment]:
-        return self._take(lambda c: c.span.line == line and c.span.column >= column)
+    def tok_range(self, stmt: Stmt) -> tuple[int, int]:
+        a = self.offset(stmt.span.line, stmt.span.column)
+        b = self.offset(stmt.span.end_line, stmt.span.end_column)
+        return bisect.bisect_left(self.tok_starts, a), bisect.bisect_left(self.tok_starts, b)
 
-    def _emit_comments(self, comments: list[Comment], depth: int) -> None:
-        prev_line = None
-        for c in comments:
-            if prev_line is not None and c.span.line > prev_line + 1:
-                self.lines.append("")
-            self.lines.append(INDENT * depth + c.text)
-            prev_line = c.span.line
+    def emit(self, lo: int, hi: int, indent: int, kind: str) -> _Line:
+        toks = self.tokens[lo:hi]
+        line = _Line(indent, _join([t.text for t in toks]), self.src_line(toks[0].start),
+                     self.src_line(toks[-1].start), kind)
+        for i in range(lo, hi):
+            self.line_of_tok[i] = line
+        self.lines.append(line)
+        return line
 
-    # statements --------------------------------------------------------------------------------
+    # ---- statements --------------------------------------------------------------------------
     def stmt(self, stmt: Stmt, depth: int) -> None:
-        self._emit_comments(self._before(stmt.span.line, stmt.span.column), depth)
-        text = self.src.slice(stmt.span)
-        header, has_block = _split_header(text)
-        pad = INDENT * depth
-        if not has_block:
-            # comments inside a multi-line statement move above it
-            self._emit_comments(self._take(lambda c: (stmt.span.line, stmt.span.column) <= (c.span.line, c.span.column)
-                                           < (stmt.span.end_line, stmt.span.end_column)), depth)
-            line = pad + _join(header)
-            trailing = self._on_line_after(stmt.span.end_line, stmt.span.end_column)
-            self.lines.append(line + ("  " + trailing[0].text if trailing else ""))
-            self._emit_comments(trailing[1:], depth)
+        lo, hi = self.tok_range(stmt)
+        brace = next((i for i in range(lo, hi) if self.tokens[i].text == "{"), None)
+        if brace is None:
+            self.emit(lo, hi, depth, "stmt")
             return
-        brace = self._brace_offset(stmt)
-        brace_line = self.src.line_of(brace)
-        brace_col = brace - self.src.starts[brace_line - 1] + 1
-        head_comments = self._take(lambda c: (stmt.span.line, stmt.span.column) <= (c.span.line, c.span.column)
-                                   < (brace_line, brace_col))
-        self._emit_comments(head_comments, depth)
-        trailing = self._on_line_after(brace_line, brace_col)
-        children = stmt.body or ()
-        if not children and not self._inside(stmt, brace):
-            self.lines.append(pad + _join(header) + " {}" + ("  " + trailing[0].text if trailing else ""))
-            self._emit_comments(trailing[1:], depth + 1)
+        close = hi - 1
+        first_inside = bisect.bisect_right(self.comment_starts, self.tokens[brace].start)
+        comment_inside = first_inside < len(self.comments) and \
+            self.comments[first_inside].start < self.tokens[close].start
+        if not stmt.body and close == brace + 1 and not comment_inside:
+            self.emit(lo, hi, depth, "stmt")  # an empty block: `env prod {}`
             return
-        self.lines.append(pad + _join(header) + " {" + ("  " + trailing[0].text if trailing else ""))
-        self._emit_comments(trailing[1:], depth + 1)
-        prev_end = brace_line
-        for child in children:
-            first_line = min([child.span.line] + [c.span.line for i, c in enumerate(self.comments)
-                                                  if i not in self.taken and prev_end < c.span.line < child.span.line])
-            if first_line > prev_end + 1 and self._blank_between(prev_end, first_line):
-                self.lines.append("")
+        self.emit(lo, brace + 1, depth, "open")
+        pos = brace + 1
+        for child in stmt.body or ():
+            c_lo, c_hi = self.tok_range(child)
+            if c_lo > pos:  # tokens between statements: never expected, but never dropped
+                self.emit(pos, c_lo, depth + 1, "stmt")
             self.stmt(child, depth + 1)
-            prev_end = child.span.end_line
-        end_line, end_col = stmt.span.end_line, stmt.span.end_column - 1
-        rest = self._before(end_line, end_col)
-        if rest:
-            if rest[0].span.line > prev_end + 1 and self._blank_between(prev_end, rest[0].span.line):
-                self.lines.append("")
-            self._emit_comments(rest, depth + 1)
-        self.lines.append(pad + "}")
+            pos = c_hi
+        if close > pos:
+            self.emit(pos, close, depth + 1, "stmt")
+        self.emit(close, close + 1, depth, "close")
 
-    def _inside(self, stmt: Stmt, brace: int) -> bool:
-        """True when comments sit between the braces of an empty block."""
-        end = self.src.offset(stmt.span.end_line, stmt.span.end_column)
-        return "#" in re.sub(r'"(?:[^"\\\n]|\\.)*"', "", self.doc.source[brace:end])
+    # ---- comments ----------------------------------------------------------------------------
+    def place_comments(self) -> list[_Line]:
+        tail: list[_Line] = []
+        for c in self.comments:
+            line_no = self.src_line(c.start)
+            i = bisect.bisect_left(self.tok_starts, c.start)
+            prev_tok = self.tokens[i - 1] if i > 0 else None
+            as_line = _Line(0, c.text, line_no, line_no, "comment")
+            if prev_tok is not None and self.src_line(prev_tok.end - 1) == line_no:
+                host = self.line_of_tok[i - 1]
+                if host.trailing is None:
+                    host.trailing = c.text
+                    continue
+                nxt = host  # a second trailing comment for one output line goes above it
+            elif i < len(self.tokens):
+                nxt = self.line_of_tok[i]
+            else:
+                tail.append(as_line)
+                continue
+            as_line.indent = nxt.indent + (1 if nxt.kind == "close" else 0)  # inside the block it ends
+            nxt.before.append(as_line)
+        out: list[_Line] = []
+        for line in self.lines:
+            out.extend(line.before)
+            out.append(line)
+        return out + tail
 
-    def _brace_offset(self, stmt: Stmt) -> int:
-        start = self.src.offset(stmt.span.line, stmt.span.column)
-        text = self.src.slice(stmt.span)
-        for m in _TOKEN.finditer(text):
-            if m.group() == "{":
-                return start + m.start()
-        raise AssertionError("block without '{'")
-
-    def _blank_between(self, after_line: int, before_line: int) -> bool:
-        lines = self.doc.source.split("\n")
-        return any(not lines[i - 1].strip() for i in range(after_line + 1, before_line))
-
-    def run(self) -> str:
+    def render(self) -> str:
         self.stmt(self.doc.edge, 0)
-        trailing = self._take(lambda c: True)
-        self._emit_comments(trailing, 0)
-        return "\n".join(self.lines) + "\n"
+        items = self.place_comments()
+        out: list[str] = []
+        prev: _Line | None = None
+        for item in items:
+            if prev is not None and prev.kind != "open" and item.kind != "close" \
+                    and self._blank_between(prev.last, item.first):
+                out.append("")
+            text = INDENT * item.indent + item.text
+            if item.trailing:
+                text += "  " + item.trailing
+            out.append(text)
+            prev = item
+        return "\n".join(out) + "\n"
+
+    def _blank_between(self, after: int, before: int) -> bool:
+        return before - 1 > after and self.blanks_upto[before - 1] > self.blanks_upto[after]
+
+
+def _blank_out(text: str, comments: list[_Tok]) -> str:
+    """The text with its comments replaced by spaces, so that code tokens keep their offsets."""
+    parts, pos = [], 0
+    for c in comments:
+        parts += [text[pos:c.start], " " * (c.end - c.start)]
+        pos = c.end
+    return "".join(parts) + text[pos:]
 
 
 def format_document(doc: Document) -> str:
-    return _Formatter(doc).run()
+    return _Formatter(doc).render()
 
 
 def format_source(source: str, file: str = "<input>") -> str:

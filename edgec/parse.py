@@ -570,7 +570,7 @@ def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Documen
     return Document(file, text, edge, tuple(comments))
 
 
-_LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[^\s"#]+|\s+')
+_LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\$\{[^}\n]*\}|#[^\n]*|[^\s"#$]+|\s+|\$')
 
 
 def _comments(text: str) -> list[Comment]:

@@ -8,8 +8,9 @@ from ._common import EXIT_OK, EXIT_PROBLEMS, print_diagnostics
 
 def add_arguments(parser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help=".edge files ('-' for standard input)")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
-    parser.add_argument("--diff", action="store_true", help="print a diff instead of writing")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; name each file that would change and exit 1 if any would")
+    parser.add_argument("--diff", action="store_true", help="change nothing; print what would change as a diff")
 
 
 def run(args) -> int:
@@ -19,33 +20,29 @@ def run(args) -> int:
     from ..writer import write_atomically
     status = EXIT_OK
     for path in args.files:
-        if path == "-":
-            source, problem = sys.stdin.read(), None
-        else:
-            source, problem = read_source(path)
+        stdin = path == "-"
+        source, problem = (sys.stdin.read(), None) if stdin else read_source(path)
         if problem:
             print_diagnostics([problem], {})
             status = EXIT_PROBLEMS
             continue
+        name = "<stdin>" if stdin else path
         try:
-            formatted = format_source(source, path)
+            formatted = format_source(source, name)
         except CompileError as err:
-            print_diagnostics(err.diagnostics, {path: source})
+            print_diagnostics(err.diagnostics, {name: source})
             status = EXIT_PROBLEMS
             continue
-        if formatted == source:
-            if path == "-" and not (args.check or args.diff):
-                sys.stdout.write(formatted)
-            continue
-        if args.check or args.diff:
-            if args.diff:
-                sys.stdout.write(unified_diff(source, formatted, path))
-            else:
-                print(f"would reformat {path}", file=sys.stderr)
-            status = EXIT_PROBLEMS
-        elif path == "-":
+        changed = formatted != source
+        if args.diff and changed:
+            sys.stdout.write(unified_diff(source, formatted, name))
+        if args.check:
+            if changed:
+                print(f"would reformat {name}", file=sys.stderr)
+                status = EXIT_PROBLEMS
+        elif stdin and not args.diff:
             sys.stdout.write(formatted)
-        else:
+        elif changed and not args.diff:
             write_atomically(path, formatted)
             print(f"reformatted {path}", file=sys.stderr)
     return status

@@ -1,0 +1,190 @@
+"""edgec fmt: one canonical layout, comments kept where a reader expects them, idempotent,
+and never a change of meaning."""
+from __future__ import annotations
+
+import pytest
+
+from edgec.fmt import format_source, not_formatted
+from edgec.parse import parse
+
+from ..conftest import SAMPLES
+from .conftest import edgec, ir_json
+
+MESSY = '''# head comment
+
+# second head
+edge   "x"   {   # after edge brace
+  env dev { a = "127.0.0.1:9001"   b = "/x" hosts = [ "a.example" ,"b.example", ] }   # trailing env
+  limits {}
+  vars {
+    # only a comment
+  }
+
+
+  upstream u { server ${a} weight 2 # w
+    server "127.0.0.1:2"
+    # before close
+  }
+  route r { match path prefix ${b}
+     # between
+     forward u }   # after route
+  route s {
+
+    match path prefix "/s" method GET
+      POST    # multi-line
+    match header "X" = "#not a comment"
+    respond 200 "hi"
+
+  } route t { match host ${hosts} forward h }
+  upstream h { server "127.0.0.1:3"   health get "/" expect 200 - 399 }
+  # before edge close
+}
+
+
+# tail
+'''
+
+CANONICAL = '''# head comment
+
+# second head
+edge "x" {  # after edge brace
+  env dev {
+    a = "127.0.0.1:9001"
+    b = "/x"
+    hosts = ["a.example", "b.example"]
+  }  # trailing env
+  limits {}
+  vars {
+    # only a comment
+  }
+
+  upstream u {
+    server ${a} weight 2  # w
+    server "127.0.0.1:2"
+    # before close
+  }
+  route r {
+    match path prefix ${b}
+    # between
+    forward u
+  }  # after route
+  route s {
+    match path prefix "/s" method GET POST  # multi-line
+    match header "X" = "#not a comment"
+    respond 200 "hi"
+  }
+  route t {
+    match host ${hosts}
+    forward h
+  }
+  upstream h {
+    server "127.0.0.1:3"
+    health get "/" expect 200-399
+  }
+  # before edge close
+}
+
+# tail
+'''
+
+
+def test_messy_source_gets_the_canonical_layout_with_every_comment_in_place():
+    assert format_source(MESSY) == CANONICAL
+
+
+def test_canonical_layout_is_a_fixed_point():
+    assert format_source(CANONICAL) == CANONICAL
+
+
+def test_formatting_keeps_the_meaning():
+    before, after = ir_json(MESSY, "dev"), ir_json(CANONICAL, "dev")
+    assert before is not None and before == after
+
+
+@pytest.mark.parametrize("source,expected", [
+    # a second trailing comment for one joined line goes above it; no comment is lost
+    ('edge "x" { route r { match path prefix "/" # one\n method GET # two\n respond 200 } }\n',
+     'edge "x" {\n  route r {\n    # two\n    match path prefix "/" method GET  # one\n    respond 200\n  }\n}\n'),
+    # a comment between a block's header and its brace moves above the header
+    ('edge "x" { route r\n # why\n { respond 200 } }\n',
+     'edge "x" {\n  # why\n  route r {\n    respond 200\n  }\n}\n'),
+    # a comment in a multi-line list moves above the statement
+    ('edge "x" { vars { l = [\n "a", # one\n "b" ] } }\n',
+     'edge "x" {\n  vars {\n    l = ["a", "b"]  # one\n  }\n}\n'),
+    # CRLF line ends and tabs
+    ('edge "x" {\r\n\troute r {\r\n\t\trespond 200\r\n\t}\r\n}\r\n',
+     'edge "x" {\n  route r {\n    respond 200\n  }\n}\n'),
+    # a ${var} holding '#' is not a comment
+    ('edge "x" { vars { a = ${a#b} } }', 'edge "x" {\n  vars {\n    a = ${a#b}\n  }\n}\n'),
+])
+def test_layout_cases(source, expected):
+    assert format_source(source) == expected
+    assert format_source(expected) == expected
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_samples_are_formatted(path):
+    assert format_source(path.read_text()) == path.read_text()
+
+
+def test_not_formatted_names_the_first_line_that_differs():
+    source = CANONICAL.replace('    server "127.0.0.1:2"', '    server   "127.0.0.1:2"')
+    (warning,) = not_formatted(parse(source, "x.edge"))
+    assert warning.code == "W307"
+    assert warning.span.line == source.splitlines().index('    server   "127.0.0.1:2"') + 1
+    assert not not_formatted(parse(CANONICAL, "x.edge"))
+
+
+def test_lint_warns_about_an_unformatted_file(tmp_path):
+    path = tmp_path / "x.edge"
+    path.write_text('edge "x" {\n  route r {  respond 200 }\n}\n')
+    out = edgec("lint", path)
+    assert out.returncode == 1
+    assert f"{path}:2:1: warning[W307]" in out.stdout + out.stderr
+
+
+def test_check_names_the_file_that_would_change_and_changes_nothing(tmp_path):
+    messy, clean = tmp_path / "messy.edge", tmp_path / "clean.edge"
+    messy.write_text(MESSY)
+    clean.write_text(CANONICAL)
+    out = edgec("fmt", "--check", messy, clean)
+    assert out.returncode == 1
+    assert f"would reformat {messy}" in out.stderr
+    assert str(clean) not in out.stderr
+    assert messy.read_text() == MESSY
+    assert edgec("fmt", "--check", clean).returncode == 0
+
+
+def test_diff_prints_the_change_and_writes_nothing(tmp_path):
+    messy = tmp_path / "messy.edge"
+    messy.write_text(MESSY)
+    out = edgec("fmt", "--diff", messy)
+    assert out.returncode == 0
+    assert "+  route t {" in out.stdout and '-  } route t { match host ${hosts} forward h }' in out.stdout
+    assert messy.read_text() == MESSY
+
+
+def test_fmt_rewrites_files_in_place(tmp_path):
+    messy = tmp_path / "messy.edge"
+    messy.write_text(MESSY)
+    out = edgec("fmt", messy)
+    assert out.returncode == 0, out.stderr
+    assert messy.read_text() == CANONICAL
+    assert f"reformatted {messy}" in out.stderr
+
+
+def test_stdin_to_stdout():
+    out = edgec("fmt", "-", stdin=MESSY)
+    assert (out.returncode, out.stdout) == (0, CANONICAL)
+    out = edgec("fmt", "--check", "-", stdin=MESSY)
+    assert out.returncode == 1 and "would reformat <stdin>" in out.stderr and out.stdout == ""
+
+
+def test_a_syntax_error_is_reported_and_the_file_left_alone(tmp_path):
+    bad = tmp_path / "bad.edge"
+    bad.write_text('edge "x" {\n  route r { respond 200 \n')
+    out = edgec("fmt", bad)
+    assert out.returncode == 1
+    assert f"{bad}:" in out.stderr and "error[" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert bad.read_text() == 'edge "x" {\n  route r { respond 200 \n'
