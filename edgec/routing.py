@@ -1,0 +1,683 @@
+"""Which route handles a request, and what reaches the backend: the executable specification.
+
+`decide(edge, request) -> Decision` is a pure function. Every target is held to it by the
+conformance corpus (tests/conformance), the runtime calls it per request, and `edgec
+explain` prints it. docs/semantics.md states each rule in prose; this module is the
+authority when the two disagree.
+
+The rules follow the Kubernetes Gateway API HTTPRoute precedence. One total order ranks
+every (route, match) pair that accepts a request; the lowest key wins:
+
+    host      exact host (longer first) < wildcard host (longer first) < no host condition
+    path      exact < regex (in order of first appearance of the pattern) < prefix (longer first)
+    method    a method condition < none
+    headers   more header conditions < fewer
+    query     more query conditions < fewer
+    order     route position in the file, then match position in the route
+
+`compile(edge)` builds that order once per IR object into hash tables keyed by host and
+path, so a decision costs a few dictionary lookups however many routes there are.
+"""
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+from urllib.parse import unquote_to_bytes, urlsplit
+
+from . import ir
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_HOST = "edge.test"  # Host sent by requests that name none (tests, `edgec explain /path`)
+
+Headers = tuple[tuple[str, str], ...]
+
+
+# ---- the request ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    scheme: str  # "http" or "https": the listener's protocol
+    host: str  # the Host header as sent ("" when absent); routing ignores its port
+    port: int | None  # the listener port; None: the edge's first listener of this scheme
+    path: str  # raw path as sent, without the query
+    query: str = ""  # raw query string, without "?"
+    headers: Headers = ()  # every other header line, in order (Host is `host`)
+
+    @classmethod
+    def from_url(cls, method: str, url: str, headers: Iterable[tuple[str, str]] = (),
+                 host: str | None = None, port: int | None = None) -> "Request":
+        """`url` is absolute (`http://h:8080/p?q`: scheme, Host and listener port from it) or a
+        path (`/p?q`: http, Host from `host`, a Host header, or DEFAULT_HOST). An explicit
+        `host` or Host header overrides the URL's."""
+        hdrs = []
+        host_header = None
+        for name, value in headers:
+            if name.lower() == "host":
+                host_header = value
+            else:
+                hdrs.append((name, value))
+        if url.startswith(("http://", "https://")):
+            parts = urlsplit(url)
+            scheme = parts.scheme
+            url_host = parts.netloc
+            if port is None:
+                port = parts.port or DEFAULT_PORTS[scheme]
+            rest = url[len(scheme) + 3 + len(parts.netloc):] or "/"
+        else:
+            scheme, url_host, rest = "http", None, url or "/"
+        path, _, query = rest.partition("?")
+        chosen_host = host if host is not None else host_header if host_header is not None else \
+            url_host if url_host is not None else DEFAULT_HOST
+        return cls(method, scheme, chosen_host, port, path or "/", query, tuple(hdrs))
+
+    @property
+    def target(self) -> str:
+        """The request target as sent: raw path plus query."""
+        return self.path + ("?" + self.query if self.query else "")
+
+
+# ---- the decision ----------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Decision:
+    """What happens to one request.
+
+    `status` is the status the gateway answers with itself (404, 500, 400, a redirect, a
+    fixed response); None when a backend's answer is relayed (forward, aggregate)."""
+
+    status: int | None
+    action: str  # forward | redirect | respond | aggregate | not_found | no_backend | bad_request | listener_redirect
+    route: str | None = None
+    match_index: int | None = None
+    reason: str = ""  # one line: why this outcome
+    # forward
+    backends: tuple[tuple[str, int], ...] = ()  # (upstream, weight) of every usable backend, weight > 0
+    invalid_weight: int = 0  # weight of backends with no servers: that share of requests gets 500
+    upstream_path: str | None = None  # path + query the backend receives
+    upstream_host: str | None = None  # Host header the backend receives
+    request_headers: Headers = ()  # the client's headers after the route's request header ops (Host apart)
+    request_header_ops: ir.HeaderOps = ir.HeaderOps()
+    response_header_ops: ir.HeaderOps = ir.HeaderOps()
+    # redirect / respond / aggregate
+    location: str | None = None
+    body: str | None = None
+    content_type: str | None = None
+    parts: tuple[ir.AggregatePart, ...] = ()
+    # policies of the route
+    auth: ir.Auth | None = None
+    rate_limit: ir.RateLimit | None = None
+    cache: ir.Cache | None = None
+    cors: ir.Cors | None = None
+    timeouts: ir.Timeouts | None = None
+    retry: ir.Retry | None = None
+    mirrors: tuple[ir.Mirror, ...] = ()
+
+    def apply_request_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return apply_header_ops(self.request_header_ops, headers)
+
+    def apply_response_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return apply_header_ops(self.response_header_ops, headers)
+
+    @property
+    def upstream(self) -> str | None:
+        """The one upstream when the route forwards to exactly one."""
+        return self.backends[0][0] if len(self.backends) == 1 and not self.invalid_weight else None
+
+    def shares(self) -> dict[str, float]:
+        """Upstream → fraction of requests it receives (invalid backends under "")."""
+        total = sum(w for _, w in self.backends) + self.invalid_weight
+        out: dict[str, float] = {}
+        for name, w in self.backends:
+            out[name] = out.get(name, 0.0) + w / total
+        if self.invalid_weight:
+            out[""] = self.invalid_weight / total
+        return out
+
+
+def apply_header_ops(ops: ir.HeaderOps, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """set replaces every line of that name with one; add appends to the existing value as a
+    comma list (a new line when there is none); remove drops every line. Names compare
+    case-insensitively; a header keeps the position and spelling of its first line."""
+    out = list(headers)
+    if ops.empty:
+        return out
+    drop = {n.lower() for n in ops.remove}
+    out = [(n, v) for n, v in out if n.lower() not in drop]
+    for name, value in ops.set:
+        out = _replace(out, name, value)
+    for name, value in ops.add:
+        existing = [v for n, v in out if n.lower() == name.lower()]
+        out = _replace(out, name, ",".join(existing + [value]))
+    return out
+
+
+def _replace(headers: list[tuple[str, str]], name: str, value: str) -> list[tuple[str, str]]:
+    low = name.lower()
+    out, placed = [], False
+    for n, v in headers:
+        if n.lower() != low:
+            out.append((n, v))
+        elif not placed:
+            out.append((n, value))
+            placed = True
+    if not placed:
+        out.append((name, value))
+    return out
+
+
+# ---- path normalisation (as nginx does it before location matching) -------------------------
+
+class BadPath(ValueError):
+    pass
+
+
+_PATH_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/")
+_NEEDS_WORK = re.compile(r"%|//|/\.")
+
+
+def normalize_path(raw: str) -> str:
+    """The path routes are matched against: %XX decoded (UTF-8; other bytes kept as
+    surrogates), "." and ".." segments resolved, runs of "/" merged. Raises BadPath for a
+    malformed escape, an encoded NUL, or ".." above the root (nginx answers 400)."""
+    if not _NEEDS_WORK.search(raw):
+        return raw
+    if "%" in raw:
+        if re.search(r"%(?![0-9A-Fa-f]{2})", raw):
+            raise BadPath("malformed %-escape")
+        data = unquote_to_bytes(raw)
+        if b"\0" in data:
+            raise BadPath("encoded NUL byte")
+        path = data.decode("utf-8", "surrogateescape")
+    else:
+        path = raw
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments[1:], 1):
+        last = i == len(segments) - 1
+        if seg == "" and not last:
+            continue  # merge slashes
+        if seg == ".":
+            seg = ""
+            if not last:
+                continue
+        elif seg == "..":
+            if not out:
+                raise BadPath("'..' above the root")
+            out.pop()
+            seg = ""
+            if not last:
+                continue
+        out.append(seg)
+    return "/" + "/".join(out)
+
+
+def escape_path(path: str) -> str:
+    """A decoded path made fit to send again: bytes outside the RFC 3986 path characters
+    become %XX (so a decoded "%" or "?" cannot change the request's meaning)."""
+    data = path.encode("utf-8", "surrogateescape")
+    if all(b in _PATH_SAFE for b in data):
+        return path
+    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in data)
+
+
+def strip_slash(prefix: str) -> str:
+    """A prefix without its one ignored trailing "/" ("/" becomes "")."""
+    return prefix[:-1] if prefix.endswith("/") else prefix
+
+
+def prefix_matches(prefix: str, path: str) -> bool:
+    """Element-wise prefix: "/foo" and "/foo/" match "/foo", "/foo/", "/foo/x", never "/foobar"."""
+    p = strip_slash(prefix)
+    return path == p or path.startswith(p + "/") or (p == "" and path.startswith("/"))
+
+
+def replace_prefix(path: str, prefix: str, replacement: str) -> str:
+    """Gateway API ReplacePrefixMatch: every row of the spec's table, and (pinned here)
+    prefix "/foo", replacement "/xyz/", request "/foo" → "/xyz". A path the prefix does
+    not match is returned unchanged."""
+    p = strip_slash(prefix)
+    if not (path == p or path.startswith(p + "/")):
+        return path
+    return (strip_slash(replacement) + path[len(p):]) or "/"
+
+
+def host_of(host_header: str) -> str:
+    """The host name routing compares: lower case, port and trailing dot removed."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        end = h.find("]")
+        return h[:end + 1] if end > 0 else h
+    h = h.rsplit(":", 1)[0] if ":" in h else h
+    return h[:-1] if h.endswith(".") else h
+
+
+# ---- compiled conditions --------------------------------------------------------------------
+
+class _Lazy:
+    """Per-request views built only when a candidate needs them."""
+
+    __slots__ = ("req", "_headers", "_query")
+
+    def __init__(self, req: Request):
+        self.req = req
+        self._headers = None
+        self._query = None
+
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            h: dict[str, str] = {}
+            for name, value in self.req.headers:
+                h.setdefault(name.lower(), value)  # a repeated header: its first line counts
+            self._headers = h
+        return self._headers
+
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            self._query = parse_query(self.req.query)
+        return self._query
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """Name → first value, both %XX-decoded ("+" is kept: it is not a space in a URI)."""
+    out: dict[str, str] = {}
+    if not query:
+        return out
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        name = _pct(name)
+        if name not in out:
+            out[name] = _pct(value)
+    return out
+
+
+def _pct(text: str) -> str:
+    if "%" not in text:
+        return text
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
+def _value_test(vm: ir.ValueMatch):
+    if vm.type == "present":
+        return None
+    if vm.type == "regex":
+        return re.compile(vm.value or "").fullmatch
+    return vm.value
+
+
+def _value_ok(test, value: str | None) -> bool:
+    if value is None:
+        return False
+    if test is None:
+        return True
+    if isinstance(test, str):
+        return value == test
+    return test(value) is not None
+
+
+@dataclass(slots=True)
+class Entry:
+    """One (route, match) pair, ready to test."""
+
+    route_index: int
+    match_index: int
+    route: ir.Route
+    match: ir.Match
+    path_value: str  # exact/prefix value %XX-decoded, prefix without its trailing "/"; regex source
+    methods: frozenset[str] | None
+    headers: tuple[tuple[str, object], ...]  # (lower-case name, test)
+    query: tuple[tuple[str, object], ...]
+    regex_rank: int = 0  # position of the pattern among distinct regexes, by first appearance
+    regex: object = None
+
+    @property
+    def tie_key(self) -> tuple:
+        return (not self.methods, -len(self.headers), -len(self.query), self.route_index, self.match_index)
+
+    def conditions_hold(self, req: Request, lazy: _Lazy) -> bool:
+        if self.methods is not None and req.method not in self.methods:
+            return False
+        if self.headers:
+            h = lazy.headers()
+            for name, test in self.headers:
+                if not _value_ok(test, h.get(name)):
+                    return False
+        if self.query:
+            q = lazy.query()
+            for name, test in self.query:
+                if not _value_ok(test, q.get(name)):
+                    return False
+        return True
+
+
+def _decoded(value: str) -> str:
+    try:
+        return normalize_path(value)
+    except BadPath:
+        return value
+
+
+def path_rank(e: Entry) -> tuple:
+    t = e.match.path.type
+    if t == "exact":
+        return (0,)
+    if t == "regex":
+        return (1, e.regex_rank)
+    return (2, -len(e.path_value))
+
+
+def host_rank(pattern: str | None) -> tuple:
+    if pattern is None:
+        return (2, 0)
+    if pattern.startswith("*."):
+        return (1, -len(pattern))
+    return (0, -len(pattern))
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+class _Table:
+    """The entries of one host bucket, indexed by path."""
+
+    __slots__ = ("exact", "regex", "prefix", "_by_rank")
+
+    def __init__(self):
+        self.exact: dict[str, list[Entry]] = {}
+        self.regex: list[tuple[object, list[Entry]]] = []
+        self.prefix: dict[str, list[Entry]] = {}
+        self._by_rank: dict[int, list[Entry]] = {}
+
+    def add(self, e: Entry) -> None:
+        t = e.match.path.type
+        if t == "exact":
+            self.exact.setdefault(e.path_value, []).append(e)
+        elif t == "prefix":
+            self.prefix.setdefault(e.path_value, []).append(e)
+        else:
+            self._by_rank.setdefault(e.regex_rank, []).append(e)
+
+    def seal(self) -> None:
+        for groups in (self.exact, self.prefix, self._by_rank):
+            for group in groups.values():
+                group.sort(key=lambda e: e.tie_key)
+        self.regex = [(group[0].regex, group) for _, group in sorted(self._by_rank.items())]
+
+    def candidates(self, path: str) -> Iterator[Entry]:
+        """Entries whose path condition accepts `path`, best first."""
+        group = self.exact.get(path)
+        if group:
+            yield from group
+        for fullmatch, group in self.regex:
+            if fullmatch(path) is not None:  # type: ignore[operator]
+                yield from group
+        prefix = self.prefix
+        if not prefix:
+            return
+        if not path.endswith("/"):
+            group = prefix.get(path)
+            if group:
+                yield from group
+        i = path.rfind("/", 0, len(path) - 1) if path.endswith("/") else path.rfind("/")
+        if path.endswith("/") and len(path) > 1:
+            group = prefix.get(path[:-1])
+            if group:
+                yield from group
+        while i > 0:
+            group = prefix.get(path[:i])
+            if group:
+                yield from group
+            i = path.rfind("/", 0, i)
+        group = prefix.get("")
+        if group:
+            yield from group
+
+
+# ---- the router ---------------------------------------------------------------------------------
+
+class Router:
+    """An edge's routes compiled for lookup. Build with compile(edge)."""
+
+    def __init__(self, edge: ir.Edge):
+        self.edge = edge
+        self.entries: list[Entry] = []
+        self.exact_hosts: dict[str, _Table] = {}
+        self.wildcard_hosts: dict[str, _Table] = {}  # ".example.com" → table
+        self.any_host = _Table()
+        self.listeners = {(lst.port): lst for lst in edge.listeners}
+        self.upstreams = {u.name: u for u in edge.upstreams}
+        self.auth = {a.name: a for a in edge.auth}
+        regex_slots: dict[str, int] = {}
+        for ri, route in enumerate(edge.routes):
+            for mi, m in enumerate(route.matches):
+                e = self._entry(ri, mi, route, m, regex_slots)
+                self.entries.append(e)
+                if not m.hosts:
+                    self.any_host.add(e)
+                for h in m.hosts:
+                    if h.startswith("*."):
+                        self.wildcard_hosts.setdefault(h[1:], _Table()).add(e)
+                    else:
+                        self.exact_hosts.setdefault(h, _Table()).add(e)
+        for t in (*self.exact_hosts.values(), *self.wildcard_hosts.values(), self.any_host):
+            t.seal()
+        self._static = {}
+
+    @staticmethod
+    def _entry(ri: int, mi: int, route: ir.Route, m: ir.Match, regex_slots: dict[str, int]) -> Entry:
+        p = m.path
+        regex = None
+        rank = 0
+        if p.type == "regex":
+            rank = regex_slots.setdefault(p.value, len(regex_slots))
+            regex = re.compile(p.value).fullmatch
+            value = p.value
+        elif p.type == "prefix":
+            value = strip_slash(_decoded(p.value))
+        else:
+            value = _decoded(p.value)
+        return Entry(ri, mi, route, m, value,
+                     frozenset(m.methods) if m.methods else None,
+                     tuple((h.name.lower(), _value_test(h)) for h in m.headers),
+                     tuple((q.name, _value_test(q)) for q in m.query),
+                     rank, regex)
+
+    # -- lookup ------------------------------------------------------------------------------
+    def tables(self, hostname: str) -> Iterator[tuple[str | None, _Table]]:
+        """Host buckets that accept `hostname`, most specific first, with their pattern."""
+        t = self.exact_hosts.get(hostname)
+        if t is not None:
+            yield hostname, t
+        if self.wildcard_hosts:
+            i = hostname.find(".")
+            while i >= 0:
+                suffix = hostname[i:]
+                if i > 0:
+                    t = self.wildcard_hosts.get(suffix)
+                    if t is not None:
+                        yield "*" + suffix, t
+                i = hostname.find(".", i + 1)
+        yield None, self.any_host
+
+    def winner(self, req: Request, path: str) -> Entry | None:
+        lazy = _Lazy(req)
+        for _, table in self.tables(host_of(req.host)):
+            for e in table.candidates(path):
+                if e.conditions_hold(req, lazy):
+                    return e
+        return None
+
+    def matching(self, req: Request, path: str) -> list[tuple[tuple, Entry, str | None]]:
+        """Every entry that accepts the request, with its full precedence key, best first."""
+        lazy = _Lazy(req)
+        hostname = host_of(req.host)
+        out = []
+        for e in self.entries:
+            pattern = _best_host(e.match.hosts, hostname)
+            if pattern is False:
+                continue
+            p = e.match.path
+            ok = (path == e.path_value if p.type == "exact" else
+                  prefix_matches(e.path_value + "/", path) if p.type == "prefix" else
+                  e.regex(path) is not None)  # type: ignore[operator]
+            if ok and e.conditions_hold(req, lazy):
+                out.append((full_key(e, pattern), e, pattern))
+        out.sort(key=lambda t: t[0])
+        return out
+
+    def decide(self, req: Request) -> Decision:
+        listener = self.listeners.get(self.listener_port(req))
+        if listener is not None and listener.redirect is not None:
+            return self._listener_redirect(req, listener)
+        try:
+            path = normalize_path(req.path)
+        except BadPath as err:
+            return Decision(400, "bad_request", reason=f"bad request path: {err}")
+        e = self.winner(req, path)
+        if e is None:
+            return Decision(404, "not_found", reason="no route matches")
+        return self.outcome(e, req, path)
+
+    # -- outcome -----------------------------------------------------------------------------
+    def outcome(self, e: Entry, req: Request, path: str) -> Decision:
+        route = e.route
+        static = self._static.get(e.route_index)
+        if static is None:
+            static = self._static[e.route_index] = self._route_static(route)
+        action = route.action
+        reason = f"route '{route.name}' match {e.match_index + 1}"
+        common = static["policies"]
+        if isinstance(action, ir.Forward):
+            backends, invalid = static["backends"]
+            if not backends:
+                return Decision(500, "no_backend", route.name, e.match_index,
+                                reason + ": no backend can take traffic (weight 0 or no servers)",
+                                invalid_weight=invalid, **common)
+            rw = route.rewrite
+            if rw.path is None:
+                upstream_path = req.target
+            else:
+                upstream_path = self._rewritten(rw.path, e, path) + ("?" + req.query if req.query else "")
+            ops = route.request_headers
+            headers = req.headers if ops.empty else tuple(apply_header_ops(ops, req.headers))
+            return Decision(None, "forward", route.name, e.match_index, reason, backends, invalid,
+                            upstream_path, rw.host if rw.host else req.host, headers,
+                            ops, route.response_headers, **common)
+        if isinstance(action, ir.Redirect):
+            return Decision(action.status, "redirect", route.name, e.match_index, reason,
+                            response_header_ops=route.response_headers,
+                            location=self.location(action, e, req, path), **common)
+        if isinstance(action, ir.Respond):
+            return Decision(action.status, "respond", route.name, e.match_index, reason,
+                            response_header_ops=route.response_headers, body=action.body,
+                            content_type=action.content_type, **common)
+        return Decision(None, "aggregate", route.name, e.match_index, reason,
+                        response_header_ops=route.response_headers, parts=action.parts, **common)
+
+    def _route_static(self, route: ir.Route) -> dict:
+        policies = dict(auth=self.auth.get(route.auth) if route.auth else None, rate_limit=route.rate_limit,
+                        cache=route.cache, cors=route.cors, timeouts=route.timeouts, retry=route.retry,
+                        mirrors=route.mirrors)
+        backends: list[tuple[str, int]] = []
+        invalid = 0
+        if isinstance(route.action, ir.Forward):
+            for b in route.action.backends:
+                up = self.upstreams.get(b.upstream)
+                if b.weight <= 0:
+                    continue
+                if up is None or not up.servers:
+                    invalid += b.weight
+                else:
+                    backends.append((b.upstream, b.weight))
+        return {"policies": policies, "backends": (tuple(backends), invalid)}
+
+    @staticmethod
+    def _rewritten(rw: ir.PathRewrite, e: Entry, path: str) -> str:
+        if rw.type == "full":
+            return rw.replacement
+        prefix = rw.match if rw.match is not None else _matched_prefix(e)
+        if prefix is None:
+            return escape_path(path)
+        return escape_path(replace_prefix(path, _decoded(prefix), rw.replacement))
+
+    def location(self, r: ir.Redirect, e: Entry, req: Request, path: str) -> str:
+        scheme = r.scheme or req.scheme
+        host = r.host or host_of(req.host)
+        if r.port is not None:
+            port = r.port
+        elif r.scheme is not None:
+            port = DEFAULT_PORTS[scheme]
+        else:
+            port = self.listener_port(req)
+        authority = host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
+        if r.path is None:
+            target = req.target
+        else:
+            target = self._rewritten(r.path, e, path) + ("?" + req.query if req.query else "")
+        return f"{scheme}://{authority}{target}"
+
+    def listener_port(self, req: Request) -> int:
+        if req.port is not None:
+            return req.port
+        for lst in self.edge.listeners:
+            if lst.protocol == req.scheme:
+                return lst.port
+        return DEFAULT_PORTS[req.scheme]
+
+    def _listener_redirect(self, req: Request, listener: ir.Listener) -> Decision:
+        port = listener.redirect.port  # type: ignore[union-attr]
+        authority = host_of(req.host) + ("" if port == 443 else f":{port}")
+        return Decision(listener.redirect.status, "listener_redirect",  # type: ignore[union-attr]
+                        reason=f"listener {listener.protocol}:{listener.port} redirects every request to HTTPS",
+                        location=f"https://{authority}{req.target}")
+
+
+def _matched_prefix(e: Entry) -> str | None:
+    p = e.match.path
+    return p.value if p.type in ("prefix", "exact") else None
+
+
+def _best_host(hosts: tuple[str, ...], hostname: str):
+    """The most specific of `hosts` accepting hostname; None when the match names no host;
+    False when none accepts it."""
+    if not hosts:
+        return None
+    found = [h for h in hosts if host_matches(h, hostname)]
+    if not found:
+        return False
+    return min(found, key=host_rank)
+
+
+def full_key(e: Entry, host_pattern: str | None) -> tuple:
+    return (host_rank(host_pattern), path_rank(e), *e.tie_key)
+
+
+# ---- entry points ----------------------------------------------------------------------------------
+
+_ROUTERS: dict[int, Router] = {}
+
+
+def compile(edge: ir.Edge) -> Router:  # noqa: A001  (the name the rest of edgec uses)
+    """The Router of this IR object, built once and kept while the object lives."""
+    router = _ROUTERS.get(id(edge))
+    if router is None or router.edge is not edge:
+        router = Router(edge)
+        _ROUTERS[id(edge)] = router
+        weakref.finalize(edge, _ROUTERS.pop, id(edge), None)
+    return router
+
+
+def decide(edge: ir.Edge, request: Request) -> Decision:
+    return compile(edge).decide(request)
+
+
+__all__ = ["Request", "Decision", "Router", "compile", "decide", "apply_header_ops", "normalize_path",
+           "replace_prefix", "prefix_matches", "host_of", "parse_query", "escape_path", "BadPath",
+           "DEFAULT_PORTS", "DEFAULT_HOST"]
