@@ -133,6 +133,9 @@ class _ToSyntax(Transformer):
     def TLS_VERSION(self, tok: Token) -> Value:
         return Value("word", str(tok), str(tok), _span(tok))
 
+    def STATUS_CLASS(self, tok: Token) -> Value:
+        return Value("word", str(tok), str(tok), _span(tok))
+
     def VALUE_OP(self, tok: Token) -> Value:
         return Value("word", str(tok), str(tok), _span(tok))
 
