@@ -33,6 +33,7 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
     rule: str | None = None
+    mask: bool = False  # the span holds a credential: never echo it in the source excerpt
 
     @property
     def line(self) -> int:
@@ -74,12 +75,12 @@ class Sink:
     items: list[Diagnostic] = field(default_factory=list)
 
     def report(self, code: str, severity: str, message: str, span: Span | None = None,
-               hint: str | None = None, rule: str | None = None) -> None:
-        self.items.append(Diagnostic(code, severity, message, self.file, span, hint, rule))
+               hint: str | None = None, rule: str | None = None, mask: bool = False) -> None:
+        self.items.append(Diagnostic(code, severity, message, self.file, span, hint, rule, mask))
 
     def error(self, code: str, message: str, span: Span | None = None, hint: str | None = None,
-              rule: str | None = None) -> None:
-        self.report(code, ERROR, message, span, hint, rule)
+              rule: str | None = None, mask: bool = False) -> None:
+        self.report(code, ERROR, message, span, hint, rule, mask)
 
     def warning(self, code: str, message: str, span: Span | None = None, hint: str | None = None,
                 rule: str | None = None) -> None:
@@ -98,23 +99,62 @@ def sort_key(d: Diagnostic):
     return (d.file, d.line, d.column, d.code)
 
 
+def printable(text: str, limit: int | None = None) -> str:
+    """Text safe to print on a terminal: control characters escaped, optionally cut short."""
+    cut = text if limit is None else text[:limit]
+    out = "".join(c if c.isprintable() or c == " " else
+                  (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}") for c in cut)
+    return out + ("..." if limit is not None and len(text) > limit else "")
+
+
+def _width(text: str) -> int:
+    """Terminal columns of text (wide East Asian characters take two, combining marks none)."""
+    import unicodedata
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+SOURCE_WINDOW = 120  # longest source excerpt shown; longer lines are cut around the span
+
+
+def _excerpt(d: Diagnostic, line_text: str) -> tuple[str, str]:
+    """The source line as shown (masked, cut, control characters replaced) and its caret line."""
+    span = d.span
+    start = min(max(span.column - 1, 0), len(line_text))
+    end = span.end_column - 1 if span.end_line == span.line else len(line_text)
+    end = min(max(end, start + 1), max(len(line_text), start + 1))
+    if d.mask:
+        line_text = line_text[:start] + "*" * (min(end, len(line_text)) - start) + line_text[end:]
+    lead = ""
+    if len(line_text) > SOURCE_WINDOW:
+        first = max(0, start - SOURCE_WINDOW // 3)
+        lead = "..." if first else ""
+        end = min(end, first + SOURCE_WINDOW)
+        tail = "..." if first + SOURCE_WINDOW < len(line_text) else ""
+        line_text, start, end = line_text[first:first + SOURCE_WINDOW] + tail, start - first, end - first
+    clean = "".join(c if c.isprintable() else " " if c == "\t" else "?" for c in line_text)
+    caret = " " * (_width(lead) + _width(clean[:start])) + "^" * max(1, _width(clean[start:end]))
+    return lead + clean, caret
+
+
 def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: bool = False) -> str:
     """Compiler-style text: location, code, message, the source line, a caret, the hint."""
     out = []
+    lines_of: dict[str, list[str]] = {}
     for d in sorted(diagnostics, key=sort_key):
-        out.append(f"{d.file}:{d.line}:{d.column}: {d.severity}[{d.code}] {d.message}")
+        out.append(f"{printable(d.file)}:{d.line}:{d.column}: {d.severity}[{d.code}] {printable(d.message)}")
         text = sources.get(d.file)
         if text is not None and d.span is not None:
-            lines = text.splitlines()
+            lines = lines_of.setdefault(d.file, text.split("\n"))  # lines as the parser counts them
             if 1 <= d.line <= len(lines):
-                src = lines[d.line - 1].expandtabs(1)
-                width = (d.span.end_column - d.span.column) if d.span.end_line == d.line else len(src) - d.column + 1
-                width = max(1, min(width, max(1, len(src) - d.column + 1)))
+                shown, caret = _excerpt(d, lines[d.line - 1].rstrip("\r"))
                 gutter = f"{d.line:>4} | "
-                out.append(gutter + src)
-                out.append(" " * (len(gutter) + d.column - 1) + "^" * width)
+                out.append(gutter + shown)
+                out.append(" " * len(gutter) + caret)
         if d.hint:
-            out.append(f"  = hint: {d.hint}")
+            out.append(f"  = hint: {printable(d.hint)}")
+        if d.severity == WARNING and d.rule:
+            out.append(f"  = note: `# edgec: ignore[{d.rule}]` silences this warning on its line")
     errors = sum(d.severity == ERROR for d in diagnostics)
     warnings = sum(d.severity == WARNING for d in diagnostics)
     if diagnostics:
@@ -134,27 +174,62 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(envelope, indent=2) + "\n"
 
 
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _uri(path: str) -> str:
+    """A file path as a SARIF artifact URI: relative paths stay relative references."""
+    import os
+    from urllib.parse import quote
+    if os.path.isabs(path):
+        return "file://" + quote(path.replace(os.sep, "/"))
+    return quote(path.replace(os.sep, "/"))
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("edgec")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def render_sarif(diagnostics: list[Diagnostic], rules_doc: dict[str, str]) -> str:
+    """SARIF 2.1.0: one run, a reporting descriptor per code seen, one result per diagnostic."""
     level = {ERROR: "error", WARNING: "warning", INFO: "note"}
-    codes = sorted({d.code for d in diagnostics})
-    run = {
-        "tool": {"driver": {
-            "name": "edgec",
-            "rules": [{"id": c, "shortDescription": {"text": rules_doc.get(c, c)}} for c in codes],
-        }},
-        "results": [{
+    ordered = sorted(diagnostics, key=sort_key)
+    first = {}
+    for d in ordered:
+        first.setdefault(d.code, d)
+    codes = sorted(first)
+    rules = []
+    for code in codes:
+        d = first[code]
+        descriptor = {"id": code, "shortDescription": {"text": rules_doc.get(code) or d.rule or code},
+                      "defaultConfiguration": {"level": level.get(d.severity, "note")}}
+        if d.rule:
+            descriptor["name"] = d.rule
+        rules.append(descriptor)
+    results = []
+    for d in ordered:
+        span = d.span or Span(1, 1, 1, 2)
+        results.append({
             "ruleId": d.code,
+            "ruleIndex": codes.index(d.code),
             "level": level.get(d.severity, "note"),
             "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": d.file},
-                "region": {"startLine": d.line, "startColumn": d.column,
-                           "endLine": (d.span or Span(1, 1, 1, 1)).end_line,
-                           "endColumn": (d.span or Span(1, 1, 1, 1)).end_column},
+                "artifactLocation": {"uri": _uri(d.file)},
+                "region": {"startLine": span.line, "startColumn": span.column,
+                           "endLine": span.end_line, "endColumn": max(span.end_column, span.column)},
             }}],
-        } for d in sorted(diagnostics, key=sort_key)],
+        })
+    run = {
+        "tool": {"driver": {"name": "edgec", "version": _version(), "rules": rules}},
+        "columnKind": "unicodeCodePoints",
+        "results": results,
     }
-    sarif = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [run]}
+    sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(sarif, indent=2) + "\n"
 
 

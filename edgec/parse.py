@@ -1,24 +1,22 @@
 """Source text → syntax tree (edgec.syntax), with friendly syntax errors."""
 from __future__ import annotations
 
-import difflib
 import re
 from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import VisitError
 
 from .diagnostics import CompileError, Sink, Span
 from .syntax import Comment, Document, Stmt, Value, VarRef
+from .syntax_errors import parse_tree
 
 DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 RATE_WINDOW_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
                  "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
-
-MAX_SYNTAX_ERRORS = 10
 
 
 @lru_cache(maxsize=1)
@@ -442,127 +440,11 @@ class _ToSyntax(Transformer):
         return Stmt("trust_proxies", {"values": tuple(children)}, _span(meta))
 
 
-# ---- syntax errors ----------------------------------------------------------------
-
-_TERMINAL_WORDS = {
-    "RBRACE": "'}'", "LBRACE": "'{'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "EQUAL": "'='",
-    "NAME": "a name", "STRING": 'a string in double quotes', "INT": "a number",
-    "DURATION": "a duration such as 5s or 250ms", "RATE": "a rate such as 100/min",
-    "PERCENT": "a percentage such as 10%", "SIZE": "a size such as 10mb", "VAR": "a ${variable}",
-    "VALUE_OP": "'=' or '~'", "TLS_VERSION": "1.2 or 1.3", "MINUS": "'-'", "$END": "end of file",
-}
-
-
-def _describe_expected(expected: set[str], p: Lark) -> list[str]:
-    words = []
-    for name in sorted(expected):
-        if name in _TERMINAL_WORDS:
-            words.append(_TERMINAL_WORDS[name])
-            continue
-        term = p.get_terminal(name) if name in {t.name for t in p.terminals} else None
-        pattern = getattr(term, "pattern", None)
-        if pattern is not None and pattern.type == "str":
-            words.append(f"'{pattern.value}'")
-        else:
-            words.append(name.lower())
-    return sorted(set(words))
-
-
-def _keywords(expected: set[str], p: Lark) -> list[str]:
-    names = {t.name: t for t in p.terminals}
-    out = []
-    for name in expected:
-        term = names.get(name)
-        if term is not None and term.pattern.type == "str" and term.pattern.value.isidentifier():
-            out.append(term.pattern.value)
-    return out
-
-
-def _last_position(text: str) -> Span:
-    lines = text.rstrip("\n").split("\n") if text.strip() else [""]
-    line = len(lines)
-    col = len(lines[-1]) + 1
-    return Span(line, max(1, col - 1) if col > 1 else 1, line, col)
-
-
-def _syntax_diagnostic(err: UnexpectedInput, text: str, sink: Sink, p: Lark) -> None:
-    if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        span = _last_position(text)
-        open_blocks = text.count("{") - text.count("}")
-        hint = "add the missing '}'" if open_blocks > 0 else "the file ends in the middle of a statement"
-        sink.error("E002", "unexpected end of file: a block or statement is not finished", span, hint=hint)
-        return
-    if isinstance(err, UnexpectedCharacters):
-        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
-        span = Span.point(err.line, err.column)
-        if ch == ";":
-            sink.error("E005", "stray ';': statements end at the line break", span, hint="remove the ';'")
-        elif ch == "'":
-            sink.error("E006", "strings are written in double quotes", span, hint="use \"...\" instead of '...'")
-        elif ch == '"':
-            sink.error("E007", "unterminated string", span, hint="close the string with \" on the same line")
-        elif ch == ":" or ch == "=":
-            sink.error("E008", f"unexpected '{ch}' here", span,
-                       hint="settings are written `keyword value`, without ':' or '=' (only env variables use '=')")
-        else:
-            allowed = _describe_expected(set(err.allowed or ()), p)
-            msg = f"unexpected character '{ch}'"
-            sink.error("E001", msg, span, hint=("expected " + ", ".join(allowed[:8])) if allowed else None)
-        return
-    assert isinstance(err, UnexpectedToken)
-    tok = err.token
-    span = _span(tok)
-    expected = set(err.expected)
-    if tok.type == "INT" and "DURATION" in expected:
-        sink.error("E009", f"a duration needs a unit: '{tok}' has none", span,
-                   hint=f"write {tok}s, {tok}ms, {tok}m or {tok}h")
-        return
-    if tok.type == "INT" and "RATE" in expected:
-        sink.error("E009", f"a rate needs a window: '{tok}' has none", span, hint=f"write {tok}/s or {tok}/min")
-        return
-    if tok.type == "INT" and "SIZE" in expected:
-        sink.error("E009", f"a size needs a unit: '{tok}' has none", span, hint=f"write {tok}kb or {tok}mb")
-        return
-    if tok.type == "RBRACE":
-        sink.error("E001", "unexpected '}': the statement before it is not finished", span,
-                   hint="expected " + ", ".join(_describe_expected(expected, p)[:8]))
-        return
-    keywords = _keywords(expected, p)
-    if tok.type == "NAME" and keywords:
-        guess = difflib.get_close_matches(str(tok), keywords, n=1, cutoff=0.6)
-        hint = f"did you mean '{guess[0]}'?" if guess else "expected one of: " + ", ".join(sorted(keywords)[:12])
-        sink.error("E011", f"unknown keyword '{tok}' here", span, hint=hint)
-        return
-    sink.error("E001", f"unexpected {_TERMINAL_WORDS.get(tok.type, repr(str(tok)))} '{tok}'" if tok.type in _TERMINAL_WORDS
-               else f"unexpected '{tok}'", span,
-               hint="expected " + ", ".join(_describe_expected(expected, p)[:10]))
-
-
 def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Document:
     """Parse one .edge file. Raises CompileError with every syntax problem found."""
     sink = sink or Sink(file)
-    p = parser()
-    errors: list[UnexpectedInput] = []
-
-    def on_error(err: UnexpectedInput) -> bool:
-        errors.append(err)
-        return len(errors) < MAX_SYNTAX_ERRORS and not (
-            isinstance(err, UnexpectedToken) and err.token.type == "$END")
-
-    try:
-        tree = p.parse(text, on_error=on_error)
-    except UnexpectedInput as err:
-        if not any(err is seen for seen in errors):
-            errors.append(err)
-        tree = None
-    if errors:
-        seen_lines = set()
-        for err in errors:
-            line = getattr(err, "line", -1)
-            if line in seen_lines and line != -1:
-                continue  # one report per line: the rest are usually echoes of the first
-            seen_lines.add(line)
-            _syntax_diagnostic(err, text, sink, p)
+    tree = parse_tree(parser(), text, sink)
+    if tree is None:
         raise CompileError(sink.items)
     comments = _comments(text)
     try:
