@@ -1,0 +1,38 @@
+"""edgec diff FILE --env A --env B: what differs between two environments' IR, path by path.
+Exit 0: no difference; 2: differences; 1: an environment does not compile."""
+from __future__ import annotations
+
+import sys
+
+from ._common import EXIT_PROBLEMS, EXIT_USAGE, compile_file, print_diagnostics
+
+EXIT_SAME, EXIT_DIFFERENT = 0, 2
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument("--env", "-e", action="append", default=[], metavar="ENV",
+                        help="an environment to compare (give two)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run(args) -> int:
+    import json
+
+    from ..diff import diff_edges, render_text
+    if len(args.env) != 2:
+        print("edgec diff: give exactly two environments: --env A --env B", file=sys.stderr)
+        return EXIT_USAGE
+    edges = []
+    for env in args.env:
+        result = compile_file(args.file, env)
+        if not result.ok:
+            print_diagnostics(result.diagnostics, {args.file: result.source})
+            return EXIT_PROBLEMS
+        edges.append(result.edge)
+    changes = diff_edges(*edges)
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"a": args.env[0], "b": args.env[1], "changes": changes}, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(changes, *args.env))
+    return EXIT_DIFFERENT if changes else EXIT_SAME
