@@ -22,8 +22,10 @@ SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
 @lru_cache(maxsize=1)
 def parser() -> Lark:
     grammar = resources.files("edgec.grammar").joinpath("edge.lark").read_text(encoding="utf-8")
+    from .lexer import SharedScannerLexer
     return Lark(grammar, parser="lalr", strict=True, propagate_positions=True,
-                cache=_cache_path(grammar), maybe_placeholders=True)
+                cache=_cache_path(grammar), maybe_placeholders=True,
+                _plugins={"ContextualLexer": SharedScannerLexer})
 
 
 def _cache_path(grammar: str) -> str | bool:

@@ -3,10 +3,13 @@ fields it produces (through the real pipeline: parse, lower, lint)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
 
 from edgec import ir
 from edgec.ir import to_json
 from edgec.pipeline import analyse
+
+from .test_properties import mutated
 
 UPSTREAMS = 'upstream u { server "10.0.0.1:80" }\n  upstream v { server "10.0.0.2:80" }\n'
 
@@ -424,5 +427,39 @@ def test_trust_proxies_are_normalised_networks():
 
 
 def test_the_ir_is_json():
-    data = to_json(edge("", 'auth k\n    forward u', ) if False else edge())
+    data = to_json(edge())
     assert data["version"] == ir.IR_VERSION and data["routes"][0]["name"] == "r"
+
+
+# ---- the lexer ---------------------------------------------------------------------------------
+
+def _outcome(p, source):
+    from lark.exceptions import UnexpectedInput
+    try:
+        return p.parse(source)
+    except UnexpectedInput as err:
+        token = getattr(err, "token", None)
+        return (type(err).__name__, err.line, err.column, sorted(getattr(err, "expected", None) or ()),
+                sorted(getattr(err, "allowed", None) or ()), token and (token.type, str(token)))
+
+
+@pytest.fixture(scope="module")
+def larks_own_lexer():
+    from importlib import resources
+
+    from lark import Lark
+    grammar = resources.files("edgec.grammar").joinpath("edge.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", strict=True, propagate_positions=True, maybe_placeholders=True)
+
+
+def test_the_shared_scanner_lexer_is_in_use():
+    from edgec.lexer import SharedScannerLexer
+    from edgec.parse import parser
+    assert isinstance(parser().parser.lexer, SharedScannerLexer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated())
+def test_the_shared_scanner_lexer_lexes_and_fails_like_larks(larks_own_lexer, source):
+    from edgec.parse import parser
+    assert _outcome(parser(), source) == _outcome(larks_own_lexer, source)
