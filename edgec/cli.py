@@ -31,13 +31,24 @@ def _command_module(name: str):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="edgec", description="A compiler for the edge of a service.")
-    parser.add_argument("--version", action="version", version=f"edgec {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         if only is None or only == name:
             _command_module(name).add_arguments(cmd)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for: importlib.metadata costs ~10 ms at every start."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sys.stdout.write(f"edgec {_version()}\n")
+        parser.exit()
 
 
 def _version() -> str:
