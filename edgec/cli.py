@@ -13,6 +13,7 @@ COMMANDS = {
     "schema": "print the JSON Schema of the IR",
     "build": "compile to a target's files (nginx, spring, aws)",
     "targets": "print what each target can express (the capability matrix)",
+    "run": "serve the edge with the built-in gateway (reverse proxy, API gateway, load balancer)",
     "explain": "show which route takes a request, why, and what the backend receives",
     "test": "check routing test cases (request → route, upstream, path, headers, status)",
     "diff": "show what differs between two environments' IR",

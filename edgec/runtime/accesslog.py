@@ -1,0 +1,45 @@
+"""Access log: one JSON object (or a combined-format line) per request, buffered and flushed
+by the process clock so that logging is not a write() per request."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from .. import ir
+
+
+class AccessLog:
+    def __init__(self, cfg: ir.AccessLog):
+        self.format = cfg.format
+        self.enabled = cfg.format != "off"
+        self.buffer: list[str] = []
+        if not self.enabled:
+            self.stream = None
+        elif cfg.path == "-":
+            self.stream = sys.stdout
+        else:
+            self.stream = open(cfg.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the config)
+
+    def write(self, rec: dict) -> None:
+        if self.format == "json":
+            self.buffer.append(json.dumps(rec, separators=(",", ":")))
+        else:
+            ts = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(rec["time"]))
+            self.buffer.append(f'{rec["remote_addr"]} - - [{ts}] "{rec["method"]} {rec["uri"]} {rec["protocol"]}" '
+                               f'{rec["status"]} {rec["bytes_sent"]} "-" "{rec["user_agent"]}"')
+
+    def flush(self, _now: float = 0.0) -> None:
+        if self.buffer and self.stream is not None:
+            lines, self.buffer = self.buffer, []
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def close(self) -> None:
+        self.flush()
+        if self.stream is not None and self.stream is not sys.stdout:
+            self.stream.close()
+

@@ -1,0 +1,134 @@
+"""Buffered sub-requests over the upstream pools: response aggregation (parts fetched in
+parallel and merged into one JSON object) and request mirroring (copies whose answers are
+dropped). These are coroutines: they are the slow path, not the proxy's data path."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from .. import ir
+
+log = logging.getLogger("edgec.runtime")
+
+
+class UpstreamError(Exception):
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Fetch:
+    """An upstream sink that collects the whole response into a future."""
+
+    def __init__(self, future: asyncio.Future):
+        self.future = future
+        self.status = 0
+        self.headers = []
+        self.body: list[bytes] = []
+
+    def on_head(self, conn, status, headers, keep_alive):
+        self.status, self.headers = status, headers
+
+    def on_data(self, data):
+        self.body.append(data)
+
+    def on_end(self, conn):
+        if not self.future.done():
+            self.future.set_result((self.status, self.headers, b"".join(self.body)))
+
+    def on_fail(self, conn, kind):
+        if not self.future.done():
+            self.future.set_exception(UpstreamError(kind))
+
+    def upstream_paused(self, paused):
+        pass
+
+    def flush(self):
+        pass
+
+
+async def fetch(upstream, head: bytes, head_only: bool, timeout_s: float):
+    """Send `head` (a complete request without body) to one server of `upstream`."""
+    state = upstream.balancer.choose(None, None)
+    if state is None:
+        raise UpstreamError("connect")
+    state.active += 1
+    conn = None
+    try:
+        conn = state.pool.get() or await state.pool.connect()
+        future = asyncio.get_running_loop().create_future()
+        conn.send(Fetch(future), head, head_only, upstream.ir.timeouts.read_ms / 1000)
+        result = await asyncio.wait_for(future, timeout_s) if timeout_s else await future
+        state.succeeded()
+        return result
+    except asyncio.TimeoutError:
+        if conn is not None:
+            conn.abandon()
+        raise UpstreamError("timeout") from None
+    except OSError:
+        state.failed(upstream.ir.passive, time.monotonic())
+        raise UpstreamError("connect") from None
+    except UpstreamError:
+        state.failed(upstream.ir.passive, time.monotonic())
+        raise
+    finally:
+        state.active -= 1
+
+
+def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
+    lines += [f"{n}: {v}\r\n" for n, v in headers]
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")
+
+
+async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], headers: list[tuple[str, str]], _edge) -> tuple[int, bytes]:
+    """→ (status, JSON body). All parts answered 2xx with JSON: 200 and {name: body}. Else 502
+    (504 when every failure is a timeout) and the same object, failed parts null, plus
+    "errors": {name: {"error": timeout|unavailable|status|invalid_json, "status": N}}."""
+    host = next((v for n, v in headers if n.lower() == "x-forwarded-host"), "")
+
+    async def one(part: ir.AggregatePart):
+        up = gw.upstreams[part.upstream]
+        try:
+            status, _, body = await fetch(up, _head(part.method, part.path, host, headers), part.method == "HEAD",
+                                          part.timeout_ms / 1000)
+        except UpstreamError as err:
+            return None, {"error": "timeout" if err.kind == "timeout" else "unavailable",
+                          "status": 504 if err.kind == "timeout" else 502}
+        if not 200 <= status < 300:
+            return None, {"error": "status", "status": status}
+        try:
+            return json.loads(body) if body else None, None
+        except ValueError:
+            return None, {"error": "invalid_json", "status": 502}
+
+    results = await asyncio.gather(*(one(p) for p in parts))
+    merged: dict = {}
+    errors: dict = {}
+    for part, (value, error) in zip(parts, results):
+        merged[part.name] = value
+        if error is not None:
+            errors[part.name] = error
+    if not errors:
+        return 200, json.dumps(merged).encode()
+    merged["errors"] = errors
+    status = 504 if all(e["error"] == "timeout" for e in errors.values()) else 502
+    return status, json.dumps(merged).encode()
+
+
+def mirror_request(gw, upstream: str, method: str, path: str, head: bytes) -> None:
+    """Send a copy of a bodiless request; its answer and its failures only reach the log."""
+    up = gw.upstreams[upstream]
+
+    async def send():
+        try:
+            await fetch(up, head, method == "HEAD", up.ir.timeouts.read_ms / 1000)
+        except UpstreamError as err:
+            log.debug("mirror to %s %s: %s", upstream, path, err.kind)
+    task = asyncio.ensure_future(send())
+    gw.background.add(task)
+    task.add_done_callback(gw.background.discard)
+

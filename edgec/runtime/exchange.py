@@ -1,0 +1,670 @@
+"""One request through the edge: routing decision, policy steps, then a local answer or a
+forward to an upstream server, with retries on another server, and the response relayed
+back (streamed, re-framed, decorated).
+
+Everything here runs in callbacks. A step that must wait (a JWKS fetch, a bcrypt hash, a
+Redis round trip, a new upstream connection, an aggregation) is the only place a
+coroutine is used, and the exchange continues from its done-callback.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import os
+import random
+import time
+
+from .. import routing
+from . import http
+from .auth import Reject
+
+_REQUEST_IDS = itertools.count(1)
+_ID_PREFIX = os.urandom(6).hex()
+_VALID_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+# request headers the edge sets itself, or that describe only the client's connection
+_DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto",
+                                   b"x-forwarded-host", b"x-real-ip", b"x-request-id", b"host"}
+_DROP_REQUEST_STR = frozenset(n.decode() for n in _DROP_REQUEST)
+_DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
+_NO_BODY = (204, 304)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+# steps of the policy pipeline, in order
+_AUTH, _LIMIT, _ACTION = 0, 1, 2
+
+
+def _request_id(given: str | None) -> str:
+    if given and len(given) <= 128 and all(c in _VALID_ID for c in given):
+        return given
+    return f"{_ID_PREFIX}{next(_REQUEST_IDS):08x}"
+
+
+class Exchange:
+    def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
+                 upgrade: bool):
+        self.conn = conn
+        self.method = method
+        self.url = url
+        self.version = version
+        self.keep_alive = keep_alive
+        self.upgrade = upgrade
+        self.refused = None
+        self.answered = False  # a response head went out
+        self.done = False
+        self.body_done = False
+        self.body_size = 0
+        self.pending: list[bytes] = []
+        self.copy: list[bytes] | None = None
+        self.up = None  # the upstream connection in use
+        self.state = None  # the server (balance.ServerState) being tried
+        self.connecting = None
+        self.status = 0
+        self.sent = 0
+        self.then_close_data = None
+        self.cache_buf = None
+        self.cache_status = None
+        self.set_cookie = None
+        self.client_chunked = False
+        self.discard = False
+        self.sent_continue = False
+        self.deadline = 0.0
+        self.decision = None
+        self.route = ""
+        self.upgrade_buf: list[bytes] = []
+        self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
+        host = None
+        length = None
+        chunked = False
+        expect = False
+        headers = []
+        hmap = {}
+        for n, v in raw_headers:
+            name = n.decode("latin-1")
+            value = v.decode("latin-1")
+            low = name.lower()
+            if low == "host":
+                if host is not None:
+                    self.refused = (400, "more than one Host header")
+                host = value
+                continue
+            if low == "content-length":
+                length = int(v)  # httptools has checked it is one number
+            elif low == "transfer-encoding":
+                if value.strip().lower() != "chunked":
+                    self.refused = (501, "only the chunked transfer coding is supported")
+                chunked = True
+            elif low == "expect":
+                if value.strip().lower() != "100-continue":
+                    self.refused = (417, "unsupported expectation")
+                expect = True
+            headers.append((name, value))
+            if low in hmap:
+                hmap[low] += "," + value
+            else:
+                hmap[low] = value
+        if host is None and version == "1.1":
+            self.refused = (400, "HTTP/1.1 request without Host")
+        self.host = host or ""
+        self.headers = headers
+        self.hmap = hmap
+        self.length = length
+        self.chunked = chunked
+        self.expect = expect
+        gw = conn.runtime.gateway
+        if length is not None and length > gw.limits.max_body_bytes:
+            self.refused = (413, "request body too large")
+
+    # ---- the client side --------------------------------------------------------------------
+    def start(self) -> None:
+        conn = self.conn
+        self.gw = gw = conn.runtime.gateway
+        self.t0 = time.monotonic()
+        self.client_ip = gw.client_ip(conn.peer, self.hmap)
+        self.request_id = _request_id(self.hmap.get("x-request-id"))
+        path, query = http.split_target(self.url)
+        self.path, self.query = path, query
+        lst = conn.listening
+        if gw.metrics_path is not None and path == gw.metrics_path and self.method in ("GET", "HEAD"):
+            self.route = "metrics"
+            self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
+                        gw.metrics.render())
+            return
+        req = routing.Request(self.method, lst.scheme, self.host, lst.port, path, query, tuple(self.headers))
+        d = self.decision = gw.router.decide(req)
+        self.route = d.route or ""
+        if d.action == "listener_redirect":
+            self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
+            return
+        if d.route is None or d.action in ("not_found", "no_backend", "bad_request"):
+            self.error(d.status, d.reason if d.action == "bad_request" else None)
+            return
+        self.policy = gw.policies[d.route]
+        cors = self.policy.cors
+        if cors is not None and cors.is_preflight(self.method, self.hmap):
+            origin = self.hmap["origin"]
+            if cors.allowed(origin):
+                self.answer(204, cors.preflight(origin, self.hmap), b"")
+            else:
+                self.error(403, "origin not allowed")
+            return
+        self.step(_AUTH)
+
+    def step(self, step: int) -> None:
+        """Run the policy steps from `step` on; an awaiting step resumes here when it is done."""
+        if self.done:
+            return
+        pol = self.policy
+        if step <= _AUTH and pol.auth is not None:
+            verdict = pol.auth.check(self.hmap)
+            if inspect.isawaitable(verdict):
+                return self._wait(verdict, _AUTH)
+            if not self._authorized(verdict):
+                return
+        if step <= _LIMIT and pol.limiter is not None:
+            allowed = pol.limiter.take(self._limit_key())
+            if inspect.isawaitable(allowed):
+                return self._wait(allowed, _LIMIT)
+            if not allowed:
+                return self.error(self.decision.rate_limit.status, "rate limit exceeded")
+        self._act()
+
+    def _authorized(self, verdict) -> bool:
+        if isinstance(verdict, Reject):
+            self.error(verdict.status, verdict.message, verdict.headers)
+            return False
+        self.claims = verdict.claims
+        return True
+
+    def _wait(self, awaitable, step: int) -> None:
+        task = asyncio.ensure_future(awaitable)
+        task.add_done_callback(lambda t: self._resume(t, step))
+
+    def _resume(self, task, step: int) -> None:
+        if self.done:
+            return
+        if task.cancelled() or task.exception() is not None:
+            return self.error(502 if task.cancelled() else 500, "internal error")
+        result = task.result()
+        if step == _AUTH:
+            if self._authorized(result):
+                self.step(_LIMIT)
+        elif step == _LIMIT:
+            if result:
+                self._act()
+            else:
+                self.error(self.decision.rate_limit.status, "rate limit exceeded")
+
+    def _limit_key(self) -> str:
+        key = self.decision.rate_limit.key
+        value = None
+        if key.source == "header":
+            value = self.hmap.get(key.name.lower())
+        elif key.source == "claim":
+            claims = getattr(self, "claims", None) or {}
+            value = claims.get(key.name)
+            value = None if value is None else str(value)
+        # a request without the key's value is counted by its client address, never unlimited
+        return f"{key.source}:{value}" if value is not None else f"client_ip:{self.client_ip}"
+
+    def _act(self) -> None:
+        d = self.decision
+        if d.action == "redirect":
+            self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
+        elif d.action == "respond":
+            self.answer(d.status, [(b"content-type", d.content_type.encode("latin-1"))],
+                        d.body.encode("utf-8"))
+        elif d.action == "aggregate":
+            from .aggregate import aggregate
+            self._wait_aggregate(aggregate(self.gw, d.parts, self._forward_headers(), self.gw.router.edge))
+        else:
+            self._forward()
+
+    def _wait_aggregate(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+
+        def done(t):
+            if self.done:
+                return
+            if t.cancelled() or t.exception() is not None:
+                return self.error(500, "internal error")
+            status, body = t.result()
+            self.answer(status, [(b"content-type", b"application/json")], body)
+        task.add_done_callback(done)
+
+    # ---- request body ---------------------------------------------------------------------------
+    def body_chunk(self, data: bytes) -> None:
+        self.body_size += len(data)
+        if self.body_size > self.conn.runtime.gateway.limits.max_body_bytes:
+            self.keep_alive = False
+            if not self.answered and not self.done:
+                self.abandon_upstream()
+                self.error(413, "request body too large")
+            else:
+                self.conn.transport.close()
+            return
+        if self.copy is not None:
+            self.copy.append(data)
+        up = self.up
+        if up is not None and up.sink is self:
+            up.transport.write(http.chunk(data) if self.chunked else data)
+        elif self.copy is None:
+            self.pending.append(data)
+
+    def body_end(self) -> None:
+        self.body_done = True
+        up = self.up
+        if self.chunked and up is not None and up.sink is self:
+            up.transport.write(http.LAST_CHUNK)
+
+    def upgrade_rest(self, rest: bytes) -> None:
+        """The client's bytes after an Upgrade request head belong to the tunnel."""
+        self.conn.tunnel = self
+        if rest:
+            self.client_data(rest)
+
+    def client_data(self, data: bytes) -> None:
+        up = self.up
+        if up is not None and up.upgraded:
+            up.transport.write(data)
+        else:
+            self.upgrade_buf.append(data)
+
+    def client_lost(self) -> None:
+        if not self.done:
+            self.done = True
+            self.keep_alive = False
+            self.abandon_upstream()
+            self._record(499 if not self.answered else self.status)
+
+    def abandon_upstream(self) -> None:
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
+        up, self.up = self.up, None
+        if up is not None and up.sink is self:
+            up.abandon()
+        if self.state is not None:
+            self.state.active -= 1
+            self.state = None
+        self.gw.clock.timed.discard(self)
+
+    def client_paused(self, paused: bool) -> None:
+        up = self.up
+        if up is not None and up.transport is not None:
+            (up.transport.pause_reading if paused else up.transport.resume_reading)()
+
+    def upstream_paused(self, paused: bool) -> None:
+        t = self.conn.transport
+        (t.pause_reading if paused else t.resume_reading)()
+
+    def then_close(self, data: bytes) -> None:
+        """The connection broke after this request: send `data` after the answer, then close."""
+        self.keep_alive = False
+        self.then_close_data = data
+
+    # ---- answering ------------------------------------------------------------------------------
+    def error(self, status: int, message: str | None = None, headers=()) -> None:
+        body, ctype = http.error_body(status, message)
+        self.answer(status, [(b"content-type", ctype), *headers], body, route_ops=False)
+
+    def answer(self, status: int, headers: list, body: bytes, route_ops: bool = True) -> None:
+        """A response the edge makes itself, complete in `body`."""
+        if self.done:
+            return
+        if self.expect and not self.body_done:
+            self.keep_alive = False  # the client may or may not send the body it announced
+        headers = self._decorate(headers, route_ops)
+        headers.append((b"content-length", b"%d" % len(body)))
+        self.status = status
+        data = http.head(status, headers)
+        if self.method != "HEAD" and status not in _NO_BODY:
+            data += body
+        self.answered = True
+        self.conn.transport.write(data)
+        self.sent = len(body)
+        self.finish()
+
+    def _decorate(self, headers: list, route_ops: bool = True) -> list:
+        d = self.decision
+        if route_ops and d is not None and not d.response_header_ops.empty:
+            pairs = routing.apply_header_ops(d.response_header_ops,
+                                             [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers])
+            headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
+        pol = getattr(self, "policy", None)
+        if pol is not None and pol.cors is not None:
+            origin = self.hmap.get("origin")
+            if pol.cors.allowed(origin):
+                headers.extend(pol.cors.actual(origin))
+        headers.append((b"x-request-id", self.request_id.encode()))
+        if self.cache_status is not None:
+            headers.append((b"x-cache-status", self.cache_status))
+        if self.set_cookie is not None:
+            headers.append((b"set-cookie", self.set_cookie))
+        if not self.keep_alive:
+            headers.append((b"connection", b"close"))
+        elif self.version == "1.0":
+            headers.append((b"connection", b"keep-alive"))
+        return headers
+
+    def finish(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.gw.clock.timed.discard(self)
+        self._record(self.status)
+        conn = self.conn
+        if self.then_close_data is not None:
+            conn.transport.write(self.then_close_data)
+        conn.exchange_done(self, self.keep_alive)
+
+    def _record(self, status: int) -> None:
+        gw = self.gw
+        t = time.monotonic() - self.t0
+        gw.metrics.observe(self.route, status, t)
+        if gw.log.enabled:
+            gw.log.write({
+                "time": time.time(), "request_id": self.request_id, "remote_addr": self.client_ip,
+                "method": self.method, "uri": self.url.decode("latin-1"), "protocol": f"HTTP/{self.version}",
+                "host": self.host, "status": status, "bytes_sent": self.sent, "duration_ms": round(t * 1000, 3),
+                "route": self.route, "upstream": self.state.key if self.state is not None else None,
+                "user_agent": self.hmap.get("user-agent", ""), "cache": self.cache_status.decode()
+                if self.cache_status else None})
+
+    # ---- forwarding -----------------------------------------------------------------------------
+    def _forward(self) -> None:
+        d = self.decision
+        gw = self.gw
+        if len(d.backends) == 1 and not d.invalid_weight:
+            name = d.backends[0][0]
+        else:
+            names = [b[0] for b in d.backends] + [""]
+            name = random.choices(names, weights=[b[1] for b in d.backends] + [d.invalid_weight])[0]
+            if not name:
+                return self.error(500, "no backend for this share of requests")
+        self.upstream = up = gw.upstreams[name]
+        cache = self.policy.cache
+        if cache is not None:
+            if self.method in cache.methods:
+                self.cache_key = cache.key(self.method, self.conn.listening.scheme, routing.host_of(self.host),
+                                           self.path, self.query, self.hmap)
+                entry, status = cache.get(self.cache_key)
+                self.cache_status = status.encode()
+                if entry is not None:
+                    return self.answer(entry.status, list(entry.headers), entry.body, route_ops=False)
+            else:
+                self.cache_status = b"BYPASS"
+        self.hash_key = up.hash_key(self)
+        self.sticky_id = None
+        if up.sticky is not None:
+            self.sticky_id = http.cookies(self.hmap.get("cookie", "").encode("latin-1")).get(up.sticky.cookie)
+        self.retry = d.retry
+        self.tries = 0
+        self.tried: list = []
+        if self.retry.attempts and self.method in self.retry.methods and not self.upgrade:
+            self.copy = self.pending
+            self.pending = []
+        self.head = self._upstream_head()
+        timeouts = d.timeouts
+        self.read_s = (timeouts.per_try_ms or up.ir.timeouts.read_ms) / 1000
+        if timeouts.request_ms:
+            self.deadline = time.monotonic() + timeouts.request_ms / 1000
+            gw.clock.timed.add(self)
+        for mirror in d.mirrors:
+            if not self.length and not self.chunked and random.random() * 100 < mirror.percent:
+                from .aggregate import mirror_request
+                mirror_request(gw, mirror.upstream, self.method, d.upstream_path, self.head)
+        self._attempt()
+
+    def _forward_headers(self) -> list[tuple[str, str]]:
+        """The client's headers as the backend receives them: hop-by-hop ones dropped, the
+        route's header operations applied, forwarding headers set by the edge."""
+        d = self.decision
+        drop = _DROP_REQUEST_STR
+        listed = self.hmap.get("connection")
+        if listed:
+            drop = drop | {t.strip().lower() for t in listed.split(",")}
+        out = [(n, v) for n, v in d.request_headers if n.lower() not in drop]
+        trusted = self.gw.trusted_peer(self.conn.peer)
+        xff = self.hmap.get("x-forwarded-for") if trusted else None
+        out.append(("X-Forwarded-For", f"{xff}, {self.conn.peer}" if xff else self.conn.peer))
+        out.append(("X-Forwarded-Proto", (self.hmap.get("x-forwarded-proto") if trusted else None)
+                    or self.conn.listening.scheme))
+        out.append(("X-Forwarded-Host", (self.hmap.get("x-forwarded-host") if trusted else None) or self.host))
+        out.append(("X-Real-IP", self.client_ip))
+        out.append(("X-Request-Id", self.request_id))
+        return out
+
+    def _upstream_head(self) -> bytes:
+        d = self.decision
+        lines = [f"{self.method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n"]
+        for n, v in self._forward_headers():
+            lines.append(f"{n}: {v}\r\n")
+        if self.upgrade:
+            lines.append(f"Connection: upgrade\r\nUpgrade: {self.hmap.get('upgrade', '')}\r\n")
+        if self.chunked:
+            lines.append("Transfer-Encoding: chunked\r\n")
+        elif self.length is not None:
+            lines.append(f"Content-Length: {self.length}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
+
+    def _attempt(self) -> None:
+        state = self.upstream.balancer.choose(self.hash_key, self.sticky_id, self.tried)
+        if state is None:
+            return self.error(502, "no server available")
+        self.state = state
+        state.active += 1
+        self.tries += 1
+        self.tried.append(state)
+        conn = state.pool.get()
+        if conn is not None:
+            self._send(conn)
+        else:
+            self.connecting = task = asyncio.ensure_future(state.pool.connect())
+            task.add_done_callback(self._connected)
+
+    def _connected(self, task) -> None:
+        self.connecting = None
+        if task.cancelled():
+            return
+        err = task.exception()
+        if err is not None:
+            if not self.done:
+                self._attempt_failed("timeout" if isinstance(err, asyncio.TimeoutError) else "connect")
+            return
+        conn = task.result()
+        if self.done:
+            conn.pool.release(conn)
+            return
+        self._send(conn)
+
+    def _send(self, conn) -> None:
+        self.up = conn
+        body = self.copy if self.copy is not None else self.pending
+        if body and self.chunked:
+            data = self.head + b"".join(http.chunk(b) for b in body)
+        else:
+            data = self.head + b"".join(body) if body else self.head
+        if self.chunked and self.body_done:
+            data += http.LAST_CHUNK
+        self.pending = []
+        if self.upgrade_buf:
+            data += b"".join(self.upgrade_buf)
+            self.upgrade_buf = []
+        conn.send(self, data, self.method == "HEAD", self.read_s)
+        if self.expect and not self.sent_continue and not self.body_done:
+            self.sent_continue = True
+            self.conn.transport.write(_CONTINUE)
+
+    def _can_retry(self, kind: str) -> bool:
+        r = self.retry
+        if self.answered or not self.body_done or self.tries > r.attempts or self.method not in r.methods:
+            return False
+        if self.copy is None and self.body_size:
+            return False
+        if self.deadline and time.monotonic() >= self.deadline:
+            return False
+        return kind == "status" or r.connect_errors
+
+    def _attempt_failed(self, kind: str, conn=None) -> None:
+        """A connect error, reset or timeout of the current attempt, before any response byte."""
+        state, self.state = self.state, None
+        self.up = None
+        if state is not None:
+            state.active -= 1
+            state.failed(self.upstream.ir.passive, time.monotonic())
+            self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
+        stale = kind == "reset" and conn is not None and conn.reused and not self.answered
+        if stale and self.body_done and (self.copy is not None or not self.body_size):
+            # a kept-alive connection the server had closed: the request never reached it
+            self.tried.remove(state)
+            self.tries -= 1
+            if state is not None:
+                state.fails = max(0, state.fails - 1)
+            return self._attempt()
+        if self._can_retry(kind):
+            return self._retry_later()
+        self.error(504 if kind == "timeout" else 502, "upstream timed out" if kind == "timeout"
+                   else "upstream unavailable")
+
+    def _retry_later(self) -> None:
+        backoff = self.retry.backoff_ms
+        if backoff:
+            asyncio.get_running_loop().call_later(backoff / 1000, self._retry_now)
+        else:
+            self._attempt()
+
+    def _retry_now(self) -> None:
+        if not self.done:
+            self._attempt()
+
+    def expire(self) -> None:
+        """The route's whole-request timeout passed."""
+        self.deadline = 0.0
+        if self.done:
+            return
+        if self.answered:
+            self.abandon_upstream()
+            self.keep_alive = False
+            self.conn.transport.close()
+            self.finish()
+        else:
+            self.abandon_upstream()
+            self.error(504, "upstream timed out")
+
+    # ---- upstream sink --------------------------------------------------------------------------
+    def on_head(self, conn, status: int, headers, _keep_alive: bool) -> None:
+        if status in self.retry.statuses and self._can_retry("status"):
+            self.discard = True
+            return
+        self.status = status
+        out = []
+        length = None
+        for n, v in headers:
+            low = n.lower()
+            if low in _DROP_RESPONSE:
+                if low == b"content-length":
+                    length = v
+                elif status == 101 and low in (b"connection", b"upgrade"):
+                    out.append((n, v))
+                continue
+            out.append((n, v))
+        up = self.upstream
+        if up.sticky is not None and self.sticky_id != self.state.sticky_id:
+            s = up.sticky
+            cookie = f"{s.cookie}={self.state.sticky_id}; Path={s.path}; HttpOnly"
+            if s.ttl_ms:
+                cookie += f"; Max-Age={s.ttl_ms // 1000}"
+            self.set_cookie = cookie.encode()
+        cache = self.policy.cache
+        if (cache is not None and self.cache_status in (b"MISS", b"EXPIRED") and self.method != "HEAD"
+                and cache.storable(status, out)):
+            self.cache_buf = []
+            self.cache_headers = list(out)
+        if status == 101:
+            if not self.upgrade:
+                return self._attempt_failed("reset", conn)
+            out = self._decorate(out, True)
+            self.answered = True
+            self.conn.transport.write(http.head(101, out))
+            if self.upgrade_buf:
+                conn.transport.write(b"".join(self.upgrade_buf))
+                self.upgrade_buf = []
+            return
+        if self.upgrade:
+            self.keep_alive = False  # refused upgrade: the client's connection is in an unknown state
+        bodyless = self.method == "HEAD" or status in _NO_BODY or status < 200
+        if length is not None:
+            out.append((b"content-length", length))
+        elif not bodyless:
+            if self.version == "1.1":
+                self.client_chunked = True
+                out.append((b"transfer-encoding", b"chunked"))
+            else:
+                self.keep_alive = False  # an HTTP/1.0 client learns the end from the close
+        out = self._decorate(out, True)
+        self.answered = True
+        self.out.append(http.head(status, out))
+
+    def on_data(self, data: bytes) -> None:
+        if self.discard or self.done:
+            return
+        if self.cache_buf is not None:
+            self.cache_buf.append(data)
+        self.sent += len(data)
+        if self.upgrade:
+            self.conn.transport.write(data)
+        else:
+            self.out.append(http.chunk(data) if self.client_chunked else data)
+
+    def flush(self) -> None:
+        if self.out:
+            data = b"".join(self.out) if len(self.out) > 1 else self.out[0]
+            self.out = []
+            self.conn.transport.write(data)
+
+    def on_end(self, conn) -> None:
+        state = self.state
+        if state is not None:
+            state.active -= 1
+            state.succeeded()
+        self.up = None
+        if self.done:
+            return
+        if self.upgrade and self.answered:
+            self.state = None
+            self.keep_alive = False
+            self.conn.transport.close()
+            return self.finish()
+        if self.discard:
+            self.discard = False
+            self.state = None
+            return self._retry_later()
+        if self.client_chunked:
+            self.out.append(http.LAST_CHUNK)
+        self.flush()
+        if self.cache_buf is not None:
+            self.policy.cache.put(self.cache_key, self.status, self.cache_headers, b"".join(self.cache_buf))
+        self.finish()
+
+    def on_fail(self, conn, kind: str) -> None:
+        if self.done:
+            if self.state is not None:
+                self.state.active -= 1
+                self.state = None
+            return
+        if self.answered:
+            # the response is half sent: the client can only learn of it by the connection closing
+            self.flush()
+            if self.state is not None:
+                self.state.active -= 1
+                self.state.failed(self.upstream.ir.passive, time.monotonic())
+                self.state = None
+            self.keep_alive = False
+            self.conn.transport.close()
+            self.finish()
+            return
+        self.discard = False
+        self._attempt_failed(kind, conn)

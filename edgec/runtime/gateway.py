@@ -1,0 +1,152 @@
+"""One generation of configuration: the IR compiled into what requests use (router, upstream
+pools and balancers, per-route policies). A reload builds a new Gateway; connections pick
+the current one per request, so requests in flight finish on the generation they began on."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from dataclasses import dataclass
+
+from .. import ir, routing
+from .accesslog import AccessLog
+from .auth import make_checker
+from .balance import Balancer, ServerState
+from .cache import ResponseCache
+from .cors import CorsPolicy
+from .health import watch
+from .ratelimit import make_limiter
+from .upstream import Pool
+
+
+class UpstreamRuntime:
+    def __init__(self, upstream: ir.Upstream, clock):
+        self.ir = upstream
+        self.sticky = upstream.sticky
+        self.states = [ServerState(s, Pool(s, upstream.keepalive, upstream.timeouts, clock))
+                       for s in upstream.servers]
+        self.balancer = Balancer(upstream, self.states)
+        key = upstream.hash_key
+        if upstream.balance == "ip_hash":
+            key = ir.HashKey("client_ip")
+        self.key = key if upstream.balance in ("hash", "ip_hash") else None
+
+    def hash_key(self, ex) -> str | None:
+        key = self.key
+        if key is None:
+            return None
+        if key.source == "client_ip":
+            return ex.client_ip
+        if key.source == "uri":
+            return ex.url.decode("latin-1")
+        if key.source == "header":
+            return ex.hmap.get(key.name.lower())
+        from .http import cookies
+        return cookies(ex.hmap.get("cookie", "").encode("latin-1")).get(key.name)
+
+
+@dataclass
+class RoutePolicy:
+    auth: object = None
+    limiter: object = None
+    cache: ResponseCache | None = None
+    cors: CorsPolicy | None = None
+
+
+class Gateway:
+    def __init__(self, edge: ir.Edge, clock, metrics, resolve_secret, redis=None, cache_max_bytes: int = 0):
+        self.edge = edge
+        self.clock = clock
+        self.metrics = metrics
+        self.router = routing.compile(edge)
+        self.limits = edge.limits
+        self.idle_s = edge.limits.idle_timeout_ms / 1000
+        self.header_s = edge.limits.header_timeout_ms / 1000
+        self.metrics_path = edge.observability.metrics_path
+        self.log = AccessLog(edge.observability.access_log)
+        self.trusted = [ipaddress.ip_network(c) for c in edge.trusted_proxies]
+        self._trust_memo: dict[str, bool] = {}
+        self.upstreams = {u.name: UpstreamRuntime(u, clock) for u in edge.upstreams}
+        checkers = {a.name: make_checker(a, resolve_secret) for a in edge.auth}
+        self.checkers = checkers
+        self.policies: dict[str, RoutePolicy] = {}
+        for route in edge.routes:
+            self.policies[route.name] = RoutePolicy(
+                auth=checkers.get(route.auth) if route.auth else None,
+                limiter=make_limiter(route.rate_limit, redis, edge.name, route.name) if route.rate_limit else None,
+                cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)
+                if route.cache else None,
+                cors=CorsPolicy(route.cors) if route.cors else None)
+        self.background: set = set()
+        self.tasks: list[asyncio.Task] = []
+        self._next_sweep = 0.0
+
+    # ---- client addresses ---------------------------------------------------------------------
+    def trusted_peer(self, addr: str) -> bool:
+        if not self.trusted:
+            return False
+        known = self._trust_memo.get(addr)
+        if known is None:
+            try:
+                ip = ipaddress.ip_address(addr)
+                known = any(ip in net for net in self.trusted)
+            except ValueError:
+                known = False
+            if len(self._trust_memo) < 10_000:
+                self._trust_memo[addr] = known
+        return known
+
+    def client_ip(self, peer: str, headers: dict[str, str]) -> str:
+        """The peer, or, when the peer is a trusted proxy, the nearest untrusted address of
+        X-Forwarded-For (read from the right, as each proxy appends)."""
+        if not self.trusted or not self.trusted_peer(peer):
+            return peer
+        xff = headers.get("x-forwarded-for")
+        if not xff:
+            return peer
+        for hop in reversed([h.strip() for h in xff.split(",")]):
+            if not hop:
+                continue
+            if not self.trusted_peer(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer
+        return peer
+
+    # ---- life cycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        await asyncio.gather(*(c.fetch_keys() for c in self.checkers.values() if hasattr(c, "fetch_keys")))
+        for up in self.upstreams.values():
+            if up.ir.health is not None:
+                for state in up.states:
+                    self.tasks.append(asyncio.ensure_future(watch(up.ir, state)))
+        self.clock.sweepers.append(self.sweep)
+
+    def sweep(self, now: float) -> None:
+        self.log.flush()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 1.0  # idle pools, full buckets and stale cache entries: once a second
+        for up in self.upstreams.values():
+            for state in up.states:
+                state.pool.sweep(now)
+        for pol in self.policies.values():
+            if pol.limiter is not None:
+                pol.limiter.sweep(now)
+            if pol.cache is not None:
+                pol.cache.sweep(now)
+
+    def stop(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        if self.sweep in self.clock.sweepers:
+            self.clock.sweepers.remove(self.sweep)
+        for up in self.upstreams.values():
+            for state in up.states:
+                state.pool.close()
+        self.log.close()
+
+    def upstream_states(self) -> dict[str, list[tuple[str, bool]]]:
+        now = time.monotonic()
+        return {name: [(s.key, s.available(now)) for s in up.states] for name, up in self.upstreams.items()}

@@ -1,0 +1,65 @@
+"""HTTP/1.1 framing helpers shared by both sides of the proxy (never a parser: httptools parses)."""
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+# RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones proxies still see
+HOP_BY_HOP = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer",
+                        b"transfer-encoding", b"upgrade", b"proxy-authenticate", b"proxy-authorization"))
+# backend identity the edge hides
+HIDDEN_RESPONSE = frozenset((b"server", b"x-powered-by"))
+
+REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+REASONS[499] = b"Client Closed Request"
+
+IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
+
+
+def status_line(status: int) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b"Unknown"))
+
+
+def head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+    return status_line(status) + b"".join(b"%s: %s\r\n" % (n, v) for n, v in headers) + b"\r\n"
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def error_body(status: int, message: str | None = None) -> tuple[bytes, bytes]:
+    """The edge's own error answers: small JSON, never a traceback or a backend detail."""
+    text = message or REASONS.get(status, b"error").decode()
+    return json.dumps({"error": text, "status": status}).encode(), b"application/json"
+
+
+def split_target(target: bytes) -> tuple[str, str]:
+    """Request target → (path, query). Absolute-form targets (proxies) keep only their path."""
+    text = target.decode("latin-1")
+    if text.startswith(("http://", "https://")):
+        rest = text.split("://", 1)[1]
+        slash = rest.find("/")
+        text = rest[slash:] if slash >= 0 else "/"
+    path, sep, query = text.partition("?")
+    return path, query
+
+
+def header_value(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for n, v in headers:
+        if n.lower() == name:
+            return v
+    return None
+
+
+def cookies(raw: bytes | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if raw:
+        for part in raw.decode("latin-1").split(";"):
+            k, sep, v = part.strip().partition("=")
+            if sep and k not in out:
+                out[k] = v
+    return out

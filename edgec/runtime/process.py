@@ -1,0 +1,253 @@
+"""Listeners and the process life cycle: `--workers N` processes sharing each port with
+SO_REUSEPORT, reload on SIGHUP (a config that does not compile is refused and the old one
+keeps serving), graceful shutdown on SIGTERM/SIGINT (stop accepting, let requests in
+flight finish, close idle keep-alive connections)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import ssl
+import sys
+import time
+from dataclasses import dataclass
+
+from .. import ir
+from .gateway import Gateway
+from .metrics import Metrics
+from .server import ClientConnection, Listening
+from .timers import Clock
+
+log = logging.getLogger("edgec.runtime")
+
+
+@dataclass
+class Options:
+    file: str
+    env: str | None
+    workers: int
+    redis_url: str | None
+    secrets_dir: str | None
+    drain_s: float
+    cache_max_bytes: int
+
+
+class ConfigError(Exception):
+    """A config that cannot be served; the message is for the operator."""
+
+
+def load(options: Options) -> ir.Edge:
+    from ..commands._common import print_diagnostics
+    from ..pipeline import analyse, read_source
+    source, problem = read_source(options.file)
+    if problem:
+        print_diagnostics([problem], {}, "text")
+        raise ConfigError(f"cannot read {options.file}")
+    result = analyse(source, options.file, env=options.env)
+    print_diagnostics(result.diagnostics, {options.file: source}, "text")
+    if not result.ok or result.edge is None:
+        raise ConfigError(f"{options.file} has errors")
+    return result.edge
+
+
+def tls_context(tls: ir.Tls) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(tls.cert, tls.key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _listener_key(edge: ir.Edge):
+    return sorted((lst.protocol, lst.address, lst.port, lst.tls) for lst in edge.listeners)
+
+
+class Runtime:
+    def __init__(self, options: Options, edge: ir.Edge):
+        self.options = options
+        self.edge = edge
+        self.clock = Clock()
+        self.metrics = Metrics()
+        self.connections: set[ClientConnection] = set()
+        self.draining = False
+        self.servers: list[asyncio.AbstractServer] = []
+        self.redis = None
+        self.gateway: Gateway | None = None
+        self.stopped: asyncio.Future | None = None
+        self.reloading = False
+
+    def _resolver(self):
+        from ..pipeline import secret_resolver
+        base = secret_resolver(self.options.secrets_dir)
+
+        def resolve(secret: ir.Secret) -> str:
+            try:
+                return base(secret)
+            except KeyError:
+                raise ConfigError(f"secret '{secret.secret}' is not set: define the environment variable "
+                                  f"{secret.secret} or a file of that name in --secrets-dir") from None
+        return resolve
+
+    async def _gateway(self, edge: ir.Edge) -> Gateway:
+        try:
+            gw = Gateway(edge, self.clock, self.metrics, self._resolver(), self.redis, self.options.cache_max_bytes)
+        except OSError as err:
+            raise ConfigError(f"cannot read {err.filename}: {err.strerror}") from None
+        await gw.start()
+        return gw
+
+    async def run(self, signals: bool = True) -> None:
+        """Serve until shutdown(); `signals=False` for a runtime inside another program (tests)."""
+        loop = asyncio.get_running_loop()
+        self.stopped = loop.create_future()
+        if self.options.redis_url:
+            import redis.asyncio as aioredis
+            self.redis = aioredis.from_url(self.options.redis_url)
+        self.clock.start()
+        self.gateway = await self._gateway(self.edge)
+        self.metrics.gateway = self.gateway
+        reuse_port = self.options.workers > 1
+        for lst in self.edge.listeners:
+            ctx = tls_context(lst.tls) if lst.tls else None
+            if lst.http2:
+                log.warning("listener %s: the runtime serves HTTP/1.1 only (http2 is for the compiled targets)",
+                            lst.port)
+            listening = Listening(self, lst.protocol, lst.port)
+            server = await loop.create_server(lambda li=listening: ClientConnection(li), lst.address, lst.port,
+                                              ssl=ctx, reuse_port=reuse_port, backlog=4096)
+            self.servers.append(server)
+        if signals:
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.shutdown()))
+        names = ", ".join(f"{lst.protocol}://{lst.address}:{lst.port}" for lst in self.edge.listeners)
+        log.warning("edgec run: serving '%s'%s on %s (pid %d)", self.edge.name,
+                    f" env {self.edge.env}" if self.edge.env else "", names, os.getpid())
+        await self.stopped
+
+    async def reload(self) -> None:
+        if self.reloading or self.draining:
+            return
+        self.reloading = True
+        try:
+            try:
+                edge = await asyncio.get_running_loop().run_in_executor(None, load, self.options)
+                if _listener_key(edge) != _listener_key(self.edge):
+                    raise ConfigError("listeners changed: restart the runtime to change ports or certificates")
+                new = await self._gateway(edge)
+            except ConfigError as err:
+                log.error("reload refused, the running config keeps serving: %s", err)
+                return
+            old, self.gateway, self.edge = self.gateway, new, edge
+            self.metrics.gateway = new
+            old.stop()
+            log.warning("reloaded %s", self.options.file)
+        finally:
+            self.reloading = False
+
+    async def shutdown(self) -> None:
+        if self.draining:
+            return
+        self.draining = True
+        for server in self.servers:
+            server.close()
+        for conn in list(self.connections):
+            if not conn.queue and not conn.in_head:
+                conn.transport.close()
+        deadline = time.monotonic() + self.options.drain_s
+        while self.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.transport.abort()
+        self.gateway.stop()
+        self.clock.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if not self.stopped.done():
+            self.stopped.set_result(None)
+
+
+def _new_loop():
+    try:
+        import uvloop
+        return uvloop.new_event_loop()
+    except ImportError:  # uvloop is optional: the stock loop is slower, not different
+        return asyncio.new_event_loop()
+
+
+def serve_one(options: Options, edge: ir.Edge) -> int:
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    runtime = Runtime(options, edge)
+    try:
+        loop.run_until_complete(runtime.run())
+    except ConfigError as err:
+        log.error("%s", err)
+        return 1
+    except OSError as err:
+        log.error("cannot listen: %s", err.strerror or err)
+        return 1
+    finally:
+        loop.close()
+    return 0
+
+
+def serve(options: Options) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s edgec[%(process)d] %(message)s",
+                        stream=sys.stderr)
+    try:
+        edge = load(options)
+    except ConfigError as err:
+        log.error("%s", err)
+        return 1
+    if options.workers <= 1:
+        return serve_one(options, edge)
+    return _supervise(options, edge)
+
+
+def _supervise(options: Options, edge: ir.Edge) -> int:
+    """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies."""
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)
+            os._exit(serve_one(options, edge))
+        children[pid] = slot
+
+    def relay(sig, _frame):
+        nonlocal stopping
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, relay)
+    for slot in range(options.workers):
+        spawn(slot)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, None)
+        if slot is None:
+            continue
+        if not stopping:
+            log.error("worker %d exited (%d); starting another", pid, code)
+            time.sleep(0.2)
+            spawn(slot)
+        elif os.waitstatus_to_exitcode(code):
+            status = 1
+    return status

@@ -1,0 +1,206 @@
+"""The client side: one Protocol per client connection, parsed by httptools.
+
+Requests are answered in order (HTTP/1.1 pipelining): each parsed request becomes an
+Exchange in a queue and only the first one writes. Header count and size, body size,
+smuggling (Content-Length with Transfer-Encoding, duplicate Content-Length, codings other
+than chunked) and slow clients are refused here, before anything reaches a backend.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+import httptools
+
+from . import http
+from .exchange import Exchange
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Listening:
+    """What a connection needs to know of the listener that accepted it."""
+
+    __slots__ = ("runtime", "scheme", "port")
+
+    def __init__(self, runtime, scheme: str, port: int):
+        self.runtime, self.scheme, self.port = runtime, scheme, port
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, listening: Listening):
+        self.listening = listening
+        self.runtime = listening.runtime
+        self.transport = None
+        self.peer = ""
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[Exchange] = deque()
+        self.reading: Exchange | None = None  # the request being parsed
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.header_bytes = 0
+        self.in_head = False
+        self.deadline = 0.0
+        self.broken = False
+        self.closing = False
+        self.tunnel = None  # an upgraded connection's other end
+        self.write_paused = False
+        self.read_paused = False
+
+    # ---- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = peer[0] if peer else ""
+        rt = self.runtime
+        rt.connections.add(self)
+        rt.clock.timed.add(self)
+        self.deadline = rt.clock.now + rt.gateway.idle_s
+        if rt.draining:
+            self.closing = True
+
+    def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.client_data(data)
+            return
+        if self.broken:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            ex = self.reading
+            if ex is not None and ex.upgrade:
+                ex.upgrade_rest(data[upgrade.args[0]:])
+            else:
+                self.refuse(400, "unexpected upgrade")
+        except Refused as err:
+            self.refuse(err.status, err.message)
+        except httptools.HttpParserError:
+            self.refuse(400, "malformed request")
+
+    def connection_lost(self, exc) -> None:
+        rt = self.runtime
+        rt.connections.discard(self)
+        rt.clock.timed.discard(self)
+        self.deadline = 0.0
+        if self.tunnel is not None:
+            self.tunnel.client_lost()
+        for ex in self.queue:
+            ex.client_lost()
+        self.queue.clear()
+
+    def pause_writing(self) -> None:
+        # a slow reader: stop reading the upstream until the client catches up
+        self.write_paused = True
+        if self.queue:
+            self.queue[0].client_paused(True)
+        self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.queue:
+            self.queue[0].client_paused(False)
+        if self.queue:
+            self.deadline = 0.0
+
+    def expire(self) -> None:
+        """The clock's call: the client was idle, slow to send its head or body, or slow to read."""
+        self.deadline = 0.0
+        if self.in_head and not self.queue:
+            self.refuse(408, "request timeout")
+        else:
+            self.transport.close()
+
+    # ---- httptools callbacks -----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.url = b""
+        self.headers = []
+        self.header_bytes = 0
+        gw = self.runtime.gateway
+        self.deadline = self.runtime.clock.now + gw.header_s
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > self.runtime.gateway.limits.max_header_bytes:
+            raise Refused(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.in_head:
+            return  # trailers of a chunked body are not forwarded
+        limits = self.runtime.gateway.limits
+        size = len(name) + len(value) + 4
+        if size > limits.max_header_bytes:
+            raise Refused(431, "header line too large")
+        self.header_bytes += size
+        self.headers.append((name, value))
+        if len(self.headers) > limits.max_headers:
+            raise Refused(431, "too many headers")
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        p = self.parser
+        ex = Exchange(self, p.get_method().decode(), self.url, self.headers, p.get_http_version(),
+                      p.should_keep_alive(), p.should_upgrade())
+        self.reading = ex
+        if ex.refused is not None:
+            raise Refused(*ex.refused)
+        self.queue.append(ex)
+        if len(self.queue) == 1:
+            self.deadline = 0.0
+            ex.start()
+        elif not self.read_paused:
+            self.read_paused = True  # pipelined: read no further until the earlier answers are out
+            self.transport.pause_reading()
+
+    def on_body(self, data: bytes) -> None:
+        ex = self.reading
+        if ex is not None:
+            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s if not ex.answered else 0.0
+            ex.body_chunk(data)
+
+    def on_message_complete(self) -> None:
+        ex, self.reading = self.reading, None
+        if ex is not None:
+            ex.body_end()
+            if self.queue and self.queue[0] is ex and ex.answered is False:
+                self.deadline = 0.0
+
+    # ---- used by exchanges --------------------------------------------------------------------
+    def exchange_done(self, ex: Exchange, keep_alive: bool) -> None:
+        if self.queue and self.queue[0] is ex:
+            self.queue.popleft()
+        if not keep_alive or self.closing or self.runtime.draining:
+            self.broken = True
+            self.transport.close()
+            return
+        if self.queue:
+            self.queue[0].start()
+            return
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        if self.reading is None:
+            self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+        elif not self.reading.body_done:
+            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+
+    def refuse(self, status: int, message: str) -> None:
+        """A request the edge will not parse further: answer it in its turn and close."""
+        self.broken = True
+        self.transport.pause_reading()
+        gw = self.runtime.gateway
+        body, ctype = http.error_body(status, message)
+        data = http.head(status, [(b"content-type", ctype), (b"content-length", b"%d" % len(body)),
+                                  (b"connection", b"close")]) + body
+        if self.queue:
+            self.queue[-1].then_close(data)
+        else:
+            gw.metrics.observe("", status, 0.0)
+            self.transport.write(data)
+            self.transport.close()
