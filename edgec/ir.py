@@ -351,6 +351,16 @@ class Route:
 # ---- operations ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class TargetSetting:
+    """A deployment input for one target, from an env/vars variable named `<target>_<key>`
+    (e.g. `aws_region`): where a product runs, not what the edge does."""
+
+    name: str  # the variable's full name, e.g. "aws_subnets"
+    value: str | tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
 class AccessLog:
     format: Literal["json", "combined", "off"]
     path: str  # "-" is standard output
@@ -383,6 +393,8 @@ class Edge:
     observability: Observability
     limits: Limits
     trusted_proxies: tuple[str, ...]
+    # deployment inputs (where, not what): left out of the IR's JSON and its schema
+    target_settings: tuple[TargetSetting, ...] = field(default=(), metadata={"json": False})
 
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)

@@ -222,7 +222,27 @@ class Lowerer:
             limits=self.limits(by_kind.get("limits", ())),
             trusted_proxies=tuple(self.cidr(s) for stmt in by_kind.get("trust_proxies", ())
                                   for s in self.strings_of(stmt.args["values"], "trust_proxies")),
+            target_settings=self.target_settings(),
         )
+
+    def target_settings(self) -> tuple[ir.TargetSetting, ...]:
+        """Variables named `<target>_<key>` are deployment inputs handed to that target as they are."""
+        from .targets import names
+        prefixes = tuple(f"{t}_" for t in names())
+        out = []
+        for name in sorted(n for n in self.env.values if n.startswith(prefixes)):
+            value = self.resolve(self.env.values[name])
+            if value is None:
+                continue
+            self.env.used.add(name)
+            if value.kind == "list":
+                items = tuple(text for text, _ in self.strings(value, name))
+                out.append(ir.TargetSetting(name, items, value.span))
+            else:
+                text = self.string(value, name)
+                if text is not None:
+                    out.append(ir.TargetSetting(name, text, value.span))
+        return tuple(out)
 
     def strings_of(self, values, what) -> list[tuple[str, Span]]:
         out = []

@@ -1,0 +1,93 @@
+"""What an Application Load Balancer (with a WAFv2 web ACL) can express, feature by feature."""
+from __future__ import annotations
+
+from edgec.targets import approximate, native, unsupported
+
+_CASE = ("ALB compares {what} case-insensitively and edgec does not; "
+         "a value with the wildcard characters * or ? is a compile error")
+
+CAPABILITIES = {
+    "listener.http": native(),
+    "listener.https": approximate("the certificate is the ACM certificate given as aws_certificate "
+                                  "(EDGE_AWS_CERTIFICATE), not the cert/key files"),
+    "listener.http2": native("ALB negotiates HTTP/2 on every HTTPS listener (routing.http2.enabled)"),
+    "listener.tls_min_version": native("security policy ELBSecurityPolicy-TLS13-1-3-2021-06"),
+    "listener.redirect_https": native("the listener's default action is a redirect"),
+    "match.path.exact": native(),
+    "match.path.prefix": native("prefix /p becomes the path patterns /p and /p/*"),
+    "match.path.regex": unsupported("ALB regex conditions (RegexValues) use another dialect and anchoring; "
+                                    "use exact or prefix paths"),
+    "match.host": native(),
+    "match.host.wildcard": native(),
+    "match.method": native(),
+    "match.header.exact": approximate(_CASE.format(what="header values")),
+    "match.header.regex": unsupported("ALB header regexes use another dialect; match exact values"),
+    "match.header.present": approximate("becomes the header value pattern *, which also matches an empty value"),
+    "match.query.exact": approximate(_CASE.format(what="query parameter names and values")),
+    "match.query.regex": unsupported("ALB query-string conditions have no regular expressions"),
+    "match.query.present": approximate("becomes the value pattern *; the name is compared case-insensitively"),
+    "balance.round_robin": native(),
+    "balance.least_conn": approximate("becomes least_outstanding_requests: ALB counts outstanding requests, "
+                                      "not connections"),
+    "balance.ip_hash": unsupported("ALB has no hash-based balancing; use sticky cookie"),
+    "balance.hash.header": unsupported("ALB has no hash-based balancing; use sticky cookie"),
+    "balance.hash.cookie": unsupported("ALB has no hash-based balancing; use sticky cookie"),
+    "balance.hash.client_ip": unsupported("ALB has no hash-based balancing; use sticky cookie"),
+    "balance.hash.uri": unsupported("ALB has no hash-based balancing; use sticky cookie"),
+    "balance.random": native("load_balancing.algorithm.type weighted_random, anomaly mitigation off"),
+    "upstream.weights": unsupported("an ALB target group sends every registered target an equal share; "
+                                    "split the servers into upstreams and use forward a 75%, b 25%"),
+    "upstream.backup": unsupported("ALB target groups have no backup targets"),
+    "upstream.health_check": native("ALB health checks always use GET"),
+    "upstream.passive_check": approximate("ALB has no passive ejection: only the active health check "
+                                          "takes a target out of service"),
+    "upstream.sticky_cookie": approximate("stickiness uses ALB's own AWSALB cookie, not the cookie named; "
+                                          "a session cookie (no ttl) lasts one day"),
+    "upstream.keepalive": native("ALB reuses connections to targets from a pool it sizes itself"),
+    "upstream.timeouts": approximate("ALB has one idle timeout per load balancer (set to the largest read "
+                                     "timeout); connect and send timeouts cannot be set"),
+    "auth.jwt": approximate("jwt-validation action on HTTPS listeners: RS256 and a JWKS URL only, "
+                            "the token is read from Authorization, leeway is ALB's own, "
+                            "each audience is checked as the single-string claim aud"),
+    "auth.basic": unsupported("ALB has no basic authentication; use auth jwt"),
+    "auth.api_key": unsupported("ALB has no API-key authentication; use auth jwt"),
+    "rate_limit.client_ip": approximate("a WAF rate-based rule per route: WAF counts over a window of "
+                                        "60, 120, 300 or 600 s, checks about every 10 s, and scopes the "
+                                        "count by the route's path, host and method conditions only"),
+    "rate_limit.header": approximate("a WAF rate-based rule keyed by the header (same window and "
+                                     "scope rules as by client_ip)"),
+    "rate_limit.claim": unsupported("WAF cannot read JWT claims; rate limit by client_ip or header"),
+    "rate_limit.burst": approximate("WAF has no burst allowance: the limit counts every request "
+                                    "in the window"),
+    "cache": unsupported("ALB does not cache responses; put CloudFront in front of it"),
+    "cache.vary": unsupported("ALB does not cache responses"),
+    "request_headers.set": unsupported("ALB cannot set request headers"),
+    "request_headers.add": unsupported("ALB cannot add request headers"),
+    "request_headers.remove": unsupported("ALB cannot remove request headers"),
+    "response_headers.set": unsupported("ALB sets only a few fixed response headers per listener "
+                                        "(HSTS, CORS, CSP), never per route"),
+    "response_headers.add": unsupported("ALB cannot add response headers per route"),
+    "response_headers.remove": unsupported("ALB cannot remove response headers"),
+    "rewrite.prefix": native("url-rewrite transform"),
+    "rewrite.full": native("url-rewrite transform"),
+    "rewrite.host": native("host-header-rewrite transform"),
+    "cors": unsupported("ALB sets CORS headers per listener, not per route, and does not answer preflights"),
+    "timeout.request": unsupported("ALB has only the load balancer's idle timeout, no request timeout"),
+    "timeout.per_try": unsupported("ALB does not retry, so it has no per-try timeout"),
+    "retry": unsupported("ALB never retries a request"),
+    "retry.statuses": unsupported("ALB never retries a request"),
+    "retry.backoff": unsupported("ALB never retries a request"),
+    "mirror": unsupported("ALB cannot mirror traffic"),
+    "mirror.percent": unsupported("ALB cannot mirror traffic"),
+    "action.forward": native(),
+    "action.forward.weighted": native("ForwardConfig weights 0-999, at most 5 upstreams"),
+    "action.redirect": native("status 301 or 302 only; a prefix replacement only on exact paths"),
+    "action.respond": native("status 2xx, 4xx or 5xx, body up to 1024 bytes, five content types"),
+    "action.aggregate": unsupported("ALB cannot aggregate responses; use the runtime target"),
+    "observability.access_log": approximate("ALB writes its own access-log format to S3 once "
+                                            "access_logs.s3.* is enabled with a bucket; edgec does not enable it"),
+    "observability.metrics": approximate("ALB publishes CloudWatch metrics; there is no metrics endpoint"),
+    "limits": approximate("ALB has fixed request limits; they cannot be set"),
+    "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
+                                   "a previous hop's value"),
+}

@@ -1,0 +1,89 @@
+"""Deployment inputs: where the load balancer lives, not what it does.
+
+Each input is named twice: as a variable of the .edge file's env (or vars) block,
+`aws_<key>`, which the build bakes into the script as its default, and as an environment
+variable `EDGE_AWS_<KEY>` read when the script runs, which wins over the file. Lists are
+written as lists in the file and as space-separated words in the environment.
+Target addresses default to the upstream's servers and are overridden per upstream
+with `EDGE_AWS_TARGETS_<UPSTREAM>` ("10.0.1.10:8080 10.0.1.11:8080").
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from edgec import ir
+from edgec.diagnostics import Sink, did_you_mean
+
+REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
+TARGET = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$"
+
+
+@dataclass(frozen=True)
+class Input:
+    key: str  # the part after aws_
+    pattern: str  # every word must match (checked at build time and again when the script runs)
+    is_list: bool
+    required: bool
+    help: str
+    fallback: str = ""  # the default when neither the file nor the environment gives one
+
+    @property
+    def variable(self) -> str:
+        return f"aws_{self.key}"
+
+    @property
+    def environ(self) -> str:
+        return f"EDGE_AWS_{self.key.upper()}"
+
+
+INPUTS = (
+    Input("region", REGION, False, True, "the AWS region, e.g. eu-west-1"),
+    Input("vpc", r"^vpc-[0-9a-z]+$", False, True, "the VPC of the target groups"),
+    Input("subnets", r"^subnet-[0-9a-z]+$", True, True, "subnets in at least two availability zones"),
+    Input("security_groups", r"^sg-[0-9a-z]+$", True, True, "security groups of the load balancer"),
+    Input("certificate", r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", False, False,
+          "the ACM certificate ARN of the HTTPS listeners"),
+    Input("scheme", r"^(internet-facing|internal)$", False, False, "internet-facing or internal",
+          "internet-facing"),
+)
+BY_VARIABLE = {i.variable: i for i in INPUTS}
+
+
+def targets_environ(upstream: str) -> str:
+    return "EDGE_AWS_TARGETS_" + re.sub(r"[^A-Za-z0-9]", "_", upstream).upper()
+
+
+def is_ipv4(host: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
+def file_values(edge: ir.Edge, sink: Sink) -> dict[str, tuple[str, ...]]:
+    """The aws_* variables of the chosen env, checked; key → words."""
+    out: dict[str, tuple[str, ...]] = {}
+    for setting in edge.target_settings:
+        if not setting.name.startswith("aws_"):
+            continue
+        spec = BY_VARIABLE.get(setting.name)
+        if spec is None:
+            guess = did_you_mean(setting.name, list(BY_VARIABLE))
+            sink.error("E412", f"'{setting.name}' is not an input of the aws target", setting.span,
+                       hint=f"did you mean '{guess}'?" if guess else "inputs: " + ", ".join(BY_VARIABLE),
+                       rule="aws-input")
+            continue
+        words = setting.value if isinstance(setting.value, tuple) else (setting.value,)
+        if isinstance(setting.value, tuple) != spec.is_list:
+            sink.error("E412", f"{setting.name} must be {'a list' if spec.is_list else 'one string'}",
+                       setting.span, hint=spec.help, rule="aws-input")
+            continue
+        bad = [w for w in words if not re.fullmatch(spec.pattern, w)]
+        if bad:
+            sink.error("E412", f"{setting.name}: {bad[0]!r} is not {spec.help}", setting.span,
+                       hint=f"it must match {spec.pattern}", rule="aws-input")
+            continue
+        out[spec.key] = words
+    return out

@@ -1,0 +1,30 @@
+"""Compiling an .edge file for the aws target the way `edgec build` does."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgec.diagnostics import Sink
+from edgec.pipeline import analyse
+from edgec.targets import BuildContext, get
+
+from ..conftest import ROOT
+
+
+def build(path: Path, env: str | None, source: str | None = None):
+    """(diagnostics, files): files is empty when there is an error."""
+    name = str(path.relative_to(ROOT)) if path.is_absolute() and path.is_relative_to(ROOT) else str(path)
+    text = path.read_text() if source is None else source
+    result = analyse(text, name, env=env, targets=("aws",))
+    if not result.ok:
+        return result.diagnostics, {}
+    sink = Sink(name)
+    target = get("aws")
+    ctx = BuildContext(result.edge, sink)
+    target.check(ctx)
+    assert not sink.has_errors, [d.message for d in sink.items]
+    return result.diagnostics + sink.items, target.emit(ctx)
+
+
+def errors(diagnostics) -> list[dict]:
+    return [{"code": d.code, "line": d.line, "column": d.column, "message": d.message}
+            for d in diagnostics if d.severity == "error"]
