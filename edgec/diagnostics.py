@@ -117,14 +117,20 @@ def _width(text: str) -> int:
 SOURCE_WINDOW = 120  # longest source excerpt shown; longer lines are cut around the span
 
 
-def _excerpt(d: Diagnostic, line_text: str) -> tuple[str, str]:
-    """The source line as shown (masked, cut, control characters replaced) and its caret line."""
-    span = d.span
+def _columns(span: Span, line_text: str) -> tuple[int, int]:
+    """The span's part of its first line, as string indexes."""
     start = min(max(span.column - 1, 0), len(line_text))
     end = span.end_column - 1 if span.end_line == span.line else len(line_text)
-    end = min(max(end, start + 1), max(len(line_text), start + 1))
-    if d.mask:
-        line_text = line_text[:start] + "*" * (min(end, len(line_text)) - start) + line_text[end:]
+    return start, min(max(end, start + 1), max(len(line_text), start + 1))
+
+
+def _excerpt(d: Diagnostic, line_text: str, masks: list[Span]) -> tuple[str, str]:
+    """The source line as shown (credentials masked, cut, control characters replaced) and its caret line."""
+    start, end = _columns(d.span, line_text)
+    for mask in masks:
+        m_start, m_end = _columns(mask, line_text)
+        m_end = min(m_end, len(line_text))
+        line_text = line_text[:m_start] + "*" * (m_end - m_start) + line_text[m_end:]
     lead = ""
     if len(line_text) > SOURCE_WINDOW:
         first = max(0, start - SOURCE_WINDOW // 3)
@@ -141,13 +147,17 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
     """Compiler-style text: location, code, message, the source line, a caret, the hint."""
     out = []
     lines_of: dict[str, list[str]] = {}
+    masks: dict[tuple[str, int], list[Span]] = {}
+    for d in diagnostics:
+        if d.mask and d.span is not None:
+            masks.setdefault((d.file, d.span.line), []).append(d.span)
     for d in sorted(diagnostics, key=sort_key):
         out.append(f"{printable(d.file)}:{d.line}:{d.column}: {d.severity}[{d.code}] {printable(d.message)}")
         text = sources.get(d.file)
         if text is not None and d.span is not None:
             lines = lines_of.setdefault(d.file, text.split("\n"))  # lines as the parser counts them
             if 1 <= d.line <= len(lines):
-                shown, caret = _excerpt(d, lines[d.line - 1].rstrip("\r"))
+                shown, caret = _excerpt(d, lines[d.line - 1].rstrip("\r"), masks.get((d.file, d.line), []))
                 gutter = f"{d.line:>4} | "
                 out.append(gutter + shown)
                 out.append(" " * len(gutter) + caret)

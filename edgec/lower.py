@@ -46,6 +46,8 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
 COOKIE_NAME = HEADER_NAME
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HTPASSWD_ENTRY = re.compile(r"^[^/:\s]+:(?:\$(?:apr1|2[aby]|5|6)\$|\{SHA\})", re.M)
 
 
 @dataclass
@@ -87,6 +89,14 @@ class Lowerer:
         if ref.is_secret:
             return None
         if ref.name not in self.env.values:
+            elsewhere = [s.args["name"].value for s in self.doc.edge.body if s.kind == "env"
+                         and any(a.args["name"].value == ref.name for a in s.body)]
+            if elsewhere:
+                self.sink.error("E107", f"variable '{ref.name}' is not defined in env '{self.env.name}' "
+                                f"(only in {', '.join(elsewhere)})", ref.span,
+                                hint=f"add `{ref.name} = ...` to env {self.env.name}, or a default in `vars {{ }}`",
+                                rule="env-missing-variable")
+                return None
             known = list(self.env.values) + ["env"]
             guess = did_you_mean(ref.name, known)
             where_env = f" in env '{self.env.name}'" if self.env.name else ""
@@ -121,7 +131,7 @@ class Lowerer:
             return default
         if value.kind == "var" and value.value.is_secret:
             if allow_secret:
-                return ir.Secret(value.value.name.split(":", 1)[1])
+                return self.secret(value.value)
             self._secret_here(value.span, what)
             return default
         if value.kind == "int":
@@ -138,7 +148,7 @@ class Lowerer:
                 continue
             if part.is_secret:
                 if allow_secret and len(value.value) == 1:
-                    return ir.Secret(part.name.split(":", 1)[1])
+                    return self.secret(part)
                 self._secret_here(part.span, what)
                 return default
             resolved = self._var(part, part.span)
@@ -166,7 +176,7 @@ class Lowerer:
             code = "E201" if "port" in what else "E212"
             rng = f"{low}..{high}" if high is not None else f"at least {low}"
             self.sink.error(code, f"{what} {number} is out of range ({rng})", value.span,
-                            rule="value-out-of-range")
+                            rule="port-out-of-range" if code == "E201" else "value-out-of-range")
             return default
         return number
 
@@ -191,6 +201,26 @@ class Lowerer:
                  "rate": "a rate", "percent": "a percentage", "size": "a size", "word": "a name"}
         self.sink.error("E108", f"{what} must be {expected}, not {kinds.get(value.kind, value.kind)}",
                         at or value.span, rule="wrong-type")
+
+    def secret(self, ref: VarRef) -> ir.Secret | None:
+        name = ref.name.split(":", 1)[1].strip()
+        if not SECRET_NAME.match(name):
+            self.sink.error("E112", f"'{name}' is not a secret name", ref.span,
+                            hint="secret names are environment variable names: letters, digits and _, "
+                                 "e.g. ${secret:JWT_KEY}", rule="bad-secret-name")
+            return None
+        return ir.Secret(name)
+
+    def credential(self, value: Value | None, what: str, example: str) -> ir.Secret | None:
+        """A value that must be a secret reference: a literal credential is refused, unechoed."""
+        secret = self.string(value, what, allow_secret=True)
+        if secret is None or isinstance(secret, ir.Secret):
+            return secret
+        self.sink.error("E110", f"{what} must be a secret reference, never the credential itself", value.span,
+                        hint=f"write {example} and set it in the environment (or the secrets directory); "
+                             "a credential in the file ends up in version control", rule="literal-secret",
+                        mask=True)
+        return None
 
     def _secret_here(self, span: Span, what: str) -> None:
         self.sink.error("E109", f"a secret cannot be used in {what}", span,
@@ -298,7 +328,7 @@ class Lowerer:
         host = m.group(1) or m.group(3)
         port = int(m.group(2) or m.group(4))
         if not 1 <= port <= 65535:
-            self.sink.error("E201", f"port {port} is out of range (1..65535)", span, rule="value-out-of-range")
+            self.sink.error("E201", f"port {port} is out of range (1..65535)", span, rule="port-out-of-range")
             return None
         if m.group(3) and not HOST_LABEL.match(host):
             self.sink.error("E202", f"'{host}' is not a valid host name", span, rule="bad-address")
@@ -357,7 +387,7 @@ class Lowerer:
             elif item.kind == "sticky":
                 cookie = self.string(a["cookie"], "sticky cookie name", default="")
                 if cookie and not COOKIE_NAME.match(cookie):
-                    self.sink.error("E219", f"'{cookie}' is not a valid cookie name", a["cookie"].span,
+                    self.sink.error("E221", f"'{cookie}' is not a valid cookie name", a["cookie"].span,
                                     hint="use letters, digits and - _ only", rule="bad-value")
                 sticky = ir.Sticky(cookie, a["ttl"].value if a["ttl"] else 0)
             elif item.kind == "keepalive":
@@ -415,26 +445,28 @@ class Lowerer:
                 name=name, kind="jwt",
                 issuer=self._one_string(items, "issuer", "jwt issuer"),
                 jwks_url=self._one_string(items, "jwks", "jwks url"),
-                secret=self._one_string(items, "secret", "jwt secret", allow_secret=True),
+                secret=self.credential(items["secret"].args["values"][0], "a jwt secret", "secret ${secret:JWT_KEY}")
+                if "secret" in items else None,
                 audiences=audiences, algorithms=algorithms,
                 leeway_ms=items["leeway"].args["values"][0].value if "leeway" in items else DEFAULT_JWT_LEEWAY_MS,
                 header=self._one_string(items, "header", "jwt header", default="Authorization"),
                 span=stmt.span)
         if kind == "basic":
+            htpasswd = self._one_string(items, "htpasswd", "htpasswd file", default="", allow_secret=True)
+            if isinstance(htpasswd, str) and HTPASSWD_ENTRY.search(htpasswd):
+                self.sink.error("E110", "htpasswd takes the path of a file, not the user:hash entries",
+                                items["htpasswd"].args["values"][0].span,
+                                hint='write htpasswd "/etc/edge/users.htpasswd", or htpasswd ${secret:HTPASSWD} for a '
+                                     "file kept as a secret", rule="literal-secret", mask=True)
             return ir.BasicAuth(name=name, kind="basic",
-                                htpasswd=self._one_string(items, "htpasswd", "htpasswd file", default="",
-                                                          allow_secret=True),
+                                htpasswd=htpasswd,
                                 realm=self._one_string(items, "realm", "realm", default=DEFAULT_REALM),
                                 span=stmt.span)
         keys: list[ir.Secret] = []
         for v in items["keys"].args["values"] if "keys" in items else ():
-            secret = self.string(v, "api keys", allow_secret=True)
-            if isinstance(secret, ir.Secret):
+            secret = self.credential(v, "an API key", "keys ${secret:SHOP_API_KEY} (or use keys_file)")
+            if secret is not None:
                 keys.append(secret)
-            elif secret is not None:
-                self.sink.error("E110", "an API key must be a secret reference, never the key itself", v.span,
-                                hint='write keys ${secret:SHOP_API_KEY} and set SHOP_API_KEY in the environment, '
-                                     'or use keys_file', rule="literal-secret")
         return ir.ApiKeyAuth(name=name, kind="api_key",
                              header=self._one_string(items, "header", "api key header",
                                                      default=DEFAULT_API_KEY_HEADER),
@@ -492,7 +524,7 @@ class Lowerer:
                 name = self.string(a["name"], f"{cond.kind} name", default="")
                 if cond.kind == "header" and not HEADER_NAME.match(name):
                     self.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span,
-                                    rule="bad-value")
+                                    rule="bad-header")
                 value = self.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
                 if a["op"] == "regex":
                     self.check_regex(value, a["value"].span)
@@ -542,7 +574,7 @@ class Lowerer:
                                 f"route '{name}' has {what} twice", item.span,
                                 hint="a route has one action: forward, redirect, respond or aggregate"
                                 if key == "action" else "keep one of them",
-                                rule="duplicate-statement")
+                                rule="duplicate-action" if key == "action" else "duplicate-statement")
                 continue
             single[key] = item
             if item.kind == "match":
@@ -626,20 +658,21 @@ class Lowerer:
         name = self.string(a["name"], "header name", default="")
         if not HEADER_NAME.match(name):
             self.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span,
-                            hint="header names are letters, digits and !#$%&'*+-.^_`|~", rule="bad-value")
+                            hint="header names are letters, digits and !#$%&'*+-.^_`|~", rule="bad-header")
         if verb == "remove":
             if a["value"] is not None:
-                self.sink.error("E001", "remove takes only the header name", a["value"].span, rule="syntax")
+                self.sink.error("E224", "remove takes only the header name", a["value"].span,
+                                hint=f'write: {a["direction"].value} remove "{name}"', rule="header-op-arity")
             ops["remove"].append(name)
             return
         if a["value"] is None:
-            self.sink.error("E001", f"{verb} needs a header name and a value", item.span,
-                            hint=f'write: {a["direction"].value} {verb} "{name}" "value"', rule="syntax")
+            self.sink.error("E224", f"{verb} needs a header name and a value", item.span,
+                            hint=f'write: {a["direction"].value} {verb} "{name}" "value"', rule="header-op-arity")
             return
         value = self.string(a["value"], "header value", default="")
         if any(c in value for c in "\r\n\0"):
             self.sink.error("E219", "a header value cannot contain a line break or NUL", a["value"].span,
-                            rule="bad-value")
+                            rule="bad-header")
             return
         for existing_verb in ("set", "add", "remove"):
             for existing in ops[existing_verb]:
@@ -688,7 +721,7 @@ class Lowerer:
                 if cond.kind == "int":
                     if not 400 <= cond.value <= 599:
                         self.sink.error("E220", f"retry status {cond.value} is not an error status (400-599)",
-                                        cond.span, rule="bad-value")
+                                        cond.span, rule="bad-retry")
                     statuses.append(cond.value)
                 elif cond.value in ("connect_error", "connect_errors", "timeout"):
                     connect_errors = True
@@ -696,7 +729,7 @@ class Lowerer:
                     statuses.extend((500, 502, 503, 504))
                 else:
                     self.sink.error("E220", f"unknown retry condition '{cond.value}'", cond.span,
-                                    hint="use status codes (502 503), 5xx, or connect_error", rule="bad-value")
+                                    hint="use status codes (502 503), 5xx, or connect_error", rule="bad-retry")
         else:
             statuses = list(DEFAULT_RETRY_STATUSES)
         return ir.Retry(attempts, tuple(sorted(set(statuses))), connect_errors,
@@ -710,7 +743,7 @@ class Lowerer:
             elif weight.kind == "percent":
                 w = weight.value
                 if w != int(w):
-                    self.sink.error("E212", "percentages are whole numbers", weight.span, rule="bad-value")
+                    self.sink.error("E221", "percentages are whole numbers", weight.span, rule="bad-value")
                 w = int(w)
             else:
                 w = weight.value
@@ -724,7 +757,7 @@ class Lowerer:
         status = self.integer(a["status"], "redirect status", default=DEFAULT_REDIRECT_STATUS) \
             if a["status"] else DEFAULT_REDIRECT_STATUS
         if status not in REDIRECT_STATUSES:
-            self.sink.error("E212", f"{status} is not a redirect status", a["status"].span,
+            self.sink.error("E221", f"{status} is not a redirect status", a["status"].span,
                             hint="use 301, 302, 303, 307 or 308", rule="bad-value")
         scheme = host = port = path = None
         if a["location"] is not None:
@@ -809,7 +842,7 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
     envs = environments(doc)
     if env_name is None and envs:
         sink.error("E103", "this file defines environments; choose one with --env",
-                   doc.edge.args["name"].span, hint="environments: " + ", ".join(envs), rule="env")
+                   doc.edge.args["name"].span, hint="environments: " + ", ".join(envs), rule="env-required")
         raise CompileError(sink.items)
     if env_name is not None and env_name not in envs:
         guess = did_you_mean(env_name, envs)
@@ -817,7 +850,7 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
                    doc.edge.args["name"].span,
                    hint=(f"did you mean '{guess}'?" if guess else
                          ("environments: " + ", ".join(envs)) if envs else "add an `env NAME { }` block"),
-                   rule="env")
+                   rule="undefined-env")
         raise CompileError(sink.items)
     env = _env_vars(doc, env_name, sink)
     edge = Lowerer(doc, env, sink).edge()

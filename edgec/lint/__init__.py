@@ -51,15 +51,31 @@ def rule(cls: type[Rule]) -> type[Rule]:
 
 
 def all_rules() -> list[type[Rule]]:
-    from . import rules  # noqa: F401  (registers the rules)
+    from . import routing_rules, rules  # noqa: F401  (registers the rules)
     return sorted(RULES, key=lambda r: r.code)
 
 
-_SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\[([^\]]*)\]")
+_SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\b(?:\[([^\]]*)\])?")
+
+# Rules reported by the stages around the lint rules (name → severity): parsing, lowering,
+# targets, the format check. Only warnings can be suppressed: an error leaves no IR to build.
+STAGE_RULES = {
+    "syntax": ERROR, "undefined-variable": ERROR, "env-missing-variable": ERROR, "undefined-env": ERROR, "env-required": ERROR,
+    "wrong-type": ERROR, "secret-misuse": ERROR, "literal-secret": ERROR, "bad-secret-name": ERROR,
+    "missing-secret": ERROR, "port-out-of-range": ERROR, "value-out-of-range": ERROR, "bad-address": ERROR,
+    "zero-rate": ERROR, "bad-regex": ERROR, "missing-action": ERROR, "duplicate-action": ERROR,
+    "duplicate-statement": ERROR, "bad-path": ERROR, "bad-method": ERROR, "bad-host": ERROR, "bad-header": ERROR,
+    "bad-retry": ERROR, "bad-value": ERROR, "header-op-arity": ERROR, "target-capability": ERROR,
+    "target-approximation": WARNING, "not-formatted": WARNING,
+}
+# warnings that are about the whole file or about suppressions themselves
+UNSUPPRESSIBLE = {"not-formatted": "run `edgec fmt`, or lint with --no-fmt-check",
+                  "unknown-suppression": "remove the comment", "unused-suppression": "remove the comment"}
+
 
 @dataclass
 class Suppression:
-    rule: str
+    rule: str | None  # None: the comment names no rule
     line: int  # the line it silences
     span: Span
     used: bool = False
@@ -67,18 +83,24 @@ class Suppression:
 
 def suppressions(doc: Document) -> list[Suppression]:
     out = []
-    lines = doc.source.splitlines()
+    lines = doc.source.split("\n")  # lines as the parser counts them
     for comment in doc.comments:
         m = _SUPPRESSION.search(comment.text)
         if not m:
             continue
-        before = lines[comment.span.line - 1][:comment.span.column - 1] if comment.span.line <= len(lines) else ""
-        target_line = comment.span.line if before.strip() else _next_code_line(lines, comment.span.line)
+        line_no = comment.span.line
+        before = lines[line_no - 1][:comment.span.column - 1] if line_no <= len(lines) else ""
+        target_line = line_no if before.strip() else _next_code_line(lines, line_no)
+        if m.group(1) is None:
+            col = comment.span.column + m.start()
+            out.append(Suppression(None, target_line, Span(line_no, col, line_no, col + len(m.group()))))
+            continue
+        offset = m.start(1)
         for name in m.group(1).split(","):
+            col = comment.span.column + offset + (len(name) - len(name.lstrip()))
+            offset += len(name) + 1
             name = name.strip()
-            col = comment.span.column + comment.text.find(name) if name else comment.span.column
-            out.append(Suppression(name, target_line, Span(comment.span.line, col, comment.span.line,
-                                                           col + max(1, len(name)))))
+            out.append(Suppression(name, target_line, Span(line_no, col, line_no, col + max(1, len(name)))))
     return out
 
 
@@ -92,33 +114,39 @@ def _next_code_line(lines: list[str], line: int) -> int:
 
 def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics not suppressed, plus one for each unknown or unused suppression."""
+    from ..diagnostics import did_you_mean
     sink = Sink(doc.file)
-    known = {r.name for r in all_rules()} | {d.rule for d in diagnostics if d.rule}
-    known |= KNOWN_RULE_NAMES
+    severity = {**STAGE_RULES, **{r.name: r.severity for r in all_rules()}}
+    for d in diagnostics:
+        if d.rule:
+            severity.setdefault(d.rule, d.severity)
     sups = suppressions(doc)
     kept = []
     for d in diagnostics:
-        hit = next((s for s in sups if s.rule == d.rule and d.span and s.line == d.span.line), None)
+        hit = None
+        if d.severity == WARNING and d.span is not None and d.rule not in UNSUPPRESSIBLE:
+            hit = next((s for s in sups if s.rule == d.rule and s.line == d.span.line), None)
         if hit:
             hit.used = True
             continue
         kept.append(d)
     for s in sups:
-        if s.rule not in known:
-            from ..diagnostics import did_you_mean
-            guess = did_you_mean(s.rule, known)
+        if s.rule is None:
+            sink.warning("W308", "a suppression names the rule it silences", s.span,
+                         hint="write: # edgec: ignore[rule-name]", rule="unknown-suppression")
+        elif s.rule not in severity:
+            guess = did_you_mean(s.rule, severity)
             sink.warning("W308", f"unknown rule '{s.rule}' in suppression", s.span,
                          hint=f"did you mean '{guess}'?" if guess else "see docs/lint.md for rule names",
                          rule="unknown-suppression")
+        elif severity[s.rule] == ERROR or s.rule in UNSUPPRESSIBLE:
+            sink.warning("W308", f"'{s.rule}' cannot be suppressed", s.span,
+                         hint=UNSUPPRESSIBLE.get(s.rule, "it reports errors, which leave nothing to build: fix the "
+                                                "cause instead"), rule="unknown-suppression")
         elif not s.used:
             sink.warning("W309", f"suppression of '{s.rule}' silences nothing here", s.span,
                          hint="remove the comment", rule="unused-suppression")
     return kept + sink.items
-
-
-# rule names reported by stages other than the lint rules (lowering, targets); they can be
-# suppressed too when they are warnings
-KNOWN_RULE_NAMES = {"target-approximation", "target-capability", "not-formatted"}
 
 
 def run(ctx: LintContext, sink: Sink) -> None:

@@ -32,6 +32,16 @@ def _route_refs(ctx: LintContext) -> Iterator[tuple[str, Value, Stmt]]:
                 yield "auth", item.args["name"], route
 
 
+def _statement(ctx: LintContext, route: ir.Route, kind: str):
+    """Where the route's first `kind` statement is written (the route itself if nowhere)."""
+    for stmt in _decls(ctx, "route"):
+        if stmt.args["name"].value == route.name:
+            for item in stmt.body:
+                if item.kind == kind:
+                    return item.span
+    return route.span
+
+
 def _hint(name: str, known: Iterable[str], kind: str) -> str:
     guess = did_you_mean(name, known)
     return f"did you mean '{guess}'?" if guess else f"declare it with `{kind} {name} {{ ... }}`"
@@ -80,32 +90,6 @@ class DuplicateName(Rule):
                                   "rename one of them")
                 else:
                     first[name.value] = stmt
-
-
-@rule
-class EnvMissingVariable(Rule):
-    code, name, severity = "E107", "env-missing-variable", ERROR
-    summary = "a variable the file uses is defined in some environments but not in this one"
-
-    def check(self, ctx):
-        if len(ctx.envs) < 2:
-            return
-        defined = {}
-        shared = set()
-        for stmt in ctx.doc.edge.body:
-            if stmt.kind == "env":
-                defined[stmt.args["name"].value] = {a.args["name"].value for a in stmt.body}
-            elif stmt.kind == "vars":
-                shared |= {a.args["name"].value for a in stmt.body}
-        everywhere = set.union(*defined.values()) if defined else set()
-        for env_stmt in _decls(ctx, "env"):
-            env = env_stmt.args["name"].value
-            for var in sorted(everywhere - defined[env] - shared):
-                users = [e for e, names in defined.items() if var in names]
-                if any(var in ctx.used_variables.get(e, set()) for e in users):
-                    yield Finding(f"env '{env}' does not define '{var}' (defined in {', '.join(users)})",
-                                  env_stmt.args["name"].span,
-                                  f"add `{var} = ...` to env {env}, or a default in `vars {{ }}`")
 
 
 @rule
@@ -191,7 +175,8 @@ class ZeroWeights(Rule):
         for env, edge in edges(ctx):
             for route in edge.routes:
                 if isinstance(route.action, ir.Forward) and sum(b.weight for b in route.action.backends) == 0:
-                    yield Finding(f"route '{route.name}': forward weights add up to 0", route.span,
+                    yield Finding(f"route '{route.name}': forward weights add up to 0",
+                                  _statement(ctx, route, "forward"),
                                   "give at least one backend a positive weight")
 
 
@@ -240,7 +225,7 @@ class ClaimKeyNeedsJwt(Rule):
                 rl = route.rate_limit
                 if rl and rl.key.source == "claim" and kinds.get(route.auth or "") != "jwt":
                     yield Finding(f"route '{route.name}' limits by claim '{rl.key.name}' but has no jwt auth",
-                                  route.span, "add `auth NAME` naming a jwt provider, or key by client_ip")
+                                  _statement(ctx, route, "rate_limit"), "add `auth NAME` naming a jwt provider, or key by client_ip")
 
 
 @rule
@@ -277,7 +262,7 @@ class RedirectPrefixNeedsPrefixMatch(Rule):
                 if isinstance(a, ir.Redirect) and a.path and a.path.type == "prefix":
                     if any(m.path.type != "prefix" for m in route.matches):
                         yield Finding(f"route '{route.name}': `redirect prefix` replaces the matched prefix, but a "
-                                      "match is not a prefix match", route.span,
+                                      "match is not a prefix match", _statement(ctx, route, "redirect"),
                                       "use `redirect path \"/new\"` for a fixed path")
 
 
@@ -306,3 +291,140 @@ class BackupWithHash(Rule):
                 if up.balance in ("hash", "ip_hash", "random") and any(s.backup for s in up.servers):
                     yield Finding(f"upstream '{up.name}': backup servers cannot be used with balance {up.balance}",
                                   up.span, "use round_robin or least_conn, or drop `backup`")
+
+
+@rule
+class DuplicateVariable(Rule):
+    code, name, severity = "E111", "duplicate-variable", ERROR
+    summary = "a variable is assigned twice in one env or vars block (only the last would count)"
+
+    def check(self, ctx):
+        for block in ctx.doc.edge.body:
+            if block.kind not in ("env", "vars"):
+                continue
+            first: dict[str, Stmt] = {}
+            for a in block.body:
+                name = a.args["name"]
+                if name.value in first:
+                    yield Finding(f"variable '{name.value}' is already set on line {first[name.value].span.line}",
+                                  name.span, "remove one of the two assignments")
+                else:
+                    first[name.value] = a
+
+
+@rule
+class DuplicateServer(Rule):
+    code, name, severity = "W311", "duplicate-server", WARNING
+    summary = "the same server address appears twice in one upstream"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            for up in edge.upstreams:
+                seen = set()
+                for server in up.servers:
+                    if server.address in seen:
+                        yield Finding(f"upstream '{up.name}' lists server {server.address} twice"
+                                      + (f" in env '{env}'" if env else ""), up.span,
+                                      "list each server once; give it a weight to send it more traffic")
+                    seen.add(server.address)
+
+
+@rule
+class PerTryTimeoutNotBelowTimeout(Rule):
+    code, name, severity = "W312", "per-try-timeout", WARNING
+    summary = "a per-attempt timeout that is not shorter than the whole request's timeout leaves no time to retry"
+
+    def check(self, ctx):
+        for stmt in _decls(ctx, "route"):
+            for item in stmt.body:
+                if item.kind == "timeout" and item.args["per_try"] is not None:
+                    request, per_try = item.args["request"], item.args["per_try"]
+                    if per_try.value >= request.value:
+                        yield Finding(f"per_try {per_try.raw} is not shorter than the request timeout {request.raw}",
+                                      per_try.span, "make per_try a fraction of the timeout, e.g. timeout 6s per_try 2s")
+
+
+def _methods_matched(route: ir.Route) -> set[str] | None:
+    """Every method some match of the route accepts; None when a match accepts any method."""
+    methods: set[str] = set()
+    for m in route.matches:
+        if not m.methods:
+            return None
+        methods |= set(m.methods)
+    return methods
+
+
+@rule
+class CacheNeverUsed(Rule):
+    code, name, severity = "W313", "cache-never-used", WARNING
+    summary = "a cache on a route that never produces a response it would store"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            for route in edge.routes:
+                if route.cache is None:
+                    continue
+                if isinstance(route.action, (ir.Redirect, ir.Respond)):
+                    yield Finding(f"route '{route.name}' caches, but its {route.action.type} is answered by the "
+                                  "edge itself", _statement(ctx, route, "cache"), "remove `cache`: only forwarded responses are stored")
+                    continue
+                matched = _methods_matched(route)
+                cached = set(route.cache.methods)
+                if matched is not None and not matched & cached:
+                    yield Finding(f"route '{route.name}' matches only {', '.join(sorted(matched))}, which its cache "
+                                  f"does not store ({', '.join(sorted(cached))})", _statement(ctx, route, "cache"),
+                                  "remove `cache`, or match GET/HEAD requests too")
+                uncacheable = cached - {"GET", "HEAD"}
+                if uncacheable:
+                    yield Finding(f"route '{route.name}': responses to {', '.join(sorted(uncacheable))} are not "
+                                  "cacheable", _statement(ctx, route, "cache"), "cache methods GET HEAD")
+
+
+@rule
+class RetryNeverApplies(Rule):
+    code, name, severity = "W314", "retry-never-applies", WARNING
+    summary = "retries on a route that only matches non-idempotent methods, which are never retried"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            for route in edge.routes:
+                if not route.retry.attempts:
+                    continue
+                matched = _methods_matched(route)
+                if matched is not None and not matched & set(route.retry.methods):
+                    yield Finding(f"route '{route.name}' retries, but it matches only {', '.join(sorted(matched))}, "
+                                  "which are not idempotent and never retried", _statement(ctx, route, "retries"),
+                                  "remove `retries` (a retried POST could be applied twice)")
+
+
+@rule
+class MirrorToForwardUpstream(Rule):
+    code, name, severity = "W315", "mirror-to-self", WARNING
+    summary = "a route mirrors requests to an upstream it also forwards to (the upstream gets them twice)"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            for route in edge.routes:
+                if not isinstance(route.action, ir.Forward):
+                    continue
+                forwarded = {b.upstream for b in route.action.backends}
+                for mirror in route.mirrors:
+                    if mirror.upstream in forwarded:
+                        yield Finding(f"route '{route.name}' mirrors to '{mirror.upstream}', which it also forwards "
+                                      "to", _statement(ctx, route, "mirror"),
+                                      "mirror to a different upstream (e.g. a shadow deployment)")
+
+
+@rule
+class RedirectToMissingListener(Rule):
+    code, name, severity = "W316", "https-redirect-without-listener", WARNING
+    summary = "an http listener redirects to an https port no listener of this edge serves"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            https_ports = {lst.port for lst in edge.listeners if lst.protocol == "https"}
+            for lst in edge.listeners:
+                if lst.redirect and lst.redirect.port not in https_ports:
+                    yield Finding(f"listener {lst.protocol}:{lst.port} redirects to https port {lst.redirect.port}, "
+                                  "but no https listener serves it" + (f" in env '{env}'" if env else ""), lst.span,
+                                  f"add `listen https {lst.redirect.port} {{ tls ... }}`, or redirect to its port")
