@@ -1,0 +1,233 @@
+"""Lint rules that need the routing semantics (docs/semantics.md): routes that can never
+win, identical matches, redirect loops.
+
+All three look only at what is certain: a match is "taken" by another only when that
+other match accepts every request it accepts and ranks above it for each of them, so a
+finding is never a guess. Matches are grouped by their path so the work stays close to
+linear in the number of routes.
+"""
+from __future__ import annotations
+
+import re
+from itertools import combinations
+from typing import Iterator
+
+from .. import ir
+from ..diagnostics import WARNING
+from ..routing import DEFAULT_PORTS, Request, compile, host_of, normalize_path, strip_slash
+from . import Finding, Rule, edges, rule
+
+MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
+MAX_REDIRECT_HOPS = 10
+
+
+def _path_key(p: ir.PathMatch) -> tuple[str, str]:
+    if p.type == "regex":
+        return ("regex", p.value)
+    try:
+        value = normalize_path(p.value)
+    except ValueError:
+        value = p.value
+    return (p.type, strip_slash(value) if p.type == "prefix" else value)
+
+
+def _cond(vm: ir.ValueMatch, header: bool) -> tuple[str, str, str | None]:
+    return (vm.name.lower() if header else vm.name, vm.type, vm.value)
+
+
+def identity(m: ir.Match) -> tuple:
+    """Two matches with the same identity accept exactly the same requests."""
+    return (_path_key(m.path), frozenset(m.hosts), frozenset(m.methods),
+            frozenset(_cond(h, True) for h in m.headers), frozenset(_cond(q, False) for q in m.query))
+
+
+def _implied(d: tuple[str, str, str | None], conds: dict[str, tuple[str, str, str | None]]) -> bool:
+    """Does every value the match's condition on this name accepts satisfy `d`?"""
+    m = conds.get(d[0])
+    if m is None:
+        return False
+    if d[1] == "present":
+        return True
+    if d[1] == "exact":
+        return m[1] == "exact" and m[2] == d[2]
+    if m[1] == "regex":
+        return m[2] == d[2]
+    return m[1] == "exact" and re.fullmatch(d[2] or "", m[2] or "") is not None
+
+
+class _Shape:
+    """A match reduced to what dominance compares."""
+
+    __slots__ = ("route_index", "match_index", "route", "match", "hosts", "methods", "headers", "query", "exacts")
+
+    def __init__(self, ri: int, mi: int, route: ir.Route, m: ir.Match):
+        self.route_index, self.match_index, self.route, self.match = ri, mi, route, m
+        self.hosts = frozenset(m.hosts)
+        self.methods = frozenset(m.methods)
+        self.headers = {c[0]: c for c in (_cond(h, True) for h in m.headers)}
+        self.query = {c[0]: c for c in (_cond(q, False) for q in m.query)}
+        self.exacts = frozenset([("h",) + c for c in self.headers.values() if c[1] == "exact"]
+                                + [("q",) + c for c in self.query.values() if c[1] == "exact"])
+
+    @property
+    def bucket(self) -> tuple:
+        # dominance needs the same path, the same method presence and the same condition counts
+        return (_path_key(self.match.path), bool(self.methods), len(self.headers), len(self.query))
+
+    def dominates(self, m: "_Shape") -> bool:
+        """self accepts every request m accepts and ranks at least as high on each (self is
+        earlier in the file, which settles a full tie)."""
+        if not m.hosts <= self.hosts or bool(self.hosts) != bool(m.hosts):
+            return False
+        if self.methods and not m.methods <= self.methods:
+            return False
+        return (all(_implied(d, m.headers) for d in self.headers.values())
+                and all(_implied(d, m.query) for d in self.query.values()))
+
+
+def _subsets(items: frozenset) -> Iterator[frozenset]:
+    for n in range(len(items) + 1):
+        for combo in combinations(sorted(items, key=repr), n):
+            yield frozenset(combo)
+
+
+def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
+    """Route index → for each of its matches: the matches of earlier routes that take every
+    request it accepts, and the one identical to it (if any)."""
+    # bucket → exact-condition set → shapes (an exact condition of a dominator must appear in the match)
+    index: dict[tuple, dict[frozenset, list[_Shape]]] = {}
+    identical: dict[tuple, _Shape] = {}
+    out: dict[int, list[tuple[list[_Shape], _Shape | None]]] = {}
+    for ri, route in enumerate(edge.routes):
+        shapes = [_Shape(ri, mi, route, m) for mi, m in enumerate(route.matches)]
+        results = []
+        for s in shapes:
+            by_exacts = index.get(s.bucket, {})
+            if len(s.exacts) <= MAX_SUBSET_CONDITIONS:
+                pool = (d for sub in _subsets(s.exacts) for d in by_exacts.get(sub, ()))
+            else:
+                pool = (d for group in by_exacts.values() for d in group)
+            found = [d for d in pool if d.dominates(s)]
+            results.append((found, identical.get(identity(s.match))))
+        out[ri] = results
+        for s in shapes:
+            index.setdefault(s.bucket, {}).setdefault(s.exacts, []).append(s)
+            identical.setdefault(identity(s.match), s)
+    return out
+
+
+def _where(s: _Shape) -> str:
+    line = s.match.span.line if s.match.span else (s.route.span.line if s.route.span else None)
+    return f"route '{s.route.name}' match {s.match_index + 1}" + (f" (line {line})" if line else "")
+
+
+@rule
+class ShadowedRoute(Rule):
+    code, name, severity = "W304", "shadowed-route", WARNING
+    summary = "a route that can never win: every request it matches is taken by a more specific or earlier route"
+
+    def check(self, ctx):
+        for _, edge in edges(ctx):
+            for ri, results in dominators(edge).items():
+                route = edge.routes[ri]
+                if not results or not all(found for found, _ in results):
+                    continue
+                if all(same is not None for _, same in results):
+                    continue  # every match is a duplicate: duplicate-match says it
+                by = sorted({f"'{d.route.name}'" for found, _ in results for d in found[:1]})
+                yield Finding(f"route '{route.name}' can never win: every request it matches is taken by "
+                              f"route {', '.join(by)}", route.span,
+                              "make its matches more specific (host, exact path, method, headers, query), "
+                              "or move it above the routes that take its requests if it should win")
+
+
+@rule
+class DuplicateMatch(Rule):
+    code, name, severity = "W305", "duplicate-match", WARNING
+    summary = "two routes have identical matches: the first always wins"
+
+    def check(self, ctx):
+        for _, edge in edges(ctx):
+            for ri, results in dominators(edge).items():
+                route = edge.routes[ri]
+                for mi, (_, same) in enumerate(results):
+                    if same is not None:
+                        m = route.matches[mi]
+                        yield Finding(f"route '{route.name}' match {mi + 1} is identical to {_where(same)}, "
+                                      f"which always takes its requests", m.span or route.span,
+                                      "remove one of them, or tell them apart with another condition")
+
+
+def _sample_request(m: ir.Match, edge: ir.Edge) -> Request | None:
+    """A request the match accepts, or None when one cannot be written down for sure."""
+    p = m.path
+    if p.type == "regex" or any(c.type == "regex" for c in m.headers + m.query):
+        return None
+    path = p.value if p.type == "exact" or p.value != "/" else "/"
+    host = "edge.test"
+    if m.hosts:
+        h = m.hosts[0]
+        host = "x" + h[1:] if h.startswith("*.") else h
+    headers = [(c.name, c.value if c.type == "exact" else "1") for c in m.headers]
+    query = "&".join(f"{c.name}={c.value if c.type == 'exact' else '1'}" for c in m.query)
+    lst = next((x for x in edge.listeners if not x.redirect), edge.listeners[0] if edge.listeners else None)
+    scheme, port = (lst.protocol, lst.port) if lst else ("http", 80)
+    return Request(m.methods[0] if m.methods else "GET", scheme, host, port, path, query, tuple(headers))
+
+
+def _follow(location: str, req: Request, ports: dict[int, str]) -> Request | None:
+    """The request a client sends after a redirect, when it comes back to this edge."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(location)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    if ports.get(port) != parts.scheme:
+        return None
+    host = parts.netloc
+    return Request(req.method, parts.scheme, host, port, parts.path or "/", parts.query, req.headers)
+
+
+@rule
+class RedirectLoop(Rule):
+    code, name, severity = "W306", "redirect-loop", WARNING
+    summary = "a redirect whose target comes back to the same route"
+
+    def check(self, ctx):
+        for _, edge in edges(ctx):
+            router = compile(edge)
+            ports = {x.port: x.protocol for x in edge.listeners}
+            for route in edge.routes:
+                if not isinstance(route.action, ir.Redirect):
+                    continue
+                for m in route.matches:
+                    req = _sample_request(m, edge)
+                    if req is None:
+                        continue
+                    chain = self._loop(router, req, route.name, ports)
+                    if chain:
+                        yield Finding(f"route '{route.name}' redirects in a loop: {' → '.join(chain)}",
+                                      m.span or route.span,
+                                      "change the redirect's path, host or scheme so the target is not matched "
+                                      "by the same route")
+                        break
+
+    @staticmethod
+    def _loop(router, req: Request, name: str, ports: dict[int, str]) -> list[str] | None:
+        d = router.decide(req)
+        if d.route != name or d.location is None:
+            return None
+        chain = [req.target]
+        for _ in range(MAX_REDIRECT_HOPS):
+            nxt = _follow(d.location, req, ports)
+            if nxt is None:
+                return None
+            if d.route is not None and host_of(nxt.host) != host_of(req.host) \
+                    and not router.edge.route(d.route).matches[d.match_index].hosts:
+                return None  # another host name may well be served elsewhere: not certain
+            chain.append(d.location)
+            d = router.decide(nxt)
+            if d.location is None:
+                return None
+            if d.route == name:
+                return chain
+            req = nxt
+        return None
