@@ -425,7 +425,8 @@ class Exchange:
         listed = self.hmap.get("connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(",")}
-        out = [(n, v) for n, v in d.request_headers if n.lower() not in drop]
+        given = d.request_headers if d.action == "forward" else self.headers
+        out = [(n, v) for n, v in given if n.lower() not in drop]
         trusted = self.gw.trusted_peer(self.conn.peer)
         xff = self.hmap.get("x-forwarded-for") if trusted else None
         out.append(("X-Forwarded-For", f"{xff}, {self.conn.peer}" if xff else self.conn.peer))

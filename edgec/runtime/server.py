@@ -73,7 +73,7 @@ class ClientConnection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            ex = self.reading
+            ex = self.queue[-1] if self.queue else None
             if ex is not None and ex.upgrade:
                 ex.upgrade_rest(data[upgrade.args[0]:])
             else:

@@ -1,0 +1,180 @@
+"""Running the gateway for tests: in this process on a thread (for IR built in the test), or
+as a real `edgec run` process (signals, workers, reload), always on free loopback ports."""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edgec.runtime.process import Options, Runtime, _new_loop
+from tests.conftest import free_port  # noqa: F401  (re-exported for the tests)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
+class LiveRuntime:
+    """The runtime serving `edge` on a thread of the test process."""
+
+    def __init__(self, edge, redis_url: str | None = None, secrets_dir: str | None = None):
+        self.edge = edge
+        self.options = Options(file="<test>", env=None, workers=1, redis_url=redis_url, secrets_dir=secrets_dir,
+                               drain_s=5.0, cache_max_bytes=16 * 1024 * 1024)
+        self.loop = None
+        self.runtime = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, daemon=True, name="edgec-runtime")
+
+    def _main(self):
+        self.loop = _new_loop()
+        asyncio.set_event_loop(self.loop)
+        self.runtime = Runtime(self.options, self.edge)
+        try:
+            self.loop.run_until_complete(self.runtime.run(signals=False))
+        except BaseException as err:  # noqa: BLE001 (reported to the test by start())
+            self.error = err
+        finally:
+            self.loop.close()
+
+    def start(self) -> "LiveRuntime":
+        self.thread.start()
+        for lst in self.edge.listeners:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.error is None:
+                try:
+                    with socket.create_connection(("127.0.0.1", lst.port), timeout=0.2):
+                        break
+                except OSError:
+                    time.sleep(0.02)
+            if self.error is not None:
+                raise self.error
+        return self
+
+    def stop(self) -> None:
+        if self.loop is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.runtime.shutdown()))
+            self.thread.join(10)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class RuntimeProcess:
+    """`edgec run FILE` as a real process, stopped by its PID."""
+
+    def __init__(self, file, port: int, *args: str, env: dict | None = None):
+        self.file = str(file)
+        self.port = port
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = Path(self.file).with_suffix(f".{port}.log")
+
+    def start(self, wait: bool = True) -> "RuntimeProcess":
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen([sys.executable, "-m", "edgec", "run", self.file, *self.args],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT)
+        if wait:
+            try:
+                wait_port(self.port)
+            except TimeoutError:
+                self.stop()
+                raise AssertionError("runtime did not start:\n" + self.output()) from None
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def request(port: int, method: str = "GET", path: str = "/", headers: dict | None = None, body=None,
+            host: str = "127.0.0.1", timeout: float = 10.0, conn=None):
+    """One request; returns (status, headers as a lower-case dict, body bytes)."""
+    c = conn or http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        if conn is None:
+            c.close()
+
+
+def compile_text(text: str, env: str | None = None):
+    from edgec.pipeline import analyse
+    result = analyse(text, "test.edge", env=env)
+    assert result.edge is not None, [f"{d.line}:{d.column} {d.message}" for d in result.diagnostics]
+    return result.edge
+
+
+@pytest.fixture
+def echo_servers():
+    """echo_servers(*names) → {name: EchoServer}, all stopped after the test."""
+    from tests.support.echo import EchoServer
+    started = []
+
+    def make(*names):
+        out = {n: EchoServer(n).start() for n in names}
+        started.extend(out.values())
+        return out
+    yield make
+    for e in started:
+        e.stop()
+
+
+@pytest.fixture
+def gateway():
+    """gateway(edge_text, **LiveRuntime kwargs) → (LiveRuntime, port of its first listener)."""
+    running = []
+
+    def make(text: str, **kw):
+        rt = LiveRuntime(compile_text(text), **kw).start()
+        running.append(rt)
+        return rt, rt.edge.listeners[0].port
+    yield make
+    for rt in running:
+        rt.stop()

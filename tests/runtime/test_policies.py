@@ -1,0 +1,281 @@
+"""Route policies over real HTTP: JWT (real keys, JWKS on loopback), basic, API keys, rate
+limits, the response cache, CORS, header operations, rewrites, redirects, fixed responses,
+aggregation."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+
+import bcrypt
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import free_port
+from tests.runtime.conftest import request
+from tests.runtime.servers import JsonServer
+
+
+def _edge(port, upstreams: dict, body: str, top=""):
+    ups = "\n".join(f'upstream {n} {{ server "{a}" }}' for n, a in upstreams.items())
+    return f"""edge "t" {{
+  listen http {port}
+  {ups}
+  {top}
+  {body}
+  access_log off
+}}"""
+
+
+# ---- JWT --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rsa_keys():
+    good = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(good.public_key()))
+    jwk.update(kid="k1", alg="RS256", use="sig")
+    return good, other, {"keys": [jwk]}
+
+
+def _token(key, alg="RS256", kid="k1", **claims):
+    body = {"iss": "https://issuer.test/", "aud": "shop", "sub": "user-1", "exp": int(time.time()) + 300, **claims}
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg,
+                      headers={"kid": kid} if kid else None)
+
+
+@pytest.fixture
+def jwt_gateway(gateway, echo_servers, rsa_keys):
+    jwks = JsonServer(rsa_keys[2])
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """
+      route api { match path prefix "/" auth main forward a }""", top=f"""
+      auth jwt main {{ issuer "https://issuer.test/" jwks "{jwks.url}" audience "shop" algorithms RS256 }}"""))
+    yield port, jwks
+    jwks.stop()
+
+
+def test_jwt_valid_token_passes_and_jwks_is_cached(jwt_gateway, rsa_keys):
+    port, jwks = jwt_gateway
+    token = _token(rsa_keys[0])
+    for _ in range(3):
+        status, _, body = request(port, headers={"Authorization": f"Bearer {token}"})
+        assert status == 200 and json.loads(body)["headers"]["authorization"] == f"Bearer {token}"
+    assert jwks.hits == 1  # fetched at start, then served from the cache
+
+
+@pytest.mark.parametrize("case", ["missing", "expired", "wrong_aud", "wrong_iss", "no_exp", "other_key",
+                                  "alg_none", "hs256_with_public_key", "garbage", "unknown_kid"])
+def test_jwt_refusals(jwt_gateway, rsa_keys, case):
+    port, _ = jwt_gateway
+    good, other, jwks = rsa_keys
+    public_pem = good.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+    tokens = {
+        "missing": None,
+        "expired": _token(good, exp=int(time.time()) - 60),
+        "wrong_aud": _token(good, aud="other"),
+        "wrong_iss": _token(good, iss="https://evil.test/"),
+        "no_exp": _token(good, exp=None),
+        "other_key": _token(other),
+        "alg_none": jwt.encode({"iss": "https://issuer.test/", "aud": "shop", "exp": int(time.time()) + 300},
+                               None, algorithm="none", headers={"kid": "k1"}),
+        # algorithm confusion: the RSA public key used as an HMAC secret
+        "hs256_with_public_key": _hs256_with(public_pem),
+        "garbage": "not.a.token",
+        "unknown_kid": _token(good, kid="nope"),
+    }
+    token = tokens[case]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, resp_headers, body = request(port, headers=headers)
+    assert status == 401, body
+    assert resp_headers["www-authenticate"].startswith("Bearer")
+
+
+def _hs256_with(secret: bytes) -> str:
+    import hmac
+    header = {"alg": "HS256", "typ": "JWT", "kid": "k1"}
+    payload = {"iss": "https://issuer.test/", "aud": "shop", "exp": int(time.time()) + 300}
+
+    def b64(d):
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=")
+    signing = b64(header) + b"." + b64(payload)
+    sig = base64.urlsafe_b64encode(hmac.new(secret, signing, hashlib.sha256).digest()).rstrip(b"=")
+    return (signing + b"." + sig).decode()
+
+
+def test_jwt_hmac_secret_from_the_environment(gateway, echo_servers, monkeypatch):
+    monkeypatch.setenv("TEST_JWT_SECRET", "s3cret-s3cret-s3cret-s3cret-s3cret")
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, 'route r { auth h rate_limit 100/min by claim "sub" forward a }',
+                  top='auth jwt h { secret ${secret:TEST_JWT_SECRET} algorithms HS256 }'))
+    good = jwt.encode({"sub": "u", "exp": int(time.time()) + 60}, "s3cret-s3cret-s3cret-s3cret-s3cret", algorithm="HS256")
+    bad = jwt.encode({"sub": "u", "exp": int(time.time()) + 60}, "wrong-wrong-wrong-wrong-wrong-wrong", algorithm="HS256")
+    assert request(port, headers={"Authorization": f"Bearer {good}"})[0] == 200
+    assert request(port, headers={"Authorization": f"Bearer {bad}"})[0] == 401
+
+
+# ---- basic and API keys --------------------------------------------------------------------------
+
+def test_basic_auth_with_bcrypt_and_sha1_entries(gateway, echo_servers, tmp_path):
+    htpasswd = tmp_path / "htpasswd"
+    sha = base64.b64encode(hashlib.sha1(b"pw2").digest()).decode()
+    htpasswd.write_text(f"alice:{bcrypt.hashpw(b'pw1', bcrypt.gensalt(4)).decode().replace('$2b$', '$2y$')}\n"
+                        f"bob:{{SHA}}{sha}\n")
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, "route r { auth b forward a }",
+                  top=f'auth basic b {{ htpasswd "{htpasswd}" realm "shop" }}'))
+
+    def basic(user, pw):
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+    assert request(port, headers=basic("alice", "pw1"))[0] == 200
+    assert request(port, headers=basic("alice", "pw1"))[0] == 200  # the cached verification
+    assert request(port, headers=basic("bob", "pw2"))[0] == 200
+    status, headers, _ = request(port, headers=basic("alice", "wrong"))
+    assert status == 401 and headers["www-authenticate"] == 'Basic realm="shop"'
+    assert request(port, headers=basic("mallory", "pw1"))[0] == 401
+    assert request(port)[0] == 401
+
+
+def test_api_keys_from_file_and_secret(gateway, echo_servers, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_API_KEY", "key-from-env")
+    keys = tmp_path / "keys"
+    keys.write_text("# team keys\nkey-from-file\n")
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, "route r { auth k forward a }",
+                  top=f'auth api_key k {{ header "X-API-Key" keys_file "{keys}" keys ${{secret:TEST_API_KEY}} }}'))
+    assert request(port, headers={"X-API-Key": "key-from-file"})[0] == 200
+    assert request(port, headers={"X-API-Key": "key-from-env"})[0] == 200
+    assert request(port, headers={"X-API-Key": "key-from-fil"})[0] == 401
+    assert request(port)[0] == 401
+
+
+# ---- rate limit, cache, CORS, headers -----------------------------------------------------------
+
+def test_rate_limit_token_bucket(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """
+      route limited { match path prefix "/l" rate_limit 2/min burst 2 forward a }
+      route keyed { match path prefix "/k" rate_limit 1/min by header "X-User" forward a }"""))
+    statuses = [request(port, path="/l")[0] for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]  # burst 2 + 1
+    assert request(port, path="/k", headers={"X-User": "u1"})[0] == 200
+    assert request(port, path="/k", headers={"X-User": "u1"})[0] == 429
+    assert request(port, path="/k", headers={"X-User": "u2"})[0] == 200  # a separate bucket
+
+
+def test_cache_hits_vary_and_bypass(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, 'route r { cache 30s vary "Accept-Language" forward a }'))
+    first = request(port, path="/item?id=1", headers={"Accept-Language": "en"})
+    second = request(port, path="/item?id=1", headers={"Accept-Language": "en"})
+    assert first[1]["x-cache-status"] == "MISS" and second[1]["x-cache-status"] == "HIT"
+    assert first[2] == second[2] and len(echo.requests) == 1
+    assert request(port, path="/item?id=1", headers={"Accept-Language": "de"})[1]["x-cache-status"] == "MISS"
+    assert request(port, path="/item?id=2", headers={"Accept-Language": "en"})[1]["x-cache-status"] == "MISS"
+    assert request(port, "POST", "/item?id=1", body=b"x")[1]["x-cache-status"] == "BYPASS"
+    assert len(echo.requests) == 4
+
+
+def test_cache_expires_after_ttl(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, "route r { cache 1s forward a }"))
+    assert request(port)[1]["x-cache-status"] == "MISS"
+    assert request(port)[1]["x-cache-status"] == "HIT"
+    time.sleep(1.1)
+    assert request(port)[1]["x-cache-status"] in ("EXPIRED", "MISS")  # MISS once swept away
+    assert len(echo.requests) == 2
+
+
+def test_cors_preflight_and_actual_request(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """route r {
+        cors { origins "https://app.test" methods GET POST headers "X-Token" expose "X-Total" credentials max_age 10m }
+        forward a }"""))
+    status, h, _ = request(port, "OPTIONS", "/x", headers={"Origin": "https://app.test",
+                                                            "Access-Control-Request-Method": "POST"})
+    assert status == 204 and not echo.requests
+    assert h["access-control-allow-origin"] == "https://app.test"
+    assert h["access-control-allow-methods"] == "GET, POST"
+    assert h["access-control-allow-headers"] == "X-Token"
+    assert h["access-control-allow-credentials"] == "true" and h["access-control-max-age"] == "600"
+    status, h, _ = request(port, "GET", "/x", headers={"Origin": "https://app.test"})
+    assert status == 200 and h["access-control-expose-headers"] == "X-Total"
+    status, h, _ = request(port, "GET", "/x", headers={"Origin": "https://evil.test"})
+    assert "access-control-allow-origin" not in h
+    assert request(port, "OPTIONS", "/x", headers={"Origin": "https://evil.test",
+                                                   "Access-Control-Request-Method": "POST"})[0] == 403
+
+
+def test_header_ops_and_rewrites(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """route r {
+        match path prefix "/api"
+        request_header set "X-Env" "test"
+        request_header add "X-Tags" "edge"
+        request_header remove "X-Debug"
+        response_header set "X-Frame-Options" "DENY"
+        response_header remove "X-Internal"
+        strip_prefix "/api"
+        rewrite host "internal.test"
+        forward a }"""))
+    status, h, body = request(port, path="/api/users?x=1", headers={
+        "X-Tags": "client", "X-Debug": "1", "X-Echo-Set-Header": "X-Internal: secret"})
+    seen = json.loads(body)
+    assert status == 200 and seen["path"] == "/users?x=1" and seen["host"] == "internal.test"
+    assert seen["headers"]["x-env"] == "test" and seen["headers"]["x-tags"] == "client,edge"
+    assert "x-debug" not in seen["headers"]
+    assert h["x-frame-options"] == "DENY" and "x-internal" not in h
+
+
+def test_redirect_and_fixed_response(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """
+      route old { match path prefix "/old" redirect 301 prefix "/new" }
+      route ping { match path exact "/ping" respond 200 "pong" type "text/plain" }
+      route gone { match path exact "/gone" respond 410 "" }"""))
+    status, h, _ = request(port, path="/old/page?x=1", headers={"Host": "shop.test"})
+    assert status == 301 and h["location"] == f"http://shop.test:{port}/new/page?x=1"
+    assert request(port, path="/ping")[::2] == (200, b"pong")
+    assert request(port, path="/gone")[0] == 410
+    assert request(port, path="/nothing")[0] == 404 and not echo.requests
+
+
+def test_aggregation_merges_parts_and_reports_failures(gateway, echo_servers):
+    e = echo_servers("users", "orders")
+    dead = free_port()
+    port = free_port()
+    gateway(_edge(port, {"users": e["users"].address, "orders": e["orders"].address, "down": f"127.0.0.1:{dead}"}, """
+      route profile { match path exact "/profile" aggregate {
+          user = get users "/me"
+          orders = get orders "/orders?mine=1" } }
+      route slow { match path exact "/slow" aggregate {
+          user = get users "/me"
+          orders = get orders "/orders?delay=2" timeout 200ms } }
+      route broken { match path exact "/broken" aggregate {
+          user = get users "/me"
+          gone = get down "/x" } }"""))
+    status, h, body = request(port, path="/profile", headers={"Authorization": "Bearer t"})
+    merged = json.loads(body)
+    assert status == 200 and h["content-type"] == "application/json"
+    assert merged["user"]["path"] == "/me" and merged["orders"]["path"] == "/orders?mine=1"
+    assert merged["user"]["headers"]["authorization"] == "Bearer t"
+    status, _, body = request(port, path="/slow")
+    merged = json.loads(body)
+    assert status == 504 and merged["orders"] is None and merged["user"]["backend"] == "users"
+    assert merged["errors"] == {"orders": {"error": "timeout", "status": 504}}
+    status, _, body = request(port, path="/broken")
+    assert status == 502 and json.loads(body)["errors"] == {"gone": {"error": "unavailable", "status": 502}}

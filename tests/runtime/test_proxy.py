@@ -1,0 +1,162 @@
+"""The data path over real sockets: edge hygiene, keep-alive and pipelining, streamed and
+chunked bodies, Expect: 100-continue, WebSocket upgrade, 502/504 without leaks."""
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import socket
+
+from tests.conftest import free_port
+from tests.runtime.conftest import request
+from tests.runtime.servers import HangingServer, UpgradeServer
+
+
+def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
+    lines = "\n".join(f'server "{s}"' for s in servers)
+    return f"""edge "t" {{
+  listen http {port}
+  upstream app {{ {lines} {upstream_extra} }}
+  route r {{ match path prefix "/" {route_extra} forward app }}
+  access_log off
+  {extra}
+}}"""
+
+
+def _raw(port, data: bytes, timeout=5.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        except socket.timeout:
+            pass
+        return out
+
+
+def test_forwarded_headers_hop_by_hop_and_backend_identity(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    status, headers, body = request(port, path="/p?q=1", headers={
+        "Host": "shop.test", "X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6", "Connection": "X-Secret",
+        "X-Secret": "drop me", "Keep-Alive": "timeout=5", "Proxy-Connection": "keep-alive",
+        "X-Echo-Set-Header": "X-Powered-By: php, Server: secret-backend, X-Kept: yes"})
+    seen = json.loads(body)
+    assert status == 200 and seen["path"] == "/p?q=1" and seen["host"] == "shop.test"
+    h = seen["headers"]
+    assert h["x-forwarded-for"] == "127.0.0.1"  # the client's own value is not trusted
+    assert h["x-real-ip"] == "127.0.0.1"
+    assert h["x-forwarded-proto"] == "http" and h["x-forwarded-host"] == "shop.test"
+    for gone in ("x-secret", "keep-alive", "proxy-connection"):
+        assert gone not in h
+    assert "x-powered-by" not in headers and headers.get("server") != "secret-backend"
+    assert headers["x-kept"] == "yes"
+    assert h["x-request-id"] == headers["x-request-id"]
+
+
+def test_request_id_propagated(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    _, headers, body = request(port, headers={"X-Request-Id": "abc-123"})
+    assert headers["x-request-id"] == "abc-123" and json.loads(body)["headers"]["x-request-id"] == "abc-123"
+    _, headers, _ = request(port, headers={"X-Request-Id": "bad id\twith spaces"})
+    assert headers["x-request-id"] != "bad id\twith spaces"
+
+
+def test_trusted_proxy_values_are_kept(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address], extra='trust_proxies "127.0.0.1"'))
+    _, _, body = request(port, headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    h = json.loads(body)["headers"]
+    assert h["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert h["x-real-ip"] == "203.0.113.7"
+    assert h["x-forwarded-proto"] == "https"
+
+
+def test_keepalive_and_pipelining_keep_order(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    reqs = b"".join(b"GET /n%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(5))
+    reqs += b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    out = _raw(port, reqs)
+    assert re.findall(rb'"path": "([^"]*)"', out) == [b"/n0", b"/n1", b"/n2", b"/n3", b"/n4", b"/last"]
+    assert out.count(b"HTTP/1.1 200 OK") == 6
+
+
+def test_chunked_request_body_streams_to_backend(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("POST", "/upload", body=iter([b"hello ", b"chunked ", b"world"]),
+              headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+    r = c.getresponse()
+    seen = json.loads(r.read())
+    assert r.status == 200 and seen["body"] == "hello chunked world"
+    assert seen["headers"]["transfer-encoding"] == "chunked"
+
+
+def test_expect_100_continue(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(b"hello")
+        r = http.client.HTTPResponse(s)
+        r.begin()
+        seen = json.loads(r.read())
+    assert r.status == 200 and seen["body"] == "hello" and "expect" not in seen["headers"]
+
+
+def test_large_response_streams_with_content_length(gateway, echo_servers):
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    payload = b"x" * 300_000
+    status, headers, body = request(port, "POST", "/big", body=payload)
+    assert status == 200 and len(json.loads(body)["body"]) == 300_000
+    assert int(headers["content-length"]) == len(body)
+
+
+def test_websocket_upgrade_is_tunnelled(gateway):
+    ws = UpgradeServer()
+    try:
+        _, port = gateway(_edge(free_port(), [ws.address]))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
+            s.sendall(b"ping frame")
+            got = b""
+            while len(got) < 10:
+                got += s.recv(4096)
+            assert got == b"PING FRAME"
+        assert "upgrade: websocket" in ws.request_head.lower()
+        assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in ws.request_head.lower()
+    finally:
+        ws.stop()
+
+
+def test_dead_backend_is_502_without_detail(gateway):
+    dead = free_port()
+    _, port = gateway(_edge(free_port(), [f"127.0.0.1:{dead}"]))
+    status, headers, body = request(port)
+    assert status == 502 and headers["content-type"] == "application/json"
+    assert b"Traceback" not in body and b"127.0.0.1" not in body and b"refused" not in body.lower()
+
+
+def test_hanging_backend_is_504_within_the_read_timeout(gateway):
+    hang = HangingServer()
+    try:
+        _, port = gateway(_edge(free_port(), [hang.address], upstream_extra="read_timeout 300ms"))
+        # the client gives up after 3 s: an answer at all means the 300 ms timeout fired
+        status, _, body = request(port, timeout=3)
+        assert status == 504 and b"Traceback" not in body
+    finally:
+        hang.stop()
