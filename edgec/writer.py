@@ -25,7 +25,8 @@ def write_atomically(path: str, content: str, mode: int | None = None) -> None:
         raise
 
 
-def write_tree(out_dir: str, files: dict[str, str], executable: frozenset[str] = frozenset()) -> list[str]:
+def write_tree(out_dir: str, files: dict[str, str], executable: frozenset[str] = frozenset(),
+               private: frozenset[str] = frozenset()) -> list[str]:
     """Write every file under out_dir, or none: files go to a staging directory first, and
     are moved into place only when all of them were written."""
     out_dir = os.path.abspath(out_dir)
@@ -40,7 +41,7 @@ def write_tree(out_dir: str, files: dict[str, str], executable: frozenset[str] =
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             with open(dest, "w", encoding="utf-8", newline="\n") as f:
                 f.write(content)
-            os.chmod(dest, 0o755 if rel in executable else 0o644)
+            os.chmod(dest, 0o755 if rel in executable else 0o600 if rel in private else 0o644)
         for rel in sorted(files):
             final = os.path.join(out_dir, rel)
             os.makedirs(os.path.dirname(final), exist_ok=True)

@@ -84,6 +84,10 @@ class Target:
         """The emitted files to mark executable (scripts)."""
         return frozenset()
 
+    def private_files(self, files: dict[str, str]) -> frozenset[str]:
+        """The emitted files only their owner may read (mode 0600): credentials."""
+        return frozenset()
+
     def option(self, ctx: BuildContext, key: str) -> str:
         return ctx.options.get(key, self.options[key][0])
 

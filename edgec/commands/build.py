@@ -61,6 +61,7 @@ def run(args) -> int:
         return EXIT_PROBLEMS
     outputs: dict[str, str] = {}
     executable: set[str] = set()
+    private: set[str] = set()
     sink = Sink(args.file)
     for target in targets:
         ctx = BuildContext(result.edge, sink, {k: v for k, v in options.items() if k in target.options},
@@ -73,11 +74,12 @@ def run(args) -> int:
         for rel, content in files.items():
             outputs[prefix + rel] = content
         executable |= {prefix + rel for rel in target.executables(files)}
+        private |= {prefix + rel for rel in target.private_files(files)}
     diagnostics += sink.items
     print_diagnostics(diagnostics, {args.file: source}, args.format)
     if any(d.severity == "error" for d in diagnostics):
         return EXIT_PROBLEMS
-    written = write_tree(args.output, outputs, frozenset(executable))
+    written = write_tree(args.output, outputs, frozenset(executable), frozenset(private))
     if args.format == "text":
         for path in written:
             print(f"wrote {os.path.relpath(path)}", file=sys.stderr)

@@ -1,0 +1,94 @@
+"""What NGINX open source (1.22, Debian's package, no njs) can express, feature by feature."""
+from __future__ import annotations
+
+from edgec.targets import Capability, approximate, native, unsupported
+
+CAPABILITIES: dict[str, Capability] = {
+    "listener.http": native(),
+    "listener.https": native("ssl_protocols TLSv1.2 TLSv1.3 and the Mozilla intermediate ciphers"),
+    "listener.http2": native("`listen … http2` before 1.25.1, `http2 on` from it (-O nginx_version)"),
+    "listener.tls_min_version": native(),
+    "listener.redirect_https": native(),
+    "match.path.exact": native("location = /p"),
+    "match.path.prefix": native("location = /p plus location /p/ (never /pfoo, no 301 for /p)"),
+    "match.path.regex": native("tested per request with a PCRE map over $uri, ranked as routing ranks it; "
+                               "use the PCRE/RE2 common subset"),
+    "match.host": native("one server block per host name"),
+    "match.host.wildcard": native("server_name *.example.com (any depth, never the bare domain)"),
+    "match.method": native("map over $request_method"),
+    "match.header.exact": native("map over $http_name, case-sensitive value; repeated header lines: the first "
+                                 "(nginx 1.22; 1.23+ joins them)"),
+    "match.header.regex": native("map over $http_name"),
+    "match.header.present": approximate("nginx cannot tell an empty header from a missing one: a header sent "
+                                        "with an empty value counts as absent"),
+    "match.query.exact": native("map over the raw $args with every character accepted %-encoded or not"),
+    "match.query.regex": approximate("the regex is matched against the raw (undecoded) value: a value the "
+                                     "client %-encoded may not match"),
+    "match.query.present": native(),
+    "balance.round_robin": native(),
+    "balance.least_conn": native(),
+    "balance.ip_hash": native("ip_hash keys on the first three octets of an IPv4 address"),
+    "balance.hash.header": native("hash $http_name consistent"),
+    "balance.hash.cookie": native("hash $cookie_name consistent"),
+    "balance.hash.client_ip": native("hash $remote_addr consistent"),
+    "balance.hash.uri": native("hash $request_uri consistent"),
+    "balance.random": native(),
+    "upstream.weights": native(),
+    "upstream.backup": native("not with hash, ip_hash, random or sticky balancing (nginx refuses the combination)"),
+    "upstream.health_check": approximate("active health checks are NGINX Plus only: nginx ejects a server after "
+                                         "passive failures (max_fails/fail_timeout) and does not probe the path"),
+    "upstream.passive_check": native("max_fails / fail_timeout per server"),
+    "upstream.sticky_cookie": approximate("the sticky directive is NGINX Plus before 1.29.6: edgec sets the cookie "
+                                          "to a random id on the first response and balances by `hash` of it "
+                                          "(consistent), so a session moves when servers are added or removed; "
+                                          "native with -O nginx_version=1.29.6 or later"),
+    "upstream.keepalive": native("keepalive pool with proxy_http_version 1.1 and a cleared Connection header"),
+    "upstream.timeouts": native(),
+    "auth.jwt": unsupported("JWT validation (auth_jwt) is NGINX Plus only and Debian's nginx has no njs; put "
+                            "a validating service behind auth_request, or use the runtime or spring target"),
+    "auth.basic": native("auth_basic with the htpasswd file (a secret is written to secrets/<name>.htpasswd, "
+                         "mode 0600)"),
+    "auth.api_key": approximate("keys are read at build time (keys_file and secrets) into secrets/<name>.keys "
+                                "(mode 0600): rebuild and reload nginx when the keys change"),
+    "rate_limit.client_ip": native("limit_req_zone $binary_remote_addr, nodelay, 429"),
+    "rate_limit.header": native("limit_req_zone $http_name; requests without the header are not limited"),
+    "rate_limit.claim": unsupported("nginx open source cannot read JWT claims (no auth_jwt, no njs)"),
+    "rate_limit.burst": native(),
+    "cache": native("proxy_cache of 200 responses; the backend's Cache-Control/Expires max-age overrides the "
+                    "TTL, responses with Set-Cookie or no-store are not stored"),
+    "cache.vary": native("the Vary request headers are part of proxy_cache_key"),
+    "request_headers.set": native(),
+    "request_headers.add": native("appended to the first line of the header (nginx 1.22)"),
+    "request_headers.remove": native(),
+    "response_headers.set": native("proxy_hide_header + add_header … always"),
+    "response_headers.add": native("a second header line, which HTTP reads as the comma list"),
+    "response_headers.remove": native("proxy_hide_header; nginx always sends its own Server and Date"),
+    "rewrite.prefix": native("rewrite … break on the normalised path"),
+    "rewrite.full": native(),
+    "rewrite.host": native(),
+    "cors": native("preflight answered with 204 at the edge"),
+    "timeout.request": approximate("nginx has no whole-request deadline: the timeout bounds the connect, each "
+                                   "read and each write to the backend, and the retries"),
+    "timeout.per_try": native("proxy_read_timeout"),
+    "retry": native("proxy_next_upstream with tries; a pool with fewer servers than tries lists its servers "
+                    "again so that retries can reach the same server"),
+    "retry.statuses": native("403, 404, 429, 500, 502, 503 and 504 only"),
+    "retry.backoff": approximate("nginx retries at once: there is no backoff between attempts"),
+    "mirror": native("mirror to an internal location"),
+    "mirror.percent": native("split_clients on $request_id"),
+    "action.forward": native(),
+    "action.forward.weighted": native("split_clients on $request_id"),
+    "action.redirect": native(),
+    "action.respond": native(),
+    "action.aggregate": unsupported("nginx cannot merge several backend responses into one JSON document; "
+                                    "use the runtime target or a backend-for-frontend service"),
+    "observability.access_log": native("log_format escape=json"),
+    "observability.metrics": approximate("stub_status counters in nginx's text format, not Prometheus, "
+                                         "answered to loopback and trusted proxies only"),
+    "limits": approximate("nginx bounds the header bytes (large_client_header_buffers), not the number of "
+                          "header lines: max_headers is not enforced"),
+    "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
+}
+
+# nginx 1.29.6 brought `sticky` to open source
+STICKY_OSS = (1, 29, 6)

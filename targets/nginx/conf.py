@@ -1,0 +1,147 @@
+"""nginx configuration as a directive tree, printed by one small builder (as crossplane does).
+
+Every argument is either source text (a plain `str`) or nginx syntax written by the emitter
+(`Expr`, built with `expr()` from literal parts and `Var`s). The printer quotes every argument
+with `quote()`, the one quoting function, so that nginx's lexer reads back exactly the text
+meant. Source text that lands where nginx expands variables (a "complex value": header
+values, `return` text, `rewrite` replacements, map values...) has each `$` replaced by
+`${edgec_dollar}`, a `geo` variable whose value is a literal `$`; nginx has no escape for
+`$` in those places. Where nginx does not expand variables (map keys, regexes, locations,
+server names) source text is printed as it is.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+DOLLAR_VAR = "edgec_dollar"
+
+# directive → argument positions that nginx compiles as complex values (variables expanded);
+# "*" means every argument. Map and split_clients entries: the value position.
+COMPLEX_ARGS: dict[str, frozenset[int] | str] = {
+    "add_header": frozenset({1}),
+    "proxy_set_header": frozenset({1}),
+    "return": frozenset({1}),
+    "rewrite": frozenset({1}),
+    "set": frozenset({1}),
+    "proxy_pass": frozenset({0}),
+    "proxy_cache_key": frozenset({0}),
+    "auth_basic": frozenset({0}),
+    "auth_basic_user_file": frozenset({0}),
+    "hash": frozenset({0}),
+    "limit_req_zone": frozenset({0}),
+    "log_format": "*",
+    "split_clients": frozenset({0}),
+    "access_log": frozenset({0}),
+    "ssl_certificate": frozenset({0}),
+    "ssl_certificate_key": frozenset({0}),
+    "root": frozenset({0}),
+}
+# blocks whose entries are `key value;` with a complex value
+VALUE_BLOCKS = frozenset({"map", "split_clients"})
+
+_BARE = re.compile(r"[A-Za-z0-9_./:=*@+,%^~$()-]+")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class Expr(str):
+    """nginx text written by the emitter: variables in it are meant as variables."""
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+    def __post_init__(self):
+        if not _NAME.fullmatch(self.name):
+            raise ValueError(f"not an nginx variable name: {self.name!r}")
+
+
+def literal(text: str) -> str:
+    """Source text as part of a complex value: `$` can only be written through a variable."""
+    return text.replace("$", "${" + DOLLAR_VAR + "}")
+
+
+def expr(*parts: str | Var) -> Expr:
+    """A complex value from literal source parts and variables, e.g. expr("v=", Var("host"))."""
+    out = []
+    for i, part in enumerate(parts):
+        if isinstance(part, Var):
+            following = next((p for p in parts[i + 1:] if not (isinstance(p, str) and p == "")), "")
+            # braces only where the next character would extend the variable's name
+            glued = isinstance(following, str) and bool(re.match(r"[A-Za-z0-9_]", following))
+            out.append("${" + part.name + "}" if glued else "$" + part.name)
+        else:
+            out.append(literal(part))
+    return Expr("".join(out))
+
+
+def quote(text: str) -> str:
+    """The one quoting function: a token nginx's lexer reads back as exactly `text`.
+
+    Inside double quotes nginx turns \\" into ", \\\\ into \\, and \\n \\r \\t into the control
+    characters; a backslash before anything else stays. So escaping backslash and double
+    quote (and spelling line breaks and tabs) round-trips every string without NUL."""
+    if "\0" in text:
+        raise ValueError("nginx configuration text cannot contain NUL")
+    if _BARE.fullmatch(text) and text[0] not in "\"'":
+        return text
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"')
+               .replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t"))
+    return f'"{escaped}"'
+
+
+@dataclass
+class D:
+    """One directive: name, arguments, and a block (None for `name args;`)."""
+
+    name: str
+    args: tuple[str, ...] = ()
+    block: list[D] | None = None
+    comment: str | None = None  # written above the directive; emitter text, never source text
+
+    def __init__(self, name: str, *args: str | int, block: list[D] | None = None, comment: str | None = None):
+        self.name = name
+        self.args = tuple(str(a) if isinstance(a, int) else a for a in args)
+        self.block = block
+        self.comment = comment
+
+
+@dataclass
+class Printer:
+    indent: str = "    "
+    used_dollar: bool = field(default=False)
+
+    def render(self, directives: list[D]) -> str:
+        lines: list[str] = []
+        self._block(directives, 0, lines, parent=None)
+        return "\n".join(lines) + "\n"
+
+    def _arg(self, text: str, complex_value: bool) -> str:
+        if complex_value and not isinstance(text, Expr):
+            text = literal(text)
+        if complex_value and "${" + DOLLAR_VAR + "}" in text:
+            self.used_dollar = True
+        return quote(text)
+
+    def _block(self, directives: list[D], depth: int, lines: list[str], parent: str | None) -> None:
+        pad = self.indent * depth
+        for i, d in enumerate(directives):
+            if d.comment is not None:
+                if i and lines and lines[-1].strip():
+                    lines.append("")
+                for text in d.comment.splitlines():
+                    lines.append(f"{pad}# {text}".rstrip())
+            if parent in VALUE_BLOCKS:
+                # map/split_clients entry: the key is printed as is, the value is a complex value
+                words = [quote(d.name)] + [self._arg(a, True) for a in d.args]
+            else:
+                positions = COMPLEX_ARGS.get(d.name, frozenset())
+                words = [d.name] + [self._arg(a, positions == "*" or j in positions) for j, a in enumerate(d.args)]
+            head = pad + " ".join(words)
+            if d.block is None:
+                lines.append(head + ";")
+            else:
+                lines.append(head + " {")
+                self._block(d.block, depth + 1, lines, parent=d.name)
+                lines.append(pad + "}")

@@ -1,0 +1,253 @@
+"""What the generated config does, through the real nginx and echo backends."""
+from __future__ import annotations
+
+import time
+
+from edgec import routing
+
+from .support import TEST_PASSWORD, TEST_USER
+
+
+def auth_header(user: str, password: str) -> tuple[str, str]:
+    import base64
+    return ("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+
+
+def test_rate_limit_answers_429_after_the_burst(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route api { match path prefix "/api" rate_limit 1/min burst 2 forward app }
+      route ping { match path exact "/ping" rate_limit 1/min burst 1 respond 200 "pong" }
+    }''')
+    assert [gw.get("/api/x").status for _ in range(5)] == [200, 200, 200, 429, 429]
+    # `return` answers in nginx's rewrite phase, before limit_req: the fixed response must still be limited
+    assert [gw.get("/ping").status for _ in range(4)] == [200, 200, 429, 429]
+    assert gw.get("/ping").body != b"pong"
+
+
+def test_cache_hit_on_the_second_get(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route cached { match path prefix "/c" cache 1m vary "Accept-Language" forward app }
+    }''')
+    first = gw.get("/c/item?x=1")
+    second = gw.get("/c/item?x=1")
+    other = gw.get("/c/item?x=1", [("Accept-Language", "de")])
+    assert (first.status, second.status) == (200, 200)
+    assert first.header("X-Cache-Status") == "MISS"
+    assert second.header("X-Cache-Status") == "HIT"
+    assert other.header("X-Cache-Status") == "MISS"  # vary header is part of the key
+    assert len(gw.echoes["app"].requests) == 2
+
+
+def test_redirects_and_their_location(gateway):
+    src = '''edge "t" {
+      listen http 8080
+      route legacy { match path prefix "/old" redirect 301 prefix "/api/v1" }
+      route full { match path prefix "/full" redirect "/replacement" }
+      route secure { match path prefix "/secure" redirect 308 scheme https port 8443 }
+      route away { match path exact "/away" redirect 302 "https://example.org/landing" }
+    }'''
+    gw = gateway(src)
+    from edgec.pipeline import analyse
+    from tests.conformance.corpus import with_listener_ports
+    edge = with_listener_ports(analyse(src, "t.edge").edge, gw.ports)
+    for target in ("/old/x?y=1", "/old", "/old/", "/full/a/b?q=2", "/secure/p?z", "/away?x=1"):
+        reply = gw.get(target)
+        expected = routing.decide(edge, routing.Request.from_url("GET", target, host="edge.test",
+                                                                 port=gw.ports[8080]))
+        assert (reply.status, reply.header("Location")) == (expected.status, expected.location), target
+    assert gw.get("/old/x?y=1").header("Location") == f"http://edge.test:{gw.ports[8080]}/api/v1/x?y=1"
+
+
+def test_https_on_loopback_and_the_redirect_to_it(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080 { redirect https port 8443 }
+      listen https 8443 { tls cert "/x.crt" key "/x.key" http2 }
+      upstream app { server "127.0.0.1:1" }
+      route all { forward app }
+    }''')
+    plain = gw.get("/p?q=1", port=8080)
+    assert plain.status == 301
+    assert plain.header("Location") == f"https://edge.test:8443/p?q=1"
+    secure = gw.get("/p?q=1", port=8443, https=True)
+    assert secure.status == 200
+    assert secure.echo["path"] == "/p?q=1"
+    assert secure.echo["headers"]["x-forwarded-proto"] == "https"
+
+
+def test_failover_when_a_server_is_down(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" passive max_fails 1 fail_timeout 30s }
+      route all { retries 1 on connect_error forward app }
+    }''', servers={"app": 2})
+    gw.echoes["app1"].stop()
+    statuses = [gw.get(f"/{i}").status for i in range(6)]
+    assert statuses == [200] * 6
+    assert len(gw.echoes["app2"].requests) == 6
+
+
+def test_header_operations_reach_the_backend_and_the_client(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route h {
+        request_header set "X-Set" "new"
+        request_header add "X-Add" "more"
+        request_header remove "X-Remove"
+        response_header set "X-Resp-Set" "fixed"
+        response_header add "X-Resp-Add" "extra"
+        response_header remove "X-Resp-Remove"
+        cache 1m
+        forward app
+      }
+    }''')
+    reply = gw.get("/h", [("Host", "Shop.Example:8080"), ("X-Set", "old"), ("X-Add", "first"),
+                          ("X-Remove", "gone"),
+                          ("X-Echo-Set-Header", "X-Resp-Set: backend, X-Resp-Add: b, X-Resp-Remove: r, "
+                                                "X-Powered-By: PHP")])
+    seen = reply.echo["headers"]
+    # proxy_set_header inheritance: the route's own headers must not drop Host or X-Forwarded-*
+    assert reply.echo["host"] == "Shop.Example:8080"
+    assert seen["x-set"] == "new"
+    assert seen["x-add"] == "first,more"
+    assert "x-remove" not in seen
+    assert seen["x-forwarded-host"] == "Shop.Example:8080"
+    assert seen["x-forwarded-for"] == "127.0.0.1"
+    assert seen["x-real-ip"] == "127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    # add_header inheritance: the cache status and the route's headers all arrive together
+    assert reply.headers_named("X-Resp-Set") == ["fixed"]
+    assert reply.headers_named("X-Resp-Add") == ["b", "extra"]
+    assert reply.header("X-Resp-Remove") is None
+    assert reply.header("X-Powered-By") is None
+    assert reply.header("X-Cache-Status") == "MISS"
+    assert reply.header("Server") == "nginx"
+    # `always`: headers also on an error status
+    error = gw.get("/h?status=503")
+    assert error.status == 503 and error.headers_named("X-Resp-Set") == ["fixed"]
+
+
+def test_basic_auth(gateway):
+    from .support import TEST_HTPASSWD
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      auth basic staff { htpasswd ${secret:STAFF} realm "staff only" }
+      route admin { match path prefix "/admin" auth staff forward app }
+      route open { forward app }
+    }''', secrets={"STAFF": TEST_HTPASSWD.strip()})
+    denied = gw.get("/admin/x")
+    assert denied.status == 401
+    assert denied.header("WWW-Authenticate") == 'Basic realm="staff only"'
+    assert gw.get("/admin/x", [auth_header(TEST_USER, "wrong")]).status == 401
+    ok = gw.get("/admin/x", [auth_header(TEST_USER, TEST_PASSWORD)])
+    assert ok.status == 200 and ok.echo["path"] == "/admin/x"
+    assert gw.get("/other").status == 200
+
+
+def test_api_keys(gateway, tmp_path):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# customers\nfile-key-1\n\nFile-Key-2\n")
+    gw = gateway(f'''edge "t" {{
+      listen http 8080
+      upstream app {{ server "127.0.0.1:1" }}
+      auth api_key customers {{ header "X-API-Key" keys_file "{keys}" keys ${{secret:INTERNAL}} }}
+      route api {{ auth customers forward app }}
+    }}''', secrets={"INTERNAL": "in$ternal;key"})
+    assert gw.get("/").status == 401
+    assert gw.get("/", [("X-API-Key", "nope")]).status == 401
+    assert gw.get("/", [("X-API-Key", "file-key-1")]).status == 200
+    assert gw.get("/", [("X-API-Key", "File-Key-2")]).status == 200
+    assert gw.get("/", [("X-API-Key", "file-key-2")]).status == 401  # keys compare case-sensitively
+    assert gw.get("/", [("X-API-Key", "FILE-KEY-1")]).status == 401
+    assert gw.get("/", [("X-API-Key", "in$ternal;key")]).status == 200
+    assert "in$ternal" not in gw.files["nginx.conf"]
+
+
+def test_cors_preflight_and_actual_requests(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route api {
+        cors { origins "https://app.example" methods GET POST headers "X-Token" expose "X-Total" max_age 1h }
+        forward app
+      }
+    }''')
+    pre = gw.request("OPTIONS", "/items", [("Origin", "https://app.example"),
+                                           ("Access-Control-Request-Method", "POST")])
+    assert pre.status == 204
+    assert pre.header("Access-Control-Allow-Origin") == "https://app.example"
+    assert pre.header("Access-Control-Allow-Methods") == "GET, POST"
+    assert pre.header("Access-Control-Allow-Headers") == "X-Token"
+    assert pre.header("Access-Control-Max-Age") == "3600"
+    assert pre.header("Vary") == "Origin"
+    assert not gw.echoes["app"].requests  # answered at the edge
+    actual = gw.get("/items", [("Origin", "https://app.example")])
+    assert actual.status == 200
+    assert actual.header("Access-Control-Allow-Origin") == "https://app.example"
+    assert actual.header("Access-Control-Expose-Headers") == "X-Total"
+    assert actual.header("Access-Control-Allow-Methods") is None
+    stranger = gw.get("/items", [("Origin", "https://evil.example")])
+    assert stranger.header("Access-Control-Allow-Origin") is None
+
+
+def test_sticky_cookie_keeps_a_client_on_one_server(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" sticky cookie "EDGE" ttl 1h }
+      route all { forward app }
+    }''', servers={"app": 3})
+    assert any("sticky" in d.message for d in gw.warnings)
+    first = gw.get("/")
+    cookie = first.header("Set-Cookie")
+    assert cookie and cookie.startswith("EDGE=") and "Max-Age=3600" in cookie
+    value = cookie.split(";")[0]
+    backends = {gw.get("/", [("Cookie", value)]).echo["backend"] for _ in range(10)}
+    assert backends == {first.echo["backend"]}
+    assert gw.get("/", [("Cookie", value)]).header("Set-Cookie") is None
+
+
+def test_weighted_split_and_mirror(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream a { server "127.0.0.1:1" }
+      upstream b { server "127.0.0.1:1" }
+      upstream shadow { server "127.0.0.1:1" }
+      route split { mirror shadow forward a 75%, b 25% }
+    }''')
+    seen = [gw.get(f"/s?i={i}").echo["backend"] for i in range(200)]
+    share = seen.count("a") / len(seen)
+    assert 0.6 < share < 0.9, share
+    deadline = time.monotonic() + 5
+    while len(gw.echoes["shadow"].requests) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(gw.echoes["shadow"].requests) == 200
+    assert gw.echoes["shadow"].requests[0]["path"] == "/s?i=0"
+
+
+def test_fixed_response_and_metrics(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      route health { match path exact "/healthz" respond 200 "ok\\n" type "application/health+json" }
+      metrics "/metrics"
+    }''')
+    reply = gw.get("/healthz")
+    assert (reply.status, reply.body, reply.header("Content-Type")) == (200, b"ok\n", "application/health+json")
+    assert b"Active connections" in gw.get("/metrics").body
+    assert gw.get("/nothing").status == 404
+
+
+def test_timeouts_give_504(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route slow { match path prefix "/slow" timeout 300ms forward app }
+      route open { forward app }
+    }''')
+    assert gw.get("/slow?delay=1").status == 504
+    assert gw.get("/slow?delay=0.01").status == 200
+    assert gw.get("/open?delay=0.5").status == 200
