@@ -105,7 +105,7 @@ class Exchange:
             else:
                 hmap[low] = value
         if host is None and version == "1.1":
-            self.refused = (400, "HTTP/1.1 request without Host")
+            self.refused = (400, "Host header missing")
         self.host = host or ""
         self.headers = headers
         self.hmap = hmap

@@ -80,8 +80,13 @@ class ClientConnection(asyncio.Protocol):
                 self.refuse(400, "unexpected upgrade")
         except Refused as err:
             self.refuse(err.status, err.message)
-        except httptools.HttpParserError:
-            self.refuse(400, "malformed request")
+        except httptools.HttpParserError as err:
+            # httptools wraps an exception raised in a callback: the refusal is its cause
+            cause = err.__cause__ or err.__context__
+            if isinstance(cause, Refused):
+                self.refuse(cause.status, cause.message)
+            else:
+                self.refuse(400, "malformed request")
 
     def connection_lost(self, exc) -> None:
         rt = self.runtime
@@ -194,6 +199,13 @@ class ClientConnection(asyncio.Protocol):
         """A request the edge will not parse further: answer it in its turn and close."""
         self.broken = True
         self.transport.pause_reading()
+        ex = self.reading
+        if ex is not None and self.queue and self.queue[0] is ex and not ex.answered:
+            # its body turned out malformed or too large: whatever the backend got is abandoned
+            ex.abandon_upstream()
+            ex.keep_alive = False
+            ex.error(status, message)
+            return
         gw = self.runtime.gateway
         body, ctype = http.error_body(status, message)
         data = http.head(status, [(b"content-type", ctype), (b"content-length", b"%d" % len(body)),
