@@ -333,6 +333,11 @@ class Entry:
     query: tuple[tuple[str, object], ...]
     regex_rank: int = 0  # position of the pattern among distinct regexes, by first appearance
     regex: object = None
+    plan: tuple | None = None  # the route's outcome, precomputed on first use (Router.outcome)
+
+    @property
+    def simple(self) -> bool:
+        return self.methods is None and not self.headers and not self.query
 
     @property
     def tie_key(self) -> tuple:
@@ -410,35 +415,6 @@ class _Table:
                 group.sort(key=lambda e: e.tie_key)
         self.regex = [(group[0].regex, group) for _, group in sorted(self._by_rank.items())]
 
-    def candidates(self, path: str) -> Iterator[Entry]:
-        """Entries whose path condition accepts `path`, best first."""
-        group = self.exact.get(path)
-        if group:
-            yield from group
-        for fullmatch, group in self.regex:
-            if fullmatch(path) is not None:  # type: ignore[operator]
-                yield from group
-        prefix = self.prefix
-        if not prefix:
-            return
-        if not path.endswith("/"):
-            group = prefix.get(path)
-            if group:
-                yield from group
-        i = path.rfind("/", 0, len(path) - 1) if path.endswith("/") else path.rfind("/")
-        if path.endswith("/") and len(path) > 1:
-            group = prefix.get(path[:-1])
-            if group:
-                yield from group
-        while i > 0:
-            group = prefix.get(path[:i])
-            if group:
-                yield from group
-            i = path.rfind("/", 0, i)
-        group = prefix.get("")
-        if group:
-            yield from group
-
 
 # ---- the router ---------------------------------------------------------------------------------
 
@@ -508,10 +484,12 @@ class Router:
 
     def winner(self, req: Request, path: str) -> Entry | None:
         lazy = _Lazy(req)
+        if not self.exact_hosts and not self.wildcard_hosts:
+            return _first(self.any_host, req, path, lazy)
         for _, table in self.tables(host_of(req.host)):
-            for e in table.candidates(path):
-                if e.conditions_hold(req, lazy):
-                    return e
+            e = _first(table, req, path, lazy)
+            if e is not None:
+                return e
         return None
 
     def matching(self, req: Request, path: str) -> list[tuple[tuple, Entry, str | None]]:
@@ -533,7 +511,7 @@ class Router:
         return out
 
     def decide(self, req: Request) -> Decision:
-        listener = self.listeners.get(self.listener_port(req))
+        listener = self.listeners.get(req.port if req.port is not None else self.listener_port(req))
         if listener is not None and listener.redirect is not None:
             return self._listener_redirect(req, listener)
         try:
@@ -547,29 +525,21 @@ class Router:
 
     # -- outcome -----------------------------------------------------------------------------
     def outcome(self, e: Entry, req: Request, path: str) -> Decision:
-        route = e.route
-        static = self._static.get(e.route_index)
-        if static is None:
-            static = self._static[e.route_index] = self._route_static(route)
-        action = route.action
-        reason = f"route '{route.name}' match {e.match_index + 1}"
-        common = static["policies"]
-        if isinstance(action, ir.Forward):
-            backends, invalid = static["backends"]
-            if not backends:
-                return Decision(500, "no_backend", route.name, e.match_index,
-                                reason + ": no backend can take traffic (weight 0 or no servers)",
-                                invalid_weight=invalid, **common)
-            rw = route.rewrite
-            if rw.path is None:
-                upstream_path = req.target
+        plan = e.plan or self._plan(e)
+        if plan[0] == "forward":  # the hot path: everything that does not depend on the request is ready
+            _, head, tail, rw_path, rw_host, ops = plan
+            if rw_path is None:
+                upstream_path = req.path + "?" + req.query if req.query else req.path
             else:
-                upstream_path = self._rewritten(rw.path, e, path) + ("?" + req.query if req.query else "")
-            ops = route.request_headers
-            headers = req.headers if ops.empty else tuple(apply_header_ops(ops, req.headers))
-            return Decision(None, "forward", route.name, e.match_index, reason, backends, invalid,
-                            upstream_path, rw.host if rw.host else req.host, headers,
-                            ops, route.response_headers, **common)
+                upstream_path = self._rewritten(rw_path, e, path) + ("?" + req.query if req.query else "")
+            headers = req.headers if ops is None else tuple(apply_header_ops(ops, req.headers))
+            return Decision(*head, upstream_path, rw_host or req.host, headers, *tail)
+        route, action, common = e.route, e.route.action, plan[1]
+        reason = plan[2]
+        if plan[0] == "no_backend":
+            return Decision(500, "no_backend", route.name, e.match_index,
+                            reason + ": no backend can take traffic (weight 0 or no servers)",
+                            invalid_weight=plan[3], **common)
         if isinstance(action, ir.Redirect):
             return Decision(action.status, "redirect", route.name, e.match_index, reason,
                             response_header_ops=route.response_headers,
@@ -580,6 +550,25 @@ class Router:
                             content_type=action.content_type, **common)
         return Decision(None, "aggregate", route.name, e.match_index, reason,
                         response_header_ops=route.response_headers, parts=action.parts, **common)
+
+    def _plan(self, e: Entry) -> tuple:
+        route = e.route
+        static = self._static.get(e.route_index)
+        if static is None:
+            static = self._static[e.route_index] = self._route_static(route)
+        common = static["policies"]
+        reason = f"route '{route.name}' match {e.match_index + 1}"
+        backends, invalid = static["backends"]
+        if not isinstance(route.action, ir.Forward):
+            e.plan = (route.action.type, common, reason)
+        elif not backends:
+            e.plan = ("no_backend", common, reason, invalid)
+        else:
+            ops = route.request_headers
+            head = (None, "forward", route.name, e.match_index, reason, backends, invalid)
+            tail = (ops, route.response_headers, None, None, None, ()) + tuple(common.values())
+            e.plan = ("forward", head, tail, route.rewrite.path, route.rewrite.host, None if ops.empty else ops)
+        return e.plan
 
     def _route_static(self, route: ir.Route) -> dict:
         policies = dict(auth=self.auth.get(route.auth) if route.auth else None, rate_limit=route.rate_limit,
@@ -637,6 +626,42 @@ class Router:
         return Decision(listener.redirect.status, "listener_redirect",  # type: ignore[union-attr]
                         reason=f"listener {listener.protocol}:{listener.port} redirects every request to HTTPS",
                         location=f"https://{authority}{req.target}")
+
+
+def _first(table: _Table, req: Request, path: str, lazy: _Lazy) -> Entry | None:
+    """The best entry of one host bucket that accepts the request (Table.candidates, inlined)."""
+    group = table.exact.get(path)
+    if group:
+        for e in group:
+            if e.simple or e.conditions_hold(req, lazy):
+                return e
+    for fullmatch, group in table.regex:
+        if fullmatch(path) is not None:  # type: ignore[operator]
+            for e in group:
+                if e.conditions_hold(req, lazy):
+                    return e
+    prefix = table.prefix
+    if not prefix:
+        return None
+    if path.endswith("/"):
+        key = path[:-1]
+        i = path.rfind("/", 0, len(path) - 1)
+    else:
+        key = path
+        i = path.rfind("/")
+    while True:
+        group = prefix.get(key)
+        if group:
+            for e in group:
+                if e.simple or e.conditions_hold(req, lazy):
+                    return e
+        if not key:
+            return None
+        if i > 0:
+            key = path[:i]
+            i = path.rfind("/", 0, i)
+        else:
+            key = ""
 
 
 def _matched_prefix(e: Entry) -> str | None:

@@ -58,7 +58,8 @@ def _implied(d: tuple[str, str, str | None], conds: dict[str, tuple[str, str, st
 class _Shape:
     """A match reduced to what dominance compares."""
 
-    __slots__ = ("route_index", "match_index", "route", "match", "hosts", "methods", "headers", "query", "exacts")
+    __slots__ = ("route_index", "match_index", "route", "match", "hosts", "methods", "headers", "query", "exacts",
+                 "identity")
 
     def __init__(self, ri: int, mi: int, route: ir.Route, m: ir.Match):
         self.route_index, self.match_index, self.route, self.match = ri, mi, route, m
@@ -68,6 +69,7 @@ class _Shape:
         self.query = {c[0]: c for c in (_cond(q, False) for q in m.query)}
         self.exacts = frozenset([("h",) + c for c in self.headers.values() if c[1] == "exact"]
                                 + [("q",) + c for c in self.query.values() if c[1] == "exact"])
+        self.identity = identity(m)
 
     @property
     def bucket(self) -> tuple:
@@ -91,9 +93,18 @@ def _subsets(items: frozenset) -> Iterator[frozenset]:
             yield frozenset(combo)
 
 
+_LAST: list = [None, None]  # (edge, result): W304 and W305 run one after the other on the same IR
+
+
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     """Route index → for each of its matches: the matches of earlier routes that take every
     request it accepts, and the one identical to it (if any)."""
+    if _LAST[0] is not edge:
+        _LAST[:] = [edge, _dominators(edge)]
+    return _LAST[1]
+
+
+def _dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     # bucket → exact-condition set → shapes (an exact condition of a dominator must appear in the match)
     index: dict[tuple, dict[frozenset, list[_Shape]]] = {}
     identical: dict[tuple, _Shape] = {}
@@ -108,11 +119,11 @@ def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | Non
             else:
                 pool = (d for group in by_exacts.values() for d in group)
             found = [d for d in pool if d.dominates(s)]
-            results.append((found, identical.get(identity(s.match))))
+            results.append((found, identical.get(s.identity)))
         out[ri] = results
         for s in shapes:
             index.setdefault(s.bucket, {}).setdefault(s.exacts, []).append(s)
-            identical.setdefault(identity(s.match), s)
+            identical.setdefault(s.identity, s)
     return out
 
 
