@@ -1,0 +1,217 @@
+"""Operating the gateway as a real `edgec run` process: metrics, access logs, TLS and the
+HTTPS redirect listener, SIGHUP reload, graceful shutdown, workers, and a rate limit shared
+by two processes through a real redis-server."""
+from __future__ import annotations
+
+import datetime
+import http.client
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import free_port
+from tests.runtime.conftest import RuntimeProcess, request, wait_port
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def _until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_metrics_and_json_access_log(tmp_path, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    log = tmp_path / "access.log"
+    f = _write(tmp_path / "m.edge", f"""edge "m" {{
+      listen http {port}
+      upstream a {{ server "{echo.address}" }}
+      route api {{ match path prefix "/api" forward a }}
+      access_log json "{log}"
+      metrics "/metrics"
+    }}""")
+    with RuntimeProcess(f, port):
+        for _ in range(3):
+            assert request(port, path="/api/x", headers={"User-Agent": "t/1"})[0] == 200
+        assert request(port, path="/nope")[0] == 404
+        status, headers, body = request(port, path="/metrics")
+        text = body.decode()
+        assert status == 200 and headers["content-type"].startswith("text/plain")
+        assert 'edge_requests_total{route="api",status="200"} 3.0' in text
+        assert 'edge_requests_total{route="",status="404"} 1.0' in text
+        assert 'edge_request_duration_seconds_count{route="api"} 3.0' in text
+        assert 'edge_request_duration_seconds_bucket{le="+Inf",route="api"} 3.0' in text
+        assert f'edge_upstream_up{{server="{echo.address}",upstream="a"}} 1.0' in text
+        assert _until(lambda: log.exists() and len(log.read_text().splitlines()) == 5)
+        lines = [json.loads(x) for x in log.read_text().splitlines()]
+    first = lines[0]
+    assert first["method"] == "GET" and first["uri"] == "/api/x" and first["status"] == 200
+    assert first["route"] == "api" and first["upstream"] == echo.address and first["user_agent"] == "t/1"
+    assert first["request_id"] and first["remote_addr"] == "127.0.0.1" and first["duration_ms"] >= 0
+    assert [x["status"] for x in lines] == [200, 200, 200, 404, 200]
+
+
+def _certificate(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_tls_listener_and_https_redirect(tmp_path, echo_servers):
+    echo = echo_servers("a")["a"]
+    http_port, https_port = free_port(), free_port()
+    cert, key = _certificate(tmp_path)
+    f = _write(tmp_path / "tls.edge", f"""edge "tls" {{
+      listen http {http_port} {{ redirect https port {https_port} }}
+      listen https {https_port} {{ tls cert "{cert}" key "{key}" }}
+      upstream a {{ server "{echo.address}" }}
+      route r {{ forward a }}
+      access_log off
+    }}""")
+    with RuntimeProcess(f, https_port):
+        status, headers, _ = request(http_port, path="/cart?id=3", headers={"Host": "localhost"})
+        assert status == 301 and headers["location"] == f"https://localhost:{https_port}/cart?id=3"
+        assert not echo.requests
+        ctx = ssl.create_default_context(cafile=str(cert))
+        c = http.client.HTTPSConnection("localhost", https_port, context=ctx, timeout=10)
+        c.request("GET", "/secure")
+        r = c.getresponse()
+        seen = json.loads(r.read())
+        assert r.status == 200 and seen["headers"]["x-forwarded-proto"] == "https"
+        assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+        c.close()
+
+
+def test_sighup_reload_keeps_connections_and_refuses_bad_config(tmp_path):
+    port = free_port()
+    f = tmp_path / "r.edge"
+
+    def config(text):
+        _write(f, f'edge "r" {{ listen http {port} route r {{ respond 200 "{text}" }} access_log off }}')
+    config("one")
+    with RuntimeProcess(f, port) as proc:
+        keep = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        assert request(port, conn=keep)[2] == b"one"
+        config("two")
+        proc.signal(signal.SIGHUP)
+        assert _until(lambda: request(port)[2] == b"two")
+        assert request(port, conn=keep)[2] == b"two"  # the same keep-alive connection, now on the new config
+        _write(f, 'edge "r" { route r { forward nowhere } }')
+        proc.signal(signal.SIGHUP)
+        assert _until(lambda: "reload refused" in proc.output())
+        assert request(port, conn=keep)[2] == b"two"  # the old config keeps serving
+        keep.close()
+
+
+def test_graceful_shutdown_finishes_requests_in_flight(tmp_path, echo_servers):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    f = _write(tmp_path / "g.edge", f"""edge "g" {{
+      listen http {port}
+      upstream a {{ server "{echo.address}" }}
+      route r {{ forward a }}
+      access_log off
+    }}""")
+    proc = RuntimeProcess(f, port).start()
+    result = {}
+
+    def slow():
+        result["status"] = request(port, path="/?delay=1")[0]
+    t = threading.Thread(target=slow)
+    t.start()
+    assert _until(lambda: echo.requests)
+    proc.signal(signal.SIGTERM)
+    t.join(10)
+    assert result["status"] == 200
+    assert proc.proc.wait(10) == 0
+    proc.stop()
+    with pytest.raises(OSError):
+        request(port)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except OSError:
+                pass
+    return out
+
+
+def test_workers_share_the_port(tmp_path):
+    port = free_port()
+    f = _write(tmp_path / "w.edge", f'edge "w" {{ listen http {port} route r {{ respond 200 "ok" }} access_log off }}')
+    with RuntimeProcess(f, port, "--workers", "2") as proc:
+        assert _until(lambda: len(_children(proc.proc.pid)) == 2)
+        assert all(request(port)[0] == 200 for _ in range(20))
+        proc.signal(signal.SIGTERM)
+        assert proc.proc.wait(10) == 0
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is not installed (tests/run.sh installs it)")
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_rate_limit_shared_through_redis(tmp_path, redis_url, echo_servers):
+    echo = echo_servers("a")["a"]
+    ports = [free_port(), free_port()]
+    procs = []
+    try:
+        for i, port in enumerate(ports):
+            f = _write(tmp_path / f"rl{i}.edge", f"""edge "shared" {{
+              listen http {port}
+              upstream a {{ server "{echo.address}" }}
+              route r {{ rate_limit 4/min burst 3 forward a }}
+              access_log off
+            }}""")
+            procs.append(RuntimeProcess(f, port, "--redis", redis_url).start())
+        statuses = [request(ports[i % 2])[0] for i in range(6)]
+        assert statuses == [200, 200, 200, 200, 429, 429]  # one budget of 4 for both processes
+    finally:
+        for p in procs:
+            p.stop()
