@@ -18,8 +18,13 @@ TLS_DIR = HERE / "tls"
 
 
 def files() -> list[CaseFile]:
-    """Every case file of the corpus, sorted by name."""
-    return [load(str(p)) for p in sorted(CORPUS.glob("*.yaml"))]
+    """Every case file of the corpus, sorted by name (loaded once; treat them as read-only)."""
+    return list(_files())
+
+
+@functools.lru_cache(maxsize=1)
+def _files() -> tuple[CaseFile, ...]:
+    return tuple(load(str(p)) for p in sorted(CORPUS.glob("*.yaml")))
 
 
 def cases() -> list[Case]:
