@@ -42,6 +42,14 @@ def _statement(ctx: LintContext, route: ir.Route, kind: str):
     return route.span
 
 
+def _duration(ms: int) -> str:
+    """Milliseconds as the source would write them: the largest unit that divides evenly."""
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms and ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
 def _hint(name: str, known: Iterable[str], kind: str) -> str:
     guess = did_you_mean(name, known)
     return f"did you mean '{guess}'?" if guess else f"declare it with `{kind} {name} {{ ... }}`"
@@ -161,8 +169,8 @@ class HealthTimeoutNotBelowInterval(Rule):
             for up in edge.upstreams:
                 h = up.health
                 if h and h.timeout_ms >= h.interval_ms:
-                    yield Finding(f"health check of upstream '{up.name}': timeout {h.timeout_ms}ms is not shorter "
-                                  f"than the interval {h.interval_ms}ms", up.span,
+                    yield Finding(f"health check of upstream '{up.name}': timeout {_duration(h.timeout_ms)} is not "
+                                  f"shorter than the interval {_duration(h.interval_ms)}", up.span,
                                   "make the timeout shorter than `every`")
 
 
