@@ -70,8 +70,9 @@ CAPABILITIES: dict[str, Capability] = {
     "timeout.request": approximate("nginx has no whole-request deadline: the timeout bounds the connect, each "
                                    "read and each write to the backend, and the retries"),
     "timeout.per_try": native("proxy_read_timeout"),
-    "retry": native("proxy_next_upstream with tries; a pool with fewer servers than tries lists its servers "
-                    "again so that retries can reach the same server"),
+    "retry": native("proxy_next_upstream with tries; a pool with fewer servers than tries is emitted again "
+                    "with each server listed several times (and no passive ejection) so that retries can reach "
+                    "the same server"),
     "retry.statuses": native("403, 404, 429, 500, 502, 503 and 504 only"),
     "retry.backoff": approximate("nginx retries at once: there is no backoff between attempts"),
     "mirror": native("mirror to an internal location"),

@@ -252,6 +252,9 @@ class Emitter:
 
     # ---- upstreams ----------------------------------------------------------------------------
     def upstream(self, up: ir.Upstream, repeat: int = 1, name: str | None = None) -> D:
+        # in a retry pool every server is listed several times: passive ejection would take
+        # the copies out one by one after the retries it is there for, so it is off
+        passive = up.passive if repeat == 1 else ir.PassiveCheck(0, up.passive.fail_timeout_ms)
         body: list[D] = [D("zone", name or self.upstream_name(up.name), "64k")]
         if up.sticky and self.version >= (1, 29, 6):
             pass  # the OSS sticky directive comes after the servers
@@ -277,7 +280,9 @@ class Emitter:
                 args = [server.address]
                 if server.weight != 1:
                     args.append(f"weight={server.weight}")
-                args += [f"max_fails={up.passive.max_fails}", f"fail_timeout={duration(up.passive.fail_timeout_ms)}"]
+                args.append(f"max_fails={passive.max_fails}")
+                if passive.max_fails:
+                    args.append(f"fail_timeout={duration(passive.fail_timeout_ms)}")
                 if server.backup:
                     args.append("backup")
                 if resolve and not _is_ip(server.host):

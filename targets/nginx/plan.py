@@ -9,8 +9,8 @@ nginx's selection for host and path and leaves the rest to a per-location choice
   for requests no host name covers. A server lists every match whose host condition covers
   all of its names, and every match with no host condition: a more specific route wins only
   when it matches, exactly as routing falls back to less specific hosts.
-* per server: `location = P` for each exact path and each prefix P, `location P/` for each
-  prefix, and `location /`. A request that reaches a location can only be matched by the
+* per server: `location = P` for each exact path and each prefix P (and for P when an exact
+  path is P/), `location P/` for each prefix, and `location /`. A request that reaches a location can only be matched by the
   listed candidates; regex paths are tested per request (they outrank every prefix), except
   in exact locations where the path is known and the regex is decided here.
 * candidates are cut after the first one with no condition left to test: nothing after it
@@ -116,7 +116,10 @@ def _locations(cands: list[Candidate]) -> list[Location]:
             regex.append(c)
     runtime_regex = [Candidate(c.entry, c.host_pattern, True) for c in regex]
     out: list[Location] = []
-    for path in sorted(set(exact) | {p for p in prefix if p}):
+    # nginx answers "/p" with a 301 to "/p/" when a location "/p/" (exact ones too) proxies
+    # and no location "= /p" exists: every such "/p" gets its own location
+    slashless = {p[:-1] for p in exact if p.endswith("/") and len(p) > 1}
+    for path in sorted(set(exact) | {p for p in prefix if p} | slashless):
         found = list(exact.get(path, ()))
         found += [c for c in regex if c.entry.regex(path) is not None]  # type: ignore[operator]
         found += _covering(prefix, path)
