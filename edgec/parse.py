@@ -81,7 +81,7 @@ class _ToSyntax(Transformer):
                 col = tok.column + 1 + i
                 self.sink.error("E003", f"unknown escape '\\{nxt}' in string",
                                 Span(tok.line, col, tok.line, col + 2),
-                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX')
+                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX', rule="unknown-escape")
                 i += 2
                 continue
             if ch == "$" and body.startswith("{", i + 1):
@@ -89,7 +89,8 @@ class _ToSyntax(Transformer):
                 if end == -1:
                     col = tok.column + 1 + i
                     self.sink.error("E004", "unterminated '${' in string", Span(tok.line, col, tok.line, col + 2),
-                                    hint="close the variable with '}', or write \\$ for a literal dollar sign")
+                                    hint="close the variable with '}', or write \\$ for a literal dollar sign",
+                                    rule="unterminated-variable")
                     buf.append(body[i:])
                     break
                 if buf:
@@ -152,7 +153,7 @@ class _ToSyntax(Transformer):
             key, values = opt
             if key.value in out and key.value not in allowed_repeat:
                 self.sink.error("E010", f"'{key.value}' is given twice", _span(key),
-                                hint="keep one of them")
+                                hint="keep one of them", rule="given-twice")
             out[key.value] = values
         return out
 
@@ -345,7 +346,8 @@ class _ToSyntax(Transformer):
         args = {"ttl": children[0], "methods": None, "vary": None}
         for kind, values in children[1:]:
             if args[kind] is not None:
-                self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them")
+                self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them",
+                                rule="given-twice")
             args[kind] = values
         return Stmt("cache", args, _span(meta))
 

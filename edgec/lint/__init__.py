@@ -13,6 +13,7 @@ from typing import ClassVar, Iterable, Iterator
 from .. import ir
 from ..diagnostics import ERROR, WARNING, Diagnostic, Sink, Span
 from ..syntax import Document
+from ..syntax_errors import SYNTAX_RULES
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ _SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\b(?:\[([^\]]*)\])?")
 # Rules reported by the stages around the lint rules (name → severity): parsing, lowering,
 # targets, the format check. Only warnings can be suppressed: an error leaves no IR to build.
 STAGE_RULES = {
-    "syntax": ERROR, "undefined-variable": ERROR, "env-missing-variable": ERROR, "undefined-env": ERROR, "env-required": ERROR,
+    "undefined-variable": ERROR, "env-missing-variable": ERROR, "undefined-env": ERROR, "env-required": ERROR,
     "wrong-type": ERROR, "secret-misuse": ERROR, "literal-secret": ERROR, "bad-secret-name": ERROR,
     "missing-secret": ERROR, "port-out-of-range": ERROR, "value-out-of-range": ERROR, "bad-address": ERROR,
     "zero-rate": ERROR, "bad-regex": ERROR, "missing-action": ERROR, "duplicate-action": ERROR,
@@ -68,6 +69,7 @@ STAGE_RULES = {
     "bad-retry": ERROR, "bad-value": ERROR, "header-op-arity": ERROR, "target-capability": ERROR,
     "target-approximation": WARNING, "not-formatted": WARNING,
 }
+STAGE_RULES.update(dict.fromkeys(SYNTAX_RULES.values(), ERROR))
 # warnings that are about the whole file or about suppressions themselves
 UNSUPPRESSIBLE = {"not-formatted": "run `edgec fmt`, or lint with --no-fmt-check",
                   "unknown-suppression": "remove the comment", "unused-suppression": "remove the comment"}

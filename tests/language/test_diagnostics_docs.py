@@ -127,6 +127,10 @@ def test_the_example_produces_exactly_its_code_where_the_page_says(entry, tmp_pa
     assert [d["code"] for d in found] == [entry.code], text
     assert found[0]["text"] == entry.printed, text
     assert status == 1
+    if entry.bad_args[:1] in ([], ["lint"]):  # the rule name is the one the page gives
+        from edgec.pipeline import analyse
+        rules = {d.rule for d in analyse(entry.bad, "shop.edge", all_envs=True).diagnostics if d.code == entry.code}
+        assert rules <= {entry.name}, rules
     assert not (tmp_path / "out").exists(), "a failed build writes nothing"
 
 
