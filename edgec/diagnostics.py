@@ -148,6 +148,7 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
     out = []
     lines_of: dict[str, list[str]] = {}
     masks: dict[tuple[str, int], list[Span]] = {}
+    noted: set[str] = set()
     for d in diagnostics:
         if d.mask and d.span is not None:
             masks.setdefault((d.file, d.span.line), []).append(d.span)
@@ -163,7 +164,8 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
                 out.append(" " * len(gutter) + caret)
         if d.hint:
             out.append(f"  = hint: {printable(d.hint)}")
-        if d.severity == WARNING and d.rule:
+        if d.severity == WARNING and d.rule and d.span is not None and d.rule not in noted:
+            noted.add(d.rule)  # once per rule: the name is what the reader needs
             out.append(f"  = note: `# edgec: ignore[{d.rule}]` silences this warning on its line")
     errors = sum(d.severity == ERROR for d in diagnostics)
     warnings = sum(d.severity == WARNING for d in diagnostics)
