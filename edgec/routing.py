@@ -492,8 +492,10 @@ class Router:
                 return e
         return None
 
-    def matching(self, req: Request, path: str) -> list[tuple[tuple, Entry, str | None]]:
-        """Every entry that accepts the request, with its full precedence key, best first."""
+    def matching(self, req: Request, path: str, conditions: bool = True) -> list[tuple[tuple, Entry, str | None]]:
+        """Every entry that accepts the request, with its full precedence key, best first.
+        With conditions=False: every entry whose host and path accept it (method, header
+        and query conditions then decide among them)."""
         lazy = _Lazy(req)
         hostname = host_of(req.host)
         out = []
@@ -505,7 +507,7 @@ class Router:
             ok = (path == e.path_value if p.type == "exact" else
                   prefix_matches(e.path_value + "/", path) if p.type == "prefix" else
                   e.regex(path) is not None)  # type: ignore[operator]
-            if ok and e.conditions_hold(req, lazy):
+            if ok and (not conditions or e.conditions_hold(req, lazy)):
                 out.append((full_key(e, pattern), e, pattern))
         out.sort(key=lambda t: t[0])
         return out

@@ -83,13 +83,21 @@ def upstream_names(edge: ir.Edge) -> list[str]:
 
 def case_features(edge: ir.Edge, case: Case) -> set[str]:
     """Features whose exact behaviour the case's outcome depends on: every feature of the
-    expected route (or of every route, when none should match), every match feature of the
-    file (the winner depends on the losers being matched right), and `requires`."""
+    expected route, the `match.*` features of every match whose host and path accept the request (its method, header and query
+    conditions must be evaluated right for the right route to win), and `requires`."""
+    from edgec.routing import BadPath, compile as compile_router, normalize_path
     routes = {r.name: r for r in edge.routes}
     expected = case.expect.get("route")
-    chosen = [routes[expected]] if expected in routes else list(edge.routes)
+    chosen = [routes[expected]] if expected in routes else []
     out = {u.feature for r in chosen for u in route_features(r)}
-    out |= {u.feature for r in edge.routes for u in route_features(r) if u.feature.startswith("match.")}
+    req = case.request()
+    try:
+        competing = compile_router(edge).matching(req, normalize_path(req.path), conditions=False)
+        for _, entry, _ in competing:
+            one = dataclasses.replace(entry.route, matches=(entry.match,))
+            out |= {u.feature for u in route_features(one) if u.feature.startswith("match.")}
+    except BadPath:
+        out |= {u.feature for r in edge.routes for u in route_features(r) if u.feature.startswith("match.")}
     out |= set(case.requires)
     return out
 
