@@ -10,11 +10,11 @@ import sys
 import pytest
 
 from edgec import ir
+from edgec.cli import main
 from edgec.ir import to_json
 from edgec.pipeline import analyse, secret_resolver
 
 from ..conftest import ROOT
-from .conftest import edgec
 
 
 def edgec_with(env: dict, *args) -> subprocess.CompletedProcess:
@@ -109,7 +109,7 @@ def test_no_printed_output_holds_a_secret_value_even_when_the_environment_sets_i
     ('auth jwt k {\n    algorithms HS256\n    secret "' + VALUE + '"\n  }', VALUE),
     ('auth basic k {\n    htpasswd "admin:$apr1$' + VALUE + '"\n  }', VALUE),
 ])
-def test_a_literal_credential_is_refused_and_never_echoed(block, literal, tmp_path):
+def test_a_literal_credential_is_refused_and_never_echoed(block, literal, tmp_path, capsys):
     source = ('edge "x" {\n  ' + block + '\n  upstream app {\n    server "127.0.0.1:9001"\n  }\n'
               '  route r {\n    auth k\n    forward app\n  }\n}\n')
     result = analyse(source, "x.edge")
@@ -119,11 +119,11 @@ def test_a_literal_credential_is_refused_and_never_echoed(block, literal, tmp_pa
     path = tmp_path / "x.edge"
     path.write_text(source)
     for fmt in ("text", "json", "sarif"):
-        proc = edgec("lint", path, "--format", fmt)
-        assert proc.returncode == 1
-        assert "E110" in proc.stdout and literal not in proc.stdout + proc.stderr, fmt
-    shown = edgec("lint", path).stdout
-    assert "*" * len(literal) in shown  # the excerpt keeps its shape, not its content
+        assert main(["lint", str(path), "--format", fmt]) == 1
+        out, err = capsys.readouterr()
+        assert "E110" in out and literal not in out + err, fmt
+        if fmt == "text":
+            assert "*" * len(literal) in out  # the excerpt keeps its shape, not its content
 
 
 def test_a_path_is_not_taken_for_credentials():
