@@ -156,10 +156,39 @@ def _case(raw: Any, where: str) -> Case:
             from .diagnostics import did_you_mean
             guess = did_you_mean(str(feature), FEATURES)
             raise CaseError(f"{where}: unknown feature '{feature}'" + (f"; did you mean '{guess}'?" if guess else ""))
+    _check_expect(expect, where)
     port = req.get("port")
+    if port is not None and (not isinstance(port, int) or not 1 <= port <= 65535):
+        raise CaseError(f"{where}: request port must be a number 1..65535")
+    try:
+        Request.from_url("GET", url)
+    except (ValueError, KeyError) as err:
+        raise CaseError(f"{where}: request url '{url}' is not valid: {err}") from None
     return Case(str(name), str(req.get("method", "GET")), url, str(req["host"]) if req.get("host") else None,
                 pairs, int(port) if port is not None else None, dict(expect), tuple(requires),
                 bool(raw.get("live", False)))
+
+
+_MAPPINGS = ("headers", "response_headers", "weights", "retry", "timeouts", "cache", "rate_limit")
+_LISTS = ("absent_headers", "absent_response_headers")
+
+
+def _check_expect(expect: dict, where: str) -> None:
+    for key in _MAPPINGS:
+        if key in expect and not (isinstance(expect[key], dict) or (expect[key] is None and key not in
+                                                                     ("headers", "response_headers", "weights"))):
+            raise CaseError(f"{where}: expect.{key} must be a mapping")
+    for key in _LISTS:
+        if key in expect and not isinstance(expect[key], list):
+            raise CaseError(f"{where}: expect.{key} must be a list of header names")
+    for name, share in (expect.get("weights") or {}).items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise CaseError(f"{where}: expect.weights.{name} must be a share between 0 and 1")
+    for key in ("status", "n"):
+        if key in expect and (isinstance(expect[key], bool) or not isinstance(expect[key], int)):
+            raise CaseError(f"{where}: expect.{key} must be a whole number")
+    if "tolerance" in expect and not isinstance(expect["tolerance"], (int, float)):
+        raise CaseError(f"{where}: expect.tolerance must be a number")
 
 
 # ---- checking a case against decide --------------------------------------------------------------

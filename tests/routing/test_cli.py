@@ -126,6 +126,13 @@ def test_test_command_reports_failures(edge_file, tmp_path, capsys):
     ("cases:\n  - {name: a, request: {url: /}, expect: {rout: r}}", "unknown key rout"),
     ("cases:\n  - {name: a, request: {url: /}, expect: {route: r}, requires: [match.hdr]}", "unknown feature"),
     ("cases: [unclosed", "not valid YAML"),
+    ("cases:\n  - {name: a, request: {url: 'http://[x/'}, expect: {route: r}}", "is not valid"),
+    ("cases:\n  - {name: a, request: {url: /}, expect: {headers: [a]}}", "expect.headers must be a mapping"),
+    ("cases:\n  - {name: a, request: {url: /}, expect: {weights: {a: x}}}", "share between 0 and 1"),
+    ("cases:\n  - {name: a, request: {url: /}, expect: {status: ok}}", "whole number"),
+    ("cases:\n  - {name: a, request: {url: /}, expect: {absent_headers: X}}", "list of header names"),
+    ("cases:\n  - {name: a, request: {url: /, port: 0}, expect: {route: r}}", "port"),
+    ("- just a list", "mapping with `cases:`"),
 ])
 def test_test_command_usage_errors(edge_file, tmp_path, capsys, text, message):
     cases = tmp_path / "c.yaml"
