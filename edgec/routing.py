@@ -181,7 +181,10 @@ _NEEDS_WORK = re.compile(r"%|//|/\.")
 def normalize_path(raw: str) -> str:
     """The path routes are matched against: %XX decoded (UTF-8; other bytes kept as
     surrogates), "." and ".." segments resolved, runs of "/" merged. Raises BadPath for a
-    malformed escape, an encoded NUL, or ".." above the root (nginx answers 400)."""
+    path not starting with "/" (e.g. "*"), a malformed escape, an encoded NUL, or ".."
+    above the root (nginx answers 400)."""
+    if not raw.startswith("/"):
+        raise BadPath("the path must start with '/'")
     if not _NEEDS_WORK.search(raw):
         return raw
     if "%" in raw:

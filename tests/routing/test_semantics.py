@@ -65,12 +65,12 @@ def test_normalisation_as_nginx(raw, normal):
     assert normalize_path(raw) == normal
 
 
-@pytest.mark.parametrize("raw", ["/..", "/a/../..", "/%zz", "/%0", "/a%00b"])
+@pytest.mark.parametrize("raw", ["/..", "/a/../..", "/%zz", "/%0", "/a%00b", "*", "x/y"])
 def test_normalisation_refuses_bad_paths(raw):
     with pytest.raises(BadPath):
         normalize_path(raw)
     e = edge('route r { forward v1 }')
-    assert decide(e, Request.from_url("GET", raw)).status == 400
+    assert decide(e, Request("GET", "http", "h", 80, raw)).status == 400
 
 
 def test_normalisation_keeps_the_raw_path_for_the_backend():
