@@ -22,7 +22,8 @@ cases:
 ```
 
 `request.url` is a path or an absolute URL (which also gives the scheme and the listener
-port); `request.port` names the listener port explicitly. Headers are a mapping or a list of
+port); `request.port` names the listener port explicitly. A path arrives on the edge's
+first listener that serves routes (one with `redirect https` redirects everything). Headers are a mapping or a list of
 [name, value] pairs (for repeated headers). Against `decide` a forwarded request counts as
 answered 200 by its backend, and the backend answers with the response headers the echo
 backend of the tests sends (Content-Type, X-Backend, and any asked for with
@@ -64,7 +65,11 @@ class Case:
     live: bool = False
     file: "CaseFile | None" = field(default=None, repr=False)
 
-    def request(self) -> Request:
+    def request(self, edge: ir.Edge | None = None) -> Request:
+        """The case's request; given the edge, a path-only URL arrives on its first listener
+        that serves routes (Request.to_edge)."""
+        if edge is not None:
+            return Request.to_edge(edge, self.method, self.url, self.headers, host=self.host, port=self.port)
         return Request.from_url(self.method, self.url, self.headers, host=self.host, port=self.port)
 
     @property
@@ -215,7 +220,7 @@ def echo_response_headers(decision: Decision) -> list[tuple[str, str]]:
 
 def check(case: Case, edge: ir.Edge) -> tuple[Decision, list[str]]:
     """decide() for the case's request, and what differs from the expectation (empty: pass)."""
-    d = decide(edge, case.request())
+    d = decide(edge, case.request(edge))
     return d, compare(case, d)
 
 

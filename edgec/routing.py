@@ -78,6 +78,18 @@ class Request:
         """The request target as sent: raw path plus query."""
         return self.path + ("?" + self.query if self.query else "")
 
+    @classmethod
+    def to_edge(cls, edge: ir.Edge, method: str, url: str, headers: Iterable[tuple[str, str]] = (),
+                host: str | None = None, port: int | None = None) -> "Request":
+        """Like from_url, but a path-only URL arrives on the edge's first listener that serves
+        routes (not one that redirects everything to HTTPS), with that listener's scheme."""
+        req = cls.from_url(method, url, headers, host=host, port=port)
+        if port is None and not url.startswith(("http://", "https://")):
+            lst = next((x for x in edge.listeners if x.redirect is None), None)
+            if lst is not None:
+                req = cls(req.method, lst.protocol, req.host, lst.port, req.path, req.query, req.headers)
+        return req
+
 
 # ---- the decision ----------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ def add_arguments(parser) -> None:
     add_env(parser)
     parser.add_argument("method", metavar="METHOD", help="request method, e.g. GET")
     parser.add_argument("url", metavar="URL",
-                        help="a path (/api/x?q=1) or a URL (https://host:8443/api/x): scheme, Host and listener port")
+                        help="a path (/api/x?q=1: the first listener that serves routes) or a URL "
+                             "(https://host:8443/api/x: scheme, Host and listener port)")
     parser.add_argument("-H", "--header", action="append", default=[], metavar="'Name: value'",
                         help="request header (repeatable; Host overrides the URL's)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -55,7 +56,7 @@ def run(args) -> int:
     if not result.ok:
         print_diagnostics(result.diagnostics, {args.file: result.source})
         return EXIT_PROBLEMS
-    data = explain(result.edge, Request.from_url(args.method.upper(), args.url, headers))
+    data = explain(result.edge, Request.to_edge(result.edge, args.method.upper(), args.url, headers))
     if args.format == "json":
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:

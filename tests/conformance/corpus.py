@@ -90,7 +90,7 @@ def case_features(edge: ir.Edge, case: Case) -> set[str]:
     expected = case.expect.get("route")
     chosen = [routes[expected]] if expected in routes else []
     out = {u.feature for r in chosen for u in route_features(r)}
-    req = case.request()
+    req = case.request(edge)
     try:
         competing = compile_router(edge).matching(req, normalize_path(req.path), conditions=False)
         for _, entry, _ in competing:

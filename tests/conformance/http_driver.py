@@ -66,7 +66,7 @@ def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_por
     127.0.0.1) says where to send it."""
     edge = edge_of(case)
     router = compile_router(edge)
-    req = case.request()
+    req = case.request(edge)
     declared_port = router.listener_port(req)
     if listener_ports is not None:
         scheme, host, port = req.scheme, "127.0.0.1", listener_ports[declared_port]
@@ -124,7 +124,7 @@ def _expected_location(case, edge, router, expected: str | None, listener_ports)
     gateway was moved off (a redirect that names neither scheme nor port)."""
     if expected is None or not listener_ports:
         return expected
-    decision = router.decide(case.request())
+    decision = router.decide(case.request(edge))
     if decision.action != "redirect":
         return expected
     action = edge.route(decision.route).action

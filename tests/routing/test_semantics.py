@@ -270,3 +270,11 @@ def test_compile_is_cached_per_ir_object():
     assert compile(e) is compile(e)
     copy = dataclasses.replace(e)
     assert compile(copy) is not compile(e)
+
+
+def test_a_path_arrives_on_the_first_listener_that_serves_routes():
+    e = edge('route r { forward v1 }', listeners='listen http 8080 { redirect https port 8443 }\n'
+             'listen https 8443 { tls cert "c" key "k" }')
+    req = Request.to_edge(e, "GET", "/a")
+    assert (req.scheme, req.port) == ("https", 8443) and decide(e, req).route == "r"
+    assert Request.to_edge(e, "GET", "http://h:8080/a").port == 8080
