@@ -169,5 +169,7 @@ def test_hostile_strings_in_any_field(field, value):
         for rel in ("tls",):
             (prefix / rel).mkdir(exist_ok=True)
         res = nginx_test(prefix)
-        missing_file = "No such file" in res.stderr and field in ("tls paths", "access log")
-        assert res.returncode == 0 or missing_file, (field, value, res.stderr)
+        # a file path that names no usable file on this machine is fine: nginx read the path right
+        file_problem = field in ("tls paths", "access log") and (
+            'open() "' in res.stderr or "cannot load certificate" in res.stderr)
+        assert res.returncode == 0 or file_problem, (field, value, res.stderr)
