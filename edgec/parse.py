@@ -49,6 +49,9 @@ def _span(obj) -> Span:
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
 
 
+# control characters and bidirectional overrides: invisible, or they reorder what a reader sees
+# ("Trojan Source", CVE-2021-42574); a tab is fine
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "$": "$"}
 
 
@@ -63,6 +66,9 @@ class _ToSyntax(Transformer):
     def STRING(self, tok: Token) -> Value:
         span = _span(tok)
         body = tok[1:-1]
+        hidden = _HIDDEN.search(body)
+        if hidden:
+            self._hidden_character(tok, hidden.start(), hidden.group())
         parts: list = []
         buf: list[str] = []
         i = 0
@@ -105,6 +111,12 @@ class _ToSyntax(Transformer):
         if buf or not parts:
             parts.append("".join(buf))
         return Value("string", tuple(parts), str(tok), span)
+
+    def _hidden_character(self, tok: Token, index: int, ch: str) -> None:
+        col = tok.column + 1 + index
+        self.sink.error("E022", f"invisible control character U+{ord(ch):04X} in a string", Span(tok.line, col, tok.line,
+                        col + 1), hint=f"it hides what the value is; write \\u{ord(ch):04x} if it is meant",
+                        rule="control-character")
 
     def VAR(self, tok: Token) -> Value:
         span = _span(tok)

@@ -24,6 +24,7 @@ from lark.parsers.lalr_parser_state import ParserState
 from .diagnostics import Sink, Span, printable
 
 MAX_SYNTAX_ERRORS = 10
+MAX_REPAIRS = 1000  # echoes are repaired quietly; past this many the file is junk, and parsing stops
 
 VALUE_TERMINALS = ("STRING", "NAME", "INT", "DURATION", "RATE", "PERCENT", "SIZE", "VAR")
 BLOCK_KEYWORDS = {"EDGE", "ENV", "VARS", "LISTEN", "UPSTREAM", "AUTH", "ROUTE", "CORS", "AGGREGATE", "LIMITS"}
@@ -39,7 +40,7 @@ TERMINAL_WORDS = {
 }
 
 
-# code → rule name (docs/lint.md lists them); E003, E004 and E010 are found while building the tree
+# code → rule name (docs/lint.md lists them); E003, E004, E010 and E022 are found while building the tree
 SYNTAX_RULES = {
     "E001": "unexpected-token", "E002": "unexpected-end-of-file", "E003": "unknown-escape",
     "E004": "unterminated-variable", "E005": "stray-semicolon", "E006": "single-quotes",
@@ -47,6 +48,7 @@ SYNTAX_RULES = {
     "E011": "unknown-keyword", "E012": "missing-close-brace", "E013": "missing-name", "E014": "empty-match",
     "E015": "missing-comma", "E016": "rate-limit-without-rate", "E017": "missing-open-brace",
     "E018": "incomplete-statement", "E019": "outside-edge-block", "E020": "unquoted-string", "E021": "quoted-name",
+    "E022": "control-character",
 }
 
 
@@ -217,6 +219,7 @@ class _Parse:
         self.panic_line: int | None = None  # skipping the rest of this line
         self.brace_depth = 0  # skipping a block opened on a skipped line
         self.resyncing = False  # after a skip, until a token is accepted
+        self.repairs = 0
 
     # -- parser state helpers ---------------------------------------------------------------
     def _fits(self, types: list[str], stack_len: int | None = None) -> bool:
@@ -273,7 +276,7 @@ class _Parse:
     # -- the loop --------------------------------------------------------------------------------
     def run(self):
         tokens = self.ip.lexer_thread.lex(self.ps)
-        while self.reported < MAX_SYNTAX_ERRORS:
+        while self.reported < MAX_SYNTAX_ERRORS and self.repairs < MAX_REPAIRS:
             try:
                 tok = next(tokens)
             except StopIteration:
@@ -286,6 +289,7 @@ class _Parse:
             except UnexpectedToken as err:  # lexed as a terminal this state cannot take
                 tok = err.token
                 if self.skipping(tok):
+                    self.repairs += 1  # a lexer error costs as much as a repair
                     tokens = self.ip.lexer_thread.lex(self.ps)
                     continue
                 if not self.bad_token(tok):
@@ -352,6 +356,7 @@ class _Parse:
     # -- a token the parser cannot take ------------------------------------------------------------
     def bad_token(self, tok: Token) -> bool:
         """Report (unless it is an echo) and repair. False: stop parsing."""
+        self.repairs += 1
         accepts = self.accepts()
         plan = self.repair(tok, accepts)
         if not self._quiet(tok.line, accepts):
@@ -480,6 +485,7 @@ class _Parse:
 
     # -- characters no terminal starts with -----------------------------------------------------------
     def bad_characters(self, err: UnexpectedCharacters) -> bool:
+        self.repairs += 1
         state = self.ip.lexer_thread.state
         pos = state.line_ctr.char_pos
         text = self.text

@@ -17,7 +17,9 @@ from ..conftest import ROOT
 DOC = ROOT / "docs" / "lint.md"
 HEADER = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning)\[(?P<code>[EW]\d{3})\] ",
                     re.M)
-NO_EXAMPLE = {"E000", "E413"}  # an unreadable file is tested below; E413 is checked before the script is written
+# an unreadable file is tested below, an invisible character in test_syntax_errors.py; E413 is what
+# botocore's model rejects after every value the file controls was checked
+NO_EXAMPLE = {"E000", "E022", "E413"}
 ROUTING = {"W304", "W305", "W306"}  # edgec/lint/routing_rules.py
 
 

@@ -87,6 +87,9 @@ CASES = {
     "end of file inside a statement": ('edge "x" {\n  route a {\n    forward', [("E002", 3, 12)],
                                        "'forward' is not finished"),
     "unexpected character": (route("forward u @"), [("E001", 3, 15)], "unexpected character '@'"),
+    "control character": (route('respond 200 "ok\x1b[2J"'), [("E022", 3, 20)], "U+001B"),
+    "bidirectional override": (route('respond 200 "admin\u202e \u2066// not a comment"'), [("E022", 3, 23)],
+                               "U+202E"),
 }
 
 
