@@ -222,3 +222,30 @@ def test_exit_codes(tmp_path):
     assert edgec("lint", clean, "--target", "nginxx").returncode == 2
     assert edgec("frobnicate").returncode == 2
     assert edgec("lint", ROOT / "samples" / "shop.edge").returncode == 0
+
+
+def test_build_prints_the_same_envelope_for_syntax_errors_and_unreadable_files(capsys, files, tmp_path):
+    paths = files(broken=BROKEN, binary=b"\xff")
+    for name, code in (("broken", "E009"), ("binary", "E000")):
+        status, out, _ = run(capsys, "build", paths[name], "--target", "nginx", "-o", tmp_path / "out",
+                             "--format", "json")
+        data = json.loads(out)
+        jsonschema.validate(data, ENVELOPE)
+        assert status == 1 and not data["valid"] and [d["code"] for d in data["diagnostics"]] == [code]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_target_that_cannot_express_a_feature_is_reported_by_lint_and_strict_makes_approximations_errors(
+        capsys, files):
+    source = CLEAN.replace('    server "127.0.0.1:9001"\n', '    server "127.0.0.1:9001"\n'
+                           '    health get "/healthz" every 5s timeout 2s\n')
+    paths = files(health=source)
+    status, out, _ = run(capsys, "lint", paths["health"], "--target", "nginx", "--format", "json")
+    [d] = json.loads(out)["diagnostics"]
+    assert (d["code"], d["severity"], d["range"]["start"]) == ("W402", "warning", {"line": 2, "column": 3})
+    assert status == 1
+    status, out, _ = run(capsys, "lint", paths["health"], "--target", "nginx", "--strict", "--format", "json")
+    [d] = json.loads(out)["diagnostics"]
+    assert (d["code"], d["severity"]) == ("E401", "error") and status == 1
+    status, out, _ = run(capsys, "lint", paths["health"], "--format", "json")
+    assert json.loads(out)["diagnostics"] == [] and status == 0
