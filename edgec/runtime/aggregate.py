@@ -84,7 +84,7 @@ def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> 
     return "".join(lines).encode("latin-1")
 
 
-async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], headers: list[tuple[str, str]], _edge) -> tuple[int, bytes]:
+async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], headers: list[tuple[str, str]]) -> tuple[int, bytes]:
     """→ (status, JSON body). All parts answered 2xx with JSON: 200 and {name: body}. Else 502
     (504 when every failure is a timeout) and the same object, failed parts null, plus
     "errors": {name: {"error": timeout|unavailable|status|invalid_json, "status": N}}."""

@@ -71,6 +71,8 @@ class Exchange:
         self.sent_continue = False
         self.deadline = 0.0
         self.decision = None
+        self.policy = None
+        self.claims = None
         self.route = ""
         self.upgrade_buf: list[bytes] = []
         self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
@@ -131,8 +133,8 @@ class Exchange:
             self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
                         gw.metrics.render())
             return
-        req = routing.Request(self.method, lst.scheme, self.host, lst.port, path, query, tuple(self.headers))
-        d = self.decision = gw.router.decide(req)
+        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query,
+                                                self.headers)
         self.route = d.route or ""
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
@@ -202,7 +204,7 @@ class Exchange:
         if key.source == "header":
             value = self.hmap.get(key.name.lower())
         elif key.source == "claim":
-            claims = getattr(self, "claims", None) or {}
+            claims = self.claims or {}
             value = claims.get(key.name)
             value = None if value is None else str(value)
         # a request without the key's value is counted by its client address, never unlimited
@@ -217,7 +219,7 @@ class Exchange:
                         d.body.encode("utf-8"))
         elif d.action == "aggregate":
             from .aggregate import aggregate
-            self._wait_aggregate(aggregate(self.gw, d.parts, self._forward_headers(), self.gw.router.edge))
+            self._wait_aggregate(aggregate(self.gw, d.parts, self._forward_headers()))
         else:
             self._forward()
 
@@ -332,7 +334,7 @@ class Exchange:
             pairs = routing.apply_header_ops(d.response_header_ops,
                                              [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers])
             headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
-        pol = getattr(self, "policy", None)
+        pol = self.policy
         if pol is not None and pol.cors is not None:
             origin = self.hmap.get("origin")
             if pol.cors.allowed(origin):
@@ -425,7 +427,9 @@ class Exchange:
         listed = self.hmap.get("connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(",")}
-        given = d.request_headers if d.action == "forward" else self.headers
+        given = self.headers
+        if not d.request_header_ops.empty:
+            given = routing.apply_header_ops(d.request_header_ops, given)
         out = [(n, v) for n, v in given if n.lower() not in drop]
         trusted = self.gw.trusted_peer(self.conn.peer)
         xff = self.hmap.get("x-forwarded-for") if trusted else None

@@ -53,12 +53,37 @@ class RoutePolicy:
     cors: CorsPolicy | None = None
 
 
+class Decisions:
+    """routing.decide, memoised. decide is a pure function of the request; when no route of
+    the edge tests a header, it depends only on (listener, method, host, path, query), and the
+    backend's headers are made from the request's own by the route's header operations."""
+
+    MAX = 10_000
+
+    def __init__(self, edge: ir.Edge):
+        self.router = routing.compile(edge)
+        self.headers_matter = any(m.headers for r in edge.routes for m in r.matches)
+        self.memo: dict[tuple, routing.Decision] = {}
+
+    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, headers):
+        if self.headers_matter:
+            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(headers)))
+        key = (port, method, host, path, query)
+        d = self.memo.get(key)
+        if d is None:
+            d = self.router.decide(routing.Request(method, scheme, host, port, path, query, ()))
+            if len(self.memo) >= self.MAX:
+                self.memo.clear()
+            self.memo[key] = d
+        return d
+
+
 class Gateway:
     def __init__(self, edge: ir.Edge, clock, metrics, resolve_secret, redis=None, cache_max_bytes: int = 0):
         self.edge = edge
         self.clock = clock
         self.metrics = metrics
-        self.router = routing.compile(edge)
+        self.decisions = Decisions(edge)
         self.limits = edge.limits
         self.idle_s = edge.limits.idle_timeout_ms / 1000
         self.header_s = edge.limits.header_timeout_ms / 1000

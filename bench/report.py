@@ -1,0 +1,49 @@
+"""Medians of the interleaved runs in a results.jsonl → the Markdown table of bench/results.
+
+usage: report.py RESULTS.jsonl            the table
+       report.py --hold LINE.json PEAK_KB  one sentence on the held connections"""
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+
+
+def hold(line: str, peak_kb: str) -> None:
+    r = json.loads(line)
+    print(f"{r['requests']:,} requests, {r['rps']:,.0f} rps, p99 {r['p99_ms']:.1f} ms, "
+          f"errors {r['errors']}, peak RSS {int(peak_kb) / 1024:.1f} MiB.")
+
+
+def main() -> None:
+    if sys.argv[1] == "--hold":
+        return hold(sys.argv[2], sys.argv[3])
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["label"], r["conns"]), []).append(r)
+
+    def med(rs, key):
+        return statistics.median(r[key] for r in rs)
+    base = {c: med(rs, "rps") for (label, c), rs in groups.items() if label == "nginx"}
+    base_cpu = {c: med(rs, "cpu_us_per_req") for (label, c), rs in groups.items() if label == "nginx"}
+    base_p99 = {c: med(rs, "p99_ms") for (label, c), rs in groups.items() if label == "nginx"}
+    plain_cpu = {c: med(rs, "cpu_us_per_req") for (label, c), rs in groups.items() if label == "runtime"}
+    print("| proxy (core 0) | conns | reps | rps median (min..max) | p50 ms | p99 ms | CPU µs/req (user) "
+          "| errors | rps / nginx | CPU / nginx | p99 / nginx | CPU / plain runtime |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (label, c), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        rps = med(rs, "rps")
+        cpu = med(rs, "cpu_us_per_req")
+        p99 = med(rs, "p99_ms")
+
+        def ratio(x, table):
+            return f"{x / table[c]:.2f}" if c in table and table[c] else "—"
+        print(f"| {label} | {c} | {len(rs)} | {rps:,.0f} ({min(r['rps'] for r in rs):,.0f}..{max(r['rps'] for r in rs):,.0f}) "
+              f"| {med(rs, 'p50_ms'):.2f} | {p99:.2f} | {cpu:.1f} ({med(rs, 'user_us_per_req'):.1f}) "
+              f"| {sum(r['errors'] for r in rs)} | {ratio(rps, base)} | {ratio(cpu, base_cpu)} | {ratio(p99, base_p99)} "
+              f"| {ratio(cpu, plain_cpu) if label != 'nginx' else '—'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The runtime against nginx running the config `edgec build --target nginx` makes of the
+# same edge (bench/plain.edge), as in shared/reference/perf.md: wrk on loopback, the proxy
+# alone on core 0, backend (nginx `return 200`) and wrk on core 1; interleaved rounds, medians.
+# Then the policy route (bench/policies.edge: rate limit + header op + JWT) in the runtime,
+# and 1,000 connections held open for 30 s against the runtime (errors, peak RSS).
+#
+# usage: bench/runtime.sh [ROUNDS (5)] [SECONDS per run (5)] [HOLD SECONDS (30)]
+# writes bench/results/runtime.md (the table, the machine, the command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+SECS=${2:-5}
+HOLD=${3:-30}
+WORK=$(mktemp -d)
+RESULTS="$WORK/results.jsonl"
+PROXY_URL=http://127.0.0.1:18080/
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  if [ -f "$WORK/backend/nginx.pid" ]; then kill -QUIT "$(cat "$WORK/backend/nginx.pid")" 2>/dev/null || true; fi
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+wait_gone() {
+  for _ in $(seq 100); do
+    if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
+# ---- the backend: nginx answering "ok", one worker, on core 1 -----------------------------
+mkdir -p "$WORK/backend/logs"
+cat > "$WORK/backend/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/backend/nginx.pid;
+error_log $WORK/backend/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:18091 backlog=4096; location / { return 200 "ok\n"; } }
+}
+EOF
+taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
+wait_port 18091
+
+# ---- nginx as the proxy: the generated config; only worker_processes is pinned to 1 so that
+# both proxies are one process on one core ----------------------------------------------------
+edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
+sed -i 's/^worker_processes auto;/worker_processes 1;/' "$WORK/nginx/nginx.conf"
+nginx -t -q -p "$WORK/nginx" -c nginx.conf
+
+# ---- a token for the policy route ----------------------------------------------------------------
+export BENCH_JWT_SECRET=bench-secret-bench-secret-bench-secret
+TOKEN=$(python3 -c 'import jwt, os, time; print(jwt.encode({"iss": "https://issuer.bench/", "aud": "bench", "sub": "client-1", "exp": int(time.time()) + 7200}, os.environ["BENCH_JWT_SECRET"], algorithm="HS256"))')
+
+start_proxy() {  # $1 scenario → PROXY_PID
+  case "$1" in
+    nginx)
+      taskset -c 0 nginx -p "$WORK/nginx" -c nginx.conf -g "daemon off;" &
+      ;;
+    runtime)
+      taskset -c 0 edgec run bench/plain.edge 2>"$WORK/runtime.log" &
+      ;;
+    runtime-policies)
+      taskset -c 0 edgec run bench/policies.edge 2>"$WORK/runtime.log" &
+      ;;
+  esac
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  wait_port 18080
+}
+
+stop_proxy() {
+  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
+  wait "$PROXY_PID" 2>/dev/null || true
+  wait_gone 18080
+}
+
+measure() {  # scenario conns seconds
+  local auth=()
+  if [ "$1" = runtime-policies ]; then auth=(-H "Authorization: Bearer $TOKEN"); fi
+  taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL" "${auth[@]}"
+}
+
+for round in $(seq "$ROUNDS"); do
+  for scenario in nginx runtime runtime-policies; do
+    start_proxy "$scenario"
+    measure "$scenario" 200 2 >/dev/null  # warm-up: fills the upstream keep-alive pools
+    measure "$scenario" 50 "$SECS" >> "$RESULTS"
+    measure "$scenario" 200 "$SECS" >> "$RESULTS"
+    stop_proxy "$scenario"
+    echo "round $round/$ROUNDS: $scenario done" >&2
+  done
+done
+
+# ---- 1,000 connections held for HOLD seconds ---------------------------------------------------------
+start_proxy runtime
+HOLD_LINE=$(measure runtime 1000 "$HOLD" | sed 's/"label": "runtime"/"label": "runtime-hold"/')
+PEAK_KB=$(awk '/VmHWM/ {print $2}' "/proc/$PROXY_PID/status")
+stop_proxy runtime
+
+OUT=bench/results/runtime.md
+{
+  echo "# Runtime vs nginx (bench/runtime.sh)"
+  echo
+  echo "Command: \`bench/runtime.sh $ROUNDS $SECS $HOLD\` ($ROUNDS interleaved rounds; per round and proxy: a discarded"
+  echo "2 s warm-up at c=200, then ${SECS} s at c=50 and ${SECS} s at c=200). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo
+  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."
+  echo "$(nginx -v 2>&1), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
+  echo "uvloop $(python3 -c 'import uvloop; print(uvloop.__version__)'), httptools $(python3 -c 'import httptools; print(httptools.__version__)')."
+  echo "Proxy on core 0; backend (nginx \`return 200\`, 1 worker) and wrk (-t1) on core 1. nginx runs the config"
+  echo "\`edgec build bench/plain.edge --target nginx\` generates, with worker_processes set to 1."
+  echo "CPU µs/req: utime+stime of the proxy process (and children) over requests completed."
+  echo
+  python3 bench/report.py "$RESULTS"
+  echo
+  echo "1,000 connections held: \`wrk -t1 -c1000 -d${HOLD}s\` against the runtime (plain edge):"
+  python3 bench/report.py --hold "$HOLD_LINE" "$PEAK_KB"
+  echo
+  echo "Raw runs (JSON lines):"
+  echo
+  echo '```'
+  cat "$RESULTS"
+  echo "$HOLD_LINE"
+  echo '```'
+} > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT" >&2
