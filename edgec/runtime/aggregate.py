@@ -77,23 +77,19 @@ async def fetch(upstream, head: bytes, head_only: bool, timeout_s: float):
         state.active -= 1
 
 
-def _head(method: str, path: str, host: str, headers: list[tuple[str, str]]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
-    lines += [f"{n}: {v}\r\n" for n, v in headers]
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1")
+def _head(method: str, path: str, host: str, header_lines: bytes) -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n".encode("latin-1") + header_lines + b"\r\n"
 
 
-async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], host: str, header_lines: bytes) -> tuple[int, bytes]:
     """→ (status, JSON body). All parts answered 2xx with JSON: 200 and {name: body}. Else 502
     (504 when every failure is a timeout) and the same object, failed parts null, plus
     "errors": {name: {"error": timeout|unavailable|status|invalid_json, "status": N}}."""
-    host = next((v for n, v in headers if n.lower() == "x-forwarded-host"), "")
 
     async def one(part: ir.AggregatePart):
         up = gw.upstreams[part.upstream]
         try:
-            status, _, body = await fetch(up, _head(part.method, part.path, host, headers), part.method == "HEAD",
+            status, _, body = await fetch(up, _head(part.method, part.path, host, header_lines), part.method == "HEAD",
                                           part.timeout_ms / 1000)
         except UpstreamError as err:
             return None, {"error": "timeout" if err.kind == "timeout" else "unavailable",

@@ -26,7 +26,7 @@ _VALID_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 # request headers the edge sets itself, or that describe only the client's connection
 _DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto",
                                    b"x-forwarded-host", b"x-real-ip", b"x-request-id", b"host"}
-_DROP_REQUEST_STR = frozenset(n.decode() for n in _DROP_REQUEST)
+_FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
 _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -80,37 +80,38 @@ class Exchange:
         length = None
         chunked = False
         expect = False
-        headers = []
-        hmap = {}
+        raw = []  # (name, value, lower-case name), Host apart
+        hb: dict[bytes, bytes] = {}  # lower-case name → value (repeated lines joined with ",")
         for n, v in raw_headers:
-            name = n.decode("latin-1")
-            value = v.decode("latin-1")
-            low = name.lower()
-            if low == "host":
-                if host is not None:
-                    self.refused = (400, "more than one Host header")
-                host = value
-                continue
-            if low == "content-length":
-                length = int(v)  # httptools has checked it is one number
-            elif low == "transfer-encoding":
-                if value.strip().lower() != "chunked":
-                    self.refused = (501, "only the chunked transfer coding is supported")
-                chunked = True
-            elif low == "expect":
-                if value.strip().lower() != "100-continue":
+            low = n.lower()
+            if low in _FRAMING:
+                if low == b"host":
+                    if host is not None:
+                        self.refused = (400, "more than one Host header")
+                    host = v.decode("latin-1")
+                    continue
+                if low == b"content-length":
+                    length = int(v)  # httptools has checked it is one number
+                elif low == b"transfer-encoding":
+                    if v.strip().lower() != b"chunked":
+                        self.refused = (501, "only the chunked transfer coding is supported")
+                    chunked = True
+                elif v.strip().lower() != b"100-continue":  # expect
                     self.refused = (417, "unsupported expectation")
-                expect = True
-            headers.append((name, value))
-            if low in hmap:
-                hmap[low] += "," + value
+                else:
+                    expect = True
+            raw.append((n, v, low))
+            if low in hb:
+                hb[low] += b"," + v
             else:
-                hmap[low] = value
+                hb[low] = v
         if host is None and version == "1.1":
             self.refused = (400, "Host header missing")
         self.host = host or ""
-        self.headers = headers
-        self.hmap = hmap
+        self.raw = raw
+        self.hb = hb
+        self._headers = None
+        self._hmap = None
         self.length = length
         self.chunked = chunked
         self.expect = expect
@@ -118,13 +119,30 @@ class Exchange:
         if length is not None and length > gw.limits.max_body_bytes:
             self.refused = (413, "request body too large")
 
+    # the request's headers as text, made only when a policy or a header condition reads them
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self._headers is None:
+            self._headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v, _ in self.raw]
+        return self._headers
+
+    @property
+    def hmap(self) -> dict[str, str]:
+        if self._hmap is None:
+            self._hmap = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.hb.items()}
+        return self._hmap
+
+    def header(self, name: bytes) -> str | None:
+        v = self.hb.get(name)
+        return None if v is None else v.decode("latin-1")
+
     # ---- the client side --------------------------------------------------------------------
     def start(self) -> None:
         conn = self.conn
         self.gw = gw = conn.runtime.gateway
         self.t0 = time.monotonic()
-        self.client_ip = gw.client_ip(conn.peer, self.hmap)
-        self.request_id = _request_id(self.hmap.get("x-request-id"))
+        self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
+        self.request_id = _request_id(self.header(b"x-request-id"))
         path, query = http.split_target(self.url)
         self.path, self.query = path, query
         lst = conn.listening
@@ -133,8 +151,7 @@ class Exchange:
             self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
                         gw.metrics.render())
             return
-        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query,
-                                                self.headers)
+        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self)
         self.route = d.route or ""
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
@@ -219,7 +236,7 @@ class Exchange:
                         d.body.encode("utf-8"))
         elif d.action == "aggregate":
             from .aggregate import aggregate
-            self._wait_aggregate(aggregate(self.gw, d.parts, self._forward_headers()))
+            self._wait_aggregate(aggregate(self.gw, d.parts, self.host, self._forward_headers()))
         else:
             self._forward()
 
@@ -371,7 +388,7 @@ class Exchange:
                 "method": self.method, "uri": self.url.decode("latin-1"), "protocol": f"HTTP/{self.version}",
                 "host": self.host, "status": status, "bytes_sent": self.sent, "duration_ms": round(t * 1000, 3),
                 "route": self.route, "upstream": self.state.key if self.state is not None else None,
-                "user_agent": self.hmap.get("user-agent", ""), "cache": self.cache_status.decode()
+                "user_agent": self.header(b"user-agent") or "", "cache": self.cache_status.decode()
                 if self.cache_status else None})
 
     # ---- forwarding -----------------------------------------------------------------------------
@@ -400,7 +417,7 @@ class Exchange:
         self.hash_key = up.hash_key(self)
         self.sticky_id = None
         if up.sticky is not None:
-            self.sticky_id = http.cookies(self.hmap.get("cookie", "").encode("latin-1")).get(up.sticky.cookie)
+            self.sticky_id = http.cookies(self.hb.get(b"cookie")).get(up.sticky.cookie)
         self.retry = d.retry
         self.tries = 0
         self.tried: list = []
@@ -419,41 +436,46 @@ class Exchange:
                 mirror_request(gw, mirror.upstream, self.method, d.upstream_path, self.head)
         self._attempt()
 
-    def _forward_headers(self) -> list[tuple[str, str]]:
-        """The client's headers as the backend receives them: hop-by-hop ones dropped, the
-        route's header operations applied, forwarding headers set by the edge."""
+    def _forward_headers(self) -> bytes:
+        """The client's header lines as the backend receives them: hop-by-hop ones dropped,
+        the route's header operations applied, forwarding headers set by the edge."""
         d = self.decision
-        drop = _DROP_REQUEST_STR
-        listed = self.hmap.get("connection")
+        drop = _DROP_REQUEST
+        listed = self.hb.get(b"connection")
         if listed:
-            drop = drop | {t.strip().lower() for t in listed.split(",")}
-        given = self.headers
-        if not d.request_header_ops.empty:
-            given = routing.apply_header_ops(d.request_header_ops, given)
-        out = [(n, v) for n, v in given if n.lower() not in drop]
-        trusted = self.gw.trusted_peer(self.conn.peer)
-        xff = self.hmap.get("x-forwarded-for") if trusted else None
-        out.append(("X-Forwarded-For", f"{xff}, {self.conn.peer}" if xff else self.conn.peer))
-        out.append(("X-Forwarded-Proto", (self.hmap.get("x-forwarded-proto") if trusted else None)
-                    or self.conn.listening.scheme))
-        out.append(("X-Forwarded-Host", (self.hmap.get("x-forwarded-host") if trusted else None) or self.host))
-        out.append(("X-Real-IP", self.client_ip))
-        out.append(("X-Request-Id", self.request_id))
-        return out
+            drop = drop | {t.strip().lower() for t in listed.split(b",")}
+        if d.request_header_ops.empty:
+            lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
+        else:
+            lines = [f"{n}: {v}\r\n".encode("latin-1")
+                     for n, v in routing.apply_header_ops(d.request_header_ops, self.headers)
+                     if n.lower().encode("latin-1") not in drop]
+        peer = self.conn.peer
+        if self.gw.trusted and self.gw.trusted_peer(peer):
+            hb = self.hb
+            xff = hb.get(b"x-forwarded-for")
+            lines.append(b"X-Forwarded-For: %s, %s\r\n" % (xff, peer.encode()) if xff else
+                         b"X-Forwarded-For: %s\r\n" % peer.encode())
+            lines.append(b"X-Forwarded-Proto: %s\r\n" % (hb.get(b"x-forwarded-proto")
+                                                           or self.conn.listening.scheme.encode()))
+            lines.append(b"X-Forwarded-Host: %s\r\n" % (hb.get(b"x-forwarded-host") or self.host.encode("latin-1")))
+        else:
+            lines.append(b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %s\r\n"
+                         % (peer.encode(), self.conn.listening.scheme.encode(), self.host.encode("latin-1")))
+        lines.append(b"X-Real-IP: %s\r\nX-Request-Id: %s\r\n" % (self.client_ip.encode(), self.request_id.encode()))
+        return b"".join(lines)
 
     def _upstream_head(self) -> bytes:
         d = self.decision
-        lines = [f"{self.method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n"]
-        for n, v in self._forward_headers():
-            lines.append(f"{n}: {v}\r\n")
+        head = (f"{self.method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n".encode("latin-1")
+                + self._forward_headers())
         if self.upgrade:
-            lines.append(f"Connection: upgrade\r\nUpgrade: {self.hmap.get('upgrade', '')}\r\n")
+            head += b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b"")
         if self.chunked:
-            lines.append("Transfer-Encoding: chunked\r\n")
+            head += b"Transfer-Encoding: chunked\r\n"
         elif self.length is not None:
-            lines.append(f"Content-Length: {self.length}\r\n")
-        lines.append("\r\n")
-        return "".join(lines).encode("latin-1")
+            head += b"Content-Length: %d\r\n" % self.length
+        return head + b"\r\n"
 
     def _attempt(self) -> None:
         state = self.upstream.balancer.choose(self.hash_key, self.sticky_id, self.tried)

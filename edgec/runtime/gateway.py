@@ -40,9 +40,9 @@ class UpstreamRuntime:
         if key.source == "uri":
             return ex.url.decode("latin-1")
         if key.source == "header":
-            return ex.hmap.get(key.name.lower())
+            return ex.header(key.name.lower().encode("latin-1"))
         from .http import cookies
-        return cookies(ex.hmap.get("cookie", "").encode("latin-1")).get(key.name)
+        return cookies(ex.hb.get(b"cookie")).get(key.name)
 
 
 @dataclass
@@ -65,9 +65,9 @@ class Decisions:
         self.headers_matter = any(m.headers for r in edge.routes for m in r.matches)
         self.memo: dict[tuple, routing.Decision] = {}
 
-    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, headers):
+    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex):
         if self.headers_matter:
-            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(headers)))
+            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(ex.headers)))
         key = (port, method, host, path, query)
         d = self.memo.get(key)
         if d is None:
@@ -121,12 +121,12 @@ class Gateway:
                 self._trust_memo[addr] = known
         return known
 
-    def client_ip(self, peer: str, headers: dict[str, str]) -> str:
+    def client_ip(self, peer: str, ex) -> str:
         """The peer, or, when the peer is a trusted proxy, the nearest untrusted address of
         X-Forwarded-For (read from the right, as each proxy appends)."""
         if not self.trusted or not self.trusted_peer(peer):
             return peer
-        xff = headers.get("x-forwarded-for")
+        xff = ex.header(b"x-forwarded-for")
         if not xff:
             return peer
         for hop in reversed([h.strip() for h in xff.split(",")]):

@@ -13,15 +13,13 @@ HIDDEN_RESPONSE = frozenset((b"server", b"x-powered-by"))
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 REASONS[499] = b"Client Closed Request"
 
-IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
-
 
 def status_line(status: int) -> bytes:
     return b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b"Unknown"))
 
 
 def head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
-    return status_line(status) + b"".join(b"%s: %s\r\n" % (n, v) for n, v in headers) + b"\r\n"
+    return status_line(status) + b"".join([b"%s: %s\r\n" % (n, v) for n, v in headers]) + b"\r\n"
 
 
 def chunk(data: bytes) -> bytes:
@@ -46,13 +44,6 @@ def split_target(target: bytes) -> tuple[str, str]:
         text = rest[slash:] if slash >= 0 else "/"
     path, sep, query = text.partition("?")
     return path, query
-
-
-def header_value(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    for n, v in headers:
-        if n.lower() == name:
-            return v
-    return None
 
 
 def cookies(raw: bytes | None) -> dict[str, str]:

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from edgec.runtime.process import Options, Runtime, _new_loop
-from tests.conftest import free_port  # noqa: F401  (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 
