@@ -1,0 +1,137 @@
+"""Spring Cloud Gateway: a Maven project (Spring Boot + SCG server-webflux, Java DSL routes)."""
+from __future__ import annotations
+
+from edgec import ir
+from edgec.targets import BuildContext, Target, approximate, native, unsupported
+
+from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
+
+HTTP_STATUS_ENUM = frozenset([*range(400, 419), 422, 423, 424, 425, 426, 428, 429, 431, 451, *range(500, 509), 510, 511])
+
+
+class SpringTarget(Target):
+    name = "spring"
+    description = ("Spring Cloud Gateway (server-webflux) Maven project: Java DSL RouteLocator, "
+                   "Spring Cloud LoadBalancer, RedisRateLimiter, application.yml")
+    options = {
+        "boot": ("3", "Spring Boot generation: 3 (Boot 3.5.7, Spring Cloud 2025.0.0, SCG 4.3) or "
+                      "4 (Boot 4.0.7, Spring Cloud 2025.1.4, SCG 5.0)"),
+        "package": ("", "Java package of the generated classes (default: edge.<edge name>)"),
+    }
+    capabilities = {
+        "listener.http": native(),
+        "listener.https": native("spring.ssl.bundle.pem with server.ssl.bundle"),
+        "listener.http2": native("server.http2.enabled"),
+        "listener.tls_min_version": native("server.ssl.enabled-protocols"),
+        "listener.redirect_https": native("a reactor-netty listener that answers every request with the redirect"),
+        "match.path.exact": native(),
+        "match.path.prefix": native("Path predicate '/p' and '/p/**'"),
+        "match.path.regex": native("a Java regex, full match on the raw path"),
+        "match.host": native(),
+        "match.host.wildcard": native(),
+        "match.method": native(),
+        "match.header.exact": native("Header predicate with a quoted (literal) pattern"),
+        "match.header.regex": native("Header predicate: a full-match Java regex"),
+        "match.header.present": native(),
+        "match.query.exact": native("Query predicate: any value of the parameter, not only the first"),
+        "match.query.regex": native("Query predicate: any value of the parameter, not only the first"),
+        "match.query.present": native(),
+        "balance.round_robin": native(),
+        "balance.least_conn": approximate("Spring Cloud LoadBalancer has no least-connections algorithm: "
+                                          "round robin is used"),
+        "balance.ip_hash": unsupported("Spring Cloud LoadBalancer cannot choose by client address; "
+                                       "use sticky cookie, or balance round_robin"),
+        "balance.hash.header": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
+                                           "use sticky cookie"),
+        "balance.hash.cookie": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
+                                           "use sticky cookie"),
+        "balance.hash.client_ip": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
+                                              "use sticky cookie"),
+        "balance.hash.uri": unsupported("Spring Cloud LoadBalancer has no consistent hashing"),
+        "balance.random": native("RandomLoadBalancer"),
+        "upstream.weights": native("the 'weighted' instance supplier (instance metadata weight)"),
+        "upstream.backup": unsupported("Spring Cloud LoadBalancer has no backup instances"),
+        "upstream.health_check": approximate("the LoadBalancer health-check supplier probes the path every "
+                                             "interval; a server counts as healthy only on 200, after one probe "
+                                             "(no timeout, thresholds or status range)"),
+        "upstream.passive_check": approximate("no passive ejection: a failed server is not taken out; "
+                                              "retries go to the next server"),
+        "upstream.sticky_cookie": native("request-based sticky sessions, plus a filter that sets the cookie"),
+        "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
+        "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
+        "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),
+        "auth.basic": native("bcrypt and {SHA} htpasswd entries"),
+        "auth.api_key": native(),
+        "rate_limit.client_ip": native("RedisRateLimiter (needs Redis)"),
+        "rate_limit.header": native("RedisRateLimiter (needs Redis)"),
+        "rate_limit.claim": native("RedisRateLimiter (needs Redis)"),
+        "rate_limit.burst": native("token bucket capacity"),
+        "cache": approximate("LocalResponseCache: only GET responses with status 200, 206 or 301 are cached"),
+        "cache.vary": approximate("LocalResponseCache keys entries by the headers the backend's Vary "
+                                  "response header names, not by the listed ones"),
+        "request_headers.set": native(),
+        "request_headers.add": native(),
+        "request_headers.remove": native(),
+        "response_headers.set": native(),
+        "response_headers.add": native(),
+        "response_headers.remove": native(),
+        "rewrite.prefix": native(),
+        "rewrite.full": native(),
+        "rewrite.host": native(),
+        "cors": native(),
+        "timeout.request": native(),
+        "timeout.per_try": native("route metadata response-timeout"),
+        "retry": native("Retry filter; the next attempt goes to the next server"),
+        "retry.statuses": native(),
+        "retry.backoff": native(),
+        "mirror": unsupported("Spring Cloud Gateway has no request mirroring"),
+        "mirror.percent": unsupported("Spring Cloud Gateway has no request mirroring"),
+        "action.forward": native(),
+        "action.forward.weighted": native("Weight route predicate"),
+        "action.redirect": native(),
+        "action.respond": native(),
+        "action.aggregate": unsupported("not generated for Spring Cloud Gateway; use `edgec run`"),
+        "observability.access_log": approximate("reactor-netty's access log, in its own format, "
+                                                "to the application log"),
+        "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
+        "limits": approximate("only the header size and idle timeout are set; no body size, header count "
+                              "or header timeout limits"),
+        "trusted_proxies": approximate("client addresses are always the peer's: X-Forwarded-For is not used"),
+    }
+
+    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+        super().check(ctx, strict)
+        edge = ctx.edge
+        boot = self.option(ctx, "boot")
+        if boot not in VERSIONS:
+            ctx.sink.error("E401", f"target 'spring' option boot={boot} is not one of {', '.join(VERSIONS)}", None,
+                           rule="target-capability")
+        https = [lst for lst in edge.listeners if lst.protocol == "https"]
+        for extra in https[1:]:
+            ctx.sink.error("E401", "target 'spring' serves one HTTPS listener (Spring Boot's server.ssl)",
+                           extra.span, hint="keep one `listen https`", rule="target-capability")
+        for auth in edge.auth:
+            if isinstance(auth, ir.JwtAuth):
+                bad = [a for a in auth.algorithms if a not in SUPPORTED_JWT_ALGORITHMS]
+                if bad:
+                    ctx.sink.error("E401", f"target 'spring' cannot verify JWT algorithm {', '.join(bad)} "
+                                   f"in auth '{auth.name}'", auth.span,
+                                   hint="Spring Security supports " + ", ".join(SUPPORTED_JWT_ALGORITHMS),
+                                   rule="target-capability")
+        for route in edge.routes:
+            if route.retry.attempts:
+                odd = [s for s in route.retry.statuses if s not in HTTP_STATUS_ENUM]
+                if odd:
+                    ctx.sink.error("E401", f"target 'spring' cannot retry on status {', '.join(map(str, odd))} "
+                                   f"in route '{route.name}': SCG's retry takes Spring's HttpStatus values",
+                                   route.span, rule="target-capability")
+            if route.rate_limit and route.rate_limit.key.source == "claim" and \
+                    not any(isinstance(a, ir.JwtAuth) for a in edge.auth):
+                ctx.sink.error("E401", f"route '{route.name}' limits by a JWT claim but the edge has no jwt auth",
+                               route.span, rule="target-capability")
+
+    def emit(self, ctx: BuildContext) -> dict[str, str]:
+        return emit_project(ctx.edge, self.option(ctx, "boot"), self.option(ctx, "package"))
+
+
+TARGET = SpringTarget

@@ -1,0 +1,114 @@
+"""application.yml: the Spring Boot properties of the generated gateway, built as data and
+written with ruamel.yaml (the YAML writer quotes every scalar that needs it).
+
+Spring resolves ${...} placeholders in property values; a value from the .edge source
+that contains "${" is escaped ("\\${", Spring Framework 6.2+) so that it stays literal.
+"""
+from __future__ import annotations
+
+import io
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+
+from edgec import ir
+
+from .names import Names
+
+GATEWAY = "spring.cloud.gateway.server.webflux"
+
+
+def literal(value: str) -> str:
+    return value.replace("${", "\\${")
+
+
+def duration(ms: int) -> str:
+    return f"{ms}ms"
+
+
+def _put(root: CommentedMap, dotted: str, value) -> None:
+    node = root
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, CommentedMap())
+    node[parts[-1]] = value
+
+
+def main_listener(edge: ir.Edge) -> ir.Listener:
+    """The listener Spring Boot serves itself: the HTTPS one, else the first plain one."""
+    for lst in edge.listeners:
+        if lst.protocol == "https":
+            return lst
+    return next((lst for lst in edge.listeners if not lst.redirect), edge.listeners[0])
+
+
+def listener_property(lst: ir.Listener, what: str = "port") -> str:
+    return f"edge.listeners.{lst.protocol}-{lst.port}.{what}"
+
+
+def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
+    root = CommentedMap()
+    main = main_listener(edge)
+    _put(root, "server.port", main.port)
+    _put(root, "server.address", main.address)
+    _put(root, "server.max-http-request-header-size", f"{edge.limits.max_header_bytes}B")
+    _put(root, "server.netty.idle-timeout", duration(edge.limits.idle_timeout_ms))
+    if main.tls:
+        _put(root, "server.ssl.bundle", "edge")
+        if main.tls.min_version == "1.3":
+            _put(root, "server.ssl.enabled-protocols", ["TLSv1.3"])
+        _put(root, "spring.ssl.bundle.pem.edge.keystore.certificate", literal(main.tls.cert))
+        _put(root, "spring.ssl.bundle.pem.edge.keystore.private-key", literal(main.tls.key))
+    if main.http2:
+        _put(root, "server.http2.enabled", True)
+    for lst in edge.listeners:
+        if lst is not main:
+            _put(root, listener_property(lst), lst.port)
+            _put(root, listener_property(lst, "address"), lst.address)
+    _put(root, "spring.application.name", literal(edge.name))
+    if "redis" in needs:
+        _put(root, "spring.data.redis.host", "${EDGE_REDIS_HOST:127.0.0.1}")
+        _put(root, "spring.data.redis.port", "${EDGE_REDIS_PORT:6379}")
+    for up in edge.upstreams:
+        service = names.service(up.name)
+        instances = []
+        for i, server in enumerate(up.servers, start=1):
+            host = f"[{server.host}]" if ":" in server.host else server.host
+            inst = CommentedMap(uri=f"http://{host}:{server.port}", **{"instance-id": f"{service}-{i}"})
+            if any(s.weight != 1 for s in up.servers):
+                inst["metadata"] = CommentedMap(weight=str(server.weight))
+            instances.append(inst)
+        _put(root, f"spring.cloud.discovery.client.simple.instances.{service}", instances)
+        if up.health:
+            client = f"spring.cloud.loadbalancer.clients.{service}.health-check"
+            _put(root, f"{client}.path.{service}", literal(up.health.path))
+            _put(root, f"{client}.interval", duration(up.health.interval_ms))
+            _put(root, f"{client}.initial-delay", "0ms")
+        if up.sticky:
+            _put(root, f"spring.cloud.loadbalancer.clients.{service}.sticky-session.instance-id-cookie-name",
+                 up.sticky.cookie)
+    if edge.upstreams:
+        # the instances are static: nothing to cache between lookups
+        _put(root, "spring.cloud.loadbalancer.cache.enabled", False)
+        # connect timeout and pool: one HTTP client for every upstream; routes set their own timeouts
+        _put(root, f"{GATEWAY}.httpclient.connect-timeout",
+             max(u.timeouts.connect_ms for u in edge.upstreams))
+        _put(root, f"{GATEWAY}.httpclient.pool.max-idle-time",
+             duration(max(u.keepalive.idle_timeout_ms for u in edge.upstreams)))
+    if "cache" in needs:
+        _put(root, f"{GATEWAY}.filter.local-response-cache.enabled", True)
+        _put(root, f"{GATEWAY}.global-filter.local-response-cache.enabled", False)
+    metrics = edge.observability.metrics_path
+    if metrics:
+        base, _, leaf = metrics.rstrip("/").rpartition("/")
+        _put(root, "management.endpoints.web.base-path", base or "/")
+        _put(root, "management.endpoints.web.exposure.include", "prometheus")
+        _put(root, "management.endpoints.web.path-mapping.prometheus", literal(leaf))
+        _put(root, "management.endpoints.web.discovery.enabled", False)
+    out = io.StringIO()
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.dump(root, out)
+    return "# Generated by edgec. Spring Boot properties of the gateway.\n" + out.getvalue()

@@ -1,0 +1,241 @@
+"""The generated Maven project: which files, which dependencies, rendered from the templates.
+
+Java templates render every expression through `java.literal` (Jinja2 `finalize`): a
+plain string always becomes a quoted Java literal, and only fragments marked `Java`
+(built in routes.py from quoted parts) go in as they are. The pom is rendered with XML
+autoescaping; application.yml is written by config.py with ruamel.yaml.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+
+from edgec import ir
+
+from . import config, routes
+from .java import Java, class_name, literal, string
+
+# boot option → (Spring Boot, Spring Cloud train, SCG): pairs that resolve from Maven Central
+VERSIONS = {"3": ("3.5.7", "2025.0.0", "4.3"), "4": ("4.0.7", "2025.1.4", "5.0")}
+SUPPORTED_JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                            "HS256", "HS384", "HS512")
+HMAC = {"HS256": "HmacSHA256", "HS384": "HmacSHA384", "HS512": "HmacSHA512"}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    group: str
+    artifact: str
+    why: str
+
+
+def _java_env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader(__name__.rpartition(".")[0], "templates"),
+                              finalize=literal, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+
+def _xml_env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader(__name__.rpartition(".")[0], "templates"),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+
+def comment(text: str) -> Java:
+    """Source text inside a Java comment: as a Java string literal (so no \\u escape or line
+    break survives), with any comment terminator broken."""
+    return Java(string(text).replace("*/", "*\\/"))
+
+
+def package_name(edge: ir.Edge, option: str) -> str:
+    if option:
+        return option
+    return "edge." + (re.sub(r"[^a-z0-9]", "", edge.name.lower()) or "gateway")
+
+
+def dependencies(edge: ir.Edge, boot: str) -> list[Dependency]:
+    deps = [Dependency("org.springframework.cloud", "spring-cloud-starter-gateway-server-webflux",
+                       "Spring Cloud Gateway on WebFlux")]
+    if edge.upstreams:
+        deps.append(Dependency("org.springframework.cloud", "spring-cloud-starter-loadbalancer",
+                               "lb:// upstreams: static instances, weights, health checks, sticky sessions"))
+    if any(r.rate_limit for r in edge.routes):
+        deps.append(Dependency("org.springframework.boot", "spring-boot-starter-data-redis-reactive",
+                               "RedisRateLimiter: token buckets in Redis"))
+    if any(isinstance(a, ir.JwtAuth) for a in edge.auth):
+        deps.append(Dependency("org.springframework.security", "spring-security-oauth2-jose",
+                               "JWT validation (NimbusReactiveJwtDecoder)"))
+    if any(isinstance(a, ir.BasicAuth) for a in edge.auth):
+        deps.append(Dependency("org.springframework.security", "spring-security-crypto",
+                               "bcrypt htpasswd entries"))
+    if any(r.cache for r in edge.routes):
+        deps.append(Dependency("org.springframework.boot", "spring-boot-starter-cache", "LocalResponseCache"))
+        deps.append(Dependency("com.github.ben-manes.caffeine", "caffeine", "LocalResponseCache storage"))
+    if edge.observability.metrics_path:
+        deps.append(Dependency("org.springframework.boot", "spring-boot-starter-actuator", "the metrics endpoint"))
+        deps.append(Dependency("io.micrometer", "micrometer-registry-prometheus", "Prometheus exposition format"))
+    return deps
+
+
+def _imports(spring_routes: list[routes.SpringRoute], params: str) -> tuple[list[str], list[str]]:
+    text = "\n".join(list(map(str, (p for r in spring_routes for p in r.predicates + r.filters)))
+                     + [str(k) for r in spring_routes for k, _ in r.metadata])
+    candidates = {
+        "java.time.Duration": "Duration",
+        "java.util.List": "List.of",
+        "org.springframework.beans.factory.annotation.Qualifier": "@Qualifier",
+        "org.springframework.cloud.gateway.filter.ratelimit.KeyResolver": "KeyResolver",
+        "org.springframework.cloud.gateway.filter.ratelimit.RedisRateLimiter": "RedisRateLimiter",
+        "org.springframework.http.HttpMethod": "HttpMethod",
+        "org.springframework.http.HttpStatus": "HttpStatus",
+        "org.springframework.util.unit.DataSize": "DataSize",
+    }
+    imports = sorted({"org.springframework.cloud.gateway.route.RouteLocator",
+                      "org.springframework.cloud.gateway.route.builder.RouteLocatorBuilder",
+                      "org.springframework.context.annotation.Bean",
+                      "org.springframework.context.annotation.Configuration"}
+                     | {cls for cls, token in candidates.items() if token in text or token in params})
+    static = sorted(f"org.springframework.cloud.gateway.support.RouteMetadataUtils.{attr}"
+                    for attr in ("CONNECT_TIMEOUT_ATTR", "RESPONSE_TIMEOUT_ATTR") if attr in text)
+    java_first = [i for i in imports if i.startswith("java.")]
+    return static, java_first + [i for i in imports if not i.startswith("java.")]
+
+
+def _parameters(edge: ir.Edge, names) -> str:
+    params = ["RouteLocatorBuilder builder"]
+    if edge.auth:
+        params.append("EdgeSecurity security")
+    if names.key_resolvers:
+        params.append("EdgeRateLimits rateLimits")
+        params += [f'@Qualifier("{bean}") KeyResolver {bean}' for bean in names.key_resolvers.values()]
+    return ", ".join(params)
+
+
+def _auth_context(edge: ir.Edge, names) -> list[dict]:
+    out = []
+    for a in edge.auth:
+        d = {"kind": a.kind, "name": a.name, "name_comment": comment(a.name), "method": Java(names.auth_method(a.name))}
+        if isinstance(a, ir.JwtAuth):
+            hmac = next((alg for alg in a.algorithms if alg in HMAC), None) if a.secret else None
+            d.update(hmac=Java(hmac) if hmac else None, hmac_java=HMAC.get(hmac or ""),
+                     secret=a.secret.secret if a.secret else None,
+                     source_java=Java(f"withJwkSetUri({literal(a.jwks_url)})" if a.jwks_url
+                                      else f"withIssuerLocation({literal(a.issuer)})"),
+                     algorithms=[Java(alg) for alg in a.algorithms if alg not in HMAC],
+                     issuer=a.issuer, audiences=Java(", ".join(literal(x) for x in a.audiences)),
+                     leeway_ms=a.leeway_ms, header=a.header)
+        elif isinstance(a, ir.BasicAuth):
+            d.update(realm=a.realm, htpasswd_java=Java(f"secret({literal(a.htpasswd.secret)})"
+                                                       if isinstance(a.htpasswd, ir.Secret)
+                                                       else f"readFile({literal(a.htpasswd)})"))
+        else:
+            d.update(header=a.header, keys_file=a.keys_file, secrets=[k.secret for k in a.keys])
+        out.append(d)
+    return out
+
+
+def _upstream_context(edge: ir.Edge, names) -> list[dict]:
+    out = []
+    classes: set[str] = set()
+    for up in edge.upstreams:
+        suppliers = []
+        if up.health:
+            suppliers.append("withHealthChecks")
+        if any(s.weight != 1 for s in up.servers):
+            suppliers.append("withWeighted")
+        if up.sticky:
+            suppliers.append("withRequestBasedStickySession")
+        algorithm = "RandomLoadBalancer" if up.balance == "random" else "RoundRobinLoadBalancer"
+        cls = class_name(up.name) + "Upstream"
+        while cls in classes:
+            cls += "X"
+        classes.add(cls)
+        summary = ", ".join([algorithm.removesuffix("LoadBalancer").lower().replace("roundrobin", "round robin")]
+                            + [s.removeprefix("with") for s in suppliers])
+        out.append({"service": names.service(up.name), "cls": Java(cls), "name_comment": comment(up.name),
+                    "summary_comment": Java(summary), "suppliers": [Java(s) for s in suppliers],
+                    "algorithm": Java(algorithm)})
+    return out
+
+
+def _listener_context(edge: ir.Edge) -> list[dict]:
+    main = config.main_listener(edge)
+    https = next((lst for lst in edge.listeners if lst.protocol == "https"), None)
+    out = []
+    for lst in edge.listeners:
+        if lst is main:
+            continue
+        redirect_port = lst.redirect.port if lst.redirect else None
+        out.append({"protocol": Java(lst.protocol), "port": lst.port, "address": lst.address,
+                    "property": config.listener_property(lst),
+                    "address_property": config.listener_property(lst, "address"),
+                    "redirect_port": redirect_port, "status": lst.redirect.status if lst.redirect else 0,
+                    "redirect_property": config.listener_property(https) if https and https is not main
+                    and redirect_port == https.port else "server.port"})
+    return out
+
+
+def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str]:
+    from .names import Names
+    names = Names(edge)
+    package = package_name(edge, package_option)
+    ctx = routes.RouteContext(edge, names, names.key_resolvers)
+    spring_routes = routes.build_routes(ctx)
+    java = _java_env()
+    base = {"package": Java(package), "edge_name_comment": comment(edge.name)}
+    src = "src/main/java/" + package.replace(".", "/") + "/"
+    files: dict[str, str] = {}
+
+    def render(template: str, **values) -> str:
+        return java.get_template(template).render(**base, **values)
+
+    upstreams = _upstream_context(edge, names)
+    files[src + "EdgeApplication.java"] = render(
+        "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams)
+    parameters = _parameters(edge, names)
+    static_imports, imports = _imports(spring_routes, parameters)
+    route_views = [{
+        "id": r.id, "order": r.order, "edge_route_comment": comment(r.edge_route),
+        "note": r.note, "note_comment": Java(r.note.replace("*/", "")),
+        "predicates_java": Java("\n                .and().".join(r.predicates)),
+        "filters": r.filters, "filters_java": Java("\n                    .".join(r.filters)),
+        "metadata": r.metadata, "uri": r.uri} for r in spring_routes]
+    files[src + "EdgeRoutes.java"] = render(
+        "EdgeRoutes.java.j2", routes=route_views, imports=[Java(i) for i in imports],
+        static_imports=[Java(i) for i in static_imports], parameters=Java(parameters),
+        unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
+        env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
+    files[src + "EdgeMatching.java"] = render("EdgeMatching.java.j2")
+    files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
+    needs = set()
+    if names.key_resolvers:
+        needs.add("redis")
+        files[src + "EdgeRateLimits.java"] = render(
+            "EdgeRateLimits.java.j2", shared=bool(ctx.split_limited),
+            uses_jwt=any(src_ == "claim" for src_, _ in names.key_resolvers),
+            resolvers=[{"source": s, "name": n, "bean": Java(b)} for (s, n), b in names.key_resolvers.items()])
+    if edge.auth:
+        kinds = {a.kind for a in edge.auth}
+        providers = _auth_context(edge, names)
+        files[src + "EdgeSecurity.java"] = render(
+            "EdgeSecurity.java.j2", providers=providers, has_jwt="jwt" in kinds, has_basic="basic" in kinds,
+            has_api_key="api_key" in kinds, has_hmac=any(p.get("hmac") for p in providers))
+    if edge.upstreams:
+        files[src + "EdgeLoadBalancing.java"] = render("EdgeLoadBalancing.java.j2", upstreams=upstreams)
+    listeners = _listener_context(edge)
+    if listeners:
+        files[src + "EdgeListeners.java"] = render("EdgeListeners.java.j2", listeners=listeners,
+                                                   any_redirect=any(lst["redirect_port"] for lst in listeners))
+    if any(r.cache for r in edge.routes):
+        needs.add("cache")
+    files["src/main/resources/application.yml"] = config.application_yml(edge, names, needs)
+    boot_version, cloud, scg = VERSIONS[boot]
+    files["pom.xml"] = _xml_env().get_template("pom.xml.j2").render(
+        boot=boot_version, spring_cloud=cloud, scg=scg, edge_name=edge.name, group_id=package,
+        artifact_id=re.sub(r"[^a-z0-9-]+", "-", edge.name.lower()).strip("-") + "-gateway",
+        dependencies=dependencies(edge, boot))
+    return dict(sorted(files.items()))
+

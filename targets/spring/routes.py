@@ -1,0 +1,281 @@
+"""IR routes → Spring Cloud Gateway routes: the one table from IR nodes to Java DSL calls.
+
+SCG tries routes in `order` and takes the first whose predicates all hold, so each
+(route, match alternative, weighted backend) becomes one SCG route, and the orders
+are the precedence of `edgec.routing` laid out as a total order. Predicates are a
+conjunction only (`.and()`): SCG folds `and`/`or` left to right without precedence.
+
+Every value is turned into Java here, through `java.literal`; the templates only lay
+the fragments out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgec import ir, routing
+
+from .java import Java, literal, regex
+from .names import Names
+
+@dataclass
+class SpringRoute:
+    id: str
+    edge_route: str
+    note: str  # which alternative / backend, for the comment above the route
+    order: int
+    predicates: list[Java]
+    filters: list[Java] = field(default_factory=list)
+    metadata: list[tuple[Java, Java]] = field(default_factory=list)
+    uri: Java = Java('"no://op"')
+
+
+def call(name: str, *args) -> Java:
+    return Java(f"{name}({', '.join(literal(a) for a in args)})")
+
+
+def precedence(route_index: int, match_index: int, m: ir.Match, host: str | None, regex_rank: int) -> tuple:
+    """The total order of `routing.decide` for one host of one match (routing.full_key)."""
+    host_key = routing.host_rank(host)
+    path = m.path
+    if path.type == "exact":
+        path_key: tuple = (0,)
+    elif path.type == "regex":
+        path_key = (1, regex_rank)
+    else:
+        path_key = (2, -len(routing.strip_slash(decoded(path.value))))
+    return (host_key, path_key, not m.methods, -len(m.headers), -len(m.query), route_index, match_index)
+
+
+# ---- predicates ---------------------------------------------------------------------------
+# edgec matches the normalised path (%XX decoded, dot segments resolved, slashes merged) and
+# the first line of a header or the first value of a query parameter, %XX-decoded with "+"
+# kept; SCG's Path, Header and Query predicates do neither, so those are EdgeMatching's.
+
+def decoded(path: str) -> str:
+    try:
+        return routing.normalize_path(path)
+    except routing.BadPath:
+        return path
+
+
+def path_predicate(path: ir.PathMatch) -> Java:
+    if path.type == "regex":
+        return helper("pathRegex", regex(path.value))
+    return helper("pathExact" if path.type == "exact" else "pathPrefix", decoded(path.value))
+
+
+def helper(name: str, *args) -> Java:
+    return Java(f"predicate({call('EdgeMatching.' + name, *args)})")
+
+
+def value_predicate(kind: str, m: ir.ValueMatch) -> Java:
+    verb = {"present": "Present", "exact": "Equals", "regex": "Matches"}[m.type]
+    args = (m.name,) if m.type == "present" else (m.name, regex(m.value) if m.type == "regex" else m.value)
+    return helper(kind + verb, *args)
+
+
+def predicates(m: ir.Match, host: str | None) -> list[Java]:
+    out = []
+    if host is not None:
+        out.append(helper("host", host))
+    out.append(path_predicate(m.path))
+    if m.methods:
+        out.append(call("method", *m.methods))
+    out += [value_predicate("header", h) for h in m.headers]
+    out += [value_predicate("query", q) for q in m.query]
+    return out
+
+
+# ---- filters ----------------------------------------------------------------------------------
+
+def _expands(value: str) -> bool:
+    """SCG's header filters expand {variables} in values; such values need the literal filter."""
+    return "{" in value
+
+
+def request_header_filters(ops: ir.HeaderOps) -> list[Java]:
+    out = []
+    for verb, dsl in (("set", "setRequestHeader"), ("add", "addRequestHeader")):
+        for name, value in getattr(ops, verb):
+            out.append(Java(f"filter(EdgeFilters.requestHeader({literal(verb)}, {literal(name)}, {literal(value)}))")
+                       if _expands(value) else call(dsl, name, value))
+    out += [call("removeRequestHeader", name) for name in ops.remove]
+    return out
+
+
+def response_header_filters(ops: ir.HeaderOps) -> list[Java]:
+    out = [Java(f"filter(EdgeFilters.responseHeader(\"set\", {literal(n)}, {literal(v)}))") for n, v in ops.set]
+    out += [Java(f"filter(EdgeFilters.responseHeader(\"add\", {literal(n)}, {literal(v)}))") for n, v in ops.add]
+    out += [Java(f"filter(EdgeFilters.responseHeader(\"remove\", {literal(n)}, null))") for n in ops.remove]
+    return out
+
+
+def matched_prefix(m: ir.Match) -> str | None:
+    return decoded(m.path.value) if m.path.type in ("prefix", "exact") else None
+
+
+def rewrite_filters(rewrite: ir.Rewrite, m: ir.Match) -> list[Java]:
+    out = []
+    if rewrite.path and rewrite.path.type == "prefix":
+        prefix = decoded(rewrite.path.match) if rewrite.path.match is not None else matched_prefix(m)
+        out.append(Java(f"filter(EdgeFilters.replacePrefix({literal(prefix)}, "
+                        f"{literal(rewrite.path.replacement)}))"))
+    elif rewrite.path:
+        out.append(Java(f"filter(EdgeFilters.replacePath({literal(rewrite.path.replacement)}))"))
+    if rewrite.host is None:
+        out.append(call("preserveHostHeader"))  # the backend sees the client's Host, as edgec sends it
+    else:
+        out.append(Java(f"filter(EdgeFilters.hostHeader({literal(rewrite.host)}))")
+                   if _expands(rewrite.host) else call("setHostHeader", rewrite.host))
+    return out
+
+
+def cors_filter(c: ir.Cors) -> Java:
+    def arr(items):
+        return Java("List.of(" + ", ".join(literal(i) for i in items) + ")")
+    return Java(f"filter(EdgeFilters.cors({arr(c.origins)}, {arr(c.methods)}, {arr(c.headers)}, "
+                f"{arr(c.expose)}, {literal(c.credentials)}, {c.max_age_s}))")
+
+
+def token_bucket(rate: ir.RateLimit) -> tuple[int, int, int]:
+    """(replenishRate, burstCapacity, requestedTokens) for RedisRateLimiter.
+
+    RedisRateLimiter adds `replenishRate` whole tokens a second and charges
+    `requestedTokens` a request, so count/window_s requests a second is
+    replenish/requested with g = gcd(count, window): replenish = count/g,
+    requested = window/g (100/min: 5 tokens a second, 3 a request). The bucket holds
+    the burst on top of one request, as many requests' worth of tokens.
+    """
+    from math import gcd
+    g = gcd(rate.count, rate.window_s)
+    replenish, requested = rate.count // g, rate.window_s // g
+    return replenish, (rate.burst + 1) * requested, requested
+
+
+def http_method(name: str) -> str:
+    constants = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+    return f"HttpMethod.{name}" if name in constants else f"HttpMethod.valueOf({literal(name)})"
+
+
+def retry_filter(retry: ir.Retry) -> Java:
+    parts = [f"setRetries({retry.attempts})",
+             "setStatuses(" + ", ".join(f"HttpStatus.valueOf({s})" for s in retry.statuses) + ")",
+             "setSeries()",
+             "setMethods(" + ", ".join(http_method(m) for m in retry.methods) + ")"]
+    if not retry.connect_errors:
+        # SCG's default exceptions are IOException and TimeoutException: the connect errors
+        parts.append("setExceptions()")
+    if retry.backoff_ms:
+        b = retry.backoff_ms
+        parts.append(f"setBackoff(Duration.ofMillis({b}), Duration.ofMillis({b}), 1, false)")
+    return Java("retry(c -> c." + "\n                        .".join(parts) + ")")
+
+
+@dataclass
+class RouteContext:
+    """What building the routes of one edge needs besides the route itself."""
+
+    edge: ir.Edge
+    names: Names
+    key_resolvers: dict[tuple[str, str | None], str]  # (source, name) → bean name
+    split_limited: set[str] = field(default_factory=set)  # edge routes whose limit spans several SCG routes
+
+
+def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]:
+    out: list[Java] = []
+    if route.timeouts.request_ms:
+        out.append(Java(f"filter(EdgeFilters.deadline(Duration.ofMillis({route.timeouts.request_ms})))"))
+    if route.cors:
+        out.append(cors_filter(route.cors))
+    if route.auth:
+        out.append(Java(f"filter(security.{ctx.names.auth_method(route.auth)}())"))
+    if route.rate_limit:
+        out.append(rate_limit_filter(route, ctx))
+    out += response_header_filters(route.response_headers)
+    action = route.action
+    if isinstance(action, ir.Redirect):
+        out.append(redirect_filter(action, m))
+        return out
+    if isinstance(action, ir.Respond):
+        out.append(Java(f"filter(EdgeFilters.respond({action.status}, {literal(action.content_type)}, "
+                        f"{literal(action.body)}))"))
+        return out
+    if route.cache:
+        out.append(Java(f"localResponseCache(Duration.ofMillis({route.cache.ttl_ms}), DataSize.ofMegabytes(16))"))
+    out += request_header_filters(route.request_headers)
+    out += rewrite_filters(route.rewrite, m)
+    return out
+
+
+def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:
+    rate = route.rate_limit
+    replenish, capacity, requested = token_bucket(rate)
+    resolver = ctx.key_resolvers[(rate.key.source, rate.key.name)]
+    configure = f"c -> c.setKeyResolver({resolver})"
+    if route.name in ctx.split_limited:
+        # one edge route became several SCG routes: they share the bucket of the first one
+        configure += f"\n                            .setRateLimiter(rateLimits.sharedWith({literal(route.name)}))"
+    if rate.status != 429:
+        configure += f".setStatusCode(HttpStatus.valueOf({rate.status}))"
+    return Java("requestRateLimiter()\n                        .rateLimiter(RedisRateLimiter.class, c -> c"
+                f".setReplenishRate({replenish}).setBurstCapacity({capacity}).setRequestedTokens({requested}))"
+                f"\n                        .configure({configure})")
+
+
+def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
+    path_mode, path_value, prefix = "keep", None, None
+    if r.path and r.path.type == "full":
+        path_mode, path_value = "full", r.path.replacement
+    elif r.path:
+        path_mode, path_value = "prefix", r.path.replacement
+        prefix = matched_prefix(m)
+    return Java(f"filter(EdgeFilters.redirect({r.status}, {literal(r.scheme)}, {literal(r.host)}, "
+                f"{literal(r.port or 0)}, {literal(path_mode)}, {literal(path_value)}, {literal(prefix)}))")
+
+
+def upstream_timeouts(up: ir.Upstream, route: ir.Route) -> list[tuple[Java, Java]]:
+    response = route.timeouts.per_try_ms or up.timeouts.read_ms
+    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(str(response))),
+            (Java("CONNECT_TIMEOUT_ATTR"), Java(str(up.timeouts.connect_ms)))]
+
+
+def build_routes(ctx: RouteContext) -> list[SpringRoute]:
+    """One SCG route per (route, match, host, backend), sorted by edgec's precedence."""
+    pending: list[tuple[tuple, SpringRoute]] = []
+    regex_ranks: dict[str, int] = {}
+    for ri, route in enumerate(ctx.edge.routes):
+        backends = route.action.backends if isinstance(route.action, ir.Forward) else (None,)
+        backends = tuple(b for b in backends if b is None or b.weight > 0)
+        pieces = [(mi, m, host) for mi, m in enumerate(route.matches) for host in (m.hosts or (None,))]
+        if len(pieces) * len(backends) > 1 and route.rate_limit:
+            ctx.split_limited.add(route.name)
+        for pi, (mi, m, host) in enumerate(pieces):
+            rank = regex_ranks.setdefault(m.path.value, len(regex_ranks)) if m.path.type == "regex" else 0
+            for bi, backend in enumerate(backends):
+                rid = route.name + (f"#{pi + 1}" if pi else "") + (f"@{backend.upstream}" if bi else "")
+                notes = []
+                if len(route.matches) > 1:
+                    notes.append(f"match {mi + 1} of {len(route.matches)}")
+                if len(m.hosts) > 1:
+                    notes.append(f"host {host}")
+                preds = predicates(m, host)
+                if len(backends) > 1:
+                    preds.append(call("weight", f"{route.name}#{pi + 1}", backend.weight))
+                    notes.append(f"{backend.weight} of {sum(b.weight for b in backends)} to {backend.upstream}")
+                spring = SpringRoute(rid, route.name, ", ".join(notes), 0, preds, route_filters(route, m, ctx))
+                spring.metadata.append((Java("EDGE_ROUTE"), Java(literal(route.name))))
+                if backend is not None:
+                    up = ctx.edge.upstream(backend.upstream)
+                    if up.sticky:
+                        spring.filters.append(Java(
+                            f"filter(EdgeFilters.stickyCookie({literal(up.sticky.cookie)}, "
+                            f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
+                    if route.retry.attempts:
+                        spring.filters.append(retry_filter(route.retry))
+                    spring.metadata += upstream_timeouts(up, route)
+                    spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
+                pending.append((precedence(ri, mi, m, host, rank) + (bi,), spring))
+    pending.sort(key=lambda item: item[0])
+    for order, (_, spring) in enumerate(pending, start=1):
+        spring.order = order
+    return [s for _, s in pending]

@@ -1,0 +1,274 @@
+"""Building generated Spring projects with Maven, and running them with `java -jar`.
+
+Test modules register the projects they need at import time (`register`); the first test
+that asks for a build (`built` fixture) compiles all of them in as few Maven reactors as
+the project coordinates allow (two generated projects of one sample share
+groupId:artifactId, and a reactor cannot hold both), so Maven starts a handful of times,
+not once per project. `mvn -o` is used while the local repository has everything, and
+Maven goes online once when it does not (a fresh CI machine).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+from edgec import ir
+from edgec.diagnostics import Sink
+from edgec.targets import BuildContext, get
+
+M2 = Path(os.environ.get("EDGEC_M2_REPOSITORY", Path.home() / ".m2" / "repository"))
+JAVA_TEST_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k"]  # start faster; tests only
+
+
+@dataclass
+class Project:
+    id: str
+    files: dict[str, str] | None  # None: the edge did not compile for spring
+    diagnostics: list = field(default_factory=list)
+    dir: Path | None = None
+    jar: Path | None = None
+    build_log: str = ""
+
+
+REGISTRY: dict[str, tuple[ir.Edge, dict[str, str]]] = {}
+COMBINED: dict[str, list[str]] = {}
+
+LAUNCHER = """package edgec.launcher;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+
+/** Starts several generated gateways in one JVM: CLASS ARGS... [--next CLASS ARGS...]... */
+public final class Launcher {
+
+    private Launcher() {
+    }
+
+    public static void main(String[] args) throws ClassNotFoundException {
+        List<String> group = new ArrayList<>();
+        for (String arg : args) {
+            if (arg.equals("--next")) {
+                start(group);
+                group.clear();
+            }
+            else {
+                group.add(arg);
+            }
+        }
+        start(group);
+        System.out.println("Started EdgeApplication: every gateway");
+    }
+
+    private static void start(List<String> group) throws ClassNotFoundException {
+        new SpringApplicationBuilder(Class.forName(group.get(0))).run(group.subList(1, group.size()).toArray(new String[0]));
+    }
+}
+"""
+
+
+def register(project_id: str, edge: ir.Edge, **options: str) -> str:
+    REGISTRY[project_id] = (edge, options)
+    return project_id
+
+
+def register_combined(project_id: str, members: list[str]) -> str:
+    """One test-only project that holds the sources of several generated ones (each in its
+    own package) and starts them all in one JVM: a JVM start costs more than a gateway."""
+    COMBINED[project_id] = members
+    return project_id
+
+
+def _combined_files(members: list[Project]) -> dict[str, str]:
+    files = {"src/main/java/edgec/launcher/Launcher.java": LAUNCHER}
+    deps: dict[tuple[str, str], None] = {}
+    for m in members:
+        files.update({rel: text for rel, text in m.files.items() if rel.startswith("src/main/java/")})
+        for group, artifact in re.findall(r"<dependency>\s*<groupId>([^<]+)</groupId>\s*<artifactId>([^<]+)</artifactId>"
+                                          r"\s*</dependency>", m.files["pom.xml"]):
+            deps[(group, artifact)] = None
+    pom = members[0].files["pom.xml"]
+    dependency_xml = "".join(f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId></dependency>"
+                             for g, a in deps)
+    pom = re.sub(r"</dependencyManagement>.*<build>", "</dependencyManagement><dependencies>" + dependency_xml
+                 + "</dependencies><build>", pom, count=1, flags=re.S)
+    pom = re.sub(r"<groupId>[^<]+</groupId>\s*<artifactId>[^<]+</artifactId>\s*<version>0.0.1</version>",
+                 "<groupId>edgec.tests</groupId><artifactId>combined</artifactId><version>0.0.1</version>", pom, count=1)
+    pom = pom.replace("<java.version>17</java.version>",
+                      "<java.version>17</java.version><start-class>edgec.launcher.Launcher</start-class>")
+    files["pom.xml"] = pom
+    return files
+
+
+def emit(edge: ir.Edge, **options: str) -> tuple[dict[str, str] | None, list]:
+    target = get("spring")
+    sink = Sink("test.edge")
+    ctx = BuildContext(edge, sink, dict(options))
+    target.check(ctx)
+    if sink.has_errors:
+        return None, sink.items
+    return target.emit(ctx), sink.items
+
+
+def _coordinates(pom: str) -> tuple[str, str]:
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ElementTree.fromstring(pom)
+    return root.findtext("m:groupId", namespaces=ns), root.findtext("m:artifactId", namespaces=ns)
+
+
+def _aggregator(modules: list[str]) -> str:
+    lines = "\n".join(f"    <module>{m}</module>" for m in modules)
+    return f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>edgec.tests</groupId>
+  <artifactId>reactor</artifactId>
+  <version>0</version>
+  <packaging>pom</packaging>
+  <modules>
+{lines}
+  </modules>
+</project>
+"""
+
+
+def mvn(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`mvn -B` offline, or online once when the local repository lacks something."""
+    base = ["mvn", "-B", "-q", f"-Dmaven.repo.local={M2}"]
+    proc = subprocess.run(base + ["-o"] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode and re.search(r"offline mode|has not been downloaded|Cannot access .* in offline",
+                                     proc.stdout + proc.stderr):
+        proc = subprocess.run(base + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return proc
+
+
+def build_all(root: Path) -> dict[str, Project]:
+    """Emit every registered project under `root` and package them; lint warnings fail a build."""
+    projects: dict[str, Project] = {}
+    reactors: list[dict[tuple[str, str], str]] = []
+    for pid, (edge, options) in sorted(REGISTRY.items()):
+        files, diagnostics = emit(edge, **options)
+        projects[pid] = Project(pid, files, diagnostics)
+    for pid, members in COMBINED.items():
+        built_members = [projects[m] for m in members if projects[m].files is not None]
+        projects[pid] = Project(pid, _combined_files(built_members) if built_members else None)
+    for pid, project in projects.items():
+        files = project.files
+        if files is None:
+            continue
+        project.dir = root / pid
+        for rel, text in files.items():
+            path = project.dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        coords = _coordinates(files["pom.xml"])
+        for reactor in reactors:
+            if coords not in reactor:
+                reactor[coords] = pid
+                break
+        else:
+            reactors.append({coords: pid})
+    for i, reactor in enumerate(reactors):
+        rdir = root / f"reactor-{i}"
+        rdir.mkdir()
+        modules = sorted(reactor.values())
+        (rdir / "pom.xml").write_text(_aggregator([f"../{m}" for m in modules]))
+        proc = mvn(["package", "-DskipTests", "-Dmaven.compiler.failOnWarning=true", "--fail-at-end", "-T", "2"],
+                   rdir)
+        log = proc.stdout + proc.stderr
+        for m in modules:
+            project = projects[m]
+            jars = sorted((project.dir / "target").glob("*.jar")) if (project.dir / "target").is_dir() else []
+            project.jar = jars[0] if jars else None
+            project.build_log = "\n".join(line for line in log.splitlines() if f"/{m}/" in line) or log[-4000:]
+    return projects
+
+
+# ---- running ---------------------------------------------------------------------------------
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports (all held open while choosing, so none is handed out twice)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def listener_args(edge: ir.Edge, ports: dict[int, int]) -> list[str]:
+    """Command-line properties that move the edge's listeners to local ports."""
+    from edgec.targets.spring import config
+    main = config.main_listener(edge)
+    args = ["--server.address=127.0.0.1", f"--server.port={ports[main.port]}"]
+    for lst in edge.listeners:
+        if lst is not main:
+            args.append(f"--{config.listener_property(lst)}={ports[lst.port]}")
+            args.append(f"--{config.listener_property(lst, 'address')}=127.0.0.1")
+    return args
+
+
+def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
+    """Command-line properties that point upstreams at local servers (one property per
+    server the upstream had: the edge must declare as many servers as are given)."""
+    from edgec.targets.spring.names import Names
+    names = Names(edge)
+    args = []
+    for up, servers in addresses.items():
+        for i, address in enumerate(servers):
+            args.append(f"--spring.cloud.discovery.client.simple.instances.{names.service(up)}[{i}].uri=http://{address}")
+    return args
+
+
+class SpringApp:
+    """A generated gateway started with `java -jar`, stopped by PID."""
+
+    def __init__(self, jar: Path, args: list[str], port: int, log: Path, env: dict | None = None,
+                 java_flags: list[str] | None = None):
+        self.jar, self.args, self.port, self.log_path = jar, args, port, log
+        self.env = {**os.environ, **(env or {})}
+        self.java_flags = JAVA_TEST_FLAGS if java_flags is None else java_flags
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "SpringApp":
+        java = shutil.which("java") or "java"
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen([java, *self.java_flags, "-jar", str(self.jar), *self.args],
+                                         stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        return self
+
+    def wait_ready(self, timeout: float = 240, marker: str = "Started EdgeApplication") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {self.proc.returncode}:\n{self.log()[-6000:]}")
+            if marker in self.log():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the gateway did not start in {timeout}s:\n{self.log()[-6000:]}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
