@@ -215,3 +215,23 @@ def test_rate_limit_shared_through_redis(tmp_path, redis_url, echo_servers):
     finally:
         for p in procs:
             p.stop()
+
+
+def test_startup_problems_are_reported_without_traceback(tmp_path):
+    port = free_port()
+    missing = _write(tmp_path / "s.edge", f"""edge "s" {{
+      listen http {port}
+      auth api_key k {{ keys ${{secret:EDGEC_TEST_UNSET_SECRET}} }}
+      route r {{ auth k respond 200 "ok" }}
+    }}""")
+    proc = RuntimeProcess(missing, port).start(wait=False)
+    assert proc.proc.wait(20) == 1
+    proc.stop()
+    out = proc.output()
+    assert "secret 'EDGEC_TEST_UNSET_SECRET' is not set" in out and "Traceback" not in out
+    broken = _write(tmp_path / "b.edge", 'edge "b" { route r { forward nowhere } }')
+    proc = RuntimeProcess(broken, port).start(wait=False)
+    assert proc.proc.wait(20) == 1
+    proc.stop()
+    out = proc.output()
+    assert "nowhere" in out and "Traceback" not in out

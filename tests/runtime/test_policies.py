@@ -279,3 +279,16 @@ def test_aggregation_merges_parts_and_reports_failures(gateway, echo_servers):
     assert merged["errors"] == {"orders": {"error": "timeout", "status": 504}}
     status, _, body = request(port, path="/broken")
     assert status == 502 and json.loads(body)["errors"] == {"gone": {"error": "unavailable", "status": 502}}
+
+
+def test_mirror_sends_a_copy(gateway, echo_servers):
+    e = echo_servers("main", "shadow")
+    port = free_port()
+    gateway(_edge(port, {"main": e["main"].address, "shadow": e["shadow"].address},
+                  "route r { mirror shadow 100% forward main }"))
+    status, _, body = request(port, path="/orders?id=7")
+    assert status == 200 and b'"backend": "main"' in body
+    deadline = time.monotonic() + 5
+    while not e["shadow"].requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [r["path"] for r in e["shadow"].requests] == ["/orders?id=7"]
