@@ -1,7 +1,7 @@
 """Medians of the interleaved runs in a results.jsonl → the Markdown table of bench/results.
 
 usage: report.py RESULTS.jsonl            the table
-       report.py --hold LINE.json PEAK_KB  one sentence on the held connections"""
+       report.py --hold LINE.json          one sentence on the held connections (bench/hold.py)"""
 from __future__ import annotations
 
 import json
@@ -9,15 +9,15 @@ import statistics
 import sys
 
 
-def hold(line: str, peak_kb: str) -> None:
+def hold(line: str) -> None:
     r = json.loads(line)
-    print(f"{r['requests']:,} requests, {r['rps']:,.0f} rps, p99 {r['p99_ms']:.1f} ms, "
-          f"errors {r['errors']}, peak RSS {int(peak_kb) / 1024:.1f} MiB.")
+    print(f"{r['requests']:,} requests, {r['errors']} errors {r['first_errors'] or ''}, slowest answer "
+          f"{r['slowest_ms']:.1f} ms, peak RSS {r['peak_rss_mib']:.1f} MiB.")
 
 
 def main() -> None:
     if sys.argv[1] == "--hold":
-        return hold(sys.argv[2], sys.argv[3])
+        return hold(sys.argv[2])
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     groups: dict[tuple[str, int], list[dict]] = {}
     for r in rows:
