@@ -29,6 +29,7 @@ _DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-f
 _FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
 _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
+_IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 # steps of the policy pipeline, in order
@@ -543,7 +544,8 @@ class Exchange:
             state.active -= 1
             state.failed(self.upstream.ir.passive, time.monotonic())
             self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
-        stale = kind == "reset" and conn is not None and conn.reused and not self.answered
+        stale = (kind == "reset" and conn is not None and conn.reused and not self.answered
+                 and self.method in _IDEMPOTENT)
         if stale and self.body_done and (self.copy is not None or not self.body_size):
             # a kept-alive connection the server had closed: the request never reached it
             self.tried.remove(state)
