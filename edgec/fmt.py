@@ -23,7 +23,6 @@ from .syntax import Document, Stmt
 INDENT = "  "
 # code tokens as edge's lexer sees them, comments excepted; a string or ${var} is one token
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
-_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|#[^\n]*')
 
 
 @dataclass
@@ -44,7 +43,12 @@ class _Tok:
     text: str
 
 
+_TIGHT = frozenset(",[]-{}")
+
+
 def _join(tokens: list[str]) -> str:
+    if _TIGHT.isdisjoint(tokens):
+        return " ".join(tokens)
     out: list[str] = []
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else ""
@@ -70,12 +74,16 @@ class _Formatter:
         self.blanks_upto = [0]
         for ln in text.split("\n"):
             self.blanks_upto.append(self.blanks_upto[-1] + (not ln.strip()))
-        self.comments = [_Tok(m.start(), m.end(), m.group().rstrip()) for m in _COMMENT.finditer(text)
-                         if m.group().startswith("#")]
+        self.comments = []
+        for c in doc.comments:
+            start = self.offset(c.span.line, c.span.column)
+            self.comments.append(_Tok(start, start + c.span.end_column - c.span.column, c.text))
         self.comment_starts = [c.start for c in self.comments]
-        self.tokens = [_Tok(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(_blank_out(text, self.comments))]
-        self.tok_starts = [t.start for t in self.tokens]
-        self.line_of_tok: list[_Line | None] = [None] * len(self.tokens)
+        matches = list(_TOKEN.finditer(_blank_out(text, self.comments)))
+        self.tok_starts = [m.start() for m in matches]
+        self.tok_ends = [m.end() for m in matches]
+        self.tok_texts = [m.group() for m in matches]
+        self.line_of_tok: list[_Line | None] = [None] * len(matches)
         self.lines: list[_Line] = []
 
     def offset(self, line: int, column: int) -> int:
@@ -90,25 +98,24 @@ class _Formatter:
         return bisect.bisect_left(self.tok_starts, a), bisect.bisect_left(self.tok_starts, b)
 
     def emit(self, lo: int, hi: int, indent: int, kind: str) -> _Line:
-        toks = self.tokens[lo:hi]
-        line = _Line(indent, _join([t.text for t in toks]), self.src_line(toks[0].start),
-                     self.src_line(toks[-1].start), kind)
-        for i in range(lo, hi):
-            self.line_of_tok[i] = line
+        line = _Line(indent, _join(self.tok_texts[lo:hi]), self.src_line(self.tok_starts[lo]),
+                     self.src_line(self.tok_starts[hi - 1]), kind)
+        self.line_of_tok[lo:hi] = [line] * (hi - lo)
         self.lines.append(line)
         return line
 
     # ---- statements --------------------------------------------------------------------------
     def stmt(self, stmt: Stmt, depth: int) -> None:
         lo, hi = self.tok_range(stmt)
-        brace = next((i for i in range(lo, hi) if self.tokens[i].text == "{"), None)
+        texts = self.tok_texts
+        brace = next((i for i in range(lo, hi) if texts[i] == "{"), None)
         if brace is None:
             self.emit(lo, hi, depth, "stmt")
             return
         close = hi - 1
-        first_inside = bisect.bisect_right(self.comment_starts, self.tokens[brace].start)
+        first_inside = bisect.bisect_right(self.comment_starts, self.tok_starts[brace])
         comment_inside = first_inside < len(self.comments) and \
-            self.comments[first_inside].start < self.tokens[close].start
+            self.comments[first_inside].start < self.tok_starts[close]
         if not stmt.body and close == brace + 1 and not comment_inside:
             self.emit(lo, hi, depth, "stmt")  # an empty block: `env prod {}`
             return
@@ -130,15 +137,14 @@ class _Formatter:
         for c in self.comments:
             line_no = self.src_line(c.start)
             i = bisect.bisect_left(self.tok_starts, c.start)
-            prev_tok = self.tokens[i - 1] if i > 0 else None
             as_line = _Line(0, c.text, line_no, line_no, "comment")
-            if prev_tok is not None and self.src_line(prev_tok.end - 1) == line_no:
+            if i > 0 and self.src_line(self.tok_ends[i - 1] - 1) == line_no:
                 host = self.line_of_tok[i - 1]
                 if host.trailing is None:
                     host.trailing = c.text
                     continue
                 nxt = host  # a second trailing comment for one output line goes above it
-            elif i < len(self.tokens):
+            elif i < len(self.tok_starts):
                 nxt = self.line_of_tok[i]
             else:
                 tail.append(as_line)
@@ -181,7 +187,9 @@ def _blank_out(text: str, comments: list[_Tok]) -> str:
 
 
 def format_document(doc: Document) -> str:
-    return _Formatter(doc).render()
+    from .gcpause import paused
+    with paused():
+        return _Formatter(doc).render()
 
 
 def format_source(source: str, file: str = "<input>") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import ir
@@ -74,6 +75,20 @@ def _env_vars(doc: Document, env_name: str | None, sink: Sink) -> Env:
             for a in stmt.body:
                 env.values[a.args["name"].value] = a.args["value"]
     return env
+
+
+@lru_cache(maxsize=4096)
+def _regex_problem(pattern: str) -> tuple[str, str] | None:
+    """(message, hint) saying why a regex is refused, or None. Cached: compiling is the dearest
+    part of lowering a route, and every env lowers the same patterns (re caches only 512)."""
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        return (f"invalid regular expression: {err.msg}",
+                "regexes use the common PCRE/RE2 subset: no backreferences or lookaround")
+    if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
+        return "lookaround and backreferences are not portable to every target", "use the common PCRE/RE2 subset"
+    return None
 
 
 class Lowerer:
@@ -542,16 +557,9 @@ class Lowerer:
     def check_regex(self, pattern: str | None, span: Span) -> None:
         if pattern is None:
             return
-        try:
-            re.compile(pattern)
-        except re.error as err:
-            self.sink.error("E205", f"invalid regular expression: {err.msg}", span,
-                            hint="regexes use the common PCRE/RE2 subset: no backreferences or lookaround",
-                            rule="bad-regex")
-            return
-        if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
-            self.sink.error("E205", "lookaround and backreferences are not portable to every target", span,
-                            hint="use the common PCRE/RE2 subset", rule="bad-regex")
+        problem = _regex_problem(pattern)
+        if problem is not None:
+            self.sink.error("E205", problem[0], span, hint=problem[1], rule="bad-regex")
 
     def route(self, stmt: Stmt) -> ir.Route | None:
         name = stmt.args["name"].value

@@ -61,6 +61,10 @@ class _ToSyntax(Transformer):
     def __init__(self, sink: Sink):
         super().__init__(visit_tokens=True)
         self.sink = sink
+        # lark wraps a @v_args method anew at every lookup, once per tree node; bind each once
+        for name, attr in vars(type(self)).items():
+            if hasattr(attr, "visit_wrapper"):
+                setattr(self, name, getattr(self, name))
 
     # ---- terminals ---------------------------------------------------------
     def STRING(self, tok: Token) -> Value:

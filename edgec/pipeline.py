@@ -48,6 +48,13 @@ def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnost
 def analyse(source: str, file: str, env: str | None = None, all_envs: bool = False,
             targets: tuple[str, ...] = (), strict: bool = False) -> Result:
     """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input."""
+    from .gcpause import paused
+    with paused():
+        return _analyse(source, file, env, all_envs, targets, strict)
+
+
+def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: tuple[str, ...],
+             strict: bool) -> Result:
     from . import lint
     from .lower import environments, lower_with_usage
 
