@@ -1,0 +1,105 @@
+"""The package as users get it: a wheel built from the repository, installed into a fresh
+venv (its dependencies come from the system site-packages), run from another directory.
+Also the pre-commit hooks this repository offers."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    # built from a copy, so that concurrent builds never share setuptools' build/ directory
+    src = tmp_path_factory.mktemp("src")
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, src / name)
+    out = tmp_path_factory.mktemp("wheel")
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(out)],
+                         cwd=src, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    (whl,) = out.glob("edgec-*.whl")
+    return whl
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    env = tmp_path_factory.mktemp("venv") / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True, timeout=120)
+    run = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return env
+
+
+def in_venv(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    environ["PATH"] = f"{venv / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
+    return subprocess.run(list(args), cwd=cwd, env=environ, capture_output=True, text=True, timeout=120)
+
+
+def test_the_wheel_holds_the_grammar_the_targets_and_their_templates(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "edgec/grammar/edge.lark" in names
+    assert "edgec/targets/__init__.py" in names
+    templates = sorted(p.relative_to(ROOT / "targets").as_posix() for p in (ROOT / "targets").rglob("*.j2"))
+    assert {f"edgec/targets/{t}" for t in templates} <= names
+    assert not any(n.startswith(("tests/", "samples/", "grammar/", "targets/")) for n in names)
+
+
+def test_the_installed_edgec_lints_from_any_directory(venv, tmp_path):
+    shutil.copy(ROOT / "samples" / "shop.edge", tmp_path / "shop.edge")
+    where = in_venv(venv, str(venv / "bin" / "python"), "-c", "import edgec.parse; print(edgec.parse.__file__)",
+                    cwd=tmp_path)
+    assert where.stdout.startswith(str(venv)), where.stdout + where.stderr  # the wheel's, not the checkout's
+    out = in_venv(venv, str(venv / "bin" / "edgec"), "lint", "shop.edge", cwd=tmp_path)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+    bad = tmp_path / "bad.edge"
+    bad.write_text('edge "x" {\n  route r { forward nowhere }\n}\n')
+    out = in_venv(venv, str(venv / "bin" / "edgec"), "lint", "bad.edge", cwd=tmp_path)
+    assert out.returncode == 1 and "bad.edge:2:" in out.stdout + out.stderr
+
+
+def test_python_m_edgec_version(venv, tmp_path):
+    out = in_venv(venv, str(venv / "bin" / "python"), "-m", "edgec", "--version", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "edgec 0.1.0", out.stdout + out.stderr
+
+
+# ---- pre-commit ---------------------------------------------------------------------------
+
+def hooks() -> dict:
+    from ruamel.yaml import YAML
+    return {h["id"]: h for h in YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+
+
+def test_pre_commit_hooks_are_declared_for_edge_files():
+    declared = hooks()
+    assert set(declared) == {"edgec-lint", "edgec-fmt"}
+    for hook in declared.values():
+        assert hook["language"] == "python" and hook["files"] == r"\.edge$"
+        assert hook["entry"].split()[0] == "edgec"
+
+
+@pytest.mark.parametrize("hook_id", ["edgec-lint", "edgec-fmt"])
+def test_each_hook_passes_on_the_samples_and_fails_on_a_bad_file(hook_id, tmp_path):
+    # pre-commit runs `entry` with the staged file names appended
+    entry = hooks()[hook_id]["entry"].split()
+    samples = [str(p) for p in sorted((ROOT / "samples").glob("*.edge"))]
+    command = [sys.executable, "-m", "edgec", *entry[1:]]
+    assert subprocess.run(command + samples, capture_output=True, timeout=60).returncode == 0
+    bad = tmp_path / "bad.edge"
+    bad.write_text('edge "x" {\n  route r {   respond 200 }\n}\n')
+    assert subprocess.run(command + [str(bad)], capture_output=True, timeout=60).returncode == 1 or \
+        bad.read_text() != 'edge "x" {\n  route r {   respond 200 }\n}\n'
