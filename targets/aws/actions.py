@@ -1,6 +1,8 @@
 """Route actions and filters → ALB rule actions and transforms, for one rule's path pieces."""
 from __future__ import annotations
 
+import re
+
 from edgec import ir
 
 from .calls import Ref
@@ -11,10 +13,18 @@ MAX_FORWARD_GROUPS = 5
 MAX_WEIGHT = 999
 CONTENT_TYPES = ("text/plain", "text/css", "text/html", "application/javascript", "application/json")
 MAX_BODY = 1024
+HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,126}[A-Za-z0-9])?$")
 
 
 def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in ".$+*?()[]{}|^\\" else c for c in text)
+
+
+def _hostname(host: str, what: str, span) -> str:
+    if not HOSTNAME.match(host):
+        raise PlanError(CANNOT, f"{what} {host!r} is not a host name ALB can send", span,
+                        hint="letters, digits, '-' and '.', at most 128 characters")
+    return host
 
 
 def _no_dollar(text: str, what: str, span) -> str:
@@ -55,7 +65,7 @@ def url_rewrite(rewrite: ir.PathRewrite, piece: PathPiece, span) -> dict:
 def host_rewrite(host: str, span) -> dict:
     return {"Type": "host-header-rewrite",
             "HostHeaderRewriteConfig": {"Rewrites": [{"Regex": "^.*$",
-                                                      "Replace": _no_dollar(host, "the rewritten host", span)}]}}
+                                                      "Replace": _hostname(host, "the rewritten host", span)}]}}
 
 
 def forward(action: ir.Forward, groups: dict[str, Ref], span) -> dict:
@@ -76,6 +86,11 @@ def redirect(action: ir.Redirect, piece: PathPiece, https_listener: bool, span) 
         raise PlanError(CANNOT, f"ALB redirects with 301 or 302 only, not {action.status}", span)
     if https_listener and action.scheme == "http":
         raise PlanError(CANNOT, "ALB cannot redirect from HTTPS to HTTP", span)
+    if action.host:
+        _hostname(action.host, "the redirect host", span)
+    given = [t for t in (action.host, action.path.replacement if action.path else None) if t]
+    if any("#{" in t for t in given):
+        raise PlanError(CANNOT, "'#{' in a redirect would be read by ALB as a keyword", span)
     if action.path is None:
         path = "/#{path}"
     elif action.path.type == "full":
@@ -86,8 +101,6 @@ def redirect(action: ir.Redirect, piece: PathPiece, https_listener: bool, span) 
         raise PlanError(CANNOT, "ALB cannot replace a path prefix in a redirect of a prefix route "
                                 "(its redirect path is either fixed or the whole request path)", span,
                         hint="redirect to a fixed path, or match exact paths")
-    if "#{" in path or (action.host and "#{" in action.host):
-        raise PlanError(CANNOT, "'#{' in a redirect would be read by ALB as a keyword", span)
     scheme = {"http": "HTTP", "https": "HTTPS", None: "#{protocol}"}[action.scheme]
     if action.port is not None:
         port = str(action.port)

@@ -16,7 +16,7 @@ def _hash(text: str) -> str:
 
 
 def elb_name(*parts: str) -> str:
-    original = "-".join(parts)
+    original = "-".join(p for p in parts if p)
     text = re.sub(r"[^A-Za-z0-9]+", "-", original).strip("-")
     text = re.sub(r"^internal-", "int-", text)
     if text == original and len(text) <= 32 and text:
@@ -25,7 +25,7 @@ def elb_name(*parts: str) -> str:
 
 
 def waf_name(*parts: str) -> str:
-    original = "-".join(parts)
+    original = "-".join(p for p in parts if p)
     text = re.sub(r"[^A-Za-z0-9_-]+", "-", original).strip("-")
     if text == original and len(text) <= 128 and text:
         return text

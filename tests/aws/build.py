@@ -28,3 +28,13 @@ def build(path: Path, env: str | None, source: str | None = None):
 def errors(diagnostics) -> list[dict]:
     return [{"code": d.code, "line": d.line, "column": d.column, "message": d.message}
             for d in diagnostics if d.severity == "error"]
+
+
+def plan_of(path: Path, env: str | None, source: str | None = None):
+    """The aws target's plan for a file that builds."""
+    from edgec.targets.aws import plan as planner
+    from edgec.targets.aws.settings import file_values
+    text = path.read_text() if source is None else source
+    result = analyse(text, str(path), env=env)
+    assert result.edge is not None, errors(result.diagnostics)
+    return planner.build(result.edge, file_values(result.edge, Sink(str(path))))

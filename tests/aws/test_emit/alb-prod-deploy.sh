@@ -101,6 +101,21 @@ rule_at() {
   printf 'None\n'
 }
 
+# wait_active: returns once the load balancer is active (AWS takes minutes to provision one)
+wait_active() {
+  local state attempt
+  for attempt in $(seq 1 90); do
+    state=$(aws_ elbv2 describe-load-balancers --load-balancer-arns "$lb" \
+      --query 'LoadBalancers[0].State.Code' --output text)
+    case "$state" in
+      active) return 0 ;;
+      provisioning) sleep "$(( attempt < 8 ? attempt : 8 ))" ;;
+      *) fail "the load balancer is $state" ;;
+    esac
+  done
+  fail "the load balancer did not become active"
+}
+
 # ---- load balancer --------------------------------------------------------------------
 say "edge $edge, env $env"
 say 'load balancer edgec-alb-prod'
@@ -129,8 +144,6 @@ else
     --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
     --query 'LoadBalancers[0].LoadBalancerArn' --output text)
 fi
-say "  waiting until it is available"
-aws_ elbv2 wait load-balancer-available --load-balancer-arns "$lb"
 aws_ elbv2 modify-load-balancer-attributes \
     --load-balancer-arn "$lb" \
     --attributes '[{"Key":"idle_timeout.timeout_seconds","Value":"60"},{"Key":"routing.http2.enabled","Value":"true"}]' >/dev/null
@@ -503,6 +516,8 @@ if found "$acl"; then
   read -r acl_id acl_lock acl_arn <<< "$acl"
 fi
 associated=$(aws_ wafv2 get-web-acl-for-resource --resource-arn "$lb" --query 'WebACL.ARN' --output text)
+say "  waiting until the load balancer is active"
+wait_active
 if found "$acl_id"; then
   say "  exists; replacing its rules"
   aws_ wafv2 update-web-acl \

@@ -1,0 +1,194 @@
+"""deploy.sh and destroy.sh run for real (awscli) against the emulator: the resources read
+back match the IR, a second run changes nothing, a changed edge converges in place, and
+destroy.sh leaves nothing, twice."""
+from __future__ import annotations
+
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+
+from edgec.pipeline import analyse
+from edgec.targets.aws.calls import Ref
+
+from ..conftest import ROOT
+from .build import build, plan_of
+from .readback import is_empty, state
+
+EDGE = ROOT / "tests" / "aws" / "edges" / "alb.edge"
+# the same edge changed: a route gone, weights and servers changed, one rate limit dropped
+CHANGES = [('  route legacy {\n    match path exact "/old"\n    redirect 301 "https://new.example.com/new"\n  }\n', ""),
+           ("forward orders 90, orders_v2 10", "forward orders 50, orders_v2 50"),
+           ('users = ["10.0.1.10:8080", "10.0.1.11:8080"]', 'users = ["10.0.1.12:8080"]'),
+           ('    rate_limit 20/min by header "X-Api-Client"\n', "")]
+
+
+def write(files: dict[str, str], folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def changed_source() -> str:
+    text = EDGE.read_text()
+    for old, new in CHANGES:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def lifecycle(aws, tmp_path_factory):
+    base = tmp_path_factory.mktemp("alb")
+    first_dir = write(build(EDGE, "prod")[1], base / "first")
+    changed = changed_source()
+    changed_dir = write(build(EDGE, "prod", source=changed)[1], base / "changed")
+    plan, changed_plan = plan_of(EDGE, "prod"), plan_of(EDGE, "prod", source=changed)
+    runs = SimpleNamespace(plan=plan, changed_plan=changed_plan)
+    runs.deploy = aws.run(first_dir / "deploy.sh")
+    runs.first = state(aws, plan)
+    runs.redeploy = aws.run(first_dir / "deploy.sh")
+    runs.second = state(aws, plan)
+    runs.change = aws.run(changed_dir / "deploy.sh")
+    runs.changed = state(aws, changed_plan)
+    runs.destroy = aws.run(changed_dir / "destroy.sh")
+    runs.destroyed = state(aws, plan)
+    runs.destroy_again = aws.run(changed_dir / "destroy.sh")
+    runs.destroyed_again = state(aws, plan)
+    return runs
+
+
+def subset(expected, actual, where="") -> list[str]:
+    """Where `actual` differs from `expected` in what `expected` says (AWS adds defaults)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: {actual!r} is not an object"]
+        return [p for k, v in expected.items()
+                for p in (subset(v, actual[k], f"{where}.{k}") if k in actual else [f"{where}.{k}: missing"])]
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [f"{where}: {actual!r} is not {expected!r}"]
+        return [p for i, (e, a) in enumerate(zip(expected, actual)) for p in subset(e, a, f"{where}[{i}]")]
+    return [] if expected == actual else [f"{where}: {actual!r} is not {expected!r}"]
+
+
+def resolved(value, arns: dict[str, str]):
+    """Plan parameters with the run-time values the script filled in."""
+    if isinstance(value, Ref):
+        return arns[value.var]
+    if isinstance(value, dict):
+        return {k: resolved(v, arns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, arns) for v in value]
+    return value
+
+
+def ir():
+    return analyse(EDGE.read_text(), str(EDGE), env="prod").edge
+
+
+def test_the_first_run_builds_what_the_ir_says(lifecycle, aws):
+    edge, plan, got = ir(), lifecycle.plan, lifecycle.first
+    [lb] = got["load_balancers"]
+    assert lb["tags"] == {"edgec:edge": edge.name, "edgec:env": edge.env}
+    assert lb["subnets"] == sorted(aws.environ["EDGE_AWS_SUBNETS"].split())
+    assert lb["security_groups"] == [aws.environ["EDGE_AWS_SECURITY_GROUPS"]]
+    arns = {"lb": lb["arn"]}
+    for tg_plan in plan.target_groups:
+        [tg] = got["target_groups"][tg_plan.name]
+        arns[tg_plan.var] = tg["arn"]
+        up = edge.upstream(tg_plan.upstream)
+        assert tg["targets"] == sorted(s.address for s in up.servers)
+        assert tg["tags"]["edgec:upstream"] == up.name
+        if up.health:
+            assert (tg["health"]["HealthCheckPath"], tg["health"]["HealthCheckIntervalSeconds"] * 1000,
+                    tg["health"]["HealthCheckTimeoutSeconds"] * 1000, tg["health"]["HealthyThresholdCount"],
+                    tg["health"]["UnhealthyThresholdCount"], tg["health"]["Matcher"]["HttpCode"]) == (
+                up.health.path, up.health.interval_ms, up.health.timeout_ms, up.health.healthy_threshold,
+                up.health.unhealthy_threshold, "%d-%d" % up.health.expect_status)
+        assert tg["attributes"]["stickiness.enabled"] == ("true" if up.sticky else "false")
+        if up.sticky:
+            assert int(tg["attributes"]["stickiness.lb_cookie.duration_seconds"]) * 1000 == up.sticky.ttl_ms
+        assert tg["attributes"]["load_balancing.algorithm.type"] == {
+            "round_robin": "round_robin", "least_conn": "least_outstanding_requests"}[up.balance]
+    for lst in edge.listeners:
+        [got_lst] = got["listeners"][lst.port]
+        assert got_lst["protocol"] == lst.protocol.upper()
+        if lst.redirect:
+            [action] = got_lst["default_actions"]
+            assert action["RedirectConfig"]["Port"] == str(lst.redirect.port)
+            assert action["RedirectConfig"]["Protocol"] == "HTTPS"
+            assert got_lst["rules"] == []
+        if lst.protocol == "https":
+            assert got_lst["certificates"] == [aws.environ["EDGE_AWS_CERTIFICATE"]]
+            assert got_lst["ssl_policy"].startswith("ELBSecurityPolicy-TLS13-")
+    for lst_plan in plan.listeners:
+        [got_lst] = got["listeners"][lst_plan.port]
+        arns[lst_plan.var] = got_lst["arn"]
+        assert [(r["priority"], r["route"]) for r in got_lst["rules"]] == [
+            (str(r.priority), r.route) for r in lst_plan.rules]
+        for r_plan, r_got in zip(lst_plan.rules, got_lst["rules"]):
+            assert subset(resolved(r_plan.create.params["Conditions"], arns), r_got["conditions"]) == []
+            assert subset(resolved(r_plan.create.params["Actions"], arns), r_got["actions"]) == []
+    limited = [r for r in edge.routes if r.rate_limit]
+    acl = got["association"]
+    assert acl["Name"] == plan.waf_name
+    assert [(w["Name"], w["Statement"]["RateBasedStatement"]["Limit"],
+             w["Statement"]["RateBasedStatement"]["EvaluationWindowSec"],
+             w["Action"]["Block"]["CustomResponse"]["ResponseCode"]) for w in acl["Rules"]] == [
+        (f"rate-{r.name}", r.rate_limit.count * 60 // r.rate_limit.window_s, 60, 429) for r in limited]
+    assert subset(plan.waf.create.params["Rules"], acl["Rules"]) == []
+
+
+def test_a_second_run_changes_nothing(lifecycle):
+    assert lifecycle.redeploy.returncode == 0
+    assert lifecycle.second == lifecycle.first
+
+
+def test_a_changed_edge_converges_in_place(lifecycle):
+    before, after, plan = lifecycle.first, lifecycle.changed, lifecycle.changed_plan
+    assert [lb["arn"] for lb in after["load_balancers"]] == [lb["arn"] for lb in before["load_balancers"]]
+    assert {n: [t["arn"] for t in tgs] for n, tgs in after["target_groups"].items()} == \
+        {n: [t["arn"] for t in tgs] for n, tgs in before["target_groups"].items()}
+    [users] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "users")]
+    assert users["targets"] == ["10.0.1.12:8080"]
+    [https] = after["listeners"][443]
+    assert [r["route"] for r in https["rules"]] == [r.route for r in plan.listeners[1].rules]
+    assert "legacy" not in [r["route"] for r in https["rules"]]
+    weights = [g["Weight"] for r in https["rules"] if r["route"] == "orders"
+               for g in r["actions"][0]["ForwardConfig"]["TargetGroups"]]
+    assert weights and set(weights) == {50}
+    assert [w["Name"] for w in after["association"]["Rules"]] == ["rate-users"]
+
+
+def test_destroy_leaves_nothing_and_can_run_again(lifecycle):
+    assert is_empty(lifecycle.destroyed), lifecycle.destroyed
+    assert lifecycle.destroy_again.returncode == 0
+    assert is_empty(lifecycle.destroyed_again)
+
+
+def test_progress_lines_say_what_happens(lifecycle):
+    assert "creating" in lifecycle.deploy.stderr
+    assert "exists; converging" in lifecycle.redeploy.stderr
+    assert "deleting rule" in lifecycle.change.stderr
+    assert "deleting load balancer" in lifecycle.destroy.stderr
+
+
+def test_missing_inputs_are_each_named(tmp_path):
+    folder = write(build(EDGE, "prod")[1], tmp_path)
+    done = subprocess.run(["bash", str(folder / "deploy.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    for name in ("EDGE_AWS_VPC", "EDGE_AWS_SUBNETS", "EDGE_AWS_SECURITY_GROUPS", "EDGE_AWS_CERTIFICATE"):
+        assert name in done.stderr
+    assert "EDGE_AWS_REGION" not in done.stderr  # aws_region is in the file
+
+
+def test_inputs_from_the_environment_are_checked(tmp_path):
+    folder = write(build(EDGE, "prod")[1], tmp_path)
+    done = subprocess.run(["bash", str(folder / "deploy.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "EDGE_AWS_VPC": "vpc-1; touch x", "EDGE_AWS_SUBNETS": "s"})
+    assert done.returncode == 2
+    assert "EDGE_AWS_VPC: 'vpc-1;' is not the VPC" in done.stderr
+    assert not (tmp_path / "x").exists()
