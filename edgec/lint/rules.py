@@ -32,14 +32,16 @@ def _route_refs(ctx: LintContext) -> Iterator[tuple[str, Value, Stmt]]:
                 yield "auth", item.args["name"], route
 
 
-def _statement(ctx: LintContext, route: ir.Route, kind: str):
-    """Where the route's first `kind` statement is written (the route itself if nowhere)."""
-    for stmt in _decls(ctx, "route"):
-        if stmt.args["name"].value == route.name:
-            for item in stmt.body:
-                if item.kind == kind:
-                    return item.span
-    return route.span
+def _statement(ctx: LintContext, node: ir.Route | ir.Upstream, kind: str, which: int = 0):
+    """Where the route's or upstream's `kind` statement number `which` is written (the name if nowhere)."""
+    block = "route" if isinstance(node, ir.Route) else "upstream"
+    for stmt in _decls(ctx, block):
+        if stmt.args["name"].value == node.name:
+            items = [item for item in stmt.body if item.kind == kind]
+            if items:
+                return items[min(which, len(items) - 1)].span
+            return stmt.args["name"].span
+    return node.span
 
 
 def _duration(ms: int) -> str:
@@ -170,7 +172,8 @@ class HealthTimeoutNotBelowInterval(Rule):
                 h = up.health
                 if h and h.timeout_ms >= h.interval_ms:
                     yield Finding(f"health check of upstream '{up.name}': timeout {_duration(h.timeout_ms)} is not "
-                                  f"shorter than the interval {_duration(h.interval_ms)}", up.span,
+                                  f"shorter than the interval {_duration(h.interval_ms)}",
+                                  _statement(ctx, up, "health"),
                                   "make the timeout shorter than `every`")
 
 
@@ -284,7 +287,7 @@ class UpstreamWithoutServers(Rule):
             for up in edge.upstreams:
                 if not up.servers:
                     where = f" in env '{env}'" if env else ""
-                    yield Finding(f"upstream '{up.name}' has no servers{where}", up.span,
+                    yield Finding(f"upstream '{up.name}' has no servers{where}", _statement(ctx, up, "servers"),
                                   'add: server "host:port"')
 
 
@@ -298,7 +301,7 @@ class BackupWithHash(Rule):
             for up in edge.upstreams:
                 if up.balance in ("hash", "ip_hash", "random") and any(s.backup for s in up.servers):
                     yield Finding(f"upstream '{up.name}': backup servers cannot be used with balance {up.balance}",
-                                  up.span, "use round_robin or least_conn, or drop `backup`")
+                                  _statement(ctx, up, "balance"), "use round_robin or least_conn, or drop `backup`")
 
 
 @rule
@@ -329,12 +332,21 @@ class DuplicateServer(Rule):
         for env, edge in edges(ctx):
             for up in edge.upstreams:
                 seen = set()
-                for server in up.servers:
+                for i, server in enumerate(up.servers):
                     if server.address in seen:
                         yield Finding(f"upstream '{up.name}' lists server {server.address} twice"
-                                      + (f" in env '{env}'" if env else ""), up.span,
+                                      + (f" in env '{env}'" if env else ""), self._where(ctx, up, i),
                                       "list each server once; give it a weight to send it more traffic")
                     seen.add(server.address)
+
+    @staticmethod
+    def _where(ctx, up: ir.Upstream, index: int):
+        """The `server` line of the index-th server when each line gave one; else the upstream's name."""
+        lines = next((s.body for s in _decls(ctx, "upstream") if s.args["name"].value == up.name), ())
+        servers = [item for item in lines if item.kind in ("server", "servers")]
+        if len(servers) == len(up.servers) and all(item.kind == "server" for item in servers):
+            return servers[index].span
+        return _statement(ctx, up, "")
 
 
 @rule
