@@ -1,7 +1,7 @@
 """Authentication: JWT (JWKS fetched and cached, or a shared HMAC secret), HTTP basic
 against an htpasswd file, API keys.
 
-`check(headers)` answers at once with True (claims in `.claims` of the result object),
+`check(header)` (header: lower-case name as bytes → value or None) answers at once with True (claims in `.claims` of the result object),
 a Reject, or an awaitable of either when work must leave the event loop's fast path (a
 JWKS fetch for an unknown key id, a bcrypt hash). Verified credentials are cached, so a
 client that repeats its token or password costs a dictionary lookup.
@@ -53,8 +53,8 @@ class JwtChecker:
         import jwt
         self.jwt = jwt
         self.auth = auth
-        self.header = auth.header.lower()
-        self.bearer = self.header == "authorization"
+        self.header = auth.header.lower().encode("latin-1")
+        self.bearer = self.header == b"authorization"
         self.algorithms = set(auth.algorithms)
         self.hmac_key = resolve_secret(auth.secret).encode() if auth.secret else None
         self.keys: dict[str | None, object] = {}  # kid → PyJWK
@@ -87,8 +87,8 @@ class JwtChecker:
         except (OSError, ValueError) as err:
             log.warning("auth %s: cannot fetch JWKS %s: %s", self.auth.name, url, err)
 
-    def check(self, headers: dict[str, str]):
-        raw = headers.get(self.header)
+    def check(self, header):
+        raw = header(self.header)
         if not raw:
             return self._reject("missing token")
         if self.bearer:
@@ -101,7 +101,7 @@ class JwtChecker:
         hit = self.verified.get(token)
         if hit is not None:
             if hit[0] > time.time():
-                return Allow(hit[1])
+                return hit[1]
             del self.verified[token]
         try:
             head = self.jwt.get_unverified_header(token)
@@ -151,8 +151,9 @@ class JwtChecker:
             return self._reject("token expired")
         except self.jwt.PyJWTError:
             return self._reject("invalid token")
-        _bounded_put(self.verified, token, (float(claims["exp"]) + a.leeway_ms / 1000, claims))
-        return Allow(claims)
+        allow = Allow(claims)
+        _bounded_put(self.verified, token, (float(claims["exp"]) + a.leeway_ms / 1000, allow))
+        return allow
 
 
 def _same_family(key_alg: str, alg: str) -> bool:
@@ -185,8 +186,8 @@ class BasicChecker:
         self.challenge = [(b"www-authenticate", b'Basic realm="%s"' % auth.realm.encode("latin-1", "replace")
                            .replace(b'"', b""))]
 
-    def check(self, headers: dict[str, str]):
-        raw = headers.get("authorization", "")
+    def check(self, header):
+        raw = header(b"authorization") or ""
         scheme, _, encoded = raw.partition(" ")
         if scheme.lower() != "basic":
             return Reject(401, "credentials required", self.challenge)
@@ -221,7 +222,7 @@ class BasicChecker:
 
 class ApiKeyChecker:
     def __init__(self, auth: ir.ApiKeyAuth, resolve_secret):
-        self.header = auth.header.lower()
+        self.header = auth.header.lower().encode("latin-1")
         keys = [resolve_secret(s) for s in auth.keys]
         if auth.keys_file:
             with open(auth.keys_file, encoding="utf-8") as f:
@@ -229,8 +230,8 @@ class ApiKeyChecker:
         self.keys = [k.encode() for k in keys]
         self.challenge = [(b"www-authenticate", b'ApiKey header="%s"' % auth.header.encode())]
 
-    def check(self, headers: dict[str, str]):
-        given = headers.get(self.header)
+    def check(self, header):
+        given = header(self.header)
         if not given:
             return Reject(401, "API key required", self.challenge)
         value = given.encode("latin-1")

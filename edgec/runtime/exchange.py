@@ -9,7 +9,6 @@ coroutine is used, and the exchange continues from its done-callback.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import os
 import random
@@ -17,7 +16,7 @@ import time
 
 from .. import routing
 from . import http
-from .auth import Reject
+from .auth import Allow, Reject
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(6).hex()
@@ -43,6 +42,8 @@ def _request_id(given: str | None) -> str:
 
 
 class Exchange:
+    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "keep_alive", "length", "method", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
         self.conn = conn
@@ -71,6 +72,8 @@ class Exchange:
         self.discard = False
         self.sent_continue = False
         self.deadline = 0.0
+        self.gw = None  # set when the exchange starts (its turn on the connection)
+        self.t0 = 0.0
         self.decision = None
         self.policy = None
         self.claims = None
@@ -177,17 +180,19 @@ class Exchange:
             return
         pol = self.policy
         if step <= _AUTH and pol.auth is not None:
-            verdict = pol.auth.check(self.hmap)
-            if inspect.isawaitable(verdict):
+            verdict = pol.auth.check(self.header)
+            if type(verdict) is Allow:
+                self.claims = verdict.claims
+            elif type(verdict) is Reject:
+                return self.error(verdict.status, verdict.message, verdict.headers)
+            else:
                 return self._wait(verdict, _AUTH)
-            if not self._authorized(verdict):
-                return
         if step <= _LIMIT and pol.limiter is not None:
             allowed = pol.limiter.take(self._limit_key())
-            if inspect.isawaitable(allowed):
-                return self._wait(allowed, _LIMIT)
-            if not allowed:
+            if allowed is False:
                 return self.error(self.decision.rate_limit.status, "rate limit exceeded")
+            if allowed is not True:
+                return self._wait(allowed, _LIMIT)
         self._act()
 
     def _authorized(self, verdict) -> bool:
@@ -220,7 +225,7 @@ class Exchange:
         key = self.decision.rate_limit.key
         value = None
         if key.source == "header":
-            value = self.hmap.get(key.name.lower())
+            value = self.header(key.name.lower().encode("latin-1"))
         elif key.source == "claim":
             claims = self.claims or {}
             value = claims.get(key.name)
@@ -292,6 +297,9 @@ class Exchange:
             self.upgrade_buf.append(data)
 
     def client_lost(self) -> None:
+        if self.gw is None:
+            self.done = True  # a pipelined request that never had its turn
+            return
         if not self.done:
             self.done = True
             self.keep_alive = False
@@ -447,10 +455,15 @@ class Exchange:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
         if d.request_header_ops.empty:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
+        elif self.policy.request_ops_bytes is not None:
+            lines = [b"%s: %s\r\n" % (n, v) for n, v in
+                     routing.apply_header_ops(self.policy.request_ops_bytes, [(n, v) for n, v, _ in self.raw])
+                     if n.lower() not in drop]
         else:
-            lines = [f"{n}: {v}\r\n".encode("latin-1")
-                     for n, v in routing.apply_header_ops(d.request_header_ops, self.headers)
-                     if n.lower().encode("latin-1") not in drop]
+            lines = [b"%s: %s\r\n" % (n, v) for n, v in
+                     ((n.encode("latin-1"), v.encode("latin-1"))
+                      for n, v in routing.apply_header_ops(d.request_header_ops, self.headers))
+                     if n.lower() not in drop]
         peer = self.conn.peer
         if self.gw.trusted and self.gw.trusted_peer(peer):
             hb = self.hb

@@ -51,6 +51,17 @@ class RoutePolicy:
     limiter: object = None
     cache: ResponseCache | None = None
     cors: CorsPolicy | None = None
+    request_ops_bytes: ir.HeaderOps | None = None  # the request header ops over bytes, when they can be
+
+
+def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
+    """routing.apply_header_ops treats names and values alike whether str or bytes, except
+    that `add` joins values with a str comma: without `add`, the request's header lines can
+    stay bytes."""
+    if ops.empty or ops.add:
+        return None
+    return ir.HeaderOps(set=tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in ops.set),
+                        remove=tuple(n.encode("latin-1") for n in ops.remove))
 
 
 class Decisions:
@@ -101,7 +112,8 @@ class Gateway:
                 limiter=make_limiter(route.rate_limit, redis, edge.name, route.name) if route.rate_limit else None,
                 cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)
                 if route.cache else None,
-                cors=CorsPolicy(route.cors) if route.cors else None)
+                cors=CorsPolicy(route.cors) if route.cors else None,
+                request_ops_bytes=_bytes_ops(route.request_headers))
         self.background: set = set()
         self.tasks: list[asyncio.Task] = []
         self._next_sweep = 0.0
