@@ -469,7 +469,9 @@ class _Parse:
             return "E021", f"names are written without quotes: {found}", span, f"write {found[1:-1] or 'NAME'}"
         if tok.type in VALUE_TERMINALS and tok.type != "STRING" and "STRING" in accepts and "NAME" not in accepts:
             return "E020", f"expected a string in double quotes, found {found}", span, f'write "{found}"'
-        if self.last is not None and tok.line > _end_line(self.last) and plan[0] in ("insert", "pop"):
+        ends_early = tok.type == "RBRACE" or tok.type in self.keyword_of or tok.line > _end_line(self.last or tok)
+        if self.last is not None and ends_early and (plan[0] == "pop" or (
+                plan[0] == "insert" and plan[1][0] not in ("RBRACE", "COMMA", "LBRACE"))):
             return ("E018", f"'{shown(str(self.last))}' is not finished", self.after(self.last), expect_hint)
         if tok.type == "NAME" or tok.type in self.keyword_of:
             guess = difflib.get_close_matches(str(tok), list(keywords), n=1, cutoff=0.6)

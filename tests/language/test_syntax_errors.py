@@ -67,6 +67,8 @@ CASES = {
     "burst without rate": (route("rate_limit burst 20", "forward u"), [("E016", 3, 16)], "needs a rate"),
     "missing open brace": ('edge "x" {\n  route a\n    forward u\n  }\n}\n', [("E017", 3, 5)], "missing '{'"),
     "statement not finished": (route("match path prefix", "forward u"), [("E018", 3, 22)], "'prefix' is not finished"),
+    "value missing before a brace": (route("timeout }"), [("E018", 3, 12)], "'timeout' is not finished"),
+    "value missing before a keyword": (route("timeout forward u"), [("E018", 3, 12)], "'timeout' is not finished"),
     "listen without port": ('edge "x" {\n  listen http {\n  }\n}\n', [("E018", 2, 15)], "needs a port"),
     "respond without status": (route('respond "ok"'), [("E018", 3, 13)], "status code"),
     "text after the edge": ('edge "x" {\n  route a {\n    forward u\n  }\n  }\n  route b {\n  }\n}\n',
