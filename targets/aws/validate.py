@@ -39,7 +39,7 @@ def problems(call: Call) -> list[str]:
     report = ParamValidator().validate(params, shape)
     out = []
     if report.has_errors():
-        out += [line.strip() for line in report.generate_report().splitlines()[1:] if line.strip()]
+        out += [line.strip() for line in report.generate_report().splitlines() if line.strip()]
     out += list(_limits(params, shape, call.operation))
     return out
 
