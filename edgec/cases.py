@@ -17,6 +17,7 @@ cases:
       response_headers: {X-Frame-Options: DENY}
       absent_response_headers: [Server]
       location: https://shop.localhost/new   # redirects
+      mirrored: [audit]           # upstreams that also receive a copy of the request
     requires: [match.header.regex]   # optional: feature names (edgec/features.py) the case depends on
     live: true                       # optional: the outcome needs real backends or time (timeouts, retries)
 ```
@@ -42,7 +43,7 @@ from .routing import Decision, Request, decide
 
 EXPECT_KEYS = {"route", "upstream", "weights", "n", "tolerance", "status", "path", "host", "headers",
                "absent_headers", "response_headers", "absent_response_headers", "location", "body", "auth",
-               "retry", "timeouts", "cache", "rate_limit"}
+               "retry", "timeouts", "cache", "rate_limit", "mirrored"}
 REQUEST_KEYS = {"method", "url", "path", "host", "headers", "port"}
 CASE_KEYS = {"name", "request", "expect", "requires", "live"}
 FILE_KEYS = {"edge", "env", "cases"}
@@ -175,7 +176,7 @@ def _case(raw: Any, where: str) -> Case:
 
 
 _MAPPINGS = ("headers", "response_headers", "weights", "retry", "timeouts", "cache", "rate_limit")
-_LISTS = ("absent_headers", "absent_response_headers")
+_LISTS = ("absent_headers", "absent_response_headers", "mirrored")
 
 
 def _check_expect(expect: dict, where: str) -> None:
@@ -268,6 +269,8 @@ def compare(case: Case, d: Decision) -> list[str]:
         base = echo_response_headers(d) if forwarded else []
         bad.extend(header_mismatches("response header", d.apply_response_headers(base),
                                      e.get("response_headers") or {}, e.get("absent_response_headers") or []))
+    if "mirrored" in e:
+        want("mirrored", sorted(e["mirrored"]), sorted(m.upstream for m in d.mirrors))
     if "auth" in e:
         want("auth", e["auth"], d.auth.name if d.auth else None)
     for key, obj in (("retry", d.retry), ("timeouts", d.timeouts), ("cache", d.cache), ("rate_limit", d.rate_limit)):

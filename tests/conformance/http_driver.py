@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -114,9 +115,28 @@ def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_por
         got = resp.header("Location")
         if got != want:
             bad.append(f"location: expected {want!r}, got {got!r}")
+    for name in exp.get("mirrored") or ():
+        if not _received(echoes.get(name), seen_before.get(name, 0), target.split("?")[0]):
+            bad.append(f"mirror {name}: no copy of the request arrived within {MIRROR_WAIT_S}s")
     if "body" in exp and resp.body.decode("utf-8", "replace") != exp["body"]:
         bad.append(f"body: expected {exp['body']!r}, got {resp.body[:200]!r}")
     return bad
+
+
+MIRROR_WAIT_S = 3.0
+
+
+def _received(echo, before: int, path: str) -> bool:
+    """Did the echo backend get a request for this path (mirrors are sent asynchronously)?"""
+    if echo is None:
+        return False
+    deadline = time.monotonic() + MIRROR_WAIT_S
+    while True:
+        if any(r["path"].split("?")[0] == path for r in echo.requests[before:]):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def _expected_location(case, edge, router, expected: str | None, listener_ports) -> str | None:

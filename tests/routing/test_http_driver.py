@@ -54,3 +54,11 @@ def test_head_requests_are_identified_from_the_backend_log(v1):
     case = _case({"upstream": "v1", "path": "/h"}, url="/h")
     case.method = "HEAD"
     assert check(case, {"v1": v1}, base_url=f"http://{v1.address}") == []
+
+
+def test_a_missing_mirror_copy_is_reported(v1, monkeypatch):
+    from tests.conformance import http_driver
+    monkeypatch.setattr(http_driver, "MIRROR_WAIT_S", 0.3)
+    case = _case({"upstream": "v1", "mirrored": ["v1", "v2"]}, url="/m")
+    assert check(case, {"v1": v1}, base_url=f"http://{v1.address}") == [
+        "mirror v2: no copy of the request arrived within 0.3s"]
