@@ -141,3 +141,14 @@ def test_the_fix_produces_nothing(entry, tmp_path, monkeypatch, capsys):
     _skip_unless_emitted(entry.code)
     status, found, text = run(entry.fix_args, entry.fix, tmp_path, monkeypatch, capsys)
     assert found == [] and status == 0, text
+
+
+def test_the_introduction_shows_real_output_and_a_working_suppression(tmp_path, monkeypatch, capsys):
+    intro = DOC.read_text().split("\n## Codes")[0]
+    [shown] = re.findall(r"```console\n\$ edgec lint shop.edge\n(.*?)```", intro, re.S)
+    [e104] = [e for e in ENTRIES if e.code == "E104"]
+    _, _, text = run([], e104.bad, tmp_path, monkeypatch, capsys)
+    assert text == shown
+    [suppressed] = re.findall(r"```edge\n(.*?)```", intro, re.S)
+    status, found, text = run([], suppressed, tmp_path, monkeypatch, capsys)
+    assert found == [] and status == 0, text
