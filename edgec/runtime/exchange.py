@@ -464,19 +464,21 @@ class Exchange:
                      ((n.encode("latin-1"), v.encode("latin-1"))
                       for n, v in routing.apply_header_ops(d.request_header_ops, self.headers))
                      if n.lower() not in drop]
-        peer = self.conn.peer
-        if self.gw.trusted and self.gw.trusted_peer(peer):
+        conn = self.conn
+        host = self.host.encode("latin-1")
+        if self.gw.trusted and self.gw.trusted_peer(conn.peer):
             hb = self.hb
+            peer = conn.peer.encode()
             xff = hb.get(b"x-forwarded-for")
-            lines.append(b"X-Forwarded-For: %s, %s\r\n" % (xff, peer.encode()) if xff else
-                         b"X-Forwarded-For: %s\r\n" % peer.encode())
+            lines.append(b"X-Forwarded-For: %s, %s\r\n" % (xff, peer) if xff else b"X-Forwarded-For: %s\r\n" % peer)
             lines.append(b"X-Forwarded-Proto: %s\r\n" % (hb.get(b"x-forwarded-proto")
-                                                           or self.conn.listening.scheme.encode()))
-            lines.append(b"X-Forwarded-Host: %s\r\n" % (hb.get(b"x-forwarded-host") or self.host.encode("latin-1")))
+                                                           or conn.listening.scheme.encode()))
+            lines.append(b"X-Forwarded-Host: %s\r\nX-Real-IP: %s\r\n" % (hb.get(b"x-forwarded-host") or host,
+                                                                         self.client_ip.encode()))
         else:
-            lines.append(b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %s\r\n"
-                         % (peer.encode(), self.conn.listening.scheme.encode(), self.host.encode("latin-1")))
-        lines.append(b"X-Real-IP: %s\r\nX-Request-Id: %s\r\n" % (self.client_ip.encode(), self.request_id.encode()))
+            lines.append(conn.forwarded)
+            lines.append(b"X-Forwarded-Host: %s\r\n" % host)
+        lines.append(b"X-Request-Id: %s\r\n" % self.request_id.encode())
         return b"".join(lines)
 
     def _upstream_head(self) -> bytes:

@@ -14,12 +14,12 @@ REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 REASONS[499] = b"Client Closed Request"
 
 
-def status_line(status: int) -> bytes:
-    return b"HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, b"Unknown"))
+STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in REASONS.items()}
 
 
 def head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
-    return status_line(status) + b"".join([b"%s: %s\r\n" % (n, v) for n, v in headers]) + b"\r\n"
+    line = STATUS_LINES.get(status) or b"HTTP/1.1 %d Unknown\r\n" % status
+    return line + b"".join([b"%s: %s\r\n" % (n, v) for n, v in headers]) + b"\r\n"
 
 
 def chunk(data: bytes) -> bytes:

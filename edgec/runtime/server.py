@@ -38,6 +38,7 @@ class ClientConnection(asyncio.Protocol):
         self.runtime = listening.runtime
         self.transport = None
         self.peer = ""
+        self.forwarded = b""
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[Exchange] = deque()
         self.reading: Exchange | None = None  # the request being parsed
@@ -57,6 +58,9 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
+        # what the edge tells backends about an untrusted client: the same for each of its requests
+        self.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
+            self.peer.encode(), self.listening.scheme.encode(), self.peer.encode())
         rt = self.runtime
         rt.connections.add(self)
         rt.clock.timed.add(self)
