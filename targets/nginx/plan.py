@@ -15,6 +15,9 @@ nginx's selection for host and path and leaves the rest to a per-location choice
   in exact locations where the path is known and the regex is decided here.
 * candidates are cut after the first one with no condition left to test: nothing after it
   can ever win.
+* when per-host servers would repeat too many locations (many hosts and many routes without
+  a host condition), there is one server and the host pattern is one more condition tested
+  per request, ranked first as routing ranks it.
 
 No nginx syntax here: emit.py turns the plan into directives.
 """
@@ -33,11 +36,12 @@ class Candidate:
     entry: Entry
     host_pattern: str | None  # the host pattern of the match that covers this server
     runtime_regex: bool  # the path regex is tested per request
+    host_test: bool = False  # the host pattern is tested per request (one server for every host)
 
     @property
     def conditional(self) -> bool:
         e = self.entry
-        return bool(self.runtime_regex or e.methods or e.headers or e.query)
+        return bool(self.runtime_regex or self.host_test or e.methods or e.headers or e.query)
 
     @property
     def key(self) -> tuple:
@@ -74,6 +78,11 @@ def _suffixes(name: str) -> list[str]:
     return ["*." + ".".join(labels[i:]) for i in range(start, len(labels))]
 
 
+# Above this many locations, per-host servers (each repeating every route without a host
+# condition) cost more than testing the host per request in one server.
+SPLIT_LIMIT = 2000
+
+
 def plan(edge: ir.Edge, router: Router) -> list[ServerPlan]:
     by_exact: dict[str, list[Entry]] = {}
     by_wild: dict[str, list[Entry]] = {}
@@ -83,7 +92,12 @@ def plan(edge: ir.Edge, router: Router) -> list[ServerPlan]:
             hostless.append(e)
         for h in e.match.hosts:
             (by_wild if h.startswith("*.") else by_exact).setdefault(h, []).append(e)
-    servers = [ServerPlan(DEFAULT, _locations([Candidate(e, None, False) for e in hostless]))]
+    default = _locations([Candidate(e, None, False) for e in hostless])
+    if (len(by_exact) + len(by_wild)) * len(default) > SPLIT_LIMIT:
+        cands = [Candidate(e, None, False) for e in hostless]
+        cands += [Candidate(e, h, False, True) for e in router.entries for h in e.match.hosts]
+        return [ServerPlan(DEFAULT, _locations(cands))]
+    servers = [ServerPlan(DEFAULT, default)]
     for name in sorted(set(by_exact) | set(by_wild), key=_server_order):
         entries: dict[int, tuple[Entry, str]] = {}
         for pattern in ([] if name.startswith("*.") else [name]) + _suffixes(name):
@@ -114,7 +128,8 @@ def _locations(cands: list[Candidate]) -> list[Location]:
             prefix.setdefault(c.entry.path_value, []).append(c)
         else:
             regex.append(c)
-    runtime_regex = [Candidate(c.entry, c.host_pattern, True) for c in regex]
+    runtime_regex = [(Candidate(c.entry, c.host_pattern, True, c.host_test), literal_prefix(c.entry.match.path.value))
+                     for c in regex]
     out: list[Location] = []
     # nginx answers "/p" with a 301 to "/p/" when a location "/p/" (exact ones too) proxies
     # and no location "= /p" exists: every such "/p" gets its own location
@@ -125,9 +140,26 @@ def _locations(cands: list[Candidate]) -> list[Location]:
         found += _covering(prefix, path)
         out.append(Location("exact", path, _cut(found)))
     for path in sorted(p for p in prefix if p):
-        out.append(Location("prefix", path, _cut(runtime_regex + _covering(prefix, path + "/"))))
-    out.append(Location("root", "", _cut(runtime_regex + prefix.get("", []))))
+        under = path + "/"
+        found = [c for c, lit in runtime_regex if lit.startswith(under) or under.startswith(lit)]
+        out.append(Location("prefix", path, _cut(found + _covering(prefix, under))))
+    out.append(Location("root", "", _cut([c for c, _ in runtime_regex] + prefix.get("", []))))
     return out
+
+
+def literal_prefix(pattern: str) -> str:
+    """The text every full match of `pattern` starts with ("" when unsure), so that a regex
+    is tested only in the locations whose paths it can match."""
+    if "|" in pattern:
+        return ""
+    out = []
+    for i, ch in enumerate(pattern):
+        if ch in "\\^$.|?*+()[]{}":
+            if ch in "?*{" and out:
+                out.pop()  # the quantifier may take the last character away
+            break
+        out.append(ch)
+    return "".join(out)
 
 
 def _covering(prefix: dict[str, list[Candidate]], path: str) -> list[Candidate]:
