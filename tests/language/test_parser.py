@@ -463,3 +463,51 @@ def test_the_shared_scanner_lexer_is_in_use():
 def test_the_shared_scanner_lexer_lexes_and_fails_like_larks(larks_own_lexer, source):
     from edgec.parse import parser
     assert _outcome(parser(), source) == _outcome(larks_own_lexer, source)
+
+
+# ---- names spelled like keywords ----------------------------------------------------------------
+
+def _keywords() -> list[str]:
+    import re
+
+    from edgec.parse import parser
+    return sorted(t.pattern.value for t in parser().terminals
+                  if t.pattern.type == "str" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", t.pattern.value))
+
+
+@pytest.mark.parametrize("word", _keywords())
+def test_every_kind_of_name_may_be_spelled_like_a_keyword(word):
+    """The contextual lexer reads a keyword as a name where only a name fits; the grammar
+    keeps LALR from merging such a place with one where a keyword may follow."""
+    var = "v" if word == "env" else word  # ${env} is the built-in
+    # `timeout` after a part's path is that part's option: the one name a later part cannot take
+    part = "p2" if word == "timeout" else word
+    source = f'''edge "x" {{
+  env {word} {{
+    _pool = ["127.0.0.1:9001"]
+    {var} = "/p"
+  }}
+  upstream {word} {{
+    servers ${{_pool}}
+  }}
+  auth api_key {word} {{
+    keys ${{secret:K}}
+  }}
+  route {word} {{
+    match path prefix ${{{var}}}
+    auth {word}
+    aggregate {{
+      first = get {word} "/a"
+      {part} = get {word} "/b"
+    }}
+  }}
+  route other {{
+    match path prefix "/o"
+    mirror {word} 10%
+    forward {word}
+  }}
+}}
+'''
+    e = compile_ok(source, word)
+    assert e.route(word).action.parts[1].name == part
+    assert [m.upstream for m in e.route("other").mirrors] == [word]
