@@ -10,7 +10,9 @@ the fragments out.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from edgec import ir, routing
 
@@ -110,6 +112,13 @@ def response_header_filters(ops: ir.HeaderOps) -> list[Java]:
     return out
 
 
+def uri_path(path: str) -> str:
+    """A configured path made fit for a request line: characters outside RFC 3986 paths as
+    %XX (UTF-8); %XX escapes already written are kept, a lone "%" is escaped."""
+    return "".join(part if re.fullmatch(r"%[0-9A-Fa-f]{2}", part) else quote(part, safe="/-._~!$&'()*+,;=:@")
+                   for part in re.split(r"(%[0-9A-Fa-f]{2})", path))
+
+
 def matched_prefix(m: ir.Match) -> str | None:
     return decoded(m.path.value) if m.path.type in ("prefix", "exact") else None
 
@@ -121,7 +130,7 @@ def rewrite_filters(rewrite: ir.Rewrite, m: ir.Match) -> list[Java]:
         out.append(Java(f"filter(EdgeFilters.replacePrefix({literal(prefix)}, "
                         f"{literal(rewrite.path.replacement)}))"))
     elif rewrite.path:
-        out.append(Java(f"filter(EdgeFilters.replacePath({literal(rewrite.path.replacement)}))"))
+        out.append(Java(f"filter(EdgeFilters.replacePath({literal(uri_path(rewrite.path.replacement))}))"))
     if rewrite.host is None:
         out.append(call("preserveHostHeader"))  # the backend sees the client's Host, as edgec sends it
     else:
@@ -225,7 +234,7 @@ def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:
 def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
     path_mode, path_value, prefix = "keep", None, None
     if r.path and r.path.type == "full":
-        path_mode, path_value = "full", r.path.replacement
+        path_mode, path_value = "full", uri_path(r.path.replacement)
     elif r.path:
         path_mode, path_value = "prefix", r.path.replacement
         prefix = matched_prefix(m)

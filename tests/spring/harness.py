@@ -220,14 +220,16 @@ def listener_args(edge: ir.Edge, ports: dict[int, int]) -> list[str]:
 
 
 def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
-    """Command-line properties that point upstreams at local servers (one property per
-    server the upstream had: the edge must declare as many servers as are given)."""
+    """Command-line properties that point upstreams at local servers. A list given on the
+    command line replaces the one in application.yml whole, so the instance ids the
+    generated configuration gives are repeated."""
     from edgec.targets.spring.names import Names
     names = Names(edge)
     args = []
     for up, servers in addresses.items():
         for i, address in enumerate(servers):
-            args.append(f"--spring.cloud.discovery.client.simple.instances.{names.service(up)}[{i}].uri=http://{address}")
+            prefix = f"--spring.cloud.discovery.client.simple.instances.{names.service(up)}[{i}]"
+            args += [f"{prefix}.uri=http://{address}", f"{prefix}.instance-id={names.service(up)}-{i + 1}"]
     return args
 
 

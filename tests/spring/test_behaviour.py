@@ -1,0 +1,240 @@
+"""Behaviour through the running gateway (its own `java -jar`): the Redis rate limiter
+against a real redis-server, JWTs checked against a JWKS served on loopback, API key and
+basic auth, weighted split, the sticky-session cookie, retries and redirects."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from edgec.pipeline import analyse
+from tests.support.echo import EchoServer
+
+from . import harness
+
+JWKS_PORT, = harness.free_ports(1)
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+API_KEY = "k-" + uuid.uuid4().hex
+
+SOURCE = f"""
+edge "behaviour" {{
+  listen http 8080
+  upstream a {{ server "127.0.0.1:1" }}
+  upstream b {{ server "127.0.0.1:2" }}
+  upstream pair {{
+    server "127.0.0.1:3"
+    server "127.0.0.1:4"
+    sticky cookie "EDGE_PAIR" ttl 1h
+  }}
+  upstream flaky {{ server "127.0.0.1:5" }}
+  auth jwt main {{
+    issuer "https://issuer.test/"
+    jwks "http://127.0.0.1:{JWKS_PORT}/jwks.json"
+    audience "edge-tests"
+    algorithms RS256
+  }}
+  auth api_key partners {{ header "X-API-Key" keys ${{secret:EDGE_TEST_API_KEY}} }}
+  auth basic staff {{ htpasswd ${{secret:EDGE_TEST_HTPASSWD}} realm "staff" }}
+  route limited {{
+    match path prefix "/limited"
+    rate_limit 2/min by client_ip burst 1
+    forward a
+  }}
+  route limited_twice {{
+    match path prefix "/one"
+    match path prefix "/two"
+    rate_limit 2/min by header "X-Tenant" burst 1
+    forward a
+  }}
+  route secure {{
+    match path prefix "/secure"
+    auth main
+    forward a
+  }}
+  route partner {{
+    match path prefix "/partner"
+    auth partners
+    forward a
+  }}
+  route staff {{
+    match path prefix "/staff"
+    auth staff
+    forward a
+  }}
+  route split {{
+    match path prefix "/split"
+    forward a 80%, b 20%
+  }}
+  route sticky {{
+    match path prefix "/sticky"
+    forward pair
+  }}
+  route retried {{
+    match path prefix "/retried"
+    retries 2 on 503
+    forward flaky
+  }}
+  route moved {{
+    match path prefix "/moved"
+    redirect 308 scheme https host "new.example" prefix "/new"
+  }}
+}}
+"""
+EDGE = analyse(SOURCE, "behaviour.edge").edge
+PROJECT = harness.register("behaviour", EDGE)
+
+
+class _Jwks(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        key = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
+        body = json.dumps({"keys": [dict(key, kid="k1", use="sig", alg="RS256")]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def gateway(built, tmp_path_factory):
+    project = built[PROJECT]
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server (tests/run.sh installs it)")
+    tmp = tmp_path_factory.mktemp("behaviour")
+    echoes = {name: EchoServer(name).start() for name in ("a", "b", "p1", "p2", "flaky")}
+    jwks = ThreadingHTTPServer(("127.0.0.1", JWKS_PORT), _Jwks)
+    threading.Thread(target=jwks.serve_forever, daemon=True).start()
+    redis_port, port = harness.free_ports(2)
+    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    htpasswd = "staff:{SHA}" + base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode() + "\n"
+    app = None
+    try:
+        args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {
+            "a": [echoes["a"].address], "b": [echoes["b"].address], "flaky": [echoes["flaky"].address],
+            "pair": [echoes["p1"].address, echoes["p2"].address]})
+        app = harness.SpringApp(project.jar, args, port, tmp / "app.log", env={
+            "EDGE_REDIS_PORT": str(redis_port), "EDGE_TEST_API_KEY": API_KEY, "EDGE_TEST_HTPASSWD": htpasswd})
+        app.start().wait_ready()
+        yield port, echoes
+    finally:
+        if app:
+            app.stop()
+        redis.terminate()
+        redis.wait(10)
+        jwks.shutdown()
+        jwks.server_close()
+        for e in echoes.values():
+            e.stop()
+
+
+def get(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()  # headers: case-insensitive
+    finally:
+        conn.close()
+
+
+def token(key=KEY, **claims):
+    now = int(time.time())
+    body = {"iss": "https://issuer.test/", "aud": "edge-tests", "sub": "alice", "iat": now, "exp": now + 300}
+    body.update(claims)
+    return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_rate_limit_answers_429_after_the_bucket_is_empty(gateway):
+    port, _ = gateway
+    statuses = [get(port, "/limited")[0] for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_one_limit_for_every_match_of_a_route(gateway):
+    port, _ = gateway
+    tenant = {"X-Tenant": uuid.uuid4().hex}
+    statuses = [get(port, path, tenant)[0] for path in ("/one", "/two", "/one")]
+    assert statuses == [200, 200, 429]
+    assert get(port, "/two", {"X-Tenant": uuid.uuid4().hex})[0] == 200  # another key, another bucket
+
+
+def test_jwt_accepted_and_refused(gateway):
+    port, echoes = gateway
+    assert get(port, "/secure", {"Authorization": f"Bearer {token()}"})[0] == 200
+    assert get(port, "/secure")[0] == 401
+    assert get(port, "/secure", {"Authorization": f"Bearer {token(OTHER_KEY)}"})[0] == 401
+    assert get(port, "/secure", {"Authorization": f"Bearer {token(aud='someone-else')}"})[0] == 401
+    assert get(port, "/secure", {"Authorization": f"Bearer {token(exp=int(time.time()) - 60)}"})[0] == 401
+    assert get(port, "/secure", {"Authorization": f"Bearer {token(iss='https://evil.test/')}"})[0] == 401
+
+
+def test_api_key_and_basic_auth(gateway):
+    port, _ = gateway
+    assert get(port, "/partner", {"X-API-Key": API_KEY})[0] == 200
+    assert get(port, "/partner", {"X-API-Key": API_KEY + "x"})[0] == 401
+    assert get(port, "/partner")[0] == 401
+    good = base64.b64encode(b"staff:s3cret").decode()
+    bad = base64.b64encode(b"staff:wrong").decode()
+    assert get(port, "/staff", {"Authorization": f"Basic {good}"})[0] == 200
+    status, headers, _ = get(port, "/staff", {"Authorization": f"Basic {bad}"})
+    assert status == 401 and headers.get("WWW-Authenticate") == 'Basic realm="staff"'
+
+
+def test_weighted_split(gateway):
+    port, _ = gateway
+    n = 400
+    counts = {"a": 0, "b": 0}
+    for _ in range(n):
+        counts[json.loads(get(port, "/split")[2])["backend"]] += 1
+    assert abs(counts["a"] / n - 0.8) < 0.07, counts
+
+
+def test_sticky_cookie_keeps_a_client_on_one_server(gateway):
+    port, _ = gateway
+    status, headers, body = get(port, "/sticky")
+    assert status == 200
+    cookie = headers.get("Set-Cookie", "")
+    assert cookie.startswith("EDGE_PAIR=") and "Max-Age=3600" in cookie, (cookie, str(headers), body)
+    first = json.loads(body)["backend"]
+    pair = cookie.split(";", 1)[0]
+    for _ in range(6):
+        status, headers, body = get(port, "/sticky", {"Cookie": pair})
+        assert json.loads(body)["backend"] == first
+        assert "Set-Cookie" not in headers  # the cookie already names the server
+    seen = {json.loads(get(port, "/sticky")[2])["backend"] for _ in range(6)}
+    assert seen == {"p1", "p2"}  # without the cookie: round robin
+
+
+def test_retry_until_the_backend_recovers(gateway):
+    port, echoes = gateway
+    run = uuid.uuid4().hex
+    status, _, _ = get(port, f"/retried?responseCode=503&succeedAfter=2&uuid={run}")
+    assert status == 200
+    assert echoes["flaky"].attempts[run] == 3
+    run = uuid.uuid4().hex
+    assert get(port, f"/retried?responseCode=503&succeedAfter=3&uuid={run}")[0] == 503
+    assert echoes["flaky"].attempts[run] == 3  # the first try and 2 retries
+
+
+def test_redirect(gateway):
+    port, _ = gateway
+    status, headers, _ = get(port, "/moved/a/b?x=1")
+    assert status == 308
+    assert headers["Location"] == "https://new.example/new/a/b?x=1"

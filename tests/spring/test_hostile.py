@@ -1,0 +1,187 @@
+"""Hostile strings in the string fields of an edge: the project still compiles (one Maven
+build with the others), the gateway starts, and the exact values arrive where they should;
+or the compiler refuses them with a diagnostic."""
+from __future__ import annotations
+
+import http.client
+import json
+from urllib.parse import quote, unquote
+
+import pytest
+
+from edgec.pipeline import analyse
+from tests.support.echo import EchoServer
+
+from . import harness
+
+# Java: quotes, backslashes, a comment end, a unicode escape spelled out, string formats;
+# Spring: placeholders and URI template variables; regex and replacement syntax; XML/YAML
+ASCII = "q\"u'o\\te */ \\u000a {x} ${y} $1 %s <a&b> #c: [d] *.?+(e)|^"
+UNICODE = ASCII + " é 中 😀"
+
+
+def edge_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+H = edge_string(ASCII)
+U = edge_string(UNICODE)
+PATH = "/p" + UNICODE.replace(" ", "_").replace("/", "_").replace("\\", "_")  # a path has no "\" or "/" inside
+
+SOURCE = f"""
+edge {U} {{
+  listen http 8080
+  upstream up {{ server "127.0.0.1:1" }}
+  auth jwt main {{ issuer {U} jwks {U} audience {U} header "X-Token" }}
+  auth basic staff {{ htpasswd ${{secret:EDGE_HOSTILE_HTPASSWD}} realm {H} }}
+  route exact_path {{
+    match path exact {edge_string(PATH)}
+    forward up
+  }}
+  route matched {{
+    match path prefix "/m" header "X-H" = {H} query "q" = {U}
+    request_header set "X-Set" {H}
+    request_header add "X-Add" {H}
+    response_header set "X-Resp" {H}
+    forward up
+  }}
+  route regexes {{
+    match path regex "/r/[a-z]+\\\\{{2\\\\}}" header "X-R" ~ "a\\"b\\\\\\\\c.*"
+    forward up
+  }}
+  route rewritten {{
+    match path prefix "/rw"
+    rewrite path {edge_string("/to/" + UNICODE.replace("/", "_").replace("?", "_").replace("#", "_"))}
+    rewrite host "backend.example"
+    forward up
+  }}
+  route fixed {{
+    match path prefix "/fixed"
+    respond 200 {U} type {H}
+  }}
+  route cors {{
+    match path prefix "/cors"
+    cors {{ origins {H} headers {H} expose {H} }}
+    forward up
+  }}
+  route guarded {{
+    match path prefix "/guarded"
+    auth main
+    forward up
+  }}
+  route staff {{
+    match path prefix "/staff"
+    auth staff
+    forward up
+  }}
+}}
+"""
+RESULT = analyse(SOURCE, "hostile.edge")
+EDGE = RESULT.edge
+PROJECT = harness.register("hostile", EDGE) if EDGE else None
+
+
+def test_hostile_edge_compiles():
+    assert EDGE is not None, [d.message for d in RESULT.diagnostics if d.severity == "error"]
+    files, diagnostics = harness.emit(EDGE)
+    assert files is not None, [d.message for d in diagnostics]
+
+
+@pytest.mark.parametrize("value, code", [
+    ('"a\\nb"', "E219"),  # a line break in a header value
+])
+def test_values_that_cannot_be_sent_are_refused(value, code):
+    result = analyse(f'edge "x" {{ upstream u {{ server "127.0.0.1:1" }} route r {{ request_header set "X" {value} '
+                     f'forward u }} }}', "x.edge")
+    assert code in {d.code for d in result.diagnostics if d.severity == "error"}
+
+
+@pytest.fixture(scope="module")
+def gateway(built, tmp_path_factory):
+    project = built[PROJECT]
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+    echo = EchoServer("up").start()
+    port, = harness.free_ports(1)
+    app = harness.SpringApp(project.jar, harness.listener_args(EDGE, {8080: port})
+                            + harness.server_args(EDGE, {"up": [echo.address]}),
+                            port, tmp_path_factory.mktemp("hostile") / "app.log",
+                            env={"EDGE_HOSTILE_HTPASSWD": "nobody:{SHA}x"})
+    try:
+        app.start().wait_ready()
+        yield port, echo
+    finally:
+        app.stop()
+        echo.stop()
+
+
+def send(port, target, headers=()):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.putrequest("GET", target, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def test_exact_values_arrive(gateway):
+    port, echo = gateway
+    status, headers, body = send(port, "/m?q=" + quote(UNICODE, safe=""), [("X-H", ASCII)])
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["headers"]["x-set"] == ASCII
+    assert seen["headers"]["x-add"] == ASCII
+    assert headers["X-Resp"] == ASCII
+    assert send(port, "/m?q=" + quote(UNICODE + "x", safe=""), [("X-H", ASCII)])[0] == 404
+
+
+def test_a_literal_path_is_not_a_pattern(gateway):
+    port, _ = gateway
+    status, _, body = send(port, quote(PATH, safe="/"))
+    assert status == 200 and json.loads(body)["backend"] == "up", body
+    assert send(port, quote(PATH[:-1] + "x", safe="/"))[0] == 404
+
+
+def test_regex_values_keep_their_meaning(gateway):
+    port, _ = gateway
+    # path regex /r/[a-z]+\{2\} wants a literal "{2}"; header regex a"b\\c.* one backslash
+    assert send(port, "/r/ab%7B2%7D", [("X-R", 'a"b\\cd')])[0] == 200
+    assert send(port, "/r/abb", [("X-R", 'a"b\\cd')])[0] == 404
+    assert send(port, "/r/ab%7B2%7D", [("X-R", 'a"bcd')])[0] == 404
+
+
+def test_rewritten_path_and_host(gateway):
+    port, _ = gateway
+    status, _, body = send(port, "/rw")
+    seen = json.loads(body)
+    assert status == 200
+    assert unquote(seen["path"]) == "/to/" + UNICODE.replace("/", "_").replace("?", "_").replace("#", "_")
+    assert seen["host"] == "backend.example"
+
+
+def test_fixed_response_body_and_type(gateway):
+    port, _ = gateway
+    status, headers, body = send(port, "/fixed")
+    assert status == 200
+    assert body.decode("utf-8") == UNICODE
+    assert headers["Content-Type"] == ASCII
+
+
+def test_cors_values(gateway):
+    port, _ = gateway
+    status, headers, _ = send(port, "/cors", [("Origin", ASCII)])
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == ASCII
+    assert headers["Access-Control-Expose-Headers"] == ASCII
+
+
+def test_auth_with_hostile_settings_still_refuses(gateway):
+    port, _ = gateway
+    assert send(port, "/guarded", [("X-Token", "not-a-jwt")])[0] == 401
+    status, headers, _ = send(port, "/staff")
+    assert status == 401
+    realm = ASCII.replace("\\", "\\\\").replace('"', '\\"')
+    assert headers["WWW-Authenticate"] == f'Basic realm="{realm}"'
