@@ -106,7 +106,8 @@ def main() -> None:
             "# nginx target: emission time and `nginx -t`\n\n"
             f"Command: `{cmd}` (median of {args.runs} runs each).\n"
             f"Machine: {platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"{nginx}.\n\n"
+            f"{nginx}. The machine is shared with other jobs (test suites of other work ran at the same "
+            "time), so expect run-to-run differences of ±50 %.\n\n"
             "Goals: emission under 1 s for 1,000 routes and under 10 s for 10,000.\n\n"
             + head + "\n" + body + "\n\n" + (__doc__ or "").split("\n\n", 2)[2].strip() + "\n")
 

@@ -32,10 +32,14 @@ JSON_LOG = ('{"time":"$time_iso8601","remote_addr":"$remote_addr","method":"$req
             '"cache":"$upstream_cache_status","user_agent":"$http_user_agent","request_id":"$request_id"}')
 LAYOUTS = {
     # relative to the prefix given with `nginx -p DIR` (the build's output directory)
-    "prefix": dict(pid="logs/nginx.pid", error_log="logs/error.log", temp="", cache="cache"),
+    "prefix": dict(pid="logs/nginx.pid", error_log="logs/error.log", cache="cache",
+                   temp=dict(client_body="client_body_temp", proxy="proxy_temp", fastcgi="fastcgi_temp",
+                             uwsgi="uwsgi_temp", scgi="scgi_temp")),
     # Debian/Ubuntu packaging paths, for a config installed as /etc/nginx/nginx.conf
-    "debian": dict(pid="/run/nginx.pid", error_log="/var/log/nginx/error.log", temp="/var/lib/nginx/",
-                   cache="/var/cache/nginx/edgec"),
+    "debian": dict(pid="/run/nginx.pid", error_log="/var/log/nginx/error.log", cache="/var/cache/nginx/edgec",
+                   temp=dict(client_body="/var/lib/nginx/body", proxy="/var/lib/nginx/proxy",
+                             fastcgi="/var/lib/nginx/fastcgi", uwsgi="/var/lib/nginx/uwsgi",
+                             scgi="/var/lib/nginx/scgi")),
 }
 
 
@@ -167,11 +171,7 @@ class Emitter:
         out = [
             D("server_tokens", "off"),
             D("default_type", "application/octet-stream"),
-            D("client_body_temp_path", f"{temp}client_body_temp"),
-            D("proxy_temp_path", f"{temp}proxy_temp"),
-            D("fastcgi_temp_path", f"{temp}fastcgi_temp"),
-            D("uwsgi_temp_path", f"{temp}uwsgi_temp"),
-            D("scgi_temp_path", f"{temp}scgi_temp"),
+            *[D(f"{kind}_temp_path", path) for kind, path in temp.items()],
             D("client_max_body_size", size(lim.max_body_bytes),
               comment="limits { }"),
             D("large_client_header_buffers", 4, size(lim.max_header_bytes)),

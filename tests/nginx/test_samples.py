@@ -60,7 +60,8 @@ def test_build_writes_secrets_private(tmp_path, keys_file):
   route r {{ auth keys forward app }}
 }}''')
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-m", "edgec", "build", str(src), "--target", "nginx", "-o", str(out)],
+    res = subprocess.run([sys.executable, "-m", "edgec", "build", str(src), "--target", "nginx", "-o", str(out),
+                          "-O", "nginx_version=1.25.1"],
                          capture_output=True, text=True, env=dict(os.environ, K="secret-key"))
     assert res.returncode == 0, res.stderr
     keys = out / "secrets" / "keys.keys"

@@ -213,3 +213,17 @@ def test_features_nginx_cannot_express_are_errors_not_silence():
     messages = " | ".join(d.message for d in diags if d.severity == "error")
     for needle in ("JWT validation", "aggregate", "backup servers with sticky", "fixed 302 response"):
         assert needle in messages
+
+
+def test_layouts_put_runtime_files_where_they_belong():
+    src = 'edge "t" { upstream u { server "127.0.0.1:9" } route r { cache 1m forward u } }'
+    relative = conf(src)
+    for line in ("pid logs/nginx.pid;", "error_log logs/error.log warn;", "proxy_temp_path proxy_temp;",
+                 "proxy_cache_path cache levels=1:2"):
+        assert line in relative
+    debian = conf(src, layout="debian")
+    for line in ("pid /run/nginx.pid;", "error_log /var/log/nginx/error.log warn;",
+                 "proxy_temp_path /var/lib/nginx/proxy;", "proxy_cache_path /var/cache/nginx/edgec levels=1:2"):
+        assert line in debian
+    files, diags = build(compile_source(src), {"layout": "opt"})
+    assert files is None and any(d.code == "E403" for d in diags)
