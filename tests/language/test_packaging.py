@@ -103,3 +103,16 @@ def test_each_hook_passes_on_the_samples_and_fails_on_a_bad_file(hook_id, tmp_pa
     bad.write_text('edge "x" {\n  route r {   respond 200 }\n}\n')
     assert subprocess.run(command + [str(bad)], capture_output=True, timeout=60).returncode == 1 or \
         bad.read_text() != 'edge "x" {\n  route r {   respond 200 }\n}\n'
+
+
+def test_the_lint_path_imports_only_what_it_needs():
+    """`edgec lint` runs in editors and pre-commit on every save: it must not pay for the
+    build and run dependencies (bench/results/compile.md has the numbers)."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "edgec", "lint", "samples/shop.edge"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in out.stderr.splitlines() if "|" in line}
+    assert "lark" in imported and "edgec" in imported  # the measurement works
+    heavy = {"jsonschema", "jinja2", "ruamel", "botocore", "uvloop", "httptools", "jwt", "redis",
+             "prometheus_client", "asyncio", "importlib_metadata"}
+    assert imported & heavy == set()

@@ -458,7 +458,7 @@ def test_the_shared_scanner_lexer_is_in_use():
     assert isinstance(parser().parser.lexer, SharedScannerLexer)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(mutated())
 def test_the_shared_scanner_lexer_lexes_and_fails_like_larks(larks_own_lexer, source):
     from edgec.parse import parser

@@ -21,6 +21,8 @@ from edgec.pipeline import analyse
 from ..conftest import SAMPLES
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# compiling every env before and after formatting is dearer; fewer examples keep the suite quick
+MEANING = settings(SETTINGS, max_examples=60)
 SOURCES = [p.read_text() for p in SAMPLES]
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|#[^\n]*|[,\[\]{}=]|[^\s"#,\[\]{}=$]+')
 JUNK = ["{", "}", "[", "]", ",", "=", "~", "-", "%", ";", ":", "'", '"', "${", "${x}", "${secret:}", "#",
@@ -85,7 +87,7 @@ def never_crashes(source: str) -> None:
 seps = st.sampled_from([" ", "  ", "\n", "\n\n", "\t", " \n   ", "\r\n", "\n\n\n", " # note\n", "  #\n"])
 
 
-@SETTINGS
+@MEANING
 @given(st.sampled_from(SOURCES), st.data())
 def test_fmt_is_idempotent_and_keeps_meaning_whatever_the_layout(source, data):
     toks = tokens(source)
@@ -132,7 +134,7 @@ def programs(draw):
     return head + "\n".join(routes) + "\n}\n"
 
 
-@SETTINGS
+@MEANING
 @given(programs(), st.data())
 def test_generated_programs_format_to_a_fixed_point_with_the_same_meaning(program, data):
     toks = tokens(program)
