@@ -27,6 +27,7 @@ MAX_SYNTAX_ERRORS = 10
 MAX_REPAIRS = 1000  # echoes are repaired quietly; past this many the file is junk, and parsing stops
 
 VALUE_TERMINALS = ("STRING", "NAME", "INT", "DURATION", "RATE", "PERCENT", "SIZE", "VAR")
+BLOCK_WORDS = {"env", "vars", "listen", "upstream", "auth", "route", "limits"}  # statements that open a block
 BLOCK_KEYWORDS = {"EDGE", "ENV", "VARS", "LISTEN", "UPSTREAM", "AUTH", "ROUTE", "CORS", "AGGREGATE", "LIMITS"}
 _FAKE_VALUES = {"STRING": '""', "NAME": "_", "INT": "0", "DURATION": "1s", "RATE": "1/s", "PERCENT": "1%",
                 "SIZE": "1b", "VAR": "${_}", "VALUE_OP": "=", "TLS_VERSION": "1.2"}
@@ -220,6 +221,7 @@ class _Parse:
         self.brace_depth = 0  # skipping a block opened on a skipped line
         self.resyncing = False  # after a skip, until a token is accepted
         self.repairs = 0
+        self.open_line = False  # the skipped line opened a block whose body is still read
 
     # -- parser state helpers ---------------------------------------------------------------
     def _fits(self, types: list[str], stack_len: int | None = None) -> bool:
@@ -312,7 +314,7 @@ class _Parse:
             self.brace_depth += {"LBRACE": 1, "RBRACE": -1}.get(tok.type, 0)
             return True
         if self.panic_line is not None and tok.line == self.panic_line:
-            if tok.type == "LBRACE":
+            if tok.type == "LBRACE" and not self.open_line:
                 self.brace_depth = 1
             return True
         self.panic_line = None
@@ -359,7 +361,10 @@ class _Parse:
         self.repairs += 1
         accepts = self.accepts()
         plan = self.repair(tok, accepts)
-        if not self._quiet(tok.line, accepts):
+        # a run of lines that cannot be read, or text after an edge closed early, follow from the
+        # first mistake: reporting each would bury it
+        follows = self.resyncing and plan[0] == "skip_line" or (accepts <= {"$END"} and self.reported)
+        if not self._quiet(tok.line, accepts) and not follows:
             code, message, span, hint = self.describe(tok, accepts, plan)
             self.report(code, message, span, hint)
         elif self.last is None or accepts == {"$END"}:
@@ -376,9 +381,11 @@ class _Parse:
         if tok.type in VALUE_TERMINALS and "COMMA" in accepts and (same_line or tok.type != "NAME") \
                 and self._fits(["COMMA", tok.type]):
             return ("insert", ["COMMA"])
-        if tok.type == "NAME":
+        if self._block_word_in_assignments(accepts):
+            return ("skip_line_open",)
+        if tok.type == "NAME":  # a misspelt keyword is read as the keyword, when the guess is a close one
             keywords = self.keywords(accepts)
-            guess = difflib.get_close_matches(str(tok), list(keywords), n=1, cutoff=0.6)
+            guess = difflib.get_close_matches(str(tok), list(keywords), n=1, cutoff=0.75)
             if guess:
                 return ("replace", [keywords[guess[0]]])
         if self.last is None or accepts <= {"$END"}:
@@ -405,6 +412,12 @@ class _Parse:
                     return ("pop", n)
         return ("skip_line",)
 
+    def _block_word_in_assignments(self, accepts: set[str]) -> bool:
+        """`env prod {` read inside an env block whose '}' is missing: the keyword was taken for
+        a variable's name, and '=' is expected after it."""
+        last = self.last
+        return (last is not None and last.type == "NAME" and str(last) in BLOCK_WORDS and accepts == {"EQUAL"})
+
     def apply(self, tok: Token, plan: tuple) -> bool:
         kind = plan[0]
         if kind == "stop":
@@ -419,10 +432,11 @@ class _Parse:
             del self.ps.state_stack[plan[1]:]
             del self.ps.value_stack[plan[1] - 1:]
             self.ip.feed_token(tok)
-        elif kind == "skip_line":
+        elif kind in ("skip_line", "skip_line_open"):
             self.panic_line, self.resyncing = tok.line, True
-            if tok.type == "LBRACE":
+            if tok.type == "LBRACE" and kind == "skip_line":
                 self.brace_depth = 1
+            self.open_line = kind == "skip_line_open"
             return True
         else:  # delete
             return True
@@ -445,6 +459,12 @@ class _Parse:
             return "E009", f"{what} needs a unit: '{found}' has none", span, f"write {fix}"
         if accepts <= {"$END"}:
             return AFTER_EDGE.code, AFTER_EDGE.message, span, AFTER_EDGE.hint
+        if plan[0] == "skip_line_open":
+            what, line = self.open_blocks()[-1]
+            word = str(self.last)
+            return ("E012", f"missing '}}' before '{word}': {what} (opened on line {line}) is not closed",
+                    Span(self.last.line, self.last.column, self.last.line, self.last.column + len(word)),
+                    f"add '}}' to close {what} before line {self.last.line}")
         keywords = self.keywords(accepts)
         if plan[0] == "replace" and plan[1][0] in self.keyword_of and tok.type == "NAME":
             where = f" in {self.open_blocks()[-1][0]}" if self.open_blocks() else ""
@@ -474,13 +494,14 @@ class _Parse:
                 plan[0] == "insert" and plan[1][0] not in ("RBRACE", "COMMA", "LBRACE"))):
             return ("E018", f"'{shown(str(self.last))}' is not finished", self.after(self.last), expect_hint)
         if tok.type == "NAME" or tok.type in self.keyword_of:
-            guess = difflib.get_close_matches(str(tok), list(keywords), n=1, cutoff=0.6)
+            guess = difflib.get_close_matches(str(tok), list(keywords), n=1, cutoff=0.75) or \
+                sorted(k for k in keywords if str(tok) in k.split("_"))  # timeout → connect_timeout, ...
             where = f" in {self.open_blocks()[-1][0]}" if self.open_blocks() else ""
             if tok.type == "NAME":
                 message = f"unknown keyword '{found}'{where}"
             else:
                 message = f"'{found}' cannot be used here{where}"
-            hint = f"did you mean '{guess[0]}'?" if guess else (
+            hint = ("did you mean " + " or ".join(f"'{g}'" for g in guess) + "?") if guess else (
                 "expected one of: " + ", ".join(sorted(keywords)[:12]) if keywords else expect_hint)
             return "E011", message, span, hint
         return "E001", f"unexpected '{found}' here", span, expect_hint

@@ -110,6 +110,11 @@ def test_did_you_mean_for_a_misspelt_keyword():
     assert d.hint == "did you mean 'forward'?"
 
 
+def test_did_you_mean_for_a_keyword_of_another_block():
+    [d] = errors('edge "x" {\n  upstream u {\n    timeout 5s\n  }\n}\n')
+    assert d.hint == "did you mean 'connect_timeout' or 'read_timeout' or 'send_timeout'?"
+
+
 def test_several_errors_in_one_file_are_all_reported_once():
     source = 'edge "x" {\n' \
              '  route a {\n' \
@@ -186,3 +191,23 @@ def test_hostile_input_gives_diagnostics_with_positions_never_a_traceback(source
         assert d.span is not None
         assert 1 <= d.line <= len(lines) and d.column >= 1
     assert result.ok == (not any(d.severity == "error" for d in result.diagnostics))
+
+
+def test_a_missing_brace_of_an_env_block_is_found_where_the_next_env_starts():
+    source = 'edge "x" {\n  env dev {\n    a = 1\n\n  env prod {\n    a = 2\n  }\n  listen http ${a}\n}\n'
+    [d] = errors(source)
+    assert (d.code, d.line, d.column) == ("E012", 5, 3)
+    assert d.message == "missing '}' before 'env': env dev (opened on line 2) is not closed"
+
+
+def test_a_run_of_unreadable_lines_is_one_error_not_one_per_line():
+    """Here `aggregate {` was deleted: its parts are not statements of a route."""
+    source = route('match path exact "/me"', 'user = get users "/me"', 'orders = get orders "/mine"', "}")
+    source = source.replace("  }\n}\n", "}\n", 1)
+    assert found(source) == [("E011", 4, 5)]
+
+
+def test_only_a_close_guess_is_read_as_the_keyword():
+    """'orders' is not taken for 'cors': a name that happens to look like a keyword is not one."""
+    [d] = errors(route("forward u", "orders 2"))
+    assert d.hint.startswith("expected one of")
