@@ -186,6 +186,26 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(envelope, indent=2) + "\n"
 
 
+def _github_escape(text: str, prop: bool = False) -> str:
+    """GitHub workflow-command escaping (data: % CR LF; properties also : and ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def render_github(diagnostics: list[Diagnostic]) -> str:
+    """GitHub Actions annotations: one `::error file=…,line=…::message` line per diagnostic."""
+    level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+    out = []
+    for d in sorted(diagnostics, key=sort_key):
+        span = d.span or Span(1, 1, 1, 2)
+        props = {"file": d.file, "line": span.line, "col": span.column, "endLine": span.end_line,
+                 "endColumn": span.end_column, "title": f"{d.code} {d.rule or ''}".strip()}
+        head = ",".join(f"{k}={_github_escape(str(v), prop=True)}" for k, v in props.items())
+        message = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        out.append(f"::{level.get(d.severity, 'notice')} {head}::{_github_escape(message)}")
+    return "".join(line + "\n" for line in out)
+
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import sys
 
-from ..diagnostics import Diagnostic, render_json, render_sarif, render_text
+from ..diagnostics import Diagnostic, render_github, render_json, render_sarif, render_text
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-def add_format(parser, choices=("text", "json", "sarif")) -> None:
-    parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
+def add_format(parser, choices=("text", "json", "sarif", "github")) -> None:
+    parser.add_argument("--format", choices=choices, default="text",
+                        help="output format (default: text; github: GitHub Actions annotations)")
 
 
 def add_env(parser) -> None:
@@ -21,6 +22,8 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
     stream = stream or (sys.stdout if fmt != "text" else sys.stderr)
     if fmt == "json":
         stream.write(render_json(diagnostics))
+    elif fmt == "github":
+        stream.write(render_github(diagnostics))
     elif fmt == "sarif":
         from ..lint import all_rules
         stream.write(render_sarif(diagnostics, {r.code: r.summary for r in all_rules()}))

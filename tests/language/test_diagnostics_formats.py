@@ -249,3 +249,14 @@ def test_a_target_that_cannot_express_a_feature_is_reported_by_lint_and_strict_m
     assert (d["code"], d["severity"]) == ("E401", "error") and status == 1
     status, out, _ = run(capsys, "lint", paths["health"], "--format", "json")
     assert json.loads(out)["diagnostics"] == [] and status == 0
+
+
+def test_github_annotations_escape_what_would_end_a_field(capsys, files, tmp_path):
+    odd = tmp_path / "a,b:c%d.edge"
+    odd.write_text(CLEAN.replace("forward u", "forward userz"))
+    code, out, _ = run(capsys, "lint", odd, "--format", "github", "--no-fmt-check")
+    [line] = [line for line in out.splitlines() if "E104" in line]
+    assert line.startswith("::error file=") and code == 1
+    assert all(line.startswith(("::error ", "::warning ")) for line in out.splitlines())
+    assert "a%2Cb%3Ac%25d.edge,line=6,col=13,endLine=6,endColumn=18,title=E104 undefined-upstream::" in line
+    assert line.endswith("::upstream 'userz' is not defined (hint: declare it with `upstream userz { ... }`)")
