@@ -13,6 +13,7 @@ and text. `nginx -t` runs on loopback upstream addresses with its own prefix dir
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -85,18 +86,22 @@ def main() -> None:
             for rel, content in files.items():
                 (prefix / rel).parent.mkdir(parents=True, exist_ok=True)
                 (prefix / rel).write_text(content)
-            t_times = []
+            t_times, t_cpu = [], []
             for _ in range(args.runs):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 start = time.perf_counter()
                 res = subprocess.run(["nginx", "-t", "-q", "-p", f"{prefix}/", "-c", "nginx.conf", "-e", "stderr"],
                                      capture_output=True, text=True)
                 t_times.append(time.perf_counter() - start)
-                assert res.returncode == 0, res.stderr[-2000:]
-        rows.append((n, statistics.median(times), statistics.median(t_times), len(text.splitlines()),
-                     text.count("location "), len(text) / 1e6))
-    head = "| routes | emit (median) | `nginx -t` (median) | lines | locations | MB |\n|---:|---:|---:|---:|---:|---:|"
-    body = "\n".join(f"| {n:,} | {e:.2f} s | {t:.2f} s | {lines:,} | {locs:,} | {mb:.1f} |"
-                     for n, e, t, lines, locs, mb in rows)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+                assert res.returncode == 0 and not res.stderr, res.stderr[-2000:]
+        rows.append((n, statistics.median(times), statistics.median(t_times), statistics.median(t_cpu),
+                     len(text.splitlines()), text.count("location "), len(text) / 1e6))
+    head = ("| routes | emit (median) | `nginx -t` wall (median) | `nginx -t` CPU | lines | locations | MB |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|")
+    body = "\n".join(f"| {n:,} | {e:.2f} s | {t:.2f} s | {c:.2f} s | {lines:,} | {locs:,} | {mb:.1f} |"
+                     for n, e, t, c, lines, locs, mb in rows)
     print(head + "\n" + body)
     if args.write:
         import platform

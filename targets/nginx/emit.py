@@ -139,6 +139,10 @@ class Emitter:
             settings.append(D("open_file_cache", "max=1000", "inactive=60s",
                               comment="try_files, which hands a request to the route chosen for it, looks a "
                                       "file name up first"))
+        variables = len(self._vars) * 2 + 256  # maps, their named captures, nginx's own
+        if variables > 1024:
+            settings.append(D("variables_hash_max_size", 1 << math.ceil(math.log2(variables)),
+                              comment="room for every variable the maps below define"))
         http = settings + self.zones + self.maps + upstreams + servers
         printer = Printer()
         body = printer.render(http)

@@ -251,3 +251,22 @@ def test_timeouts_give_504(gateway):
     assert gw.get("/slow?delay=1").status == 504
     assert gw.get("/slow?delay=0.01").status == 200
     assert gw.get("/open?delay=0.5").status == 200
+
+
+def test_forwarding_headers_behind_a_trusted_proxy(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route all { rate_limit 1/min by client_ip burst 1 forward app }
+      trust_proxies "127.0.0.1"
+    }''')
+    seen = gw.get("/", [("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https"),
+                        ("X-Forwarded-Host", "public.example")]).echo["headers"]
+    assert seen["x-real-ip"] == "203.0.113.7"
+    assert seen["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert seen["x-forwarded-proto"] == "https"
+    assert seen["x-forwarded-host"] == "public.example"
+    # the rate limit counts the client behind the proxy, not the proxy
+    assert gw.get("/", [("X-Forwarded-For", "203.0.113.7")]).status == 200
+    assert gw.get("/", [("X-Forwarded-For", "203.0.113.7")]).status == 429
+    assert gw.get("/", [("X-Forwarded-For", "198.51.100.1")]).status == 200
