@@ -30,3 +30,11 @@ def waf_name(*parts: str) -> str:
     if text == original and len(text) <= 128 and text:
         return text
     return (text[:120] + "-" + _hash(original)).lstrip("-")
+
+
+def jmespath_literal(text: str) -> str:
+    """A value inside a JMESPath '...' literal. Resource names never hold quotes or
+    backslashes; tag values cannot (the model's pattern refuses them before rendering)."""
+    if "'" in text or "\\" in text:
+        raise ValueError(f"cannot put {text!r} in a JMESPath literal")
+    return "'" + text + "'"

@@ -18,7 +18,7 @@ from . import actions, waf
 from .calls import Call, Origin, Ref, Words
 from .conditions import rule_matches
 from .errors import CANNOT, QUOTA, PlanError
-from .names import elb_name, waf_name
+from .names import elb_name, jmespath_literal, waf_name
 from .settings import INPUTS, is_ipv4, targets_environ
 
 MAX_RULES = 100
@@ -84,6 +84,7 @@ class Teardown:
     delete_acl: Call
     delete_rule: Call
     delete_listener: Call
+    delete_target_group: Call
     delete_lb: Call
 
 
@@ -95,6 +96,7 @@ def _teardown(acl_name: str) -> Teardown:
                                        "LockToken": Ref("acl_lock", WAF_ID)}, origin),
         Call("elbv2", "DeleteRule", {"RuleArn": Ref("arn")}, origin),
         Call("elbv2", "DeleteListener", {"ListenerArn": Ref("arn")}, origin),
+        Call("elbv2", "DeleteTargetGroup", {"TargetGroupArn": Ref("arn")}, origin),
         Call("elbv2", "DeleteLoadBalancer", {"LoadBalancerArn": Ref("lb")}, origin))
 
 
@@ -114,10 +116,17 @@ class Plan:
     waf_name: str
     teardown: Teardown
 
+    @property
+    def owned_query(self) -> str:
+        """JMESPath over describe-tags: the ARNs tagged with this edge and env."""
+        def tag(key: str, value: str) -> str:
+            return f"Tags[?Key=='{key}' && Value=={jmespath_literal(value)}]"
+        return f"TagDescriptions[?{tag('edgec:edge', self.edge)} && {tag('edgec:env', self.env)}].ResourceArn"
+
     def calls(self) -> list[Call]:
         t = self.teardown
         out = [self.lb_create, *self.lb_converge, t.disassociate, t.delete_acl, t.delete_rule, t.delete_listener,
-               t.delete_lb]
+               t.delete_target_group, t.delete_lb]
         for tg in self.target_groups:
             out += [tg.create, tg.modify, tg.attributes, tg.register, tg.tags, tg.delete]
         for lst in self.listeners:

@@ -12,6 +12,7 @@ import jinja2
 from botocore import xform_name
 
 from .calls import Call, Ref, Words
+from .names import jmespath_literal
 from .settings import TARGET
 from .validate import model
 
@@ -99,13 +100,6 @@ def variable(name: str) -> Shell:
 def elements(name: str, joined: bool = False) -> Shell:
     """Every element of the plan-made array `name`, as separate words or joined."""
     return Shell(f'"${{{variable(name)}[{"*" if joined else "@"}]}}"')
-
-
-def jmespath_literal(text: str) -> str:
-    """A resource name inside a JMESPath '...' literal (names hold no quotes or backslashes)."""
-    if "'" in text or "\\" in text:
-        raise ValueError(f"cannot put {text!r} in a JMESPath literal")
-    return "'" + text + "'"
 
 
 def _finalize(value: Any) -> str:

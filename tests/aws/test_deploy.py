@@ -16,9 +16,9 @@ from .build import build, plan_of
 from .readback import is_empty, state
 
 EDGE = ROOT / "tests" / "aws" / "edges" / "alb.edge"
-# the same edge changed: a route gone, weights and servers changed, one rate limit dropped
+# the same edge changed: a route and an upstream gone, servers changed, one rate limit dropped
 CHANGES = [('  route legacy {\n    match path exact "/old"\n    redirect 301 "https://new.example.com/new"\n  }\n', ""),
-           ("forward orders 90, orders_v2 10", "forward orders 50, orders_v2 50"),
+           ("forward orders 90, orders_v2 10", "forward orders"),
            ('users = ["10.0.1.10:8080", "10.0.1.11:8080"]', 'users = ["10.0.1.12:8080"]'),
            ('    rate_limit 20/min by header "X-Api-Client"\n', "")]
 
@@ -45,7 +45,7 @@ def lifecycle(aws, tmp_path_factory):
     changed = changed_source()
     changed_dir = write(build(EDGE, "prod", source=changed)[1], base / "changed")
     plan, changed_plan = plan_of(EDGE, "prod"), plan_of(EDGE, "prod", source=changed)
-    runs = SimpleNamespace(plan=plan, changed_plan=changed_plan)
+    runs = SimpleNamespace(plan=plan, changed_plan=changed_plan, aws=aws)
     runs.deploy = aws.run(first_dir / "deploy.sh")
     runs.first = state(aws, plan)
     runs.redeploy = aws.run(first_dir / "deploy.sh")
@@ -149,16 +149,19 @@ def test_a_second_run_changes_nothing(lifecycle):
 def test_a_changed_edge_converges_in_place(lifecycle):
     before, after, plan = lifecycle.first, lifecycle.changed, lifecycle.changed_plan
     assert [lb["arn"] for lb in after["load_balancers"]] == [lb["arn"] for lb in before["load_balancers"]]
+    kept = {t.name for t in plan.target_groups}
     assert {n: [t["arn"] for t in tgs] for n, tgs in after["target_groups"].items()} == \
-        {n: [t["arn"] for t in tgs] for n, tgs in before["target_groups"].items()}
+        {n: [t["arn"] for t in tgs] for n, tgs in before["target_groups"].items() if n in kept}
+    gone = [t.name for t in lifecycle.plan.target_groups if t.name not in kept]
+    assert gone and not [t for t in lifecycle.aws.client("elbv2").describe_target_groups()["TargetGroups"]
+                         if t["TargetGroupName"] in gone]
     [users] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "users")]
     assert users["targets"] == ["10.0.1.12:8080"]
     [https] = after["listeners"][443]
     assert [r["route"] for r in https["rules"]] == [r.route for r in plan.listeners[1].rules]
     assert "legacy" not in [r["route"] for r in https["rules"]]
-    weights = [g["Weight"] for r in https["rules"] if r["route"] == "orders"
-               for g in r["actions"][0]["ForwardConfig"]["TargetGroups"]]
-    assert weights and set(weights) == {50}
+    [orders] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "orders")]
+    assert {r["actions"][0]["TargetGroupArn"] for r in https["rules"] if r["route"] == "orders"} == {orders["arn"]}
     assert [w["Name"] for w in after["association"]["Rules"]] == ["rate-users"]
 
 
@@ -172,6 +175,7 @@ def test_progress_lines_say_what_happens(lifecycle):
     assert "creating" in lifecycle.deploy.stderr
     assert "exists; converging" in lifecycle.redeploy.stderr
     assert "deleting rule" in lifecycle.change.stderr
+    assert "deleting target group" in lifecycle.change.stderr
     assert "deleting load balancer" in lifecycle.destroy.stderr
 
 

@@ -7,6 +7,7 @@
 # AWS_ENDPOINT_URL points the CLI at another endpoint (a test double).
 # shellcheck disable=SC2016  # '$' in single quotes is meant: JSON and regex replacements hold it
 set -euo pipefail
+shopt -s inherit_errexit
 export AWS_PAGER=""
 script=deploy.sh
 edge=secure
@@ -38,6 +39,18 @@ input() {
   else
     printf -v "$var" '%s' "${words[0]}"
   fi
+}
+
+# owned_target_groups: the ARN of every target group tagged with this edge and env, one a line
+owned_target_groups() {
+  local listing i
+  local -a all
+  listing=$(aws_ elbv2 describe-target-groups --query 'TargetGroups[].TargetGroupArn' --output text)
+  read -r -a all <<< "$listing"
+  for ((i = 0; i < ${#all[@]}; i += 20)); do
+    aws_ elbv2 describe-tags --resource-arns "${all[@]:i:20}" --output text \
+      --query 'TagDescriptions[?Tags[?Key=='"'"'edgec:edge'"'"' && Value=='"'"'secure'"'"'] && Tags[?Key=='"'"'edgec:env'"'"' && Value=='"'"'prod'"'"']].ResourceArn' | tr '\t' '\n'
+  done
 }
 
 aws_region=""
@@ -453,6 +466,18 @@ while read -r arn port; do
            --listener-arn "$arn" >/dev/null ;;
   esac
 done <<< "$listeners"
+
+owned=$(owned_target_groups)
+keep=" $tg_1 "
+while read -r arn; do
+  [ -n "$arn" ] || continue
+  case "$keep" in
+    *" $arn "*) ;;
+    *) say "deleting target group $arn: no upstream needs it any more"
+       aws_ elbv2 delete-target-group \
+           --target-group-arn "$arn" >/dev/null ;;
+  esac
+done <<< "$owned"
 
 # ---- WAF web ACL for the rate limits -------------------------------------------------------
 say 'web ACL edgec-secure-prod'

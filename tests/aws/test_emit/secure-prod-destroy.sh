@@ -4,6 +4,7 @@
 # finds nothing and changes nothing. EDGE_AWS_REGION overrides the .edge file's aws_region;
 # AWS_ENDPOINT_URL points the CLI at another endpoint (a test double).
 set -euo pipefail
+shopt -s inherit_errexit
 export AWS_PAGER=""
 script=destroy.sh
 edge=secure
@@ -35,6 +36,18 @@ input() {
   else
     printf -v "$var" '%s' "${words[0]}"
   fi
+}
+
+# owned_target_groups: the ARN of every target group tagged with this edge and env, one a line
+owned_target_groups() {
+  local listing i
+  local -a all
+  listing=$(aws_ elbv2 describe-target-groups --query 'TargetGroups[].TargetGroupArn' --output text)
+  read -r -a all <<< "$listing"
+  for ((i = 0; i < ${#all[@]}; i += 20)); do
+    aws_ elbv2 describe-tags --resource-arns "${all[@]:i:20}" --output text \
+      --query 'TagDescriptions[?Tags[?Key=='"'"'edgec:edge'"'"' && Value=='"'"'secure'"'"'] && Tags[?Key=='"'"'edgec:env'"'"' && Value=='"'"'prod'"'"']].ResourceArn' | tr '\t' '\n'
+  done
 }
 
 aws_region=""
@@ -99,6 +112,13 @@ if found "$tg_1"; then
   aws_ elbv2 delete-target-group \
       --target-group-arn "$tg_1" >/dev/null
 fi
+owned=$(owned_target_groups)
+while read -r arn; do
+  [ -n "$arn" ] || continue
+  say "deleting target group $arn, left from an earlier version of the edge"
+  aws_ elbv2 delete-target-group \
+      --target-group-arn "$arn" >/dev/null
+done <<< "$owned"
 
 # ---- load balancer ----------------------------------------------------------------------------
 if found "$lb"; then
