@@ -1,11 +1,11 @@
 """How compile time grows with the number of routes: parse, lower, lint rules and the
 format check, measured in-process on generated files with 100, 1,000 and 10,000 routes.
 
-    python bench/compile.py [--runs 5] [--sizes 100,1000,10000] [--write FILE]
+    python bench/compile.py [--runs 5] [--sizes 100,1000,10000] [--show-rules] [--write DIR]
 
-Prints one row per size with the median of the runs for each stage (and the whole of
-`edgec lint` minus the interpreter start), and the cost per route, which stays flat when
-compile time is linear. Startup (`edgec lint samples/shop.edge` wall time) is measured
+Prints one row per size with the median CPU time of the runs for each stage (and the whole
+of `edgec lint` minus the interpreter start), and the cost per route, which stays flat when
+compile time is linear. CPU time, not wall time: the numbers hold on a busy machine. Startup (`edgec lint samples/shop.edge` wall time) is measured
 separately with hyperfine; see bench/results/compile.md.
 """
 from __future__ import annotations
@@ -97,7 +97,13 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--show-rules", action="store_true", help="time each lint rule at the largest size")
+    ap.add_argument("--write", metavar="DIR", help="only write bench-N.edge files there (for hyperfine)")
     args = ap.parse_args(argv)
+    if args.write:
+        from pathlib import Path
+        for n in (int(s) for s in args.sizes.split(",")):
+            (Path(args.write) / f"bench-{n}.edge").write_text(generate(n))
+        return 0
     from edgec.parse import parser
     parser()  # grammar load is start-up cost, measured with hyperfine instead
     print("| routes | lines | parse | lower (2 envs) | lint rules | fmt check | lint, all stages | per route |")
