@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import ir
-from .diagnostics import CompileError, Diagnostic, Sink
+from .diagnostics import CompileError, Diagnostic, Sink, Span
 from .syntax import Document
 
 
@@ -31,9 +31,11 @@ def read_source(path: str) -> tuple[str | None, Diagnostic | None]:
         with open(path, encoding="utf-8") as f:
             return f.read(), None
     except UnicodeDecodeError as err:
-        return None, Diagnostic("E000", "error", f"file is not UTF-8 text ({err.reason} at byte {err.start})", path)
+        return None, Diagnostic("E000", "error", f"file is not UTF-8 text ({err.reason} at byte {err.start})", path,
+                                Span(1, 1, 1, 2), rule="unreadable-file")
     except OSError as err:
-        return None, Diagnostic("E000", "error", f"cannot read file: {err.strerror}", path)
+        return None, Diagnostic("E000", "error", f"cannot read file: {err.strerror}", path, Span(1, 1, 1, 2),
+                                rule="unreadable-file")
 
 
 def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnostic]]:

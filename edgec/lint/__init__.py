@@ -61,12 +61,13 @@ _SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\b(?:\[([^\]]*)\])?")
 # Rules reported by the stages around the lint rules (name → severity): parsing, lowering,
 # targets, the format check. Only warnings can be suppressed: an error leaves no IR to build.
 STAGE_RULES = {
-    "undefined-variable": ERROR, "env-missing-variable": ERROR, "undefined-env": ERROR, "env-required": ERROR,
-    "wrong-type": ERROR, "secret-misuse": ERROR, "literal-secret": ERROR, "bad-secret-name": ERROR,
-    "missing-secret": ERROR, "port-out-of-range": ERROR, "value-out-of-range": ERROR, "bad-address": ERROR,
-    "zero-rate": ERROR, "bad-regex": ERROR, "missing-action": ERROR, "duplicate-action": ERROR,
-    "duplicate-statement": ERROR, "bad-path": ERROR, "bad-method": ERROR, "bad-host": ERROR, "bad-header": ERROR,
-    "bad-retry": ERROR, "bad-value": ERROR, "header-op-arity": ERROR, "target-capability": ERROR,
+    **dict.fromkeys((
+        "unreadable-file", "undefined-variable", "env-missing-variable", "undefined-env", "env-required",
+        "wrong-type", "secret-misuse", "literal-secret", "bad-secret-name", "port-out-of-range",
+        "value-out-of-range", "bad-address", "zero-rate", "bad-regex", "missing-action", "duplicate-action",
+        "duplicate-statement", "bad-path", "bad-method", "bad-host", "bad-header", "bad-retry", "bad-value",
+        "header-op-arity", "target-capability", "target-option", "target-input", "aws-plan", "aws-input",
+        "aws-model"), ERROR),
     "target-approximation": WARNING, "not-formatted": WARNING,
 }
 STAGE_RULES.update(dict.fromkeys(SYNTAX_RULES.values(), ERROR))

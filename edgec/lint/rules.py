@@ -236,7 +236,8 @@ class ClaimKeyNeedsJwt(Rule):
                 rl = route.rate_limit
                 if rl and rl.key.source == "claim" and kinds.get(route.auth or "") != "jwt":
                     yield Finding(f"route '{route.name}' limits by claim '{rl.key.name}' but has no jwt auth",
-                                  _statement(ctx, route, "rate_limit"), "add `auth NAME` naming a jwt provider, or key by client_ip")
+                                  _statement(ctx, route, "rate_limit"),
+                                  "add `auth NAME` naming a jwt provider, or key by client_ip")
 
 
 @rule
@@ -361,7 +362,8 @@ class PerTryTimeoutNotBelowTimeout(Rule):
                     request, per_try = item.args["request"], item.args["per_try"]
                     if per_try.value >= request.value:
                         yield Finding(f"per_try {per_try.raw} is not shorter than the request timeout {request.raw}",
-                                      per_try.span, "make per_try a fraction of the timeout, e.g. timeout 6s per_try 2s")
+                                      per_try.span,
+                                      "make per_try a fraction of the timeout, e.g. timeout 6s per_try 2s")
 
 
 def _methods_matched(route: ir.Route) -> set[str] | None:
@@ -386,7 +388,8 @@ class CacheNeverUsed(Rule):
                     continue
                 if isinstance(route.action, (ir.Redirect, ir.Respond)):
                     yield Finding(f"route '{route.name}' caches, but its {route.action.type} is answered by the "
-                                  "edge itself", _statement(ctx, route, "cache"), "remove `cache`: only forwarded responses are stored")
+                                  "edge itself", _statement(ctx, route, "cache"),
+                                  "remove `cache`: only forwarded responses are stored")
                     continue
                 matched = _methods_matched(route)
                 cached = set(route.cache.methods)

@@ -15,8 +15,8 @@ from edgec.lint import all_rules
 from ..conftest import ROOT
 
 DOC = ROOT / "docs" / "lint.md"
-HEADER = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<severity>error|warning)\[(?P<code>[EW]\d{3})\] ",
-                    re.M)
+HEADER = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): "
+                    r"(?P<severity>error|warning)\[(?P<code>[EW]\d{3})\] ", re.M)
 # an unreadable file is tested below, an invisible character in test_syntax_errors.py; E413 is what
 # botocore's model rejects after every value the file controls was checked
 NO_EXAMPLE = {"E000", "E022", "E413"}

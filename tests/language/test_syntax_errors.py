@@ -173,7 +173,8 @@ def test_an_error_at_the_end_of_the_file_points_at_its_last_line(source):
 
 
 HOSTILE = [
-    "\x00" * 10, "\ufeffedge \"x\" {}", "edge \"x\" {" * 500, "}" * 500, "[" * 1000, "edge \"x\" { vars { a = " + "[" * 300,
+    "\x00" * 10, "\ufeffedge \"x\" {}", "edge \"x\" {" * 500, "}" * 500, "[" * 1000,
+    "edge \"x\" { vars { a = " + "[" * 300,
     "edge \"x\" {\r\n  route a {\r\n    forward u\r\n  }\r\n}\r\n", "edge \"x\" {\r  route a {\r    forward u\r  }\r}",
     "edge \"" + "a" * 100_000 + "\" {", "edge \"x\" {\n" + "  route r {\n" * 200, "\u202eedge \"x\" {}",
     "edge \"x\" { route \U0001f600 { } }", "edge \"x\" { route a { match path prefix \"\\", "${" * 100, "\"" * 99,
