@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import shutil
 import ssl
 from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
 
+from edgec import ir
 from edgec.pipeline import analyse
-from tests.conformance.corpus import with_listener_ports, with_servers
+from tests.conformance.corpus import with_listener_ports
 from tests.conftest import free_port
 from tests.support.echo import EchoServer
 
@@ -98,17 +98,13 @@ def gateway(tmp_path):
                 echoes[name] = stack.enter_context(EchoServer(name))
             addresses[up.name] = [echoes[up.name if count == 1 else f"{up.name}{i + 1}"].address
                                   for i in range(count)]
-        import dataclasses
-
-        from edgec import ir
-        live = with_servers(edge, {})
         ups = []
-        for up in live.upstreams:
+        for up in edge.upstreams:
             template = up.servers[0]
             ups.append(dataclasses.replace(up, servers=tuple(
                 ir.Server("127.0.0.1", int(a.rsplit(":", 1)[1]), template.weight, template.backup)
                 for a in addresses[up.name])))
-        live = dataclasses.replace(live, upstreams=tuple(ups))
+        live = dataclasses.replace(edge, upstreams=tuple(ups))
         ports = {lst.port: free_port() for lst in edge.listeners}
         live = with_listener_ports(live, ports)
         files, diagnostics = build(live, options, secrets)
@@ -123,5 +119,3 @@ def gateway(tmp_path):
     finally:
         stack.close()
 
-
-HERE = Path(__file__).parent
