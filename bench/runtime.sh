@@ -90,10 +90,13 @@ stop_proxy() {
   wait_gone 18080
 }
 
-measure() {  # scenario conns seconds
+measure() {  # scenario conns seconds; a failed run is reported with the proxy's log, and skipped
   local auth=()
   if [ "$1" = runtime-policies ]; then auth=(-H "Authorization: Bearer $TOKEN"); fi
-  taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL" "${auth[@]}"
+  if ! taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL" "${auth[@]}"; then
+    echo "measurement failed: $1 c=$2; proxy log:" >&2
+    tail -20 "$WORK/runtime.log" >&2 || true
+  fi
 }
 
 for round in $(seq "$ROUNDS"); do

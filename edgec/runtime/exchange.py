@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import random
 import time
@@ -17,6 +18,8 @@ import time
 from .. import routing
 from . import http
 from .auth import Allow, Reject
+
+log = logging.getLogger("edgec.runtime")
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(6).hex()
@@ -207,10 +210,13 @@ class Exchange:
         task.add_done_callback(lambda t: self._resume(t, step))
 
     def _resume(self, task, step: int) -> None:
+        failed = task.cancelled() or task.exception() is not None
+        if failed and not task.cancelled():
+            log.error("internal error in a policy step", exc_info=task.exception())
         if self.done:
             return
-        if task.cancelled() or task.exception() is not None:
-            return self.error(502 if task.cancelled() else 500, "internal error")
+        if failed:
+            return self.error(500, "internal error")
         result = task.result()
         if step == _AUTH:
             if self._authorized(result):
@@ -250,9 +256,12 @@ class Exchange:
         task = asyncio.ensure_future(coro)
 
         def done(t):
+            failed = t.cancelled() or t.exception() is not None
+            if failed and not t.cancelled():
+                log.error("internal error in an aggregation", exc_info=t.exception())
             if self.done:
                 return
-            if t.cancelled() or t.exception() is not None:
+            if failed:
                 return self.error(500, "internal error")
             status, body = t.result()
             self.answer(status, [(b"content-type", b"application/json")], body)

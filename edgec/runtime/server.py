@@ -8,12 +8,15 @@ than chunked) and slow clients are refused here, before anything reaches a backe
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 
 import httptools
 
 from . import http
 from .exchange import Exchange
+
+log = logging.getLogger("edgec.runtime")
 
 
 class Refused(Exception):
@@ -89,6 +92,9 @@ class ClientConnection(asyncio.Protocol):
             cause = err.__cause__ or err.__context__
             if isinstance(cause, Refused):
                 self.refuse(cause.status, cause.message)
+            elif cause is not None:  # a defect of the edge, not of the request: logged, never shown
+                log.error("internal error handling a request", exc_info=cause)
+                self.refuse(500, "internal error")
             else:
                 self.refuse(400, "malformed request")
 

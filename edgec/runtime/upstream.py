@@ -8,11 +8,14 @@ on_fail(kind) with kind "reset" or "timeout". Connecting is the only coroutine.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import httptools
 
 from .. import ir
+
+log = logging.getLogger("edgec.runtime")
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -56,7 +59,10 @@ class UpstreamConnection(asyncio.Protocol):
             if rest and self.sink is not None:
                 self.sink.on_data(rest)
             return
-        except httptools.HttpParserError:
+        except httptools.HttpParserError as err:
+            cause = err.__cause__ or err.__context__
+            if cause is not None:  # raised by the edge's own callback: a defect, logged
+                log.error("internal error relaying a response", exc_info=cause)
             self._fail("reset")
             return
         if sink is self.sink:
