@@ -39,15 +39,11 @@ class SpringTarget(Target):
         "balance.round_robin": native(),
         "balance.least_conn": approximate("Spring Cloud LoadBalancer has no least-connections algorithm: "
                                           "round robin is used"),
-        "balance.ip_hash": unsupported("Spring Cloud LoadBalancer cannot choose by client address; "
-                                       "use sticky cookie, or balance round_robin"),
-        "balance.hash.header": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
-                                           "use sticky cookie"),
-        "balance.hash.cookie": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
-                                           "use sticky cookie"),
-        "balance.hash.client_ip": unsupported("Spring Cloud LoadBalancer has no consistent hashing; "
-                                              "use sticky cookie"),
-        "balance.hash.uri": unsupported("Spring Cloud LoadBalancer has no consistent hashing"),
+        "balance.ip_hash": native("rendezvous hash of the client address (a LoadBalancer of edgec's)"),
+        "balance.hash.header": native("rendezvous hash of the header value (a LoadBalancer of edgec's)"),
+        "balance.hash.cookie": native("rendezvous hash of the cookie value (a LoadBalancer of edgec's)"),
+        "balance.hash.client_ip": native("rendezvous hash of the client address (a LoadBalancer of edgec's)"),
+        "balance.hash.uri": native("rendezvous hash of path and query (a LoadBalancer of edgec's)"),
         "balance.random": native("RandomLoadBalancer"),
         "upstream.weights": native("the 'weighted' instance supplier (instance metadata weight)"),
         "upstream.backup": unsupported("Spring Cloud LoadBalancer has no backup instances"),

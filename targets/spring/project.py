@@ -149,15 +149,19 @@ def _upstream_context(edge: ir.Edge, names) -> list[dict]:
         if up.sticky:
             suppliers.append("withRequestBasedStickySession")
         algorithm = "RandomLoadBalancer" if up.balance == "random" else "RoundRobinLoadBalancer"
+        hashed = up.balance in ("hash", "ip_hash")
+        source = (up.hash_key.source if up.hash_key else "uri") if up.balance == "hash" else "client_ip"
         cls = class_name(up.name) + "Upstream"
         while cls in classes:
             cls += "X"
         classes.add(cls)
-        summary = ", ".join([algorithm.removesuffix("LoadBalancer").lower().replace("roundrobin", "round robin")]
+        summary = ", ".join([f"hash of {source.replace('_', ' ')}" if hashed else
+                             algorithm.removesuffix("LoadBalancer").lower().replace("roundrobin", "round robin")]
                             + [s.removeprefix("with") for s in suppliers])
         out.append({"service": names.service(up.name), "cls": Java(cls), "name_comment": comment(up.name),
                     "summary_comment": Java(summary), "suppliers": [Java(s) for s in suppliers],
-                    "algorithm": Java(algorithm)})
+                    "algorithm": Java(algorithm), "hash": hashed, "hash_source": source,
+                    "hash_name": up.hash_key.name if up.hash_key else None})
     return out
 
 
@@ -224,7 +228,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
             "EdgeSecurity.java.j2", providers=providers, has_jwt="jwt" in kinds, has_basic="basic" in kinds,
             has_api_key="api_key" in kinds, has_hmac=any(p.get("hmac") for p in providers))
     if edge.upstreams:
-        files[src + "EdgeLoadBalancing.java"] = render("EdgeLoadBalancing.java.j2", upstreams=upstreams)
+        files[src + "EdgeLoadBalancing.java"] = render("EdgeLoadBalancing.java.j2", upstreams=upstreams,
+                                                       any_hash=any(u["hash"] for u in upstreams))
     listeners = _listener_context(edge)
     if listeners:
         files[src + "EdgeListeners.java"] = render("EdgeListeners.java.j2", listeners=listeners,

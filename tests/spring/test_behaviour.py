@@ -39,6 +39,11 @@ edge "behaviour" {{
     sticky cookie "EDGE_PAIR" ttl 1h
   }}
   upstream flaky {{ server "127.0.0.1:5" }}
+  upstream hashed {{
+    server "127.0.0.1:6"
+    server "127.0.0.1:7"
+    balance hash header "X-User"
+  }}
   auth jwt main {{
     issuer "https://issuer.test/"
     jwks "http://127.0.0.1:{JWKS_PORT}/jwks.json"
@@ -86,10 +91,15 @@ edge "behaviour" {{
     retries 2 on 503
     forward flaky
   }}
+  route by_user {{
+    match path prefix "/by-user"
+    forward hashed
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
   }}
+  metrics "/metrics"
 }}
 """
 EDGE = analyse(SOURCE, "behaviour.edge").edge
@@ -128,7 +138,8 @@ def gateway(built, tmp_path_factory):
     try:
         args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {
             "a": [echoes["a"].address], "b": [echoes["b"].address], "flaky": [echoes["flaky"].address],
-            "pair": [echoes["p1"].address, echoes["p2"].address]})
+            "pair": [echoes["p1"].address, echoes["p2"].address],
+            "hashed": [echoes["p1"].address, echoes["p2"].address]})
         app = harness.SpringApp(project.jar, args, port, tmp / "app.log", env={
             "EDGE_REDIS_PORT": str(redis_port), "EDGE_TEST_API_KEY": API_KEY, "EDGE_TEST_HTPASSWD": htpasswd})
         app.start().wait_ready()
@@ -238,3 +249,21 @@ def test_redirect(gateway):
     status, headers, _ = get(port, "/moved/a/b?x=1")
     assert status == 308
     assert headers["Location"] == "https://new.example/new/a/b?x=1"
+
+
+def test_hash_keeps_a_key_on_one_server(gateway):
+    port, _ = gateway
+    chosen = {}
+    for user in (f"user-{i}" for i in range(20)):
+        seen = {json.loads(get(port, "/by-user", {"X-User": user})[2])["backend"] for _ in range(3)}
+        assert len(seen) == 1, (user, seen)
+        chosen[user] = seen.pop()
+    assert set(chosen.values()) == {"p1", "p2"}  # 20 keys do not all land on one of two servers
+
+
+def test_prometheus_metrics(gateway):
+    port, _ = gateway
+    get(port, "/split")
+    status, headers, body = get(port, "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    assert b"http_server_requests_seconds_count" in body

@@ -22,6 +22,7 @@ def _edge(path, env):
 for _param in SAMPLES:
     _path, _env = _param.values
     harness.register(f"sample-{_param.id}", _edge(_path, _env))
+BOOT4 = harness.register("boot4-proxy-dev", _edge(SAMPLES[0].values[0].parent / "proxy.edge", "dev"), boot="4")
 
 
 def _golden_text(files: dict[str, str]) -> str:
@@ -50,4 +51,11 @@ def test_sample_builds(path, env, built):
     if project.files is None:
         assert any(d.code == "E401" for d in project.diagnostics)
         return
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+
+
+def test_boot4_project_builds(built):
+    """-O boot=4: Spring Boot 4.0.7, Spring Cloud 2025.1.4 (SCG 5.0), the same sources."""
+    project = built[BOOT4]
+    assert "<version>4.0.7</version>" in project.files["pom.xml"]
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
