@@ -169,6 +169,10 @@ def _problems(edge: ir.Edge):
                 yield from var_name(v, f"vary header in {where}", route.span)
             if not {"GET", "HEAD"} <= set(route.cache.methods):
                 yield (route.span, f"cache methods in {where}: nginx always caches GET and HEAD", None, "warning")
+        own = {n.lower() for n, _ in route.response_headers.set} | {n.lower() for n in route.response_headers.remove}
+        for name in sorted(own & {"server", "date"}):
+            yield (route.span, f"changing the {name.title()} response header in {where}: nginx always sends its "
+                               f"own", None, "warning")
         paths = []
         if route.rewrite.path and route.rewrite.path.type == "full":
             paths.append(route.rewrite.path.replacement)

@@ -1,5 +1,6 @@
 """The shared conformance corpus through the real nginx: one nginx per corpus file, every
-case passes or is skipped with the nginx capability-table reason."""
+case passes or is skipped with the nginx capability-table reason; gixy finds nothing in
+any of the configs."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,8 @@ from tests.conformance.http_driver import check
 from tests.conftest import free_port
 from tests.support.echo import EchoServer
 
-from .support import Nginx, build, fresh, write
+from .support import Nginx, build, fresh, gixy, write
+from .test_samples import GIXY_SKIPS
 
 FILES = corpus.files()
 
@@ -28,6 +30,7 @@ def test_corpus(casefile, tmp_path):
         files, diagnostics = build(live)
         assert files is not None, [d.message for d in diagnostics]
         prefix = write(files, fresh(tmp_path / "nginx"))
+        assert gixy(prefix, tuple(GIXY_SKIPS)) == []
         failures = {}
         with Nginx(prefix, list(ports.values())):
             for case in casefile.cases:

@@ -227,3 +227,19 @@ def test_layouts_put_runtime_files_where_they_belong():
         assert line in debian
     files, diags = build(compile_source(src), {"layout": "opt"})
     assert files is None and any(d.code == "E403" for d in diags)
+
+
+def test_approximations_are_warnings_that_say_what_differs():
+    files, diags = build(compile_source('''edge "t" {
+      upstream u { server "127.0.0.1:9000" health get "/h" sticky cookie "S" }
+      route r { response_header remove "Server" retries 1 backoff 100ms timeout 2s forward u }
+    }'''))
+    assert files is not None
+    warnings = " | ".join(d.message for d in diags if d.severity == "warning")
+    for needle in ("active health checks", "cookie-based session persistence", "Server response header",
+                   "wait between retries", "whole-request timeout"):
+        assert needle in warnings
+    assert all(d.code == "W402" for d in diags if d.severity == "warning")
+    strict, diags = build(compile_source('''edge "t" {
+      upstream u { server "127.0.0.1:9000" health get "/h" } route r { forward u } }'''), strict=True)
+    assert strict is None and any(d.code == "E401" for d in diags)
