@@ -598,7 +598,10 @@ class Emitter:
                 ["nodelay"]
             out.append(D("limit_req", *args))
         if isinstance(auth, ir.BasicAuth):
-            out += [D("auth_basic", auth.realm), D("auth_basic_user_file", self.htpasswd_files[auth.name])]
+            path = self.htpasswd_files[auth.name]
+            note = ("written with mode 0600: the nginx worker user must own it (workers read it per request)"
+                    if path.startswith("secrets/") else None)
+            out += [D("auth_basic", auth.realm), D("auth_basic_user_file", path, comment=note)]
         return out
 
     def rate_zone(self, route: ir.Route) -> str:
