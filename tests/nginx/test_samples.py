@@ -69,3 +69,59 @@ def test_build_writes_secrets_private(tmp_path, keys_file):
     assert "secret-key" in keys.read_text() and TEST_KEY in keys.read_text()
     assert "secret-key" not in (out / "nginx.conf").read_text()
     assert (out / "nginx.conf").stat().st_mode & 0o777 == 0o644
+
+
+def test_build_output_runs_unprivileged(tmp_path):
+    """`edgec build -o DIR` then `nginx -p DIR -c nginx.conf` as an ordinary user: pid, logs,
+    temp files and cache all live under the prefix. Run as `nobody` when the tests are root."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.conftest import free_port
+    port = free_port()
+    base = Path(tempfile.mkdtemp(prefix="edgec-nginx-"))  # outside the root-only pytest tree
+    try:
+        src = base / "app.edge"
+        src.write_text(f'''edge "u" {{
+          listen http {port} {{ bind "127.0.0.1" }}
+          upstream app {{ server "127.0.0.1:9" }}
+          route r {{ cache 1m rate_limit 5/s forward app }}
+          route ok {{ match path exact "/ok" respond 200 "ok" }}
+        }}''')
+        out = base / "out"
+        res = subprocess.run([sys.executable, "-m", "edgec", "build", str(src), "--target", "nginx", "-o", str(out)],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        become: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(base, "nobody")
+            for p in [out, *out.rglob("*")]:
+                shutil.chown(p, "nobody")
+            become = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+        cmd = become + ["nginx", "-p", f"{out}/", "-c", "nginx.conf", "-e", "stderr"]
+        # the access log is standard output: give the user one it may open
+        res = subprocess.run(cmd + ["-t", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert res.returncode == 0, res.stderr
+        proc = subprocess.Popen(cmd + ["-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import time
+            import urllib.request
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/ok", timeout=2).read()
+                    break
+                except OSError:
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.05)
+            assert body == b"ok"
+            assert (out / "logs" / "nginx.pid").read_text().strip() == str(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
