@@ -74,6 +74,14 @@ def test_https_on_loopback_and_the_redirect_to_it(gateway):
     assert plain.header("Location") == f"https://edge.test:8443/p?q=1"
     secure = gw.get("/p?q=1", port=8443, https=True)
     assert secure.status == 200
+    import socket
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", gw.ports[8443])) as raw, ctx.wrap_socket(raw) as tls:
+        assert tls.selected_alpn_protocol() == "h2"  # `http2` on nginx 1.22: a listen parameter
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
     assert secure.echo["path"] == "/p?q=1"
     assert secure.echo["headers"]["x-forwarded-proto"] == "https"
 
