@@ -6,7 +6,7 @@ the same object is validated offline (validate.py) and rendered as an `aws` comm
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from edgec.diagnostics import Span
@@ -45,7 +45,6 @@ class Call:
     params: dict[str, Any]
     origin: Origin
     query: str | None = None  # JMESPath for --query (output text)
-    extra: tuple[str, ...] = field(default=())  # CLI-only words, e.g. ("--output", "text")
 
 
 def dummies(value: Any) -> Any:

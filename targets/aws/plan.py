@@ -105,7 +105,6 @@ class Plan:
     edge: str
     env: str
     lb_name: str
-    tags: list[dict]
     inputs: list  # settings.Input the script needs
     defaults: dict[str, tuple[str, ...]]  # input key → words from the .edge file
     lb_create: Call
@@ -306,14 +305,14 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
                      for i, u in enumerate((u for u in edge.upstreams if u.name in used), 1)]
     groups = {tg.upstream: Ref(tg.var) for tg in target_groups}
     listeners = [_listener(lst, i, tags) for i, lst in enumerate(edge.listeners, 1)]
-    total = 0
     for lst, source in zip(listeners, edge.listeners):
         if not source.redirect:
             lst.rules = _rules(edge, lst, groups, tags)
-            total += len(lst.rules)
-    if total > MAX_RULES:
-        first = edge.routes[-1].span if edge.routes else None
-        raise PlanError(QUOTA, f"this edge needs {total} ALB rules; an ALB has at most {MAX_RULES}", first,
+    every_rule = [r for lst in listeners for r in lst.rules]
+    if len(every_rule) > MAX_RULES:
+        over = edge.route(every_rule[MAX_RULES].route)
+        raise PlanError(QUOTA, f"this edge needs {len(every_rule)} ALB rules; an ALB has at most {MAX_RULES} "
+                               f"(route '{over.name}' is rule {MAX_RULES + 1})", over.span,
                         hint="fewer match alternatives, hosts or methods; or fewer listeners")
     rate_routes = [r for r in edge.routes if r.rate_limit]
     acl_name = waf_name("edgec", edge.name, env)
@@ -334,5 +333,5 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
     needed = [i for i in INPUTS
               if (i.key != "certificate" or any(lst.protocol == "https" for lst in edge.listeners))
               and (i.key != "vpc" or target_groups)]
-    return Plan(edge.name, env, lb_name, tags, needed, defaults, lb_create, lb_converge, target_groups,
+    return Plan(edge.name, env, lb_name, needed, defaults, lb_create, lb_converge, target_groups,
                 listeners, web_acl, acl_name, _teardown(acl_name))

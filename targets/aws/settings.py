@@ -25,7 +25,6 @@ class Input:
     key: str  # the part after aws_
     pattern: str  # every word must match (checked at build time and again when the script runs)
     is_list: bool
-    required: bool
     help: str
     fallback: str = ""  # the default when neither the file nor the environment gives one
 
@@ -39,13 +38,13 @@ class Input:
 
 
 INPUTS = (
-    Input("region", REGION, False, True, "the AWS region, e.g. eu-west-1"),
-    Input("vpc", r"^vpc-[0-9a-z]+$", False, True, "the VPC of the target groups"),
-    Input("subnets", r"^subnet-[0-9a-z]+$", True, True, "subnets in at least two availability zones"),
-    Input("security_groups", r"^sg-[0-9a-z]+$", True, True, "security groups of the load balancer"),
-    Input("certificate", r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", False, False,
+    Input("region", REGION, False, "the AWS region, e.g. eu-west-1"),
+    Input("vpc", r"^vpc-[0-9a-z]+$", False, "the VPC of the target groups"),
+    Input("subnets", r"^subnet-[0-9a-z]+$", True, "subnets in at least two availability zones"),
+    Input("security_groups", r"^sg-[0-9a-z]+$", True, "security groups of the load balancer"),
+    Input("certificate", r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", False,
           "the ACM certificate ARN of the HTTPS listeners"),
-    Input("scheme", r"^(internet-facing|internal)$", False, False, "internet-facing or internal",
+    Input("scheme", r"^(internet-facing|internal)$", False, "internet-facing or internal",
           "internet-facing"),
 )
 BY_VARIABLE = {i.variable: i for i in INPUTS}
@@ -84,6 +83,10 @@ def file_values(edge: ir.Edge, sink: Sink) -> dict[str, tuple[str, ...]]:
         if bad:
             sink.error("E412", f"{setting.name}: {bad[0]!r} is not {spec.help}", setting.span,
                        hint=f"it must match {spec.pattern}", rule="aws-input")
+            continue
+        if spec.key == "subnets" and len(words) < 2:
+            sink.error("E412", "an ALB needs subnets in at least two availability zones", setting.span,
+                       hint="aws_subnets = [\"subnet-...\", \"subnet-...\"]", rule="aws-input")
             continue
         out[spec.key] = words
     return out

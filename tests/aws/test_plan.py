@@ -63,7 +63,8 @@ def test_too_many_anded_conditions_are_refused_naming_the_quota():
 def test_more_than_a_hundred_rules_are_refused():
     routes = "\n".join(f'route r{i} {{ match path exact "/p{i}" forward a }}' for i in range(101))
     [error] = refused(edge(routes))
-    assert error["code"] == "E411" and "at most 100" in error["message"]
+    assert error["code"] == "E411" and "at most 100" in error["message"] and "route 'r100'" in error["message"]
+    assert error["line"] == 4 + 101  # the route that is one too many
 
 
 def test_forward_to_more_than_five_upstreams_is_refused():
@@ -144,6 +145,8 @@ def test_names_are_valid_deterministic_and_distinct():
 def test_aws_inputs_in_the_file_are_checked():
     [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_vpc = "vpc-1; rm -rf /"'))
     assert error["code"] == "E412" and "aws_vpc" in error["message"]
+    [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_subnets = ["subnet-1"]'))
+    assert error["code"] == "E412" and "two availability zones" in error["message"]
     [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_regoin = "us-east-1"'))
     assert error["code"] == "E412" and "'aws_regoin' is not an input" in error["message"]
 
