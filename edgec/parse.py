@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import re
 from functools import lru_cache
 from importlib import resources
@@ -23,7 +24,10 @@ SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
 def parser() -> Lark:
     grammar = resources.files("edgec.grammar").joinpath("edge.lark").read_text(encoding="utf-8")
     from .lexer import SharedScannerLexer
-    return Lark(grammar, parser="lalr", strict=True, propagate_positions=True,
+    # strict mode (terminal collisions are errors) needs interegular, a test dependency: the
+    # tests hold the grammar to it, and users do not pay for importing it
+    strict = importlib.util.find_spec("interegular") is not None
+    return Lark(grammar, parser="lalr", strict=strict, propagate_positions=True,
                 cache=_cache_path(grammar), maybe_placeholders=True,
                 _plugins={"ContextualLexer": SharedScannerLexer})
 

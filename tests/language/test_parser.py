@@ -452,6 +452,14 @@ def larks_own_lexer():
     return Lark(grammar, parser="lalr", strict=True, propagate_positions=True, maybe_placeholders=True)
 
 
+def test_the_grammar_is_strict_lalr():
+    """No LALR conflict and no terminal collision (lark's strict mode, which needs the test
+    dependency interegular)."""
+    import interegular  # noqa: F401
+    from edgec.parse import parser
+    assert parser().options.strict and parser().options.parser == "lalr"
+
+
 def test_the_shared_scanner_lexer_is_in_use():
     from edgec.lexer import SharedScannerLexer
     from edgec.parse import parser
