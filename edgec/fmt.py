@@ -93,9 +93,9 @@ class _Formatter:
         return bisect.bisect_right(self.starts, offset)
 
     def tok_range(self, stmt: Stmt) -> tuple[int, int]:
-        a = self.offset(stmt.span.line, stmt.span.column)
-        b = self.offset(stmt.span.end_line, stmt.span.end_column)
-        return bisect.bisect_left(self.tok_starts, a), bisect.bisect_left(self.tok_starts, b)
+        span, starts = stmt.span, self.starts
+        return (bisect.bisect_left(self.tok_starts, starts[span.line - 1] + span.column - 1),
+                bisect.bisect_left(self.tok_starts, starts[span.end_line - 1] + span.end_column - 1))
 
     def emit(self, lo: int, hi: int, indent: int, kind: str) -> _Line:
         line = _Line(indent, _join(self.tok_texts[lo:hi]), self.src_line(self.tok_starts[lo]),
@@ -105,11 +105,11 @@ class _Formatter:
         return line
 
     # ---- statements --------------------------------------------------------------------------
-    def stmt(self, stmt: Stmt, depth: int) -> None:
-        lo, hi = self.tok_range(stmt)
-        texts = self.tok_texts
-        brace = next((i for i in range(lo, hi) if texts[i] == "{"), None)
-        if brace is None:
+    def stmt(self, stmt: Stmt, depth: int, lo: int, hi: int) -> None:
+        """Lay out `stmt`, whose code tokens are lo..hi."""
+        try:
+            brace = self.tok_texts.index("{", lo, hi)
+        except ValueError:
             self.emit(lo, hi, depth, "stmt")
             return
         close = hi - 1
@@ -125,7 +125,7 @@ class _Formatter:
             c_lo, c_hi = self.tok_range(child)
             if c_lo > pos:  # tokens between statements: never expected, but never dropped
                 self.emit(pos, c_lo, depth + 1, "stmt")
-            self.stmt(child, depth + 1)
+            self.stmt(child, depth + 1, c_lo, c_hi)
             pos = c_hi
         if close > pos:
             self.emit(pos, close, depth + 1, "stmt")
@@ -158,7 +158,7 @@ class _Formatter:
         return out + tail
 
     def render(self) -> str:
-        self.stmt(self.doc.edge, 0)
+        self.stmt(self.doc.edge, 0, *self.tok_range(self.doc.edge))
         items = self.place_comments()
         out: list[str] = []
         prev: _Line | None = None
