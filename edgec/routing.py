@@ -348,11 +348,11 @@ class Entry:
     query: tuple[tuple[str, object], ...]
     regex_rank: int = 0  # position of the pattern among distinct regexes, by first appearance
     regex: object = None
-    plan: tuple | None = None  # the route's outcome, precomputed on first use (Router.outcome)
+    plan: tuple | None = None  # the route's outcome, precomputed on first use (Router._plan)
+    simple: bool = False  # no method, header or query condition: the path and host decide
 
-    @property
-    def simple(self) -> bool:
-        return self.methods is None and not self.headers and not self.query
+    def __post_init__(self) -> None:
+        self.simple = self.methods is None and not self.headers and not self.query
 
     @property
     def tie_key(self) -> tuple:
@@ -442,7 +442,7 @@ class Router:
         self.exact_hosts: dict[str, _Table] = {}
         self.wildcard_hosts: dict[str, _Table] = {}  # ".example.com" → table
         self.any_host = _Table()
-        self.listeners = {(lst.port): lst for lst in edge.listeners}
+        self.redirecting = {lst.port: lst for lst in edge.listeners if lst.redirect is not None}
         self.upstreams = {u.name: u for u in edge.upstreams}
         self.auth = {a.name: a for a in edge.auth}
         regex_slots: dict[str, int] = {}
@@ -528,9 +528,10 @@ class Router:
         return out
 
     def decide(self, req: Request) -> Decision:
-        listener = self.listeners.get(req.port if req.port is not None else self.listener_port(req))
-        if listener is not None and listener.redirect is not None:
-            return self._listener_redirect(req, listener)
+        if self.redirecting:
+            listener = self.redirecting.get(req.port if req.port is not None else self.listener_port(req))
+            if listener is not None:
+                return self._listener_redirect(req, listener)
         try:
             path = normalize_path(req.path)
         except BadPath as err:
@@ -646,7 +647,7 @@ class Router:
 
 
 def _first(table: _Table, req: Request, path: str, lazy: _Lazy) -> Entry | None:
-    """The best entry of one host bucket that accepts the request (Table.candidates, inlined)."""
+    """The best entry of one host bucket that accepts the request."""
     group = table.exact.get(path)
     if group:
         for e in group:
