@@ -80,13 +80,15 @@ class SpringTarget(Target):
         "retry": native("Retry filter; the next attempt goes to the next server"),
         "retry.statuses": native(),
         "retry.backoff": native(),
-        "mirror": unsupported("Spring Cloud Gateway has no request mirroring"),
-        "mirror.percent": unsupported("Spring Cloud Gateway has no request mirroring"),
+        "mirror": native("copies of bodiless requests through the upstream's LoadBalancer client "
+                         "(WebClient); requests with a body are not mirrored"),
+        "mirror.percent": native(),
         "action.forward": native(),
         "action.forward.weighted": native("Weight route predicate"),
         "action.redirect": native(),
         "action.respond": native(),
-        "action.aggregate": unsupported("not generated for Spring Cloud Gateway; use `edgec run`"),
+        "action.aggregate": native("parts fetched in parallel through the upstreams' LoadBalancer clients "
+                                   "(WebClient), merged with Jackson"),
         "observability.access_log": approximate("reactor-netty's access log, in its own format, "
                                                 "to the application log"),
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),

@@ -104,10 +104,16 @@ def _imports(spring_routes: list[routes.SpringRoute], params: str) -> tuple[list
     return static, java_first + [i for i in imports if not i.startswith("java.")]
 
 
+def uses_subrequests(edge: ir.Edge) -> bool:
+    return any(isinstance(r.action, ir.Aggregate) or r.mirrors for r in edge.routes)
+
+
 def _parameters(edge: ir.Edge, names) -> str:
     params = ["RouteLocatorBuilder builder"]
     if edge.auth:
         params.append("EdgeSecurity security")
+    if uses_subrequests(edge):
+        params.append("EdgeSubrequests subrequests")
     if names.key_resolvers:
         params.append("EdgeRateLimits rateLimits")
         params += [f'@Qualifier("{bean}") KeyResolver {bean}' for bean in names.key_resolvers.values()]
@@ -209,7 +215,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         "metadata": r.metadata, "uri": r.uri} for r in spring_routes]
     files[src + "EdgeRoutes.java"] = render(
         "EdgeRoutes.java.j2", routes=route_views, imports=[Java(i) for i in imports],
-        static_imports=[Java(i) for i in static_imports], parameters=Java(parameters),
+        static_imports=[Java(i) for i in static_imports], parameters=Java(parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters),
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
     files[src + "EdgeMatching.java"] = render("EdgeMatching.java.j2")
@@ -230,6 +236,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     if edge.upstreams:
         files[src + "EdgeLoadBalancing.java"] = render("EdgeLoadBalancing.java.j2", upstreams=upstreams,
                                                        any_hash=any(u["hash"] for u in upstreams))
+    if uses_subrequests(edge):
+        files[src + "EdgeSubrequests.java"] = render("EdgeSubrequests.java.j2", boot=boot)
     listeners = _listener_context(edge)
     if listeners:
         files[src + "EdgeListeners.java"] = render("EdgeListeners.java.j2", listeners=listeners,

@@ -112,11 +112,17 @@ def response_header_filters(ops: ir.HeaderOps) -> list[Java]:
     return out
 
 
-def uri_path(path: str) -> str:
+def uri_path(path: str, safe: str = "/-._~!$&'()*+,;=:@") -> str:
     """A configured path made fit for a request line: characters outside RFC 3986 paths as
     %XX (UTF-8); %XX escapes already written are kept, a lone "%" is escaped."""
-    return "".join(part if re.fullmatch(r"%[0-9A-Fa-f]{2}", part) else quote(part, safe="/-._~!$&'()*+,;=:@")
+    return "".join(part if re.fullmatch(r"%[0-9A-Fa-f]{2}", part) else quote(part, safe=safe)
                    for part in re.split(r"(%[0-9A-Fa-f]{2})", path))
+
+
+def uri_target(target: str) -> str:
+    """A configured path with an optional query, made fit for a request line."""
+    path, sep, query = target.partition("?")
+    return uri_path(path) + sep + uri_path(query, safe="/?-._~!$&'()*+,;=:@")
 
 
 def matched_prefix(m: ir.Match) -> str | None:
@@ -209,10 +215,20 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
         out.append(Java(f"filter(EdgeFilters.respond({action.status}, {literal(action.content_type)}, "
                         f"{literal(action.body)}))"))
         return out
+    if isinstance(action, ir.Aggregate):
+        parts = [f"new EdgeSubrequests.Part({literal(p.name)}, {literal(p.method)}, "
+                 f"{literal(ctx.names.service(p.upstream))}, {literal(uri_target(p.path))}, "
+                 f"Duration.ofMillis({p.timeout_ms}))" for p in action.parts]
+        out += request_header_filters(route.request_headers)
+        out.append(Java("filter(subrequests.aggregate(\n                        "
+                        + ",\n                        ".join(parts) + "))"))
+        return out
     if route.cache:
         out.append(Java(f"localResponseCache(Duration.ofMillis({route.cache.ttl_ms}), DataSize.ofMegabytes(16))"))
     out += request_header_filters(route.request_headers)
     out += rewrite_filters(route.rewrite, m)
+    out += [Java(f"filter(subrequests.mirror({literal(ctx.names.service(mirror.upstream))}, {mirror.percent!r}))")
+            for mirror in route.mirrors]
     return out
 
 

@@ -1,6 +1,7 @@
 """Behaviour through the running gateway (its own `java -jar`): the Redis rate limiter
 against a real redis-server, JWTs checked against a JWKS served on loopback, API key and
-basic auth, weighted split, the sticky-session cookie, retries and redirects."""
+basic auth, weighted split, the sticky-session cookie, consistent hashing, retries,
+redirects, response aggregation, mirroring and the Prometheus endpoint."""
 from __future__ import annotations
 
 import base64
@@ -90,6 +91,25 @@ edge "behaviour" {{
     match path prefix "/retried"
     retries 2 on 503
     forward flaky
+  }}
+  route combined {{
+    match path exact "/combined"
+    aggregate {{
+      user = get a "/me"
+      orders = get b "/orders?mine=1"
+    }}
+  }}
+  route half_broken {{
+    match path exact "/half-broken"
+    aggregate {{
+      fine = get a "/fine"
+      broken = get b "/broken?status=500"
+    }}
+  }}
+  route mirrored {{
+    match path prefix "/mirrored"
+    mirror b 100%
+    forward a
   }}
   route by_user {{
     match path prefix "/by-user"
@@ -267,3 +287,37 @@ def test_prometheus_metrics(gateway):
     status, headers, body = get(port, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert b"http_server_requests_seconds_count" in body
+
+
+def test_aggregate_merges_the_parts(gateway):
+    port, _ = gateway
+    status, headers, body = get(port, "/combined", {"X-Trace": "t1"})
+    assert status == 200 and headers["Content-Type"].startswith("application/json")
+    merged = json.loads(body)
+    assert set(merged) == {"user", "orders"}
+    assert (merged["user"]["backend"], merged["user"]["path"]) == ("a", "/me")
+    assert (merged["orders"]["backend"], merged["orders"]["path"]) == ("b", "/orders?mine=1")
+    assert merged["user"]["headers"]["x-trace"] == "t1"  # the client's headers go along
+
+
+def test_aggregate_reports_a_failed_part(gateway):
+    port, _ = gateway
+    status, _, body = get(port, "/half-broken")
+    merged = json.loads(body)
+    assert status == 502
+    assert merged["fine"]["path"] == "/fine" and merged["broken"] is None
+    assert merged["errors"] == {"broken": {"error": "status", "status": 500}}
+
+
+def test_mirror_sends_a_copy(gateway):
+    port, echoes = gateway
+    marker = uuid.uuid4().hex
+    status, _, body = get(port, f"/mirrored?m={marker}")
+    assert status == 200 and json.loads(body)["backend"] == "a"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if any(r["path"] == f"/mirrored?m={marker}" for r in list(echoes["b"].requests)):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the mirror upstream never got the copy")

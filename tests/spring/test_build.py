@@ -22,7 +22,7 @@ def _edge(path, env):
 for _param in SAMPLES:
     _path, _env = _param.values
     harness.register(f"sample-{_param.id}", _edge(_path, _env))
-BOOT4 = harness.register("boot4-proxy-dev", _edge(SAMPLES[0].values[0].parent / "proxy.edge", "dev"), boot="4")
+BOOT4 = harness.register("boot4-shop-dev", _edge(SAMPLES[0].values[0].parent / "shop.edge", "dev"), boot="4")
 
 
 def _golden_text(files: dict[str, str]) -> str:
