@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The Spring Cloud Gateway that `edgec build --target spring` makes of bench/plain.edge, against
+# nginx (the generated config) and the runtime on the same edge: wrk on loopback, the proxy alone
+# on core 0, backend (nginx `return 200`) and wrk on core 1; interleaved rounds, medians (the
+# method of bench/runtime.sh, with its measure.py and report.py). Also: the time to emit the
+# project, to `mvn -o package` it with a warm local repository, and to start it.
+#
+# usage: bench/spring.sh [ROUNDS (3)] [SECONDS per run (5)] [JVM WARM-UP SECONDS (15)]
+# writes bench/results/spring.md (the tables, the machine, the command).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SECS=${2:-5}
+WARM=${3:-15}
+WORK=$(mktemp -d)
+RESULTS="$WORK/results.jsonl"
+PROXY_URL=http://127.0.0.1:18080/
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  if [ -f "$WORK/backend/nginx.pid" ]; then kill -QUIT "$(cat "$WORK/backend/nginx.pid")" 2>/dev/null || true; fi
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1200); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+wait_gone() {
+  for _ in $(seq 200); do
+    if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
+
+# ---- the backend: nginx answering "ok", one worker, on core 1 -----------------------------------
+mkdir -p "$WORK/backend/logs"
+cat > "$WORK/backend/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/backend/nginx.pid;
+error_log $WORK/backend/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:18091 backlog=4096; location / { return 200 "ok\n"; } }
+}
+EOF
+taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
+wait_port 18091
+
+# ---- the projects ----------------------------------------------------------------------------------
+edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
+sed -i 's/^worker_processes auto;/worker_processes 1;/' "$WORK/nginx/nginx.conf"
+nginx -t -q -p "$WORK/nginx" -c nginx.conf
+
+T=$(now)
+edgec build bench/plain.edge --target spring -o "$WORK/spring" >/dev/null 2>&1
+EMIT_S=$(since "$T")
+T=$(now)
+(cd "$WORK/spring" && mvn -B -q -o package -DskipTests >"$WORK/mvn.log" 2>&1) || {
+  echo "mvn -o package failed (is the local repository warm? run tests/spring once):" >&2
+  tail -30 "$WORK/mvn.log" >&2
+  exit 1
+}
+PACKAGE_S=$(since "$T")
+JAR=$(ls "$WORK"/spring/target/*.jar)
+START_TIMES=()
+
+start_proxy() {  # $1 scenario → PROXY_PID
+  local t
+  t=$(now)
+  case "$1" in
+    nginx) taskset -c 0 nginx -p "$WORK/nginx" -c nginx.conf -g "daemon off;" & ;;
+    runtime) taskset -c 0 edgec run bench/plain.edge 2>"$WORK/runtime.log" & ;;
+    spring) taskset -c 0 java -jar "$JAR" >"$WORK/spring.log" 2>&1 & ;;
+  esac
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  wait_port 18080
+  if [ "$1" = spring ]; then
+    until curl -fs -o /dev/null "$PROXY_URL"; do sleep 0.05; done
+    START_TIMES+=("$(since "$t")")
+  fi
+}
+
+stop_proxy() {
+  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
+  wait "$PROXY_PID" 2>/dev/null || true
+  wait_gone 18080
+}
+
+measure() {  # scenario conns seconds
+  if ! taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL"; then
+    echo "measurement failed: $1 c=$2" >&2
+  fi
+}
+
+for round in $(seq "$ROUNDS"); do
+  for scenario in nginx runtime spring; do
+    start_proxy "$scenario"
+    # warm-up, discarded: keep-alive pools, and for the JVM the JIT compiler
+    measure "$scenario" 200 "$([ "$scenario" = spring ] && echo "$WARM" || echo 2)" >/dev/null
+    measure "$scenario" 50 "$SECS" >> "$RESULTS"
+    measure "$scenario" 200 "$SECS" >> "$RESULTS"
+    stop_proxy "$scenario"
+    echo "round $round/$ROUNDS: $scenario done" >&2
+  done
+done
+
+OUT=bench/results/spring.md
+{
+  echo "# Spring Cloud Gateway vs nginx and the runtime (bench/spring.sh)"
+  echo
+  echo "Command: \`bench/spring.sh $ROUNDS $SECS $WARM\` ($ROUNDS interleaved rounds; per round and proxy: a discarded"
+  echo "warm-up at c=200 (${WARM} s for the JVM, 2 s for the others), then ${SECS} s at c=50 and ${SECS} s at c=200)."
+  echo "Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo
+  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."
+  echo "$(java -version 2>&1 | head -1), $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g'), $(nginx -v 2>&1),"
+  echo "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Python $(python3 -c 'import sys; print(sys.version.split()[0])')."
+  echo "Every proxy on core 0 (the JVM with default flags sees one CPU); backend (nginx \`return 200\`, 1 worker)"
+  echo "and wrk (-t1) on core 1. The edge: bench/plain.edge (one prefix route, one upstream)."
+  echo
+  echo "| step | seconds |"
+  echo "|---|---:|"
+  echo "| \`edgec build bench/plain.edge --target spring\` (emit the project) | $EMIT_S |"
+  echo "| \`mvn -B -q -o package -DskipTests\` (warm local repository) | $PACKAGE_S |"
+  echo "| \`java -jar\` to the first proxied 200, per round | ${START_TIMES[*]} |"
+  echo
+  python3 bench/report.py "$RESULTS"
+  echo
+  echo "Raw runs (JSON lines):"
+  echo
+  echo '```'
+  cat "$RESULTS"
+  echo '```'
+} > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT" >&2
