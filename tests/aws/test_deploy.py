@@ -16,11 +16,12 @@ from .build import build, plan_of
 from .readback import is_empty, state
 
 EDGE = ROOT / "tests" / "aws" / "edges" / "alb.edge"
-# the same edge changed: a route and an upstream gone, servers changed, one rate limit dropped
+# the same edge changed: a route and an upstream gone, servers changed, every rate limit dropped
 CHANGES = [('  route legacy {\n    match path exact "/old"\n    redirect 301 "https://new.example.com/new"\n  }\n', ""),
            ("forward orders 90, orders_v2 10", "forward orders"),
            ('users = ["10.0.1.10:8080", "10.0.1.11:8080"]', 'users = ["10.0.1.12:8080"]'),
-           ('    rate_limit 20/min by header "X-Api-Client"\n', "")]
+           ('    rate_limit 20/min by header "X-Api-Client"\n', ""),
+           ("    rate_limit 100/min by client_ip\n", "")]
 
 
 def write(files: dict[str, str], folder):
@@ -162,7 +163,7 @@ def test_a_changed_edge_converges_in_place(lifecycle):
     assert "legacy" not in [r["route"] for r in https["rules"]]
     [orders] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "orders")]
     assert {r["actions"][0]["TargetGroupArn"] for r in https["rules"] if r["route"] == "orders"} == {orders["arn"]}
-    assert [w["Name"] for w in after["association"]["Rules"]] == ["rate-users"]
+    assert after["association"] is None and after["web_acls"] == []  # no rate limit: no web ACL
 
 
 def test_destroy_leaves_nothing_and_can_run_again(lifecycle):
@@ -176,6 +177,7 @@ def test_progress_lines_say_what_happens(lifecycle):
     assert "exists; converging" in lifecycle.redeploy.stderr
     assert "deleting rule" in lifecycle.change.stderr
     assert "deleting target group" in lifecycle.change.stderr
+    assert "detaching the web ACL" in lifecycle.change.stderr
     assert "deleting load balancer" in lifecycle.destroy.stderr
 
 
