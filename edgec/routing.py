@@ -437,7 +437,8 @@ class Router:
     """An edge's routes compiled for lookup. Build with compile(edge)."""
 
     def __init__(self, edge: ir.Edge):
-        self.edge = edge
+        self._edge = weakref.ref(edge)  # a strong reference would keep every compiled IR alive in the cache
+        self.listener_list = edge.listeners
         self.entries: list[Entry] = []
         self.exact_hosts: dict[str, _Table] = {}
         self.wildcard_hosts: dict[str, _Table] = {}  # ".example.com" → table
@@ -460,6 +461,13 @@ class Router:
         for t in (*self.exact_hosts.values(), *self.wildcard_hosts.values(), self.any_host):
             t.seal()
         self._static = {}
+
+    @property
+    def edge(self) -> ir.Edge:
+        edge = self._edge()
+        if edge is None:
+            raise ReferenceError("the IR this router was compiled from no longer exists")
+        return edge
 
     @staticmethod
     def _entry(ri: int, mi: int, route: ir.Route, m: ir.Match, regex_slots: dict[str, int]) -> Entry:
@@ -633,7 +641,7 @@ class Router:
     def listener_port(self, req: Request) -> int:
         if req.port is not None:
             return req.port
-        for lst in self.edge.listeners:
+        for lst in self.listener_list:
             if lst.protocol == req.scheme:
                 return lst.port
         return DEFAULT_PORTS[req.scheme]
@@ -710,7 +718,7 @@ _ROUTERS: dict[int, Router] = {}
 def compile(edge: ir.Edge) -> Router:  # noqa: A001  (the name the rest of edgec uses)
     """The Router of this IR object, built once and kept while the object lives."""
     router = _ROUTERS.get(id(edge))
-    if router is None or router.edge is not edge:
+    if router is None or router._edge() is not edge:
         router = Router(edge)
         _ROUTERS[id(edge)] = router
         weakref.finalize(edge, _ROUTERS.pop, id(edge), None)

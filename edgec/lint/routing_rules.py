@@ -9,6 +9,7 @@ linear in the number of routes.
 from __future__ import annotations
 
 import re
+import weakref
 from itertools import combinations
 from typing import Iterator
 
@@ -93,14 +94,14 @@ def _subsets(items: frozenset) -> Iterator[frozenset]:
             yield frozenset(combo)
 
 
-_LAST: list = [None, None]  # (edge, result): W304 and W305 run one after the other on the same IR
+_LAST: list = [lambda: None, None]  # (weak ref to the IR, result): W304 and W305 run one after the other on it
 
 
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     """Route index → for each of its matches: the matches of earlier routes that take every
     request it accepts, and the one identical to it (if any)."""
-    if _LAST[0] is not edge:
-        _LAST[:] = [edge, _dominators(edge)]
+    if _LAST[0]() is not edge:
+        _LAST[:] = [weakref.ref(edge), _dominators(edge)]
     return _LAST[1]
 
 

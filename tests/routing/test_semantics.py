@@ -278,3 +278,16 @@ def test_a_path_arrives_on_the_first_listener_that_serves_routes():
     req = Request.to_edge(e, "GET", "/a")
     assert (req.scheme, req.port) == ("https", 8443) and decide(e, req).route == "r"
     assert Request.to_edge(e, "GET", "http://h:8080/a").port == 8080
+
+
+def test_the_compile_cache_does_not_keep_an_ir_alive():
+    import gc
+
+    from edgec import routing
+    e = edge('route r { forward v1 }')
+    key = id(e)
+    compile(e)
+    assert key in routing._ROUTERS
+    del e
+    gc.collect()
+    assert key not in routing._ROUTERS
