@@ -40,13 +40,19 @@ class AwsTarget(Target):
         except PlanError as err:
             ctx.sink.error(err.code, err.message, err.span, hint=err.hint, rule="aws-plan")
             return None
-        ok = True
+        reported = set()
         for call in plan.calls():
             for problem in problems(call):
-                ok = False
-                ctx.sink.error(MODEL, f"AWS would reject {call.origin.what}: {call.operation} {problem}",
-                               call.origin.span, hint="change the value the message names", rule="aws-model")
-        return plan if ok else None
+                # the same value often reaches several calls (tags): say it once
+                same = problem.split(".", 1)[-1] if problem.startswith(call.operation + ".") else problem
+                if same in reported:
+                    continue
+                reported.add(same)
+                hint = ("the edge name and the env name become AWS tag values: letters, digits, spaces "
+                        "and _ . : / = + - @" if ".Tags[" in problem else "change the value the message names")
+                ctx.sink.error(MODEL, f"AWS would reject {call.origin.what}: {problem}", call.origin.span,
+                               hint=hint, rule="aws-model")
+        return None if reported else plan
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
         plan = self.plan(ctx)
