@@ -20,7 +20,8 @@ def edge_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def payloads(canary) -> list[str]:
+def payloads(canary: str = "canary") -> list[str]:
+    """Command payloads; scripts run in a scratch folder, where `canary` appears if one runs."""
     return [f"$(touch {canary})", f"`touch {canary}`", f"'; touch {canary}; '", f'"; touch {canary}; "',
             f"$(touch${{IFS}}{canary})", f"`touch${{IFS}}{canary}`", f"\\'$(touch {canary})\n#"]
 
@@ -37,12 +38,21 @@ FIELDS = {
     "rewrite host": 'route r {{ match path exact "/r" rewrite host {v} forward a }}',
     "rewrite path": 'route r {{ match path exact "/r" rewrite path {v} forward a }}',
     "health path": 'route r {{ match path exact "/r" forward a }}',
+    "header name": 'route r {{ match path exact "/r" header {v} = "x" respond 200 "ok" }}',
+    "jwt issuer": 'auth jwt j {{ issuer {v} jwks "https://idp.example.com/jwks" }} '
+                  'route r {{ match path exact "/r" auth j respond 200 "ok" }}',
+    "jwt jwks": 'auth jwt j {{ issuer "https://idp.example.com/" jwks {v} }} '
+                'route r {{ match path exact "/r" auth j respond 200 "ok" }}',
+    "jwt audience": 'auth jwt j {{ issuer "https://idp.example.com/" jwks "https://idp.example.com/jwks" '
+                    'audience {v} }} route r {{ match path exact "/r" auth j respond 200 "ok" }}',
+    "rate limit header": 'route r {{ match path exact "/r" rate_limit 100/min by header {v} respond 200 "ok" }}',
     "edge name": 'route r {{ match path exact "/r" respond 200 "ok" }}',
     "aws input": 'route r {{ match path exact "/r" respond 200 "ok" }}',
 }
 
 PATHS = {"path", "redirect path", "rewrite path", "health path"}
-CARRIED = {"respond body", "header value", "query value", "health path", "redirect path", "rewrite path"}
+CARRIED = {"respond body", "header value", "query value", "health path", "redirect path", "rewrite path",
+           "jwt issuer", "jwt jwks", "jwt audience", "rate limit header"}
 
 
 def source(field: str, value: str) -> str:
@@ -50,8 +60,11 @@ def source(field: str, value: str) -> str:
     name = quoted if field == "edge name" else '"hostile"'
     health = f" health get {quoted}" if field == "health path" else ""
     aws_input = f" aws_vpc = {quoted}" if field == "aws input" else ""
-    return (f'edge {name} {{\n  env prod {{ aws_region = "us-east-1"{aws_input} }}\n  listen http 80\n'
-            f'  upstream a {{ server "10.0.0.1:80"{health} }}\n  {FIELDS[field].format(v=quoted)}\n}}\n')
+    https = ' listen https 443 { tls cert "c.pem" key "k.pem" }' if field.startswith("jwt") else ""
+    return (f'edge {name} {{\n  env prod {{ aws_region = "us-east-1"{aws_input} }}\n'
+            f'  listen http 80 {{ redirect https }}{https}\n' if https else
+            f'edge {name} {{\n  env prod {{ aws_region = "us-east-1"{aws_input} }}\n  listen http 80\n') + \
+        (f'  upstream a {{ server "10.0.0.1:80"{health} }}\n  {FIELDS[field].format(v=quoted)}\n}}\n')
 
 
 STUB = """#!/usr/bin/env bash
@@ -106,7 +119,7 @@ def test_hostile_values_are_quoted_or_refused(field, tmp_path):
     (bin_dir / "aws").write_text(STUB)
     (bin_dir / "aws").chmod(0o755)
     outcomes = []
-    for i, payload in enumerate(payloads(canary)):
+    for i, payload in enumerate(payloads()):
         value = "/" + payload if field in PATHS else payload
         diagnostics, files = build(tmp_path / "hostile.edge", "prod", source=source(field, value))
         if not files:
@@ -117,8 +130,10 @@ def test_hostile_values_are_quoted_or_refused(field, tmp_path):
         log = tmp_path / f"calls-{i}.log"
         (tmp_path / "deploy.sh").write_text(files["deploy.sh"])
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "AWS_STUB_LOG": str(log), "EDGE_AWS_VPC": "vpc-1",
-               "EDGE_AWS_SUBNETS": "subnet-1 subnet-2", "EDGE_AWS_SECURITY_GROUPS": "sg-1"}
-        done = subprocess.run(["bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, env=env)
+               "EDGE_AWS_SUBNETS": "subnet-1 subnet-2", "EDGE_AWS_SECURITY_GROUPS": "sg-1",
+               "EDGE_AWS_CERTIFICATE": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123"}
+        done = subprocess.run(["bash", str(tmp_path / "deploy.sh")], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert not canary.exists(), f"{field}: {value!r} ran"
         assert arrived(recorded_calls(log), value), f"{field}: {value!r} did not reach the aws command"
@@ -160,6 +175,5 @@ def test_hostile_values_arrive_exactly_and_never_run(aws, tmp_path):
 
 def test_the_canary_would_notice(tmp_path):
     """The payloads do run when a script is careless, so the checks above can fail."""
-    canary = tmp_path / "canary"
-    subprocess.run(["bash", "-c", f"echo \"{payloads(canary)[0]}\""], check=True, capture_output=True)
-    assert canary.exists()
+    subprocess.run(["bash", "-c", f"echo \"{payloads()[0]}\""], check=True, capture_output=True, cwd=tmp_path)
+    assert (tmp_path / "canary").exists()
