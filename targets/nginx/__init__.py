@@ -169,6 +169,10 @@ def _problems(edge: ir.Edge):
                 yield from var_name(v, f"vary header in {where}", route.span)
             if not {"GET", "HEAD"} <= set(route.cache.methods):
                 yield (route.span, f"cache methods in {where}: nginx always caches GET and HEAD", None, "warning")
+        auth = next((a for a in edge.auth if a.name == route.auth), None)
+        if route.rate_limit and isinstance(auth, ir.BasicAuth):
+            yield (route.span, f"basic auth with a rate limit in {where}: nginx counts requests against the limit "
+                               "before it checks credentials (429 comes before 401)", None, "warning")
         own = {n.lower() for n, _ in route.response_headers.set} | {n.lower() for n in route.response_headers.remove}
         for name in sorted(own & {"server", "date"}):
             yield (route.span, f"changing the {name.title()} response header in {where}: nginx always sends its "

@@ -588,7 +588,13 @@ class Emitter:
     def policies(self, route: ir.Route) -> list[D]:
         out: list[D] = []
         if route.cors:
-            out.append(D("if", Expr(f"(${self.preflight_var()})"), block=[D("return", 204)]))
+            # a preflight is answered here: 204 for an allowed origin, 403 for any other
+            allowed = self.cors_origin_var(route.cors)
+            pre = self.preflight_var()
+            ok = self._var(("corsok", allowed), lambda n: D("map", Expr(f"${pre}${allowed}"), Expr("$" + n), block=[
+                D("~^1.", "1"), D("default", "0")]))
+            out += [D("if", Expr(f"(${ok})"), block=[D("return", 204)]),
+                    D("if", Expr(f"(${pre})"), block=[D("return", 403)])]
         auth = self.auth.get(route.auth) if route.auth else None
         if isinstance(auth, ir.ApiKeyAuth):
             out.append(D("if", Expr(f"(${self.api_key_var(auth)})"), block=[D("return", 401)]))
@@ -737,7 +743,8 @@ class Emitter:
             out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
         return out
 
-    def cors_headers(self, cors: ir.Cors) -> list[D]:
+    def cors_origin_var(self, cors: ir.Cors) -> str:
+        """The Access-Control-Allow-Origin value for the request's Origin; empty when not allowed."""
         anyone = "*" in cors.origins
         echo = Expr("$http_origin")
         if anyone and not cors.credentials:
@@ -747,8 +754,12 @@ class Emitter:
         else:
             # exact keys (nginx compares them ignoring case, as origins compare)
             entries = [D(map_key(o), echo) for o in cors.origins] + [D("default", "")]
-        origin = self._var(("cors", cors.origins, cors.credentials), lambda n: D(
+        return self._var(("cors", cors.origins, cors.credentials), lambda n: D(
             "map", Expr("$http_origin"), Expr("$" + n), block=entries))
+
+    def cors_headers(self, cors: ir.Cors) -> list[D]:
+        anyone = "*" in cors.origins
+        origin = self.cors_origin_var(cors)
         pre = self.preflight_var()
 
         def on(when: str, value: str) -> str:

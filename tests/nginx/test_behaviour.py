@@ -201,6 +201,10 @@ def test_cors_preflight_and_actual_requests(gateway):
     assert actual.header("Access-Control-Allow-Methods") is None
     stranger = gw.get("/items", [("Origin", "https://evil.example")])
     assert stranger.header("Access-Control-Allow-Origin") is None
+    refused = gw.request("OPTIONS", "/items", [("Origin", "https://evil.example"),
+                                               ("Access-Control-Request-Method", "POST")])
+    assert refused.status == 403 and refused.header("Access-Control-Allow-Origin") is None
+    assert not gw.echoes["app"].requests[1:] or all(r["method"] != "OPTIONS" for r in gw.echoes["app"].requests)
 
 
 def test_sticky_cookie_keeps_a_client_on_one_server(gateway):
@@ -253,10 +257,10 @@ def test_timeouts_give_504(gateway):
     gw = gateway('''edge "t" {
       listen http 8080
       upstream app { server "127.0.0.1:1" }
-      route slow { match path prefix "/slow" timeout 300ms forward app }
+      route slow { match path prefix "/slow" timeout 500ms forward app }
       route open { forward app }
     }''')
-    assert gw.get("/slow?delay=1").status == 504
+    assert gw.get("/slow?delay=2").status == 504
     assert gw.get("/slow?delay=0.01").status == 200
     assert gw.get("/open?delay=0.5").status == 200
 
