@@ -30,7 +30,7 @@ JSON_LOG = ('{"time":"$time_iso8601","remote_addr":"$remote_addr","method":"$req
             '"uri":"$request_uri","protocol":"$server_protocol","status":$status,'
             '"bytes_sent":$body_bytes_sent,"duration_s":$request_time,"host":"$host",'
             '"upstream":"$upstream_addr","upstream_status":"$upstream_status",'
-            '"cache":"$upstream_cache_status","user_agent":"$http_user_agent","request_id":"$request_id"}')
+            '"cache":"$upstream_cache_status","user_agent":"$http_user_agent","request_id":"$edgec_request_id"}')
 LAYOUTS = {
     # relative to the prefix given with `nginx -p DIR` (the build's output directory)
     "prefix": dict(pid="logs/nginx.pid", error_log="logs/error.log", cache="cache",
@@ -685,6 +685,7 @@ class Emitter:
         headers: dict[str, tuple[str, str]] = {"host": ("Host", Expr("$" + self.host_var()))}
         for name, value in self.forwarded():
             headers[name.lower()] = (name, value)
+        headers["x-request-id"] = ("X-Request-Id", Expr("$" + self.request_id_var()))
         # upstream keep-alive: no "Connection: close" towards the servers
         headers["connection"] = ("Connection", "")
         return headers
@@ -693,12 +694,23 @@ class Emitter:
         """Proxy settings shared by every location (each one overridden where a route differs)."""
         out = [D("proxy_set_header", n, v) for n, v in self.base_headers().values()]
         out[0].comment = "Every location proxies with these unless it says otherwise"
-        out += [D("proxy_hide_header", "X-Powered-By"),
+        out += [*self.always_headers(),
+                D("proxy_hide_header", "X-Powered-By"),
                 D("proxy_connect_timeout", duration(DEFAULT_TIMEOUTS.connect_ms)),
                 D("proxy_read_timeout", duration(DEFAULT_TIMEOUTS.read_ms)),
                 D("proxy_send_timeout", duration(DEFAULT_TIMEOUTS.send_ms)),
                 D("proxy_next_upstream", "off")]
         return out
+
+    def request_id_var(self) -> str:
+        """The client's X-Request-Id when it is a sane one, else nginx's own request id."""
+        return self._var(("request_id",), lambda n: D("map", Expr("$http_x_request_id"), Expr("$" + n), block=[
+            D("~^[A-Za-z0-9._:-]{1,128}\\z", Expr("$http_x_request_id")), D("default", Expr("$request_id"))]))
+
+    def always_headers(self) -> list[D]:
+        """Response headers on every answer: at http level, and again in every block with an
+        add_header of its own (add_header inherits all or nothing)."""
+        return [D("add_header", "X-Request-Id", Expr("$" + self.request_id_var()), "always")]
 
     def proxy_headers(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
         ops = route.request_headers
@@ -741,6 +753,8 @@ class Emitter:
                     out.append(D("add_header", "Set-Cookie", Expr("$" + self.sticky_cookie(up)), "always"))
         if route.cache and proxied:
             out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
+        if any(d.name == "add_header" for d in out):
+            out += self.always_headers()
         return out
 
     def cors_origin_var(self, cors: ir.Cors) -> str:

@@ -134,6 +134,11 @@ def test_header_operations_reach_the_backend_and_the_client(gateway):
     assert reply.header("X-Powered-By") is None
     assert reply.header("X-Cache-Status") == "MISS"
     assert reply.header("Server") == "nginx"
+    # a request id reaches the backend and comes back, also where the route adds headers of its own
+    assert reply.header("X-Request-Id") == seen["x-request-id"] and len(seen["x-request-id"]) == 32
+    given = gw.get("/h", [("X-Request-Id", "trace-42")])
+    assert given.header("X-Request-Id") == given.echo["headers"]["x-request-id"] == "trace-42"
+    assert gw.get("/h", [("X-Request-Id", "bad id!")]).header("X-Request-Id") != "bad id!"
     # `always`: headers also on an error status
     error = gw.get("/h?status=503")
     assert error.status == 503 and error.headers_named("X-Resp-Set") == ["fixed"]
