@@ -45,3 +45,13 @@ def test_example(fragment, source):
     assert problems == [], source
     if not fragment:
         assert format_source(source) == source, "not formatted"
+
+
+def test_every_keyword_of_the_grammar_is_in_the_reference():
+    from edgec.parse import parser
+    code = "\n".join(re.findall(r"`[^`\n]*`|```.*?```", DOC.read_text(), re.S))
+    keywords = {t.pattern.value for t in parser().terminals
+                if t.pattern.type == "str" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", t.pattern.value)}
+    assert len(keywords) > 100
+    missing = sorted(k for k in keywords if not re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])", code))
+    assert missing == []
