@@ -580,7 +580,7 @@ class Emitter:
                 self._answers.add(name)
                 self._named_blocks.append(D("location", name, block=answer))
             # the preflight answer of `policies` is given here, so it needs the CORS headers too
-            front = self.response_headers(route, proxied=False) if route.cors else []
+            front = self.response_headers(route, proxied=False) if route.cors or self.api_key_of(route) else []
             self._dispatches = True
             return body + front + [D("try_files", "", name)]
         return body + answer
@@ -622,6 +622,16 @@ class Emitter:
         return self._var(("preflight",), lambda n: D(
             "map", Expr("$request_method:$http_origin:$http_access_control_request_method"), Expr("$" + n),
             block=[D("~^OPTIONS:.+:.", "1"), D("default", "0")]))
+
+    def api_key_of(self, route: ir.Route) -> ir.ApiKeyAuth | None:
+        auth = self.auth.get(route.auth) if route.auth else None
+        return auth if isinstance(auth, ir.ApiKeyAuth) else None
+
+    def api_key_challenge(self, auth: ir.ApiKeyAuth) -> str:
+        """The WWW-Authenticate value for a refused key (as the runtime sends it), else empty."""
+        bad = self.api_key_var(auth)
+        return self._var(("challenge", auth.name), lambda n: D("map", Expr("$" + bad), Expr("$" + n), block=[
+            D("1", f'ApiKey header="{auth.header}"'), D("default", "")]))
 
     def api_key_var(self, auth: ir.ApiKeyAuth) -> str:
         path = f"secrets/{auth.name}.keys"
@@ -753,6 +763,9 @@ class Emitter:
                     out.append(D("add_header", "Set-Cookie", Expr("$" + self.sticky_cookie(up)), "always"))
         if route.cache and proxied:
             out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
+        key_auth = self.api_key_of(route)
+        if key_auth:
+            out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.api_key_challenge(key_auth)), "always"))
         if any(d.name == "add_header" for d in out):
             out += self.always_headers()
         return out

@@ -171,9 +171,11 @@ def test_api_keys(gateway, tmp_path):
       auth api_key customers {{ header "X-API-Key" keys_file "{keys}" keys ${{secret:INTERNAL}} }}
       route api {{ auth customers forward app }}
     }}''', secrets={"INTERNAL": "in$ternal;key"})
-    assert gw.get("/").status == 401
+    missing = gw.get("/")
+    assert missing.status == 401 and missing.header("WWW-Authenticate") == 'ApiKey header="X-API-Key"'
     assert gw.get("/", [("X-API-Key", "nope")]).status == 401
-    assert gw.get("/", [("X-API-Key", "file-key-1")]).status == 200
+    ok = gw.get("/", [("X-API-Key", "file-key-1")])
+    assert ok.status == 200 and ok.header("WWW-Authenticate") is None
     assert gw.get("/", [("X-API-Key", "File-Key-2")]).status == 200
     assert gw.get("/", [("X-API-Key", "file-key-2")]).status == 401  # keys compare case-sensitively
     assert gw.get("/", [("X-API-Key", "FILE-KEY-1")]).status == 401
