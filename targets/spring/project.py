@@ -56,7 +56,7 @@ def package_name(edge: ir.Edge, option: str) -> str:
     return "edge." + (re.sub(r"[^a-z0-9]", "", edge.name.lower()) or "gateway")
 
 
-def dependencies(edge: ir.Edge, boot: str) -> list[Dependency]:
+def dependencies(edge: ir.Edge) -> list[Dependency]:
     deps = [Dependency("org.springframework.cloud", "spring-cloud-starter-gateway-server-webflux",
                        "Spring Cloud Gateway on WebFlux")]
     if edge.upstreams:
@@ -249,6 +249,6 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     files["pom.xml"] = _xml_env().get_template("pom.xml.j2").render(
         boot=boot_version, spring_cloud=cloud, scg=scg, edge_name=edge.name, group_id=package,
         artifact_id=re.sub(r"[^a-z0-9-]+", "-", edge.name.lower()).strip("-") + "-gateway",
-        dependencies=dependencies(edge, boot))
+        dependencies=dependencies(edge))
     return dict(sorted(files.items()))
 

@@ -111,6 +111,11 @@ edge "behaviour" {{
     mirror b 100%
     forward a
   }}
+  route cors_api {{
+    match path prefix "/cors" method GET OPTIONS
+    cors {{ origins "https://app.test" headers "X-A" credentials max_age 10m }}
+    forward a
+  }}
   route by_user {{
     match path prefix "/by-user"
     forward hashed
@@ -321,3 +326,32 @@ def test_mirror_sends_a_copy(gateway):
         time.sleep(0.05)
     else:
         pytest.fail("the mirror upstream never got the copy")
+
+
+def test_cors_preflight_and_actual_request(gateway):
+    port, echoes = gateway
+    before = len(echoes["a"].requests)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("OPTIONS", "/cors", headers={"Origin": "https://app.test", "Access-Control-Request-Method": "GET"})
+        resp = conn.getresponse()
+        resp.read()
+    finally:
+        conn.close()
+    assert resp.status == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.test"
+    assert resp.headers["Access-Control-Allow-Headers"] == "X-A"
+    assert resp.headers["Access-Control-Max-Age"] == "600"
+    assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+    assert len(echoes["a"].requests) == before  # answered by the gateway
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("OPTIONS", "/cors", headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"})
+        assert conn.getresponse().status == 403
+    finally:
+        conn.close()
+    status, headers, _ = get(port, "/cors", {"Origin": "https://app.test"})
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == "https://app.test" and headers["Vary"] == "Origin"
+    status, headers, _ = get(port, "/cors", {"Origin": "https://evil.test"})
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
