@@ -15,12 +15,12 @@ log = logging.getLogger("edgec.runtime")
 async def probe(state, check: ir.HealthCheck, host: str) -> bool:
     conn = None
     try:
-        conn = await asyncio.wait_for(state.pool.connect(), check.timeout_ms / 1000)
+        conn = await state.pool.connect()
         future = asyncio.get_running_loop().create_future()
         head = (f"{check.method} {check.path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
                 f"User-Agent: edgec-health\r\n\r\n").encode("latin-1")
         conn.send(Fetch(future), head, check.method == "HEAD", check.timeout_ms / 1000)
-        status, _, _ = await asyncio.wait_for(future, check.timeout_ms / 1000)
+        status, _, _ = await future
         return check.expect_status[0] <= status <= check.expect_status[1]
     except (OSError, asyncio.TimeoutError, UpstreamError):
         return False
@@ -29,11 +29,21 @@ async def probe(state, check: ir.HealthCheck, host: str) -> bool:
             conn.transport.close()
 
 
+async def _verdict(state, check: ir.HealthCheck) -> bool:
+    """One probe within the check's timeout. The probe runs as its own task and is not
+    waited for past the timeout, so a probe stuck anywhere cannot stall the checks."""
+    task = asyncio.ensure_future(probe(state, check, state.server.host))
+    done, _ = await asyncio.wait({task}, timeout=check.timeout_ms / 1000)
+    if not done:
+        task.cancel()
+        return False
+    return not task.cancelled() and task.exception() is None and task.result()
+
+
 async def watch(upstream: ir.Upstream, state) -> None:
     check = upstream.health
     while True:
-        ok = await probe(state, check, state.server.host)
-        if ok:
+        if await _verdict(state, check):
             state.checks_ok += 1
             state.checks_bad = 0
             if not state.healthy and state.checks_ok >= check.healthy_threshold:

@@ -38,6 +38,13 @@ def _backends(port, n, headers=None, path="/") -> collections.Counter:
     return seen
 
 
+def _until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
 def test_round_robin_alternates(gateway, echo_servers):
     e = echo_servers("a", "b")
     _, port = gateway(_edge(free_port(), [f'server "{x.address}"' for x in e.values()]))
@@ -67,7 +74,7 @@ def test_least_conn_prefers_the_idle_server(gateway, echo_servers):
     # one slow request holds a connection on one server; every request meanwhile goes to the other
     slow = threading.Thread(target=request, args=(port, "GET", "/?delay=1.5"))
     slow.start()
-    time.sleep(0.3)
+    _until(lambda: e["a"].requests or e["b"].requests)
     busy = "a" if e["a"].requests else "b"
     idle = "b" if busy == "a" else "a"
     assert _backends(port, 6) == {idle: 6}
@@ -149,15 +156,16 @@ def test_active_health_check_takes_a_server_out_and_back(gateway, echo_servers):
     e = echo_servers("a")
     b = EchoServer("b", port=port_b).start()
     try:
-        _, port = gateway(_edge(free_port(), [f'server "{e["a"].address}"', f'server "127.0.0.1:{port_b}"'],
-                                extra='health get "/healthz" every 100ms timeout 80ms unhealthy 2 healthy 2\n'
-                                      "passive max_fails 0"))
+        rt, port = gateway(_edge(free_port(), [f'server "{e["a"].address}"', f'server "127.0.0.1:{port_b}"'],
+                                 extra='health get "/healthz" every 100ms timeout 80ms unhealthy 2 healthy 2\n'
+                                       "passive max_fails 0"))
+        state_b = rt.runtime.gateway.upstreams["app"].states[1]
         assert _backends(port, 4) == {"a": 2, "b": 2}
         b.stop()
-        time.sleep(0.6)
+        assert _until(lambda: not state_b.healthy)
         assert _backends(port, 4) == {"a": 4}  # no request met the dead server: the checks removed it
         b = EchoServer("b", port=port_b).start()
-        time.sleep(0.6)
+        assert _until(lambda: state_b.healthy)
         assert _backends(port, 4) == {"a": 2, "b": 2}
         assert any(r["path"] == "/healthz" and r["headers"].get("user-agent") == "edgec-health" for r in b.requests)
     finally:
