@@ -146,6 +146,11 @@ FIELDS = {
     "hash header": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" balance hash header {s} }} route r {{ forward u }} }}',
     "rate limit header": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} '
                          'route r {{ rate_limit 1/s by header {s} forward u }} }}',
+    "rewrite host": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} route r {{ rewrite host {s} forward u }} }}',
+    "keys file": 'edge "t" {{ auth api_key k {{ keys_file {s} }} route r {{ auth k respond 200 "x" }} }}',
+    "bind address": 'edge "t" {{ listen http 8080 {{ bind {s} }} route r {{ respond 200 "x" }} }}',
+    "trusted proxy": 'edge "t" {{ route r {{ respond 200 "x" }} trust_proxies {s} }}',
+    "server address": 'edge "t" {{ upstream u {{ server {s} }} route r {{ forward u }} }}',
     "cache vary": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} route r {{ cache 1m vary {s} forward u }} }}',
 }
 
