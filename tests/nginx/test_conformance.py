@@ -14,10 +14,24 @@ from .support import Nginx, build, fresh, gixy, write
 from .test_samples import GIXY_SKIPS
 
 FILES = corpus.files()
+WITH_HOSTS = [f for f in FILES if any(m.hosts for r in corpus.edge_of(f).routes for m in r.matches)]
 
 
 @pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
 def test_corpus(casefile, tmp_path):
+    run_corpus_file(casefile, tmp_path)
+
+
+@pytest.mark.parametrize("casefile", WITH_HOSTS, ids=[f.path.rsplit("/", 1)[-1] for f in WITH_HOSTS])
+def test_corpus_with_one_server_for_every_host(casefile, tmp_path, monkeypatch):
+    """Large configs test the host per request in one server instead of a server per host
+    name: the same cases hold there."""
+    from edgec.targets.nginx import plan
+    monkeypatch.setattr(plan, "SPLIT_LIMIT", -1)
+    run_corpus_file(casefile, tmp_path)
+
+
+def run_corpus_file(casefile, tmp_path):
     edge = corpus.edge_of(casefile)
     skipped = {c.name: corpus.skip_reason("nginx", edge, c) for c in casefile.cases}
     if all(skipped.values()):
