@@ -6,7 +6,9 @@ from edgec.targets import BuildContext, Target, approximate, native, unsupported
 
 from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
 
-HTTP_STATUS_ENUM = frozenset([*range(400, 419), 422, 423, 424, 425, 426, 428, 429, 431, 451, *range(500, 509), 510, 511])
+# the 4xx and 5xx codes Spring's HttpStatus enum names (RetryConfig.setStatuses takes only those)
+HTTP_STATUS_ENUM = frozenset([*range(400, 419), 422, 423, 424, 425, 426, 428, 429, 431, 451,
+                              *range(500, 509), 510, 511])
 
 
 class SpringTarget(Target):

@@ -123,7 +123,8 @@ def _parameters(edge: ir.Edge, names) -> str:
 def _auth_context(edge: ir.Edge, names) -> list[dict]:
     out = []
     for a in edge.auth:
-        d = {"kind": a.kind, "name": a.name, "name_comment": comment(a.name), "method": Java(names.auth_method(a.name))}
+        d = {"kind": Java(a.kind), "name": a.name, "name_comment": comment(a.name),
+             "method": Java(names.auth_method(a.name))}
         if isinstance(a, ir.JwtAuth):
             hmac = next((alg for alg in a.algorithms if alg in HMAC), None) if a.secret else None
             d.update(hmac=Java(hmac) if hmac else None, hmac_java=HMAC.get(hmac or ""),
@@ -206,6 +207,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams)
     parameters = _parameters(edge, names)
+    wrapped = parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters
     static_imports, imports = _imports(spring_routes, parameters)
     route_views = [{
         "id": r.id, "order": r.order, "edge_route_comment": comment(r.edge_route),
@@ -215,7 +217,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         "metadata": r.metadata, "uri": r.uri} for r in spring_routes]
     files[src + "EdgeRoutes.java"] = render(
         "EdgeRoutes.java.j2", routes=route_views, imports=[Java(i) for i in imports],
-        static_imports=[Java(i) for i in static_imports], parameters=Java(parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters),
+        static_imports=[Java(i) for i in static_imports], parameters=Java(wrapped),
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
     files[src + "EdgeMatching.java"] = render("EdgeMatching.java.j2")

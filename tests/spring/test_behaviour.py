@@ -346,7 +346,8 @@ def test_cors_preflight_and_actual_request(gateway):
     assert len(echoes["a"].requests) == before  # answered by the gateway
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     try:
-        conn.request("OPTIONS", "/cors", headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"})
+        conn.request("OPTIONS", "/cors",
+                     headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"})
         assert conn.getresponse().status == 403
     finally:
         conn.close()
