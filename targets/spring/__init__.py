@@ -1,9 +1,12 @@
 """Spring Cloud Gateway: a Maven project (Spring Boot + SCG server-webflux, Java DSL routes)."""
 from __future__ import annotations
 
+import re
+
 from edgec import ir
 from edgec.targets import BuildContext, Target, approximate, native, unsupported
 
+from .java import KEYWORDS
 from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
 
 # the 4xx and 5xx codes Spring's HttpStatus enum names (RetryConfig.setStatuses takes only those)
@@ -106,6 +109,11 @@ class SpringTarget(Target):
         if boot not in VERSIONS:
             ctx.sink.error("E401", f"target 'spring' option boot={boot} is not one of {', '.join(VERSIONS)}", None,
                            rule="target-capability")
+        package = self.option(ctx, "package")
+        if package and not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) and part not in KEYWORDS
+                               for part in package.split(".")):
+            ctx.sink.error("E401", f"target 'spring' option package={package} is not a Java package name", None,
+                           hint="write it like com.example.edge", rule="target-capability")
         https = [lst for lst in edge.listeners if lst.protocol == "https"]
         for extra in https[1:]:
             ctx.sink.error("E401", "target 'spring' serves one HTTPS listener (Spring Boot's server.ssl)",

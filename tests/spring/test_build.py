@@ -59,3 +59,13 @@ def test_boot4_project_builds(built):
     project = built[BOOT4]
     assert "<version>4.0.7</version>" in project.files["pom.xml"]
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+
+
+def test_package_option():
+    edge = _edge(SAMPLES[0].values[0].parent / "proxy.edge", "dev")
+    files, _ = harness.emit(edge, package="com.example.edge")
+    assert "src/main/java/com/example/edge/EdgeRoutes.java" in files
+    assert files["src/main/java/com/example/edge/EdgeRoutes.java"].startswith("package com.example.edge;")
+    for bad in ("com.x-y", "com.class", "1abc", "a..b"):
+        files, diagnostics = harness.emit(edge, package=bad)
+        assert files is None and any(d.code == "E401" and "package" in d.message for d in diagnostics), bad
