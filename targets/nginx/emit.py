@@ -451,7 +451,8 @@ class Emitter:
             return D("location", *head, block=self.handler(self.handler_of(c)), comment=self.describe(c))
         self._dispatches = True
         return D("location", *head, block=[D("try_files", "", Expr("$" + self.selector(cands)))],
-                 comment="chosen per request: " + ", ".join(self.describe(c) for c in cands))
+                 comment="chosen per request: " + ", ".join(self.describe(c) for c in cands[:6])
+                 + (f" and {len(cands) - 6} more" if len(cands) > 6 else ""))
 
     def describe(self, c: Candidate) -> str:
         e = c.entry
