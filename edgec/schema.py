@@ -1,8 +1,8 @@
 """The JSON Schema (draft 2020-12) of the IR, derived from the dataclasses in edgec.ir.
 
-Deriving it keeps one definition of the IR; tests/test_schema.py pins the printed schema
-to the committed edgec/ir.schema.json so that a change to the IR is a visible change to
-the contract.
+Deriving it keeps one definition of the IR; tests/language/test_golden_ir.py pins the
+printed schema to the committed docs/ir.schema.json, so that a change to the IR is a
+visible change to the contract (regenerate: edgec schema > docs/ir.schema.json).
 """
 from __future__ import annotations
 
