@@ -156,6 +156,12 @@ def _problems(edge: ir.Edge):
         for m in route.matches:
             for h in m.headers:
                 yield from var_name(h.name, f"header condition in {where}", m.span or route.span)
+                empty_ok = h.value == "" if h.type == "exact" else \
+                    h.type == "regex" and re.fullmatch(h.value or "", "") is not None
+                if empty_ok:
+                    yield (m.span or route.span, f"a header condition on '{h.name}' that accepts an empty value in "
+                                                 f"{where}: nginx cannot tell an empty header from a missing one",
+                           None, "warning")
         for name, _ in route.request_headers.add:
             yield from var_name(name, f"request header to append to in {where}", route.span)
         if route.rate_limit and route.rate_limit.key.source == "header":

@@ -243,3 +243,14 @@ def test_approximations_are_warnings_that_say_what_differs():
     strict, diags = build(compile_source('''edge "t" {
       upstream u { server "127.0.0.1:9000" health get "/h" } route r { forward u } }'''), strict=True)
     assert strict is None and any(d.code == "E401" for d in diags)
+
+
+def test_a_header_condition_that_accepts_empty_values_is_flagged():
+    _, diags = build(compile_source('''edge "t" {
+      upstream u { server "127.0.0.1:9" }
+      route r { match header "X" = "" forward u }
+      route s { match header "Y" ~ "a*" forward u }
+      route t { match header "Z" = "(" forward u }
+    }'''))
+    flagged = [d.message for d in diags if "empty header" in d.message]
+    assert len(flagged) == 2 and "'X'" in flagged[0] and "'Y'" in flagged[1]
