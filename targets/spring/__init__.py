@@ -99,7 +99,8 @@ class SpringTarget(Target):
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
         "limits": approximate("only the header size and idle timeout are set; no body size, header count "
                               "or header timeout limits"),
-        "trusted_proxies": approximate("client addresses are always the peer's: X-Forwarded-For is not used"),
+        "trusted_proxies": native("the client address of rate limits and ip hash: the nearest untrusted "
+                                  "X-Forwarded-For hop when the peer is trusted"),
     }
 
     def check(self, ctx: BuildContext, strict: bool = False) -> None:

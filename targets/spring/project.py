@@ -220,7 +220,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         static_imports=[Java(i) for i in static_imports], parameters=Java(wrapped),
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
-    files[src + "EdgeMatching.java"] = render("EdgeMatching.java.j2")
+    files[src + "EdgeMatching.java"] = render(
+        "EdgeMatching.java.j2", trusted=Java(", ".join(literal(c) for c in edge.trusted_proxies)))
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
     needs = set()
     if names.key_resolvers:

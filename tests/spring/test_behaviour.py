@@ -125,6 +125,7 @@ edge "behaviour" {{
     redirect 308 scheme https host "new.example" prefix "/new"
   }}
   metrics "/metrics"
+  trust_proxies "127.0.0.0/8"
 }}
 """
 EDGE = analyse(SOURCE, "behaviour.edge").edge
@@ -356,3 +357,10 @@ def test_cors_preflight_and_actual_request(gateway):
     assert headers["Access-Control-Allow-Origin"] == "https://app.test" and headers["Vary"] == "Origin"
     status, headers, _ = get(port, "/cors", {"Origin": "https://evil.test"})
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
+
+
+def test_trusted_proxy_forwards_the_client_address(gateway):
+    port, _ = gateway
+    client = {"X-Forwarded-For": "198.51.100.7, 127.0.0.9"}  # the tests' peer and 127.0.0.9 are trusted
+    assert [get(port, "/limited", client)[0] for _ in range(3)] == [200, 200, 429]
+    assert get(port, "/limited", {"X-Forwarded-For": "198.51.100.8"})[0] == 200  # another client
