@@ -602,7 +602,7 @@ class Lowerer:
                 self.header_op(item, ops)
             elif item.kind == "rewrite":
                 if a["what"] == "host":
-                    rewrite_host = self.string(a["to"], "host rewrite", default="")
+                    rewrite_host = self.hostname(a["to"], "host rewrite")
                 elif a["what"] == "path":
                     rewrite_path = ir.PathRewrite("full", self.path(a["to"], "rewritten path"))
                 else:
@@ -760,6 +760,14 @@ class Lowerer:
             backends.append(ir.Backend(name.value, w))
         return ir.Forward("forward", tuple(backends))
 
+    def hostname(self, value: Value, what: str) -> str:
+        """A host name a request is sent to (redirect, Host rewrite): no wildcard, no port."""
+        text = self.string(value, what, default="")
+        if not HOST_LABEL.match(text) or text.startswith("*."):
+            self.sink.error("E218", f"{what} '{text}' is not a host name", value.span,
+                            hint='write a name like "api.example.com" (no scheme, port or path)', rule="bad-host")
+        return text
+
     def redirect(self, item: Stmt) -> ir.Redirect:
         a = item.args
         status = self.integer(a["status"], "redirect status", default=DEFAULT_REDIRECT_STATUS) \
@@ -786,13 +794,17 @@ class Lowerer:
                 self.sink.error("E221", f"redirect scheme '{scheme}' must be http or https", opts["scheme"].span,
                                 rule="bad-value")
         if "host" in opts:
-            host = self.string(opts["host"], "redirect host")
+            host = self.hostname(opts["host"], "redirect host")
         if "port" in opts:
             port = self.integer(opts["port"], "redirect port", low=1, high=65535)
         if "path" in opts:
             path = ir.PathRewrite("full", self.path(opts["path"], "redirect path"))
         if "prefix" in opts:
-            path = ir.PathRewrite("prefix", self.string(opts["prefix"], "redirect prefix", default=""), None)
+            prefix = self.string(opts["prefix"], "redirect prefix", default="")
+            if prefix and not prefix.startswith("/"):
+                self.sink.error("E210", f"redirect prefix '{prefix}' must start with '/'", opts["prefix"].span,
+                                hint=f'write "/{prefix}"', rule="bad-path")
+            path = ir.PathRewrite("prefix", prefix, None)
         return ir.Redirect("redirect", status, scheme, host.lower() if host else None, port, path)
 
     def aggregate(self, item: Stmt) -> ir.Aggregate:

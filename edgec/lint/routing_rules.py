@@ -191,7 +191,10 @@ def _follow(location: str, req: Request, ports: dict[int, str]) -> Request | Non
     """The request a client sends after a redirect, when it comes back to this edge."""
     from urllib.parse import urlsplit
     parts = urlsplit(location)
-    port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # not a port this edge could listen on
+        return None
     if ports.get(port) != parts.scheme:
         return None
     host = parts.netloc
