@@ -3,7 +3,8 @@
 Java templates render every expression through `java.literal` (Jinja2 `finalize`): a
 plain string always becomes a quoted Java literal, and only fragments marked `Java`
 (built in routes.py from quoted parts) go in as they are. The pom is rendered with XML
-autoescaping; application.yml is written by config.py with ruamel.yaml.
+autoescaping; application.yml is written by config.py with ruamel.yaml; the README holds
+no edge value.
 """
 from __future__ import annotations
 
@@ -25,6 +26,48 @@ SUPPORTED_JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
 HMAC = {"HS256": "HmacSHA256", "HS384": "HmacSHA384", "HS512": "HmacSHA512"}
 
 
+LAYOUT = {
+    "EdgeApplication.java": "the Spring Boot application; one LoadBalancer client per upstream",
+    "EdgeRoutes.java": "the routes (Java DSL), ordered by edgec's precedence",
+    "EdgeMatching.java": "request predicates with edgec's meaning, path normalisation, client address",
+    "EdgeFilters.java": "route filters: rewrites, redirects, fixed responses, CORS, deadline, sticky cookie",
+    "EdgeSecurity.java": "the auth providers (JWT, basic, API key) as route filters",
+    "EdgeRateLimits.java": "the rate limits' key resolvers (RedisRateLimiter)",
+    "EdgeLoadBalancing.java": "each upstream's instance suppliers and algorithm",
+    "EdgeSubrequests.java": "response aggregation and mirroring",
+    "EdgeListeners.java": "the listeners besides server.port",
+    "application.yml": "ports, TLS, upstream servers, health checks, sticky cookies, metrics",
+}
+
+
+def _run_needs(edge: ir.Edge) -> list[str]:
+    """What an operator must provide, in Markdown (names only: edge values stay out of prose)."""
+    needs = []
+    if any(r.rate_limit for r in edge.routes):
+        needs.append("Redis for the rate limits: `EDGE_REDIS_HOST` and `EDGE_REDIS_PORT` "
+                     "(default 127.0.0.1:6379), or `spring.data.redis.*`.")
+    secrets = sorted({s.secret for a in edge.auth for s in (
+        ([a.secret] if isinstance(a, ir.JwtAuth) and a.secret else [])
+        + ([a.htpasswd] if isinstance(a, ir.BasicAuth) and isinstance(a.htpasswd, ir.Secret) else [])
+        + (list(a.keys) if isinstance(a, ir.ApiKeyAuth) else []))})
+    if secrets:
+        needs.append("Secrets, each from the environment variable of its name or the file of that name in "
+                     "`$EDGEC_SECRETS_DIR`: " + ", ".join(f"`{re.sub(r'[^A-Za-z0-9_.-]', '', name)}`"
+                                                        for name in secrets) + ".")
+    if any(lst.tls for lst in edge.listeners):
+        needs.append("The TLS certificate and key files named in `spring.ssl.bundle.pem.edge` (application.yml).")
+    if any(isinstance(a, ir.BasicAuth) and not isinstance(a.htpasswd, ir.Secret) for a in edge.auth) or \
+            any(isinstance(a, ir.ApiKeyAuth) and a.keys_file for a in edge.auth):
+        needs.append("The htpasswd and API key files the auth providers name (read at start-up).")
+    needs.append("Ports: `server.port` and `server.address` for the main listener"
+                 + (", `edge.listeners.<protocol>-<port>.port` and `.address` for the others"
+                    if len(edge.listeners) > 1 else "") + "; any property can be overridden on the command "
+                 "line (`--server.port=9090`) or in the environment (`SERVER_PORT=9090`).")
+    if edge.observability.metrics_path:
+        needs.append("Prometheus scrapes the metrics path the edge names (Spring Boot actuator).")
+    return needs
+
+
 @dataclass(frozen=True)
 class Dependency:
     group: str
@@ -35,6 +78,14 @@ class Dependency:
 def _java_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.PackageLoader(__name__.rpartition(".")[0], "templates"),
                               finalize=literal, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+
+def _text_env() -> jinja2.Environment:
+    """Markdown made only of edgec's own words and of names edgec checked (secret names, a
+    sanitised artifact id): no edge value reaches it."""
+    return jinja2.Environment(loader=jinja2.PackageLoader(__name__.rpartition(".")[0], "templates"),
+                              autoescape=False, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
 
@@ -249,9 +300,14 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         needs.add("cache")
     files["src/main/resources/application.yml"] = config.application_yml(edge, names, needs)
     boot_version, cloud, scg = VERSIONS[boot]
+    artifact = re.sub(r"[^a-z0-9-]+", "-", edge.name.lower()).strip("-") + "-gateway"
+    files["README.md"] = _text_env().get_template("README.md.j2").render(
+        scg=scg, boot=boot_version, jar=f"{artifact}-0.0.1.jar", needs=_run_needs(edge),
+        layout=[f"`{path.rsplit('/', 1)[-1]}`: {LAYOUT[path.rsplit('/', 1)[-1]]}" for path in files
+                if path.rsplit("/", 1)[-1] in LAYOUT])
     files["pom.xml"] = _xml_env().get_template("pom.xml.j2").render(
         boot=boot_version, spring_cloud=cloud, scg=scg, edge_name=edge.name, group_id=package,
-        artifact_id=re.sub(r"[^a-z0-9-]+", "-", edge.name.lower()).strip("-") + "-gateway",
+        artifact_id=artifact,
         dependencies=dependencies(edge))
     return dict(sorted(files.items()))
 
