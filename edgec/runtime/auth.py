@@ -1,7 +1,7 @@
 """Authentication: JWT (JWKS fetched and cached, or a shared HMAC secret), HTTP basic
 against an htpasswd file, API keys.
 
-`check(header)` (header: lower-case name as bytes → value or None) answers at once with True (claims in `.claims` of the result object),
+`check(get)` (get: lower-case header name as bytes → the raw value or None) answers at once with True (claims in `.claims` of the result object),
 a Reject, or an awaitable of either when work must leave the event loop's fast path (a
 JWKS fetch for an unknown key id, a bcrypt hash). Verified credentials are cached, so a
 client that repeats its token or password costs a dictionary lookup.
@@ -59,7 +59,7 @@ class JwtChecker:
         self.hmac_key = resolve_secret(auth.secret).encode() if auth.secret else None
         self.keys: dict[str | None, object] = {}  # kid → PyJWK
         self.fetched_at = 0.0
-        self.verified: dict[str, tuple[float, dict]] = {}
+        self.verified: dict[bytes, tuple[float, Allow]] = {}
         self.challenge = [(b"www-authenticate", b'Bearer realm="%s"' % auth.name.encode())]
 
     def _reject(self, message: str) -> Reject:
@@ -87,22 +87,24 @@ class JwtChecker:
         except (OSError, ValueError) as err:
             log.warning("auth %s: cannot fetch JWKS %s: %s", self.auth.name, url, err)
 
-    def check(self, header):
-        raw = header(self.header)
+    def check(self, get):
+        raw = get(self.header)
         if not raw:
             return self._reject("missing token")
+        # verified tokens are remembered by the header value as sent: a repeat costs one lookup
+        hit = self.verified.get(raw)
+        if hit is not None:
+            if hit[0] > time.time():
+                return hit[1]
+            del self.verified[raw]
+        text = raw.decode("latin-1")
         if self.bearer:
-            scheme, _, token = raw.partition(" ")
+            scheme, _, token = text.partition(" ")
             if scheme.lower() != "bearer" or not token:
                 return self._reject("expected a Bearer token")
             token = token.strip()
         else:
-            token = raw.strip()
-        hit = self.verified.get(token)
-        if hit is not None:
-            if hit[0] > time.time():
-                return hit[1]
-            del self.verified[token]
+            token = text.strip()
         try:
             head = self.jwt.get_unverified_header(token)
         except self.jwt.PyJWTError:
@@ -114,33 +116,33 @@ class JwtChecker:
         if alg.startswith("HS"):
             if self.hmac_key is None:
                 return self._reject("token algorithm not accepted")
-            return self._verify(token, self.hmac_key, alg)
+            return self._verify(raw, token, self.hmac_key, alg)
         found = self.keys.get(head.get("kid"))
         if found is None and len(self.keys) == 1 and head.get("kid") is None:
             found = next(iter(self.keys.values()))
         if found is None:
             if self.auth.jwks_url and time.monotonic() - self.fetched_at > JWKS_MIN_REFETCH_S:
-                return self._refetch_then_verify(token, head, alg)
+                return self._refetch_then_verify(raw, token, head, alg)
             return self._reject("unknown signing key")
-        return self._verify_jwk(token, found, alg)
+        return self._verify_jwk(raw, token, found, alg)
 
-    async def _refetch_then_verify(self, token, head, alg):
+    async def _refetch_then_verify(self, raw, token, head, alg):
         await self.fetch_keys()
         found = self.keys.get(head.get("kid"))
         if found is None:
             return self._reject("unknown signing key")
-        return self._verify_jwk(token, found, alg)
+        return self._verify_jwk(raw, token, found, alg)
 
-    def _verify_jwk(self, token: str, found, alg: str):
+    def _verify_jwk(self, raw: bytes, token: str, found, alg: str):
         key, key_alg = found
         # algorithm confusion: a key is only ever used with the algorithm family it was published for
         if key_alg and key_alg != alg:
             return self._reject("token algorithm does not match its key")
         if key.algorithm_name and not _same_family(key.algorithm_name, alg):
             return self._reject("token algorithm does not match its key")
-        return self._verify(token, key.key, alg)
+        return self._verify(raw, token, key.key, alg)
 
-    def _verify(self, token: str, key, alg: str):
+    def _verify(self, raw: bytes, token: str, key, alg: str):
         a = self.auth
         require = ["exp"] + (["iss"] if a.issuer else []) + (["aud"] if a.audiences else [])
         try:
@@ -152,7 +154,7 @@ class JwtChecker:
         except self.jwt.PyJWTError:
             return self._reject("invalid token")
         allow = Allow(claims)
-        _bounded_put(self.verified, token, (float(claims["exp"]) + a.leeway_ms / 1000, allow))
+        _bounded_put(self.verified, raw, (float(claims["exp"]) + a.leeway_ms / 1000, allow))
         return allow
 
 
@@ -186,8 +188,8 @@ class BasicChecker:
         self.challenge = [(b"www-authenticate", b'Basic realm="%s"' % auth.realm.encode("latin-1", "replace")
                            .replace(b'"', b""))]
 
-    def check(self, header):
-        raw = header(b"authorization") or ""
+    def check(self, get):
+        raw = (get(b"authorization") or b"").decode("latin-1")
         scheme, _, encoded = raw.partition(" ")
         if scheme.lower() != "basic":
             return Reject(401, "credentials required", self.challenge)
@@ -230,11 +232,10 @@ class ApiKeyChecker:
         self.keys = [k.encode() for k in keys]
         self.challenge = [(b"www-authenticate", b'ApiKey header="%s"' % auth.header.encode())]
 
-    def check(self, header):
-        given = header(self.header)
-        if not given:
+    def check(self, get):
+        value = get(self.header)
+        if not value:
             return Reject(401, "API key required", self.challenge)
-        value = given.encode("latin-1")
         ok = False
         for key in self.keys:  # every key is compared, so timing says nothing about which matched
             ok |= hmac.compare_digest(value, key)

@@ -183,7 +183,7 @@ class Exchange:
             return
         pol = self.policy
         if step <= _AUTH and pol.auth is not None:
-            verdict = pol.auth.check(self.header)
+            verdict = pol.auth.check(self.hb.get)
             if type(verdict) is Allow:
                 self.claims = verdict.claims
             elif type(verdict) is Reject:
@@ -462,11 +462,15 @@ class Exchange:
         listed = self.hb.get(b"connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
+        pol = self.policy
         if d.request_header_ops.empty:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
-        elif self.policy.request_ops_bytes is not None:
+        elif pol.request_ops_names.isdisjoint(self.hb) and not pol.request_ops_names & drop:
+            lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
+            lines.append(pol.request_ops_lines)
+        elif pol.request_ops_bytes is not None:
             lines = [b"%s: %s\r\n" % (n, v) for n, v in
-                     routing.apply_header_ops(self.policy.request_ops_bytes, [(n, v) for n, v, _ in self.raw])
+                     routing.apply_header_ops(pol.request_ops_bytes, [(n, v) for n, v, _ in self.raw])
                      if n.lower() not in drop]
         else:
             lines = [b"%s: %s\r\n" % (n, v) for n, v in

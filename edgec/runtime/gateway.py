@@ -52,6 +52,10 @@ class RoutePolicy:
     cache: ResponseCache | None = None
     cors: CorsPolicy | None = None
     request_ops_bytes: ir.HeaderOps | None = None  # the request header ops over bytes, when they can be
+    # when a request has none of the headers the ops name, apply_header_ops only appends the
+    # `set` lines, then the `add` lines, in order: those lines, ready to send
+    request_ops_names: frozenset = frozenset()
+    request_ops_lines: bytes = b""
 
 
 def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
@@ -113,7 +117,12 @@ class Gateway:
                 cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)
                 if route.cache else None,
                 cors=CorsPolicy(route.cors) if route.cors else None,
-                request_ops_bytes=_bytes_ops(route.request_headers))
+                request_ops_bytes=_bytes_ops(route.request_headers),
+                request_ops_names=frozenset(n.lower().encode("latin-1") for n in (
+                    *route.request_headers.remove, *(n for n, _ in route.request_headers.set),
+                    *(n for n, _ in route.request_headers.add))),
+                request_ops_lines=b"".join(f"{n}: {v}\r\n".encode("latin-1") for n, v in
+                                           (*route.request_headers.set, *route.request_headers.add)))
         self.background: set = set()
         self.tasks: list[asyncio.Task] = []
         self._next_sweep = 0.0

@@ -54,7 +54,11 @@ def load(options: Options) -> ir.Edge:
 def tls_context(tls: ir.Tls) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(tls.cert, tls.key)
+    try:
+        ctx.load_cert_chain(tls.cert, tls.key)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f"cannot load the certificate {tls.cert} and key {tls.key}: "
+                          f"{getattr(err, 'strerror', None) or err}") from None
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 
@@ -121,6 +125,8 @@ class Runtime:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.shutdown()))
+            if _early_stop:  # a worker told to stop while it was still starting
+                asyncio.ensure_future(self.shutdown())
         names = ", ".join(f"{lst.protocol}://{lst.address}:{lst.port}" for lst in self.edge.listeners)
         log.warning("edgec run: serving '%s'%s on %s (pid %d)", self.edge.name,
                     f" env {self.edge.env}" if self.edge.env else "", names, os.getpid())
@@ -186,7 +192,7 @@ def serve_one(options: Options, edge: ir.Edge) -> int:
         log.error("%s", err)
         return 1
     except OSError as err:
-        log.error("cannot listen: %s", err.strerror or err)
+        log.error("cannot listen: %s", err.strerror or err)  # port taken, or not allowed to bind it
         return 1
     finally:
         loop.close()
@@ -206,6 +212,14 @@ def serve(options: Options) -> int:
     return _supervise(options, edge)
 
 
+_early_stop = False
+
+
+def _stop_when_started(_sig, _frame) -> None:
+    global _early_stop
+    _early_stop = True
+
+
 def _supervise(options: Options, edge: ir.Edge) -> int:
     """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies."""
     children: dict[int, int] = {}
@@ -214,8 +228,10 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
     def spawn(slot: int) -> None:
         pid = os.fork()
         if pid == 0:
-            for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, signal.SIG_DFL)
+            # until its event loop handles signals, a worker remembers a stop and ignores a reload
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, _stop_when_started)
             os._exit(serve_one(options, edge))
         children[pid] = slot
 

@@ -229,6 +229,12 @@ def test_startup_problems_are_reported_without_traceback(tmp_path):
     proc.stop()
     out = proc.output()
     assert "secret 'EDGEC_TEST_UNSET_SECRET' is not set" in out and "Traceback" not in out
+    no_cert = _write(tmp_path / "c.edge", f'edge "c" {{ listen https {port} {{ tls cert "{tmp_path}/none.pem" '
+                               f'key "{tmp_path}/none.key" }} route r {{ respond 200 "ok" }} }}')
+    proc = RuntimeProcess(no_cert, port).start(wait=False)
+    assert proc.proc.wait(20) == 1
+    proc.stop()
+    assert "cannot load the certificate" in proc.output() and "Traceback" not in proc.output()
     broken = _write(tmp_path / "b.edge", 'edge "b" { route r { forward nowhere } }')
     proc = RuntimeProcess(broken, port).start(wait=False)
     assert proc.proc.wait(20) == 1
