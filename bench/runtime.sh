@@ -12,50 +12,10 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 SECS=${2:-5}
 HOLD=${3:-30}
-WORK=$(mktemp -d)
-RESULTS="$WORK/results.jsonl"
-PROXY_URL=http://127.0.0.1:18080/
-PIDS=()
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  if [ -f "$WORK/backend/nginx.pid" ]; then kill -QUIT "$(cat "$WORK/backend/nginx.pid")" 2>/dev/null || true; fi
-  sleep 0.5
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
-wait_gone() {
-  for _ in $(seq 100); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-}
-
-# ---- the backend: nginx answering "ok", one worker, on core 1 -----------------------------
-mkdir -p "$WORK/backend/logs"
-cat > "$WORK/backend/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/backend/nginx.pid;
-error_log $WORK/backend/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:18091 backlog=4096; location / { return 200 "ok\n"; } }
-}
-EOF
-taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
-wait_port 18091
+start_backend
 
 # ---- nginx as the proxy: the generated config; only worker_processes is pinned to 1 so that
 # both proxies are one process on one core ----------------------------------------------------

@@ -12,53 +12,10 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 SECS=${2:-5}
 WARM=${3:-15}
-WORK=$(mktemp -d)
-RESULTS="$WORK/results.jsonl"
-PROXY_URL=http://127.0.0.1:18080/
-PIDS=()
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  if [ -f "$WORK/backend/nginx.pid" ]; then kill -QUIT "$(cat "$WORK/backend/nginx.pid")" 2>/dev/null || true; fi
-  sleep 0.5
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-wait_port() {
-  for _ in $(seq 1200); do
-    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
-wait_gone() {
-  for _ in $(seq 200); do
-    if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-}
-
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
-
-# ---- the backend: nginx answering "ok", one worker, on core 1 -----------------------------------
-mkdir -p "$WORK/backend/logs"
-cat > "$WORK/backend/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/backend/nginx.pid;
-error_log $WORK/backend/logs/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:18091 backlog=4096; location / { return 200 "ok\n"; } }
-}
-EOF
-taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
-wait_port 18091
+start_backend
 
 # ---- the projects ----------------------------------------------------------------------------------
 edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
@@ -88,7 +45,7 @@ start_proxy() {  # $1 scenario → PROXY_PID
   esac
   PROXY_PID=$!
   PIDS+=("$PROXY_PID")
-  wait_port 18080
+  wait_port 18080 1200
   if [ "$1" = spring ]; then
     until curl -fs -o /dev/null "$PROXY_URL"; do sleep 0.05; done
     START_TIMES+=("$(since "$t")")
@@ -98,7 +55,7 @@ start_proxy() {  # $1 scenario → PROXY_PID
 stop_proxy() {
   if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
   wait "$PROXY_PID" 2>/dev/null || true
-  wait_gone 18080
+  wait_gone 18080 200
 }
 
 measure() {  # scenario conns seconds

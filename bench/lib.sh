@@ -1,0 +1,55 @@
+# Shared by the proxy benchmarks (bench/runtime.sh, bench/spring.sh): a scratch directory
+# cleaned on exit, port waits, timing, and the backend every proxy forwards to.
+# shellcheck shell=bash
+WORK=$(mktemp -d)
+# shellcheck disable=SC2034  # read by the scripts that source this file
+RESULTS="$WORK/results.jsonl"
+# shellcheck disable=SC2034
+
+PROXY_URL=http://127.0.0.1:18080/
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  if [ -f "$WORK/backend/nginx.pid" ]; then kill -QUIT "$(cat "$WORK/backend/nginx.pid")" 2>/dev/null || true; fi
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {  # $1 port, $2 tries of 50 ms (default 100)
+  for _ in $(seq "${2:-100}"); do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+wait_gone() {  # $1 port, $2 tries of 50 ms (default 100)
+  for _ in $(seq "${2:-100}"); do
+    if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+}
+
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$(now)"; }
+
+# the backend: nginx answering "ok", one worker, on core 1, port 18091
+start_backend() {
+  mkdir -p "$WORK/backend/logs"
+  cat > "$WORK/backend/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/backend/nginx.pid;
+error_log $WORK/backend/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:18091 backlog=4096; location / { return 200 "ok\n"; } }
+}
+CONF
+  taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
+  wait_port 18091
+}
