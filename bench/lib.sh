@@ -5,7 +5,6 @@ WORK=$(mktemp -d)
 # shellcheck disable=SC2034  # read by the scripts that source this file
 RESULTS="$WORK/results.jsonl"
 # shellcheck disable=SC2034
-
 PROXY_URL=http://127.0.0.1:18080/
 PIDS=()
 
