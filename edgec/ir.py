@@ -394,7 +394,8 @@ class Edge:
     limits: Limits
     trusted_proxies: tuple[str, ...]
     # deployment inputs (where, not what): left out of the IR's JSON and its schema
-    target_settings: tuple[TargetSetting, ...] = field(default=(), metadata={"json": False})
+    # deployment inputs for one target (where it runs, not what the edge does), shown in `edgec ir`
+    target_settings: tuple[TargetSetting, ...] = ()
 
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)

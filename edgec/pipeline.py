@@ -72,18 +72,10 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
         chosen: list[str | None] = list(envs) or [None]
     else:
         chosen = [env]
-        if env is None and envs:
+        if (env is None and envs) or (env is not None and env not in envs):
             from .lower import lower
             try:
-                lower(doc, None, sink)
-            except CompileError:
-                pass
-            result.diagnostics.extend(lint.dedupe(sink.items))
-            return result
-        if env is not None and env not in envs:
-            from .lower import lower
-            try:
-                lower(doc, env, sink)
+                lower(doc, env, sink)  # says which environments there are to choose from
             except CompileError:
                 pass
             result.diagnostics.extend(sink.items)
