@@ -71,6 +71,8 @@ class Balancer:
         self.pick = getattr(self, "_" + upstream.balance)
         self.rr_index = 0
         self.uniform = len({s.weight for s in self.primary}) <= 1 and len({s.weight for s in self.backup}) <= 1
+        # with one server, every path below ends on it (down or tried, it still beats a certain 502)
+        self.only = states[0] if len(states) == 1 else None
 
     def candidates(self, exclude) -> list[ServerState]:
         now = time.monotonic()
@@ -89,6 +91,8 @@ class Balancer:
         return []
 
     def choose(self, hash_key: str | None, sticky_id: str | None, exclude=()) -> ServerState | None:
+        if self.only is not None:
+            return self.only
         if sticky_id is not None:
             state = self.by_sticky.get(sticky_id)
             if state is not None and state not in exclude and state.available(time.monotonic()):
