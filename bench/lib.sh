@@ -52,3 +52,11 @@ CONF
   taskset -c 1 nginx -p "$WORK/backend" -c "$WORK/backend/nginx.conf"
   wait_port 18091
 }
+
+# nginx as the proxy under test: the config `edgec build --target nginx` makes of bench/plain.edge,
+# with only worker_processes pinned to 1 so that every proxy is one process on one core
+build_nginx_proxy() {
+  edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
+  sed -i 's/^worker_processes auto;/worker_processes 1;/' "$WORK/nginx/nginx.conf"
+  nginx -t -q -p "$WORK/nginx" -c nginx.conf
+}

@@ -17,11 +17,7 @@ source bench/lib.sh
 
 start_backend
 
-# ---- nginx as the proxy: the generated config; only worker_processes is pinned to 1 so that
-# both proxies are one process on one core ----------------------------------------------------
-edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
-sed -i 's/^worker_processes auto;/worker_processes 1;/' "$WORK/nginx/nginx.conf"
-nginx -t -q -p "$WORK/nginx" -c nginx.conf
+build_nginx_proxy
 
 # ---- a token for the policy route ----------------------------------------------------------------
 export BENCH_JWT_SECRET=bench-secret-bench-secret-bench-secret

@@ -18,9 +18,7 @@ source bench/lib.sh
 start_backend
 
 # ---- the projects ----------------------------------------------------------------------------------
-edgec build bench/plain.edge --target nginx -o "$WORK/nginx" >/dev/null 2>&1
-sed -i 's/^worker_processes auto;/worker_processes 1;/' "$WORK/nginx/nginx.conf"
-nginx -t -q -p "$WORK/nginx" -c nginx.conf
+build_nginx_proxy
 
 T=$(now)
 edgec build bench/plain.edge --target spring -o "$WORK/spring" >/dev/null 2>&1

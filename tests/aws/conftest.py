@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import free_port
+from tests.support.processes import stop as stop_process
 
 BIN = Path(sys.executable).parent  # the interpreter's own aws and moto_server, not a version-manager shim
 
@@ -74,10 +75,5 @@ def aws(tmp_path_factory):
         }
         yield aws
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         log.close()

@@ -13,6 +13,7 @@ import pytest
 from edgec import ir
 from edgec.pipeline import analyse
 from tests.conformance.corpus import with_listener_ports
+from tests.conformance.http_driver import Response
 from tests.conftest import free_port
 from tests.support.echo import EchoServer
 
@@ -23,14 +24,8 @@ if shutil.which("nginx") is None:  # pragma: no cover - CI installs it (tests/ru
 
 
 @dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = [v for n, v in self.headers if n.lower() == name.lower()]
-        return ",".join(values) if values else None
+class Reply(Response):
+    """The conformance driver's Response, with the views the behaviour tests use."""
 
     def headers_named(self, name: str) -> list[str]:
         return [v for n, v in self.headers if n.lower() == name.lower()]

@@ -26,6 +26,7 @@ from pathlib import Path
 from edgec import ir
 from edgec.diagnostics import Diagnostic, Sink
 from edgec.targets import BuildContext, get
+from tests.support.processes import stop as stop_process
 
 TEST_KEY = "test-key-0123"
 TEST_USER, TEST_PASSWORD = "alice", "wonderland"
@@ -175,13 +176,7 @@ class Nginx:
         os.kill(self.proc.pid, signal.SIGHUP)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         if getattr(self, "stderr", None):
             self.stderr.close()
 

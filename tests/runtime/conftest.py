@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgec.runtime.process import Options, Runtime, _new_loop
+from tests.support.processes import stop as stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,15 +112,9 @@ class RuntimeProcess:
     def stop(self) -> int | None:
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        code = stop_process(self.proc)
         self.log.close()
-        return self.proc.returncode
+        return code
 
     def __enter__(self):
         return self.start()

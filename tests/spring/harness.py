@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 from edgec import ir
 from edgec.diagnostics import Sink
 from edgec.targets import BuildContext, get
+from tests.support.processes import stop as stop_process
 
 M2 = Path(os.environ.get("EDGEC_M2_REPOSITORY", Path.home() / ".m2" / "repository"))
 JAVA_TEST_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k"]  # start faster; tests only
@@ -267,10 +268,4 @@ class SpringApp:
             return ""
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc, grace=20)
