@@ -22,8 +22,8 @@ from .auth import Allow, Reject
 log = logging.getLogger("edgec.runtime")
 
 _REQUEST_IDS = itertools.count(1)
-_ID_PREFIX = os.urandom(6).hex()
-_VALID_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+_ID_PREFIX = os.urandom(6).hex().encode()
+_VALID_ID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
 # request headers the edge sets itself, or that describe only the client's connection
 _DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto",
@@ -38,14 +38,14 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _AUTH, _LIMIT, _ACTION = 0, 1, 2
 
 
-def _request_id(given: str | None) -> str:
-    if given and len(given) <= 128 and all(c in _VALID_ID for c in given):
+def _request_id(given: bytes | None) -> bytes:
+    if given and len(given) <= 128 and _VALID_ID.issuperset(given):
         return given
-    return f"{_ID_PREFIX}{next(_REQUEST_IDS):08x}"
+    return b"%s%08x" % (_ID_PREFIX, next(_REQUEST_IDS))
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "keep_alive", "length", "method", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
@@ -95,7 +95,7 @@ class Exchange:
                 if low == b"host":
                     if host is not None:
                         self.refused = (400, "more than one Host header")
-                    host = v.decode("latin-1")
+                    host = v
                     continue
                 if low == b"content-length":
                     length = int(v)  # httptools has checked it is one number
@@ -114,7 +114,8 @@ class Exchange:
                 hb[low] = v
         if host is None and version == "1.1":
             self.refused = (400, "Host header missing")
-        self.host = host or ""
+        self.host_bytes = host or b""
+        self.host = self.host_bytes.decode("latin-1")
         self.raw = raw
         self.hb = hb
         self._headers = None
@@ -149,7 +150,7 @@ class Exchange:
         self.gw = gw = conn.runtime.gateway
         self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
-        self.request_id = _request_id(self.header(b"x-request-id"))
+        self.request_id = _request_id(self.hb.get(b"x-request-id"))
         path, query = http.split_target(self.url)
         self.path, self.query = path, query
         lst = conn.listening
@@ -325,7 +326,13 @@ class Exchange:
         if self.state is not None:
             self.state.active -= 1
             self.state = None
-        self.gw.clock.timed.discard(self)
+        self._untime()
+
+    def _untime(self) -> None:
+        """Off the clock (a whole-request deadline is the only reason an exchange is on it)."""
+        if self.deadline:
+            self.deadline = 0.0
+            self.gw.clock.timed.discard(self)
 
     def client_paused(self, paused: bool) -> None:
         up = self.up
@@ -364,17 +371,16 @@ class Exchange:
         self.finish()
 
     def _decorate(self, headers: list, route_ops: bool = True) -> list:
-        d = self.decision
-        if route_ops and d is not None and not d.response_header_ops.empty:
-            pairs = routing.apply_header_ops(d.response_header_ops,
+        pol = self.policy
+        if route_ops and pol is not None and pol.response_ops is not None:
+            pairs = routing.apply_header_ops(pol.response_ops,
                                              [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers])
             headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
-        pol = self.policy
         if pol is not None and pol.cors is not None:
             origin = self.hmap.get("origin")
             if pol.cors.allowed(origin):
                 headers.extend(pol.cors.actual(origin))
-        headers.append((b"x-request-id", self.request_id.encode()))
+        headers.append((b"x-request-id", self.request_id))
         if self.cache_status is not None:
             headers.append((b"x-cache-status", self.cache_status))
         if self.set_cookie is not None:
@@ -389,7 +395,7 @@ class Exchange:
         if self.done:
             return
         self.done = True
-        self.gw.clock.timed.discard(self)
+        self._untime()
         self._record(self.status)
         conn = self.conn
         if self.then_close_data is not None:
@@ -402,7 +408,7 @@ class Exchange:
         gw.metrics.observe(self.route, status, t)
         if gw.log.enabled:
             gw.log.write({
-                "time": time.time(), "request_id": self.request_id, "remote_addr": self.client_ip,
+                "time": time.time(), "request_id": self.request_id.decode(), "remote_addr": self.client_ip,
                 "method": self.method, "uri": self.url.decode("latin-1"), "protocol": f"HTTP/{self.version}",
                 "host": self.host, "status": status, "bytes_sent": self.sent, "duration_ms": round(t * 1000, 3),
                 "route": self.route, "upstream": self.state.key if self.state is not None else None,
@@ -463,7 +469,7 @@ class Exchange:
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
         pol = self.policy
-        if d.request_header_ops.empty:
+        if not pol.request_ops_names:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
         elif pol.request_ops_names.isdisjoint(self.hb) and not pol.request_ops_names & drop:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
@@ -478,7 +484,7 @@ class Exchange:
                       for n, v in routing.apply_header_ops(d.request_header_ops, self.headers))
                      if n.lower() not in drop]
         conn = self.conn
-        host = self.host.encode("latin-1")
+        host = self.host_bytes
         if self.gw.trusted and self.gw.trusted_peer(conn.peer):
             hb = self.hb
             peer = conn.peer.encode()
@@ -488,10 +494,9 @@ class Exchange:
                                                            or conn.listening.scheme.encode()))
             lines.append(b"X-Forwarded-Host: %s\r\nX-Real-IP: %s\r\n" % (hb.get(b"x-forwarded-host") or host,
                                                                          self.client_ip.encode()))
+            lines.append(b"X-Request-Id: %s\r\n" % self.request_id)
         else:
-            lines.append(conn.forwarded)
-            lines.append(b"X-Forwarded-Host: %s\r\n" % host)
-        lines.append(b"X-Request-Id: %s\r\n" % self.request_id.encode())
+            lines.append(b"%sX-Forwarded-Host: %s\r\nX-Request-Id: %s\r\n" % (conn.forwarded, host, self.request_id))
         return b"".join(lines)
 
     def _upstream_head(self) -> bytes:
@@ -599,7 +604,7 @@ class Exchange:
 
     def expire(self) -> None:
         """The route's whole-request timeout passed."""
-        self.deadline = 0.0
+        self._untime()
         if self.done:
             return
         if self.answered:

@@ -56,6 +56,7 @@ class RoutePolicy:
     # `set` lines, then the `add` lines, in order: those lines, ready to send
     request_ops_names: frozenset = frozenset()
     request_ops_lines: bytes = b""
+    response_ops: ir.HeaderOps | None = None  # None when the route has none
 
 
 def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
@@ -118,6 +119,7 @@ class Gateway:
                 if route.cache else None,
                 cors=CorsPolicy(route.cors) if route.cors else None,
                 request_ops_bytes=_bytes_ops(route.request_headers),
+                response_ops=None if route.response_headers.empty else route.response_headers,
                 request_ops_names=frozenset(n.lower().encode("latin-1") for n in (
                     *route.request_headers.remove, *(n for n, _ in route.request_headers.set),
                     *(n for n, _ in route.request_headers.add))),

@@ -19,7 +19,9 @@ STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in
 
 def head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
     line = STATUS_LINES.get(status) or b"HTTP/1.1 %d Unknown\r\n" % status
-    return line + b"".join([b"%s: %s\r\n" % (n, v) for n, v in headers]) + b"\r\n"
+    if not headers:
+        return line + b"\r\n"
+    return line + b"\r\n".join([b": ".join(h) for h in headers]) + b"\r\n\r\n"
 
 
 def chunk(data: bytes) -> bytes:
@@ -38,7 +40,7 @@ def error_body(status: int, message: str | None = None) -> tuple[bytes, bytes]:
 def split_target(target: bytes) -> tuple[str, str]:
     """Request target → (path, query). Absolute-form targets (proxies) keep only their path."""
     text = target.decode("latin-1")
-    if text.startswith(("http://", "https://")):
+    if text[:1] != "/" and text.startswith(("http://", "https://")):
         rest = text.split("://", 1)[1]
         slash = rest.find("/")
         text = rest[slash:] if slash >= 0 else "/"

@@ -50,8 +50,6 @@ class UpstreamConnection(asyncio.Protocol):
         if sink is None:  # a server must not talk on an idle connection
             self.transport.close()
             return
-        if self.read_timeout:
-            self.deadline = time.monotonic() + self.read_timeout
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -65,8 +63,10 @@ class UpstreamConnection(asyncio.Protocol):
                 log.error("internal error relaying a response", exc_info=cause)
             self._fail("reset")
             return
-        if sink is self.sink:
+        if sink is self.sink:  # the response goes on: the read timeout counts from this read
             sink.flush()
+            if self.read_timeout:
+                self.deadline = time.monotonic() + self.read_timeout
         if self.head_only and self.got_head and self.sink is sink:
             # httptools cannot be told a response to HEAD has no body: end it here
             self.parser = httptools.HttpResponseParser(self)
