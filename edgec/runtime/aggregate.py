@@ -49,8 +49,8 @@ class Fetch:
         pass
 
 
-async def fetch(upstream, head: bytes, head_only: bool, timeout_s: float):
-    """Send `head` (a complete request without body) to one server of `upstream`."""
+async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float):
+    """Send `request` (complete: head and whole body) to one server of `upstream`."""
     state = upstream.balancer.choose(None, None)
     if state is None:
         raise UpstreamError("connect")
@@ -59,7 +59,7 @@ async def fetch(upstream, head: bytes, head_only: bool, timeout_s: float):
     try:
         conn = state.pool.get() or await state.pool.connect()
         future = asyncio.get_running_loop().create_future()
-        conn.send(Fetch(future), head, head_only, upstream.ir.timeouts.read_ms / 1000)
+        conn.send(Fetch(future), request, head_only, upstream.ir.timeouts.read_ms / 1000)
         result = await asyncio.wait_for(future, timeout_s) if timeout_s else await future
         state.succeeded()
         return result
@@ -115,13 +115,14 @@ async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], host: str, header_l
     return status, json.dumps(merged).encode()
 
 
-def mirror_request(gw, upstream: str, method: str, path: str, head: bytes) -> None:
-    """Send a copy of a bodiless request; its answer and its failures only reach the log."""
+def mirror_request(gw, upstream: str, method: str, path: str, request: bytes) -> None:
+    """Send a copy of a request (head and whole body); its answer and its failures only reach
+    the log."""
     up = gw.upstreams[upstream]
 
     async def send():
         try:
-            await fetch(up, head, method == "HEAD", up.ir.timeouts.read_ms / 1000)
+            await fetch(up, request, method == "HEAD", up.ir.timeouts.read_ms / 1000)
         except UpstreamError as err:
             log.debug("mirror to %s %s: %s", upstream, path, err.kind)
     task = asyncio.ensure_future(send())

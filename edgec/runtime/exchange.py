@@ -45,7 +45,7 @@ def _request_id(given: bytes | None) -> bytes:
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
@@ -81,6 +81,7 @@ class Exchange:
         self.policy = None
         self.claims = None
         self.route = ""
+        self.mirrors = None  # mirror upstreams waiting for the request body
         self.upgrade_buf: list[bytes] = []
         self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
         host = None
@@ -289,6 +290,8 @@ class Exchange:
 
     def body_end(self) -> None:
         self.body_done = True
+        if self.mirrors is not None:
+            self._send_mirrors()
         up = self.up
         if self.chunked and up is not None and up.sink is self:
             up.transport.write(http.LAST_CHUNK)
@@ -454,22 +457,44 @@ class Exchange:
         if timeouts.request_ms:
             self.deadline = time.monotonic() + timeouts.request_ms / 1000
             gw.clock.timed.add(self)
-        for mirror in d.mirrors:
-            if not self.length and not self.chunked and random.random() * 100 < mirror.percent:
-                from .aggregate import mirror_request
-                mirror_request(gw, mirror.upstream, self.method, d.upstream_path, self.head)
+        if d.mirrors:
+            self._choose_mirrors()
         self._attempt()
 
+    def _choose_mirrors(self) -> None:
+        mirrors = [m.upstream for m in self.decision.mirrors if random.random() * 100 < m.percent]
+        if not mirrors:
+            return
+        if self.length or self.chunked:
+            # the copy carries the body too: it is kept whole and sent once the client is done
+            self.mirrors = mirrors
+            if self.copy is None:
+                self.copy = self.pending
+                self.pending = []
+            if self.body_done:
+                self._send_mirrors()
+        else:
+            self.mirrors = mirrors
+            self._send_mirrors()
+
+    def _send_mirrors(self) -> None:
+        from .aggregate import mirror_request
+        mirrors, self.mirrors = self.mirrors, None
+        body = b"".join(self.copy) if self.copy else b""
+        head = self._upstream_head(len(body)) if self.length or self.chunked else self.head
+        for upstream in mirrors:
+            mirror_request(self.gw, upstream, self.method, self.decision.upstream_path, head + body)
+
     def _forward_headers(self) -> bytes:
-        """The client's header lines as the backend receives them: hop-by-hop ones dropped,
-        the route's header operations applied, forwarding headers set by the edge."""
-        d = self.decision
+        """The client's header lines as the backend (or an aggregation part) receives them:
+        hop-by-hop ones dropped, the route's header operations applied, forwarding headers
+        set by the edge."""
         drop = _DROP_REQUEST
         listed = self.hb.get(b"connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
         pol = self.policy
-        if not pol.request_ops_names:
+        if pol.request_ops is None:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
         elif pol.request_ops_names.isdisjoint(self.hb) and not pol.request_ops_names & drop:
             lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
@@ -481,7 +506,7 @@ class Exchange:
         else:
             lines = [b"%s: %s\r\n" % (n, v) for n, v in
                      ((n.encode("latin-1"), v.encode("latin-1"))
-                      for n, v in routing.apply_header_ops(d.request_header_ops, self.headers))
+                      for n, v in routing.apply_header_ops(pol.request_ops, self.headers))
                      if n.lower() not in drop]
         conn = self.conn
         host = self.host_bytes
@@ -499,13 +524,16 @@ class Exchange:
             lines.append(b"%sX-Forwarded-Host: %s\r\nX-Request-Id: %s\r\n" % (conn.forwarded, host, self.request_id))
         return b"".join(lines)
 
-    def _upstream_head(self) -> bytes:
+    def _upstream_head(self, body_length: int | None = None) -> bytes:
+        """The request head for the backend; with `body_length`, for a body sent whole."""
         d = self.decision
         head = (f"{self.method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n".encode("latin-1")
                 + self._forward_headers())
         if self.upgrade:
             head += b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b"")
-        if self.chunked:
+        if body_length is not None:
+            head += b"Content-Length: %d\r\n" % body_length
+        elif self.chunked:
             head += b"Transfer-Encoding: chunked\r\n"
         elif self.length is not None:
             head += b"Content-Length: %d\r\n" % self.length

@@ -51,7 +51,8 @@ class RoutePolicy:
     limiter: object = None
     cache: ResponseCache | None = None
     cors: CorsPolicy | None = None
-    request_ops_bytes: ir.HeaderOps | None = None  # the request header ops over bytes, when they can be
+    request_ops: ir.HeaderOps | None = None  # the route's request header ops; None when it has none
+    request_ops_bytes: ir.HeaderOps | None = None  # the same over bytes, when they can be
     # when a request has none of the headers the ops name, apply_header_ops only appends the
     # `set` lines, then the `add` lines, in order: those lines, ready to send
     request_ops_names: frozenset = frozenset()
@@ -118,6 +119,7 @@ class Gateway:
                 cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)
                 if route.cache else None,
                 cors=CorsPolicy(route.cors) if route.cors else None,
+                request_ops=None if route.request_headers.empty else route.request_headers,
                 request_ops_bytes=_bytes_ops(route.request_headers),
                 response_ops=None if route.response_headers.empty else route.response_headers,
                 request_ops_names=frozenset(n.lower().encode("latin-1") for n in (
