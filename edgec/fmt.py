@@ -203,7 +203,8 @@ def not_formatted(doc: Document) -> list[Diagnostic]:
     formatted = format_document(doc)
     if formatted == doc.source:
         return []
-    old, new = doc.source.splitlines(), formatted.splitlines()
+    # lines as the parser counts them (only \n ends one; str.splitlines also splits at \x0c, \u2028...)
+    old, new = doc.source.replace("\r\n", "\n").split("\n"), formatted.split("\n")
     line = next((i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)) + 1)
     line = max(1, min(line, max(1, len(old))))
     width = len(old[line - 1]) if line <= len(old) else 1

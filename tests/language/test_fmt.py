@@ -135,6 +135,14 @@ def test_not_formatted_names_the_first_line_that_differs():
     assert not not_formatted(parse(CANONICAL, "x.edge"))
 
 
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x1c", "\x85"])
+def test_not_formatted_counts_lines_as_the_parser_does(separator):
+    # str.splitlines() would split these comments in two and name a later line
+    source = f'edge "x" {{\n  # a{separator}b\n  access_log off\n\n\n  metrics "/m"\n}}\n'
+    (warning,) = not_formatted(parse(source, "x.edge"))
+    assert warning.span.line == 5
+
+
 def test_lint_warns_about_an_unformatted_file(tmp_path):
     path = tmp_path / "x.edge"
     path.write_text('edge "x" {\n  route r {  respond 200 }\n}\n')

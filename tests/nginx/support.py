@@ -26,6 +26,7 @@ from pathlib import Path
 from edgec import ir
 from edgec.diagnostics import Diagnostic, Sink
 from edgec.targets import BuildContext, get
+from edgec.targets.nginx.emit import _is_ip
 from tests.support.processes import stop as stop_process
 
 TEST_KEY = "test-key-0123"
@@ -34,15 +35,6 @@ TEST_USER, TEST_PASSWORD = "alice", "wonderland"
 TEST_HTPASSWD = "alice:{SHA}" + __import__("base64").b64encode(
     __import__("hashlib").sha1(TEST_PASSWORD.encode()).digest()).decode() + "\n"
 SECRETS = {"INTERNAL_API_KEY": "internal-key-42", "ADMIN_HTPASSWD": TEST_HTPASSWD.strip()}
-
-
-def _is_ip(host: str) -> bool:
-    import ipaddress
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
 
 
 def localise(edge: ir.Edge, keys_file: str | None = None) -> ir.Edge:
