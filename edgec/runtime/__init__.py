@@ -11,6 +11,7 @@ coroutine per request; docs/runtime.md says why). One module per job:
   auth.py, ratelimit.py, cache.py, cors.py   the route policies
   aggregate.py  buffered sub-requests: aggregation and mirroring
   metrics.py, accesslog.py                   observability
+  shared_metrics.py  --workers N: per-slot metric files that a scrape sums
   http.py       HTTP/1.1 framing helpers (never a parser)
   gateway.py    one generation of config compiled for serving (what a reload replaces)
   process.py    listeners, workers, reload on SIGHUP, graceful shutdown
