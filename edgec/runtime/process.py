@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from .. import ir
 from .gateway import Gateway
+from .h2conn import negotiating
 from .metrics import Metrics
-from .shared_metrics import Slot, make_directory, remove_directory
 from .server import ClientConnection, Listening
 from .timers import Clock
 
@@ -53,7 +53,7 @@ def load(options: Options) -> ir.Edge:
     return result.edge
 
 
-def tls_context(tls: ir.Tls) -> ssl.SSLContext:
+def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
     try:
@@ -61,7 +61,7 @@ def tls_context(tls: ir.Tls) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as err:
         raise ConfigError(f"cannot load the certificate {tls.cert} and key {tls.key}: "
                           f"{getattr(err, 'strerror', None) or err}") from None
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
     return ctx
 
 
@@ -70,10 +70,9 @@ def _listener_key(edge: ir.Edge):
 
 
 class Runtime:
-    def __init__(self, options: Options, edge: ir.Edge, slot: Slot | None = None):
+    def __init__(self, options: Options, edge: ir.Edge):
         self.options = options
         self.edge = edge
-        self.slot = slot  # this worker's place among the workers whose metrics a scrape sums
         self.clock = Clock()
         self.metrics = Metrics()
         self.connections: set[ClientConnection] = set()
@@ -114,16 +113,17 @@ class Runtime:
         self.clock.start()
         self.gateway = await self._gateway(self.edge)
         self.metrics.gateway = self.gateway
-        if self.slot is not None:
-            self.metrics.share(self.slot, self.clock)
         reuse_port = self.options.workers > 1
         for lst in self.edge.listeners:
-            ctx = tls_context(lst.tls) if lst.tls else None
-            if lst.http2:
-                log.warning("listener %s: the runtime serves HTTP/1.1 only (http2 is for the compiled targets)",
-                            lst.port)
+            ctx = tls_context(lst.tls, lst.http2) if lst.tls else None
             listening = Listening(self, lst.protocol, lst.port)
-            server = await loop.create_server(lambda li=listening: ClientConnection(li), lst.address, lst.port,
+            if ctx is not None and lst.http2:
+                factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
+            else:
+                if lst.http2:
+                    log.warning("listener %s: HTTP/2 without TLS (h2c) is not served, HTTP/1.1 is", lst.port)
+                factory = lambda li=listening: ClientConnection(li)  # noqa: E731
+            server = await loop.create_server(factory, lst.address, lst.port,
                                               ssl=ctx, reuse_port=reuse_port, backlog=4096)
             self.servers.append(server)
         if signals:
@@ -190,7 +190,7 @@ def _new_loop():
         return asyncio.new_event_loop()
 
 
-def serve_one(options: Options, edge: ir.Edge, slot: Slot | None = None) -> int:
+def serve_one(options: Options, edge: ir.Edge) -> int:
     # What the compile and imports built lives as long as the process: frozen, the cyclic
     # collector stops rescanning it. Requests make short-lived containers and almost no
     # cycles, so a larger first generation lets most die before a pass has to look at them.
@@ -198,7 +198,7 @@ def serve_one(options: Options, edge: ir.Edge, slot: Slot | None = None) -> int:
     gc.set_threshold(_GC_GEN0, *gc.get_threshold()[1:])
     loop = _new_loop()
     asyncio.set_event_loop(loop)
-    runtime = Runtime(options, edge, slot)
+    runtime = Runtime(options, edge)
     try:
         loop.run_until_complete(runtime.run())
     except ConfigError as err:
@@ -234,11 +234,9 @@ def _stop_when_started(_sig, _frame) -> None:
 
 
 def _supervise(options: Options, edge: ir.Edge) -> int:
-    """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies (in the
-    same slot, so it counts on from that slot's published metrics)."""
+    """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies."""
     children: dict[int, int] = {}
     stopping = False
-    directory = make_directory()
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -247,12 +245,7 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, _stop_when_started)
-            code = 1
-            try:
-                code = serve_one(options, edge, Slot(directory, slot, options.workers) if directory else None)
-            except BaseException:  # noqa: BLE001 (never unwind into the supervisor's code in a worker)
-                log.exception("worker %d failed", os.getpid())
-            os._exit(code)
+            os._exit(serve_one(options, edge))
         children[pid] = slot
 
     def relay(sig, _frame):
@@ -267,26 +260,23 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
 
     for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, relay)
+    for slot in range(options.workers):
+        spawn(slot)
     status = 0
-    try:
-        for slot in range(options.workers):
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        slot = children.pop(pid, None)
+        if slot is None:
+            continue
+        if not stopping:
+            log.error("worker %d exited (%d); starting another", pid, code)
+            time.sleep(0.2)
             spawn(slot)
-        while children:
-            try:
-                pid, code = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-            slot = children.pop(pid, None)
-            if slot is None:
-                continue
-            if not stopping:
-                log.error("worker %d exited (%d); starting another", pid, code)
-                time.sleep(0.2)
-                spawn(slot)
-            elif os.waitstatus_to_exitcode(code):
-                status = 1
-    finally:
-        remove_directory(directory)
+        elif os.waitstatus_to_exitcode(code):
+            status = 1
     return status

@@ -35,6 +35,12 @@ class Listening:
         self.runtime, self.scheme, self.port = runtime, scheme, port
 
 
+def forwarded_lines(peer: str, scheme: str) -> bytes:
+    """What the edge tells backends about an untrusted client: the same for each of its requests."""
+    return b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
+        peer.encode(), scheme.encode(), peer.encode())
+
+
 class ClientConnection(asyncio.Protocol):
     def __init__(self, listening: Listening):
         self.listening = listening
@@ -61,9 +67,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
-        # what the edge tells backends about an untrusted client: the same for each of its requests
-        self.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
-            self.peer.encode(), self.listening.scheme.encode(), self.peer.encode())
+        self.forwarded = forwarded_lines(self.peer, self.listening.scheme)
         rt = self.runtime
         rt.connections.add(self)
         rt.clock.timed.add(self)

@@ -1,0 +1,529 @@
+"""HTTP/2 on TLS listeners that declare `http2`: ALPN picks each connection's protocol (h2,
+or HTTP/1.1 for a client that does not offer it), and every HTTP/2 stream is served by an
+Exchange exactly as an HTTP/1.1 request is.
+
+The h2 library does the protocol: framing, HPACK, stream states, flow control. A Stream
+plays the client connection for its Exchange: the Exchange writes an HTTP/1.1 response to
+it, httptools parses that back into status, headers and body, and those go out as HEADERS
+and DATA frames within the client's flow-control windows. The HTTP/1.1 data path is
+untouched: a connection that did not choose h2 is a plain ClientConnection.
+
+The Exchange is given the version "2.0": its access log says HTTP/2.0, and a response of
+unknown length is not chunk-framed for the stream (as for an HTTP/1.0 client, its end is the
+exchange's end: exchange_done ends the stream).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import httptools
+from h2.errors import ErrorCodes
+from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
+
+from . import http
+from .exchange import Exchange
+from .server import ClientConnection, Listening, forwarded_lines
+
+log = logging.getLogger("edgec.runtime")
+
+MAX_STREAMS = 128
+# what a client may send on one stream before the edge has passed it on to the backend
+STREAM_WINDOW = 256 * 1024
+# room for every stream's window at once: a stream whose backend reads slowly never stalls the others
+CONNECTION_WINDOW = MAX_STREAMS * STREAM_WINDOW
+_DEFAULT_WINDOW = 65_535
+# response bytes held for a stream the client is not reading: past HIGH its backend is paused
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+
+_CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)
+_NO_BODY = (204, 304)
+
+
+def negotiating(listening: Listening):
+    """The protocol factory of a TLS listener with http2."""
+    return lambda: Negotiated(listening)
+
+
+class Negotiated(asyncio.Protocol):
+    """A connection until ALPN has spoken (the TLS handshake is over when connection_made
+    is called): the protocol the client chose then takes its place on the transport."""
+
+    __slots__ = ("listening",)
+
+    def __init__(self, listening: Listening):
+        self.listening = listening
+
+    def connection_made(self, transport) -> None:
+        tls = transport.get_extra_info("ssl_object")
+        chosen = tls.selected_alpn_protocol() if tls is not None else None
+        proto = H2Connection(self.listening) if chosen == "h2" else ClientConnection(self.listening)
+        transport.set_protocol(proto)
+        proto.connection_made(transport)
+
+
+class H2Connection(asyncio.Protocol):
+    # Runtime.shutdown closes a connection with no HTTP/1.1 request queued or half-read through
+    # `transport.close()`. Here that is close() below: a GOAWAY, the streams in flight finish,
+    # then the socket closes. The socket itself is `wire`.
+    queue = ()
+    in_head = False
+
+    def __init__(self, listening: Listening):
+        self.listening = listening
+        self.runtime = listening.runtime
+        self.transport = self
+        self.wire = None
+        self.peer = ""
+        self.forwarded = b""
+        self.h2 = h2.connection.H2Connection(_CONFIG)
+        self.streams: dict[int, Stream] = {}
+        self.blocked: dict[int, Stream] = {}  # streams with response bytes waiting for a window, in order
+        self.deadline = 0.0
+        self.write_paused = False
+        self.closing = False  # no new streams; the socket closes when the last one is over
+        self.goaway_sent = False
+
+    # ---- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.wire = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = peer[0] if peer else ""
+        self.forwarded = forwarded_lines(self.peer, self.listening.scheme)
+        rt = self.runtime
+        rt.connections.add(self)
+        rt.clock.timed.add(self)
+        self.deadline = rt.clock.now + rt.gateway.idle_s
+        conn = self.h2
+        conn.local_settings = Settings(client=False, initial_values={
+            SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
+        })
+        conn.initiate_connection()
+        conn.increment_flow_control_window(CONNECTION_WINDOW - _DEFAULT_WINDOW)
+        self.send()
+        if rt.draining:
+            self.close()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError:
+            # h2 has queued the GOAWAY that says why: send it and end the connection
+            self.send()
+            self.wire.close()
+            return
+        for event in events:
+            handler = _HANDLERS.get(type(event))
+            if handler is not None:
+                try:
+                    handler(self, event)
+                except Exception:  # a defect of the edge, not of the request: logged, never shown
+                    log.error("internal error handling an HTTP/2 request", exc_info=True)
+                    stream = self.streams.get(getattr(event, "stream_id", 0))
+                    if stream is not None:
+                        stream.cancel(ErrorCodes.INTERNAL_ERROR)
+        self.send()
+
+    def connection_lost(self, exc) -> None:
+        rt = self.runtime
+        rt.connections.discard(self)
+        rt.clock.timed.discard(self)
+        self.deadline = 0.0
+        for stream in list(self.streams.values()):
+            stream.lost()
+        self.streams.clear()
+        self.blocked.clear()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self.pump_blocked()
+        self.send()
+
+    def expire(self) -> None:
+        """The clock's call: no stream for the idle timeout."""
+        self.deadline = 0.0
+        self.close()
+
+    # ---- what Runtime.shutdown calls on .transport ---------------------------------------------
+    def close(self) -> None:
+        """Graceful: a GOAWAY naming the last stream taken, the streams in flight finish first."""
+        self.closing = True
+        if not self.goaway_sent and not self.wire.is_closing():
+            self.goaway_sent = True
+            # h2 can only send GOAWAY as its last frame; the frame from its framing library, after
+            # everything h2 has queued, lets the streams in flight go on
+            self.send()
+            self.wire.write(GoAwayFrame(0, last_stream_id=self.h2.highest_inbound_stream_id,
+                                        error_code=ErrorCodes.NO_ERROR).serialize())
+        if not self.streams:
+            self.wire.close()
+
+    def abort(self) -> None:
+        self.wire.abort()
+
+    # ---- h2 events -------------------------------------------------------------------------------
+    def on_request(self, ev: h2.events.RequestReceived) -> None:
+        if self.closing:
+            self.h2.reset_stream(ev.stream_id, ErrorCodes.REFUSED_STREAM)
+            return
+        stream = Stream(self, ev.stream_id)
+        self.streams[ev.stream_id] = stream
+        self.deadline = 0.0
+        stream.begin(ev.headers, ev.stream_ended is not None)
+
+    def on_data(self, ev: h2.events.DataReceived) -> None:
+        stream = self.streams.get(ev.stream_id)
+        if stream is None:
+            self.h2.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        else:
+            stream.data(ev.data, ev.flow_controlled_length)
+
+    def on_end(self, ev: h2.events.StreamEnded) -> None:
+        stream = self.streams.get(ev.stream_id)
+        if stream is not None:
+            stream.request_end()
+
+    def on_reset(self, ev: h2.events.StreamReset) -> None:
+        stream = self.streams.get(ev.stream_id)
+        if stream is not None:
+            stream.lost()
+
+    def on_window(self, ev: h2.events.WindowUpdated) -> None:
+        if ev.stream_id == 0:
+            self.pump_blocked()
+        else:
+            stream = self.blocked.get(ev.stream_id)
+            if stream is not None:
+                stream.pump()
+
+    def on_settings(self, ev: h2.events.RemoteSettingsChanged) -> None:
+        if SettingCodes.INITIAL_WINDOW_SIZE in ev.changed_settings:
+            self.pump_blocked()
+
+    def on_goaway(self, _ev: h2.events.ConnectionTerminated) -> None:
+        # the client opens no more streams; those it has still get their answers
+        self.closing = True
+        if not self.streams:
+            self.wire.close()
+
+    # ---- used by streams ---------------------------------------------------------------------
+    def send(self) -> None:
+        data = self.h2.data_to_send()
+        if data:
+            self.wire.write(data)
+
+    def pump_blocked(self) -> None:
+        for stream in list(self.blocked.values()):
+            if self.write_paused:
+                return
+            stream.pump()
+
+    def forget(self, stream: "Stream") -> None:
+        self.streams.pop(stream.id, None)
+        self.blocked.pop(stream.id, None)
+        self.runtime.clock.timed.discard(stream)
+        if not self.streams:
+            if self.closing:
+                self.send()
+                self.wire.close()
+            else:
+                self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+
+
+_HANDLERS = {
+    h2.events.RequestReceived: H2Connection.on_request,
+    h2.events.DataReceived: H2Connection.on_data,
+    h2.events.StreamEnded: H2Connection.on_end,
+    h2.events.StreamReset: H2Connection.on_reset,
+    h2.events.WindowUpdated: H2Connection.on_window,
+    h2.events.RemoteSettingsChanged: H2Connection.on_settings,
+    h2.events.ConnectionTerminated: H2Connection.on_goaway,
+}
+
+
+class Stream:
+    """One request/response stream, in the role of an HTTP/1.1 client connection for its
+    Exchange (`conn`), and of that connection's transport (`conn.transport`)."""
+
+    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "transport", "parser", "ex",
+                 "head_only", "headers", "final", "response_ended", "end_sent", "exchange_over",
+                 "request_ended", "closed", "out", "offset", "buffered", "upstream_paused", "read_paused",
+                 "unacked", "deadline")
+
+    def __init__(self, conn: H2Connection, stream_id: int):
+        self.conn = conn
+        self.id = stream_id
+        self.runtime = conn.runtime
+        self.listening = conn.listening
+        self.peer = conn.peer
+        self.forwarded = conn.forwarded
+        self.transport = self
+        self.parser = httptools.HttpResponseParser(self)
+        self.ex: Exchange | None = None
+        self.head_only = False
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.final = False  # the final (non-1xx) response head went out
+        self.response_ended = False  # the whole response is known; END_STREAM follows its last byte
+        self.end_sent = False
+        self.exchange_over = False
+        self.request_ended = False
+        self.closed = False  # reset, by either side: nothing more goes out
+        self.out: deque[bytes] = deque()  # response body waiting for a flow-control window
+        self.offset = 0  # of the first of `out` already sent
+        self.buffered = 0
+        self.upstream_paused = False
+        self.read_paused = False
+        self.unacked = 0  # request body bytes received while the backend could take no more
+        self.deadline = 0.0
+        conn.runtime.clock.timed.add(self)
+
+    # ---- the request -----------------------------------------------------------------------------
+    def begin(self, fields, ended: bool) -> None:
+        # h2 has checked the pseudo-headers, joined split cookies, and refused (as a connection
+        # error) connection-specific fields and a Host missing or differing from :authority
+        self.request_ended = ended
+        limits = self.runtime.gateway.limits
+        method = path = authority = None
+        headers = []
+        for name, value in fields:
+            if name[:1] == b":":
+                if name == b":method":
+                    method = value
+                elif name == b":path":
+                    path = value
+                elif name == b":authority":
+                    authority = value
+                continue
+            if len(name) + len(value) + 4 > limits.max_header_bytes:
+                return self.refuse(431, "header line too large")
+            headers.append((name, value))
+        if method == b"CONNECT":  # a tunnel, or WebSocket over HTTP/2 (RFC 8441): not served
+            return self.refuse(501, "CONNECT is not supported over HTTP/2")
+        if authority is not None and not any(name == b"host" for name, _ in headers):
+            headers.append((b"host", authority))
+        if len(headers) > limits.max_headers:
+            return self.refuse(431, "too many headers")
+        if len(path) > limits.max_header_bytes:
+            return self.refuse(414, "request target too long")
+        self.head_only = method == b"HEAD"
+        ex = Exchange(self, method.decode("latin-1"), path, headers, "2.0", True, False)
+        if ex.refused is not None:
+            return self.refuse(*ex.refused)
+        if not ended and ex.length is None:
+            ex.chunked = True  # a body of unknown length goes to the backend chunked
+        self.ex = ex
+        if not ended:
+            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+        ex.start()
+
+    def data(self, data: bytes, flow_controlled: int) -> None:
+        ex = self.ex
+        if data and ex is not None and not ex.done and not self.closed:
+            if not ex.answered:
+                self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+            ex.body_chunk(data)
+        if self.read_paused and not self.closed:
+            self.unacked += flow_controlled
+        else:
+            self.conn.h2.acknowledge_received_data(flow_controlled, self.id)
+
+    def request_end(self) -> None:
+        self.request_ended = True
+        ex = self.ex
+        if ex is not None and not ex.done:
+            ex.body_end()
+        self.settle()
+
+    def refuse(self, status: int, message: str) -> None:
+        """A request the edge answers itself, before any Exchange: its own error response."""
+        self.exchange_over = True
+        self.runtime.gateway.metrics.observe("", status, 0.0)
+        body, ctype = http.error_body(status, message)
+        self.write(http.head(status, [(b"content-type", ctype), (b"content-length", b"%d" % len(body))]) + body)
+
+    # ---- the transport the Exchange writes its HTTP/1.1 response to ----------------------------
+    def write(self, data: bytes) -> None:
+        if self.closed or self.response_ended:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as err:
+            log.error("internal error relaying a response over HTTP/2", exc_info=err.__cause__ or err)
+            self.cancel(ErrorCodes.INTERNAL_ERROR)
+            return
+        self.pump()
+        self.conn.send()
+
+    def close(self) -> None:
+        """The Exchange gives up on the client: a stream cut short is reset; a complete
+        response still goes out (settle stops the client's upload if it goes on)."""
+        if not self.response_ended:
+            self.reset(ErrorCodes.INTERNAL_ERROR)
+
+    def pause_reading(self) -> None:
+        # the backend takes no more of the body: the client's window shrinks as it sends
+        self.read_paused = True
+
+    def resume_reading(self) -> None:
+        self.read_paused = False
+        if self.unacked and not self.closed:
+            self.conn.h2.acknowledge_received_data(self.unacked, self.id)
+            self.unacked = 0
+            self.conn.send()
+
+    def exchange_done(self, _ex: Exchange, _keep_alive: bool) -> None:
+        self.exchange_over = True
+        if not self.closed and not self.response_ended:
+            if not self.final:
+                self.cancel(ErrorCodes.INTERNAL_ERROR)
+            else:
+                self.response_ended = True  # a response of unknown length ends with its exchange
+                self.pump()
+        self.settle()
+        self.conn.send()
+
+    # ---- httptools callbacks over that response --------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        headers, self.headers = self.headers, []
+        fields = [(b":status", b"%d" % status)]
+        if status < 200:  # 100 Continue: an informational HEADERS frame
+            self._h2(self.conn.h2.send_headers, self.id, fields)
+            return
+        self.final = True
+        fields.extend(h for h in headers if h[0] not in http.HOP_BY_HOP)
+        bodyless = self.head_only or status in _NO_BODY
+        if self._h2(self.conn.h2.send_headers, self.id, fields, bodyless) and bodyless:
+            # httptools cannot be told a response to HEAD has no body: what follows is ignored
+            self.response_ended = self.end_sent = True
+
+    def on_body(self, data: bytes) -> None:
+        self.out.append(data)
+        self.buffered += len(data)
+
+    def on_message_complete(self) -> None:
+        if self.final:
+            self.response_ended = True
+
+    # ---- out, within the windows -----------------------------------------------------------------
+    def pump(self) -> None:
+        if self.closed:
+            return
+        conn = self.conn
+        h = conn.h2
+        out = self.out
+        sent = 0
+        while out and not conn.write_paused:
+            size = min(h.local_flow_control_window(self.id), h.max_outbound_frame_size)
+            if size <= 0:
+                break
+            data = out[0]
+            if self.offset or len(data) > size:
+                piece = data[self.offset:self.offset + size]
+                self.offset += len(piece)
+                if self.offset == len(data):
+                    out.popleft()
+                    self.offset = 0
+            else:
+                piece = out.popleft()
+            end = self.response_ended and not out
+            if not self._h2(h.send_data, self.id, piece, end):
+                return
+            sent += len(piece)
+            self.end_sent = end
+        self.buffered -= sent
+        if self.response_ended and not out and not self.end_sent:
+            if not self._h2(h.end_stream, self.id):
+                return
+            self.end_sent = True
+        if out:
+            conn.blocked[self.id] = self
+            if sent or not self.deadline:  # the client reads: its idle timeout counts from now
+                self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+        elif self.id in conn.blocked:
+            del conn.blocked[self.id]
+        ex = self.ex
+        if ex is not None and not ex.done:
+            if self.buffered > HIGH_WATER and not self.upstream_paused:
+                self.upstream_paused = True
+                ex.client_paused(True)
+            elif self.upstream_paused and self.buffered < LOW_WATER:
+                self.upstream_paused = False
+                ex.client_paused(False)
+        if self.end_sent:
+            self.settle()
+
+    def _h2(self, send, *args) -> bool:
+        """One h2 call on this stream; False when the client reset it meanwhile (the
+        StreamReset event that says so comes after the events of the same read)."""
+        try:
+            send(*args)
+            return True
+        except h2.exceptions.StreamClosedError:
+            self.closed = True
+            return False
+
+    # ---- the end ---------------------------------------------------------------------------------
+    def settle(self) -> None:
+        """Forget the stream once it is over: response out and exchange done (an upload the
+        answer made useless is stopped with NO_ERROR, RFC 9113 §8.1), or reset."""
+        if self.closed:
+            if self.ex is None or self.ex.done:
+                self.conn.forget(self)
+            return
+        if not (self.end_sent and self.exchange_over):
+            return
+        if not self.request_ended:
+            self.cancel(ErrorCodes.NO_ERROR)
+            return
+        self.closed = True
+        self.conn.forget(self)
+
+    def reset(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.conn.h2.reset_stream(self.id, code)
+            except h2.exceptions.StreamClosedError:
+                pass
+
+    def cancel(self, code: int) -> None:
+        """Reset by the edge; the exchange, if still running, learns the client is gone."""
+        self.reset(code)
+        self.lost()
+
+    def lost(self) -> None:
+        """Reset by the client, or its connection gone."""
+        self.closed = True
+        self.deadline = 0.0
+        ex = self.ex
+        if ex is not None and not ex.done:
+            ex.client_lost()
+        self.conn.forget(self)
+
+    def expire(self) -> None:
+        """The clock's call: the client stopped sending its body, or stopped reading."""
+        self.deadline = 0.0
+        if self.closed:
+            return
+        ex = self.ex
+        if self.out:
+            self.cancel(ErrorCodes.CANCEL)
+        elif ex is not None and not ex.done and not ex.answered and not self.request_ended:
+            ex.abandon_upstream()
+            ex.error(408, "request timeout")
+        self.conn.send()
