@@ -18,6 +18,7 @@ from .. import ir
 from .gateway import Gateway
 from .h2conn import negotiating
 from .metrics import Metrics
+from .shared_metrics import Slot, make_directory, remove_directory
 from .server import ClientConnection, Listening
 from .timers import Clock
 
@@ -70,9 +71,10 @@ def _listener_key(edge: ir.Edge):
 
 
 class Runtime:
-    def __init__(self, options: Options, edge: ir.Edge):
+    def __init__(self, options: Options, edge: ir.Edge, slot: Slot | None = None):
         self.options = options
         self.edge = edge
+        self.slot = slot  # this worker's place among the workers whose metrics a scrape sums
         self.clock = Clock()
         self.metrics = Metrics()
         self.connections: set[ClientConnection] = set()
@@ -113,6 +115,8 @@ class Runtime:
         self.clock.start()
         self.gateway = await self._gateway(self.edge)
         self.metrics.gateway = self.gateway
+        if self.slot is not None:
+            self.metrics.share(self.slot, self.clock)
         reuse_port = self.options.workers > 1
         for lst in self.edge.listeners:
             ctx = tls_context(lst.tls, lst.http2) if lst.tls else None
@@ -190,7 +194,7 @@ def _new_loop():
         return asyncio.new_event_loop()
 
 
-def serve_one(options: Options, edge: ir.Edge) -> int:
+def serve_one(options: Options, edge: ir.Edge, slot: Slot | None = None) -> int:
     # What the compile and imports built lives as long as the process: frozen, the cyclic
     # collector stops rescanning it. Requests make short-lived containers and almost no
     # cycles, so a larger first generation lets most die before a pass has to look at them.
@@ -198,7 +202,7 @@ def serve_one(options: Options, edge: ir.Edge) -> int:
     gc.set_threshold(_GC_GEN0, *gc.get_threshold()[1:])
     loop = _new_loop()
     asyncio.set_event_loop(loop)
-    runtime = Runtime(options, edge)
+    runtime = Runtime(options, edge, slot)
     try:
         loop.run_until_complete(runtime.run())
     except ConfigError as err:
@@ -234,9 +238,11 @@ def _stop_when_started(_sig, _frame) -> None:
 
 
 def _supervise(options: Options, edge: ir.Edge) -> int:
-    """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies."""
+    """The parent of N workers: relays SIGHUP and SIGTERM, replaces a worker that dies (in the
+    same slot, so it counts on from that slot's published metrics)."""
     children: dict[int, int] = {}
     stopping = False
+    directory = make_directory()
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -245,7 +251,12 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, _stop_when_started)
-            os._exit(serve_one(options, edge))
+            code = 1
+            try:
+                code = serve_one(options, edge, Slot(directory, slot, options.workers) if directory else None)
+            except BaseException:  # noqa: BLE001 (never unwind into the supervisor's code in a worker)
+                log.exception("worker %d failed", os.getpid())
+            os._exit(code)
         children[pid] = slot
 
     def relay(sig, _frame):
@@ -260,23 +271,26 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
 
     for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, relay)
-    for slot in range(options.workers):
-        spawn(slot)
     status = 0
-    while children:
-        try:
-            pid, code = os.wait()
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
-        slot = children.pop(pid, None)
-        if slot is None:
-            continue
-        if not stopping:
-            log.error("worker %d exited (%d); starting another", pid, code)
-            time.sleep(0.2)
+    try:
+        for slot in range(options.workers):
             spawn(slot)
-        elif os.waitstatus_to_exitcode(code):
-            status = 1
+        while children:
+            try:
+                pid, code = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            slot = children.pop(pid, None)
+            if slot is None:
+                continue
+            if not stopping:
+                log.error("worker %d exited (%d); starting another", pid, code)
+                time.sleep(0.2)
+                spawn(slot)
+            elif os.waitstatus_to_exitcode(code):
+                status = 1
+    finally:
+        remove_directory(directory)
     return status
