@@ -67,7 +67,7 @@ def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
 
 
 def _listener_key(edge: ir.Edge):
-    return sorted((lst.protocol, lst.address, lst.port, lst.tls) for lst in edge.listeners)
+    return sorted((lst.protocol, lst.address, lst.port, lst.tls, lst.http2) for lst in edge.listeners)
 
 
 class Runtime:
@@ -149,7 +149,7 @@ class Runtime:
             try:
                 edge = await asyncio.get_running_loop().run_in_executor(None, load, self.options)
                 if _listener_key(edge) != _listener_key(self.edge):
-                    raise ConfigError("listeners changed: restart the runtime to change ports or certificates")
+                    raise ConfigError("listeners changed: restart the runtime to change ports, certificates or http2")
                 new = await self._gateway(edge)
             except ConfigError as err:
                 log.error("reload refused, the running config keeps serving: %s", err)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import signal
 import socket
 import ssl
 import subprocess
@@ -31,6 +32,7 @@ class Response:
         self.body = b""
         self.ended = False
         self.reset = None  # the error code of a RST_STREAM from the server
+        self.interim: list[int] = []  # statuses of 1xx responses
 
     @property
     def json(self):
@@ -106,7 +108,9 @@ class H2Client:
             self.closed = True
             return
         for ev in self.h2.receive_data(data):
-            if isinstance(ev, h2.events.ResponseReceived):
+            if isinstance(ev, h2.events.InformationalResponseReceived):
+                self.responses[ev.stream_id].interim.append(int(dict(ev.headers)[":status"]))
+            elif isinstance(ev, h2.events.ResponseReceived):
                 r = self.responses[ev.stream_id]
                 fields = dict(ev.headers)
                 r.status = int(fields.pop(":status"))
@@ -201,6 +205,13 @@ def test_curl_speaks_http2_through_edgec_run(tmp_path, echo_servers):
         assert [x["status"] for x in lines] == [200, 200, 200]
         assert "HTTP/1.1 only" not in proc.output()
 
+        # the listener's protocols are chosen at start: a reload that changes http2 is refused
+        _write(f, f.read_text().replace(" http2 }", " }"))
+        proc.signal(signal.SIGHUP)
+        assert _until(lambda: "reload refused" in proc.output())
+        assert "restart the runtime to change ports, certificates or http2" in proc.output()
+        assert _curl("--http2", f"https://localhost:{port}/still")[1] == "2"
+
 
 def test_clients_without_h2_in_alpn_get_http11(h2_gateway):
     port, _, _ = h2_gateway()
@@ -216,6 +227,20 @@ def test_clients_without_h2_in_alpn_get_http11(h2_gateway):
         assert r.status == 200 and r.version == 11 and json.loads(r.read())["path"] == "/plain"
         assert c.sock.selected_alpn_protocol() in (alpn or [None])
         c.close()
+
+
+def test_head_and_expect_continue(h2_gateway):
+    port, echo, _ = h2_gateway()
+    client = H2Client(port)
+    (head,) = client.wait(client.start("HEAD", "/h"))
+    assert head.status == 200 and head.ended and head.body == b"" and int(head.headers["content-length"]) > 0
+    sid = client.start("POST", "/continue", [("expect", "100-continue"), ("content-length", "4")], end=False)
+    while not client.responses[sid].interim:
+        client.read()  # the body waits for the edge's 100 Continue, sent once the backend is reached
+    client.send_body(sid, b"data")
+    (r,) = client.wait(sid)
+    assert r.interim == [100] and r.status == 200 and r.json["body"] == "data"
+    client.close()
 
 
 def test_post_body_streamed_without_length(h2_gateway):
