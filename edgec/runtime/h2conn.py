@@ -233,7 +233,7 @@ class H2Connection(asyncio.Protocol):
         self.streams.pop(stream.id, None)
         self.blocked.pop(stream.id, None)
         self.runtime.clock.timed.discard(stream)
-        if not self.streams:
+        if not self.streams and not self.wire.is_closing():
             if self.closing:
                 self.send()
                 self.wire.close()
