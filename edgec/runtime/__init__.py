@@ -4,6 +4,7 @@ The data path is callback-style asyncio Protocols with httptools on both sides (
 coroutine per request; docs/runtime.md says why). One module per job:
 
   server.py     the client side: parse, limits, pipelining, hand each request to an Exchange
+  h2conn.py     HTTP/2 client connections (ALPN h2, the h2 library): each stream an Exchange
   exchange.py   one request through the policy steps to a local answer or an upstream
   upstream.py   upstream connections and per-server keep-alive pools
   balance.py    picking a server: balancers, weights, backup, stickiness, ejection state
