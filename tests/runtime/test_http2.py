@@ -21,7 +21,7 @@ from h2.connection import ConnectionInputs, ConnectionState
 from h2.errors import ErrorCodes
 
 from tests.conftest import free_port, sample_envs
-from tests.runtime.conftest import LiveRuntime, RuntimeProcess, compile_text
+from tests.runtime.conftest import LiveRuntime, RuntimeProcess
 from tests.runtime.test_operations import _certificate, _until, _write
 from tests.runtime.test_samples import _credentials
 
