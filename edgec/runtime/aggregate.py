@@ -22,6 +22,8 @@ class UpstreamError(Exception):
 class Fetch:
     """An upstream sink that collects the whole response into a future."""
 
+    body_done = True  # its request went out whole, in one write
+
     def __init__(self, future: asyncio.Future):
         self.future = future
         self.status = 0

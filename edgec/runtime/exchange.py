@@ -280,6 +280,8 @@ class Exchange:
             else:
                 self.conn.transport.close()
             return
+        if self.done and self.mirrors is None:
+            return  # answered already (the backend did not wait for the body): nothing takes it
         if self.copy is not None:
             self.copy.append(data)
         up = self.up
@@ -343,8 +345,7 @@ class Exchange:
             (up.transport.pause_reading if paused else up.transport.resume_reading)()
 
     def upstream_paused(self, paused: bool) -> None:
-        t = self.conn.transport
-        (t.pause_reading if paused else t.resume_reading)()
+        self.conn.hold_body(paused)
 
     def then_close(self, data: bytes) -> None:
         """The connection broke after this request: send `data` after the answer, then close."""

@@ -382,6 +382,9 @@ class Stream:
             self.unacked = 0
             self.conn.send()
 
+    def hold_body(self, on: bool) -> None:
+        (self.pause_reading if on else self.resume_reading)()
+
     def exchange_done(self, _ex: Exchange, _keep_alive: bool) -> None:
         self.exchange_over = True
         if not self.closed and not self.response_ended:

@@ -19,6 +19,11 @@ from .exchange import Exchange
 log = logging.getLogger("edgec.runtime")
 
 
+# reasons to stop reading a client connection (ClientConnection.hold)
+PIPELINED = 1  # a request waits for the answers before it
+BODY_HELD = 2  # the backend takes no more of the request body for now
+
+
 class Refused(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -60,7 +65,7 @@ class ClientConnection(asyncio.Protocol):
         self.closing = False
         self.tunnel = None  # an upgraded connection's other end
         self.write_paused = False
-        self.read_paused = False
+        self.holds = 0  # why reading is paused: PIPELINED | BODY_HELD
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -173,9 +178,8 @@ class ClientConnection(asyncio.Protocol):
         if len(self.queue) == 1:
             self.deadline = 0.0
             ex.start()
-        elif not self.read_paused:
-            self.read_paused = True  # pipelined: read no further until the earlier answers are out
-            self.transport.pause_reading()
+        elif not self.holds & PIPELINED:
+            self.hold(PIPELINED, True)  # read no further until the earlier answers are out
 
     def on_body(self, data: bytes) -> None:
         ex = self.reading
@@ -194,6 +198,8 @@ class ClientConnection(asyncio.Protocol):
     def exchange_done(self, ex: Exchange, keep_alive: bool) -> None:
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
+        if self.holds & BODY_HELD:  # the backend that could not take more of the body is done
+            self.hold(BODY_HELD, False)
         if not keep_alive or self.closing or self.runtime.draining:
             self.broken = True
             self.transport.close()
@@ -201,13 +207,23 @@ class ClientConnection(asyncio.Protocol):
         if self.queue:
             self.queue[0].start()
             return
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
+        if self.holds:
+            self.hold(PIPELINED, False)
         if self.reading is None:
             self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
         elif not self.reading.body_done:
             self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+
+    def hold(self, reason: int, on: bool) -> None:
+        """Reading pauses while any reason holds it, and resumes when none does."""
+        holds = self.holds | reason if on else self.holds & ~reason
+        if bool(holds) != bool(self.holds) and not self.broken:
+            (self.transport.pause_reading if holds else self.transport.resume_reading)()
+        self.holds = holds
+
+    def hold_body(self, on: bool) -> None:
+        """The backend's connection is full: the client's body waits in the client's socket."""
+        self.hold(BODY_HELD, on)
 
     def refuse(self, status: int, message: str) -> None:
         """A request the edge will not parse further: answer it in its turn and close."""

@@ -117,11 +117,15 @@ class UpstreamConnection(asyncio.Protocol):
         sink, self.sink = self.sink, None
         self.got_head = False
         self.deadline = 0.0
-        keep = self.parser.should_keep_alive() or self.head_only
+        # a server may answer before it has read the whole request body: what is left of the
+        # body would then arrive ahead of the next request, so such a connection is not reused
+        keep = (self.parser.should_keep_alive() or self.head_only) and (sink is None or sink.body_done)
         self.head_only = False
         # back in the pool before the sink hears of it, so that its next request can reuse it
         if keep and not self.transport.is_closing():
             self.pool.release(self)
+        elif sink is not None and not sink.body_done:
+            self.transport.abort()  # the rest of the body is unwanted: drop it, do not flush it
         else:
             self.transport.close()
         if sink is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -110,5 +111,33 @@ class UpgradeServer(_RawServer):
                 if not chunk:
                     return
                 conn.sendall(chunk.upper())
+        except OSError:
+            pass
+
+
+class EarlyAnswerServer(_RawServer):
+    """Answers 200 (keep-alive) as soon as a request head arrives, without reading its body,
+    and records every byte each connection receives: what a reused connection would carry."""
+
+    def __init__(self, answer_after_s: float = 0.0):
+        self.received: list[bytearray] = []
+        self.answer_after_s = answer_after_s
+        super().__init__()
+
+    def handle(self, conn):
+        got = bytearray()
+        self.received.append(got)
+        seen = 0  # where the search for the next head's end goes on
+        try:
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                got += chunk
+                while (end := got.find(b"\r\n\r\n", seen)) >= 0:
+                    seen = end + 4
+                    if self.answer_after_s:
+                        time.sleep(self.answer_after_s)  # not reading: the edge's writes back up
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
         except OSError:
             pass

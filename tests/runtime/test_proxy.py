@@ -9,7 +9,7 @@ import socket
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import HangingServer, UpgradeServer
+from tests.runtime.servers import EarlyAnswerServer, HangingServer, UpgradeServer
 
 
 def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
@@ -160,3 +160,47 @@ def test_hanging_backend_is_504_within_the_read_timeout(gateway):
         assert status == 504 and b"Traceback" not in body
     finally:
         hang.stop()
+
+
+def test_a_backend_answering_before_the_body_is_sent_is_not_reused(gateway):
+    # the rest of the body would reach the backend ahead of the next request on a reused
+    # connection, and be read as a request of its own (a desynchronised connection)
+    early = EarlyAnswerServer()
+    try:
+        _, port = gateway(_edge(free_port(), [early.address]))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 20\r\n\r\n0123456789")
+            answer = s.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"early")
+            s.sendall(b"ABCDEFGHIJ")  # the rest of the body, after the answer
+            s.sendall(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")  # the client connection serves on
+            answer = s.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"early")
+        assert len(early.received) == 2, [bytes(r) for r in early.received]
+        first, second = (bytes(r) for r in early.received)
+        assert first.startswith(b"POST /upload ") and b"GET /next" not in first
+        assert second.startswith(b"GET /next ")
+    finally:
+        early.stop()
+
+
+def test_a_body_held_back_for_a_full_backend_is_released_when_it_answers(gateway):
+    # the backend stops reading (the edge stops reading the client's body), then answers:
+    # the client's connection must read again, drop the unwanted rest and serve on
+    early = EarlyAnswerServer(answer_after_s=1.0)
+    body = 16 * 1024 * 1024
+    try:
+        _, port = gateway(_edge(free_port(), [early.address], extra="limits { max_body 64mb }"))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % body)
+            s.sendall(b"x" * body)  # returns only once the edge reads it all again
+            s.sendall(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+            answers = b""
+            while answers.count(b"early") < 2:
+                chunk = s.recv(65536)
+                assert chunk, answers
+                answers += chunk
+        assert answers.count(b"HTTP/1.1 200") == 2
+        assert early.received[0].startswith(b"PUT /big ") and b"GET /next " in early.received[-1]
+    finally:
+        early.stop()
