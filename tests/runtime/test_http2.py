@@ -148,9 +148,6 @@ def h2_gateway(tmp_path, echo_servers, gateway):
 
     def make(extra: str = ""):
         echo = echo_servers("a")["a"]
-        # many streams open as many backend connections at once: socketserver's listen backlog
-        # of 5 would drop most of their handshakes
-        echo._httpd.socket.listen(256)
         port = free_port()
         rt, _ = gateway(f"""edge "h2" {{
           listen https {port} {{ tls cert "{cert}" key "{key}" http2 }}

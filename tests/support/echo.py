@@ -89,14 +89,19 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _handle
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 overflows when a proxy opens many connections at once
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class EchoServer:
     def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0):
         self.name = name
         self.requests: list[dict] = []
         self.attempts: dict[str, int] = {}
         self.lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), _Handler)
         self._httpd.echo = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
