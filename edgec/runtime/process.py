@@ -66,8 +66,39 @@ def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
     return ctx
 
 
-def _listener_key(edge: ir.Edge):
-    return sorted((lst.protocol, lst.address, lst.port, lst.tls, lst.http2) for lst in edge.listeners)
+def _resolver(options: Options):
+    from ..pipeline import secret_resolver
+    base = secret_resolver(options.secrets_dir)
+
+    def resolve(secret: ir.Secret) -> str:
+        try:
+            return base(secret)
+        except KeyError:
+            raise ConfigError(f"secret '{secret.secret}' is not set: define the environment variable "
+                              f"{secret.secret} or a file of that name in --secrets-dir") from None
+    return resolve
+
+
+def build_gateway(edge: ir.Edge, options: Options, clock, metrics, redis=None) -> Gateway:
+    """The serving form of `edge`, or ConfigError (a secret unset, a file unreadable)."""
+    try:
+        return Gateway(edge, clock, metrics, _resolver(options), redis, options.cache_max_bytes)
+    except OSError as err:
+        raise ConfigError(f"cannot read {err.filename}: {err.strerror}") from None
+
+
+class Listener:
+    """A listening socket and what its connections need: kept across reloads while the
+    listener's statement is the same (a certificate renewed in place is loaded into it)."""
+
+    def __init__(self, lst: ir.Listener, ctx: ssl.SSLContext | None, server: asyncio.AbstractServer):
+        self.ir, self.ctx, self.server = lst, ctx, server
+
+
+def _tls_contexts(edge: ir.Edge) -> dict[tuple, ssl.SSLContext]:
+    """Every TLS listener's context, loaded now, so that a bad certificate refuses the config
+    before anything changes."""
+    return {(lst.address, lst.port): tls_context(lst.tls, lst.http2) for lst in edge.listeners if lst.tls}
 
 
 class Runtime:
@@ -79,31 +110,60 @@ class Runtime:
         self.metrics = Metrics()
         self.connections: set[ClientConnection] = set()
         self.draining = False
-        self.servers: list[asyncio.AbstractServer] = []
+        self.listeners: dict[tuple[str, int], Listener] = {}  # by (address, port)
         self.redis = None
         self.gateway: Gateway | None = None
         self.stopped: asyncio.Future | None = None
         self.reloading = False
 
-    def _resolver(self):
-        from ..pipeline import secret_resolver
-        base = secret_resolver(self.options.secrets_dir)
-
-        def resolve(secret: ir.Secret) -> str:
-            try:
-                return base(secret)
-            except KeyError:
-                raise ConfigError(f"secret '{secret.secret}' is not set: define the environment variable "
-                                  f"{secret.secret} or a file of that name in --secrets-dir") from None
-        return resolve
-
     async def _gateway(self, edge: ir.Edge) -> Gateway:
-        try:
-            gw = Gateway(edge, self.clock, self.metrics, self._resolver(), self.redis, self.options.cache_max_bytes)
-        except OSError as err:
-            raise ConfigError(f"cannot read {err.filename}: {err.strerror}") from None
+        gw = build_gateway(edge, self.options, self.clock, self.metrics, self.redis)
         await gw.start()
         return gw
+
+    async def _listen(self, lst: ir.Listener, ctx: ssl.SSLContext | None) -> Listener:
+        listening = Listening(self, lst.protocol, lst.port)
+        if ctx is not None and lst.http2:
+            factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
+        else:
+            if lst.http2:
+                log.warning("listener %s: HTTP/2 without TLS (h2c) is not served, HTTP/1.1 is", lst.port)
+            factory = lambda li=listening: ClientConnection(li)  # noqa: E731
+        server = await asyncio.get_running_loop().create_server(
+            factory, lst.address, lst.port, ssl=ctx, reuse_port=self.options.workers > 1, backlog=4096)
+        return Listener(lst, ctx, server)
+
+    async def _switch_listeners(self, edge: ir.Edge, contexts: dict) -> None:
+        """Make the listening sockets those of `edge`: unchanged ones stay (their certificate
+        reloaded), new ones open, removed ones close (their connections finish). A port that
+        cannot be opened refuses the reload, and whatever this reload opened is closed again."""
+        wanted = {(lst.address, lst.port): lst for lst in edge.listeners}
+        kept, opened, replaced = {}, {}, {}
+        try:
+            for key, lst in wanted.items():
+                old = self.listeners.get(key)
+                if old is not None and old.ir == lst:
+                    kept[key] = old
+                elif old is None:
+                    opened[key] = await self._listen(lst, contexts.get(key))
+                else:
+                    replaced[key] = lst  # same port, another protocol: after the new ports are open
+        except OSError as err:
+            for listener in opened.values():
+                listener.server.close()
+            raise ConfigError(f"cannot listen: {err.strerror or err}") from None
+        for key, listener in kept.items():
+            if listener.ctx is not None:
+                listener.ctx.load_cert_chain(listener.ir.tls.cert, listener.ir.tls.key)  # checked above
+        for key, listener in self.listeners.items():
+            if key not in kept:
+                listener.server.close()
+        for key, lst in replaced.items():
+            try:
+                opened[key] = await self._listen(lst, contexts.get(key))
+            except OSError as err:  # the port was just released: only another program can hold it
+                log.error("listener %s:%s: cannot listen again: %s", lst.address, lst.port, err.strerror or err)
+        self.listeners = {**kept, **opened}
 
     async def run(self, signals: bool = True) -> None:
         """Serve until shutdown(); `signals=False` for a runtime inside another program (tests)."""
@@ -117,19 +177,9 @@ class Runtime:
         self.metrics.gateway = self.gateway
         if self.slot is not None:
             self.metrics.share(self.slot, self.clock)
-        reuse_port = self.options.workers > 1
+        contexts = _tls_contexts(self.edge)
         for lst in self.edge.listeners:
-            ctx = tls_context(lst.tls, lst.http2) if lst.tls else None
-            listening = Listening(self, lst.protocol, lst.port)
-            if ctx is not None and lst.http2:
-                factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
-            else:
-                if lst.http2:
-                    log.warning("listener %s: HTTP/2 without TLS (h2c) is not served, HTTP/1.1 is", lst.port)
-                factory = lambda li=listening: ClientConnection(li)  # noqa: E731
-            server = await loop.create_server(factory, lst.address, lst.port,
-                                              ssl=ctx, reuse_port=reuse_port, backlog=4096)
-            self.servers.append(server)
+            self.listeners[(lst.address, lst.port)] = await self._listen(lst, contexts.get((lst.address, lst.port)))
         if signals:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -148,9 +198,13 @@ class Runtime:
         try:
             try:
                 edge = await asyncio.get_running_loop().run_in_executor(None, load, self.options)
-                if _listener_key(edge) != _listener_key(self.edge):
-                    raise ConfigError("listeners changed: restart the runtime to change ports, certificates or http2")
+                contexts = _tls_contexts(edge)
                 new = await self._gateway(edge)
+                try:
+                    await self._switch_listeners(edge, contexts)
+                except ConfigError:
+                    new.stop()
+                    raise
             except ConfigError as err:
                 log.error("reload refused, the running config keeps serving: %s", err)
                 return
@@ -165,8 +219,8 @@ class Runtime:
         if self.draining:
             return
         self.draining = True
-        for server in self.servers:
-            server.close()
+        for listener in self.listeners.values():
+            listener.server.close()
         for conn in list(self.connections):
             if not conn.queue and not conn.in_head:
                 conn.transport.close()
@@ -243,6 +297,7 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
     children: dict[int, int] = {}
     stopping = False
     directory = make_directory()
+    serving = edge  # what a worker started now serves: the last config a reload accepted
 
     def spawn(slot: int) -> None:
         pid = os.fork()
@@ -253,16 +308,24 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
                 signal.signal(sig, _stop_when_started)
             code = 1
             try:
-                code = serve_one(options, edge, Slot(directory, slot, options.workers) if directory else None)
+                code = serve_one(options, serving, Slot(directory, slot, options.workers) if directory else None)
             except BaseException:  # noqa: BLE001 (never unwind into the supervisor's code in a worker)
                 log.exception("worker %d failed", os.getpid())
             os._exit(code)
         children[pid] = slot
 
     def relay(sig, _frame):
-        nonlocal stopping
+        nonlocal stopping, serving
         if sig in (signal.SIGTERM, signal.SIGINT):
             stopping = True
+        elif sig == signal.SIGHUP:
+            # the workers reload on their own; a worker started later must serve what they do
+            try:
+                edge = load(options)
+                build_gateway(edge, options, Clock(), Metrics())
+                serving = edge
+            except ConfigError:
+                pass  # every worker refuses it too, and says why
         for pid in list(children):
             try:
                 os.kill(pid, sig)

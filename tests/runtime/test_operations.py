@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import threading
@@ -131,6 +132,68 @@ def test_sighup_reload_keeps_connections_and_refuses_bad_config(tmp_path):
         assert _until(lambda: "reload refused" in proc.output())
         assert request(port, conn=keep)[2] == b"two"  # the old config keeps serving
         keep.close()
+
+
+def _served_certificate(port: int) -> bytes:
+    return ssl.get_server_certificate(("127.0.0.1", port)).encode()
+
+
+def test_sighup_reload_changes_listeners_and_loads_renewed_certificates(tmp_path):
+    a, b, tls_port = free_port(), free_port(), free_port()
+    cert, key = _certificate(tmp_path)
+    f = tmp_path / "l.edge"
+
+    def config(*ports):
+        listens = "\n".join(f"listen http {p}" for p in ports)
+        _write(f, f"""edge "l" {{
+          {listens}
+          listen https {tls_port} {{ tls cert "{cert}" key "{key}" }}
+          route r {{ respond 200 "ok" }}
+          access_log off
+        }}""")
+    config(a)
+    with RuntimeProcess(f, a) as proc:
+        first = _served_certificate(tls_port)
+        assert first.strip() == cert.read_bytes().strip()
+        config(b)  # port a closes, port b opens
+        _certificate(tmp_path)  # renewed in place: same paths, a new certificate and key
+        proc.signal(signal.SIGHUP)
+        assert _until(lambda: "reloaded" in proc.output())
+        assert request(b)[0] == 200
+        with pytest.raises(OSError):
+            request(a)
+        renewed = _served_certificate(tls_port)
+        assert renewed != first and renewed.strip() == cert.read_bytes().strip()
+
+        occupied = socket.socket()  # a port another program holds: the reload is refused whole
+        occupied.bind(("0.0.0.0", free_port()))
+        occupied.listen(1)
+        try:
+            config(b, occupied.getsockname()[1])
+            proc.signal(signal.SIGHUP)
+            assert _until(lambda: "reload refused" in proc.output() and "cannot listen" in proc.output())
+            assert request(b)[0] == 200
+        finally:
+            occupied.close()
+
+
+def test_a_worker_started_after_a_reload_serves_the_reloaded_config(tmp_path):
+    port = free_port()
+    f = tmp_path / "w.edge"
+
+    def config(text):
+        _write(f, f'edge "w" {{ listen http {port} route r {{ respond 200 "{text}" }} access_log off }}')
+    config("one")
+    with RuntimeProcess(f, port, "--workers", "2") as proc:
+        assert _until(lambda: len(_children(proc.proc.pid)) == 2)
+        config("two")
+        proc.signal(signal.SIGHUP)
+        assert _until(lambda: proc.output().count("reloaded") == 2)
+        victim = _children(proc.proc.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        assert _until(lambda: len(_children(proc.proc.pid)) == 2 and victim not in _children(proc.proc.pid))
+        # fresh connections reach both workers: every answer comes from the reloaded config
+        assert {request(port)[2] for _ in range(40)} == {b"two"}
 
 
 def test_graceful_shutdown_finishes_requests_in_flight(tmp_path, echo_servers):
