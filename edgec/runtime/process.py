@@ -284,6 +284,7 @@ def serve(options: Options) -> int:
 
 
 _early_stop = False
+_RELAYED = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 
 
 def _stop_when_started(_sig, _frame) -> None:
@@ -300,19 +301,24 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
     serving = edge  # what a worker started now serves: the last config a reload accepted
 
     def spawn(slot: int) -> None:
+        # a signal arriving between fork and the worker's own handlers would run the
+        # supervisor's handler in the worker (which then never stops): held back until then
+        signal.pthread_sigmask(signal.SIG_BLOCK, _RELAYED)
         pid = os.fork()
         if pid == 0:
             # until its event loop handles signals, a worker remembers a stop and ignores a reload
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, _stop_when_started)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _RELAYED)
             code = 1
             try:
                 code = serve_one(options, serving, Slot(directory, slot, options.workers) if directory else None)
             except BaseException:  # noqa: BLE001 (never unwind into the supervisor's code in a worker)
                 log.exception("worker %d failed", os.getpid())
             os._exit(code)
-        children[pid] = slot
+        children[pid] = slot  # before a held-back signal is relayed, so that it reaches this worker too
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _RELAYED)
 
     def relay(sig, _frame):
         nonlocal stopping, serving
@@ -332,7 +338,7 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
             except ProcessLookupError:
                 pass
 
-    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+    for sig in _RELAYED:
         signal.signal(sig, relay)
     status = 0
     try:
@@ -351,7 +357,8 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
             if not stopping:
                 log.error("worker %d exited (%d); starting another", pid, code)
                 time.sleep(0.2)
-                spawn(slot)
+                if not stopping:  # a stop relayed during the pause would not reach a worker started after it
+                    spawn(slot)
             elif os.waitstatus_to_exitcode(code):
                 status = 1
     finally:

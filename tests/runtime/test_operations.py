@@ -191,7 +191,7 @@ def test_a_worker_started_after_a_reload_serves_the_reloaded_config(tmp_path):
         assert _until(lambda: proc.output().count("reloaded") == 2)
         victim = _children(proc.proc.pid)[0]
         os.kill(victim, signal.SIGKILL)
-        assert _until(lambda: len(_children(proc.proc.pid)) == 2 and victim not in _children(proc.proc.pid))
+        assert _until(lambda: len(kids := _children(proc.proc.pid)) == 2 and victim not in kids)
         # fresh connections reach both workers: every answer comes from the reloaded config
         assert {request(port)[2] for _ in range(40)} == {b"two"}
 
