@@ -1,0 +1,103 @@
+"""The runtime's own work per proxied request, without sockets: one request and one response
+fed through the real protocol objects (ClientConnection, Exchange, UpstreamConnection) with
+transports that only collect what is written. What it measures is the Python the runtime
+runs per request (parsing callbacks, routing, policies, heads, metrics); the event loop and
+the kernel are left out, so it is steady enough to compare two versions of the data path.
+
+usage: python3 bench/request_path.py [EDGE (bench/plain.edge)] [REQUESTS (1000000)]
+prints one line per number of connections in flight (50, 200): µs of CPU per request."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from edgec.runtime.process import _GC_GEN0, Options, Runtime, _new_loop, load  # noqa: E402
+from edgec.runtime.server import ClientConnection, Listening  # noqa: E402
+from edgec.runtime.upstream import UpstreamConnection  # noqa: E402
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n"
+# what the benchmark's backend (nginx `return 200 "ok\n"`) answers
+RESPONSE = (b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 28 Nov 2026 11:05:11 GMT\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nok\n")
+
+
+class Collecting:
+    """A transport that keeps nothing: the runtime's writes are counted, not sent."""
+
+    def __init__(self):
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+
+    def is_closing(self):
+        return False
+
+    def get_extra_info(self, name, default=None):
+        return ("127.0.0.1", 40000) if name == "peername" else default
+
+    def close(self):
+        raise AssertionError("the benchmark's connections are never closed")
+
+    def pause_reading(self):
+        pass
+
+    def resume_reading(self):
+        pass
+
+
+async def per_request_us(file: str, requests: int, in_flight: int) -> float:
+    options = Options(file, None, 1, None, None, 1.0, 0)
+    runtime = Runtime(options, load(options))
+    runtime.clock.start()
+    runtime.gateway = await runtime._gateway(runtime.edge)
+    listening = Listening(runtime, "http", runtime.edge.listeners[0].port)
+    clients = [ClientConnection(listening) for _ in range(in_flight)]
+    for c in clients:
+        c.connection_made(Collecting())
+    # one idle keep-alive connection per request in flight, as the pool holds under load
+    upstream = runtime.gateway.upstreams[runtime.edge.routes[0].action.backends[0].upstream]
+    pool = upstream.states[0].pool
+    for _ in range(in_flight):
+        conn = UpstreamConnection(pool)
+        conn.connection_made(Collecting())
+        pool.idle.append(conn)
+
+    def batch():  # like one event-loop pass: every client's request, then every backend's answer
+        waiting = []
+        for c in clients:
+            c.data_received(REQUEST)
+            waiting.append(c.queue[0].up)
+        for conn in waiting:
+            conn.data_received(RESPONSE)
+
+    for _ in range(200):
+        batch()
+    rounds = requests // in_flight
+    start = time.process_time()
+    for _ in range(rounds):
+        batch()
+    spent = time.process_time() - start
+    runtime.clock.stop()
+    return spent / (rounds * in_flight) * 1e6
+
+
+def main() -> None:
+    file = sys.argv[1] if len(sys.argv) > 1 else "bench/plain.edge"
+    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    gc.freeze()  # as serve_one does
+    gc.set_threshold(_GC_GEN0, *gc.get_threshold()[1:])
+    for in_flight in (50, 200):
+        loop = _new_loop()
+        us = loop.run_until_complete(per_request_us(file, requests, in_flight))
+        loop.close()
+        print(f"{in_flight} in flight: {us:.2f} µs of CPU per request ({requests:,} requests, {file})")
+
+
+if __name__ == "__main__":
+    main()
