@@ -29,7 +29,7 @@ from hyperframe.frame import GoAwayFrame
 
 from . import http
 from .exchange import Exchange
-from .server import ClientConnection, Listening, forwarded_lines
+from .server import ClientConnection, Listening, admit
 
 log = logging.getLogger("edgec.runtime")
 
@@ -94,13 +94,7 @@ class H2Connection(asyncio.Protocol):
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.wire = transport
-        peer = transport.get_extra_info("peername")
-        self.peer = peer[0] if peer else ""
-        self.forwarded = forwarded_lines(self.peer, self.listening.scheme)
-        rt = self.runtime
-        rt.connections.add(self)
-        rt.clock.timed.add(self)
-        self.deadline = rt.clock.now + rt.gateway.idle_s
+        admit(self, transport)
         conn = self.h2
         conn.local_settings = Settings(client=False, initial_values={
             SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
@@ -109,7 +103,7 @@ class H2Connection(asyncio.Protocol):
         conn.initiate_connection()
         conn.increment_flow_control_window(CONNECTION_WINDOW - _DEFAULT_WINDOW)
         self.send()
-        if rt.draining:
+        if self.runtime.draining:
             self.close()
 
     def data_received(self, data: bytes) -> None:

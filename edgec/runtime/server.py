@@ -40,10 +40,18 @@ class Listening:
         self.runtime, self.scheme, self.port = runtime, scheme, port
 
 
-def forwarded_lines(peer: str, scheme: str) -> bytes:
-    """What the edge tells backends about an untrusted client: the same for each of its requests."""
-    return b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
-        peer.encode(), scheme.encode(), peer.encode())
+def admit(conn, transport) -> None:
+    """What every client connection (HTTP/1.1 or HTTP/2) does first: learn its peer and what
+    backends are told of it, join the runtime's connections, and go on the clock (idle)."""
+    peer = transport.get_extra_info("peername")
+    conn.peer = peer = peer[0] if peer else ""
+    # what the edge tells backends about an untrusted client: the same for each of its requests
+    conn.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
+        peer.encode(), conn.listening.scheme.encode(), peer.encode())
+    rt = conn.runtime
+    rt.connections.add(conn)
+    rt.clock.timed.add(conn)
+    conn.deadline = rt.clock.now + rt.gateway.idle_s
 
 
 class ClientConnection(asyncio.Protocol):
@@ -70,14 +78,8 @@ class ClientConnection(asyncio.Protocol):
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        peer = transport.get_extra_info("peername")
-        self.peer = peer[0] if peer else ""
-        self.forwarded = forwarded_lines(self.peer, self.listening.scheme)
-        rt = self.runtime
-        rt.connections.add(self)
-        rt.clock.timed.add(self)
-        self.deadline = rt.clock.now + rt.gateway.idle_s
-        if rt.draining:
+        admit(self, transport)
+        if self.runtime.draining:
             self.closing = True
 
     def data_received(self, data: bytes) -> None:

@@ -21,9 +21,9 @@ from h2.connection import ConnectionInputs, ConnectionState
 from h2.errors import ErrorCodes
 
 from tests.conftest import free_port, sample_envs
-from tests.runtime.conftest import LiveRuntime, RuntimeProcess
+from tests.runtime.conftest import RuntimeProcess
 from tests.runtime.test_operations import _certificate, _until, _write
-from tests.runtime.test_samples import _credentials
+from tests.runtime.test_samples import served
 
 class Response:
     def __init__(self):
@@ -404,28 +404,12 @@ def _http2_samples():
 
 @pytest.mark.parametrize("sample,env", _http2_samples())
 def test_samples_with_http2_serve_it(sample, env, tmp_path, monkeypatch, caplog):
-    from edgec.pipeline import analyse
-    from tests.conformance import corpus
-    from tests.support.echo import EchoServer
-    edge = analyse(sample.read_text(), str(sample), env=env).edge
-    echoes = {u.name: EchoServer(u.name).start() for u in edge.upstreams}
-    runtime = None
-    try:
-        ports = {lst.port: free_port() for lst in edge.listeners}
-        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}), ports)
-        live = _credentials(live, tmp_path, monkeypatch)
-        with caplog.at_level(logging.WARNING, logger="edgec.runtime"):
-            runtime = LiveRuntime(live).start()
+    with caplog.at_level(logging.WARNING, logger="edgec.runtime"), served(sample, env, tmp_path, monkeypatch) as live:
         for lst in live.listeners:
             if lst.http2 and lst.tls:
                 _, version = _curl("--http2", "-o", "/dev/null", f"https://127.0.0.1:{lst.port}/")
                 assert version == "2"
-        assert not [r for r in caplog.records if "HTTP/1.1 only" in r.getMessage() or "h2c" in r.getMessage()]
-    finally:
-        if runtime is not None:
-            runtime.stop()
-        for e in echoes.values():
-            e.stop()
+    assert not [r for r in caplog.records if "HTTP/1.1 only" in r.getMessage() or "h2c" in r.getMessage()]
 
 
 def test_curl_parallel_streams_share_one_connection(h2_gateway):

@@ -3,6 +3,7 @@ moved to free ports (TLS with the corpus certificate), credentials given test va
 route's first match gets a request and no answer is a 5xx."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import ssl
@@ -38,8 +39,9 @@ def _credentials(edge: ir.Edge, tmp_path, monkeypatch) -> ir.Edge:
         edge.observability, access_log=ir.AccessLog("off", "-")))
 
 
-@pytest.mark.parametrize("sample,env", sample_envs())
-def test_sample_is_served(sample, env, tmp_path, monkeypatch):
+@contextlib.contextmanager
+def served(sample, env, tmp_path, monkeypatch):
+    """The sample's edge served by the runtime with echo backends and free ports: yields that edge."""
     from edgec.pipeline import analyse
     edge = analyse(sample.read_text(), str(sample), env=env).edge
     assert edge is not None
@@ -50,6 +52,17 @@ def test_sample_is_served(sample, env, tmp_path, monkeypatch):
         live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}), ports)
         live = _credentials(live, tmp_path, monkeypatch)
         runtime = LiveRuntime(live).start()
+        yield live
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        for e in echoes.values():
+            e.stop()
+
+
+@pytest.mark.parametrize("sample,env", sample_envs())
+def test_sample_is_served(sample, env, tmp_path, monkeypatch):
+    with served(sample, env, tmp_path, monkeypatch) as live:
         lst = next((x for x in live.listeners if x.redirect is None), live.listeners[0])
         answers = {}
         for route in live.routes:
@@ -69,8 +82,3 @@ def test_sample_is_served(sample, env, tmp_path, monkeypatch):
             conn.close()
             answers[route.name] = resp.status
         assert answers and all(status < 500 for status in answers.values()), answers
-    finally:
-        if runtime is not None:
-            runtime.stop()
-        for e in echoes.values():
-            e.stop()
