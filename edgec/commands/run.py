@@ -1,16 +1,30 @@
 """edgec run FILE --env E: serve the edge with the built-in gateway."""
 from __future__ import annotations
 
+import argparse
 import os
 
 from ._common import add_env
 
 
+def _workers(text: str) -> int:
+    if text == "auto":  # as nginx's worker_processes auto: one per CPU this process may run on
+        return len(os.sched_getaffinity(0))
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more) or 'auto', not '{text}'")
+    return n
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     add_env(parser)
-    parser.add_argument("--workers", "-w", type=int, default=1, metavar="N",
-                        help="processes sharing each listening port (SO_REUSEPORT); default 1")
+    parser.add_argument("--workers", "-w", type=_workers, default=1, metavar="N|auto",
+                        help="processes sharing each listening port (SO_REUSEPORT): a number, or 'auto' "
+                             "for one per CPU; default 1")
     parser.add_argument("--redis", metavar="URL", default=os.environ.get("EDGEC_REDIS_URL"),
                         help="share rate-limit budgets through this Redis (redis://host:port/db); "
                              "default $EDGEC_REDIS_URL, else each process counts alone")
@@ -25,6 +39,6 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..runtime.process import Options, serve
-    return serve(Options(file=args.file, env=args.env, workers=max(1, args.workers), redis_url=args.redis,
+    return serve(Options(file=args.file, env=args.env, workers=args.workers, redis_url=args.redis,
                          secrets_dir=args.secrets_dir, drain_s=args.drain_timeout,
                          cache_max_bytes=args.cache_size * 1024 * 1024))

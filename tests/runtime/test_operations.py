@@ -12,6 +12,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 
@@ -177,6 +178,14 @@ def test_sighup_reload_changes_listeners_and_loads_renewed_certificates(tmp_path
             occupied.close()
 
 
+@pytest.mark.parametrize("workers", ["0", "-1", "many"])
+def test_a_bad_worker_count_is_a_usage_error(tmp_path, workers):
+    f = _write(tmp_path / "w.edge", 'edge "w" { route r { respond 200 "ok" } }')
+    proc = subprocess.run([sys.executable, "-m", "edgec", "run", str(f), "--workers", workers],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "--workers" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_a_worker_started_after_a_reload_serves_the_reloaded_config(tmp_path):
     port = free_port()
     f = tmp_path / "w.edge"
@@ -235,11 +244,12 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def test_workers_share_the_port(tmp_path):
+@pytest.mark.parametrize("workers,processes", [("2", 2), ("auto", len(os.sched_getaffinity(0)))])
+def test_workers_share_the_port(tmp_path, workers, processes):
     port = free_port()
     f = _write(tmp_path / "w.edge", f'edge "w" {{ listen http {port} route r {{ respond 200 "ok" }} access_log off }}')
-    with RuntimeProcess(f, port, "--workers", "2") as proc:
-        assert _until(lambda: len(_children(proc.proc.pid)) == 2)
+    with RuntimeProcess(f, port, "--workers", workers) as proc:
+        assert _until(lambda: len(_children(proc.proc.pid)) == processes)
         assert all(request(port)[0] == 200 for _ in range(20))
         proc.signal(signal.SIGTERM)
         assert proc.proc.wait(10) == 0
