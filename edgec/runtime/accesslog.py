@@ -9,6 +9,15 @@ import time
 from .. import ir
 
 
+# as nginx's log_format escape=default: ", \ and bytes outside printable ASCII become \xHH, so
+# that what a client sends cannot end a quoted field or a line of the combined format
+_ESCAPES = {c: f"\\x{c:02X}" for c in (*range(0x20), 0x22, 0x5C, *range(0x7F, 0x100))}
+
+
+def _quoted_field(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
 class AccessLog:
     def __init__(self, cfg: ir.AccessLog):
         self.format = cfg.format
@@ -26,8 +35,9 @@ class AccessLog:
             self.buffer.append(json.dumps(rec, separators=(",", ":")))
         else:
             ts = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(rec["time"]))
-            self.buffer.append(f'{rec["remote_addr"]} - - [{ts}] "{rec["method"]} {rec["uri"]} {rec["protocol"]}" '
-                               f'{rec["status"]} {rec["bytes_sent"]} "-" "{rec["user_agent"]}"')
+            self.buffer.append(f'{rec["remote_addr"]} - - [{ts}] "{rec["method"]} {_quoted_field(rec["uri"])} '
+                               f'{rec["protocol"]}" {rec["status"]} {rec["bytes_sent"]} "-" '
+                               f'"{_quoted_field(rec["user_agent"])}"')
 
     def flush(self, _now: float = 0.0) -> None:
         if self.buffer and self.stream is not None:

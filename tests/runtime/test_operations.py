@@ -73,6 +73,24 @@ def test_metrics_and_json_access_log(tmp_path, echo_servers):
     assert [x["status"] for x in lines] == [200, 200, 200, 404, 200]
 
 
+def test_combined_access_log_escapes_what_clients_send(tmp_path):
+    port = free_port()
+    log = tmp_path / "access.log"
+    f = _write(tmp_path / "c.edge", f"""edge "c" {{
+      listen http {port}
+      route r {{ respond 200 "ok" }}
+      access_log combined "{log}"
+    }}""")
+    with RuntimeProcess(f, port):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b'GET /a"b\\c HTTP/1.1\r\nHost: x\r\nUser-Agent: evil" 500 0 "-" "\xff\r\n\r\n')
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _until(lambda: log.exists() and log.read_bytes().endswith(b"\n"))
+    (line,) = log.read_text().splitlines()
+    assert line.endswith('"GET /a\\x22b\\x5Cc HTTP/1.1" 200 2 "-" "evil\\x22 500 0 \\x22-\\x22 \\x22\\xFF"'), line
+    assert line.count('"') == 6  # the three quoted fields, each still one field
+
+
 def _certificate(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
