@@ -17,10 +17,14 @@ from .. import ir
 
 log = logging.getLogger("edgec.runtime")
 
+# a response head larger than this is refused (502), as nginx refuses one larger than
+# proxy_buffer_size ("upstream sent too big header"), but with room for large cookies
+MAX_RESPONSE_HEAD = 64 * 1024
+
 
 class UpstreamConnection(asyncio.Protocol):
-    __slots__ = ("pool", "transport", "parser", "sink", "headers", "reused", "head_only", "got_head",
-                 "idle_since", "upgraded", "paused_client", "deadline", "read_timeout")
+    __slots__ = ("pool", "transport", "parser", "sink", "headers", "reused", "head_only", "got_head", "head_bytes",
+                 "idle_since", "upgraded", "deadline", "read_timeout")
 
     def __init__(self, pool: "Pool"):
         self.pool = pool
@@ -31,6 +35,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.reused = False
         self.head_only = False
         self.got_head = False
+        self.head_bytes = 0  # bytes read while the response head is incomplete
         self.idle_since = 0.0
         self.upgraded = False
         self.deadline = 0.0
@@ -64,6 +69,13 @@ class UpstreamConnection(asyncio.Protocol):
             self._fail("reset")
             return
         if sink is self.sink:  # the response goes on: the read timeout counts from this read
+            if not self.got_head:  # every byte so far is head: a server must not send it forever
+                self.head_bytes += len(data)
+                if self.head_bytes > MAX_RESPONSE_HEAD:
+                    log.warning("upstream %s:%s sent a response head over %d bytes", self.pool.server.host,
+                                self.pool.server.port, MAX_RESPONSE_HEAD)
+                    self._fail("reset")
+                    return
             sink.flush()
             if self.read_timeout:
                 self.deadline = time.monotonic() + self.read_timeout
@@ -136,6 +148,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.sink = sink
         self.head_only = head_only
         self.got_head = False
+        self.head_bytes = 0
         self.read_timeout = read_timeout_s
         self.deadline = time.monotonic() + read_timeout_s if read_timeout_s else 0.0
         self.transport.write(data)

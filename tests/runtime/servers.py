@@ -141,3 +141,17 @@ class EarlyAnswerServer(_RawServer):
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
         except OSError:
             pass
+
+
+class EndlessHeadServer(_RawServer):
+    """Answers every request with a response head that never ends (header lines, 1 MB)."""
+
+    def handle(self, conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for i in range(1024):
+                conn.sendall(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000))
+            conn.recv(65536)  # until the edge gives up on it
+        except OSError:
+            pass

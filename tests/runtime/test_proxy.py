@@ -9,7 +9,7 @@ import socket
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import EarlyAnswerServer, HangingServer, UpgradeServer
+from tests.runtime.servers import EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer
 
 
 def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
@@ -149,6 +149,17 @@ def test_dead_backend_is_502_without_detail(gateway):
     status, headers, body = request(port)
     assert status == 502 and headers["content-type"] == "application/json"
     assert b"Traceback" not in body and b"127.0.0.1" not in body and b"refused" not in body.lower()
+
+
+def test_a_response_head_that_never_ends_is_502(gateway):
+    endless = EndlessHeadServer()
+    try:
+        _, port = gateway(_edge(free_port(), [endless.address]))
+        status, _, body = request(port, timeout=10)
+        assert status == 502 and b"X-Pad" not in body
+        assert request(port)[0] == 502  # and the edge serves on
+    finally:
+        endless.stop()
 
 
 def test_hanging_backend_is_504_within_the_read_timeout(gateway):
