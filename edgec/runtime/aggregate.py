@@ -20,20 +20,33 @@ class UpstreamError(Exception):
 
 
 class Fetch:
-    """An upstream sink that collects the whole response into a future."""
+    """An upstream sink that collects the whole response into a future: the body up to
+    `max_body` bytes (more fails the fetch as "too_large"), or none when `max_body` is None
+    (a health check or a mirror wants only the status)."""
 
     body_done = True  # its request went out whole, in one write
 
-    def __init__(self, future: asyncio.Future):
+    def __init__(self, future: asyncio.Future, max_body: int | None = None):
         self.future = future
+        self.max_body = max_body
+        self.size = 0
+        self.conn = None
         self.status = 0
         self.headers = []
         self.body: list[bytes] = []
 
     def on_head(self, conn, status, headers, keep_alive):
+        self.conn = conn
         self.status, self.headers = status, headers
 
     def on_data(self, data):
+        if self.max_body is None:
+            return
+        self.size += len(data)
+        if self.size > self.max_body:
+            self.conn.abandon()
+            self.on_fail(self.conn, "too_large")
+            return
         self.body.append(data)
 
     def on_end(self, conn):
@@ -51,8 +64,9 @@ class Fetch:
         pass
 
 
-async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float):
-    """Send `request` (complete: head and whole body) to one server of `upstream`."""
+async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float, max_body: int | None = None):
+    """Send `request` (complete: head and whole body) to one server of `upstream`; the answer's
+    body is kept up to `max_body` bytes (see Fetch)."""
     state = upstream.balancer.choose(None, None)
     if state is None:
         raise UpstreamError("connect")
@@ -61,7 +75,7 @@ async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float):
     try:
         conn = state.pool.get() or await state.pool.connect()
         future = asyncio.get_running_loop().create_future()
-        conn.send(Fetch(future), request, head_only, upstream.ir.timeouts.read_ms / 1000)
+        conn.send(Fetch(future, max_body), request, head_only, upstream.ir.timeouts.read_ms / 1000)
         result = await asyncio.wait_for(future, timeout_s) if timeout_s else await future
         state.succeeded()
         return result
@@ -72,8 +86,9 @@ async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float):
     except OSError:
         state.failed(upstream.ir.passive, time.monotonic())
         raise UpstreamError("connect") from None
-    except UpstreamError:
-        state.failed(upstream.ir.passive, time.monotonic())
+    except UpstreamError as err:
+        if err.kind != "too_large":  # the server answered: a large answer is not a failing server
+            state.failed(upstream.ir.passive, time.monotonic())
         raise
     finally:
         state.active -= 1
@@ -86,16 +101,18 @@ def _head(method: str, path: str, host: str, header_lines: bytes) -> bytes:
 async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], host: str, header_lines: bytes) -> tuple[int, bytes]:
     """→ (status, JSON body). All parts answered 2xx with JSON: 200 and {name: body}. Else 502
     (504 when every failure is a timeout) and the same object, failed parts null, plus
-    "errors": {name: {"error": timeout|unavailable|status|invalid_json, "status": N}}."""
+    "errors": {name: {"error": timeout|unavailable|too_large|status|invalid_json, "status": N}}.
+    A part's body is held in memory, at most the edge's max_body."""
 
     async def one(part: ir.AggregatePart):
         up = gw.upstreams[part.upstream]
         try:
             status, _, body = await fetch(up, _head(part.method, part.path, host, header_lines), part.method == "HEAD",
-                                          part.timeout_ms / 1000)
+                                          part.timeout_ms / 1000, gw.limits.max_body_bytes)
         except UpstreamError as err:
-            return None, {"error": "timeout" if err.kind == "timeout" else "unavailable",
-                          "status": 504 if err.kind == "timeout" else 502}
+            if err.kind == "timeout":
+                return None, {"error": "timeout", "status": 504}
+            return None, {"error": "too_large" if err.kind == "too_large" else "unavailable", "status": 502}
         if not 200 <= status < 300:
             return None, {"error": "status", "status": status}
         try:

@@ -34,8 +34,12 @@ class JsonServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
+        return f"http://{self.address}/jwks.json"
 
     def stop(self):
         self.httpd.shutdown()

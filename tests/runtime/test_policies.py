@@ -286,6 +286,24 @@ def test_aggregation_merges_parts_and_reports_failures(gateway, echo_servers):
     assert status == 502 and json.loads(body)["errors"] == {"gone": {"error": "unavailable", "status": 502}}
 
 
+def test_an_aggregation_part_larger_than_max_body_is_refused(gateway):
+    big = JsonServer({"pad": "x" * 200_000})
+    small = JsonServer({"ok": True})
+    try:
+        port = free_port()
+        gateway(_edge(port, {"big": big.address, "small": small.address}, """
+          route both { match path exact "/both" aggregate {
+              small = get small "/"
+              big = get big "/" } }""", top="limits { max_body 100kb }"))
+        status, _, body = request(port, path="/both")
+        merged = json.loads(body)
+        assert status == 502 and merged["small"] == {"ok": True} and merged["big"] is None
+        assert merged["errors"] == {"big": {"error": "too_large", "status": 502}}
+    finally:
+        big.stop()
+        small.stop()
+
+
 def test_mirror_sends_a_copy(gateway, echo_servers):
     e = echo_servers("main", "shadow")
     port = free_port()
