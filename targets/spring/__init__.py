@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from edgec import ir
-from edgec.targets import BuildContext, Target, approximate, native, unsupported
+from edgec.targets import BuildContext, Target, approximate, native
 
 from .java import KEYWORDS
 from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
@@ -42,8 +42,8 @@ class SpringTarget(Target):
         "match.query.regex": native("Query predicate: any value of the parameter, not only the first"),
         "match.query.present": native(),
         "balance.round_robin": native(),
-        "balance.least_conn": approximate("Spring Cloud LoadBalancer has no least-connections algorithm: "
-                                          "round robin is used"),
+        "balance.least_conn": native("fewest requests in flight / weight, ties in turn (a LoadBalancer of "
+                                     "edgec's; counted per process until the response headers arrive)"),
         "balance.ip_hash": native("rendezvous hash of the client address (a LoadBalancer of edgec's)"),
         "balance.hash.header": native("rendezvous hash of the header value (a LoadBalancer of edgec's)"),
         "balance.hash.cookie": native("rendezvous hash of the cookie value (a LoadBalancer of edgec's)"),
@@ -51,7 +51,8 @@ class SpringTarget(Target):
         "balance.hash.uri": native("rendezvous hash of path and query (a LoadBalancer of edgec's)"),
         "balance.random": native("RandomLoadBalancer"),
         "upstream.weights": native("the 'weighted' instance supplier (instance metadata weight)"),
-        "upstream.backup": unsupported("Spring Cloud LoadBalancer has no backup instances"),
+        "upstream.backup": native("an instance supplier after the health checks: backups only while no "
+                                  "primary is in the list"),
         "upstream.health_check": approximate("the LoadBalancer health-check supplier probes the path every "
                                              "interval; a server counts as healthy only on 200, after one probe "
                                              "(no timeout, thresholds or status range)"),

@@ -46,6 +46,17 @@ def listener_property(lst: ir.Listener, what: str = "port") -> str:
     return f"edge.listeners.{lst.protocol}-{lst.port}.{what}"
 
 
+def instance_metadata(up: ir.Upstream, server: ir.Server) -> dict[str, str]:
+    """The metadata of a server's LoadBalancer instance: its weight (read by the weighted
+    supplier and the least_conn balancer) and whether it is a backup (EdgeLoadBalancing)."""
+    metadata = {}
+    if any(s.weight != 1 for s in up.servers):
+        metadata["weight"] = str(server.weight)
+    if server.backup:
+        metadata["backup"] = "true"
+    return metadata
+
+
 def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
     root = CommentedMap()
     main = main_listener(edge)
@@ -75,8 +86,9 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         for i, server in enumerate(up.servers, start=1):
             host = f"[{server.host}]" if ":" in server.host else server.host
             inst = CommentedMap(uri=f"http://{host}:{server.port}", **{"instance-id": f"{service}-{i}"})
-            if any(s.weight != 1 for s in up.servers):
-                inst["metadata"] = CommentedMap(weight=str(server.weight))
+            metadata = instance_metadata(up, server)
+            if metadata:
+                inst["metadata"] = CommentedMap(metadata)
             instances.append(inst)
         _put(root, f"spring.cloud.discovery.client.simple.instances.{service}", instances)
         if up.health:
@@ -84,6 +96,9 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
             _put(root, f"{client}.path.{service}", literal(up.health.path))
             _put(root, f"{client}.interval", duration(up.health.interval_ms))
             _put(root, f"{client}.initial-delay", "0ms")
+            # a round publishes its whole verdict at once: a partial list (the first servers to
+            # answer) would send traffic to a backup while a primary's probe is still running
+            _put(root, f"{client}.update-results-list", False)
         if up.sticky:
             _put(root, f"spring.cloud.loadbalancer.clients.{service}.sticky-session.instance-id-cookie-name",
                  up.sticky.cookie)

@@ -199,27 +199,34 @@ def _upstream_context(edge: ir.Edge, names) -> list[dict]:
     out = []
     classes: set[str] = set()
     for up in edge.upstreams:
+        least_conn = up.balance == "least_conn"
+        # (builder call, name in the class comment): the instance suppliers, innermost first
         suppliers = []
         if up.health:
-            suppliers.append("withHealthChecks")
-        if any(s.weight != 1 for s in up.servers):
-            suppliers.append("withWeighted")
+            suppliers.append(("withHealthChecks()", "HealthChecks"))
+        if any(s.backup for s in up.servers):
+            suppliers.append(("with((unused, delegate) -> new BackupInstances(delegate))", "BackupInstances"))
+        if any(s.weight != 1 for s in up.servers) and not least_conn:  # least_conn reads the weights itself
+            suppliers.append(("withWeighted()", "Weighted"))
         if up.sticky:
-            suppliers.append("withRequestBasedStickySession")
-        algorithm = "RandomLoadBalancer" if up.balance == "random" else "RoundRobinLoadBalancer"
+            suppliers.append(("withRequestBasedStickySession()", "RequestBasedStickySession"))
+        algorithm = {"random": "RandomLoadBalancer", "least_conn": "LeastConnLoadBalancer"}.get(
+            up.balance, "RoundRobinLoadBalancer")
         hashed = up.balance in ("hash", "ip_hash")
         source = (up.hash_key.source if up.hash_key else "uri") if up.balance == "hash" else "client_ip"
         cls = class_name(up.name) + "Upstream"
         while cls in classes:
             cls += "X"
         classes.add(cls)
-        summary = ", ".join([f"hash of {source.replace('_', ' ')}" if hashed else
-                             algorithm.removesuffix("LoadBalancer").lower().replace("roundrobin", "round robin")]
-                            + [s.removeprefix("with") for s in suppliers])
+        balance = (f"hash of {source.replace('_', ' ')}" if hashed else
+                   {"random": "random", "least_conn": "least connections"}.get(up.balance, "round robin"))
         out.append({"service": names.service(up.name), "cls": Java(cls), "name_comment": comment(up.name),
-                    "summary_comment": Java(summary), "suppliers": [Java(s) for s in suppliers],
-                    "algorithm": Java(algorithm), "hash": hashed, "hash_source": source,
-                    "hash_name": up.hash_key.name if up.hash_key else None})
+                    "summary_comment": Java(", ".join([balance] + [word for _, word in suppliers])),
+                    "suppliers": [Java(call) for call, _ in suppliers],
+                    "algorithm": Java(algorithm), "least_conn": least_conn,
+                    # InFlight finds a least_conn balancer by its class
+                    "bean_type": Java(algorithm if least_conn else "ReactorLoadBalancer<ServiceInstance>"),
+                    "hash": hashed, "hash_source": source, "hash_name": up.hash_key.name if up.hash_key else None})
     return out
 
 
@@ -256,7 +263,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
 
     upstreams = _upstream_context(edge, names)
     files[src + "EdgeApplication.java"] = render(
-        "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams)
+        "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
+        any_least_conn=any(u["least_conn"] for u in upstreams))
     parameters = _parameters(edge, names)
     wrapped = parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters
     static_imports, imports = _imports(spring_routes, parameters)
@@ -288,8 +296,10 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
             "EdgeSecurity.java.j2", providers=providers, has_jwt="jwt" in kinds, has_basic="basic" in kinds,
             has_api_key="api_key" in kinds, has_hmac=any(p.get("hmac") for p in providers))
     if edge.upstreams:
-        files[src + "EdgeLoadBalancing.java"] = render("EdgeLoadBalancing.java.j2", upstreams=upstreams,
-                                                       any_hash=any(u["hash"] for u in upstreams))
+        files[src + "EdgeLoadBalancing.java"] = render(
+            "EdgeLoadBalancing.java.j2", upstreams=upstreams, any_hash=any(u["hash"] for u in upstreams),
+            any_least_conn=any(u["least_conn"] for u in upstreams),
+            any_backup=any(s.backup for up in edge.upstreams for s in up.servers))
     if uses_subrequests(edge):
         files[src + "EdgeSubrequests.java"] = render("EdgeSubrequests.java.j2", boot=boot)
     listeners = _listener_context(edge)

@@ -222,15 +222,21 @@ def listener_args(edge: ir.Edge, ports: dict[int, int]) -> list[str]:
 
 def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
     """Command-line properties that point upstreams at local servers. A list given on the
-    command line replaces the one in application.yml whole, so the instance ids the
-    generated configuration gives are repeated."""
+    command line replaces the one in application.yml whole, so the instance ids and the
+    metadata (weight, backup) the generated configuration gives are repeated."""
+    from edgec.targets.spring.config import instance_metadata
     from edgec.targets.spring.names import Names
     names = Names(edge)
+    upstreams = {up.name: up for up in edge.upstreams}
     args = []
     for up, servers in addresses.items():
+        upstream = upstreams[up]
         for i, address in enumerate(servers):
             prefix = f"--spring.cloud.discovery.client.simple.instances.{names.service(up)}[{i}]"
             args += [f"{prefix}.uri=http://{address}", f"{prefix}.instance-id={names.service(up)}-{i + 1}"]
+            if i < len(upstream.servers):
+                args += [f"{prefix}.metadata.{key}={value}"
+                         for key, value in instance_metadata(upstream, upstream.servers[i]).items()]
     return args
 
 

@@ -1,7 +1,8 @@
 """Behaviour through the running gateway (its own `java -jar`): the Redis rate limiter
 against a real redis-server, JWTs checked against a JWKS served on loopback, API key and
-basic auth, weighted split, the sticky-session cookie, consistent hashing, retries,
-redirects, response aggregation, mirroring and the Prometheus endpoint."""
+basic auth, weighted split, the sticky-session cookie, consistent hashing, least
+connections, backup servers behind a health check, retries, redirects, response
+aggregation, mirroring and the Prometheus endpoint."""
 from __future__ import annotations
 
 import base64
@@ -9,11 +10,14 @@ import hashlib
 import http.client
 import json
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import jwt
 import pytest
@@ -21,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edgec.pipeline import analyse
 from tests.support.echo import EchoServer
+from tests.support.processes import stop as stop_process
 
 from . import harness
 
@@ -44,6 +49,16 @@ edge "behaviour" {{
     server "127.0.0.1:6"
     server "127.0.0.1:7"
     balance hash header "X-User"
+  }}
+  upstream least {{
+    server "127.0.0.1:8" weight 2
+    server "127.0.0.1:9"
+    balance least_conn
+  }}
+  upstream standby {{
+    server "127.0.0.1:10"
+    server "127.0.0.1:11" backup
+    health get "/health" every 1s timeout 500ms
   }}
   auth jwt main {{
     issuer "https://issuer.test/"
@@ -120,6 +135,14 @@ edge "behaviour" {{
     match path prefix "/by-user"
     forward hashed
   }}
+  route least_busy {{
+    match path prefix "/least"
+    forward least
+  }}
+  route with_backup {{
+    match path prefix "/standby"
+    forward standby
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
@@ -146,14 +169,53 @@ class _Jwks(BaseHTTPRequestHandler):
         pass
 
 
+class _EchoProcess:
+    """An echo backend in a process of its own: stopping it closes its keep-alive connections
+    too (a stopped in-process EchoServer goes on answering on the ones already open)."""
+
+    CODE = ("import sys, time; from tests.support.echo import EchoServer; "
+            "EchoServer(sys.argv[1], port=int(sys.argv[2])).start(); time.sleep(3600)")
+
+    def __init__(self, name):
+        self.name = name
+        self.port, = harness.free_ports(1)
+        self.address = f"127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", self.CODE, self.name, str(self.port)],
+                                     cwd=Path(__file__).resolve().parents[2])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"echo backend {self.name} did not listen on {self.port}")
+
+    def stop(self):
+        stop_process(self.proc)
+
+
 @pytest.fixture(scope="module")
-def gateway(built, tmp_path_factory):
+def primary():
+    """The primary server of upstream `standby` (its backup is an in-process echo backend)."""
+    backend = _EchoProcess("primary").start()
+    try:
+        yield backend
+    finally:
+        backend.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(built, tmp_path_factory, primary):
     project = built[PROJECT]
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
     if not shutil.which("redis-server"):
         pytest.skip("needs redis-server (tests/run.sh installs it)")
     tmp = tmp_path_factory.mktemp("behaviour")
-    echoes = {name: EchoServer(name).start() for name in ("a", "b", "p1", "p2", "flaky")}
+    echoes = {name: EchoServer(name).start() for name in ("a", "b", "p1", "p2", "flaky", "l1", "l2", "backup")}
     jwks = ThreadingHTTPServer(("127.0.0.1", JWKS_PORT), _Jwks)
     threading.Thread(target=jwks.serve_forever, daemon=True).start()
     redis_port, port = harness.free_ports(2)
@@ -165,7 +227,9 @@ def gateway(built, tmp_path_factory):
         args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {
             "a": [echoes["a"].address], "b": [echoes["b"].address], "flaky": [echoes["flaky"].address],
             "pair": [echoes["p1"].address, echoes["p2"].address],
-            "hashed": [echoes["p1"].address, echoes["p2"].address]})
+            "hashed": [echoes["p1"].address, echoes["p2"].address],
+            "least": [echoes["l1"].address, echoes["l2"].address],
+            "standby": [primary.address, echoes["backup"].address]})
         app = harness.SpringApp(project.jar, args, port, tmp / "app.log", env={
             "EDGE_REDIS_PORT": str(redis_port), "EDGE_TEST_API_KEY": API_KEY, "EDGE_TEST_HTPASSWD": htpasswd})
         app.start().wait_ready()
@@ -364,3 +428,75 @@ def test_trusted_proxy_forwards_the_client_address(gateway):
     client = {"X-Forwarded-For": "198.51.100.7, 127.0.0.9"}  # the tests' peer and 127.0.0.9 are trusted
     assert [get(port, "/limited", client)[0] for _ in range(3)] == [200, 200, 429]
     assert get(port, "/limited", {"X-Forwarded-For": "198.51.100.8"})[0] == 200  # another client
+
+
+def _backend(port, path):
+    status, _, body = get(port, path)
+    return json.loads(body)["backend"] if status == 200 else status
+
+
+def _wait_for(predicate, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{what} within {timeout}s")
+
+
+def _arrived(echo, marker):
+    return any(marker in r["path"] for r in list(echo.requests))
+
+
+def test_least_conn_avoids_the_busy_server(gateway):
+    port, echoes = gateway
+    marker = uuid.uuid4().hex
+    slow = threading.Thread(target=get, args=(port, f"/least?delay=4&m={marker}"))
+    slow.start()
+    try:
+        _wait_for(lambda: any(_arrived(echoes[n], marker) for n in ("l1", "l2")), "the slow request arrived")
+        busy = "l1" if _arrived(echoes["l1"], marker) else "l2"
+        # round robin would send half of these to the busy server
+        quick = [_backend(port, "/least") for _ in range(10)]
+        assert busy not in quick and len(set(quick)) == 1, (busy, quick)
+    finally:
+        slow.join()
+    assert {_backend(port, "/least") for _ in range(6)} == {"l1", "l2"}  # nothing in flight: in turn
+
+
+def test_least_conn_weighs_the_requests_in_flight(gateway):
+    port, echoes = gateway
+    slow = []
+    try:
+        for _ in range(2):  # one at a time: the second goes to the server the first left idle
+            marker = uuid.uuid4().hex
+            slow.append(threading.Thread(target=get, args=(port, f"/least?delay=4&m={marker}")))
+            slow[-1].start()
+            _wait_for(lambda: any(_arrived(echoes[n], marker) for n in ("l1", "l2")), "the slow request arrived")
+        # one request in flight each: l1 (weight 2) is at 1/2, l2 at 1/1
+        assert [_backend(port, "/least") for _ in range(6)] == ["l1"] * 6
+    finally:
+        for thread in slow:
+            thread.join()
+
+
+def test_least_conn_forgets_a_request_the_client_gave_up(gateway):
+    port, echoes = gateway
+    marker = uuid.uuid4().hex
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    conn.request("GET", f"/least?delay=2&m={marker}")
+    _wait_for(lambda: any(_arrived(echoes[n], marker) for n in ("l1", "l2")), "the slow request arrived")
+    conn.close()  # the gateway cancels the exchange; a count kept up by it would stay up for good
+    _wait_for(lambda: {_backend(port, "/least") for _ in range(4)} == {"l1", "l2"}, "both servers in turn again")
+
+
+def test_backup_serves_only_while_the_primary_is_down(gateway, primary):
+    port, _ = gateway
+    _wait_for(lambda: _backend(port, "/standby") == "primary", "the primary answered")
+    assert {_backend(port, "/standby") for _ in range(6)} == {"primary"}
+    primary.stop()
+    _wait_for(lambda: _backend(port, "/standby") == "backup", "the backup took over")
+    assert {_backend(port, "/standby") for _ in range(6)} == {"backup"}
+    primary.start()
+    _wait_for(lambda: _backend(port, "/standby") == "primary", "the primary took its traffic back")
+    assert {_backend(port, "/standby") for _ in range(6)} == {"primary"}

@@ -23,6 +23,24 @@ for _param in SAMPLES:
     _path, _env = _param.values
     harness.register(f"sample-{_param.id}", _edge(_path, _env))
 BOOT4 = harness.register("boot4-shop-dev", _edge(SAMPLES[0].values[0].parent / "shop.edge", "dev"), boot="4")
+# edgec's own LoadBalancer classes against SCG 5.0 too (no sample has backup servers)
+BALANCING = analyse("""edge "balancing" {
+  upstream least {
+    server "127.0.0.1:9001" weight 2
+    server "127.0.0.1:9002"
+    server "127.0.0.1:9003" backup
+    balance least_conn
+    health get "/health" every 2s timeout 1s
+  }
+  upstream turns {
+    server "127.0.0.1:9004"
+    server "127.0.0.1:9005" backup
+    sticky cookie "S"
+  }
+  route a { match path prefix "/a" forward least }
+  route b { forward turns }
+}""", "balancing.edge").edge
+BOOT4_BALANCING = harness.register("boot4-balancing", BALANCING, boot="4")
 
 
 def _golden_text(files: dict[str, str]) -> str:
@@ -58,6 +76,12 @@ def test_boot4_project_builds(built):
     """-O boot=4: Spring Boot 4.0.7, Spring Cloud 2025.1.4 (SCG 5.0), the same sources."""
     project = built[BOOT4]
     assert "<version>4.0.7</version>" in project.files["pom.xml"]
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+
+
+def test_boot4_balancing_builds(built):
+    project = built[BOOT4_BALANCING]
+    assert "class BackupInstances" in project.files["src/main/java/edge/balancing/EdgeLoadBalancing.java"]
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
 
 
