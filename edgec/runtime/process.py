@@ -171,7 +171,10 @@ class Runtime:
         self.stopped = loop.create_future()
         if self.options.redis_url:
             import redis.asyncio as aioredis
-            self.redis = aioredis.from_url(self.options.redis_url)
+            # a Redis that stops answering must not hold requests: past the timeout the
+            # in-process bucket decides (ratelimit.RedisLimiter)
+            self.redis = aioredis.from_url(self.options.redis_url, socket_connect_timeout=REDIS_TIMEOUT_S,
+                                           socket_timeout=REDIS_TIMEOUT_S)
         self.clock.start()
         self.gateway = await self._gateway(self.edge)
         self.metrics.gateway = self.gateway
@@ -238,6 +241,7 @@ class Runtime:
 
 
 _GC_GEN0 = 20_000
+REDIS_TIMEOUT_S = 0.5
 
 
 def _new_loop():

@@ -14,6 +14,8 @@ from .. import ir
 
 log = logging.getLogger("edgec.runtime")
 
+WARN_EVERY_S = 10.0  # how often a Redis outage is logged while it lasts
+
 
 def _shape(limit: ir.RateLimit) -> tuple[float, float]:
     return limit.count / limit.window_s, float(limit.burst + 1)
@@ -74,6 +76,7 @@ class RedisLimiter:
         self.script = client.register_script(LUA)
         self.fallback = LocalLimiter(limit)
         self.sweep = self.fallback.sweep
+        self.warned_at = -WARN_EVERY_S
 
     def take(self, key: str):
         return self._take(key)
@@ -82,7 +85,10 @@ class RedisLimiter:
         try:
             return bool(await self.script(keys=[self.prefix + key], args=[repr(self.rate), repr(self.capacity)]))
         except Exception as err:  # noqa: BLE001 (any Redis failure: degrade to the local bucket)
-            log.warning("rate limit: Redis unavailable (%s); using the in-process bucket", err)
+            now = time.monotonic()
+            if now - self.warned_at >= WARN_EVERY_S:  # once in a while, not once per request
+                self.warned_at = now
+                log.warning("rate limit: Redis unavailable (%s); using the in-process bucket", err or type(err).__name__)
             return self.fallback.take(key)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import time
 
 import bcrypt
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import JsonServer
+from tests.runtime.servers import HangingServer, JsonServer
 
 
 def _edge(port, upstreams: dict, body: str, top=""):
@@ -170,6 +171,23 @@ def test_rate_limit_token_bucket(gateway, echo_servers):
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 200
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 429
     assert request(port, path="/k", headers={"X-User": "u2"})[0] == 200  # a separate bucket
+
+
+def test_a_redis_that_stops_answering_leaves_the_limit_to_the_process(gateway, echo_servers, caplog):
+    # a server that accepts and never answers: each request waits at most the Redis timeout
+    silent = HangingServer()
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    try:
+        with caplog.at_level(logging.WARNING, logger="edgec.runtime"):
+            gateway(_edge(port, {"a": echo.address}, 'route r { rate_limit 2/min burst 1 forward a }'),
+                    redis_url=f"redis://{silent.address}/0")
+            statuses = [request(port, timeout=5)[0] for _ in range(4)]
+        assert statuses == [200, 200, 429, 429]  # the in-process bucket: burst 1 + 1
+        outages = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
+        assert len(outages) == 1  # logged once, not per request
+    finally:
+        silent.stop()
 
 
 def test_cache_hits_vary_and_bypass(gateway, echo_servers):
