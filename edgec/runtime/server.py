@@ -66,7 +66,7 @@ class ClientConnection(asyncio.Protocol):
         self.reading: Exchange | None = None  # the request being parsed
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.header_bytes = 0
+        self.limits = None
         self.in_head = False
         self.deadline = 0.0
         self.broken = False
@@ -147,8 +147,8 @@ class ClientConnection(asyncio.Protocol):
         self.in_head = True
         self.url = b""
         self.headers = []
-        self.header_bytes = 0
         gw = self.runtime.gateway
+        self.limits = gw.limits  # the generation this request is read under
         self.deadline = self.runtime.clock.now + gw.header_s
 
     def on_url(self, url: bytes) -> None:
@@ -159,13 +159,11 @@ class ClientConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.in_head:
             return  # trailers of a chunked body are not forwarded
-        limits = self.runtime.gateway.limits
-        size = len(name) + len(value) + 4
-        if size > limits.max_header_bytes:
+        if len(name) + len(value) + 4 > self.limits.max_header_bytes:
             raise Refused(431, "header line too large")
-        self.header_bytes += size
-        self.headers.append((name, value))
-        if len(self.headers) > limits.max_headers:
+        headers = self.headers
+        headers.append((name, value))
+        if len(headers) > self.limits.max_headers:
             raise Refused(431, "too many headers")
 
     def on_headers_complete(self) -> None:
