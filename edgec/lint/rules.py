@@ -148,7 +148,7 @@ class UnusedAuth(Rule):
 @rule
 class HttpsWithoutCertificate(Rule):
     code, name, severity = "E207", "https-without-certificate", ERROR
-    summary = "an https listener has no tls cert/key"
+    summary = "an https listener has no tls cert/key (or an http listener has tls or http2)"
 
     def check(self, ctx):
         for stmt in _decls(ctx, "listen"):
@@ -159,6 +159,12 @@ class HttpsWithoutCertificate(Rule):
                               'add: tls cert "/path/server.crt" key "/path/server.key"')
             if proto == "http" and has_tls:
                 yield Finding("tls on an http listener", stmt.args["protocol"].span, "use `listen https PORT`")
+            # HTTP/2 is offered through TLS (ALPN), as browsers speak it; cleartext h2c is not
+            # offered by any target, so asking for it is an error rather than a silent HTTP/1.1
+            for item in stmt.body or ():
+                if proto == "http" and item.kind == "http2":
+                    yield Finding("http2 on an http listener: HTTP/2 is offered over TLS only", item.span,
+                                  "use `listen https PORT` with `tls ...`, or remove http2")
 
 
 @rule

@@ -123,11 +123,9 @@ class Runtime:
 
     async def _listen(self, lst: ir.Listener, ctx: ssl.SSLContext | None) -> Listener:
         listening = Listening(self, lst.protocol, lst.port)
-        if ctx is not None and lst.http2:
+        if ctx is not None and lst.http2:  # (http2 without TLS is refused by lint, E207)
             factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
         else:
-            if lst.http2:
-                log.warning("listener %s: HTTP/2 without TLS (h2c) is not served, HTTP/1.1 is", lst.port)
             factory = lambda li=listening: ClientConnection(li)  # noqa: E731
         server = await asyncio.get_running_loop().create_server(
             factory, lst.address, lst.port, ssl=ctx, reuse_port=self.options.workers > 1, backlog=4096)

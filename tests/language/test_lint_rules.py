@@ -131,3 +131,10 @@ def test_undefined_names_suggest_the_closest_one():
 def test_ir_rules_report_once_for_all_envs():
     source = edge("env dev {", "}", "env prod {", "}", *UP, "route r {", "  timeout 2s per_try 3s", "  forward u", "}")
     assert [c for c, _, _ in lint(source)] == ["W312"]
+
+
+def test_http2_needs_tls():
+    found = lint(edge("listen http 8080 {", "  http2", "}", *UP, "route r {", "  forward u", "}"))
+    assert found == [("E207", 3, 5)]
+    assert lint(edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  http2", "}", *UP, "route r {",
+                     "  forward u", "}")) == []
