@@ -49,15 +49,7 @@ start_proxy() {  # $1 nginx|runtime → PROXY_PID
   else
     taskset -c 0 edgec run "$WORK/h2.edge" 2>"$WORK/runtime.log" &
   fi
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  wait_port 18443
-}
-
-stop_proxy() {
-  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
-  wait "$PROXY_PID" 2>/dev/null || true
-  wait_gone 18443
+  proxy_started 18443
 }
 
 measure() {  # proxy protocol → one JSON line
@@ -84,7 +76,7 @@ for round in $(seq "$ROUNDS"); do
     for mode in h2-m1 h2-m10 h1; do
       measure "$proxy" "$mode" >> "$RESULTS"
     done
-    stop_proxy "$proxy"
+    stop_proxy "$proxy" 18443
     echo "round $round/$ROUNDS: $proxy done" >&2
   done
 done
@@ -96,7 +88,7 @@ OUT=bench/results/http2.md
   echo "Command: \`bench/http2.sh $ROUNDS $SECS\` ($ROUNDS interleaved rounds; per proxy and mode: h2load, 10 connections,"
   echo "1 s warm-up, then ${SECS} s). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
-  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."
+  machine
   echo "$(nginx -v 2>&1), $(h2load --version 2>&1 | head -1), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
   echo "h2 $(python3 -c 'import importlib.metadata as m; print(m.version("h2"))'). Proxy on core 0; backend (nginx \`return 200\`) and h2load on core 1."
   echo "Modes: \`h2-m1\` HTTP/2 with 1 stream in flight per connection, \`h2-m10\` with 10, \`h1\` HTTP/1.1 (\`--h1\`)."
@@ -120,11 +112,7 @@ for proxy in ("nginx", "runtime"):
               f"| {sum(r['failed'] for r in rs)} | {ratio:.2f} |")
 PY
   echo
-  echo "Raw runs (JSON lines):"
-  echo
-  echo '```'
-  cat "$RESULTS"
-  echo '```'
+  raw_runs "$RESULTS"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT" >&2

@@ -1,5 +1,6 @@
-# Shared by the proxy benchmarks (bench/runtime.sh, bench/spring.sh): a scratch directory
-# cleaned on exit, port waits, timing, and the backend every proxy forwards to.
+# Shared by the proxy benchmarks (bench/runtime.sh, bench/spring.sh, bench/http2.sh): a scratch
+# directory cleaned on exit, port waits, timing, the proxy under test's start and stop, the
+# backend every proxy forwards to, and the parts of the recorded report they all have.
 # shellcheck shell=bash
 WORK=$(mktemp -d)
 # shellcheck disable=SC2034  # read by the scripts that source this file
@@ -30,6 +31,28 @@ wait_gone() {  # $1 port, $2 tries of 50 ms (default 100)
     if ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; then return 0; fi
     sleep 0.05
   done
+}
+
+proxy_started() {  # right after `… &`: $1 port, $2 tries of 50 ms → PROXY_PID (stopped on exit)
+  PROXY_PID=$!
+  PIDS+=("$PROXY_PID")
+  wait_port "$@"
+}
+
+stop_proxy() {  # $1 nginx|other, $2 port, $3 tries of 50 ms: nginx stops gracefully on QUIT, the others on TERM
+  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
+  wait "$PROXY_PID" 2>/dev/null || true
+  wait_gone "$2" "${3:-100}"
+}
+
+machine() { echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."; }
+
+raw_runs() {  # the measurements as recorded: the JSON-lines files given
+  echo "Raw runs (JSON lines):"
+  echo
+  echo '```'
+  cat "$@"
+  echo '```'
 }
 
 now() { date +%s.%N; }

@@ -35,15 +35,7 @@ start_proxy() {  # $1 scenario → PROXY_PID
       taskset -c 0 edgec run bench/policies.edge 2>"$WORK/runtime.log" &
       ;;
   esac
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  wait_port 18080
-}
-
-stop_proxy() {
-  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
-  wait "$PROXY_PID" 2>/dev/null || true
-  wait_gone 18080
+  proxy_started 18080
 }
 
 measure() {  # scenario conns seconds; a failed run is reported with the proxy's log, and skipped
@@ -61,15 +53,15 @@ for round in $(seq "$ROUNDS"); do
     measure "$scenario" 200 2 >/dev/null  # warm-up: fills the upstream keep-alive pools
     measure "$scenario" 50 "$SECS" >> "$RESULTS"
     measure "$scenario" 200 "$SECS" >> "$RESULTS"
-    stop_proxy "$scenario"
+    stop_proxy "$scenario" 18080
     echo "round $round/$ROUNDS: $scenario done" >&2
   done
 done
 
 # ---- 1,000 connections held for HOLD seconds, one request per connection per second ---------------
 start_proxy runtime
-HOLD_LINE=$(taskset -c 1 python3 bench/hold.py "$PROXY_PID" 127.0.0.1 18080 1000 "$HOLD")
-stop_proxy runtime
+taskset -c 1 python3 bench/hold.py "$PROXY_PID" 127.0.0.1 18080 1000 "$HOLD" > "$WORK/hold.jsonl"
+stop_proxy runtime 18080
 
 OUT=bench/results/runtime.md
 {
@@ -78,7 +70,7 @@ OUT=bench/results/runtime.md
   echo "Command: \`bench/runtime.sh $ROUNDS $SECS $HOLD\` ($ROUNDS interleaved rounds; per round and proxy: a discarded"
   echo "2 s warm-up at c=200, then ${SECS} s at c=50 and ${SECS} s at c=200). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
-  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."
+  machine
   echo "$(nginx -v 2>&1), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
   echo "uvloop $(python3 -c 'import uvloop; print(uvloop.__version__)'), httptools $(python3 -c 'import httptools; print(httptools.__version__)')."
   echo "Proxy on core 0; backend (nginx \`return 200\`, 1 worker) and wrk (-t1) on core 1. nginx runs the config"
@@ -89,14 +81,9 @@ OUT=bench/results/runtime.md
   echo
   echo "1,000 keep-alive connections held for ${HOLD} s against the runtime (plain edge), each sending one GET"
   echo "per second (bench/hold.py):"
-  python3 bench/report.py --hold "$HOLD_LINE"
+  python3 bench/report.py --hold "$(cat "$WORK/hold.jsonl")"
   echo
-  echo "Raw runs (JSON lines):"
-  echo
-  echo '```'
-  cat "$RESULTS"
-  echo "$HOLD_LINE"
-  echo '```'
+  raw_runs "$RESULTS" "$WORK/hold.jsonl"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT" >&2

@@ -41,19 +41,11 @@ start_proxy() {  # $1 scenario → PROXY_PID
     runtime) taskset -c 0 edgec run bench/plain.edge 2>"$WORK/runtime.log" & ;;
     spring) taskset -c 0 java -jar "$JAR" >"$WORK/spring.log" 2>&1 & ;;
   esac
-  PROXY_PID=$!
-  PIDS+=("$PROXY_PID")
-  wait_port 18080 1200
+  proxy_started 18080 1200
   if [ "$1" = spring ]; then
     until curl -fs -o /dev/null "$PROXY_URL"; do sleep 0.05; done
     START_TIMES+=("$(since "$t")")
   fi
-}
-
-stop_proxy() {
-  if [ "$1" = nginx ]; then kill -QUIT "$PROXY_PID"; else kill -TERM "$PROXY_PID"; fi
-  wait "$PROXY_PID" 2>/dev/null || true
-  wait_gone 18080 200
 }
 
 measure() {  # scenario conns seconds
@@ -69,7 +61,7 @@ for round in $(seq "$ROUNDS"); do
     measure "$scenario" 200 "$([ "$scenario" = spring ] && echo "$WARM" || echo 2)" >/dev/null
     measure "$scenario" 50 "$SECS" >> "$RESULTS"
     measure "$scenario" 200 "$SECS" >> "$RESULTS"
-    stop_proxy "$scenario"
+    stop_proxy "$scenario" 18080 200
     echo "round $round/$ROUNDS: $scenario done" >&2
   done
 done
@@ -82,7 +74,7 @@ OUT=bench/results/spring.md
   echo "warm-up at c=200 (${WARM} s for the JVM, 2 s for the others), then ${SECS} s at c=50 and ${SECS} s at c=200)."
   echo "Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
-  echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -sr)."
+  machine
   echo "$(java -version 2>&1 | head -1), $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g'), $(nginx -v 2>&1),"
   echo "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Python $(python3 -c 'import sys; print(sys.version.split()[0])')."
   echo "Every proxy on core 0 (the JVM with default flags sees one CPU); backend (nginx \`return 200\`, 1 worker)"
@@ -96,11 +88,7 @@ OUT=bench/results/spring.md
   echo
   python3 bench/report.py "$RESULTS"
   echo
-  echo "Raw runs (JSON lines):"
-  echo
-  echo '```'
-  cat "$RESULTS"
-  echo '```'
+  raw_runs "$RESULTS"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT" >&2
