@@ -132,9 +132,10 @@ class Runtime:
         return Listener(lst, ctx, server)
 
     async def _switch_listeners(self, edge: ir.Edge, contexts: dict) -> None:
-        """Make the listening sockets those of `edge`: unchanged ones stay (their certificate
-        reloaded), new ones open, removed ones close (their connections finish). A port that
-        cannot be opened refuses the reload, and whatever this reload opened is closed again."""
+        """Make the listening sockets those of `edge` (at start, from none): unchanged ones stay
+        (their certificate reloaded), new ones open, removed ones close (their connections
+        finish). A port that cannot be opened refuses the whole change, and whatever it opened
+        is closed again."""
         wanted = {(lst.address, lst.port): lst for lst in edge.listeners}
         kept, opened, replaced = {}, {}, {}
         try:
@@ -150,7 +151,7 @@ class Runtime:
             for listener in opened.values():
                 listener.server.close()
             raise ConfigError(f"cannot listen: {err.strerror or err}") from None
-        for key, listener in kept.items():
+        for listener in kept.values():
             if listener.ctx is not None:
                 listener.ctx.load_cert_chain(listener.ir.tls.cert, listener.ir.tls.key)  # checked above
         for key, listener in self.listeners.items():
@@ -178,9 +179,7 @@ class Runtime:
         self.metrics.gateway = self.gateway
         if self.slot is not None:
             self.metrics.share(self.slot, self.clock)
-        contexts = _tls_contexts(self.edge)
-        for lst in self.edge.listeners:
-            self.listeners[(lst.address, lst.port)] = await self._listen(lst, contexts.get((lst.address, lst.port)))
+        await self._switch_listeners(self.edge, _tls_contexts(self.edge))  # from none: every one opens
         if signals:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -261,11 +260,8 @@ def serve_one(options: Options, edge: ir.Edge, slot: Slot | None = None) -> int:
     runtime = Runtime(options, edge, slot)
     try:
         loop.run_until_complete(runtime.run())
-    except ConfigError as err:
+    except ConfigError as err:  # a secret, a file, a certificate, a port taken or not ours to bind
         log.error("%s", err)
-        return 1
-    except OSError as err:
-        log.error("cannot listen: %s", err.strerror or err)  # port taken, or not allowed to bind it
         return 1
     finally:
         loop.close()

@@ -332,3 +332,15 @@ def test_startup_problems_are_reported_without_traceback(tmp_path):
     proc.stop()
     out = proc.output()
     assert "nowhere" in out and "Traceback" not in out
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", port))
+    taken.listen(1)
+    try:
+        ok = _write(tmp_path / "t.edge", f'edge "t" {{ listen http {port} route r {{ respond 200 "ok" }} }}')
+        proc = RuntimeProcess(ok, port).start(wait=False)
+        assert proc.proc.wait(20) == 1
+        proc.stop()
+        out = proc.output()
+        assert "cannot listen" in out and "address already in use" in out.lower() and "Traceback" not in out
+    finally:
+        taken.close()
