@@ -40,7 +40,7 @@ def error_body(status: int, message: str | None = None) -> tuple[bytes, bytes]:
 def split_target(target: bytes) -> tuple[str, str]:
     """Request target → (path, query). Absolute-form targets (proxies) keep only their path."""
     text = target.decode("latin-1")
-    if text[:1] != "/" and text.startswith(("http://", "https://")):
+    if text.startswith(("http://", "https://")):
         rest = text.split("://", 1)[1]
         slash = rest.find("/")
         text = rest[slash:] if slash >= 0 else "/"
