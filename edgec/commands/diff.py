@@ -1,12 +1,13 @@
 """edgec diff FILE --env A --env B: what differs between two environments' IR, path by path.
-Exit 0: no difference; 2: differences; 1: an environment does not compile."""
+Exit codes follow diff(1) and git: 0 no difference, 1 differences, 2 trouble (a usage error or an
+environment that does not compile)."""
 from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_PROBLEMS, EXIT_USAGE, compile_file, print_diagnostics
+from ._common import compile_file, print_diagnostics
 
-EXIT_SAME, EXIT_DIFFERENT = 0, 2
+EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
 
 def add_arguments(parser) -> None:
@@ -22,13 +23,13 @@ def run(args) -> int:
     from ..diff import diff_edges, render_text
     if len(args.env) != 2:
         print("edgec diff: give exactly two environments: --env A --env B", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_TROUBLE
     edges = []
     for env in args.env:
         result = compile_file(args.file, env)
         if not result.ok:
             print_diagnostics(result.diagnostics, {args.file: result.source})
-            return EXIT_PROBLEMS
+            return EXIT_TROUBLE
         edges.append(result.edge)
     changes = diff_edges(*edges)
     if args.format == "json":
