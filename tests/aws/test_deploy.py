@@ -186,9 +186,24 @@ def test_missing_inputs_are_each_named(tmp_path):
     done = subprocess.run(["bash", str(folder / "deploy.sh")], capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
-    for name in ("EDGE_AWS_VPC", "EDGE_AWS_SUBNETS", "EDGE_AWS_SECURITY_GROUPS", "EDGE_AWS_CERTIFICATE"):
-        assert name in done.stderr
+    lines = done.stderr.splitlines()
+    # one heading, then one whole line per input (printf once reused its format for the extras)
+    assert lines[0] == "deploy.sh: missing input:"
+    assert [line.split()[0] for line in lines[1:]] == [
+        "EDGE_AWS_VPC", "EDGE_AWS_SUBNETS", "EDGE_AWS_SECURITY_GROUPS", "EDGE_AWS_CERTIFICATE"]
+    assert all(line.startswith("  ") and ": " in line for line in lines[1:])
     assert "EDGE_AWS_REGION" not in done.stderr  # aws_region is in the file
+
+
+def test_destroy_names_a_missing_region_on_its_own_line(tmp_path):
+    plain = 'edge "p" { listen http 80 upstream a { server "10.0.0.1:80" } route r { forward a } }'
+    folder = write(build(tmp_path / "p.edge", None, plain)[1], tmp_path)
+    done = subprocess.run(["bash", str(folder / "destroy.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[:2] == [
+        "destroy.sh: missing input:",
+        "  EDGE_AWS_REGION (or aws_region in the .edge file's env block): the AWS region, e.g. eu-west-1"]
 
 
 def test_inputs_from_the_environment_are_checked(tmp_path):

@@ -41,6 +41,14 @@ input() {
   fi
 }
 
+# stop_if_missing: name every missing input on a line of its own, then stop
+stop_if_missing() {
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  printf '%s: missing input:\n' "$script" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 2
+}
+
 # owned_target_groups: the ARN of every target group tagged with this edge and env, one a line
 owned_target_groups() {
   local listing i
@@ -71,10 +79,7 @@ declare -a tg_2_targets=()
 input tg_2_targets EDGE_AWS_TARGETS_ORDERS 1 10.0.2.10:8080 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream orders'
 declare -a tg_3_targets=()
 input tg_3_targets EDGE_AWS_TARGETS_ORDERS_V2 1 10.0.3.10:8080 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream orders_v2'
-if [ "${#missing[@]}" -gt 0 ]; then
-  printf '%s: missing input: %s\n' "$script" "${missing[@]}" >&2
-  exit 2
-fi
+stop_if_missing
 [ "${#aws_subnets[@]}" -ge 2 ] || fail "EDGE_AWS_SUBNETS: an ALB needs subnets in at least two availability zones"
 
 aws_() { aws --region "$aws_region" "$@"; }

@@ -41,6 +41,14 @@ input() {
   fi
 }
 
+# stop_if_missing: name every missing input on a line of its own, then stop
+stop_if_missing() {
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  printf '%s: missing input:\n' "$script" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 2
+}
+
 # owned_target_groups: the ARN of every target group tagged with this edge and env, one a line
 owned_target_groups() {
   local listing i
@@ -67,10 +75,7 @@ aws_scheme=""
 input aws_scheme EDGE_AWS_SCHEME 0 internal '^(internet-facing|internal)$' 'internet-facing or internal'
 declare -a tg_1_targets=()
 input tg_1_targets EDGE_AWS_TARGETS_API 1 '10.1.0.1:8080 10.1.0.2:8080' '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream api'
-if [ "${#missing[@]}" -gt 0 ]; then
-  printf '%s: missing input: %s\n' "$script" "${missing[@]}" >&2
-  exit 2
-fi
+stop_if_missing
 [ "${#aws_subnets[@]}" -ge 2 ] || fail "EDGE_AWS_SUBNETS: an ALB needs subnets in at least two availability zones"
 
 aws_() { aws --region "$aws_region" "$@"; }

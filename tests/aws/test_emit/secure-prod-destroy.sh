@@ -38,6 +38,14 @@ input() {
   fi
 }
 
+# stop_if_missing: name every missing input on a line of its own, then stop
+stop_if_missing() {
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  printf '%s: missing input:\n' "$script" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 2
+}
+
 # owned_target_groups: the ARN of every target group tagged with this edge and env, one a line
 owned_target_groups() {
   local listing i
@@ -52,10 +60,7 @@ owned_target_groups() {
 
 aws_region=""
 input aws_region EDGE_AWS_REGION 0 eu-west-1 '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'the AWS region, e.g. eu-west-1'
-if [ "${#missing[@]}" -gt 0 ]; then
-  printf '%s: missing input: %s\n' "$script" "${missing[@]}" >&2
-  exit 2
-fi
+stop_if_missing
 
 aws_() { aws --region "$aws_region" "$@"; }
 
