@@ -14,6 +14,7 @@ one mistake out of the report.
 from __future__ import annotations
 
 import difflib
+import re
 from copy import copy
 from dataclasses import dataclass
 
@@ -202,6 +203,27 @@ def keyword_terminals(p: Lark) -> dict[str, str]:
 
 def shown(text: str) -> str:
     return printable(text, limit=40)
+
+
+# a quantity's terminal → what it is; its units are read from the terminal's pattern
+QUANTITIES = {"DURATION": "a duration", "RATE": "a rate", "SIZE": "a size"}
+_WORD_END = set(' \t\r\n{}"#,[]=()$;:\'')
+
+
+def units_of(p: Lark, terminal: str) -> list[str]:
+    """The units a quantity terminal accepts, read from its pattern: `[0-9]+(?:ms|s|m)` → ms, s, m."""
+    pattern = next(t.pattern.value for t in p.terminals if t.name == terminal)
+    return re.search(r"\(\?:([^)]*)\)", pattern).group(1).split("|")
+
+
+def word_at(text: str, start: int, end: int) -> tuple[int, int]:
+    """The run of characters, up to blanks and punctuation, that holds text[start:end]: what the
+    user wrote as one word, which the lexer may have cut in pieces (`5sec` → `5s` `ec`)."""
+    while start > 0 and text[start - 1] not in _WORD_END:
+        start -= 1
+    while end < len(text) and text[end] not in _WORD_END:
+        end += 1
+    return start, end
 
 
 # ---- parsing with recovery ------------------------------------------------------------------------
@@ -448,6 +470,9 @@ class _Parse:
         span = Span(tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
         expected = describe_expected(accepts, self.p)
         expect_hint = "expected " + ", ".join(expected[:10])
+        whole = self.whole_word(tok, accepts)
+        if whole is not None:
+            return whole
         if tok.type in ("EQUAL", "VALUE_OP"):
             return ("E008", f"unexpected '{found}' here", span,
                     "settings are written `keyword value`, without ':' or '=' (only variables use '=')")
@@ -506,6 +531,53 @@ class _Parse:
             return "E011", message, span, hint
         return "E001", f"unexpected '{found}' here", span, expect_hint
 
+    def whole_word(self, tok: Token, accepts: set[str]) -> tuple[str, str, Span, str | None] | None:
+        """A word the lexer cut in pieces (`5sec`, `1.5s`, `least_connections`) is reported whole,
+        with what that place takes, instead of the piece the parser stumbled on."""
+        if tok.start_pos is None or tok.end_pos is None:
+            return None
+        start, end = word_at(self.text, tok.start_pos, tok.end_pos)
+        if (start, end) == (tok.start_pos, tok.end_pos):
+            return None
+        word = self.text[start:end]
+        span = Span(tok.line, tok.column - (tok.start_pos - start), tok.line, tok.column + (end - tok.start_pos))
+        last = self.last
+        glued = last is not None and last.start_pos is not None and last.start_pos >= start
+        if word[0].isdigit():
+            kind = last.type if glued else next((k for k in QUANTITIES if k in accepts), None)
+            if kind not in QUANTITIES:
+                return None
+            return self.bad_quantity(word, kind, span)
+        if glued and last.type in self.keyword_of:
+            # the keywords that could stand where the word starts: those of the state before `last`
+            alternatives: list[str] = []
+            if self.ps.value_stack and self.ps.value_stack[-1] is last:
+                n = len(self.ps.state_stack) - 1
+                alternatives = sorted(self.keyword_of[t] for t in self.keyword_of if self._fits([t], stack_len=n))
+            alternatives = alternatives or [self.keyword_of[last.type]]
+            where = f" in {self.open_blocks()[-1][0]}" if self.open_blocks() else ""
+            guess = difflib.get_close_matches(word, alternatives, n=1, cutoff=0.5) or [self.keyword_of[last.type]]
+            return ("E011", f"unknown keyword '{shown(word)}'{where}", span,
+                    f"did you mean '{guess[0]}'? expected one of: " + ", ".join(alternatives[:12]))
+        return None
+
+    def bad_quantity(self, word: str, kind: str, span: Span) -> tuple[str, str, Span, str]:
+        what = QUANTITIES[kind]
+        units = units_of(self.p, kind)
+        number = re.match(r"[0-9]+(?:\.[0-9]+)?", word).group(0)
+        whole, written = number.split(".")[0], word[len(number):].lstrip("/")
+        if "." in number:
+            fix = _whole_duration(number, written) if kind == "DURATION" else None
+            return ("E009", f"'{shown(word)}' is not {what}: it takes a whole number", span,
+                    f"write {fix}" if fix else f"write a whole number of a smaller unit ({', '.join(units)})")
+        sep = "/" if kind == "RATE" else ""
+        guess = _unit_guess(written, units)
+        short = [u for (u,) in _short_units(units).values()]
+        fix = f"{whole}{sep}{guess}" if guess else ", ".join(f"{whole}{sep}{u}" for u in short[:-1]) + \
+            f" or {whole}{sep}{short[-1]}"
+        return ("E009", f"'{shown(word)}' is not {what}: the {'windows' if kind == 'RATE' else 'units'} are "
+                + ", ".join(units), span, f"write {fix}")
+
     # -- characters no terminal starts with -----------------------------------------------------------
     def bad_characters(self, err: UnexpectedCharacters) -> bool:
         self.repairs += 1
@@ -554,6 +626,33 @@ class _Parse:
             self.ip.feed_token(tok)
             self.last = tok
         return True
+
+
+def _whole_duration(number: str, unit: str) -> str | None:
+    """1.5s → 1500ms: a fractional duration in the next smaller unit, when that is whole."""
+    smaller = {"s": ("ms", 1000), "m": ("s", 60), "h": ("m", 60), "d": ("h", 24)}.get(unit)
+    if smaller is None:
+        return None
+    value = float(number) * smaller[1]
+    return f"{int(value)}{smaller[0]}" if value == int(value) else None
+
+
+def _unit_guess(written: str, units: list[str]) -> str | None:
+    """The unit a misspelt one most likely means (sec → s, mins → m, megs → mb): the longest unit
+    it starts with, else the shortest that starts with its first letter."""
+    low = written.lower()
+    for unit in sorted(units, key=len, reverse=True):
+        if low.startswith(unit.lower()):
+            return unit
+    return next(iter(_short_units(units).get(low[:1], [])), None)
+
+
+def _short_units(units: list[str]) -> dict[str, list[str]]:
+    """first letter → the shortest unit of that letter (s → s, m → m; k → kb), in the grammar's order."""
+    out: dict[str, list[str]] = {}
+    for unit in sorted(units, key=len):
+        out.setdefault(unit[0].lower(), [unit])
+    return out
 
 
 def _end_line(tok: Token) -> int:

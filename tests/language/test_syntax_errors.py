@@ -105,6 +105,34 @@ def test_common_mistakes(name):
     assert diagnostics[0].hint, "every syntax error says how to fix it"
 
 
+UPSTREAM_BALANCE = 'edge "x" {\n  upstream u {\n    balance least_connections\n  }\n}\n'
+
+
+@pytest.mark.parametrize("source,word,column,message,hint", [
+    (route("timeout 5sec", "forward u"), "5sec", 13, "'5sec' is not a duration: the units are ms, s, m, h, d",
+     "write 5s"),
+    (route("timeout 5min", "forward u"), "5min", 13, "'5min' is not a duration: the units are ms, s, m, h, d",
+     "write 5m"),
+    (route("timeout 1.5s", "forward u"), "1.5s", 13, "'1.5s' is not a duration: it takes a whole number",
+     "write 1500ms"),
+    (route("timeout 5x", "forward u"), "5x", 13, "'5x' is not a duration: the units are ms, s, m, h, d",
+     "write 5s, 5m, 5h or 5d"),
+    (route("rate_limit 100/fortnight", "forward u"), "100/fortnight", 16,
+     "'100/fortnight' is not a rate: the windows are second, sec, s, minute, min, m, hour, h, day, d",
+     "write 100/s, 100/m, 100/h or 100/d"),
+    ('edge "x" {\n  limits {\n    max_body 10megs\n  }\n}\n', "10megs", 14,
+     "'10megs' is not a size: the units are KiB, MiB, GiB, kb, mb, gb, KB, MB, GB, b", "write 10mb"),
+    (UPSTREAM_BALANCE, "least_connections", 13, "unknown keyword 'least_connections' in upstream u",
+     "did you mean 'least_conn'? expected one of: hash, ip_hash, least_conn, random, round_robin"),
+])
+def test_a_word_the_lexer_cuts_in_pieces_is_reported_whole(source, word, column, message, hint):
+    """`5sec` lexes as `5s` `ec`, `least_connections` as `least_conn` `ections`: the message names and
+    underlines what the user wrote, and the hint lists what that place takes (units from the grammar)."""
+    [d] = errors(source)
+    assert (d.line, d.column, d.span.end_column - d.column) == (3, column, len(word))
+    assert (d.message, d.hint) == (message, hint)
+
+
 def test_did_you_mean_for_a_misspelt_keyword():
     [d] = errors(route("forwrd u", "cahce 30s"))[:1]
     assert d.hint == "did you mean 'forward'?"
