@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edgec import ir  # noqa: E402
 from edgec.diagnostics import Sink  # noqa: E402
-from edgec.lower import DEFAULT_LIMITS, DEFAULT_PASSIVE, DEFAULT_TIMEOUTS  # noqa: E402
+from edgec.ir import DEFAULT_LIMITS, DEFAULT_PASSIVE, DEFAULT_TIMEOUTS  # noqa: E402
 from edgec.targets import BuildContext, get  # noqa: E402
 
 UPSTREAMS = 20

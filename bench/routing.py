@@ -15,7 +15,7 @@ import statistics
 import time
 
 from edgec import ir
-from edgec.lower import DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS, DEFAULT_PASSIVE, DEFAULT_TIMEOUTS
+from edgec.ir import DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS, DEFAULT_PASSIVE, DEFAULT_TIMEOUTS
 from edgec.routing import Request, Router
 
 

@@ -407,6 +407,30 @@ class Edge:
         return next(r for r in self.routes if r.name == name)
 
 
+# ---- defaults: the one place they live (lowering applies them) ---------------------------
+DEFAULT_LISTENER = ("http", 8080)
+DEFAULT_PASSIVE = PassiveCheck(max_fails=1, fail_timeout_ms=10_000)
+DEFAULT_KEEPALIVE_CONNECTIONS = 256
+DEFAULT_KEEPALIVE_IDLE_MS = 60_000
+DEFAULT_TIMEOUTS = UpstreamTimeouts(connect_ms=5_000, read_ms=60_000, send_ms=60_000)
+DEFAULT_HEALTH = dict(interval_ms=10_000, timeout_ms=2_000, unhealthy=3, healthy=2, expect=(200, 399))
+DEFAULT_CACHE_METHODS = ("GET", "HEAD")
+CACHE_KEY = ("method", "scheme", "host", "path", "query")
+DEFAULT_CORS_METHODS = ("GET", "HEAD", "POST")
+DEFAULT_CORS_MAX_AGE_S = 600
+DEFAULT_RETRY_STATUSES = (502, 503, 504)
+DEFAULT_PART_TIMEOUT_MS = 5_000
+DEFAULT_REDIRECT_STATUS = 302
+DEFAULT_RESPOND_TYPE = "text/plain; charset=utf-8"
+DEFAULT_LIMITS = Limits(max_body_bytes=1024 * 1024, max_header_bytes=8 * 1024, max_headers=100,
+                        header_timeout_ms=60_000, idle_timeout_ms=75_000)
+DEFAULT_ACCESS_LOG = AccessLog("json", "-")
+DEFAULT_JWT_ALGORITHMS = ("RS256",)
+DEFAULT_JWT_LEEWAY_MS = 0
+DEFAULT_API_KEY_HEADER = "X-API-Key"
+DEFAULT_REALM = "restricted"
+
+
 # ---- JSON --------------------------------------------------------------------------------
 
 def to_json(node: Any) -> Any:

@@ -15,30 +15,14 @@ from typing import Any
 
 from . import ir
 from .diagnostics import CompileError, Sink, Span, did_you_mean
+# the defaults live with the IR (edgec/ir.py), which every target reads
+from .ir import (
+    DEFAULT_LISTENER, DEFAULT_PASSIVE, DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS,
+    DEFAULT_TIMEOUTS, DEFAULT_HEALTH, DEFAULT_CACHE_METHODS, CACHE_KEY, DEFAULT_CORS_METHODS,
+    DEFAULT_CORS_MAX_AGE_S, DEFAULT_RETRY_STATUSES, DEFAULT_PART_TIMEOUT_MS,
+    DEFAULT_REDIRECT_STATUS, DEFAULT_RESPOND_TYPE, DEFAULT_LIMITS, DEFAULT_ACCESS_LOG,
+    DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS, DEFAULT_API_KEY_HEADER, DEFAULT_REALM)
 from .syntax import Document, Stmt, Value, VarRef
-
-# ---- defaults: the one place they live ----------------------------------------------------
-DEFAULT_LISTENER = ("http", 8080)
-DEFAULT_PASSIVE = ir.PassiveCheck(max_fails=1, fail_timeout_ms=10_000)
-DEFAULT_KEEPALIVE_CONNECTIONS = 256
-DEFAULT_KEEPALIVE_IDLE_MS = 60_000
-DEFAULT_TIMEOUTS = ir.UpstreamTimeouts(connect_ms=5_000, read_ms=60_000, send_ms=60_000)
-DEFAULT_HEALTH = dict(interval_ms=10_000, timeout_ms=2_000, unhealthy=3, healthy=2, expect=(200, 399))
-DEFAULT_CACHE_METHODS = ("GET", "HEAD")
-CACHE_KEY = ("method", "scheme", "host", "path", "query")
-DEFAULT_CORS_METHODS = ("GET", "HEAD", "POST")
-DEFAULT_CORS_MAX_AGE_S = 600
-DEFAULT_RETRY_STATUSES = (502, 503, 504)
-DEFAULT_PART_TIMEOUT_MS = 5_000
-DEFAULT_REDIRECT_STATUS = 302
-DEFAULT_RESPOND_TYPE = "text/plain; charset=utf-8"
-DEFAULT_LIMITS = ir.Limits(max_body_bytes=1024 * 1024, max_header_bytes=8 * 1024, max_headers=100,
-                           header_timeout_ms=60_000, idle_timeout_ms=75_000)
-DEFAULT_ACCESS_LOG = ir.AccessLog("json", "-")
-DEFAULT_JWT_ALGORITHMS = ("RS256",)
-DEFAULT_JWT_LEEWAY_MS = 0
-DEFAULT_API_KEY_HEADER = "X-API-Key"
-DEFAULT_REALM = "restricted"
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",

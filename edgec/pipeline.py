@@ -1,7 +1,9 @@
-"""The stages wired together: read → parse → lower → lint → (schema) → target.
+"""The one place the stages are wired: read → parse → lower → lint → (schema) → target.
 
-The CLI, the runtime and the tests all go through here, so a file means the same
-thing wherever it is compiled.
+compile_file() and analyse() compile, schema_problems() checks the IR against its schema,
+emit() hands it to targets. The command line and the tests go through here, so a file means
+the same thing wherever it is compiled; the runtime is handed a loader built on it by
+`edgec run` and never imports it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from .syntax import Document
 @dataclass
 class Result:
     file: str
-    source: str
+    source: str | None  # None: the file could not be read
     diagnostics: list[Diagnostic] = field(default_factory=list)
     doc: Document | None = None
     edge: ir.Edge | None = None  # the IR of the chosen env, when there were no errors
@@ -36,6 +38,15 @@ def read_source(path: str) -> tuple[str | None, Diagnostic | None]:
     except OSError as err:
         return None, Diagnostic("E000", "error", f"cannot read file: {err.strerror}", path, Span(1, 1, 1, 2),
                                 rule="unreadable-file")
+
+
+def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, targets: tuple[str, ...] = (),
+                 strict: bool = False) -> Result:
+    """Read and analyse one file; a file that cannot be read is a Result with that diagnostic."""
+    source, problem = read_source(path)
+    if problem:
+        return Result(path, None, [problem])
+    return analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
 
 
 def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
@@ -100,6 +111,41 @@ def check_target(name: str, ctx, sink: Sink, strict: bool) -> None:
     for env_name, edge in ctx.edges.items():
         if edge is not None:
             target.check(BuildContext(edge, sink), strict=strict)
+
+
+def schema_problems(edge: ir.Edge) -> list[str]:
+    """Where the IR breaks its own JSON Schema: never, unless the compiler has a bug."""
+    from .schema import validate_ir
+    return validate_ir(ir.to_json(edge))
+
+
+@dataclass
+class Output:
+    """What targets wrote: relative path → content, and which files are scripts or credentials."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    executable: set[str] = field(default_factory=set)
+    private: set[str] = field(default_factory=set)
+
+
+def emit(edge: ir.Edge, targets: list, sink: Sink, options: dict[str, str] | None = None,
+         resolve_secret=None, strict: bool = False) -> Output:
+    """Check and emit each target (one sub-directory each when there are several). A target
+    that reports an error emits nothing; the caller writes nothing when the sink has errors."""
+    from .targets import BuildContext
+    out = Output()
+    options = options or {}
+    for target in targets:
+        ctx = BuildContext(edge, sink, {k: v for k, v in options.items() if k in target.options}, resolve_secret)
+        target.check(ctx, strict=strict)
+        if sink.has_errors:
+            continue
+        files = target.emit(ctx)
+        prefix = f"{target.name}/" if len(targets) > 1 else ""
+        out.files.update((prefix + rel, content) for rel, content in files.items())
+        out.executable |= {prefix + rel for rel in target.executables(files)}
+        out.private |= {prefix + rel for rel in target.private_files(files)}
+    return out
 
 
 def secret_resolver(secrets_dir: str | None):

@@ -1,4 +1,4 @@
-"""What several commands share: reading a file, printing diagnostics, exit codes."""
+"""What several commands share: compiling one file or saying why not, printing diagnostics, exit codes."""
 from __future__ import annotations
 
 import sys
@@ -31,10 +31,17 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
         stream.write(render_text(diagnostics, sources, color=stream.isatty()))
 
 
-def compile_file(path: str, env: str | None, targets: tuple[str, ...] = (), strict: bool = False):
-    """Read and analyse one file for one env. Returns the pipeline Result."""
-    from ..pipeline import Result, analyse, read_source
-    source, problem = read_source(path)
-    if problem:
-        return Result(path, "", [problem])
-    return analyse(source, path, env=env, targets=targets, strict=strict)
+def compile_or_report(path: str, env: str | None, fmt: str = "text", schema: bool = False):
+    """The pipeline Result of one file for one env, or None after printing why there is none
+    (its diagnostics, or an IR its own schema refuses: a compiler bug, said plainly)."""
+    from ..pipeline import compile_file, schema_problems
+    result = compile_file(path, env)
+    if not result.ok:
+        print_diagnostics(result.diagnostics, {path: result.source}, fmt)
+        return None
+    problems = schema_problems(result.edge) if schema else []
+    if problems:
+        print("edgec: internal error: the IR does not match its schema:\n  " + "\n  ".join(problems),
+              file=sys.stderr)
+        return None
+    return result

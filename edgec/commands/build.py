@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report, print_diagnostics
 
 
 def add_arguments(parser) -> None:
@@ -25,10 +25,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..diagnostics import Sink
-    from ..ir import to_json
-    from ..pipeline import analyse, read_source, secret_resolver
-    from ..schema import validate_ir
-    from ..targets import BuildContext, UnknownTarget, get, names
+    from ..pipeline import emit, secret_resolver
+    from ..targets import UnknownTarget, get, names
     from ..writer import write_tree
 
     target_names = names() if args.target == "all" else [args.target]
@@ -46,40 +44,16 @@ def run(args) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         options[key] = value
-    source, problem = read_source(args.file)
-    if problem:
-        print_diagnostics([problem], {}, args.format)
+    result = compile_or_report(args.file, args.env, args.format, schema=True)
+    if result is None:
         return EXIT_PROBLEMS
-    result = analyse(source, args.file, env=args.env)
-    diagnostics = list(result.diagnostics)
-    if not result.ok:
-        print_diagnostics(diagnostics, {args.file: source}, args.format)
-        return EXIT_PROBLEMS
-    problems = validate_ir(to_json(result.edge))
-    if problems:
-        print("edgec: internal error: the IR does not match its schema:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return EXIT_PROBLEMS
-    outputs: dict[str, str] = {}
-    executable: set[str] = set()
-    private: set[str] = set()
     sink = Sink(args.file)
-    for target in targets:
-        ctx = BuildContext(result.edge, sink, {k: v for k, v in options.items() if k in target.options},
-                           secret_resolver(args.secrets_dir))
-        target.check(ctx, strict=args.strict)
-        if sink.has_errors:
-            continue
-        files = target.emit(ctx)
-        prefix = f"{target.name}/" if len(targets) > 1 else ""
-        for rel, content in files.items():
-            outputs[prefix + rel] = content
-        executable |= {prefix + rel for rel in target.executables(files)}
-        private |= {prefix + rel for rel in target.private_files(files)}
-    diagnostics += sink.items
-    print_diagnostics(diagnostics, {args.file: source}, args.format)
-    if any(d.severity == "error" for d in diagnostics):
+    out = emit(result.edge, targets, sink, options, secret_resolver(args.secrets_dir), args.strict)
+    diagnostics = result.diagnostics + sink.items
+    print_diagnostics(diagnostics, {args.file: result.source}, args.format)
+    if sink.has_errors:
         return EXIT_PROBLEMS
-    written = write_tree(args.output, outputs, frozenset(executable), frozenset(private))
+    written = write_tree(args.output, out.files, frozenset(out.executable), frozenset(out.private))
     if args.format == "text":
         for path in written:
             print(f"wrote {os.path.relpath(path)}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import compile_file, print_diagnostics
+from ._common import compile_or_report
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
@@ -26,9 +26,8 @@ def run(args) -> int:
         return EXIT_TROUBLE
     edges = []
     for env in args.env:
-        result = compile_file(args.file, env)
-        if not result.ok:
-            print_diagnostics(result.diagnostics, {args.file: result.source})
+        result = compile_or_report(args.file, env)
+        if result is None:
             return EXIT_TROUBLE
         edges.append(result.edge)
     changes = diff_edges(*edges)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, compile_file, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, compile_or_report, print_diagnostics
 
 
 def add_arguments(parser) -> None:
@@ -14,20 +14,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..ir import to_json
-    from ..schema import validate_ir
-    result = compile_file(args.file, args.env)
-    warnings = [d for d in result.diagnostics if d.severity != "error"]
-    if not result.ok:
-        print_diagnostics(result.diagnostics, {args.file: result.source})
+    result = compile_or_report(args.file, args.env, schema=True)
+    if result is None:
         return EXIT_PROBLEMS
-    data = to_json(result.edge)
-    problems = validate_ir(data)
-    if problems:  # the compiler built an IR its own schema refuses: a bug, said plainly
-        print("edgec: internal error: the IR does not match its schema:\n  " + "\n  ".join(problems),
-              file=sys.stderr)
-        return EXIT_PROBLEMS
-    print_diagnostics(warnings, {args.file: result.source})
-    sys.stdout.write(dump(data, args.format))
+    print_diagnostics(result.diagnostics, {args.file: result.source})  # warnings
+    sys.stdout.write(dump(to_json(result.edge), args.format))
     return EXIT_OK
 
 

@@ -15,23 +15,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import analyse, read_source
+    from ..pipeline import compile_file
     from ..targets import UnknownTarget, names
     targets = tuple(names()) if "all" in args.target else tuple(args.target)
     diagnostics, sources = [], {}
     for path in args.files:
-        source, problem = read_source(path)
-        if problem:
-            diagnostics.append(problem)
-            continue
-        sources[path] = source
         try:
-            result = analyse(source, path, env=args.env, all_envs=args.env is None, targets=targets,
-                             strict=args.strict)
+            result = compile_file(path, env=args.env, all_envs=args.env is None, targets=targets,
+                                  strict=args.strict)
         except UnknownTarget as err:
             import sys
             print(f"edgec lint: {err}", file=sys.stderr)
             return 2
+        sources[path] = result.source
         diagnostics.extend(result.diagnostics)
         if result.doc is not None and not args.no_fmt_check:
             diagnostics.extend(_format_check(result.doc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_file, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report
 
 
 def add_arguments(parser) -> None:
@@ -27,9 +27,8 @@ def run(args) -> int:
         except CaseError as err:
             print(f"edgec test: {err}", file=sys.stderr)
             return EXIT_USAGE
-    result = compile_file(args.file, args.env)
-    if not result.ok:
-        print_diagnostics(result.diagnostics, {args.file: result.source})
+    result = compile_or_report(args.file, args.env)
+    if result is None:
         return EXIT_PROBLEMS
     report = []
     for f in files:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from edgec import ir
 from edgec import routing
-from edgec.lower import DEFAULT_TIMEOUTS
+from edgec.ir import DEFAULT_TIMEOUTS
 from edgec.routing import escape_path, strip_slash
 
 from . import regex

@@ -87,7 +87,7 @@ def test_comments_are_ignored():
 # ---- listeners -------------------------------------------------------------------------------
 
 def test_no_listener_means_the_default_one():
-    from edgec.lower import DEFAULT_LISTENER
+    from edgec.ir import DEFAULT_LISTENER
     (listener,) = edge().listeners
     assert (listener.protocol, listener.port) == DEFAULT_LISTENER
 
@@ -131,11 +131,10 @@ def test_servers_from_a_list():
 
 
 def test_upstream_defaults():
-    from edgec import lower
     u = upstream('server "10.0.0.1:80"')
     assert (u.balance, u.hash_key, u.health, u.sticky) == ("round_robin", None, None, None)
-    assert u.passive == lower.DEFAULT_PASSIVE and u.timeouts == lower.DEFAULT_TIMEOUTS
-    assert u.keepalive == ir.Keepalive(lower.DEFAULT_KEEPALIVE_CONNECTIONS, lower.DEFAULT_KEEPALIVE_IDLE_MS)
+    assert u.passive == ir.DEFAULT_PASSIVE and u.timeouts == ir.DEFAULT_TIMEOUTS
+    assert u.keepalive == ir.Keepalive(ir.DEFAULT_KEEPALIVE_CONNECTIONS, ir.DEFAULT_KEEPALIVE_IDLE_MS)
 
 
 @pytest.mark.parametrize("algorithm", ["round_robin", "least_conn", "ip_hash", "random"])
@@ -162,7 +161,7 @@ def test_health_check_every_option():
 
 
 def test_health_check_defaults():
-    from edgec.lower import DEFAULT_HEALTH
+    from edgec.ir import DEFAULT_HEALTH
     h = upstream('server "10.0.0.1:80" health get "/h"').health
     assert (h.method, h.path, h.interval_ms, h.timeout_ms, h.unhealthy_threshold, h.healthy_threshold,
             h.expect_status) == ("GET", "/h", DEFAULT_HEALTH["interval_ms"], DEFAULT_HEALTH["timeout_ms"],
@@ -203,7 +202,7 @@ def test_auth_jwt_every_option():
 
 
 def test_auth_jwt_hmac_secret_and_defaults():
-    from edgec.lower import DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS
+    from edgec.ir import DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS
     a = edge("auth jwt j { secret ${secret:JWT_KEY} }", "auth j\n    forward u").auth_provider("j")
     assert a.secret == ir.Secret("JWT_KEY")
     assert (a.algorithms, a.leeway_ms, a.header) == (DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS, "Authorization")
@@ -213,7 +212,7 @@ def test_auth_basic():
     a = edge('auth basic b { htpasswd "/etc/h" realm "staff" }', "auth b\n    forward u").auth_provider("b")
     assert (a.kind, a.htpasswd, a.realm) == ("basic", "/etc/h", "staff")
     a = edge("auth basic b { htpasswd ${secret:H} }", "auth b\n    forward u").auth_provider("b")
-    from edgec.lower import DEFAULT_REALM
+    from edgec.ir import DEFAULT_REALM
     assert (a.htpasswd, a.realm) == (ir.Secret("H"), DEFAULT_REALM)
 
 
@@ -222,7 +221,7 @@ def test_auth_api_key():
              "auth k\n    forward u").auth_provider("k")
     assert (a.kind, a.header, a.keys_file, a.keys) == ("api_key", "X-Key", "/etc/keys",
                                                        (ir.Secret("K1"), ir.Secret("K2")))
-    from edgec.lower import DEFAULT_API_KEY_HEADER
+    from edgec.ir import DEFAULT_API_KEY_HEADER
     a = edge("auth api_key k { keys ${secret:K} }", "auth k\n    forward u").auth_provider("k")
     assert (a.header, a.keys_file) == (DEFAULT_API_KEY_HEADER, None)
 
@@ -292,7 +291,7 @@ def test_rate_windows(unit, seconds):
 
 
 def test_cache_with_defaults_and_with_options():
-    from edgec.lower import CACHE_KEY, DEFAULT_CACHE_METHODS
+    from edgec.ir import CACHE_KEY, DEFAULT_CACHE_METHODS
     assert route("cache 30s\n    forward u").cache == ir.Cache(30_000, DEFAULT_CACHE_METHODS, CACHE_KEY, ())
     c = route('cache 1h methods GET vary "Accept" "Accept-Language"\n    forward u').cache
     assert (c.ttl_ms, c.methods, c.vary) == (3_600_000, ("GET",), ("Accept", "Accept-Language"))
@@ -326,7 +325,7 @@ def test_cors_every_option():
 
 
 def test_cors_defaults():
-    from edgec.lower import DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS
+    from edgec.ir import DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS
     assert route("cors { }\n    forward u").cors == ir.Cors(("*",), DEFAULT_CORS_METHODS, (), (), False,
                                                              DEFAULT_CORS_MAX_AGE_S)
 
@@ -338,7 +337,7 @@ def test_timeout_and_per_try():
 
 
 def test_retries():
-    from edgec.lower import DEFAULT_RETRY_STATUSES
+    from edgec.ir import DEFAULT_RETRY_STATUSES
     r = route("retries 2\n    forward u").retry
     assert (r.attempts, r.statuses, r.connect_errors, r.backoff_ms) == (2, DEFAULT_RETRY_STATUSES, True, 0)
     r = route("retries 3 on 503 connect_error backoff 100ms\n    forward u").retry
@@ -365,7 +364,7 @@ def test_redirect_to_a_url_and_to_a_path():
     a = route('redirect 301 "https://n.example:8443/p"').action
     assert (a.status, a.scheme, a.host, a.port, a.path) == (301, "https", "n.example", 8443,
                                                             ir.PathRewrite("full", "/p"))
-    from edgec.lower import DEFAULT_REDIRECT_STATUS
+    from edgec.ir import DEFAULT_REDIRECT_STATUS
     a = route('redirect "/elsewhere"').action
     assert (a.status, a.scheme, a.host, a.path) == (DEFAULT_REDIRECT_STATUS, None, None,
                                                     ir.PathRewrite("full", "/elsewhere"))
@@ -380,13 +379,13 @@ def test_redirect_options():
 
 
 def test_respond():
-    from edgec.lower import DEFAULT_RESPOND_TYPE
+    from edgec.ir import DEFAULT_RESPOND_TYPE
     assert route('respond 404 "nope" type "text/html"').action == ir.Respond("respond", 404, "nope", "text/html")
     assert route("respond 204").action == ir.Respond("respond", 204, "", DEFAULT_RESPOND_TYPE)
 
 
 def test_aggregate():
-    from edgec.lower import DEFAULT_PART_TIMEOUT_MS
+    from edgec.ir import DEFAULT_PART_TIMEOUT_MS
     a = route('aggregate {\n a = get u "/a" timeout 1s\n b = post v "/b"\n }').action
     assert a.parts == (ir.AggregatePart("a", "GET", "u", "/a", 1000),
                        ir.AggregatePart("b", "POST", "v", "/b", DEFAULT_PART_TIMEOUT_MS))
@@ -395,7 +394,7 @@ def test_aggregate():
 # ---- operations --------------------------------------------------------------------------------------
 
 def test_observability_defaults_and_settings():
-    from edgec.lower import DEFAULT_ACCESS_LOG
+    from edgec.ir import DEFAULT_ACCESS_LOG
     assert edge().observability == ir.Observability(DEFAULT_ACCESS_LOG, None)
     o = edge('access_log combined "/var/log/a.log"\n  metrics "/m"').observability
     assert o == ir.Observability(ir.AccessLog("combined", "/var/log/a.log"), "/m")
@@ -403,7 +402,7 @@ def test_observability_defaults_and_settings():
 
 
 def test_limits():
-    from edgec.lower import DEFAULT_LIMITS
+    from edgec.ir import DEFAULT_LIMITS
     assert edge().limits == DEFAULT_LIMITS
     limits = edge("limits { max_body 2mb max_header_size 4KiB max_headers 50 header_timeout 5s "
                   "idle_timeout 1m }").limits
