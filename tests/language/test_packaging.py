@@ -1,5 +1,5 @@
 """The package as users get it: a wheel built from the repository, installed into a fresh
-venv (its dependencies come from the system site-packages), run from another directory.
+venv (its dependencies come from the test interpreter's site-packages), run from another directory.
 Also the pre-commit hooks this repository offers."""
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -37,7 +38,12 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory) -> Path:
     env = tmp_path_factory.mktemp("venv") / "v"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=120)
+    # the dependencies are those of the interpreter running the tests: --system-site-packages would
+    # give the base interpreter's, which lack them when the tests run from a virtualenv
+    (site,) = (env / "lib").glob("python*/site-packages")
+    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
+    (site / "test-dependencies.pth").write_text("".join(f"{p}\n" for p in paths))
     run = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
