@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ir
-from .routing import Decision, Request, decide
+from .routing import Decision, Request, decide, host_hint, method_problem
 
 EXPECT_KEYS = {"route", "upstream", "weights", "n", "tolerance", "status", "path", "host", "headers",
                "absent_headers", "response_headers", "absent_response_headers", "location", "body", "auth",
@@ -170,7 +170,10 @@ def _case(raw: Any, where: str) -> Case:
         Request.from_url("GET", url)
     except (ValueError, KeyError) as err:
         raise CaseError(f"{where}: request url '{url}' is not valid: {err}") from None
-    return Case(str(name), str(req.get("method", "GET")), url, str(req["host"]) if req.get("host") else None,
+    method = str(req.get("method", "GET"))
+    if method_problem(method):
+        raise CaseError(f"{where}: request {method_problem(method)}")
+    return Case(str(name), method, url, str(req["host"]) if req.get("host") else None,
                 pairs, int(port) if port is not None else None, dict(expect), tuple(requires),
                 bool(raw.get("live", False)))
 
@@ -180,6 +183,10 @@ _LISTS = ("absent_headers", "absent_response_headers", "mirrored")
 
 
 def _check_expect(expect: dict, where: str) -> None:
+    for key in ("route", "upstream"):
+        if isinstance(expect.get(key), (dict, list)):
+            split = " (a split is `weights: {a: 0.9, b: 0.1}`)" if key == "upstream" else ""
+            raise CaseError(f"{where}: expect.{key} is one name{split}")
     for key in _MAPPINGS:
         if key in expect and not (isinstance(expect[key], dict) or (expect[key] is None and key not in
                                                                      ("headers", "response_headers", "weights"))):
@@ -221,8 +228,11 @@ def echo_response_headers(decision: Decision) -> list[tuple[str, str]]:
 
 def check(case: Case, edge: ir.Edge) -> tuple[Decision, list[str]]:
     """decide() for the case's request, and what differs from the expectation (empty: pass)."""
-    d = decide(edge, case.request(edge))
-    return d, compare(case, d)
+    request = case.request(edge)
+    d = decide(edge, request)
+    problems = compare(case, d)
+    hint = host_hint(edge, request, d) if problems else None
+    return d, problems + ([f"hint: {hint}"] if hint else [])
 
 
 def compare(case: Case, d: Decision) -> list[str]:

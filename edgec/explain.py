@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import ir
-from .routing import BadPath, Entry, Request, compile, normalize_path
+from .routing import BadPath, Entry, Request, compile, host_hint, normalize_path
 
 CRITERIA = ("host", "path", "method", "headers", "query", "route order", "match order")
 
@@ -117,6 +117,9 @@ def explain(edge: ir.Edge, request: Request) -> dict[str, Any]:
         out["parts"] = [ir.to_json(p) for p in decision.parts]
     if decision.route is not None:
         out["policies"] = _policies(decision)
+    hint = host_hint(edge, request, decision)
+    if hint:
+        out["outcome"]["hint"] = hint
     return out
 
 
@@ -152,6 +155,8 @@ def render_text(x: dict[str, Any]) -> str:
         lines.append("  because: " + " · ".join(w["conditions"]))
     else:
         lines.append(f"→ {o['status']} ({o['reason']})")
+    if "hint" in o:
+        lines.append(f"  hint: {o['hint']}")
     if x["others"]:
         lines.append("  also matched:")
         for other in x["others"]:

@@ -34,6 +34,34 @@ DEFAULT_HOST = "edge.test"  # Host sent by requests that name none (tests, `edge
 Headers = tuple[tuple[str, str], ...]
 
 
+def method_problem(method: str) -> str | None:
+    """Why a request method given to a tool (explain, test) is not one a route can match, or None."""
+    if method in ir.HTTP_METHODS:
+        return None
+    from .diagnostics import did_you_mean
+    guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
+    return (f"unknown method '{method}'" + (f"; did you mean '{guess}'?" if guess else "")
+            + f" (methods: {', '.join(ir.HTTP_METHODS)})")
+
+
+def host_hint(edge: ir.Edge, request: Request, decision: "Decision") -> str | None:
+    """When a request that named no Host (so it was sent as DEFAULT_HOST) found no route, and a
+    route with a host condition would take it with that host: say which Host to send."""
+    if decision.action != "not_found" or request.host != DEFAULT_HOST:
+        return None
+    for route in edge.routes:
+        for m in route.matches:
+            for pattern in m.hosts:
+                host = "www" + pattern[1:] if pattern.startswith("*.") else pattern
+                again = decide(edge, Request(request.method, request.scheme, host, request.port, request.path,
+                                             request.query, request.headers))
+                if again.route is not None:
+                    return (f"no Host was given, so the request was sent with Host {DEFAULT_HOST}; route "
+                            f"'{again.route}' takes it with Host {host} (add -H 'Host: {host}', or "
+                            f"host: {host} in a case)")
+    return None
+
+
 # ---- the request ------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)

@@ -46,9 +46,9 @@ def run(args) -> int:
     import json
 
     from ..explain import explain, render_text
-    from ..routing import Request
+    from ..routing import Request, method_problem
     headers = parse_headers(args.header)
-    problem = headers if isinstance(headers, str) else parse_url(args.url)
+    problem = headers if isinstance(headers, str) else parse_url(args.url) or method_problem(args.method.upper())
     if problem:
         print(f"edgec explain: {problem}", file=sys.stderr)
         return EXIT_USAGE

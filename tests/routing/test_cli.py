@@ -178,3 +178,53 @@ def test_diff_masks_secrets(tmp_path, capsys):
 def test_diff_trouble_exits_2_as_diff_and_git_do(edge_file, capsys, argv):
     """A usage error and an environment that does not compile are trouble (2), never 'different' (1)."""
     assert run(capsys, "diff", edge_file, *argv)[0] == 2
+
+
+# ---- what a newcomer trips over ------------------------------------------------------------------
+
+SHOP = Path(__file__).resolve().parents[2] / "samples" / "shop.edge"
+
+
+def test_a_path_without_a_host_that_finds_no_route_says_which_host_would(capsys):
+    code, out, _ = run(capsys, "explain", SHOP, "--env", "dev", "GET", "/api/v1/users")
+    assert code == 0 and "→ 404 (no route matches)" in out
+    assert ("hint: no Host was given, so the request was sent with Host edge.test; route 'users' takes it "
+            "with Host shop.localhost") in out
+    code, out, _ = run(capsys, "explain", SHOP, "--env", "dev", "GET", "/api/v1/users", "-H", "Host: other.example")
+    assert "hint" not in out  # a Host the user chose is not second-guessed
+
+
+def test_a_failing_case_without_a_host_gets_the_same_hint(tmp_path, capsys):
+    cases = tmp_path / "c.yaml"
+    cases.write_text("cases:\n  - name: users\n    request: {method: GET, url: /api/v1/users}\n"
+                     "    expect: {route: users}\n")
+    code, out, _ = run(capsys, "test", SHOP, "--env", "dev", cases)
+    assert code == 1 and "hint: no Host was given" in out and "Host shop.localhost" in out
+
+
+@pytest.mark.parametrize("command", ["explain", "test"])
+def test_an_unknown_method_is_a_usage_error(command, tmp_path, capsys):
+    if command == "explain":
+        code, _, err = run(capsys, "explain", SHOP, "--env", "dev", "FETCH", "/api/v1/users")
+    else:
+        cases = tmp_path / "c.yaml"
+        cases.write_text("cases:\n  - name: x\n    request: {method: FETCH, url: /}\n    expect: {route: null}\n")
+        code, _, err = run(capsys, "test", SHOP, "--env", "dev", cases)
+    assert code == 2
+    assert "unknown method 'FETCH'; did you mean 'PATCH'?" in err
+
+
+def test_a_split_written_as_upstream_points_at_weights(tmp_path, capsys):
+    cases = tmp_path / "c.yaml"
+    cases.write_text("cases:\n  - name: split\n    request: {url: /api/v1/orders}\n"
+                     "    expect: {upstream: {orders: 0.9, orders_v2: 0.1}}\n")
+    code, _, err = run(capsys, "test", SHOP, "--env", "dev", cases)
+    assert code == 2
+    assert "expect.upstream is one name (a split is `weights: {a: 0.9, b: 0.1}`)" in err
+
+
+def test_the_example_cases_file_passes():
+    proc = subprocess.run([sys.executable, "-m", "edgec", "test", str(SHOP), "--env", "dev",
+                           str(SHOP.with_name("shop.cases.yaml"))], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "6 cases: 6 passed, 0 failed" in proc.stdout
