@@ -18,15 +18,14 @@ import dataclasses
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from edgec import ir
 from edgec.diagnostics import Diagnostic, Sink
 from edgec.targets import BuildContext, get
 from edgec.targets.nginx.emit import _is_ip
+from tests.support.processes import NotListening, wait_listening
 from tests.support.processes import stop as stop_process
 
 TEST_KEY = "test-key-0123"
@@ -148,19 +147,11 @@ class Nginx:
         self.stderr = open(self.prefix / "nginx.stderr", "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(["nginx", "-p", f"{self.prefix}/", "-c", "nginx.conf", "-e", "stderr",
                                       "-g", directives], stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + 10
-        for port in self.ports:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("nginx exited: " + (self.prefix / "nginx.stderr").read_text())
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError(f"nginx does not listen on {port}")
-                    time.sleep(0.02)
+        try:
+            wait_listening(self.proc, self.ports, 10, "nginx")
+        except NotListening as err:
+            self.stop()
+            raise RuntimeError(f"{err}: " + (self.prefix / "nginx.stderr").read_text()) from None
         return self
 
     def reload(self) -> None:

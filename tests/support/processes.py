@@ -1,7 +1,31 @@
-"""Stopping the processes tests start (nginx, the runtime, moto_server, the Spring app)."""
+"""Waiting for and stopping the processes tests start (nginx, Envoy, the runtime,
+moto_server, the Spring app)."""
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
+
+
+class NotListening(RuntimeError):
+    pass
+
+
+def wait_listening(proc: subprocess.Popen, ports, timeout: float, name: str) -> None:
+    """Until every port accepts a connection on 127.0.0.1; NotListening when the process
+    exits first or the time runs out (the process is left to the caller to stop)."""
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            if proc.poll() is not None:
+                raise NotListening(f"{name} exited with {proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise NotListening(f"{name} does not listen on {port}") from None
+                time.sleep(0.02)
 
 
 def stop(proc: subprocess.Popen | None, grace: float = 10) -> int | None:

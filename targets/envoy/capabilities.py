@@ -1,0 +1,102 @@
+"""What Envoy (1.40, the static bootstrap edgec writes) can express, feature by feature."""
+from __future__ import annotations
+
+from edgec.targets import Capability, approximate, native, unsupported
+
+# Envoy forwards the path it routed on: a differing raw path is a declared difference,
+# which the conformance runner skips by this note
+PATH_NOTE = ("Envoy matches the normalised path (RFC 3986 dot segments, merged slashes, %XX of unreserved "
+             "characters decoded) and, unlike the other targets, forwards that normalised path; '..' above the "
+             "root is resolved to the root instead of answered 400")
+
+CAPABILITIES: dict[str, Capability] = {
+    "listener.http": native(),
+    "listener.https": native("DownstreamTlsContext with the certificate and key files"),
+    "listener.http2": native("ALPN h2 and http/1.1 on the TLS listener"),
+    "listener.tls_min_version": native("tls_minimum_protocol_version TLSv1_3"),
+    "listener.redirect_https": native("a route configuration whose one route is https_redirect"),
+    "match.path.exact": native("path; " + PATH_NOTE),
+    "match.path.prefix": native("path_separated_prefix (never /pfoo); " + PATH_NOTE),
+    "match.path.regex": native("safe_regex: the pattern is rewritten as RE2 with Python's meaning (Unicode "
+                               "\\d \\w \\s); a construct RE2 lacks is a compile error. " + PATH_NOTE
+                               + "; characters outside that set stay %XX-encoded in what the regex sees"),
+    "match.host": native("one virtual host per host name; the port and a trailing dot are ignored"),
+    "match.host.wildcard": native("virtual host *.example.com (any depth, never the bare domain)"),
+    "match.method": native("a :method header matcher"),
+    "match.header.exact": native("a header sent on several lines is matched as its lines joined with ','"),
+    "match.header.regex": native("safe_regex (RE2, rewritten from the source pattern)"),
+    "match.header.present": native("present_match"),
+    "match.query.exact": native("a regex over the raw value accepting every character %-encoded or not"),
+    "match.query.regex": approximate("the regex is matched against the raw (undecoded) value: a value the "
+                                     "client %-encoded may not match"),
+    "match.query.present": native("present_match"),
+    "balance.round_robin": native(),
+    "balance.least_conn": approximate("LEAST_REQUEST: Envoy counts active requests (power of two choices), not "
+                                      "connections"),
+    "balance.ip_hash": approximate("RING_HASH on the whole client address (nginx's ip_hash keys on the first "
+                                   "three octets)"),
+    "balance.hash.header": native("RING_HASH with a header hash policy"),
+    "balance.hash.cookie": native("RING_HASH with a cookie hash policy"),
+    "balance.hash.client_ip": native("RING_HASH with the source_ip hash policy"),
+    "balance.hash.uri": native("RING_HASH over :path (path and query)"),
+    "balance.random": native(),
+    "upstream.weights": native("load_balancing_weight"),
+    "upstream.backup": approximate("backup servers are priority 1: Envoy moves traffic there gradually as "
+                                   "priority 0 loses healthy servers (overprovisioning factor 1.4), and only "
+                                   "health checks or outlier detection mark a server down"),
+    "upstream.health_check": native("http_health_check with the path, expected statuses and thresholds"),
+    "upstream.passive_check": native("outlier detection: max_fails consecutive connect failures, timeouts or "
+                                     "resets eject a server for fail_timeout; with every server out Envoy "
+                                     "balances over all of them again (panic threshold)"),
+    "upstream.sticky_cookie": unsupported("not built yet for Envoy (stateful session); use the runtime target"),
+    "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
+                                 "cap on idle connections)"),
+    "upstream.timeouts": native("connect_timeout; the read and send timeouts become the route's stream idle "
+                                "timeout (the larger of the two: no byte either way for that long)"),
+    "auth.jwt": unsupported("not built yet for Envoy (jwt_authn); use the runtime or spring target"),
+    "auth.basic": unsupported("not built yet for Envoy; use the runtime or nginx target"),
+    "auth.api_key": unsupported("not built yet for Envoy; use the runtime or nginx target"),
+    "rate_limit.client_ip": unsupported("not built yet for Envoy (local rate limit); use the runtime or nginx "
+                                        "target"),
+    "rate_limit.header": unsupported("not built yet for Envoy (local rate limit); use the runtime or nginx "
+                                     "target"),
+    "rate_limit.claim": unsupported("Envoy's local rate limit cannot key on a JWT claim without a rate limit "
+                                    "service"),
+    "rate_limit.burst": unsupported("not built yet for Envoy (local rate limit)"),
+    "cache": unsupported("Envoy's cache filter is marked work-in-progress, not for production; use the nginx "
+                         "or runtime target"),
+    "cache.vary": unsupported("Envoy's cache filter is marked work-in-progress, not for production"),
+    "request_headers.set": native(),
+    "request_headers.add": native("a second header line, which HTTP reads as the comma list"),
+    "request_headers.remove": native(),
+    "response_headers.set": native("Envoy always sends its own Server header"),
+    "response_headers.add": native("a second header line, which HTTP reads as the comma list"),
+    "response_headers.remove": native("Envoy always sends its own Server header"),
+    "rewrite.prefix": native("regex_rewrite anchored on the prefix's path elements"),
+    "rewrite.full": native("regex_rewrite of the whole path"),
+    "rewrite.host": native("host_rewrite_literal"),
+    "cors": unsupported("not built yet for Envoy (CORS filter); use the runtime or nginx target"),
+    "timeout.request": native("the route timeout (0 disables it)"),
+    "timeout.per_try": native("per_try_timeout"),
+    "retry": native("retry_policy with previous_hosts (another server when there is one), idempotent "
+                    "methods only"),
+    "retry.statuses": native("retriable-status-codes"),
+    "retry.backoff": approximate("Envoy waits a random time up to the backoff (growing with each retry); "
+                                 "with no backoff given it waits up to 25 ms"),
+    "mirror": native("request_mirror_policies (the Host is not suffixed with -shadow)"),
+    "mirror.percent": native("runtime_fraction of a million"),
+    "action.forward": native(),
+    "action.forward.weighted": native("weighted_clusters"),
+    "action.redirect": native(),
+    "action.respond": native("direct_response with the content type"),
+    "action.aggregate": unsupported("Envoy cannot merge several backend responses into one JSON document "
+                                    "without custom code; use the runtime target"),
+    "observability.access_log": approximate("the same fields as the other targets, but the duration is "
+                                            "duration_ms (Envoy has no seconds), there are no upstream_status "
+                                            "and cache fields, and the combined format does not escape quotes"),
+    "observability.metrics": unsupported("not built yet for Envoy: its admin listener on 127.0.0.1 serves "
+                                         "/stats/prometheus"),
+    "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
+                          "not each line; the body limit buffers the request body (buffer filter, 413)"),
+    "trusted_proxies": unsupported("not built yet for Envoy (original IP detection with trusted CIDRs)"),
+}

@@ -1,0 +1,88 @@
+"""IR upstreams → Envoy clusters: endpoints, balancing, health checks, passive ejection."""
+from __future__ import annotations
+
+import ipaddress
+
+from edgec import ir
+
+from .actions import seconds
+
+Plan = dict
+
+LB_POLICIES = {"round_robin": "ROUND_ROBIN", "least_conn": "LEAST_REQUEST", "ip_hash": "RING_HASH",
+               "hash": "RING_HASH", "random": "RANDOM"}
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster(up: ir.Upstream) -> Plan:
+    out: Plan = {
+        "name": up.name,
+        "type": "STATIC" if all(is_ip(s.host) for s in up.servers) else "STRICT_DNS",
+        "connect_timeout": seconds(up.timeouts.connect_ms),
+        "lb_policy": LB_POLICIES[up.balance],
+        "load_assignment": {"cluster_name": up.name, "endpoints": localities(up)},
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "common_http_protocol_options": {"idle_timeout": seconds(up.keepalive.idle_timeout_ms)},
+                "explicit_http_config": {"http_protocol_options": {}},
+            }},
+    }
+    if out["type"] == "STRICT_DNS":
+        out["dns_lookup_family"] = "V4_PREFERRED"
+    if up.health:
+        out["health_checks"] = [health_check(up.health)]
+    if up.passive.max_fails:
+        out["outlier_detection"] = outlier_detection(up.passive)
+    return out
+
+
+def localities(up: ir.Upstream) -> list[Plan]:
+    """Primary servers at priority 0, backup servers at priority 1 (used as the primaries
+    become unhealthy)."""
+    out = []
+    for priority, backup in ((0, False), (1, True)):
+        servers = [s for s in up.servers if s.backup == backup]
+        if servers:
+            group: Plan = {"lb_endpoints": [endpoint(s) for s in servers]}
+            if priority:
+                group["priority"] = priority
+            out.append(group)
+    return out
+
+
+def endpoint(s: ir.Server) -> Plan:
+    out: Plan = {"endpoint": {"address": {"socket_address": {"address": s.host, "port_value": s.port}}}}
+    if s.weight != 1:
+        out["load_balancing_weight"] = s.weight
+    return out
+
+
+def health_check(h: ir.HealthCheck) -> Plan:
+    lo, hi = h.expect_status
+    http: Plan = {"path": h.path, "expected_statuses": [{"start": lo, "end": hi + 1}]}
+    if h.method != "GET":
+        http["method"] = h.method
+    return {"timeout": seconds(h.timeout_ms), "interval": seconds(h.interval_ms),
+            "unhealthy_threshold": h.unhealthy_threshold, "healthy_threshold": h.healthy_threshold,
+            "http_health_check": http}
+
+
+def outlier_detection(p: ir.PassiveCheck) -> Plan:
+    """max_fails consecutive failures Envoy itself sees (connect errors, timeouts, resets: what
+    routing counts, not the statuses a server answers with) eject a server for fail_timeout;
+    the other ejection rules are off."""
+    return {"split_external_local_origin_errors": True,
+            "consecutive_local_origin_failure": p.max_fails, "enforcing_consecutive_local_origin_failure": 100,
+            "enforcing_consecutive_5xx": 0, "enforcing_consecutive_gateway_failure": 0,
+            "enforcing_success_rate": 0, "enforcing_local_origin_success_rate": 0,
+            "enforcing_failure_percentage": 0, "enforcing_failure_percentage_local_origin": 0,
+            "interval": seconds(p.fail_timeout_ms), "base_ejection_time": seconds(p.fail_timeout_ms),
+            "max_ejection_time": seconds(p.fail_timeout_ms), "max_ejection_percent": 100}

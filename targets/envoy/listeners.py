@@ -1,0 +1,105 @@
+"""IR listeners → Envoy listeners, each with one HTTP connection manager and its route
+configuration."""
+from __future__ import annotations
+
+from edgec import ir
+
+from . import lua, routes
+from .actions import REDIRECT_CODES, seconds
+from .headers import option
+from .logs import access_log
+from .names import listener as listener_name
+
+Plan = dict
+
+HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+BUFFER = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
+
+
+def listener(edge: ir.Edge, lst: ir.Listener) -> Plan:
+    chain: Plan = {"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                "typed_config": connection_manager(edge, lst)}]}
+    if lst.tls:
+        chain["transport_socket"] = {"name": "envoy.transport_sockets.tls",
+                                     "typed_config": tls_context(lst)}
+    return {"name": listener_name(lst),
+            "address": {"socket_address": {"address": lst.address, "port_value": lst.port}},
+            "filter_chains": [chain]}
+
+
+def tls_context(lst: ir.Listener) -> Plan:
+    tls = lst.tls
+    assert tls is not None
+    return {"@type": TLS, "common_tls_context": {
+        "tls_params": {"tls_minimum_protocol_version": "TLSv1_3" if tls.min_version == "1.3" else "TLSv1_2"},
+        "tls_certificates": [{"certificate_chain": {"filename": tls.cert},
+                              "private_key": {"filename": tls.key}}],
+        "alpn_protocols": ["h2", "http/1.1"] if lst.http2 else ["http/1.1"]}}
+
+
+def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
+    limits = edge.limits
+    config = route_config(edge, lst)
+    out: Plan = {
+        "@type": HCM,
+        "stat_prefix": listener_name(lst),
+        "codec_type": "AUTO",
+        # routes match the normalised path, as routing.normalize_path does
+        "normalize_path": True,
+        "merge_slashes": True,
+        "use_remote_address": True,
+        "xff_num_trusted_hops": 0,
+        "generate_request_id": True,
+        "preserve_external_request_id": True,
+        "always_set_request_id_in_response": True,
+        "request_headers_timeout": seconds(limits.header_timeout_ms),
+        "common_http_protocol_options": {"idle_timeout": seconds(limits.idle_timeout_ms),
+                                         "max_headers_count": limits.max_headers},
+        # Envoy bounds the whole header block in KiB; edgec bounds each line
+        "max_request_headers_kb": min(8192, max(1, -(-limits.max_header_bytes * limits.max_headers // 1024))),
+        "route_config": config,
+        "http_filters": http_filters(edge, lst, [r for vh in config["virtual_hosts"] for r in vh["routes"]]),
+    }
+    log = access_log(edge.observability.access_log)
+    if log:
+        out["access_log"] = [log]
+    return out
+
+
+def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan]) -> list[Plan]:
+    out = []
+    if any(lua.FILTER in r.get("typed_per_filter_config", {}) for r in routes_):
+        out.append(lua.http_filter())
+    if lst.redirect is None:
+        out.append({"name": "envoy.filters.http.buffer",
+                    "typed_config": {"@type": BUFFER, "max_request_bytes": edge.limits.max_body_bytes}})
+    out.append({"name": "envoy.filters.http.router",
+                "typed_config": {"@type": ROUTER, "suppress_envoy_headers": True}})
+    return out
+
+
+def forwarding_headers() -> list[Plan]:
+    """What every target tells the backend about the client (the client's own values are
+    replaced: no proxy in front is trusted)."""
+    return [option("x-real-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+            option("x-forwarded-for", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+            option("x-forwarded-host", "%REQ(:AUTHORITY)%")]
+
+
+def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
+    name = listener_name(lst)
+    if lst.redirect is not None:
+        redirect: Plan = {"https_redirect": True, "response_code": REDIRECT_CODES[lst.redirect.status]}
+        everything: Plan = {"match": {"prefix": "/"}, "redirect": redirect}
+        if lst.redirect.port != 443:
+            redirect["port_redirect"] = lst.redirect.port
+        else:
+            everything["typed_per_filter_config"] = lua.per_route(lua.STRIP_PORT)
+        return {"name": name, "virtual_hosts": [{"name": "redirect", "domains": ["*"], "routes": [everything]}]}
+    return {"name": name,
+            "ignore_port_in_host_matching": True,
+            "request_headers_to_add": forwarding_headers(),
+            "response_headers_to_remove": ["x-powered-by"],
+            "virtual_hosts": routes.virtual_hosts(edge, lst)}

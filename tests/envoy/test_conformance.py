@@ -1,0 +1,64 @@
+"""The shared conformance corpus through the real Envoy: one Envoy per corpus file, every
+case passes or is skipped with a reason from the envoy capability table."""
+from __future__ import annotations
+
+import pytest
+
+from edgec import routing
+from edgec.targets.envoy.capabilities import PATH_NOTE
+from tests.conformance import corpus
+from tests.conformance.http_driver import check
+from tests.conftest import free_port
+from tests.support.echo import EchoServer
+
+from .support import Envoy, admin_options, build, write
+
+FILES = corpus.files()
+
+
+def skip_reason(edge, case) -> str | None:
+    reason = corpus.skip_reason("envoy", edge, case)
+    if reason is None and _unnormalised(case.request(edge)):
+        reason = f"envoy: {PATH_NOTE}"
+    return reason
+
+
+def _unnormalised(req: routing.Request) -> bool:
+    try:
+        return routing.normalize_path(req.path) != req.path
+    except routing.BadPath:
+        return True
+
+
+@pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
+def test_corpus(casefile, tmp_path):
+    edge = corpus.edge_of(casefile)
+    skipped = {c.name: skip_reason(edge, c) for c in casefile.cases}
+    if all(skipped.values()):
+        pytest.skip(next(iter(skipped.values())))
+    echoes = {name: EchoServer(name).start() for name in corpus.upstream_names(edge)}
+    try:
+        ports = {lst.port: free_port() for lst in edge.listeners}
+        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}),
+                                          ports)
+        files, diagnostics = build(live, admin_options())
+        assert files is not None, [d.message for d in diagnostics]
+        failures = {}
+        with Envoy(write(files, tmp_path), list(ports.values())):
+            for case in casefile.cases:
+                if skipped[case.name]:
+                    continue
+                problems = check(case, echoes, listener_ports=ports)
+                if problems:
+                    failures[case.name] = problems
+        assert not failures
+    finally:
+        for e in echoes.values():
+            e.stop()
+
+
+def test_every_skip_names_a_capability_table_reason():
+    """Skips come only from the capability table, never from a list kept here."""
+    reasons = {skip_reason(corpus.edge_of(c), c) for f in FILES for c in f.cases}
+    for reason in reasons - {None}:
+        assert reason.startswith("envoy"), reason
