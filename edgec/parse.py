@@ -9,6 +9,7 @@ from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
 
+from . import directives
 from .diagnostics import CompileError, Sink, Span
 from .syntax import Comment, Document, Stmt, Value, VarRef
 from .syntax_errors import parse_tree
@@ -59,6 +60,19 @@ _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u206
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "$": "$"}
 
 
+def _declared(d: "directives.Directive", children: list, meta) -> Stmt:
+    """The statement of a directive whose declaration names its grammar rule's children; a
+    `*name` takes the rest, keywords among them as words."""
+    args: dict = {}
+    for i, name in enumerate(d.args):
+        if name.startswith("*"):
+            args[name[1:]] = tuple(Value("word", str(c), str(c), _span(c)) if isinstance(c, Token) else c
+                                   for c in children[i:])
+            break
+        args[name] = children[i]
+    return Stmt(d.kind, args, _span(meta))
+
+
 class _ToSyntax(Transformer):
     """Lark parse tree → Stmt/Value. Terminals become Values carrying their span."""
 
@@ -76,6 +90,9 @@ class _ToSyntax(Transformer):
         def rule(name):
             f = getattr(self, name, None)
             if f is None:
+                declared = directives.by_rule(name)
+                if declared is not None:
+                    return lambda children, meta: _declared(declared, children, meta)
                 return lambda children, meta: Tree(name, children, meta)
             wrapper = getattr(f, "visit_wrapper", None)
             if wrapper is not None:
@@ -249,22 +266,6 @@ class _ToSyntax(Transformer):
         return Stmt("listen", {"protocol": protocol, "port": port}, _span(meta), body)
 
     @v_args(meta=True)
-    def tls(self, meta, children):
-        return Stmt("tls", {"cert": children[0], "key": children[1], "min_version": children[2]}, _span(meta))
-
-    @v_args(meta=True)
-    def redirect_https(self, meta, children):
-        return Stmt("redirect_https", {"port": children[0]}, _span(meta))
-
-    @v_args(meta=True)
-    def http2(self, meta, children):
-        return Stmt("http2", {}, _span(meta))
-
-    @v_args(meta=True)
-    def bind(self, meta, children):
-        return Stmt("bind", {"address": children[0]}, _span(meta))
-
-    @v_args(meta=True)
     def upstream(self, meta, children):
         return Stmt("upstream", {"name": children[0]}, _span(meta), tuple(children[1:]))
 
@@ -276,10 +277,6 @@ class _ToSyntax(Transformer):
         opts = self._options(children[1:])
         return Stmt("server", {"address": children[0], "weight": opts.get("weight"),
                                "backup": "backup" in opts}, _span(meta))
-
-    @v_args(meta=True)
-    def servers(self, meta, children):
-        return Stmt("servers", {"list": children[0]}, _span(meta))
 
     @v_args(meta=True)
     def balance(self, meta, children):
@@ -299,18 +296,6 @@ class _ToSyntax(Transformer):
     def health(self, meta, children):
         opts = self._options(children[2:])
         return Stmt("health", {"method": children[0], "path": children[1], **opts}, _span(meta))
-
-    @v_args(meta=True)
-    def passive(self, meta, children):
-        return Stmt("passive", {"max_fails": children[0], "fail_timeout": children[1]}, _span(meta))
-
-    @v_args(meta=True)
-    def sticky(self, meta, children):
-        return Stmt("sticky", {"cookie": children[0], "ttl": children[1]}, _span(meta))
-
-    @v_args(meta=True)
-    def keepalive(self, meta, children):
-        return Stmt("keepalive", {"connections": children[0], "idle": children[1]}, _span(meta))
 
     @v_args(meta=True)
     def up_timeout(self, meta, children):
@@ -374,14 +359,6 @@ class _ToSyntax(Transformer):
     def query_cond(self, meta, children): return self._value_cond("query", meta, children)
 
     @v_args(meta=True)
-    def route_auth(self, meta, children):
-        return Stmt("auth_ref", {"name": children[0]}, _span(meta))
-
-    @v_args(meta=True)
-    def rate_limit(self, meta, children):
-        return Stmt("rate_limit", {"rate": children[0], "key": children[1], "burst": children[2]}, _span(meta))
-
-    @v_args(meta=True)
     def key_client_ip(self, meta, children):
         return ("client_ip", None)
 
@@ -405,11 +382,6 @@ class _ToSyntax(Transformer):
     def cache_vary(self, children): return ("vary", tuple(children))
 
     @v_args(meta=True)
-    def header_op(self, meta, children):
-        direction, verb, name, value = children
-        return Stmt("header_op", {"direction": direction, "verb": verb, "name": name, "value": value}, _span(meta))
-
-    @v_args(meta=True)
     def strip_prefix(self, meta, children):
         return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": None}, _span(meta))
 
@@ -429,10 +401,6 @@ class _ToSyntax(Transformer):
     def cors(self, meta, children):
         return Stmt("cors", {}, _span(meta), tuple(children))
 
-    @v_args(meta=True)
-    def timeout(self, meta, children):
-        return Stmt("timeout", {"request": children[0], "per_try": children[1]}, _span(meta))
-
     def retry_opt(self, children):
         return (children[0], tuple(children[1:]) if children[0] == "on" else children[1])
 
@@ -441,10 +409,6 @@ class _ToSyntax(Transformer):
         opts = self._options(children[1:])
         return Stmt("retries", {"attempts": children[0], "on": opts.get("on"), "backoff": opts.get("backoff")},
                     _span(meta))
-
-    @v_args(meta=True)
-    def mirror(self, meta, children):
-        return Stmt("mirror", {"upstream": children[0], "percent": children[1]}, _span(meta))
 
     @v_args(meta=True)
     def backend(self, meta, children):
@@ -464,10 +428,6 @@ class _ToSyntax(Transformer):
                     _span(meta))
 
     @v_args(meta=True)
-    def respond(self, meta, children):
-        return Stmt("respond", {"status": children[0], "body": children[1], "type": children[2]}, _span(meta))
-
-    @v_args(meta=True)
     def aggregate(self, meta, children):
         return Stmt("aggregate", {}, _span(meta), tuple(children))
 
@@ -478,20 +438,8 @@ class _ToSyntax(Transformer):
                              "timeout": timeout}, _span(meta))
 
     @v_args(meta=True)
-    def access_log(self, meta, children):
-        return Stmt("access_log", {"format": children[0], "path": children[1]}, _span(meta))
-
-    @v_args(meta=True)
-    def metrics(self, meta, children):
-        return Stmt("metrics", {"path": children[0]}, _span(meta))
-
-    @v_args(meta=True)
     def limits(self, meta, children):
         return Stmt("limits", {}, _span(meta), tuple(children))
-
-    @v_args(meta=True)
-    def trust_proxies(self, meta, children):
-        return Stmt("trust_proxies", {"values": tuple(children)}, _span(meta))
 
 
 def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Document:

@@ -1,0 +1,115 @@
+"""A route's action: forward, redirect, respond or aggregate (one per route)."""
+from __future__ import annotations
+
+import re
+
+from .. import ir
+from ..ir import DEFAULT_PART_TIMEOUT_MS, DEFAULT_REDIRECT_STATUS, DEFAULT_RESPOND_TYPE
+from . import directive
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+def _forward_uses(route: ir.Route):
+    if isinstance(route.action, ir.Forward):
+        yield "action.forward.weighted" if len(route.action.backends) > 1 else "action.forward"
+
+
+@directive("route", "forward", once="action", features={
+    "action.forward": "forward to one upstream",
+    "action.forward.weighted": "split traffic across upstreams by weight",
+}, uses=_forward_uses)
+def forward(v, stmt, out):
+    backends = []
+    for name, weight in stmt.args["backends"]:
+        if weight is None:
+            w = 1
+        elif weight.kind == "percent":
+            w = weight.value
+            if w != int(w):
+                v.sink.error("E221", "percentages are whole numbers", weight.span, rule="bad-value")
+            w = int(w)
+        else:
+            w = weight.value
+        if w > 1_000_000:
+            v.sink.error("E212", f"weight {w} is above 1000000", weight.span, rule="value-out-of-range")
+        backends.append(ir.Backend(name.value, w))
+    out["action"] = ir.Forward("forward", tuple(backends))
+
+
+def _action_uses(kind: str):
+    return lambda route: [f"action.{kind}"] if route.action.type == kind else []
+
+
+@directive("route", "redirect", once="action", features={"action.redirect": "redirect"},
+           uses=_action_uses("redirect"))
+def redirect(v, stmt, out):
+    a = stmt.args
+    status = v.integer(a["status"], "redirect status", default=DEFAULT_REDIRECT_STATUS) \
+        if a["status"] else DEFAULT_REDIRECT_STATUS
+    if status not in REDIRECT_STATUSES:
+        v.sink.error("E221", f"{status} is not a redirect status", a["status"].span,
+                     hint="use 301, 302, 303, 307 or 308", rule="bad-value")
+    scheme = host = port = path = None
+    if a["location"] is not None:
+        text = v.string(a["location"], "redirect location", default="")
+        m = re.fullmatch(r"(?:(https?)://([^/:?#]+)(?::([0-9]{1,5}))?)?(/[^?#]*)?", text)
+        if not m or not text:
+            v.sink.error("E210", f"redirect location '{text}' is not a path or http(s) URL",
+                         a["location"].span, hint='write "/new/path" or "https://example.com/new"', rule="bad-path")
+        else:
+            scheme, host = m.group(1), m.group(2)
+            port = int(m.group(3)) if m.group(3) else None
+            path = ir.PathRewrite("full", m.group(4)) if m.group(4) else None
+    opts = a["opts"]
+    if "scheme" in opts:
+        scheme = opts["scheme"].value
+        if scheme not in ("http", "https"):
+            v.sink.error("E221", f"redirect scheme '{scheme}' must be http or https", opts["scheme"].span,
+                         rule="bad-value")
+    if "host" in opts:
+        host = v.hostname(opts["host"], "redirect host")
+    if "port" in opts:
+        port = v.integer(opts["port"], "redirect port", low=1, high=65535)
+    if "path" in opts:
+        path = ir.PathRewrite("full", v.path(opts["path"], "redirect path"))
+    if "prefix" in opts:
+        prefix = v.string(opts["prefix"], "redirect prefix", default="")
+        if prefix and not prefix.startswith("/"):
+            v.sink.error("E210", f"redirect prefix '{prefix}' must start with '/'", opts["prefix"].span,
+                         hint=f'write "/{prefix}"', rule="bad-path")
+        path = ir.PathRewrite("prefix", prefix, None)
+    out["action"] = ir.Redirect("redirect", status, scheme, host.lower() if host else None, port, path)
+
+
+@directive("route", "respond", args=("status", "body", "type"), once="action",
+           features={"action.respond": "fixed response"}, uses=_action_uses("respond"))
+def respond(v, stmt, out):
+    a = stmt.args
+    status = v.integer(a["status"], "response status", default=200, low=100, high=599)
+    out["action"] = ir.Respond(
+        "respond", status, v.string(a["body"], "response body", default="") if a["body"] else "",
+        v.string(a["type"], "content type", default=DEFAULT_RESPOND_TYPE) if a["type"] else DEFAULT_RESPOND_TYPE)
+
+
+@directive("route", "aggregate", once="action",
+           features={"action.aggregate": "aggregate parallel sub-requests into one JSON response"},
+           uses=_action_uses("aggregate"))
+def aggregate(v, stmt, out):
+    parts = []
+    seen = set()
+    for p in stmt.body:
+        a = p.args
+        name = a["name"].value
+        if name in seen:
+            v.sink.error("E106", f"aggregate part '{name}' is defined twice", a["name"].span, rule="duplicate-name")
+        seen.add(name)
+        method = a["method"].value.upper()
+        if method not in ir.HTTP_METHODS:
+            v.sink.error("E211", f"unknown HTTP method '{a['method'].value}'", a["method"].span, rule="bad-method")
+        parts.append(ir.AggregatePart(name, method, a["upstream"].value, v.path(a["path"], "part path"),
+                                      a["timeout"].value if a["timeout"] else DEFAULT_PART_TIMEOUT_MS))
+    if not parts:
+        v.sink.error("E208", "aggregate needs at least one part", stmt.span,
+                     hint='write: name = get UPSTREAM "/path"', rule="missing-action")
+    out["action"] = ir.Aggregate("aggregate", tuple(parts))

@@ -1,0 +1,70 @@
+"""`auth jwt|basic|api_key NAME { }`: the auth providers routes refer to."""
+from __future__ import annotations
+
+import re
+
+from .. import ir
+from ..diagnostics import did_you_mean
+from ..ir import DEFAULT_API_KEY_HEADER, DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS, DEFAULT_REALM
+from . import directive
+
+JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                  "EdDSA", "HS256", "HS384", "HS512")
+HTPASSWD_ENTRY = re.compile(r"^[^/:\s]+:(?:\$(?:apr1|2[aby]|5|6)\$|\{SHA\})", re.M)
+
+
+@directive("edge", "auth", opens="auth", features={
+    "auth.jwt": "JWT validation (issuer, audience, expiry, JWKS or shared secret)",
+    "auth.basic": "HTTP basic authentication against an htpasswd file",
+    "auth.api_key": "API key in a request header",
+}, uses=lambda auth: [f"auth.{auth.kind}"])
+def auth(v, stmt, out):
+    kind = stmt.args["type"].value
+    lower = {"jwt": _jwt, "basic": _basic, "api_key": _api_key}[kind]
+    out.setdefault("auth", []).append(lower(v, stmt, stmt.args["name"].value, v.items(stmt)))
+
+
+def _jwt(v, stmt, name, items) -> ir.JwtAuth:
+    algorithms = tuple(a.value for a in items["algorithms"].args["values"]) if "algorithms" in items \
+        else DEFAULT_JWT_ALGORITHMS
+    for a in items["algorithms"].args["values"] if "algorithms" in items else ():
+        if a.value not in JWT_ALGORITHMS:
+            guess = did_you_mean(a.value, JWT_ALGORITHMS)
+            v.sink.error("E221", f"unknown JWT algorithm '{a.value}'", a.span,
+                         hint=f"did you mean '{guess}'?" if guess else "one of " + ", ".join(JWT_ALGORITHMS),
+                         rule="bad-value")
+    audiences = tuple(t for t, _ in v.strings_of(items["audience"].args["values"], "audience")) \
+        if "audience" in items else ()
+    return ir.JwtAuth(
+        name=name, kind="jwt",
+        issuer=v.one_string(items, "issuer", "jwt issuer"),
+        jwks_url=v.one_string(items, "jwks", "jwks url"),
+        secret=v.credential(items["secret"].args["values"][0], "a jwt secret", "secret ${secret:JWT_KEY}")
+        if "secret" in items else None,
+        audiences=audiences, algorithms=algorithms,
+        leeway_ms=items["leeway"].args["values"][0].value if "leeway" in items else DEFAULT_JWT_LEEWAY_MS,
+        header=v.one_string(items, "header", "jwt header", default="Authorization"),
+        span=stmt.span)
+
+
+def _basic(v, stmt, name, items) -> ir.BasicAuth:
+    htpasswd = v.one_string(items, "htpasswd", "htpasswd file", default="", allow_secret=True)
+    if isinstance(htpasswd, str) and HTPASSWD_ENTRY.search(htpasswd):
+        v.sink.error("E110", "htpasswd takes the path of a file, not the user:hash entries",
+                     items["htpasswd"].args["values"][0].span,
+                     hint='write htpasswd "/etc/edge/users.htpasswd", or htpasswd ${secret:HTPASSWD} for a '
+                          "file kept as a secret", rule="literal-secret", mask=True)
+    return ir.BasicAuth(name=name, kind="basic", htpasswd=htpasswd,
+                        realm=v.one_string(items, "realm", "realm", default=DEFAULT_REALM), span=stmt.span)
+
+
+def _api_key(v, stmt, name, items) -> ir.ApiKeyAuth:
+    keys: list[ir.Secret] = []
+    for value in items["keys"].args["values"] if "keys" in items else ():
+        secret = v.credential(value, "an API key", "keys ${secret:SHOP_API_KEY} (or use keys_file)")
+        if secret is not None:
+            keys.append(secret)
+    return ir.ApiKeyAuth(name=name, kind="api_key",
+                         header=v.one_string(items, "header", "api key header", default=DEFAULT_API_KEY_HEADER),
+                         keys_file=v.one_string(items, "keys_file", "keys file"),
+                         keys=tuple(keys), span=stmt.span)

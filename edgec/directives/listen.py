@@ -1,0 +1,54 @@
+"""`listen` and what its block holds."""
+from __future__ import annotations
+
+import ipaddress
+
+from .. import ir
+from . import directive, lower_body
+
+
+@directive("edge", "listen", opens="listen", features={
+    "listener.http": "plain HTTP listener",
+    "listener.https": "HTTPS listener with a certificate and key",
+}, uses=lambda lst: [f"listener.{lst.protocol}"])
+def listen(v, stmt, out):
+    protocol = stmt.args["protocol"].value
+    port = v.integer(stmt.args["port"], "listener port", default=0, low=1, high=65535)
+    fields: dict = {}
+    lower_body(v, stmt, "listen", f"listener {protocol}:{port}", fields)
+    out.setdefault("listeners", []).append(ir.Listener(protocol, port, span=stmt.span, **fields))
+
+
+@directive("listen", "http2", args=(), features={"listener.http2": "HTTP/2 on a TLS listener"},
+           uses=lambda lst: ["listener.http2"] if lst.http2 else [])
+def http2(v, stmt, out):
+    out["http2"] = True
+
+
+@directive("listen", "tls", args=("cert", "key", "min_version"),
+           features={"listener.tls_min_version": "minimum TLS version 1.3"},
+           uses=lambda lst: ["listener.tls_min_version"] if lst.tls and lst.tls.min_version == "1.3" else [])
+def tls(v, stmt, out):
+    version = stmt.args["min_version"]
+    out["tls"] = ir.Tls(cert=v.string(stmt.args["cert"], "tls cert", default=""),
+                        key=v.string(stmt.args["key"], "tls key", default=""),
+                        min_version=version.value if version else "1.2")
+
+
+@directive("listen", "redirect_https", args=("port",),
+           features={"listener.redirect_https": "listener that redirects every request to HTTPS"},
+           uses=lambda lst: ["listener.redirect_https"] if lst.redirect else [])
+def redirect_https(v, stmt, out):
+    out["redirect"] = ir.HttpsRedirect(port=v.integer(stmt.args["port"], "redirect port", default=443,
+                                                      low=1, high=65535))
+
+
+@directive("listen", "bind", args=("address",))
+def bind(v, stmt, out):
+    address = v.string(stmt.args["address"], "bind address", default="0.0.0.0")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        v.sink.error("E202", f"bind address '{address}' is not an IP address", stmt.args["address"].span,
+                     hint='write "127.0.0.1" or "0.0.0.0"', rule="bad-address")
+    out["address"] = address

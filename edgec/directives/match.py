@@ -1,0 +1,93 @@
+"""`match`: the conditions of one alternative of a route."""
+from __future__ import annotations
+
+from .. import ir
+from ..diagnostics import did_you_mean
+from ..values import HEADER_NAME, HOST_LABEL
+from . import directive
+
+
+def _uses(route: ir.Route):
+    for m in route.matches:
+        yield f"match.path.{m.path.type}", m.span
+        for host in m.hosts:
+            yield ("match.host.wildcard" if host.startswith("*.") else "match.host"), m.span
+        if m.methods:
+            yield "match.method", m.span
+        for h in m.headers:
+            yield f"match.header.{h.type}", m.span
+        for q in m.query:
+            yield f"match.query.{q.type}", m.span
+
+
+@directive("route", "match", features={
+    "match.path.exact": "exact path match",
+    "match.path.prefix": "path prefix match on segment boundaries",
+    "match.path.regex": "regular-expression path match",
+    "match.host": "exact host name match",
+    "match.host.wildcard": "wildcard host match (*.example.com)",
+    "match.method": "HTTP method match",
+    "match.header.exact": "header value equals",
+    "match.header.regex": "header value matches a regex",
+    "match.header.present": "header is present",
+    "match.query.exact": "query parameter equals",
+    "match.query.regex": "query parameter matches a regex",
+    "match.query.present": "query parameter is present",
+}, uses=_uses)
+def match(v, stmt, out):
+    path = ir.PathMatch("prefix", "/")
+    hosts: list[str] = []
+    methods: list[str] = []
+    headers: list[ir.ValueMatch] = []
+    query: list[ir.ValueMatch] = []
+    seen: set[str] = set()
+    for cond in stmt.args["conditions"]:
+        a = cond.args
+        if cond.kind in seen and cond.kind in ("path",):
+            v.sink.error("E215", "a match has one path condition; for alternatives write another `match` line",
+                         cond.span, rule="duplicate-statement")
+        seen.add(cond.kind)
+        if cond.kind == "path":
+            ptype = a["type"].value
+            if ptype == "regex":
+                pattern = v.string(a["value"], "path regex", default="")
+                v.check_regex(pattern, a["value"].span)
+                path = ir.PathMatch("regex", pattern)
+            else:
+                path = ir.PathMatch(ptype, v.path(a["value"], f"{ptype} path"))
+        elif cond.kind == "host":
+            for h in a["values"]:
+                for text, span in v.strings(h, "host"):
+                    host = text.lower().rstrip(".")
+                    if not HOST_LABEL.match(host) or ":" in host:
+                        v.sink.error("E218", f"'{text}' is not a host name or *.wildcard", span,
+                                     hint='write "api.example.com" or "*.example.com" (no port, no scheme)',
+                                     rule="bad-host")
+                    hosts.append(host)
+        elif cond.kind == "method":
+            for value in a["values"]:
+                method = value.value
+                if method not in ir.HTTP_METHODS:
+                    guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
+                    v.sink.error("E211", f"unknown HTTP method '{method}'", value.span,
+                                 hint=f"did you mean '{guess}'?" if guess else "methods are upper case",
+                                 rule="bad-method")
+                methods.append(method)
+        else:
+            name = v.string(a["name"], f"{cond.kind} name", default="")
+            if cond.kind == "header" and not HEADER_NAME.match(name):
+                v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span, rule="bad-header")
+            value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
+            if a["op"] == "regex":
+                v.check_regex(value, a["value"].span)
+            target = headers if cond.kind == "header" else query
+            same = [m for m in target if (m.name.lower() == name.lower() if cond.kind == "header"
+                                          else m.name == name)]
+            if same:
+                v.sink.error("E215", f"{cond.kind} '{name}' is tested twice in one match", cond.span,
+                             hint="a match needs all its conditions; for alternatives write another `match`",
+                             rule="duplicate-statement")
+            target.append(ir.ValueMatch(name, a["op"], value))
+    out.setdefault("matches", []).append(
+        ir.Match(path, tuple(dict.fromkeys(hosts)), tuple(dict.fromkeys(methods)), tuple(headers), tuple(query),
+                 span=stmt.span))

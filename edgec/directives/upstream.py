@@ -1,0 +1,175 @@
+"""`upstream` and what its block holds."""
+from __future__ import annotations
+
+import re
+
+from .. import ir
+from ..diagnostics import Span
+from ..ir import DEFAULT_HEALTH, DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS, DEFAULT_PASSIVE, \
+    DEFAULT_TIMEOUTS
+from ..values import HEADER_NAME, HOST_LABEL
+from . import directive, lower_body
+
+COOKIE_NAME = HEADER_NAME
+
+
+@directive("edge", "upstream", opens="upstream")
+def upstream(v, stmt, out):
+    fields = {"servers": [], "balance": "round_robin", "hash_key": None, "health": None,
+              "passive": DEFAULT_PASSIVE, "sticky": None,
+              "keepalive": ir.Keepalive(DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS),
+              "timeouts": DEFAULT_TIMEOUTS}
+    name = stmt.args["name"].value
+    lower_body(v, stmt, "upstream", f"upstream '{name}'", fields)
+    out.setdefault("upstreams", []).append(
+        ir.Upstream(name, **{**fields, "servers": tuple(fields["servers"])}, span=stmt.span))
+
+
+def _balance_uses(up: ir.Upstream):
+    yield f"balance.{up.balance}" if up.balance != "hash" else \
+        f"balance.hash.{up.hash_key.source if up.hash_key else 'uri'}"
+
+
+@directive("upstream", "balance", features={
+    "balance.round_robin": "round robin",
+    "balance.least_conn": "least connections",
+    "balance.ip_hash": "client IP hash",
+    "balance.hash.header": "consistent hash of a request header",
+    "balance.hash.cookie": "consistent hash of a cookie",
+    "balance.hash.client_ip": "consistent hash of the client address",
+    "balance.hash.uri": "consistent hash of the request URI",
+    "balance.random": "random choice",
+}, uses=_balance_uses)
+def balance(v, stmt, out):
+    a = stmt.args
+    out["balance"] = a["algorithm"].value
+    if out["balance"] != "hash":
+        return
+    source = a["source"].value
+    key_name = v.string(a["name"], "hash key name") if a["name"] else None
+    if source in ("header", "cookie") and not key_name:
+        v.sink.error("E221", f"balance hash {source} needs the {source} name", stmt.span,
+                     hint=f'write: balance hash {source} "X-User"', rule="bad-value")
+    if source in ("client_ip", "uri") and key_name:
+        v.sink.error("E221", f"balance hash {source} takes no name", a["name"].span, rule="bad-value")
+        key_name = None
+    out["hash_key"] = ir.HashKey(source, key_name)
+
+
+def server_address(v, text: str, span: Span, weight: int = 1, backup: bool = False) -> ir.Server | None:
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})|([A-Za-z0-9.-]+):([0-9]{1,5})", text)
+    if not m:
+        v.sink.error("E202", f"server address '{text}' is not host:port", span,
+                     hint='write it like "10.0.0.5:8080", "orders.internal:8080" or "[::1]:8080"',
+                     rule="bad-address")
+        return None
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 1 <= port <= 65535:
+        v.sink.error("E201", f"port {port} is out of range (1..65535)", span, rule="port-out-of-range")
+        return None
+    if m.group(3) and not HOST_LABEL.match(host):
+        v.sink.error("E202", f"'{host}' is not a valid host name", span, rule="bad-address")
+        return None
+    return ir.Server(host, port, weight, backup)
+
+
+def _server_uses(up: ir.Upstream):
+    if any(s.weight != 1 for s in up.servers):
+        yield "upstream.weights"
+    if any(s.backup for s in up.servers):
+        yield "upstream.backup"
+
+
+@directive("upstream", "server", features={
+    "upstream.weights": "server weights within an upstream",
+    "upstream.backup": "backup servers used only when the others are down",
+}, uses=_server_uses)
+def server(v, stmt, out):
+    a = stmt.args
+    weight = v.integer(a["weight"], "server weight", default=1, low=1, high=1000) if a["weight"] else 1
+    for text, span in v.strings(a["address"], "server address"):
+        found = server_address(v, text, span, weight, a["backup"])
+        if found:
+            out["servers"].append(found)
+
+
+@directive("upstream", "servers", args=("list",))
+def servers(v, stmt, out):
+    for text, span in v.strings(stmt.args["list"], "servers"):
+        found = server_address(v, text, span)
+        if found:
+            out["servers"].append(found)
+
+
+def status_range(v, pair) -> tuple[int, int]:
+    if not pair:
+        return DEFAULT_HEALTH["expect"]
+    low, high = pair
+    if not (100 <= low.value <= high.value <= 599):
+        v.sink.error("E212", f"status range {low.value}-{high.value} is not within 100-599, low to high",
+                     low.span, rule="value-out-of-range")
+        return DEFAULT_HEALTH["expect"]
+    return (low.value, high.value)
+
+
+@directive("upstream", "health", features={"upstream.health_check": "active health checks"},
+           uses=lambda up: ["upstream.health_check"] if up.health else [])
+def health(v, stmt, out):
+    a = stmt.args
+    out["health"] = ir.HealthCheck(
+        method=a["method"].value.upper(),
+        path=v.path(a["path"], "health check path"),
+        interval_ms=a["every"].value if a.get("every") else DEFAULT_HEALTH["interval_ms"],
+        timeout_ms=a["timeout"].value if a.get("timeout") else DEFAULT_HEALTH["timeout_ms"],
+        unhealthy_threshold=v.integer(a.get("unhealthy"), "unhealthy threshold",
+                                      default=DEFAULT_HEALTH["unhealthy"], low=1, high=100),
+        healthy_threshold=v.integer(a.get("healthy"), "healthy threshold",
+                                    default=DEFAULT_HEALTH["healthy"], low=1, high=100),
+        expect_status=status_range(v, a.get("expect")),
+    )
+
+
+@directive("upstream", "passive", args=("max_fails", "fail_timeout"),
+           features={"upstream.passive_check": "passive ejection after failures (max_fails / fail_timeout)"},
+           uses=lambda up: ["upstream.passive_check"] if up.passive.max_fails else [])
+def passive(v, stmt, out):
+    a = stmt.args
+    out["passive"] = ir.PassiveCheck(
+        max_fails=v.integer(a["max_fails"], "max_fails", default=1, low=0, high=1000),
+        fail_timeout_ms=a["fail_timeout"].value if a["fail_timeout"] else DEFAULT_PASSIVE.fail_timeout_ms)
+
+
+@directive("upstream", "sticky", args=("cookie", "ttl"),
+           features={"upstream.sticky_cookie": "cookie-based session persistence"},
+           uses=lambda up: ["upstream.sticky_cookie"] if up.sticky else [])
+def sticky(v, stmt, out):
+    a = stmt.args
+    cookie = v.string(a["cookie"], "sticky cookie name", default="")
+    if cookie and not COOKIE_NAME.match(cookie):
+        v.sink.error("E221", f"'{cookie}' is not a valid cookie name", a["cookie"].span,
+                     hint="use letters, digits and - _ only", rule="bad-value")
+    out["sticky"] = ir.Sticky(cookie, a["ttl"].value if a["ttl"] else 0)
+
+
+@directive("upstream", "keepalive", args=("connections", "idle"),
+           features={"upstream.keepalive": "keep-alive connection pool to the servers"},
+           uses=lambda up: ["upstream.keepalive"])
+def keepalive(v, stmt, out):
+    a = stmt.args
+    out["keepalive"] = ir.Keepalive(
+        v.integer(a["connections"], "keepalive connections", default=DEFAULT_KEEPALIVE_CONNECTIONS,
+                  low=0, high=100_000),
+        a["idle"].value if a["idle"] else DEFAULT_KEEPALIVE_IDLE_MS)
+
+
+def timeout(v, stmt, out):
+    field_name = stmt.kind.replace("_timeout", "_ms")
+    out["timeouts"] = ir.UpstreamTimeouts(**{**out["timeouts"].__dict__, field_name: stmt.args["duration"].value})
+
+
+directive("upstream", "connect_timeout",
+          features={"upstream.timeouts": "connect / read / send timeouts to the servers"},
+          uses=lambda up: ["upstream.timeouts"])(timeout)
+directive("upstream", "read_timeout")(timeout)
+directive("upstream", "send_timeout")(timeout)

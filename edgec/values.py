@@ -1,0 +1,263 @@
+"""Values as lowering reads them: variables resolved, types checked, strings, numbers,
+secrets, paths, host names, methods and regexes made sure of, each with its diagnostic.
+
+This is the half of lowering every directive shares; the directives (edgec.directives) give
+each statement its meaning with it.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from . import ir
+from .diagnostics import Sink, Span, did_you_mean
+from .syntax import Document, Stmt, Value, VarRef
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Env:
+    """The variables visible while lowering one environment."""
+
+    name: str | None
+    values: dict[str, Value] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=4096)
+def _regex_problem(pattern: str) -> tuple[str, str] | None:
+    """(message, hint) saying why a regex is refused, or None. Cached: compiling is the dearest
+    part of lowering a route, and every env lowers the same patterns (re caches only 512)."""
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        return (f"invalid regular expression: {err.msg}",
+                "regexes use the common PCRE/RE2 subset: no backreferences or lookaround")
+    if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
+        return "lookaround and backreferences are not portable to every target", "use the common PCRE/RE2 subset"
+    return None
+
+
+class Values:
+    """Reads the values of one environment, reporting into `sink`."""
+
+    def __init__(self, doc: Document, env: Env, sink: Sink):
+        self.doc = doc
+        self.env = env
+        self.sink = sink
+
+    # ---- variables ---------------------------------------------------------------------------
+    def _var(self, ref: VarRef, where: Span) -> Value | None:
+        if ref.name == "env":
+            return Value("string", (self.env.name or "",), self.env.name or "", where)
+        if ref.is_secret:
+            return None
+        if ref.name not in self.env.values:
+            elsewhere = [s.args["name"].value for s in self.doc.edge.body if s.kind == "env"
+                         and any(a.args["name"].value == ref.name for a in s.body)]
+            if elsewhere:
+                self.sink.error("E107", f"variable '{ref.name}' is not defined in env '{self.env.name}' "
+                                f"(only in {', '.join(elsewhere)})", ref.span,
+                                hint=f"add `{ref.name} = ...` to env {self.env.name}, or a default in `vars {{ }}`",
+                                rule="env-missing-variable")
+                return None
+            known = list(self.env.values) + ["env"]
+            guess = did_you_mean(ref.name, known)
+            where_env = f" in env '{self.env.name}'" if self.env.name else ""
+            self.sink.error("E101", f"variable '{ref.name}' is not defined{where_env}", ref.span,
+                            hint=f"did you mean '{guess}'?" if guess else
+                            "define it in the env block (or in `vars { }` for every env)",
+                            rule="undefined-variable")
+            return None
+        self.env.used.add(ref.name)
+        return self.env.values[ref.name]
+
+    def resolve(self, value: Value | None) -> Value | None:
+        """Replace a bare ${var} by its value (recursively, for variables naming variables)."""
+        seen = set()
+        while value is not None and value.kind == "var":
+            ref = value.value
+            if ref.is_secret:
+                return value
+            if ref.name in seen:
+                self.sink.error("E101", f"variable '{ref.name}' refers to itself", ref.span, rule="undefined-variable")
+                return None
+            seen.add(ref.name)
+            resolved = self._var(ref, value.span)
+            if resolved is None:
+                return None
+            value = Value(resolved.kind, resolved.value, resolved.raw, value.span) if resolved.kind != "var" else resolved
+        return value
+
+    def string(self, value: Value | None, what: str, allow_secret: bool = False, default: Any = None) -> Any:
+        value = self.resolve(value)
+        if value is None:
+            return default
+        if value.kind == "var" and value.value.is_secret:
+            if allow_secret:
+                return self.secret(value.value)
+            self._secret_here(value.span, what)
+            return default
+        if value.kind == "int":
+            return str(value.value)
+        if value.kind == "word":
+            return value.value
+        if value.kind != "string":
+            self._type_error(value, what, "a string")
+            return default
+        parts = []
+        for part in value.value:
+            if isinstance(part, str):
+                parts.append(part)
+                continue
+            if part.is_secret:
+                if allow_secret and len(value.value) == 1:
+                    return self.secret(part)
+                self._secret_here(part.span, what)
+                return default
+            resolved = self._var(part, part.span)
+            if resolved is None:
+                return default
+            if resolved.kind == "list":
+                self._type_error(resolved, what, "a single value to put inside a string", at=part.span)
+                return default
+            parts.append(self.string(resolved, what, default=""))
+        return "".join(parts)
+
+    def integer(self, value: Value | None, what: str, default: Any = None, low: int | None = None,
+                high: int | None = None) -> Any:
+        value = self.resolve(value)
+        if value is None:
+            return default
+        if value.kind == "string" and value.text.isdigit():
+            number = int(value.text)
+        elif value.kind != "int":
+            self._type_error(value, what, "a whole number")
+            return default
+        else:
+            number = value.value
+        if (low is not None and number < low) or (high is not None and number > high):
+            code = "E201" if "port" in what else "E212"
+            rng = f"{low}..{high}" if high is not None else f"at least {low}"
+            self.sink.error(code, f"{what} {number} is out of range ({rng})", value.span,
+                            rule="port-out-of-range" if code == "E201" else "value-out-of-range")
+            return default
+        return number
+
+    def strings(self, value: Value | None, what: str) -> list[tuple[str, Span]]:
+        value = self.resolve(value)
+        if value is None:
+            return []
+        items = value.value if value.kind == "list" else (value,)
+        out = []
+        for item in items:
+            resolved = self.resolve(item)
+            if resolved is not None and resolved.kind == "list":
+                out.extend(self.strings(resolved, what))
+                continue
+            text = self.string(item, what)
+            if text is not None:
+                out.append((text, item.span))
+        return out
+
+    def _type_error(self, value: Value, what: str, expected: str, at: Span | None = None) -> None:
+        kinds = {"list": "a list", "string": "a string", "int": "a number", "duration": "a duration",
+                 "rate": "a rate", "percent": "a percentage", "size": "a size", "word": "a name"}
+        self.sink.error("E108", f"{what} must be {expected}, not {kinds.get(value.kind, value.kind)}",
+                        at or value.span, rule="wrong-type")
+
+    def secret(self, ref: VarRef) -> ir.Secret | None:
+        name = ref.name.split(":", 1)[1].strip()
+        if not SECRET_NAME.match(name):
+            self.sink.error("E112", f"'{name}' is not a secret name", ref.span,
+                            hint="secret names are environment variable names: letters, digits and _, "
+                                 "e.g. ${secret:JWT_KEY}", rule="bad-secret-name")
+            return None
+        return ir.Secret(name)
+
+    def credential(self, value: Value | None, what: str, example: str) -> ir.Secret | None:
+        """A value that must be a secret reference: a literal credential is refused, unechoed."""
+        secret = self.string(value, what, allow_secret=True)
+        if secret is None or isinstance(secret, ir.Secret):
+            return secret
+        self.sink.error("E110", f"{what} must be a secret reference, never the credential itself", value.span,
+                        hint=f"write {example} and set it in the environment (or the secrets directory); "
+                             "a credential in the file ends up in version control", rule="literal-secret",
+                        mask=True)
+        return None
+
+    def _secret_here(self, span: Span, what: str) -> None:
+        self.sink.error("E109", f"a secret cannot be used in {what}", span,
+                        hint="secrets are accepted only where a credential is expected "
+                             "(jwt secret, api_key keys, basic htpasswd), so they never land in a config file",
+                        rule="secret-misuse")
+
+    # ---- shapes every block uses ----------------------------------------------------------
+    def strings_of(self, values, what) -> list[tuple[str, Span]]:
+        out = []
+        for v in values:
+            out.extend(self.strings(v, what))
+        return out
+
+    def cidr(self, item: tuple[str, Span]) -> str:
+        text, span = item
+        try:
+            return str(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            self.sink.error("E202", f"'{text}' is not an IP address or CIDR range", span,
+                            hint="write it like \"10.0.0.0/8\" or \"192.0.2.7\"", rule="bad-address")
+            return text
+
+    def items(self, stmt: Stmt) -> dict[str, Stmt]:
+        """A block of keyword items (cors, limits, auth), by keyword; each keyword once."""
+        out: dict[str, Stmt] = {}
+        for item in stmt.body or ():
+            if item.kind in out:
+                self.sink.error("E215", f"'{item.kind}' is given twice", item.span, hint="keep one of them",
+                                rule="duplicate-statement")
+            out[item.kind] = item
+        return out
+
+    def one_string(self, items: dict[str, Stmt], key: str, what: str, default=None, allow_secret=False):
+        if key not in items:
+            return default
+        return self.string(items[key].args["values"][0], what, allow_secret=allow_secret, default=default)
+
+    def path(self, value: Value | None, what: str) -> str:
+        text = self.string(value, what, default="/")
+        if not text.startswith("/"):
+            self.sink.error("E210", f"{what} '{text}' must start with '/'", value.span if value else None,
+                            hint=f'write "/{text}"', rule="bad-path")
+        return text
+
+    def check_regex(self, pattern: str | None, span: Span) -> None:
+        if pattern is None:
+            return
+        problem = _regex_problem(pattern)
+        if problem is not None:
+            self.sink.error("E205", problem[0], span, hint=problem[1], rule="bad-regex")
+
+    def methods(self, values) -> list[str]:
+        out = []
+        for v in values:
+            if v.value not in ir.HTTP_METHODS:
+                guess = did_you_mean(v.value.upper(), ir.HTTP_METHODS)
+                self.sink.error("E211", f"unknown HTTP method '{v.value}'", v.span,
+                                hint=f"did you mean '{guess}'?" if guess else None, rule="bad-method")
+            out.append(v.value)
+        return out
+
+    def hostname(self, value: Value, what: str) -> str:
+        """A host name a request is sent to (redirect, Host rewrite): no wildcard, no port."""
+        text = self.string(value, what, default="")
+        if not HOST_LABEL.match(text) or text.startswith("*."):
+            self.sink.error("E218", f"{what} '{text}' is not a host name", value.span,
+                            hint='write a name like "api.example.com" (no scheme, port or path)', rule="bad-host")
+        return text
