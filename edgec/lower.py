@@ -10,13 +10,7 @@ from __future__ import annotations
 from . import ir
 from .diagnostics import CompileError, Sink, did_you_mean
 from .directives import lower_body
-# the defaults live with the IR (edgec/ir.py), which every target reads
-from .ir import (
-    DEFAULT_LISTENER, DEFAULT_PASSIVE, DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS,
-    DEFAULT_TIMEOUTS, DEFAULT_HEALTH, DEFAULT_CACHE_METHODS, CACHE_KEY, DEFAULT_CORS_METHODS,
-    DEFAULT_CORS_MAX_AGE_S, DEFAULT_RETRY_STATUSES, DEFAULT_PART_TIMEOUT_MS,
-    DEFAULT_REDIRECT_STATUS, DEFAULT_RESPOND_TYPE, DEFAULT_LIMITS, DEFAULT_ACCESS_LOG,
-    DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS, DEFAULT_API_KEY_HEADER, DEFAULT_REALM)
+from .ir import DEFAULT_ACCESS_LOG, DEFAULT_LIMITS, DEFAULT_LISTENER
 from .syntax import Document
 from .values import Env, Values
 
