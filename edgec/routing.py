@@ -17,9 +17,28 @@ every (route, match) pair that accepts a request; the lowest key wins:
 
 `compile(edge)` builds that order once per IR object into hash tables keyed by host and
 path, so a decision costs a few dictionary lookups however many routes there are.
+
+What a target reads here instead of deriving it again (a rule written twice drifts):
+
+    first_match_order(edge)      every (route, match, one host) as an Alternative, best first:
+                                 a product that tries its rules in order (Spring Cloud Gateway
+                                 route `order`, ALB rule priorities, Envoy's route list, nginx
+                                 regex locations) emits them in this order, each with its host
+                                 condition narrowed to the one `host`, and picks what decide picks
+    precedence_key(entry, host)  the key that order sorts by, for a target that groups entries
+                                 itself (nginx's server and location plan)
+    decoded_path(value)          a route's exact/prefix path as it is compared: %XX decoded,
+                                 dot segments resolved (`prefix "/a%20b"` matches "/a b")
+    rewritten_prefix(rw, match)  the decoded prefix a `prefix` path rewrite or redirect replaces
+    time_limits(timeouts, up)    the waits of one request forwarded to one upstream: an
+                                 attempt's (attempt_timeout_ms: per_try, else the upstream's
+                                 read timeout), the connect and send timeouts, the whole request's
+    replace_prefix, prefix_matches, strip_slash, escape_path, host_of, apply_header_ops
+                                 the path, host and header functions decide itself uses
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import weakref
 from dataclasses import dataclass
@@ -402,7 +421,10 @@ class Entry:
         return True
 
 
-def _decoded(value: str) -> str:
+def decoded_path(value: str) -> str:
+    """A route's `exact` or `prefix` path value as requests are compared with it: normalised
+    as a request path is (normalize_path). A value normalize_path refuses is kept as written
+    (lowering accepts only paths that start with "/", so it never reaches a target)."""
     try:
         return normalize_path(value)
     except BadPath:
@@ -489,6 +511,15 @@ class Router:
         for t in (*self.exact_hosts.values(), *self.wildcard_hosts.values(), self.any_host):
             t.seal()
         self._static = {}
+        self._order: tuple[Alternative, ...] | None = None
+
+    def first_match_order(self) -> tuple[Alternative, ...]:
+        """See the module function first_match_order."""
+        if self._order is None:
+            alts = [Alternative(e.route, e.match, host, e.route_index, e.match_index, e, precedence_key(e, host))
+                    for e in self.entries for host in (e.match.hosts or (None,))]
+            self._order = tuple(sorted(alts, key=lambda a: a.key))
+        return self._order
 
     @property
     def edge(self) -> ir.Edge:
@@ -507,9 +538,9 @@ class Router:
             regex = re.compile(p.value).fullmatch
             value = p.value
         elif p.type == "prefix":
-            value = strip_slash(_decoded(p.value))
+            value = strip_slash(decoded_path(p.value))
         else:
-            value = _decoded(p.value)
+            value = decoded_path(p.value)
         return Entry(ri, mi, route, m, value,
                      frozenset(m.methods) if m.methods else None,
                      tuple((h.name.lower(), _value_test(h)) for h in m.headers),
@@ -559,7 +590,7 @@ class Router:
                   prefix_matches(e.path_value + "/", path) if p.type == "prefix" else
                   e.regex(path) is not None)  # type: ignore[operator]
             if ok and (not conditions or e.conditions_hold(req, lazy)):
-                out.append((full_key(e, pattern), e, pattern))
+                out.append((precedence_key(e, pattern), e, pattern))
         out.sort(key=lambda t: t[0])
         return out
 
@@ -645,10 +676,10 @@ class Router:
     def _rewritten(rw: ir.PathRewrite, e: Entry, path: str) -> str:
         if rw.type == "full":
             return rw.replacement
-        prefix = rw.match if rw.match is not None else _matched_prefix(e)
+        prefix = rewritten_prefix(rw, e.match)
         if prefix is None:
             return escape_path(path)
-        return escape_path(replace_prefix(path, _decoded(prefix), rw.replacement))
+        return escape_path(replace_prefix(path, prefix, rw.replacement))
 
     def location(self, r: ir.Redirect, e: Entry, req: Request, path: str) -> str:
         scheme = r.scheme or req.scheme
@@ -718,11 +749,6 @@ def _first(table: _Table, req: Request, path: str, lazy: _Lazy) -> Entry | None:
             key = ""
 
 
-def _matched_prefix(e: Entry) -> str | None:
-    p = e.match.path
-    return p.value if p.type in ("prefix", "exact") else None
-
-
 def _best_host(hosts: tuple[str, ...], hostname: str):
     """The most specific of `hosts` accepting hostname; None when the match names no host;
     False when none accepts it."""
@@ -734,8 +760,90 @@ def _best_host(hosts: tuple[str, ...], hostname: str):
     return min(found, key=host_rank)
 
 
-def full_key(e: Entry, host_pattern: str | None) -> tuple:
+def precedence_key(e: Entry, host_pattern: str | None) -> tuple:
+    """The rank of one entry reached through one of its host patterns (None: the match names
+    no host); the lower key wins. Its fields, in order: host rank, path rank, then the
+    entry's tie_key (method, header count, query count, route position, match position)."""
     return (host_rank(host_pattern), path_rank(e), *e.tie_key)
+
+
+def rewritten_prefix(rw: ir.PathRewrite, match: ir.Match) -> str | None:
+    """The decoded prefix a `prefix` path rewrite, or a redirect's `prefix`, replaces: the
+    rewrite's own when it names one, else the path the match compares (an exact path is a
+    prefix of itself). None after a regex match: the path is then kept as it is."""
+    if rw.match is not None:
+        return decoded_path(rw.match)
+    if match.path.type in ("prefix", "exact"):
+        return decoded_path(match.path.value)
+    return None
+
+
+# ---- the first-match order -----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """One line of the first-match order: a (route, match) pair through one of its hosts.
+
+    A match that names several hosts gives one Alternative per host, because its hosts rank
+    differently (an exact host before a wildcard); `match` is the match as written and
+    `host` the one pattern this line stands for (None: the match names no host and accepts
+    any). `one_host_match` is the match narrowed to that host, for a product that takes the
+    host condition from the match itself."""
+
+    route: ir.Route
+    match: ir.Match
+    host: str | None
+    route_index: int  # position of the route in edge.routes
+    match_index: int  # position of the match in route.matches
+    entry: Entry  # the compiled pair (decoded path value, regex rank, conditions)
+    key: tuple  # precedence_key(entry, host): the order of first_match_order
+
+    @property
+    def one_host_match(self) -> ir.Match:
+        hosts = (self.host,) if self.host is not None else ()
+        return self.match if self.match.hosts == hosts else dataclasses.replace(self.match, hosts=hosts)
+
+
+def first_match_order(edge: ir.Edge) -> tuple[Alternative, ...]:
+    """Every (route, match, host) of the edge, most specific first.
+
+    A product that tries rules in order and takes the first whose conditions all hold
+    (host, path, method, headers, query of the Alternative) chooses, for every request, the
+    route decide chooses: the order is decide's precedence laid out flat. Alternatives of
+    one (route, match) with equally ranked hosts keep the order the hosts are written in;
+    they never accept the same request. Built once per IR object, like compile()."""
+    return compile(edge).first_match_order()
+
+
+# ---- time limits ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TimeLimits:
+    """How long a gateway waits for one request forwarded to one upstream, in ms.
+
+    attempt_ms   one attempt at one server, for its answer: the route's `per_try`, else the
+                 upstream's read timeout (a retry starts a new attempt with a new clock)
+    connect_ms   opening a connection to one server (the upstream's)
+    send_ms      sending the request to one server (the upstream's)
+    request_ms   the whole request, every attempt and backoff included; 0: no limit. A
+                 product without a whole-request clock can only bound each wait by it."""
+
+    attempt_ms: int
+    connect_ms: int
+    send_ms: int
+    request_ms: int
+
+
+def attempt_timeout_ms(timeouts: ir.Timeouts, upstream: ir.Upstream) -> int:
+    """How long one attempt at one server of `upstream` waits for its answer: the route's
+    `per_try` (Route.timeouts, Decision.timeouts), else the upstream's read timeout."""
+    return timeouts.per_try_ms or upstream.timeouts.read_ms
+
+
+def time_limits(timeouts: ir.Timeouts, upstream: ir.Upstream) -> TimeLimits:
+    """Every limit of a route with `timeouts` forwarding to `upstream`."""
+    up = upstream.timeouts
+    return TimeLimits(attempt_timeout_ms(timeouts, upstream), up.connect_ms, up.send_ms, timeouts.request_ms)
 
 
 # ---- entry points ----------------------------------------------------------------------------------
@@ -757,6 +865,7 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
     return compile(edge).decide(request)
 
 
-__all__ = ["Request", "Decision", "Router", "compile", "decide", "apply_header_ops", "normalize_path",
-           "replace_prefix", "prefix_matches", "host_of", "parse_query", "escape_path", "BadPath",
-           "DEFAULT_PORTS", "DEFAULT_HOST"]
+__all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
+           "first_match_order", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
+           "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
+           "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

@@ -7,7 +7,6 @@ specificity decide uses, so ALB's first match by priority is decide's most speci
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -192,17 +191,6 @@ def _target_group(up: ir.Upstream, index: int, edge: ir.Edge, tags: list[dict]) 
                        Call("elbv2", "DeleteTargetGroup", {"TargetGroupArn": ref}, origin))
 
 
-def _ordered_alternatives(edge: ir.Edge) -> list[tuple[ir.Route, ir.Match]]:
-    """Every (route, match, one host) in the order routing.decide prefers them. A match's hosts
-    rank differently (exact before wildcard), so each host is its own alternative."""
-    ranked = []
-    for e in routing.compile(edge).entries:
-        for host in e.match.hosts or (None,):
-            alt = dataclasses.replace(e.match, hosts=(host,) if host else ())
-            ranked.append((routing.full_key(e, host), e.route, alt))
-    return [(route, match) for _, route, match in sorted(ranked, key=lambda t: t[0])]
-
-
 def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: dict[str, Ref]) -> list[dict]:
     action = route.action
     if isinstance(action, ir.Forward):
@@ -235,7 +223,8 @@ def _transforms(route: ir.Route, piece) -> list[dict]:
 def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict]) -> list[Rule]:
     https = listener.protocol == "https"
     rules: list[Rule] = []
-    for route, match in _ordered_alternatives(edge):
+    for alt in routing.first_match_order(edge):
+        route, match = alt.route, alt.one_host_match
         split = bool(route.rewrite.path) or isinstance(route.action, ir.Redirect)
         for rm in rule_matches(match, match.span or route.span, split_paths=split):
             priority = len(rules) + 1

@@ -13,7 +13,7 @@ import re
 import re._constants as C  # noqa: N812  (the parser's opcode names)
 import re._parser as P  # noqa: N812
 
-from edgec.routing import BadPath, escape_path, normalize_path, strip_slash
+from edgec.routing import decoded_path, escape_path, strip_slash
 
 
 class Unsupported(ValueError):
@@ -172,11 +172,7 @@ def path(value: str) -> str:
     """A configured path (exact, or prefix without its trailing "/") as Envoy compares it:
     Envoy's normalised path keeps %XX escapes of characters outside RFC 3986's path set
     and decodes the rest, so the value is decoded and escaped the same way."""
-    try:
-        decoded = normalize_path(value)
-    except BadPath:  # a value routing cannot normalise is compared as written
-        decoded = value
-    return escape_path(decoded)
+    return escape_path(decoded_path(value))
 
 
 def prefix_path(value: str) -> str:

@@ -52,7 +52,7 @@ def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
         for e in router.entries:
             pattern = _accepting(e, host)
             if pattern is not False:
-                ranked.append(Ranked(routing.full_key(e, pattern), e))
+                ranked.append(Ranked(routing.precedence_key(e, pattern), e))
         if host is None and not ranked:
             continue
         ranked.sort(key=lambda r: r.key)
