@@ -683,7 +683,7 @@ class Emitter:
             return []
         if rw.type == "full":
             return [D("rewrite", "^", rw.replacement, "break")]
-        p = strip_slash(routing._decoded(rw.match or "/"))
+        p = strip_slash(routing.decoded_path(rw.match or "/"))
         r = strip_slash(rw.replacement)
         head = "(?s)^" + regex.literal(p)
         if r:
@@ -820,10 +820,13 @@ class Emitter:
         return out
 
     def timeouts(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
-        connect = max(u.timeouts.connect_ms for u in ups)
-        read = route.timeouts.per_try_ms or max(u.timeouts.read_ms for u in ups)
-        send = max(u.timeouts.send_ms for u in ups)
+        # one location holds a weighted split: the longest limit of its upstreams (W402)
+        limits = [routing.time_limits(route.timeouts, u) for u in ups]
+        connect = max(t.connect_ms for t in limits)
+        read = max(t.attempt_ms for t in limits)
+        send = max(t.send_ms for t in limits)
         if route.timeouts.request_ms:
+            # nginx has no clock for the whole request: no single wait may outlast it
             read = min(read, route.timeouts.request_ms)
             send = min(send, route.timeouts.request_ms)
             connect = min(connect, route.timeouts.request_ms)
@@ -912,7 +915,7 @@ class Emitter:
     def prefix_redirect_var(self, match: str, replacement: str) -> str:
         """The request target with the prefix replaced, read from the raw $request_uri (never
         the decoded $uri, which may hold a line break)."""
-        p = strip_slash(routing._decoded(match))
+        p = strip_slash(routing.decoded_path(match))
         r = escape_path(strip_slash(replacement))
 
         def make(n: str) -> D:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgec import ir
-from edgec.routing import Entry, Router, host_rank, path_rank
+from edgec.routing import Entry, Router, host_rank, precedence_key
 
 DEFAULT = None  # the default server's key
 
@@ -45,7 +45,7 @@ class Candidate:
 
     @property
     def key(self) -> tuple:
-        return (host_rank(self.host_pattern), path_rank(self.entry), *self.entry.tie_key)
+        return precedence_key(self.entry, self.host_pattern)
 
 
 @dataclass
