@@ -454,7 +454,7 @@ class Exchange:
             self.pending = []
         self.head = self._upstream_head()
         timeouts = d.timeouts
-        self.read_s = (timeouts.per_try_ms or up.ir.timeouts.read_ms) / 1000
+        self.read_s = routing.attempt_timeout_ms(timeouts, up.ir) / 1000
         if timeouts.request_ms:
             self.deadline = time.monotonic() + timeouts.request_ms / 1000
             gw.clock.timed.add(self)
