@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edgec.runtime.process import _GC_GEN0, Options, Runtime, _new_loop, load  # noqa: E402
+from edgec.pipeline import compile_file, secret_resolver  # noqa: E402
+from edgec.runtime.process import _GC_GEN0, Options, Runtime, _new_loop  # noqa: E402
 from edgec.runtime.server import ClientConnection, Listening  # noqa: E402
 from edgec.runtime.upstream import UpstreamConnection  # noqa: E402
 
@@ -52,8 +53,8 @@ class Collecting:
 
 
 async def per_request_us(file: str, requests: int, in_flight: int) -> float:
-    options = Options(file, None, 1, None, None, 1.0, 0)
-    runtime = Runtime(options, load(options))
+    edge = compile_file(file).edge
+    runtime = Runtime(Options(file, lambda: edge, secret_resolver(None), drain_s=1.0, cache_max_bytes=0), edge)
     runtime.clock.start()
     runtime.gateway = await runtime._gateway(runtime.edge)
     listening = Listening(runtime, "http", runtime.edge.listeners[0].port)

@@ -31,9 +31,11 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
         stream.write(render_text(diagnostics, sources, color=stream.isatty()))
 
 
-def compile_or_report(path: str, env: str | None, fmt: str = "text", schema: bool = False):
+def compile_or_report(path: str, env: str | None, fmt: str = "text", schema: bool = False,
+                      warnings: bool = False):
     """The pipeline Result of one file for one env, or None after printing why there is none
-    (its diagnostics, or an IR its own schema refuses: a compiler bug, said plainly)."""
+    (its diagnostics, or an IR its own schema refuses: a compiler bug, said plainly). With
+    warnings, a file that compiles has its warnings printed too."""
     from ..pipeline import compile_file, schema_problems
     result = compile_file(path, env)
     if not result.ok:
@@ -44,4 +46,6 @@ def compile_or_report(path: str, env: str | None, fmt: str = "text", schema: boo
         print("edgec: internal error: the IR does not match its schema:\n  " + "\n  ".join(problems),
               file=sys.stderr)
         return None
+    if warnings:
+        print_diagnostics(result.diagnostics, {path: result.source}, fmt)
     return result

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, compile_or_report, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, compile_or_report
 
 
 def add_arguments(parser) -> None:
@@ -14,10 +14,9 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..ir import to_json
-    result = compile_or_report(args.file, args.env, schema=True)
+    result = compile_or_report(args.file, args.env, schema=True, warnings=True)
     if result is None:
         return EXIT_PROBLEMS
-    print_diagnostics(result.diagnostics, {args.file: result.source})  # warnings
     sys.stdout.write(dump(to_json(result.edge), args.format))
     return EXIT_OK
 

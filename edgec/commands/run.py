@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._common import add_env
+from ._common import add_env, compile_or_report
 
 
 def _workers(text: str) -> int:
@@ -38,7 +38,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from ..pipeline import secret_resolver
     from ..runtime.process import Options, serve
-    return serve(Options(file=args.file, env=args.env, workers=args.workers, redis_url=args.redis,
-                         secrets_dir=args.secrets_dir, drain_s=args.drain_timeout,
+    return serve(Options(args.file, _loader(args.file, args.env), secret_resolver(args.secrets_dir),
+                         workers=args.workers, redis_url=args.redis, drain_s=args.drain_timeout,
                          cache_max_bytes=args.cache_size * 1024 * 1024))
+
+
+def _loader(path: str, env: str | None):
+    """The runtime's way to (re)compile the file: every diagnostic printed, the IR or ConfigError."""
+    def load():
+        from ..runtime.process import ConfigError
+        result = compile_or_report(path, env, warnings=True)
+        if result is None:
+            raise ConfigError(f"cannot load {path}")
+        return result.edge
+    return load

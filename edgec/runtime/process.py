@@ -1,7 +1,10 @@
 """Listeners and the process life cycle: `--workers N` processes sharing each port with
 SO_REUSEPORT, reload on SIGHUP (a config that does not compile is refused and the old one
 keeps serving), graceful shutdown on SIGTERM/SIGINT (stop accepting, let requests in
-flight finish, close idle keep-alive connections)."""
+flight finish, close idle keep-alive connections).
+
+The runtime compiles nothing itself: `edgec run` hands it a loader (the config, compiled
+anew at start and on each SIGHUP) and a secret resolver."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +16,7 @@ import ssl
 import sys
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from .. import ir
 from .gateway import Gateway
@@ -25,33 +29,21 @@ from .timers import Clock
 log = logging.getLogger("edgec.runtime")
 
 
-@dataclass
-class Options:
-    file: str
-    env: str | None
-    workers: int
-    redis_url: str | None
-    secrets_dir: str | None
-    drain_s: float
-    cache_max_bytes: int
-
-
 class ConfigError(Exception):
     """A config that cannot be served; the message is for the operator."""
 
 
-def load(options: Options) -> ir.Edge:
-    from ..commands._common import print_diagnostics
-    from ..pipeline import analyse, read_source
-    source, problem = read_source(options.file)
-    if problem:
-        print_diagnostics([problem], {}, "text")
-        raise ConfigError(f"cannot read {options.file}")
-    result = analyse(source, options.file, env=options.env)
-    print_diagnostics(result.diagnostics, {options.file: source}, "text")
-    if not result.ok or result.edge is None:
-        raise ConfigError(f"{options.file} has errors")
-    return result.edge
+@dataclass
+class Options:
+    name: str  # the config, as log lines name it (its file)
+    # the config compiled now, at start and on each SIGHUP: it reports the diagnostics and
+    # raises ConfigError when there is nothing to serve
+    load: Callable[[], ir.Edge]
+    resolve_secret: Callable[[ir.Secret], str]  # KeyError: not set
+    workers: int = 1
+    redis_url: str | None = None
+    drain_s: float = 30.0
+    cache_max_bytes: int = 64 * 1024 * 1024
 
 
 def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
@@ -67,12 +59,9 @@ def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
 
 
 def _resolver(options: Options):
-    from ..pipeline import secret_resolver
-    base = secret_resolver(options.secrets_dir)
-
     def resolve(secret: ir.Secret) -> str:
         try:
-            return base(secret)
+            return options.resolve_secret(secret)
         except KeyError:
             raise ConfigError(f"secret '{secret.secret}' is not set: define the environment variable "
                               f"{secret.secret} or a file of that name in --secrets-dir") from None
@@ -197,7 +186,7 @@ class Runtime:
         self.reloading = True
         try:
             try:
-                edge = await asyncio.get_running_loop().run_in_executor(None, load, self.options)
+                edge = await asyncio.get_running_loop().run_in_executor(None, self.options.load)
                 contexts = _tls_contexts(edge)
                 new = await self._gateway(edge)
                 try:
@@ -211,7 +200,7 @@ class Runtime:
             old, self.gateway, self.edge = self.gateway, new, edge
             self.metrics.gateway = new
             old.stop()
-            log.warning("reloaded %s", self.options.file)
+            log.warning("reloaded %s", self.options.name)
         finally:
             self.reloading = False
 
@@ -272,7 +261,7 @@ def serve(options: Options) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s edgec[%(process)d] %(message)s",
                         stream=sys.stderr)
     try:
-        edge = load(options)
+        edge = options.load()
     except ConfigError as err:
         log.error("%s", err)
         return 1
@@ -325,7 +314,7 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
         elif sig == signal.SIGHUP:
             # the workers reload on their own; a worker started later must serve what they do
             try:
-                edge = load(options)
+                edge = options.load()
                 build_gateway(edge, options, Clock(), Metrics())
                 serving = edge
             except ConfigError:

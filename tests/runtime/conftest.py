@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from edgec.pipeline import secret_resolver
 from edgec.runtime.process import Options, Runtime, _new_loop
 from tests.support.processes import stop as stop_process
 
@@ -36,7 +37,7 @@ class LiveRuntime:
 
     def __init__(self, edge, redis_url: str | None = None, secrets_dir: str | None = None):
         self.edge = edge
-        self.options = Options(file="<test>", env=None, workers=1, redis_url=redis_url, secrets_dir=secrets_dir,
+        self.options = Options("<test>", lambda: edge, secret_resolver(secrets_dir), redis_url=redis_url,
                                drain_s=5.0, cache_max_bytes=16 * 1024 * 1024)
         self.loop = None
         self.runtime = None

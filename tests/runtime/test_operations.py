@@ -331,7 +331,12 @@ def test_startup_problems_are_reported_without_traceback(tmp_path):
     assert proc.proc.wait(20) == 1
     proc.stop()
     out = proc.output()
-    assert "nowhere" in out and "Traceback" not in out
+    assert "nowhere" in out and f"cannot load {broken}" in out and "Traceback" not in out
+    proc = RuntimeProcess(tmp_path / "missing.edge", port).start(wait=False)
+    assert proc.proc.wait(20) == 1
+    proc.stop()
+    out = proc.output()
+    assert "cannot read file" in out and f"cannot load {tmp_path / 'missing.edge'}" in out and "Traceback" not in out
     taken = socket.socket()
     taken.bind(("0.0.0.0", port))
     taken.listen(1)
