@@ -23,6 +23,7 @@ class Use:
     feature: str
     where: str  # "route 'users'", "upstream 'orders'", "listener https:443"
     span: Span | None
+    default: bool = False  # the language's default, not written in the file
 
 
 def used_features(edge: ir.Edge) -> Iterator[Use]:
@@ -37,7 +38,7 @@ def used_features(edge: ir.Edge) -> Iterator[Use]:
     for d in directives.of_block("edge").values():
         if d.opens is None:
             for feature, at in d.used(edge, None):
-                yield Use(feature, "edge", at)
+                yield Use(feature, "edge", at, d.unwritten(edge))
 
 
 def route_features(route: ir.Route) -> Iterator[Use]:
@@ -49,4 +50,4 @@ def _uses(block: str, node, where: str, span: Span | None) -> Iterator[Use]:
     statement the block may hold."""
     for d in (directives.opener(block), *directives.of_block(block).values()):
         for feature, at in d.used(node, span):
-            yield Use(feature, where, at)
+            yield Use(feature, where, at, d.unwritten(node))

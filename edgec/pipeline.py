@@ -82,6 +82,8 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
     if all_envs:
         chosen: list[str | None] = list(envs) or [None]
     else:
+        if env is None and len(envs) == 1:  # the only environment needs no --env
+            env = next(iter(envs))
         chosen = [env]
         if (env is None and envs) or (env is not None and env not in envs):
             from .lower import lower

@@ -56,4 +56,10 @@ def render(m: dict, fmt: str) -> str:
         cells = [_MARK[m["targets"][n]["capabilities"].get(feature, {"level": "unsupported"})["level"]]
                  for n in names]
         lines.append(feature.ljust(width) + "".join(c.ljust(13) for c in cells))
+    lines += ["", "options (edgec build -O KEY=VALUE):"]
+    for name in names:
+        for key, opt in m["targets"][name]["options"].items():
+            lines.append(f"  {name}: -O {key}=...  (default {opt['default'] or 'empty'}) {opt['help']}")
+        if not m["targets"][name]["options"]:
+            lines.append(f"  {name}: none")
     return "\n".join(lines) + "\n"

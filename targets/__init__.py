@@ -56,8 +56,11 @@ class Target:
     options: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def check(self, ctx: BuildContext, strict: bool = False) -> None:
-        """Report every feature the edge uses that this target cannot express exactly."""
+        """Report every feature the edge uses that this target cannot express exactly. Defaults
+        the file does not write that the target only approximates are summed up in one warning:
+        one per upstream would bury what the file asks for."""
         reported = set()
+        defaults: dict[str, int] = {}
         for use in used_features(ctx.edge):
             cap = self.capabilities.get(use.feature, Capability(UNSUPPORTED, "not in the capability table"))
             key = (use.feature, use.where)
@@ -65,7 +68,9 @@ class Target:
                 continue
             reported.add(key)
             what = FEATURES.get(use.feature, use.feature)
-            if cap.level == UNSUPPORTED or strict:
+            if use.default and cap.level == APPROXIMATE:
+                defaults[use.feature] = defaults.get(use.feature, 0) + 1
+            elif cap.level == UNSUPPORTED or strict:
                 ctx.sink.error("E401", f"target '{self.name}' cannot express {what} [{use.feature}] in {use.where}"
                                + (f": {cap.note}" if cap.note else ""), use.span,
                                hint=f"see `edgec targets` for what {self.name} supports"
@@ -75,6 +80,11 @@ class Target:
             else:
                 ctx.sink.warning("W402", f"target '{self.name}' approximates {what} [{use.feature}] in {use.where}: "
                                  f"{cap.note}", use.span, rule="target-approximation")
+        if defaults:
+            listed = ", ".join(f"{feature} ({count})" for feature, count in sorted(defaults.items()))
+            ctx.sink.warning("W402", f"target '{self.name}' approximates defaults the file does not set: {listed}",
+                             None, hint=f"`edgec targets` says how {self.name} treats each; setting one in the "
+                                        "file reports it where it is written", rule="target-approximation")
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
         """Relative path → file content. Called only when check() reported no error."""

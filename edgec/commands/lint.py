@@ -11,6 +11,8 @@ def add_arguments(parser) -> None:
                         help="also report what this target cannot express (repeatable, or 'all')")
     parser.add_argument("--strict", action="store_true", help="target approximations are errors")
     parser.add_argument("--no-fmt-check", action="store_true", help="do not warn about unformatted files")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing when there is no problem (the default when not on a terminal)")
     add_format(parser)
 
 
@@ -31,7 +33,12 @@ def run(args) -> int:
         diagnostics.extend(result.diagnostics)
         if result.doc is not None and not args.no_fmt_check:
             diagnostics.extend(_format_check(result.doc))
-    print_diagnostics(diagnostics, sources, args.format, stream=None if args.format != "text" else __import__("sys").stdout)
+    import sys
+    print_diagnostics(diagnostics, sources, args.format, stream=None if args.format != "text" else sys.stdout)
+    if not diagnostics and args.format == "text" and not args.quiet and sys.stdout.isatty():
+        # a person at a terminal sees that the check ran; pre-commit and scripts see silence
+        count = len(args.files)
+        sys.stdout.write(f"{count} file{'s' if count != 1 else ''}, 0 problems\n")
     return EXIT_PROBLEMS if diagnostics else EXIT_OK
 
 

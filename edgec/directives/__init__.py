@@ -38,6 +38,12 @@ class Directive:
     # the block's IR node → the features it uses: a name, or (name, span) for a use narrower
     # than the node (one match line of a route)
     uses: Callable[[Any], Iterable[Any]] | None = None
+    # the node → it holds only this statement's default, which the file does not write (a target
+    # that approximates such a default says so once, not at every node)
+    default: Callable[[Any], bool] | None = None
+
+    def unwritten(self, node: Any) -> bool:
+        return self.default is not None and self.default(node)
 
     def used(self, node: Any, span: Span | None) -> Iterator[tuple[str, Span | None]]:
         for use in self.uses(node) if self.uses else ():
@@ -54,10 +60,11 @@ _FEATURES: dict[str, str] = {}
 
 def directive(block: str, kind: str, *, args: tuple[str, ...] | None = None, rule: str = "",
               once: str | Callable[["Stmt"], str] | None = None, opens: str | None = None, features: dict[str, str] | None = None,
-              uses: Callable[[Any], Iterable[Any]] | None = None) -> Callable[[Lowering], Lowering]:
+              uses: Callable[[Any], Iterable[Any]] | None = None,
+              default: Callable[[Any], bool] | None = None) -> Callable[[Lowering], Lowering]:
     """Declare the function below as the lowering of statement `kind` in `block`."""
     def register(lower: Lowering) -> Lowering:
-        d = Directive(block, kind, lower, args, rule or kind, once, opens, dict(features or {}), uses)
+        d = Directive(block, kind, lower, args, rule or kind, once, opens, dict(features or {}), uses, default)
         if kind in _BY_BLOCK.setdefault(block, {}):
             raise ValueError(f"directive {block}.{kind} is declared twice")
         _BY_BLOCK[block][kind] = d

@@ -8,7 +8,8 @@ from . import directive
 
 @directive("edge", "access_log", args=("format", "path"), once="access_log",
            features={"observability.access_log": "access log (json or combined)"},
-           uses=lambda edge: ["observability.access_log"] if edge.observability.access_log.format != "off" else [])
+           uses=lambda edge: ["observability.access_log"] if edge.observability.access_log.format != "off" else [],
+           default=lambda edge: edge.observability.access_log == ir.DEFAULT_ACCESS_LOG)
 def access_log(v, stmt, out):
     path = stmt.args["path"]
     out["access_log"] = ir.AccessLog(stmt.args["format"].value,

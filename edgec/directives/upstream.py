@@ -132,7 +132,8 @@ def health(v, stmt, out):
 
 @directive("upstream", "passive", args=("max_fails", "fail_timeout"),
            features={"upstream.passive_check": "passive ejection after failures (max_fails / fail_timeout)"},
-           uses=lambda up: ["upstream.passive_check"] if up.passive.max_fails else [])
+           uses=lambda up: ["upstream.passive_check"] if up.passive.max_fails else [],
+           default=lambda up: up.passive == DEFAULT_PASSIVE)
 def passive(v, stmt, out):
     a = stmt.args
     out["passive"] = ir.PassiveCheck(
@@ -154,7 +155,8 @@ def sticky(v, stmt, out):
 
 @directive("upstream", "keepalive", args=("connections", "idle"),
            features={"upstream.keepalive": "keep-alive connection pool to the servers"},
-           uses=lambda up: ["upstream.keepalive"])
+           uses=lambda up: ["upstream.keepalive"],
+           default=lambda up: up.keepalive == ir.Keepalive(DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS))
 def keepalive(v, stmt, out):
     a = stmt.args
     out["keepalive"] = ir.Keepalive(
@@ -170,6 +172,6 @@ def timeout(v, stmt, out):
 
 directive("upstream", "connect_timeout",
           features={"upstream.timeouts": "connect / read / send timeouts to the servers"},
-          uses=lambda up: ["upstream.timeouts"])(timeout)
+          uses=lambda up: ["upstream.timeouts"], default=lambda up: up.timeouts == DEFAULT_TIMEOUTS)(timeout)
 directive("upstream", "read_timeout")(timeout)
 directive("upstream", "send_timeout")(timeout)

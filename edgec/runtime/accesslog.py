@@ -2,6 +2,7 @@
 by the process clock so that logging is not a write() per request."""
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import time
@@ -23,6 +24,7 @@ class AccessLog:
         self.format = cfg.format
         self.enabled = cfg.format != "off"
         self.buffer: list[str] = []
+        self._iso_second, self._iso_text = -1, ""
         if not self.enabled:
             self.stream = None
         elif cfg.path == "-":
@@ -31,13 +33,22 @@ class AccessLog:
             self.stream = open(cfg.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the config)
 
     def write(self, rec: dict) -> None:
+        """One request's line; the time is added here, as nginx's $time_iso8601 / $time_local."""
+        now = int(time.time())
         if self.format == "json":
-            self.buffer.append(json.dumps(rec, separators=(",", ":")))
+            self.buffer.append(json.dumps({"time": self._iso(now), **rec}, separators=(",", ":")))
         else:
-            ts = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(rec["time"]))
+            ts = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
             self.buffer.append(f'{rec["remote_addr"]} - - [{ts}] "{rec["method"]} {_quoted_field(rec["uri"])} '
                                f'{rec["protocol"]}" {rec["status"]} {rec["bytes_sent"]} "-" '
                                f'"{_quoted_field(rec["user_agent"])}"')
+
+    def _iso(self, now: int) -> str:
+        """Local time with its offset, to the second (2026-12-04T22:59:01+00:00), made once a second."""
+        if now != self._iso_second:
+            self._iso_second = now
+            self._iso_text = datetime.datetime.fromtimestamp(now).astimezone().isoformat()
+        return self._iso_text
 
     def flush(self, _now: float = 0.0) -> None:
         if self.buffer and self.stream is not None:

@@ -412,12 +412,23 @@ class Exchange:
         gw.metrics.observe(self.route, status, t)
         if gw.log.enabled:
             gw.log.write({
-                "time": time.time(), "request_id": self.request_id.decode(), "remote_addr": self.client_ip,
+                "request_id": self.request_id.decode(), "remote_addr": self.client_ip,
                 "method": self.method, "uri": self.url.decode("latin-1"), "protocol": f"HTTP/{self.version}",
-                "host": self.host, "status": status, "bytes_sent": self.sent, "duration_ms": round(t * 1000, 3),
-                "route": self.route, "upstream": self.state.key if self.state is not None else None,
+                "host": self.host, "status": status, "bytes_sent": self.sent, "duration_s": round(t, 3),
+                "route": self.route, "upstream": self._server_tried(),
                 "user_agent": self.header(b"user-agent") or "", "cache": self.cache_status.decode()
                 if self.cache_status else None})
+
+    def _server_tried(self) -> str | None:
+        """The server of the last attempt, kept after it failed (a 502 names the server that failed);
+        the upstream's name when it had no server to try; None when nothing was forwarded (a
+        redirect, a cache hit)."""
+        if self.state is not None:
+            return self.state.key
+        tried = getattr(self, "tried", None)  # set only once a forward starts: the hot path sets nothing more
+        if tried is None:
+            return None
+        return tried[-1].key if tried else self.upstream.ir.name
 
     # ---- forwarding -----------------------------------------------------------------------------
     def _forward(self) -> None:

@@ -7,6 +7,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -69,8 +70,30 @@ def test_metrics_and_json_access_log(tmp_path, echo_servers):
     first = lines[0]
     assert first["method"] == "GET" and first["uri"] == "/api/x" and first["status"] == 200
     assert first["route"] == "api" and first["upstream"] == echo.address and first["user_agent"] == "t/1"
-    assert first["request_id"] and first["remote_addr"] == "127.0.0.1" and first["duration_ms"] >= 0
+    assert first["request_id"] and first["remote_addr"] == "127.0.0.1" and first["duration_s"] >= 0
     assert [x["status"] for x in lines] == [200, 200, 200, 404, 200]
+    # the fields and their forms are nginx's (targets/nginx JSON_LOG): ISO 8601 time, seconds
+    stamp = datetime.datetime.fromisoformat(first["time"])
+    assert stamp.tzinfo is not None and abs(stamp.timestamp() - time.time()) < 60
+    from edgec.targets.nginx.emit import JSON_LOG
+    nginx_fields = set(json.loads(re.sub(r'(?<=:)\$\w+', "0", JSON_LOG)))
+    assert set(first) - {"route"} == nginx_fields - {"upstream_status"}  # each one's extra is documented
+
+
+def test_a_502_logs_the_server_that_failed(tmp_path):
+    port, dead = free_port(), free_port()
+    log = tmp_path / "access.log"
+    f = _write(tmp_path / "d.edge", f"""edge "d" {{
+      listen http {port}
+      upstream gone {{ server "127.0.0.1:{dead}" }}
+      route api {{ forward gone }}
+      access_log json "{log}"
+    }}""")
+    with RuntimeProcess(f, port):
+        assert request(port, path="/x")[0] == 502
+        assert _until(lambda: log.exists() and log.read_text().endswith("\n"))
+    (line,) = [json.loads(x) for x in log.read_text().splitlines()]
+    assert (line["status"], line["upstream"]) == (502, f"127.0.0.1:{dead}")
 
 
 def test_combined_access_log_escapes_what_clients_send(tmp_path):
