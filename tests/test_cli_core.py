@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,61 @@ def test_build_without_env_names_the_environments(tmp_path):
     out = edgec("ir", "samples/shop.edge")
     assert out.returncode == 1
     assert "E103" in out.stderr and "dev, prod" in out.stderr
+
+
+def test_the_only_environment_needs_no_env(tmp_path):
+    path = tmp_path / "one.edge"
+    path.write_text('edge "one" {\n  env dev {\n    port = 8080\n  }\n\n  listen http ${port}\n\n'
+                    '  route r {\n    respond 200 "ok"\n  }\n}\n')
+    out = edgec("ir", str(path))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["listeners"][0]["port"] == 8080
+
+
+def test_lint_says_it_checked_on_a_terminal_and_is_silent_with_quiet(tmp_path):
+    """A person sees '2 files, 0 problems'; pre-commit and scripts (no terminal) see nothing."""
+    import pty
+    files = [str(ROOT / "samples" / "canary.edge"), str(ROOT / "samples" / "proxy.edge")]
+
+    def on_terminal(*extra):
+        leader, follower = pty.openpty()
+        proc = subprocess.run([sys.executable, "-m", "edgec", "lint", *files, *extra], stdout=follower,
+                              stderr=subprocess.PIPE, text=True)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end is closed: everything was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+        return proc.returncode, b"".join(chunks).decode()
+
+    assert on_terminal() == (0, "2 files, 0 problems\r\n")
+    assert on_terminal("--quiet") == (0, "")
+    assert edgec("lint", *files).stdout == ""
+
+
+def test_targets_text_lists_the_options_build_takes():
+    out = edgec("targets").stdout
+    assert "options (edgec build -O KEY=VALUE):" in out
+    from edgec.targets import get, names
+    for name in names():
+        for key in get(name).options:
+            assert f"  {name}: -O {key}=..." in out
+
+
+def test_defaults_a_target_approximates_are_one_line_and_what_the_file_writes_is_reported_where_written():
+    out = edgec("lint", "samples/shop.edge", "--env", "dev", "--target", "spring", "--no-fmt-check")
+    w402 = [line for line in out.stdout.splitlines() if "warning[W402]" in line]
+    summary = [line for line in w402 if "defaults the file does not set" in line]
+    assert summary == ["samples/shop.edge:1:1: warning[W402] target 'spring' approximates defaults the file does not "
+                       "set: observability.access_log (1), upstream.keepalive (2), upstream.passive_check (3), "
+                       "upstream.timeouts (3)"]
+    # `keepalive 64` is written in upstream orders (line 34): reported there, and only there
+    keepalive = [line for line in w402 if "[upstream.keepalive]" in line]
+    assert keepalive == [line for line in keepalive if line.startswith("samples/shop.edge:34:3:")] and keepalive
+    assert len(w402) == 4
