@@ -61,6 +61,7 @@ class Target:
         one per upstream would bury what the file asks for."""
         reported = set()
         defaults: dict[str, int] = {}
+        first_default = None  # where the summary points: a `# edgec: ignore` there silences it
         for use in used_features(ctx.edge):
             cap = self.capabilities.get(use.feature, Capability(UNSUPPORTED, "not in the capability table"))
             key = (use.feature, use.where)
@@ -70,6 +71,7 @@ class Target:
             what = FEATURES.get(use.feature, use.feature)
             if use.default and cap.level == APPROXIMATE:
                 defaults[use.feature] = defaults.get(use.feature, 0) + 1
+                first_default = first_default or use.span
             elif cap.level == UNSUPPORTED or strict:
                 ctx.sink.error("E401", f"target '{self.name}' cannot express {what} [{use.feature}] in {use.where}"
                                + (f": {cap.note}" if cap.note else ""), use.span,
@@ -83,7 +85,7 @@ class Target:
         if defaults:
             listed = ", ".join(f"{feature} ({count})" for feature, count in sorted(defaults.items()))
             ctx.sink.warning("W402", f"target '{self.name}' approximates defaults the file does not set: {listed}",
-                             None, hint=f"`edgec targets` says how {self.name} treats each; setting one in the "
+                             first_default, hint=f"`edgec targets` says how {self.name} treats each; setting one in the "
                                         "file reports it where it is written", rule="target-approximation")
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:

@@ -103,7 +103,7 @@ def test_defaults_a_target_approximates_are_one_line_and_what_the_file_writes_is
     out = edgec("lint", "samples/shop.edge", "--env", "dev", "--target", "spring", "--no-fmt-check")
     w402 = [line for line in out.stdout.splitlines() if "warning[W402]" in line]
     summary = [line for line in w402 if "defaults the file does not set" in line]
-    assert summary == ["samples/shop.edge:1:1: warning[W402] target 'spring' approximates defaults the file does not "
+    assert summary == ["samples/shop.edge:28:3: warning[W402] target 'spring' approximates defaults the file does not "
                        "set: observability.access_log (1), upstream.keepalive (2), upstream.passive_check (3), "
                        "upstream.timeouts (3)"]
     # `keepalive 64` is written in upstream orders (line 34): reported there, and only there
