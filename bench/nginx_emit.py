@@ -60,7 +60,7 @@ def generate(n: int) -> ir.Edge:
 
 def emit(edge: ir.Edge) -> dict[str, str]:
     target = get("nginx")
-    ctx = BuildContext(edge, Sink("bench"))
+    ctx = BuildContext(edge, Sink("bench"), target="nginx")
     target.check(ctx)
     assert not ctx.sink.has_errors, [d.message for d in ctx.sink.items]
     return target.emit(ctx)

@@ -5,9 +5,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
+from .catalogue import ERROR, INFO, WARNING, lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +57,13 @@ class Diagnostic:
         }
 
 
+def diagnostic(code: str, message: str, file: str = "<input>", span: Span | None = None,
+               hint: str | None = None, mask: bool = False) -> Diagnostic:
+    """A diagnostic of a catalogued code: its level and rule name come from edgec/catalogue.py."""
+    entry = lookup(code)
+    return Diagnostic(code, entry.level, message, file, span, hint, entry.name, mask)
+
+
 class CompileError(Exception):
     """Raised to stop a stage when it cannot go on; carries every diagnostic found so far."""
 
@@ -74,17 +79,23 @@ class Sink:
     file: str = "<input>"
     items: list[Diagnostic] = field(default_factory=list)
 
-    def report(self, code: str, severity: str, message: str, span: Span | None = None,
-               hint: str | None = None, rule: str | None = None, mask: bool = False) -> None:
-        self.items.append(Diagnostic(code, severity, message, self.file, span, hint, rule, mask))
+    def report(self, code: str, message: str, span: Span | None = None, hint: str | None = None,
+               mask: bool = False) -> None:
+        self.items.append(diagnostic(code, message, self.file, span, hint, mask))
 
     def error(self, code: str, message: str, span: Span | None = None, hint: str | None = None,
-              rule: str | None = None, mask: bool = False) -> None:
-        self.report(code, ERROR, message, span, hint, rule, mask)
+              mask: bool = False) -> None:
+        self._expect(code, ERROR)
+        self.report(code, message, span, hint, mask)
 
-    def warning(self, code: str, message: str, span: Span | None = None, hint: str | None = None,
-                rule: str | None = None) -> None:
-        self.report(code, WARNING, message, span, hint, rule)
+    def warning(self, code: str, message: str, span: Span | None = None, hint: str | None = None) -> None:
+        self._expect(code, WARNING)
+        self.report(code, message, span, hint)
+
+    @staticmethod
+    def _expect(code: str, level: str) -> None:
+        if lookup(code).level != level:
+            raise ValueError(f"{code} is not an {level} (see edgec/catalogue.py)")
 
     @property
     def has_errors(self) -> bool:
@@ -226,22 +237,18 @@ def _version() -> str:
         return "0+unknown"
 
 
-def render_sarif(diagnostics: list[Diagnostic], rules_doc: dict[str, str]) -> str:
-    """SARIF 2.1.0: one run, a reporting descriptor per code seen, one result per diagnostic."""
+def render_sarif(diagnostics: list[Diagnostic]) -> str:
+    """SARIF 2.1.0: one run, a reporting descriptor per code seen (from the catalogue), one result
+    per diagnostic."""
     level = {ERROR: "error", WARNING: "warning", INFO: "note"}
     ordered = sorted(diagnostics, key=sort_key)
-    first = {}
-    for d in ordered:
-        first.setdefault(d.code, d)
-    codes = sorted(first)
+    codes = sorted({d.code for d in ordered})
     rules = []
     for code in codes:
-        d = first[code]
-        descriptor = {"id": code, "shortDescription": {"text": rules_doc.get(code) or d.rule or code},
-                      "defaultConfiguration": {"level": level.get(d.severity, "note")}}
-        if d.rule:
-            descriptor["name"] = d.rule
-        rules.append(descriptor)
+        entry = lookup(code)
+        rules.append({"id": code, "name": entry.name, "shortDescription": {"text": entry.summary},
+                      "help": {"text": f"see {entry.docs}"},
+                      "defaultConfiguration": {"level": level[entry.level]}})
     results = []
     for d in ordered:
         span = d.span or Span(1, 1, 1, 2)

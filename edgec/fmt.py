@@ -17,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostic, Span
+from .diagnostics import Diagnostic, Span, diagnostic
 from .syntax import Document, Stmt
 
 INDENT = "  "
@@ -208,9 +208,8 @@ def not_formatted(doc: Document) -> list[Diagnostic]:
     line = next((i + 1 for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)) + 1)
     line = max(1, min(line, max(1, len(old))))
     width = len(old[line - 1]) if line <= len(old) else 1
-    return [Diagnostic("W307", "warning", f"file is not formatted (first difference on line {line})", doc.file,
-                       Span(line, 1, line, max(2, width + 1)), hint=f"run: edgec fmt {doc.file}",
-                       rule="not-formatted")]
+    return [diagnostic("W307", f"file is not formatted (first difference on line {line})", doc.file,
+                       Span(line, 1, line, max(2, width + 1)), hint=f"run: edgec fmt {doc.file}")]
 
 
 def unified_diff(old: str, new: str, file: str) -> str:

@@ -84,15 +84,14 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
     envs = environments(doc)
     if env_name is None and envs:
         sink.error("E103", "this file defines environments; choose one with --env",
-                   doc.edge.args["name"].span, hint="environments: " + ", ".join(envs), rule="env-required")
+                   doc.edge.args["name"].span, hint="environments: " + ", ".join(envs))
         raise CompileError(sink.items)
     if env_name is not None and env_name not in envs:
         guess = did_you_mean(env_name, envs)
         sink.error("E102", f"environment '{env_name}' is not defined in this file",
                    doc.edge.args["name"].span,
                    hint=(f"did you mean '{guess}'?" if guess else
-                         ("environments: " + ", ".join(envs)) if envs else "add an `env NAME { }` block"),
-                   rule="undefined-env")
+                         ("environments: " + ", ".join(envs)) if envs else "add an `env NAME { }` block"))
         raise CompileError(sink.items)
     env = _env_vars(doc, env_name, sink)
     edge = Lowerer(doc, env, sink).edge()

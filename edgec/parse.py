@@ -142,7 +142,7 @@ class _ToSyntax(Transformer):
                 col = tok.column + 1 + i
                 self.sink.error("E003", f"unknown escape '\\{nxt}' in string",
                                 Span(tok.line, col, tok.line, col + 2),
-                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX', rule="unknown-escape")
+                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX')
                 i += 2
                 continue
             if ch == "$" and body.startswith("{", i + 1):
@@ -150,8 +150,7 @@ class _ToSyntax(Transformer):
                 if end == -1:
                     col = tok.column + 1 + i
                     self.sink.error("E004", "unterminated '${' in string", Span(tok.line, col, tok.line, col + 2),
-                                    hint="close the variable with '}', or write \\$ for a literal dollar sign",
-                                    rule="unterminated-variable")
+                                    hint="close the variable with '}', or write \\$ for a literal dollar sign")
                     buf.append(body[i:])
                     break
                 if buf:
@@ -170,8 +169,7 @@ class _ToSyntax(Transformer):
     def _hidden_character(self, tok: Token, index: int, ch: str) -> None:
         col = tok.column + 1 + index
         self.sink.error("E022", f"invisible control character U+{ord(ch):04X} in a string", Span(tok.line, col, tok.line,
-                        col + 1), hint=f"it hides what the value is; write \\u{ord(ch):04x} if it is meant",
-                        rule="control-character")
+                        col + 1), hint=f"it hides what the value is; write \\u{ord(ch):04x} if it is meant")
 
     def VAR(self, tok: Token) -> Value:
         span = _span(tok)
@@ -220,7 +218,7 @@ class _ToSyntax(Transformer):
             key, values = opt
             if key.value in out and key.value not in allowed_repeat:
                 self.sink.error("E010", f"'{key.value}' is given twice", _span(key),
-                                hint="keep one of them", rule="given-twice")
+                                hint="keep one of them")
             out[key.value] = values
         return out
 
@@ -373,8 +371,7 @@ class _ToSyntax(Transformer):
         args = {"ttl": children[0], "methods": None, "vary": None}
         for kind, values in children[1:]:
             if args[kind] is not None:
-                self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them",
-                                rule="given-twice")
+                self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them")
             args[kind] = values
         return Stmt("cache", args, _span(meta))
 

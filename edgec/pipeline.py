@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import ir
-from .diagnostics import CompileError, Diagnostic, Sink, Span
+from .diagnostics import CompileError, Diagnostic, Sink, Span, diagnostic
 from .syntax import Document
 
 
@@ -33,11 +33,10 @@ def read_source(path: str) -> tuple[str | None, Diagnostic | None]:
         with open(path, encoding="utf-8") as f:
             return f.read(), None
     except UnicodeDecodeError as err:
-        return None, Diagnostic("E000", "error", f"file is not UTF-8 text ({err.reason} at byte {err.start})", path,
-                                Span(1, 1, 1, 2), rule="unreadable-file")
+        return None, diagnostic("E000", f"file is not UTF-8 text ({err.reason} at byte {err.start})", path,
+                                Span(1, 1, 1, 2))
     except OSError as err:
-        return None, Diagnostic("E000", "error", f"cannot read file: {err.strerror}", path, Span(1, 1, 1, 2),
-                                rule="unreadable-file")
+        return None, diagnostic("E000", f"cannot read file: {err.strerror}", path, Span(1, 1, 1, 2))
 
 
 def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, targets: tuple[str, ...] = (),
@@ -112,7 +111,7 @@ def check_target(name: str, ctx, sink: Sink, strict: bool) -> None:
     target = get(name)
     for env_name, edge in ctx.edges.items():
         if edge is not None:
-            target.check(BuildContext(edge, sink), strict=strict)
+            target.check(BuildContext(edge, sink, target=name, strict=strict))
 
 
 def schema_problems(edge: ir.Edge) -> list[str]:
@@ -138,8 +137,9 @@ def emit(edge: ir.Edge, targets: list, sink: Sink, options: dict[str, str] | Non
     out = Output()
     options = options or {}
     for target in targets:
-        ctx = BuildContext(edge, sink, {k: v for k, v in options.items() if k in target.options}, resolve_secret)
-        target.check(ctx, strict=strict)
+        ctx = BuildContext(edge, sink, {k: v for k, v in options.items() if k in target.options}, resolve_secret,
+                           target=target.name, strict=strict)
+        target.check(ctx)
         if sink.has_errors:
             continue
         files = target.emit(ctx)

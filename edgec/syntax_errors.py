@@ -42,18 +42,6 @@ TERMINAL_WORDS = {
 }
 
 
-# code → rule name (docs/lint.md lists them); E003, E004, E010 and E022 are found while building the tree
-SYNTAX_RULES = {
-    "E001": "unexpected-token", "E002": "unexpected-end-of-file", "E003": "unknown-escape",
-    "E004": "unterminated-variable", "E005": "stray-semicolon", "E006": "single-quotes",
-    "E007": "unterminated-string", "E008": "equals-or-colon", "E009": "missing-unit", "E010": "given-twice",
-    "E011": "unknown-keyword", "E012": "missing-close-brace", "E013": "missing-name", "E014": "empty-match",
-    "E015": "missing-comma", "E016": "rate-limit-without-rate", "E017": "missing-open-brace",
-    "E018": "incomplete-statement", "E019": "outside-edge-block", "E020": "unquoted-string", "E021": "quoted-name",
-    "E022": "control-character",
-}
-
-
 @dataclass(frozen=True)
 class Label:
     """What an example error means. `message` and `hint` may say {found} (the token found)
@@ -286,7 +274,7 @@ class _Parse:
     def report(self, code: str, message: str, span: Span, hint: str | None) -> None:
         self.reported_lines.add(span.line)
         self.reported += 1
-        self.sink.error(code, message, span, hint=hint, rule=SYNTAX_RULES[code])
+        self.sink.error(code, message, span, hint=hint)
 
     def keywords(self, accepts: set[str]) -> dict[str, str]:
         """keyword text → terminal name, for the keywords the parser accepts."""

@@ -65,16 +65,14 @@ class Values:
             if elsewhere:
                 self.sink.error("E107", f"variable '{ref.name}' is not defined in env '{self.env.name}' "
                                 f"(only in {', '.join(elsewhere)})", ref.span,
-                                hint=f"add `{ref.name} = ...` to env {self.env.name}, or a default in `vars {{ }}`",
-                                rule="env-missing-variable")
+                                hint=f"add `{ref.name} = ...` to env {self.env.name}, or a default in `vars {{ }}`")
                 return None
             known = list(self.env.values) + ["env"]
             guess = did_you_mean(ref.name, known)
             where_env = f" in env '{self.env.name}'" if self.env.name else ""
             self.sink.error("E101", f"variable '{ref.name}' is not defined{where_env}", ref.span,
                             hint=f"did you mean '{guess}'?" if guess else
-                            "define it in the env block (or in `vars { }` for every env)",
-                            rule="undefined-variable")
+                            "define it in the env block (or in `vars { }` for every env)")
             return None
         self.env.used.add(ref.name)
         return self.env.values[ref.name]
@@ -87,7 +85,7 @@ class Values:
             if ref.is_secret:
                 return value
             if ref.name in seen:
-                self.sink.error("E101", f"variable '{ref.name}' refers to itself", ref.span, rule="undefined-variable")
+                self.sink.error("E101", f"variable '{ref.name}' refers to itself", ref.span)
                 return None
             seen.add(ref.name)
             resolved = self._var(ref, value.span)
@@ -146,8 +144,7 @@ class Values:
         if (low is not None and number < low) or (high is not None and number > high):
             code = "E201" if "port" in what else "E212"
             rng = f"{low}..{high}" if high is not None else f"at least {low}"
-            self.sink.error(code, f"{what} {number} is out of range ({rng})", value.span,
-                            rule="port-out-of-range" if code == "E201" else "value-out-of-range")
+            self.sink.error(code, f"{what} {number} is out of range ({rng})", value.span)
             return default
         return number
 
@@ -171,14 +168,14 @@ class Values:
         kinds = {"list": "a list", "string": "a string", "int": "a number", "duration": "a duration",
                  "rate": "a rate", "percent": "a percentage", "size": "a size", "word": "a name"}
         self.sink.error("E108", f"{what} must be {expected}, not {kinds.get(value.kind, value.kind)}",
-                        at or value.span, rule="wrong-type")
+                        at or value.span)
 
     def secret(self, ref: VarRef) -> ir.Secret | None:
         name = ref.name.split(":", 1)[1].strip()
         if not SECRET_NAME.match(name):
             self.sink.error("E112", f"'{name}' is not a secret name", ref.span,
                             hint="secret names are environment variable names: letters, digits and _, "
-                                 "e.g. ${secret:JWT_KEY}", rule="bad-secret-name")
+                                 "e.g. ${secret:JWT_KEY}")
             return None
         return ir.Secret(name)
 
@@ -189,15 +186,14 @@ class Values:
             return secret
         self.sink.error("E110", f"{what} must be a secret reference, never the credential itself", value.span,
                         hint=f"write {example} and set it in the environment (or the secrets directory); "
-                             "a credential in the file ends up in version control", rule="literal-secret",
+                             "a credential in the file ends up in version control",
                         mask=True)
         return None
 
     def _secret_here(self, span: Span, what: str) -> None:
         self.sink.error("E109", f"a secret cannot be used in {what}", span,
                         hint="secrets are accepted only where a credential is expected "
-                             "(jwt secret, api_key keys, basic htpasswd), so they never land in a config file",
-                        rule="secret-misuse")
+                             "(jwt secret, api_key keys, basic htpasswd), so they never land in a config file")
 
     # ---- shapes every block uses ----------------------------------------------------------
     def strings_of(self, values, what) -> list[tuple[str, Span]]:
@@ -212,7 +208,7 @@ class Values:
             return str(ipaddress.ip_network(text, strict=False))
         except ValueError:
             self.sink.error("E202", f"'{text}' is not an IP address or CIDR range", span,
-                            hint="write it like \"10.0.0.0/8\" or \"192.0.2.7\"", rule="bad-address")
+                            hint="write it like \"10.0.0.0/8\" or \"192.0.2.7\"")
             return text
 
     def items(self, stmt: Stmt) -> dict[str, Stmt]:
@@ -220,8 +216,7 @@ class Values:
         out: dict[str, Stmt] = {}
         for item in stmt.body or ():
             if item.kind in out:
-                self.sink.error("E215", f"'{item.kind}' is given twice", item.span, hint="keep one of them",
-                                rule="duplicate-statement")
+                self.sink.error("E215", f"'{item.kind}' is given twice", item.span, hint="keep one of them")
             out[item.kind] = item
         return out
 
@@ -234,7 +229,7 @@ class Values:
         text = self.string(value, what, default="/")
         if not text.startswith("/"):
             self.sink.error("E210", f"{what} '{text}' must start with '/'", value.span if value else None,
-                            hint=f'write "/{text}"', rule="bad-path")
+                            hint=f'write "/{text}"')
         return text
 
     def check_regex(self, pattern: str | None, span: Span) -> None:
@@ -242,7 +237,7 @@ class Values:
             return
         problem = _regex_problem(pattern)
         if problem is not None:
-            self.sink.error("E205", problem[0], span, hint=problem[1], rule="bad-regex")
+            self.sink.error("E205", problem[0], span, hint=problem[1])
 
     def methods(self, values) -> list[str]:
         out = []
@@ -250,7 +245,7 @@ class Values:
             if v.value not in ir.HTTP_METHODS:
                 guess = did_you_mean(v.value.upper(), ir.HTTP_METHODS)
                 self.sink.error("E211", f"unknown HTTP method '{v.value}'", v.span,
-                                hint=f"did you mean '{guess}'?" if guess else None, rule="bad-method")
+                                hint=f"did you mean '{guess}'?" if guess else None)
             out.append(v.value)
         return out
 
@@ -259,5 +254,5 @@ class Values:
         text = self.string(value, what, default="")
         if not HOST_LABEL.match(text) or text.startswith("*."):
             self.sink.error("E218", f"{what} '{text}' is not a host name", value.span,
-                            hint='write a name like "api.example.com" (no scheme, port or path)', rule="bad-host")
+                            hint='write a name like "api.example.com" (no scheme, port or path)')
         return text

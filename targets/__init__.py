@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
 from edgec import ir
-from edgec.diagnostics import Sink, did_you_mean
+from edgec.diagnostics import Sink, Span, did_you_mean
 from edgec.features import FEATURES, used_features
 
 NATIVE = "native"
@@ -40,12 +40,27 @@ def unsupported(note: str) -> Capability:
 
 @dataclass
 class BuildContext:
-    """What an emitter gets besides the IR."""
+    """What an emitter gets besides the IR, and the one way a target says what it cannot
+    express exactly: unsupported() is an error (E401), approximates() a warning (W402) that
+    --strict makes an error."""
 
     edge: ir.Edge
     sink: Sink
     options: dict[str, str] = field(default_factory=dict)
     resolve_secret: Callable[[ir.Secret], str] | None = None
+    target: str = field(kw_only=True)
+    strict: bool = field(default=False, kw_only=True)
+
+    def unsupported(self, what: str, span: Span | None, hint: str | None = None) -> None:
+        self.sink.error("E401", f"target '{self.target}' cannot express {what}", span, hint)
+
+    def approximates(self, what: str, span: Span | None, hint: str | None = None, *, written: bool = True) -> None:
+        """`what` says what is approximated and how the result differs. --strict makes it an error
+        when the file wrote it; a default the file does not write stays a warning."""
+        if self.strict and written:
+            self.unsupported(what, span, (f"{hint}; " if hint else "") + "--strict turns approximations into errors")
+        else:
+            self.sink.warning("W402", f"target '{self.target}' approximates {what}", span, hint)
 
 
 class Target:
@@ -55,7 +70,7 @@ class Target:
     # target options (`--option key=value`): name → (default, help)
     options: ClassVar[dict[str, tuple[str, str]]] = {}
 
-    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+    def check(self, ctx: BuildContext) -> None:
         """Report every feature the edge uses that this target cannot express exactly. Defaults
         the file does not write that the target only approximates are summed up in one warning:
         one per upstream would bury what the file asks for."""
@@ -68,25 +83,20 @@ class Target:
             if cap.level == NATIVE or key in reported:
                 continue
             reported.add(key)
-            what = FEATURES.get(use.feature, use.feature)
+            what = f"{FEATURES.get(use.feature, use.feature)} [{use.feature}] in {use.where}" + \
+                (f": {cap.note}" if cap.note else "")
             if use.default and cap.level == APPROXIMATE:
                 defaults[use.feature] = defaults.get(use.feature, 0) + 1
                 first_default = first_default or use.span
-            elif cap.level == UNSUPPORTED or strict:
-                ctx.sink.error("E401", f"target '{self.name}' cannot express {what} [{use.feature}] in {use.where}"
-                               + (f": {cap.note}" if cap.note else ""), use.span,
-                               hint=f"see `edgec targets` for what {self.name} supports"
-                               + ("; --strict turns approximations into errors" if strict and
-                                  cap.level == APPROXIMATE else ""),
-                               rule="target-capability")
+            elif cap.level == UNSUPPORTED:
+                ctx.unsupported(what, use.span, f"see `edgec targets` for what {self.name} supports")
             else:
-                ctx.sink.warning("W402", f"target '{self.name}' approximates {what} [{use.feature}] in {use.where}: "
-                                 f"{cap.note}", use.span, rule="target-approximation")
+                ctx.approximates(what, use.span)
         if defaults:
             listed = ", ".join(f"{feature} ({count})" for feature, count in sorted(defaults.items()))
-            ctx.sink.warning("W402", f"target '{self.name}' approximates defaults the file does not set: {listed}",
-                             first_default, hint=f"`edgec targets` says how {self.name} treats each; setting one in the "
-                                        "file reports it where it is written", rule="target-approximation")
+            ctx.approximates(f"defaults the file does not set: {listed}", first_default,
+                             f"`edgec targets` says how {self.name} treats each; setting one in the file reports "
+                             "it where it is written", written=False)
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
         """Relative path → file content. Called only when check() reported no error."""

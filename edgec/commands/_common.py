@@ -25,8 +25,7 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str], fm
     elif fmt == "github":
         stream.write(render_github(diagnostics))
     elif fmt == "sarif":
-        from ..lint import all_rules
-        stream.write(render_sarif(diagnostics, {r.code: r.summary for r in all_rules()}))
+        stream.write(render_sarif(diagnostics))
     elif diagnostics:
         stream.write(render_text(diagnostics, sources, color=stream.isatty()))
 

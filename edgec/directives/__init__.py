@@ -124,7 +124,7 @@ def lower_body(v: "Values", stmt: "Stmt", block: str, where: str, fields: dict) 
 def _twice(v: "Values", where: str, item: "Stmt", slot: str) -> None:
     if slot == "action":
         v.sink.error("E209", f"{where} has an action twice", item.span,
-                     hint="a route has one action: forward, redirect, respond or aggregate", rule="duplicate-action")
+                     hint="a route has one action: forward, redirect, respond or aggregate")
     else:
         v.sink.error("E215", f"{where} has '{item.kind}' twice" if where else f"'{item.kind}' is given twice",
-                     item.span, hint="keep one of them", rule="duplicate-statement")
+                     item.span, hint="keep one of them")

@@ -27,12 +27,12 @@ def forward(v, stmt, out):
         elif weight.kind == "percent":
             w = weight.value
             if w != int(w):
-                v.sink.error("E221", "percentages are whole numbers", weight.span, rule="bad-value")
+                v.sink.error("E221", "percentages are whole numbers", weight.span)
             w = int(w)
         else:
             w = weight.value
         if w > 1_000_000:
-            v.sink.error("E212", f"weight {w} is above 1000000", weight.span, rule="value-out-of-range")
+            v.sink.error("E212", f"weight {w} is above 1000000", weight.span)
         backends.append(ir.Backend(name.value, w))
     out["action"] = ir.Forward("forward", tuple(backends))
 
@@ -49,14 +49,14 @@ def redirect(v, stmt, out):
         if a["status"] else DEFAULT_REDIRECT_STATUS
     if status not in REDIRECT_STATUSES:
         v.sink.error("E221", f"{status} is not a redirect status", a["status"].span,
-                     hint="use 301, 302, 303, 307 or 308", rule="bad-value")
+                     hint="use 301, 302, 303, 307 or 308")
     scheme = host = port = path = None
     if a["location"] is not None:
         text = v.string(a["location"], "redirect location", default="")
         m = re.fullmatch(r"(?:(https?)://([^/:?#]+)(?::([0-9]{1,5}))?)?(/[^?#]*)?", text)
         if not m or not text:
             v.sink.error("E210", f"redirect location '{text}' is not a path or http(s) URL",
-                         a["location"].span, hint='write "/new/path" or "https://example.com/new"', rule="bad-path")
+                         a["location"].span, hint='write "/new/path" or "https://example.com/new"')
         else:
             scheme, host = m.group(1), m.group(2)
             port = int(m.group(3)) if m.group(3) else None
@@ -65,8 +65,7 @@ def redirect(v, stmt, out):
     if "scheme" in opts:
         scheme = opts["scheme"].value
         if scheme not in ("http", "https"):
-            v.sink.error("E221", f"redirect scheme '{scheme}' must be http or https", opts["scheme"].span,
-                         rule="bad-value")
+            v.sink.error("E221", f"redirect scheme '{scheme}' must be http or https", opts["scheme"].span)
     if "host" in opts:
         host = v.hostname(opts["host"], "redirect host")
     if "port" in opts:
@@ -77,7 +76,7 @@ def redirect(v, stmt, out):
         prefix = v.string(opts["prefix"], "redirect prefix", default="")
         if prefix and not prefix.startswith("/"):
             v.sink.error("E210", f"redirect prefix '{prefix}' must start with '/'", opts["prefix"].span,
-                         hint=f'write "/{prefix}"', rule="bad-path")
+                         hint=f'write "/{prefix}"')
         path = ir.PathRewrite("prefix", prefix, None)
     out["action"] = ir.Redirect("redirect", status, scheme, host.lower() if host else None, port, path)
 
@@ -102,14 +101,14 @@ def aggregate(v, stmt, out):
         a = p.args
         name = a["name"].value
         if name in seen:
-            v.sink.error("E106", f"aggregate part '{name}' is defined twice", a["name"].span, rule="duplicate-name")
+            v.sink.error("E106", f"aggregate part '{name}' is defined twice", a["name"].span)
         seen.add(name)
         method = a["method"].value.upper()
         if method not in ir.HTTP_METHODS:
-            v.sink.error("E211", f"unknown HTTP method '{a['method'].value}'", a["method"].span, rule="bad-method")
+            v.sink.error("E211", f"unknown HTTP method '{a['method'].value}'", a["method"].span)
         parts.append(ir.AggregatePart(name, method, a["upstream"].value, v.path(a["path"], "part path"),
                                       a["timeout"].value if a["timeout"] else DEFAULT_PART_TIMEOUT_MS))
     if not parts:
         v.sink.error("E208", "aggregate needs at least one part", stmt.span,
-                     hint='write: name = get UPSTREAM "/path"', rule="missing-action")
+                     hint='write: name = get UPSTREAM "/path"')
     out["action"] = ir.Aggregate("aggregate", tuple(parts))

@@ -31,8 +31,7 @@ def _jwt(v, stmt, name, items) -> ir.JwtAuth:
         if a.value not in JWT_ALGORITHMS:
             guess = did_you_mean(a.value, JWT_ALGORITHMS)
             v.sink.error("E221", f"unknown JWT algorithm '{a.value}'", a.span,
-                         hint=f"did you mean '{guess}'?" if guess else "one of " + ", ".join(JWT_ALGORITHMS),
-                         rule="bad-value")
+                         hint=f"did you mean '{guess}'?" if guess else "one of " + ", ".join(JWT_ALGORITHMS))
     audiences = tuple(t for t, _ in v.strings_of(items["audience"].args["values"], "audience")) \
         if "audience" in items else ()
     return ir.JwtAuth(
@@ -53,7 +52,7 @@ def _basic(v, stmt, name, items) -> ir.BasicAuth:
         v.sink.error("E110", "htpasswd takes the path of a file, not the user:hash entries",
                      items["htpasswd"].args["values"][0].span,
                      hint='write htpasswd "/etc/edge/users.htpasswd", or htpasswd ${secret:HTPASSWD} for a '
-                          "file kept as a secret", rule="literal-secret", mask=True)
+                          "file kept as a secret", mask=True)
     return ir.BasicAuth(name=name, kind="basic", htpasswd=htpasswd,
                         realm=v.one_string(items, "realm", "realm", default=DEFAULT_REALM), span=stmt.span)
 

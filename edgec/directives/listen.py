@@ -50,5 +50,5 @@ def bind(v, stmt, out):
         ipaddress.ip_address(address)
     except ValueError:
         v.sink.error("E202", f"bind address '{address}' is not an IP address", stmt.args["address"].span,
-                     hint='write "127.0.0.1" or "0.0.0.0"', rule="bad-address")
+                     hint='write "127.0.0.1" or "0.0.0.0"')
     out["address"] = address

@@ -45,7 +45,7 @@ def match(v, stmt, out):
         a = cond.args
         if cond.kind in seen and cond.kind in ("path",):
             v.sink.error("E215", "a match has one path condition; for alternatives write another `match` line",
-                         cond.span, rule="duplicate-statement")
+                         cond.span)
         seen.add(cond.kind)
         if cond.kind == "path":
             ptype = a["type"].value
@@ -61,8 +61,7 @@ def match(v, stmt, out):
                     host = text.lower().rstrip(".")
                     if not HOST_LABEL.match(host) or ":" in host:
                         v.sink.error("E218", f"'{text}' is not a host name or *.wildcard", span,
-                                     hint='write "api.example.com" or "*.example.com" (no port, no scheme)',
-                                     rule="bad-host")
+                                     hint='write "api.example.com" or "*.example.com" (no port, no scheme)')
                     hosts.append(host)
         elif cond.kind == "method":
             for value in a["values"]:
@@ -70,13 +69,12 @@ def match(v, stmt, out):
                 if method not in ir.HTTP_METHODS:
                     guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
                     v.sink.error("E211", f"unknown HTTP method '{method}'", value.span,
-                                 hint=f"did you mean '{guess}'?" if guess else "methods are upper case",
-                                 rule="bad-method")
+                                 hint=f"did you mean '{guess}'?" if guess else "methods are upper case")
                 methods.append(method)
         else:
             name = v.string(a["name"], f"{cond.kind} name", default="")
             if cond.kind == "header" and not HEADER_NAME.match(name):
-                v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span, rule="bad-header")
+                v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span)
             value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
             if a["op"] == "regex":
                 v.check_regex(value, a["value"].span)
@@ -85,8 +83,7 @@ def match(v, stmt, out):
                                           else m.name == name)]
             if same:
                 v.sink.error("E215", f"{cond.kind} '{name}' is tested twice in one match", cond.span,
-                             hint="a match needs all its conditions; for alternatives write another `match`",
-                             rule="duplicate-statement")
+                             hint="a match needs all its conditions; for alternatives write another `match`")
             target.append(ir.ValueMatch(name, a["op"], value))
     out.setdefault("matches", []).append(
         ir.Match(path, tuple(dict.fromkeys(hosts)), tuple(dict.fromkeys(methods)), tuple(headers), tuple(query),

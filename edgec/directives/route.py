@@ -17,8 +17,7 @@ def route(v, stmt, out):
     action = fields.pop("action", None)
     if action is None:
         v.sink.error("E208", f"route '{name}' has no action", stmt.args["name"].span,
-                     hint="add one of: forward UPSTREAM, redirect, respond STATUS, aggregate { }",
-                     rule="missing-action")
+                     hint="add one of: forward UPSTREAM, redirect, respond STATUS, aggregate { }")
         return
     matches = fields.pop("matches", None) or [ir.Match(ir.PathMatch("prefix", "/"), span=stmt.span)]
     rewrite = fields.pop("rewrite")
@@ -52,7 +51,7 @@ def rate_limit(v, stmt, out):
     count, window = a["rate"].value
     if count == 0:
         v.sink.error("E203", "a rate of 0 lets nothing through", a["rate"].span,
-                     hint="to refuse every request use `respond 429`; else give a positive rate", rule="zero-rate")
+                     hint="to refuse every request use `respond 429`; else give a positive rate")
     source, key_value = a["key"] or ("client_ip", None)
     key = ir.RateLimitKey(source, v.string(key_value, f"rate limit {source}") if key_value else None)
     burst = v.integer(a["burst"], "burst", default=0, low=0, high=1_000_000) if a["burst"] else 0
@@ -101,28 +100,27 @@ def header_op(v, stmt, out):
     name = v.string(a["name"], "header name", default="")
     if not HEADER_NAME.match(name):
         v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span,
-                     hint="header names are letters, digits and !#$%&'*+-.^_`|~", rule="bad-header")
+                     hint="header names are letters, digits and !#$%&'*+-.^_`|~")
     if verb == "remove":
         if a["value"] is not None:
             v.sink.error("E224", "remove takes only the header name", a["value"].span,
-                         hint=f'write: {a["direction"].value} remove "{name}"', rule="header-op-arity")
+                         hint=f'write: {a["direction"].value} remove "{name}"')
         ops["remove"].append(name)
         return
     if a["value"] is None:
         v.sink.error("E224", f"{verb} needs a header name and a value", stmt.span,
-                     hint=f'write: {a["direction"].value} {verb} "{name}" "value"', rule="header-op-arity")
+                     hint=f'write: {a["direction"].value} {verb} "{name}" "value"')
         return
     value = v.string(a["value"], "header value", default="")
     if any(c in value for c in "\r\n\0"):
-        v.sink.error("E219", "a header value cannot contain a line break or NUL", a["value"].span, rule="bad-header")
+        v.sink.error("E219", "a header value cannot contain a line break or NUL", a["value"].span)
         return
     for existing_verb in ("set", "add", "remove"):
         for existing in ops[existing_verb]:
             existing_name = existing if isinstance(existing, str) else existing[0]
             if existing_name.lower() == name.lower():
                 v.sink.error("E215", f"header '{name}' already has an operation in this route",
-                             a["name"].span, hint="one operation per header name (Gateway API rule)",
-                             rule="duplicate-statement")
+                             a["name"].span, hint="one operation per header name (Gateway API rule)")
                 return
     ops[verb].append((name, value))
 
@@ -150,8 +148,7 @@ def rewrite(v, stmt, out):
         prefix = v.path(a["from"], "prefix")
         replacement = v.string(a["to"], "replacement prefix", default="") if a["to"] else ""
         if replacement and not replacement.startswith("/"):
-            v.sink.error("E210", f"replacement prefix '{replacement}' must start with '/'", a["to"].span,
-                         rule="bad-path")
+            v.sink.error("E210", f"replacement prefix '{replacement}' must start with '/'", a["to"].span)
         out["rewrite"]["path"] = ir.PathRewrite("prefix", replacement, prefix)
 
 
@@ -211,7 +208,7 @@ def retries(v, stmt, out):
             if cond.kind == "int":
                 if not 400 <= cond.value <= 599:
                     v.sink.error("E220", f"retry status {cond.value} is not an error status (400-599)",
-                                 cond.span, rule="bad-retry")
+                                 cond.span)
                 statuses.append(cond.value)
             elif cond.value in ("connect_error", "connect_errors", "timeout"):
                 connect_errors = True
@@ -219,7 +216,7 @@ def retries(v, stmt, out):
                 statuses.extend((500, 502, 503, 504))
             else:
                 v.sink.error("E220", f"unknown retry condition '{cond.value}'", cond.span,
-                             hint="use status codes (502 503), 5xx, or connect_error", rule="bad-retry")
+                             hint="use status codes (502 503), 5xx, or connect_error")
     else:
         statuses = list(DEFAULT_RETRY_STATUSES)
     out["retry"] = ir.Retry(attempts, tuple(sorted(set(statuses))), connect_errors,
@@ -241,6 +238,5 @@ def mirror(v, stmt, out):
     a = stmt.args
     pct = a["percent"].value if a["percent"] else 100.0
     if not 0 < pct <= 100:
-        v.sink.error("E212", f"mirror share {pct}% must be within 0..100%", a["percent"].span,
-                     rule="value-out-of-range")
+        v.sink.error("E212", f"mirror share {pct}% must be within 0..100%", a["percent"].span)
     out.setdefault("mirrors", []).append(ir.Mirror(a["upstream"].value, pct))

@@ -49,9 +49,9 @@ def balance(v, stmt, out):
     key_name = v.string(a["name"], "hash key name") if a["name"] else None
     if source in ("header", "cookie") and not key_name:
         v.sink.error("E221", f"balance hash {source} needs the {source} name", stmt.span,
-                     hint=f'write: balance hash {source} "X-User"', rule="bad-value")
+                     hint=f'write: balance hash {source} "X-User"')
     if source in ("client_ip", "uri") and key_name:
-        v.sink.error("E221", f"balance hash {source} takes no name", a["name"].span, rule="bad-value")
+        v.sink.error("E221", f"balance hash {source} takes no name", a["name"].span)
         key_name = None
     out["hash_key"] = ir.HashKey(source, key_name)
 
@@ -60,16 +60,15 @@ def server_address(v, text: str, span: Span, weight: int = 1, backup: bool = Fal
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:([0-9]{1,5})|([A-Za-z0-9.-]+):([0-9]{1,5})", text)
     if not m:
         v.sink.error("E202", f"server address '{text}' is not host:port", span,
-                     hint='write it like "10.0.0.5:8080", "orders.internal:8080" or "[::1]:8080"',
-                     rule="bad-address")
+                     hint='write it like "10.0.0.5:8080", "orders.internal:8080" or "[::1]:8080"')
         return None
     host = m.group(1) or m.group(3)
     port = int(m.group(2) or m.group(4))
     if not 1 <= port <= 65535:
-        v.sink.error("E201", f"port {port} is out of range (1..65535)", span, rule="port-out-of-range")
+        v.sink.error("E201", f"port {port} is out of range (1..65535)", span)
         return None
     if m.group(3) and not HOST_LABEL.match(host):
-        v.sink.error("E202", f"'{host}' is not a valid host name", span, rule="bad-address")
+        v.sink.error("E202", f"'{host}' is not a valid host name", span)
         return None
     return ir.Server(host, port, weight, backup)
 
@@ -108,7 +107,7 @@ def status_range(v, pair) -> tuple[int, int]:
     low, high = pair
     if not (100 <= low.value <= high.value <= 599):
         v.sink.error("E212", f"status range {low.value}-{high.value} is not within 100-599, low to high",
-                     low.span, rule="value-out-of-range")
+                     low.span)
         return DEFAULT_HEALTH["expect"]
     return (low.value, high.value)
 
@@ -149,7 +148,7 @@ def sticky(v, stmt, out):
     cookie = v.string(a["cookie"], "sticky cookie name", default="")
     if cookie and not COOKIE_NAME.match(cookie):
         v.sink.error("E221", f"'{cookie}' is not a valid cookie name", a["cookie"].span,
-                     hint="use letters, digits and - _ only", rule="bad-value")
+                     hint="use letters, digits and - _ only")
     out["sticky"] = ir.Sticky(cookie, a["ttl"].value if a["ttl"] else 0)
 
 

@@ -1,7 +1,7 @@
 """Lint rules: small classes, one per rule, run over the syntax tree and each env's IR.
 
-A rule yields Findings; the runner turns them into diagnostics with the rule's code,
-severity and name, applies `# edgec: ignore[rule-name]` suppressions, and reports
+A rule declares its code and yields Findings; the runner turns them into diagnostics
+(name and level from the catalogue, edgec/catalogue.py), applies `# edgec: ignore[rule-name]` suppressions, and reports
 unknown or unused suppressions itself.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Iterator
 
 from .. import ir
+from ..catalogue import BY_NAME, lookup
 from ..diagnostics import ERROR, WARNING, Diagnostic, Sink, Span
 from ..syntax import Document
-from ..syntax_errors import SYNTAX_RULES
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class LintContext:
 
 class Rule:
     code: ClassVar[str]
-    name: ClassVar[str]
+    name: ClassVar[str]  # these three are the catalogue's, filled in by @rule
     severity: ClassVar[str]
     summary: ClassVar[str]
 
@@ -47,6 +47,8 @@ RULES: list[type[Rule]] = []
 
 
 def rule(cls: type[Rule]) -> type[Rule]:
+    entry = lookup(cls.code)
+    cls.name, cls.severity, cls.summary = entry.name, entry.level, entry.summary
     RULES.append(cls)
     return cls
 
@@ -58,19 +60,6 @@ def all_rules() -> list[type[Rule]]:
 
 _SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\b(?:\[([^\]]*)\])?")
 
-# Rules reported by the stages around the lint rules (name → severity): parsing, lowering,
-# targets, the format check. Only warnings can be suppressed: an error leaves no IR to build.
-STAGE_RULES = {
-    **dict.fromkeys((
-        "unreadable-file", "undefined-variable", "env-missing-variable", "undefined-env", "env-required",
-        "wrong-type", "secret-misuse", "literal-secret", "bad-secret-name", "port-out-of-range",
-        "value-out-of-range", "bad-address", "zero-rate", "bad-regex", "missing-action", "duplicate-action",
-        "duplicate-statement", "bad-path", "bad-method", "bad-host", "bad-header", "bad-retry", "bad-value",
-        "header-op-arity", "target-capability", "target-option", "target-input", "aws-plan", "aws-input",
-        "aws-model"), ERROR),
-    "target-approximation": WARNING, "not-formatted": WARNING,
-}
-STAGE_RULES.update(dict.fromkeys(SYNTAX_RULES.values(), ERROR))
 # warnings that are about the whole file or about suppressions themselves
 UNSUPPRESSIBLE = {"not-formatted": "run `edgec fmt`, or lint with --no-fmt-check",
                   "unknown-suppression": "remove the comment", "unused-suppression": "remove the comment"}
@@ -119,10 +108,6 @@ def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Dia
     """The diagnostics not suppressed, plus one for each unknown or unused suppression."""
     from ..diagnostics import did_you_mean
     sink = Sink(doc.file)
-    severity = {**STAGE_RULES, **{r.name: r.severity for r in all_rules()}}
-    for d in diagnostics:
-        if d.rule:
-            severity.setdefault(d.rule, d.severity)
     sups = suppressions(doc)
     kept = []
     for d in diagnostics:
@@ -136,19 +121,18 @@ def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Dia
     for s in sups:
         if s.rule is None:
             sink.warning("W308", "a suppression names the rule it silences", s.span,
-                         hint="write: # edgec: ignore[rule-name]", rule="unknown-suppression")
-        elif s.rule not in severity:
-            guess = did_you_mean(s.rule, severity)
+                         hint="write: # edgec: ignore[rule-name]")
+        elif s.rule not in BY_NAME:
+            guess = did_you_mean(s.rule, BY_NAME)
             sink.warning("W308", f"unknown rule '{s.rule}' in suppression", s.span,
-                         hint=f"did you mean '{guess}'?" if guess else "see docs/lint.md for rule names",
-                         rule="unknown-suppression")
-        elif severity[s.rule] == ERROR or s.rule in UNSUPPRESSIBLE:
+                         hint=f"did you mean '{guess}'?" if guess else "see docs/lint.md for rule names")
+        elif BY_NAME[s.rule].level == ERROR or s.rule in UNSUPPRESSIBLE:
             sink.warning("W308", f"'{s.rule}' cannot be suppressed", s.span,
                          hint=UNSUPPRESSIBLE.get(s.rule, "it reports errors, which leave nothing to build: fix the "
-                                                "cause instead"), rule="unknown-suppression")
+                                                "cause instead"))
         elif not s.used:
             sink.warning("W309", f"suppression of '{s.rule}' silences nothing here", s.span,
-                         hint="remove the comment", rule="unused-suppression")
+                         hint="remove the comment")
     return kept + sink.items
 
 
@@ -156,7 +140,7 @@ def run(ctx: LintContext, sink: Sink) -> None:
     for cls in all_rules():
         r = cls()
         for finding in r.check(ctx):
-            sink.report(r.code, r.severity, finding.message, finding.span, finding.hint, rule=r.name)
+            sink.report(r.code, finding.message, finding.span, finding.hint)
 
 
 def dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -14,7 +14,6 @@ from itertools import combinations
 from typing import Iterator
 
 from .. import ir
-from ..diagnostics import WARNING
 from ..routing import DEFAULT_PORTS, Request, compile, host_of, normalize_path, strip_slash
 from . import Finding, Rule, edges, rule
 
@@ -135,8 +134,7 @@ def _where(s: _Shape) -> str:
 
 @rule
 class ShadowedRoute(Rule):
-    code, name, severity = "W304", "shadowed-route", WARNING
-    summary = "a route that can never win: every request it matches is taken by a more specific or earlier route"
+    code = "W304"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -155,8 +153,7 @@ class ShadowedRoute(Rule):
 
 @rule
 class DuplicateMatch(Rule):
-    code, name, severity = "W305", "duplicate-match", WARNING
-    summary = "two routes have identical matches: the first always wins"
+    code = "W305"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -203,8 +200,7 @@ def _follow(location: str, req: Request, ports: dict[int, str]) -> Request | Non
 
 @rule
 class RedirectLoop(Rule):
-    code, name, severity = "W306", "redirect-loop", WARNING
-    summary = "a redirect whose target comes back to the same route"
+    code = "W306"
 
     def check(self, ctx):
         for _, edge in edges(ctx):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from .. import ir
-from ..diagnostics import ERROR, WARNING, did_you_mean
+from ..diagnostics import did_you_mean
 from ..syntax import Stmt, Value
 from . import Finding, LintContext, Rule, edges, rule
 
@@ -59,8 +59,7 @@ def _hint(name: str, known: Iterable[str], kind: str) -> str:
 
 @rule
 class UndefinedUpstream(Rule):
-    code, name, severity = "E104", "undefined-upstream", ERROR
-    summary = "a route forwards, mirrors or aggregates to an upstream that is not declared"
+    code = "E104"
 
     def check(self, ctx):
         known = _names(ctx, "upstream")
@@ -71,8 +70,7 @@ class UndefinedUpstream(Rule):
 
 @rule
 class UndefinedAuth(Rule):
-    code, name, severity = "E105", "undefined-auth", ERROR
-    summary = "a route uses an auth provider that is not declared"
+    code = "E105"
 
     def check(self, ctx):
         known = _names(ctx, "auth")
@@ -86,8 +84,7 @@ class UndefinedAuth(Rule):
 
 @rule
 class DuplicateName(Rule):
-    code, name, severity = "E106", "duplicate-name", ERROR
-    summary = "two routes, upstreams, auth providers or envs share a name"
+    code = "E106"
 
     def check(self, ctx):
         for kind in ("route", "upstream", "auth", "env"):
@@ -104,8 +101,7 @@ class DuplicateName(Rule):
 
 @rule
 class UnusedVariable(Rule):
-    code, name, severity = "W303", "unused-variable", WARNING
-    summary = "a variable is defined but never used"
+    code = "W303"
 
     def check(self, ctx):
         used = set().union(*ctx.used_variables.values()) if ctx.used_variables else set()
@@ -121,8 +117,7 @@ class UnusedVariable(Rule):
 
 @rule
 class UnusedUpstream(Rule):
-    code, name, severity = "W301", "unused-upstream", WARNING
-    summary = "an upstream no route uses"
+    code = "W301"
 
     def check(self, ctx):
         used = {ref.value for kind, ref, _ in _route_refs(ctx) if kind == "upstream"}
@@ -134,8 +129,7 @@ class UnusedUpstream(Rule):
 
 @rule
 class UnusedAuth(Rule):
-    code, name, severity = "W302", "unused-auth", WARNING
-    summary = "an auth provider no route uses"
+    code = "W302"
 
     def check(self, ctx):
         used = {ref.value for kind, ref, _ in _route_refs(ctx) if kind == "auth"}
@@ -147,8 +141,7 @@ class UnusedAuth(Rule):
 
 @rule
 class HttpsWithoutCertificate(Rule):
-    code, name, severity = "E207", "https-without-certificate", ERROR
-    summary = "an https listener has no tls cert/key (or an http listener has tls or http2)"
+    code = "E207"
 
     def check(self, ctx):
         for stmt in _decls(ctx, "listen"):
@@ -169,8 +162,7 @@ class HttpsWithoutCertificate(Rule):
 
 @rule
 class HealthTimeoutNotBelowInterval(Rule):
-    code, name, severity = "E206", "health-timeout", ERROR
-    summary = "a health check's timeout is not shorter than its interval"
+    code = "E206"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -185,8 +177,7 @@ class HealthTimeoutNotBelowInterval(Rule):
 
 @rule
 class ZeroWeights(Rule):
-    code, name, severity = "E204", "zero-weights", ERROR
-    summary = "a forward's weights add up to 0: no backend can receive traffic"
+    code = "E204"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -199,8 +190,7 @@ class ZeroWeights(Rule):
 
 @rule
 class PercentagesNot100(Rule):
-    code, name, severity = "W310", "weights-not-100", WARNING
-    summary = "a forward written with percentages that do not add up to 100%"
+    code = "W310"
 
     def check(self, ctx):
         for route in _decls(ctx, "route"):
@@ -217,8 +207,7 @@ class PercentagesNot100(Rule):
 
 @rule
 class DuplicateListener(Rule):
-    code, name, severity = "E222", "duplicate-listener", ERROR
-    summary = "two listeners on the same address and port"
+    code = "E222"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -232,8 +221,7 @@ class DuplicateListener(Rule):
 
 @rule
 class ClaimKeyNeedsJwt(Rule):
-    code, name, severity = "E214", "claim-key-needs-jwt", ERROR
-    summary = "a rate limit keyed by a JWT claim on a route without JWT auth"
+    code = "E214"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -248,8 +236,7 @@ class ClaimKeyNeedsJwt(Rule):
 
 @rule
 class RewritePrefixNotMatched(Rule):
-    code, name, severity = "E213", "rewrite-prefix-mismatch", ERROR
-    summary = "strip_prefix / rewrite prefix names a prefix that some match of the route does not start with"
+    code = "E213"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -270,8 +257,7 @@ class RewritePrefixNotMatched(Rule):
 
 @rule
 class RedirectPrefixNeedsPrefixMatch(Rule):
-    code, name, severity = "E223", "redirect-prefix-mismatch", ERROR
-    summary = "a `redirect prefix` on a route whose matches are not all path prefixes"
+    code = "E223"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -286,8 +272,7 @@ class RedirectPrefixNeedsPrefixMatch(Rule):
 
 @rule
 class UpstreamWithoutServers(Rule):
-    code, name, severity = "E216", "upstream-without-servers", ERROR
-    summary = "an upstream with no servers"
+    code = "E216"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -300,8 +285,7 @@ class UpstreamWithoutServers(Rule):
 
 @rule
 class BackupWithHash(Rule):
-    code, name, severity = "E217", "backup-with-hash", ERROR
-    summary = "backup servers in an upstream balanced by hash, ip_hash or random (no server is ever 'next')"
+    code = "E217"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -313,8 +297,7 @@ class BackupWithHash(Rule):
 
 @rule
 class DuplicateVariable(Rule):
-    code, name, severity = "E111", "duplicate-variable", ERROR
-    summary = "a variable is assigned twice in one env or vars block (only the last would count)"
+    code = "E111"
 
     def check(self, ctx):
         for block in ctx.doc.edge.body:
@@ -332,8 +315,7 @@ class DuplicateVariable(Rule):
 
 @rule
 class DuplicateServer(Rule):
-    code, name, severity = "W311", "duplicate-server", WARNING
-    summary = "the same server address appears twice in one upstream"
+    code = "W311"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -358,8 +340,7 @@ class DuplicateServer(Rule):
 
 @rule
 class PerTryTimeoutNotBelowTimeout(Rule):
-    code, name, severity = "W312", "per-try-timeout", WARNING
-    summary = "a per-attempt timeout that is not shorter than the whole request's timeout leaves no time to retry"
+    code = "W312"
 
     def check(self, ctx):
         for stmt in _decls(ctx, "route"):
@@ -384,8 +365,7 @@ def _methods_matched(route: ir.Route) -> set[str] | None:
 
 @rule
 class CacheNeverUsed(Rule):
-    code, name, severity = "W313", "cache-never-used", WARNING
-    summary = "a cache on a route that never produces a response it would store"
+    code = "W313"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -411,8 +391,7 @@ class CacheNeverUsed(Rule):
 
 @rule
 class RetryNeverApplies(Rule):
-    code, name, severity = "W314", "retry-never-applies", WARNING
-    summary = "retries on a route that only matches non-idempotent methods, which are never retried"
+    code = "W314"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -428,8 +407,7 @@ class RetryNeverApplies(Rule):
 
 @rule
 class MirrorToForwardUpstream(Rule):
-    code, name, severity = "W315", "mirror-to-self", WARNING
-    summary = "a route mirrors requests to an upstream it also forwards to (the upstream gets them twice)"
+    code = "W315"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -446,8 +424,7 @@ class MirrorToForwardUpstream(Rule):
 
 @rule
 class RedirectToMissingListener(Rule):
-    code, name, severity = "W316", "https-redirect-without-listener", WARNING
-    summary = "an http listener redirects to an https port no listener of this edge serves"
+    code = "W316"
 
     def check(self, ctx):
         for env, edge in edges(ctx):

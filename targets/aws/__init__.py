@@ -25,9 +25,9 @@ class AwsTarget(Target):
                    "scripts deploy.sh and destroy.sh")
     capabilities = CAPABILITIES
 
-    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+    def check(self, ctx: BuildContext) -> None:
         before = len(ctx.sink.items)
-        super().check(ctx, strict)
+        super().check(ctx)
         if any(d.severity == "error" for d in ctx.sink.items[before:]):
             return  # a feature ALB lacks: the plan would only repeat it
         self.plan(ctx)
@@ -38,7 +38,7 @@ class AwsTarget(Target):
         try:
             plan = planner.build(ctx.edge, defaults)
         except PlanError as err:
-            ctx.sink.error(err.code, err.message, err.span, hint=err.hint, rule="aws-plan")
+            ctx.sink.error(err.code, err.message, err.span, hint=err.hint)
             return None
         reported = set()
         for call in plan.calls():
@@ -51,7 +51,7 @@ class AwsTarget(Target):
                 hint = ("the edge name and the env name become AWS tag values: letters, digits, spaces "
                         "and _ . : / = + - @" if ".Tags[" in problem else "change the value the message names")
                 ctx.sink.error(MODEL, f"AWS would reject {call.origin.what}: {problem}", call.origin.span,
-                               hint=hint, rule="aws-model")
+                               hint=hint)
         return None if reported else plan
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:

@@ -71,22 +71,21 @@ def file_values(edge: ir.Edge, sink: Sink) -> dict[str, tuple[str, ...]]:
         if spec is None:
             guess = did_you_mean(setting.name, list(BY_VARIABLE))
             sink.error("E412", f"'{setting.name}' is not an input of the aws target", setting.span,
-                       hint=f"did you mean '{guess}'?" if guess else "inputs: " + ", ".join(BY_VARIABLE),
-                       rule="aws-input")
+                       hint=f"did you mean '{guess}'?" if guess else "inputs: " + ", ".join(BY_VARIABLE))
             continue
         words = setting.value if isinstance(setting.value, tuple) else (setting.value,)
         if isinstance(setting.value, tuple) != spec.is_list:
             sink.error("E412", f"{setting.name} must be {'a list' if spec.is_list else 'one string'}",
-                       setting.span, hint=spec.help, rule="aws-input")
+                       setting.span, hint=spec.help)
             continue
         bad = [w for w in words if not re.fullmatch(spec.pattern, w)]
         if bad:
             sink.error("E412", f"{setting.name}: {bad[0]!r} is not {spec.help}", setting.span,
-                       hint=f"it must match {spec.pattern}", rule="aws-input")
+                       hint=f"it must match {spec.pattern}")
             continue
         if spec.key == "subnets" and len(words) < 2:
             sink.error("E412", "an ALB needs subnets in at least two availability zones", setting.span,
-                       hint="aws_subnets = [\"subnet-...\", \"subnet-...\"]", rule="aws-input")
+                       hint="aws_subnets = [\"subnet-...\", \"subnet-...\"]")
             continue
         out[spec.key] = words
     return out

@@ -30,20 +30,19 @@ class EnvoyTarget(Target):
                            "'off' skips it"),
     }
 
-    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+    def check(self, ctx: BuildContext) -> None:
         if self.option(ctx, "validate") not in ("on", "off"):
             ctx.sink.error("E403", f"validate '{self.option(ctx, 'validate')}' is neither on nor off", None,
-                           hint="use -O validate=on or -O validate=off", rule="target-option")
+                           hint="use -O validate=on or -O validate=off")
         port = self.option(ctx, "admin_port")
         if not (port.isdigit() and 1 <= int(port) <= 65535):
             ctx.sink.error("E403", f"admin_port '{port}' is not a port number", None,
-                           hint="write it like -O admin_port=9901", rule="target-option")
-        super().check(ctx, strict)
+                           hint="write it like -O admin_port=9901")
+        super().check(ctx)
         if ctx.sink.has_errors:
             return
         for span, message, hint in problems(ctx.edge):
-            ctx.sink.error("E401", f"target 'envoy' cannot express {message}", span, hint=hint,
-                           rule="target-capability")
+            ctx.unsupported(message, span, hint)
         if not ctx.sink.has_errors:
             self._validate(ctx)
 
@@ -59,8 +58,8 @@ class EnvoyTarget(Target):
             return
         why = rejection(ctx.edge, lambda edge: self._text(ctx, edge))
         if why:
-            ctx.sink.error("E401", f"target 'envoy' cannot express this edge: Envoy rejects the configuration: {why}",
-                           None, hint="-O validate=off writes it anyway", rule="target-capability")
+            ctx.unsupported(f"this edge: Envoy rejects the configuration: {why}", None,
+                            hint="-O validate=off writes it anyway")
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
         return {"envoy.yaml": self._text(ctx)}

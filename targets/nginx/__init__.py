@@ -29,28 +29,24 @@ class NginxTarget(Target):
                          "e.g. 127.0.0.53; empty: names are resolved when nginx starts"),
     }
 
-    def check(self, ctx: BuildContext, strict: bool = False) -> None:
+    def check(self, ctx: BuildContext) -> None:
         version = version_tuple(self.option(ctx, "nginx_version"))
         if version is None or version < FLOOR:
             ctx.sink.error("E403", f"nginx_version '{self.option(ctx, 'nginx_version')}' is not a version "
-                                   "1.22 or later", None, hint="write it like -O nginx_version=1.24",
-                           rule="target-option")
+                                   "1.22 or later", None, hint="write it like -O nginx_version=1.24")
             return
         if self.option(ctx, "layout") not in LAYOUTS:
             ctx.sink.error("E403", f"layout '{self.option(ctx, 'layout')}' is unknown", None,
-                           hint="use -O layout=prefix or -O layout=debian", rule="target-option")
+                           hint="use -O layout=prefix or -O layout=debian")
             return
         if version >= STICKY_OSS:
             self.capabilities = {**CAPABILITIES, "upstream.sticky_cookie": native("sticky cookie (OSS 1.29.6+)")}
-        super().check(ctx, strict)
-        for problem in _problems(ctx.edge):
-            span, message, hint, severity = problem
+        super().check(ctx)
+        for span, message, hint, severity in _problems(ctx.edge):
             if severity == "error":
-                ctx.sink.error("E401", f"target 'nginx' cannot express {message}", span, hint=hint,
-                               rule="target-capability")
+                ctx.unsupported(message, span, hint)
             else:
-                ctx.sink.warning("W402", f"target 'nginx' approximates {message}", span, hint=hint,
-                                 rule="target-approximation")
+                ctx.approximates(message, span, hint)
         if not ctx.sink.has_errors:
             self._secrets(ctx)
 
@@ -74,7 +70,7 @@ class NginxTarget(Target):
                         ctx.sink.error("E404", f"cannot read the keys file of auth '{auth.name}' ({auth.keys_file}): "
                                                f"{err.strerror}", auth.span,
                                        hint="nginx needs the keys at build time: make the file readable where "
-                                            "edgec build runs", rule="target-input")
+                                            "edgec build runs")
                 keys[auth.name] = found
             elif isinstance(auth, ir.BasicAuth):
                 if isinstance(auth.htpasswd, ir.Secret):
@@ -109,7 +105,7 @@ def _resolve(ctx: BuildContext, secret: ir.Secret, auth) -> str | None:
     except KeyError:
         ctx.sink.error("E404", f"secret '{secret.secret}' of auth '{auth.name}' is not set", auth.span,
                        hint=f"export {secret.secret}=… or put it in a file named {secret.secret} in --secrets-dir "
-                            "(nginx reads credentials from files written at build time)", rule="target-input")
+                            "(nginx reads credentials from files written at build time)")
         return None
 
 

@@ -104,41 +104,34 @@ class SpringTarget(Target):
                                   "X-Forwarded-For hop when the peer is trusted"),
     }
 
-    def check(self, ctx: BuildContext, strict: bool = False) -> None:
-        super().check(ctx, strict)
+    def check(self, ctx: BuildContext) -> None:
+        super().check(ctx)
         edge = ctx.edge
         boot = self.option(ctx, "boot")
         if boot not in VERSIONS:
-            ctx.sink.error("E401", f"target 'spring' option boot={boot} is not one of {', '.join(VERSIONS)}", None,
-                           rule="target-capability")
+            ctx.sink.error("E403", f"target 'spring' option boot={boot} is not one of {', '.join(VERSIONS)}", None,
+                           hint="write it like -O boot=3")
         package = self.option(ctx, "package")
         if package and not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) and part not in KEYWORDS
                                for part in package.split(".")):
-            ctx.sink.error("E401", f"target 'spring' option package={package} is not a Java package name", None,
-                           hint="write it like com.example.edge", rule="target-capability")
+            ctx.sink.error("E403", f"target 'spring' option package={package} is not a Java package name", None,
+                           hint="write it like -O package=com.example.edge")
         https = [lst for lst in edge.listeners if lst.protocol == "https"]
         for extra in https[1:]:
-            ctx.sink.error("E401", "target 'spring' serves one HTTPS listener (Spring Boot's server.ssl)",
-                           extra.span, hint="keep one `listen https`", rule="target-capability")
+            ctx.unsupported("a second HTTPS listener: Spring Boot serves one (server.ssl)", extra.span,
+                            hint="keep one `listen https`")
         for auth in edge.auth:
             if isinstance(auth, ir.JwtAuth):
                 bad = [a for a in auth.algorithms if a not in SUPPORTED_JWT_ALGORITHMS]
                 if bad:
-                    ctx.sink.error("E401", f"target 'spring' cannot verify JWT algorithm {', '.join(bad)} "
-                                   f"in auth '{auth.name}'", auth.span,
-                                   hint="Spring Security supports " + ", ".join(SUPPORTED_JWT_ALGORITHMS),
-                                   rule="target-capability")
+                    ctx.unsupported(f"JWT algorithm {', '.join(bad)} in auth '{auth.name}'", auth.span,
+                                    hint="Spring Security supports " + ", ".join(SUPPORTED_JWT_ALGORITHMS))
         for route in edge.routes:
             if route.retry.attempts:
                 odd = [s for s in route.retry.statuses if s not in HTTP_STATUS_ENUM]
                 if odd:
-                    ctx.sink.error("E401", f"target 'spring' cannot retry on status {', '.join(map(str, odd))} "
-                                   f"in route '{route.name}': SCG's retry takes Spring's HttpStatus values",
-                                   route.span, rule="target-capability")
-            if route.rate_limit and route.rate_limit.key.source == "claim" and \
-                    not any(isinstance(a, ir.JwtAuth) for a in edge.auth):
-                ctx.sink.error("E401", f"route '{route.name}' limits by a JWT claim but the edge has no jwt auth",
-                               route.span, rule="target-capability")
+                    ctx.unsupported(f"retries on status {', '.join(map(str, odd))} in route '{route.name}': "
+                                    "SCG's retry takes Spring's HttpStatus values", route.span)
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
         return emit_project(ctx.edge, self.option(ctx, "boot"), self.option(ctx, "package"))

@@ -19,7 +19,7 @@ def build(path: Path, env: str | None, source: str | None = None):
         return result.diagnostics, {}
     sink = Sink(name)
     target = get("aws")
-    ctx = BuildContext(result.edge, sink)
+    ctx = BuildContext(result.edge, sink, target="aws")
     target.check(ctx)
     assert not sink.has_errors, [d.message for d in sink.items]
     return result.diagnostics + sink.items, target.emit(ctx)

@@ -28,7 +28,7 @@ def _build(casefile):
     edge = corpus.edge_of(casefile)
     target = get("aws")
     sink = Sink(casefile.edge_file)
-    ctx = BuildContext(edge, sink)
+    ctx = BuildContext(edge, sink, target="aws")
     target.check(ctx)
     if sink.has_errors:
         return None, "; ".join(f"{d.code} {d.message}" for d in sink.items if d.severity == "error")

@@ -26,8 +26,8 @@ def build(edge: ir.Edge, options: dict[str, str] | None = None, strict: bool = F
     sink = Sink("test.edge")
     table = dict(secrets or {})
     target = get("envoy")
-    ctx = BuildContext(edge, sink, dict(options or {}), lambda s: table[s.secret])
-    target.check(ctx, strict=strict)
+    ctx = BuildContext(edge, sink, dict(options or {}), lambda s: table[s.secret], target="envoy", strict=strict)
+    target.check(ctx)
     if sink.has_errors:
         return None, sink.items
     return target.emit(ctx), sink.items

@@ -65,8 +65,8 @@ def build(edge: ir.Edge, options: dict[str, str] | None = None, secrets: dict[st
     def resolve(secret: ir.Secret) -> str:
         return table[secret.secret]
     target = get("nginx")
-    ctx = BuildContext(edge, sink, dict(options or {}), resolve)
-    target.check(ctx, strict=strict)
+    ctx = BuildContext(edge, sink, dict(options or {}), resolve, target="nginx", strict=strict)
+    target.check(ctx)
     if sink.has_errors:
         return None, sink.items
     return target.emit(ctx), sink.items

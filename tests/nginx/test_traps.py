@@ -243,6 +243,15 @@ def test_approximations_are_warnings_that_say_what_differs():
     strict, diags = build(compile_source('''edge "t" {
       upstream u { server "127.0.0.1:9000" health get "/h" } route r { forward u } }'''), strict=True)
     assert strict is None and any(d.code == "E401" for d in diags)
+    # an approximation found beyond the capability table is an error under --strict too
+    source = 'edge "t" { upstream u { server "127.0.0.1:9000" } route r { rate_limit 7/h forward u } }'
+    _, diags = build(compile_source(source))
+    [warning] = [d for d in diags if "whole requests" in d.message]
+    assert warning.code == "W402" and warning.message.startswith("target 'nginx' approximates the rate 7/3600s")
+    strict, diags = build(compile_source(source), strict=True)
+    [error] = [d for d in diags if "whole requests" in d.message]
+    assert strict is None and error.code == "E401" and error.hint == "--strict turns approximations into errors"
+    assert error.message.startswith("target 'nginx' cannot express the rate 7/3600s")
 
 
 def test_a_header_condition_that_accepts_empty_values_is_flagged():

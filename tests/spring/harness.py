@@ -112,7 +112,7 @@ def _combined_files(members: list[Project]) -> dict[str, str]:
 def emit(edge: ir.Edge, **options: str) -> tuple[dict[str, str] | None, list]:
     target = get("spring")
     sink = Sink("test.edge")
-    ctx = BuildContext(edge, sink, dict(options))
+    ctx = BuildContext(edge, sink, dict(options), target="spring")
     target.check(ctx)
     if sink.has_errors:
         return None, sink.items

@@ -92,4 +92,6 @@ def test_package_option():
     assert files["src/main/java/com/example/edge/EdgeRoutes.java"].startswith("package com.example.edge;")
     for bad in ("com.x-y", "com.class", "1abc", "a..b"):
         files, diagnostics = harness.emit(edge, package=bad)
-        assert files is None and any(d.code == "E401" and "package" in d.message for d in diagnostics), bad
+        assert files is None and any(d.code == "E403" and "package" in d.message for d in diagnostics), bad
+    files, diagnostics = harness.emit(edge, boot="2")
+    assert files is None and [d.code for d in diagnostics if d.severity == "error"] == ["E403"]
