@@ -48,21 +48,29 @@ CAPABILITIES: dict[str, Capability] = {
     "upstream.passive_check": native("outlier detection: max_fails consecutive connect failures, timeouts or "
                                      "resets eject a server for fail_timeout; with every server out Envoy "
                                      "balances over all of them again (panic threshold)"),
-    "upstream.sticky_cookie": unsupported("not built yet for Envoy (stateful session); use the runtime target"),
+    "upstream.sticky_cookie": approximate("stateful session with the cookie named: its value is the chosen "
+                                          "server's address (base64), which the client can read; a session "
+                                          "whose server is gone is balanced again"),
     "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
                                  "cap on idle connections)"),
     "upstream.timeouts": native("connect_timeout; the read and send timeouts become the route's stream idle "
                                 "timeout (the larger of the two: no byte either way for that long)"),
-    "auth.jwt": unsupported("not built yet for Envoy (jwt_authn); use the runtime or spring target"),
+    "auth.jwt": approximate("jwt_authn with the issuer, audiences and leeway, keys from the JWKS URL (cached "
+                            "5 min), exp required: the algorithms list is not enforced (Envoy accepts what the JWKS "
+                            "keys allow, never `none`); a valid token for another audience is answered 403, not "
+                            "401; a shared secret is a compile error (give a JWKS)"),
     "auth.basic": unsupported("not built yet for Envoy; use the runtime or nginx target"),
     "auth.api_key": unsupported("not built yet for Envoy; use the runtime or nginx target"),
-    "rate_limit.client_ip": unsupported("not built yet for Envoy (local rate limit); use the runtime or nginx "
-                                        "target"),
-    "rate_limit.header": unsupported("not built yet for Envoy (local rate limit); use the runtime or nginx "
-                                     "target"),
+    "rate_limit.client_ip": native("local rate limit with one token bucket per client address (the connection's "
+                                   "peer: Envoy trusts no X-Forwarded-For here), at most 10,000 clients tracked per "
+                                   "route (least recently seen forgotten); every Envoy instance counts on its own: "
+                                   "a limit shared by several needs Envoy's global rate limit service, which edgec "
+                                   "does not deploy"),
+    "rate_limit.header": native("local rate limit with one token bucket per header value; requests without "
+                                "the header are not limited; per Envoy instance (see rate_limit.client_ip)"),
     "rate_limit.claim": unsupported("Envoy's local rate limit cannot key on a JWT claim without a rate limit "
                                     "service"),
-    "rate_limit.burst": unsupported("not built yet for Envoy (local rate limit)"),
+    "rate_limit.burst": native("the bucket holds burst + 1 tokens, refilled at count per window"),
     "cache": unsupported("Envoy's cache filter is marked work-in-progress, not for production; use the nginx "
                          "or runtime target"),
     "cache.vary": unsupported("Envoy's cache filter is marked work-in-progress, not for production"),
@@ -75,7 +83,8 @@ CAPABILITIES: dict[str, Capability] = {
     "rewrite.prefix": native("regex_rewrite anchored on the prefix's path elements"),
     "rewrite.full": native("regex_rewrite of the whole path"),
     "rewrite.host": native("host_rewrite_literal"),
-    "cors": unsupported("not built yet for Envoy (CORS filter); use the runtime or nginx target"),
+    "cors": approximate("the CORS filter answers preflights with 200 (the others 204) and echoes an allowed "
+                        "origin where the others send `*` for any origin without credentials"),
     "timeout.request": native("the route timeout (0 disables it)"),
     "timeout.per_try": native("per_try_timeout"),
     "retry": native("retry_policy with previous_hosts (another server when there is one), idempotent "
@@ -94,8 +103,8 @@ CAPABILITIES: dict[str, Capability] = {
     "observability.access_log": approximate("the same fields as the other targets, but the duration is "
                                             "duration_ms (Envoy has no seconds), there are no upstream_status "
                                             "and cache fields, and the combined format does not escape quotes"),
-    "observability.metrics": unsupported("not built yet for Envoy: its admin listener on 127.0.0.1 serves "
-                                         "/stats/prometheus"),
+    "observability.metrics": native("the metrics path answers Envoy's /stats/prometheus from the admin "
+                                    "listener, to loopback and trusted proxies only (403 otherwise)"),
     "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
     "trusted_proxies": unsupported("not built yet for Envoy (original IP detection with trusted CIDRs)"),

@@ -14,6 +14,10 @@ _PATH_CHARS = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")
 
 
 def problems(edge: ir.Edge):
+    for auth in edge.auth:
+        if isinstance(auth, ir.JwtAuth) and not auth.jwks_url:
+            yield (auth.span, f"auth '{auth.name}' with a shared secret: edgec gives Envoy's jwt_authn its keys "
+                              "through a JWKS URL only", "serve the key as a JWKS and give its URL with `jwks`")
     for route in edge.routes:
         where = f"route '{route.name}'"
         for m in route.matches:

@@ -70,7 +70,9 @@ def health_check(h: ir.HealthCheck) -> Plan:
     http: Plan = {"path": h.path, "expected_statuses": [{"start": lo, "end": hi + 1}]}
     if h.method != "GET":
         http["method"] = h.method
+    # Envoy probes a cluster that has had no traffic yet only once a minute unless told
     return {"timeout": seconds(h.timeout_ms), "interval": seconds(h.interval_ms),
+            "no_traffic_interval": seconds(h.interval_ms), "no_traffic_healthy_interval": seconds(h.interval_ms),
             "unhealthy_threshold": h.unhealthy_threshold, "healthy_threshold": h.healthy_threshold,
             "http_health_check": http}
 

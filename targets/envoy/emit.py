@@ -13,20 +13,22 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from edgec import ir
 
+from . import jwt
 from .clusters import cluster
 from .listeners import listener
+from .names import ADMIN_CLUSTER
 
 Plan = dict
 
 
-def bootstrap(edge: ir.Edge, admin_port: int) -> Plan:
-    return {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
-        "static_resources": {
-            "listeners": [listener(edge, lst) for lst in edge.listeners],
-            "clusters": [cluster(up) for up in edge.upstreams if up.servers],
-        },
-    }
+def bootstrap(edge: ir.Edge, admin_port: int, ca_file: str) -> Plan:
+    admin = {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}
+    clusters = [cluster(up) for up in edge.upstreams if up.servers] + jwt.clusters(edge, ca_file)
+    if edge.observability.metrics_path:
+        clusters.append({"name": ADMIN_CLUSTER, "type": "STATIC", "load_assignment": {
+            "cluster_name": ADMIN_CLUSTER, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": admin}}]}]}})
+    return {"admin": {"address": admin},
+            "static_resources": {"listeners": [listener(edge, lst) for lst in edge.listeners], "clusters": clusters}}
 
 
 def _quoted(node):

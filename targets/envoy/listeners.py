@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import lua, routes
+from . import lua, policies, routes
 from .actions import REDIRECT_CODES, seconds
 from .headers import option
 from .logs import access_log
@@ -42,6 +42,7 @@ def tls_context(lst: ir.Listener) -> Plan:
 def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
     limits = edge.limits
     config = route_config(edge, lst)
+    chain = http_filters(edge, lst, [r for vh in config["virtual_hosts"] for r in vh["routes"]])
     out: Plan = {
         "@type": HCM,
         "stat_prefix": listener_name(lst),
@@ -60,8 +61,13 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
         # Envoy bounds the whole header block in KiB; edgec bounds each line
         "max_request_headers_kb": min(8192, max(1, -(-limits.max_header_bytes * limits.max_headers // 1024))),
         "route_config": config,
-        "http_filters": http_filters(edge, lst, [r for vh in config["virtual_hosts"] for r in vh["routes"]]),
+        "http_filters": chain,
     }
+    if lst.redirect is None:
+        # the buffer filter waits for the end of the request body, which an upgraded
+        # connection never has: upgrades run the same chain without it
+        out["upgrade_configs"] = [{"upgrade_type": "websocket",
+                                   "filters": [f for f in chain if f["name"] != "envoy.filters.http.buffer"]}]
     log = access_log(edge.observability.access_log)
     if log:
         out["access_log"] = [log]
@@ -70,6 +76,8 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
 
 def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan]) -> list[Plan]:
     out = []
+    if lst.redirect is None:
+        out += policies.filters(edge, metrics=edge.observability.metrics_path is not None)
     if any(lua.FILTER in r.get("typed_per_filter_config", {}) for r in routes_):
         out.append(lua.http_filter())
     if lst.redirect is None:

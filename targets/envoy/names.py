@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from edgec import ir
 
+ADMIN_CLUSTER = "edgec_admin"  # the admin listener, for the metrics route
+
 
 def route_name(route: ir.Route, match_index: int) -> str:
     return f"{route.name}/{match_index + 1}"

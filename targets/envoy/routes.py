@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from edgec import ir, routing
 
-from . import regex
+from . import policies, regex
 from .actions import action_fields
 from .headers import header_ops
-from .names import route_name
+from .names import ADMIN_CLUSTER, route_name
 
 Plan = dict
 
@@ -46,6 +46,7 @@ def _accepting(entry: routing.Entry, host: str | None) -> str | None | bool:
 def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
     router = routing.compile(edge)
     names = sorted({h for e in router.entries for h in e.match.hosts}, key=lambda h: (h.startswith("*."), h))
+    metrics = [metrics_route(edge)] if edge.observability.metrics_path else []
     out = []
     for host in [*names, None]:
         ranked = []
@@ -60,7 +61,7 @@ def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
         out.append({
             "name": host or "any",
             "domains": domains,
-            "routes": [route(edge, listener, r.entry) for r in ranked],
+            "routes": metrics + [route(edge, listener, r.entry) for r in ranked],
         })
     return out
 
@@ -70,7 +71,19 @@ def route(edge: ir.Edge, listener: ir.Listener, e: routing.Entry) -> Plan:
     plan: Plan = {"name": route_name(r, e.match_index), "match": match(e.match)}
     plan.update(action_fields(edge, listener, r, e.match))
     plan.update(header_ops(r))
+    per_filter = policies.route_policies(edge, r)
+    if per_filter:
+        plan["typed_per_filter_config"] = {**plan.get("typed_per_filter_config", {}), **per_filter}
     return plan
+
+
+def metrics_route(edge: ir.Edge) -> Plan:
+    """The metrics path answers Envoy's Prometheus stats from the admin listener, to loopback
+    and the trusted proxies only."""
+    return {"name": "metrics", "match": {"path": regex.path(edge.observability.metrics_path or "")},
+            "route": {"cluster": ADMIN_CLUSTER, "regex_rewrite": {"pattern": {"regex": "^.*$"},
+                                                                  "substitution": "/stats/prometheus"}},
+            "typed_per_filter_config": policies.loopback_only(edge.trusted_proxies)}
 
 
 def match(m: ir.Match) -> Plan:

@@ -23,16 +23,16 @@ TIMEOUT_S = 120
 _MESSAGE = re.compile(r"\]\s*(?:error initializing configuration '[^']*':\s*)?([^\]]*)$")
 
 
-def rejection(edge: ir.Edge, render: Callable[[ir.Edge], str], envoy: str | None = None) -> str | None:
-    """Why Envoy rejects the bootstrap render(edge), or None when it accepts it or no envoy
-    binary is on PATH."""
+def rejection(edge: ir.Edge, render: Callable[[ir.Edge, str], str], envoy: str | None = None) -> str | None:
+    """Why Envoy rejects the bootstrap render(edge, CA file), or None when it accepts it or no
+    envoy binary is on PATH."""
     envoy = envoy or shutil.which("envoy")
     if envoy is None:
         return None
     with tempfile.TemporaryDirectory(prefix="edgec-envoy-") as tmp:
         path = os.path.join(tmp, "envoy.yaml")
         with open(path, "w", encoding="utf-8") as f:
-            f.write(render(_local(edge, tmp)))
+            f.write(render(_local(edge, tmp), _certificate(tmp)[0]))
         res = subprocess.run([envoy, "--mode", "validate", "-c", path, "--disable-hot-restart", "-l", "critical"],
                              capture_output=True, text=True, timeout=TIMEOUT_S, cwd=tmp)
         if res.returncode == 0:
@@ -48,8 +48,7 @@ def _local(edge: ir.Edge, tmp: str) -> ir.Edge:
     """The edge with its certificate and log files moved into `tmp`."""
     listeners = edge.listeners
     if any(lst.tls for lst in listeners):
-        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-        _throwaway_certificate(cert, key)
+        cert, key = _certificate(tmp)
         listeners = tuple(dataclasses.replace(lst, tls=dataclasses.replace(lst.tls, cert=cert, key=key))
                           if lst.tls else lst for lst in listeners)
     obs = edge.observability
@@ -59,7 +58,16 @@ def _local(edge: ir.Edge, tmp: str) -> ir.Edge:
     return dataclasses.replace(edge, listeners=listeners, observability=obs)
 
 
-def _throwaway_certificate(cert_path: str, key_path: str) -> None:
+def _certificate(tmp: str) -> tuple[str, str]:
+    """A throwaway self-signed certificate and key in `tmp` (made once): what the copy Envoy
+    checks names for the listeners' certificates and the CA bundle."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    if not os.path.exists(cert):
+        _write_certificate(cert, key)
+    return cert, key
+
+
+def _write_certificate(cert_path: str, key_path: str) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -94,6 +94,28 @@ class HangingServer(_RawServer):
             pass
 
 
+def upgrade_roundtrip(port: int, path: str = "/chat") -> tuple[bytes, bytes]:
+    """A WebSocket-style upgrade through a gateway on `port`: (response head, the answer to
+    "ping frame" sent after it)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: edge.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                return head, b""
+            head += chunk
+        s.sendall(b"ping frame")
+        got = b""
+        while len(got) < 10:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return head, got
+
+
 class UpgradeServer(_RawServer):
     """Answers an Upgrade request with 101, then echoes every byte back upper-cased."""
 

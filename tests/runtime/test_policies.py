@@ -12,12 +12,11 @@ import time
 import bcrypt
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
 from tests.runtime.servers import HangingServer, JsonServer
+from tests.support import tokens
 
 
 def _edge(port, upstreams: dict, body: str, top=""):
@@ -35,17 +34,7 @@ def _edge(port, upstreams: dict, body: str, top=""):
 
 @pytest.fixture(scope="module")
 def rsa_keys():
-    good = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(good.public_key()))
-    jwk.update(kid="k1", alg="RS256", use="sig")
-    return good, other, {"keys": [jwk]}
-
-
-def _token(key, alg="RS256", kid="k1", **claims):
-    body = {"iss": "https://issuer.test/", "aud": "shop", "sub": "user-1", "exp": int(time.time()) + 300, **claims}
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg,
-                      headers={"kid": kid} if kid else None)
+    return tokens.rsa_keys()
 
 
 @pytest.fixture
@@ -62,7 +51,7 @@ def jwt_gateway(gateway, echo_servers, rsa_keys):
 
 def test_jwt_valid_token_passes_and_jwks_is_cached(jwt_gateway, rsa_keys):
     port, jwks = jwt_gateway
-    token = _token(rsa_keys[0])
+    token = tokens.token(rsa_keys[0])
     for _ in range(3):
         status, _, body = request(port, headers={"Authorization": f"Bearer {token}"})
         assert status == 200 and json.loads(body)["headers"]["authorization"] == f"Bearer {token}"
@@ -73,40 +62,13 @@ def test_jwt_valid_token_passes_and_jwks_is_cached(jwt_gateway, rsa_keys):
                                   "alg_none", "hs256_with_public_key", "garbage", "unknown_kid"])
 def test_jwt_refusals(jwt_gateway, rsa_keys, case):
     port, _ = jwt_gateway
-    good, other, jwks = rsa_keys
-    public_pem = good.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo)
-    tokens = {
-        "missing": None,
-        "expired": _token(good, exp=int(time.time()) - 60),
-        "wrong_aud": _token(good, aud="other"),
-        "wrong_iss": _token(good, iss="https://evil.test/"),
-        "no_exp": _token(good, exp=None),
-        "other_key": _token(other),
-        "alg_none": jwt.encode({"iss": "https://issuer.test/", "aud": "shop", "exp": int(time.time()) + 300},
-                               None, algorithm="none", headers={"kid": "k1"}),
-        # algorithm confusion: the RSA public key used as an HMAC secret
-        "hs256_with_public_key": _hs256_with(public_pem),
-        "garbage": "not.a.token",
-        "unknown_kid": _token(good, kid="nope"),
-    }
-    token = tokens[case]
+    good, other, _ = rsa_keys
+    tokens_ = tokens.refused(good, other)
+    token = tokens_[case]
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     status, resp_headers, body = request(port, headers=headers)
     assert status == 401, body
     assert resp_headers["www-authenticate"].startswith("Bearer")
-
-
-def _hs256_with(secret: bytes) -> str:
-    import hmac
-    header = {"alg": "HS256", "typ": "JWT", "kid": "k1"}
-    payload = {"iss": "https://issuer.test/", "aud": "shop", "exp": int(time.time()) + 300}
-
-    def b64(d):
-        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=")
-    signing = b64(header) + b"." + b64(payload)
-    sig = base64.urlsafe_b64encode(hmac.new(secret, signing, hashlib.sha256).digest()).rstrip(b"=")
-    return (signing + b"." + sig).decode()
 
 
 def test_jwt_hmac_secret_from_the_environment(gateway, echo_servers, monkeypatch):

@@ -9,7 +9,7 @@ import socket
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer
+from tests.runtime.servers import EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer, upgrade_roundtrip
 
 
 def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
@@ -125,18 +125,9 @@ def test_websocket_upgrade_is_tunnelled(gateway):
     ws = UpgradeServer()
     try:
         _, port = gateway(_edge(free_port(), [ws.address]))
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += s.recv(4096)
-            assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
-            s.sendall(b"ping frame")
-            got = b""
-            while len(got) < 10:
-                got += s.recv(4096)
-            assert got == b"PING FRAME"
+        head, got = upgrade_roundtrip(port)
+        assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
+        assert got == b"PING FRAME"
         assert "upgrade: websocket" in ws.request_head.lower()
         assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in ws.request_head.lower()
     finally:

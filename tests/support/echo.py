@@ -13,11 +13,12 @@ and from the request header `X-Echo-Set-Header: Name: value, Name2: value2`, res
 (response header modifier cases).
 
 Run one per upstream: `EchoServer("v1").start()` listens on 127.0.0.1 on a free port;
-`.stop()` stops it. `.requests` holds every request seen (for mirror checks).
+`.stop()` stops it and cuts its open connections. `.requests` holds every request seen (for mirror checks).
 """
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,12 +95,24 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     daemon_threads = True
 
+    def get_request(self):
+        conn, addr = super().get_request()
+        with self.echo.lock:  # type: ignore[attr-defined]
+            self.echo.connections.add(conn)  # type: ignore[attr-defined]
+        return conn, addr
+
+    def shutdown_request(self, request):
+        with self.echo.lock:  # type: ignore[attr-defined]
+            self.echo.connections.discard(request)  # type: ignore[attr-defined]
+        super().shutdown_request(request)
+
 
 class EchoServer:
     def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0):
         self.name = name
         self.requests: list[dict] = []
         self.attempts: dict[str, int] = {}
+        self.connections: set = set()
         self.lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler)
         self._httpd.echo = self  # type: ignore[attr-defined]
@@ -119,8 +132,17 @@ class EchoServer:
         return self
 
     def stop(self) -> None:
+        """Stop as a killed server does: no more connections, and the open ones (a proxy's
+        keep-alive pool) cut."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self.lock:
+            open_ = list(self.connections)
+        for conn in open_:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()

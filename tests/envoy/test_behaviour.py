@@ -1,0 +1,224 @@
+"""What the generated bootstrap does, through the real Envoy and echo backends."""
+from __future__ import annotations
+
+import time
+
+from edgec import routing
+
+
+def test_rate_limit_answers_429_after_the_burst(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route api { match path prefix "/api" rate_limit 1/min burst 2 forward app }
+      route ping { match path exact "/ping" rate_limit 1/min burst 1 respond 200 "pong" }
+      route keyed { match path prefix "/keyed" rate_limit 1/min by header "X-Key" forward app }
+    }''')
+    assert [gw.get("/api/x").status for _ in range(5)] == [200, 200, 200, 429, 429]
+    assert [gw.get("/ping").status for _ in range(4)] == [200, 200, 429, 429]
+    # one bucket per header value; requests without the header are not limited
+    assert [gw.get("/keyed", [("X-Key", "a")]).status for _ in range(2)] == [200, 429]
+    assert gw.get("/keyed", [("X-Key", "b")]).status == 200
+    assert [gw.get("/keyed").status for _ in range(3)] == [200, 200, 200]
+
+
+def test_redirects_and_their_location(gateway):
+    src = '''edge "t" {
+      listen http 8080
+      route legacy { match path prefix "/old" redirect 301 prefix "/api/v1" }
+      route full { match path prefix "/full" redirect "/replacement" }
+      route secure { match path prefix "/secure" redirect 308 scheme https port 8443 }
+      route away { match path exact "/away" redirect 302 "https://example.org/landing" }
+    }'''
+    gw = gateway(src)
+    for target in ("/old/x?y=1", "/old", "/old/", "/full/a/b?q=2", "/secure/p?z", "/away?x=1"):
+        reply = gw.get(target)
+        expected = routing.decide(gw.edge, routing.Request.from_url("GET", target, host="edge.test",
+                                                                    port=gw.ports[8080]))
+        assert (reply.status, reply.header("Location")) == (expected.status, expected.location), target
+
+
+def test_https_with_http2_and_the_redirect_to_it(gateway):
+    import shutil
+    import subprocess
+    gw = gateway('''edge "t" {
+      listen http 8080 { redirect https }
+      listen https 8443 { tls cert "c.pem" key "k.pem" http2 }
+      upstream app { server "127.0.0.1:1" }
+      route all { forward app }
+    }''')
+    moved = gw.get("/a?b=1", port=8080, host="edge.test:8080")
+    assert moved.status == 301
+    # the redirect names no port: 443, and the port the client gave in Host is dropped
+    assert moved.header("Location") == "https://edge.test/a?b=1"
+    assert gw.get("/x", port=8443, https=True).echo()["backend"] == "app"
+    curl = shutil.which("curl")
+    out = subprocess.run([curl, "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_version}",
+                          f"https://127.0.0.1:{gw.ports[8443]}/h2"], capture_output=True, text=True, timeout=30)
+    assert out.stdout == "2"
+
+
+def test_retries_reach_another_try(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route r { retries 2 on 503 forward app }
+    }''')
+    ok = gw.get("/r?responseCode=503&succeedAfter=2&uuid=one")
+    assert ok.status == 200
+    assert gw.echoes["app"].attempts["one"] == 3
+    failed = gw.request("POST", "/r?responseCode=503&succeedAfter=1&uuid=two")
+    assert failed.status == 503  # POST is not idempotent: never retried
+    assert gw.echoes["app"].attempts["two"] == 1
+
+
+def test_failover_when_a_server_is_killed(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" server "127.0.0.1:2" passive max_fails 1 fail_timeout 30s }
+      route r { retries 1 on connect_error forward app }
+    }''', servers={"app": 2})
+    gw.echoes["app1"].stop()
+    seen = {gw.get(f"/x?i={i}").echo()["backend"] for i in range(10)}
+    assert seen == {"app2"}
+
+
+def test_health_checks_eject_and_return_a_server(gateway):
+    from tests.support.echo import EchoServer
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app {
+        server "127.0.0.1:1" server "127.0.0.1:2"
+        health get "/health" every 1s timeout 500ms unhealthy 1 healthy 1
+      }
+      route r { forward app }
+    }''', servers={"app": 2})
+    app1 = gw.echoes["app1"]
+    address = app1.address
+
+    def spread(n=20):
+        return {gw.get(f"/x?i={i}").echo()["backend"] for i in range(n)}
+
+    assert _wait(lambda: gw.health("app").get(address) == "healthy")
+    assert spread() == {"app1", "app2"}
+    app1.stop()
+    assert _wait(lambda: "failed_active_hc" in gw.health("app").get(address, "")), gw.health("app")
+    assert spread() == {"app2"}  # no request reaches the stopped server
+    back = EchoServer("app1", port=app1.port).start()
+    try:
+        assert _wait(lambda: gw.health("app").get(address) == "healthy"), gw.health("app")
+        assert _wait(lambda: spread() == {"app1", "app2"})
+        assert any(r["path"] == "/health" for r in back.requests)
+    finally:
+        back.stop()
+
+
+def _wait(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sticky_cookie_keeps_a_client_on_one_server(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" sticky cookie "EDGE" ttl 1h }
+      route all { forward app }
+    }''', servers={"app": 3})
+    first = gw.get("/")
+    cookie = first.header("Set-Cookie")
+    assert cookie and cookie.startswith("EDGE=") and "Max-Age=3600" in cookie
+    value = cookie.split(";")[0]
+    backends = {gw.get("/", [("Cookie", value)]).echo()["backend"] for _ in range(10)}
+    assert backends == {first.echo()["backend"]}
+
+
+def test_weighted_split_and_mirror(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream a { server "127.0.0.1:1" }
+      upstream b { server "127.0.0.1:1" }
+      upstream shadow { server "127.0.0.1:1" }
+      route split { mirror shadow forward a 75%, b 25% }
+    }''')
+    seen = [gw.get(f"/s?i={i}").echo()["backend"] for i in range(200)]
+    share = seen.count("a") / len(seen)
+    assert 0.6 < share < 0.9, share
+    assert _wait(lambda: len(gw.echoes["shadow"].requests) == 200, 5)
+    assert gw.echoes["shadow"].requests[0]["path"] == "/s?i=0"
+    assert gw.echoes["shadow"].requests[0]["host"] == "edge.test"
+
+
+def test_cors_preflight_and_actual_requests(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route api {
+        cors { origins "https://app.example" methods GET POST headers "X-Token" expose "X-Total" max_age 1h }
+        forward app
+      }
+    }''')
+    pre = gw.request("OPTIONS", "/items", [("Origin", "https://app.example"),
+                                           ("Access-Control-Request-Method", "POST")])
+    assert pre.status == 200
+    assert pre.header("Access-Control-Allow-Origin") == "https://app.example"
+    assert pre.header("Access-Control-Allow-Methods") == "GET, POST"
+    assert pre.header("Access-Control-Allow-Headers") == "X-Token"
+    assert pre.header("Access-Control-Max-Age") == "3600"
+    assert not gw.echoes["app"].requests  # answered at the edge
+    actual = gw.get("/items", [("Origin", "https://app.example")])
+    assert actual.status == 200
+    assert actual.header("Access-Control-Allow-Origin") == "https://app.example"
+    assert actual.header("Access-Control-Expose-Headers") == "X-Total"
+    stranger = gw.get("/items", [("Origin", "https://evil.example")])
+    assert stranger.header("Access-Control-Allow-Origin") is None
+
+
+def test_fixed_response_and_metrics(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      route health { match path exact "/healthz" respond 200 "ok\\n" type "application/health+json" }
+      metrics "/metrics"
+    }''')
+    reply = gw.get("/healthz")
+    assert (reply.status, reply.body, reply.header("Content-Type")) == (200, b"ok\n", "application/health+json")
+    assert b"# TYPE envoy_" in gw.get("/metrics").body
+    assert gw.get("/nothing").status == 404
+
+
+def test_forwarding_headers_and_request_id(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route all { forward app }
+    }''')
+    reply = gw.get("/x", [("X-Forwarded-For", "203.0.113.9"), ("X-Request-Id", "abc-123")])
+    seen = reply.echo()["headers"]
+    assert seen["x-forwarded-for"] == "127.0.0.1"
+    assert seen["x-real-ip"] == "127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-host"] == "edge.test"
+    assert seen["x-request-id"] == "abc-123" == reply.header("X-Request-Id")
+    fresh = gw.get("/y")
+    assert fresh.header("X-Request-Id") == fresh.echo()["headers"]["x-request-id"]
+    assert not any(n.lower().startswith("x-envoy") for n, _ in reply.headers)
+
+
+def test_websocket_echo(gateway):
+    from tests.runtime.servers import UpgradeServer, upgrade_roundtrip
+    ws = UpgradeServer()
+    try:
+        gw = gateway(f'''edge "t" {{
+          listen http 8080
+          upstream chat {{ server "{ws.address}" }}
+          route chat {{ match path prefix "/chat" forward chat }}
+        }}''', keep_servers=("chat",))
+        head, got = upgrade_roundtrip(gw.ports[8080])
+        assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
+        assert got == b"PING FRAME"
+        assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in ws.request_head.lower()
+    finally:
+        ws.stop()
