@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from edgec.targets import Capability, approximate, native, unsupported
 
+RETRYABLE_STATUSES = (403, 404, 429, 500, 502, 503, 504)  # the statuses proxy_next_upstream can name
+
 CAPABILITIES: dict[str, Capability] = {
     "listener.http": native(),
     "listener.https": native("ssl_protocols TLSv1.2 TLSv1.3 and the Mozilla intermediate ciphers"),

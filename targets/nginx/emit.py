@@ -16,6 +16,7 @@ from edgec.ir import DEFAULT_TIMEOUTS
 from edgec.routing import escape_path, strip_slash
 
 from . import regex
+from .capabilities import RETRYABLE_STATUSES
 from .conf import DOLLAR_VAR, D, Expr, Printer, Var, expr, quote
 from .plan import Candidate, Location, ServerPlan, plan
 
@@ -24,7 +25,6 @@ MOZILLA_INTERMEDIATE_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305")
-RETRYABLE_STATUSES = (403, 404, 429, 500, 502, 503, 504)
 NON_IDEMPOTENT = ("POST", "PATCH", "LOCK")
 JSON_LOG = ('{"time":"$time_iso8601","remote_addr":"$remote_addr","method":"$request_method",'
             '"uri":"$request_uri","protocol":"$server_protocol","status":$status,'

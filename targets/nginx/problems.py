@@ -1,0 +1,216 @@
+"""Values nginx cannot carry, beyond the feature table: one small check per concern.
+
+Each check looks at one IR node and yields Problems; the tables below say which checks
+run on which node, in the order their diagnostics are reported (upstreams, listeners,
+the access log, auth providers, routes).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterator, NamedTuple
+
+from edgec import ir
+from edgec.diagnostics import Span
+
+from .capabilities import RETRYABLE_STATUSES
+
+_VAR_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+
+
+class Problem(NamedTuple):
+    span: Span | None
+    message: str  # completes "target 'nginx' cannot express …" / "… approximates …"
+    hint: str | None
+    severity: str  # "error" (E401) or "warning" (W402)
+
+
+Problems = Iterator[Problem]
+
+
+def var_name(name: str, what: str, span) -> Problems:
+    """A name nginx reads through a variable ($http_x, $cookie_x)."""
+    if not _VAR_NAME.fullmatch(name):
+        yield Problem(span, f"{what} '{name}': nginx reads it through a variable, whose name allows only "
+                            "letters, digits, '-' and '_'", "rename it", "error")
+
+
+def no_dollar(path: str, what: str, span) -> Problems:
+    if "$" in path:
+        yield Problem(span, f"{what} '{path}': nginx reads '$' in a file path as a variable", "rename the file",
+                      "error")
+
+
+class Scope:
+    """What a check may need besides its node: the edge and lookups built once."""
+
+    def __init__(self, edge: ir.Edge):
+        self.edge = edge
+        self.auth = {a.name: a for a in edge.auth}
+        self.upstreams = {u.name: u for u in edge.upstreams}
+        self.same_name_before: dict[str, str] = {}  # upstream → the last earlier one whose name differs only in case
+        last: dict[str, str] = {}
+        for up in edge.upstreams:
+            if up.name.lower() in last:
+                self.same_name_before[up.name] = last[up.name.lower()]
+            last[up.name.lower()] = up.name
+
+
+# ---- upstreams ------------------------------------------------------------------------------------
+
+def upstream_name_case(up: ir.Upstream, scope: Scope) -> Problems:
+    other = scope.same_name_before.get(up.name)
+    if other is not None:
+        yield Problem(up.span, f"upstreams '{other}' and '{up.name}': nginx upstream names ignore case",
+                      "rename one of them", "error")
+
+
+def backup_balance(up: ir.Upstream, scope: Scope) -> Problems:
+    if any(s.backup for s in up.servers) and (up.balance in ("hash", "ip_hash", "random") or up.sticky):
+        yield Problem(up.span, f"backup servers with {'sticky' if up.sticky else up.balance} balancing in "
+                               f"upstream '{up.name}': nginx refuses the combination",
+                      "drop `backup` or use round_robin / least_conn", "error")
+
+
+def upstream_variables(up: ir.Upstream, scope: Scope) -> Problems:
+    if up.hash_key and up.hash_key.name:
+        yield from var_name(up.hash_key.name, f"hash {up.hash_key.source} name", up.span)
+    if up.sticky:
+        yield from var_name(up.sticky.cookie, "sticky cookie", up.span)
+
+
+# ---- listeners, logs, auth ---------------------------------------------------------------------
+
+def certificate_paths(lst: ir.Listener, scope: Scope) -> Problems:
+    if lst.tls:
+        yield from no_dollar(lst.tls.cert, "certificate path", lst.span)
+        yield from no_dollar(lst.tls.key, "key path", lst.span)
+
+
+def access_log_path(edge: ir.Edge, scope: Scope) -> Problems:
+    log = edge.observability.access_log
+    if log.format != "off":
+        yield from no_dollar(log.path, "access log path", None)
+
+
+def api_key_header(auth: ir.Auth, scope: Scope) -> Problems:
+    if isinstance(auth, ir.ApiKeyAuth):
+        yield from var_name(auth.header, "API key header", auth.span)
+
+
+def htpasswd_path(auth: ir.Auth, scope: Scope) -> Problems:
+    if isinstance(auth, ir.BasicAuth) and isinstance(auth.htpasswd, str):
+        yield from no_dollar(auth.htpasswd, "htpasswd path", auth.span)
+
+
+# ---- routes -----------------------------------------------------------------------------------------
+
+def _where(route: ir.Route) -> str:
+    return f"route '{route.name}'"
+
+
+def _accepts_empty(h: ir.ValueMatch) -> bool:
+    if h.type == "exact":
+        return h.value == ""
+    return h.type == "regex" and re.fullmatch(h.value or "", "") is not None
+
+
+def header_conditions(route: ir.Route, scope: Scope) -> Problems:
+    for m in route.matches:
+        for h in m.headers:
+            yield from var_name(h.name, f"header condition in {_where(route)}", m.span or route.span)
+            if _accepts_empty(h):
+                yield Problem(m.span or route.span, f"a header condition on '{h.name}' that accepts an empty value "
+                                                    f"in {_where(route)}: nginx cannot tell an empty header from a "
+                                                    "missing one", None, "warning")
+
+
+def appended_headers(route: ir.Route, scope: Scope) -> Problems:
+    for name, _ in route.request_headers.add:
+        yield from var_name(name, f"request header to append to in {_where(route)}", route.span)
+
+
+def rate_limit(route: ir.Route, scope: Scope) -> Problems:
+    rl = route.rate_limit
+    if rl is None:
+        return
+    if rl.key.source == "header":
+        yield from var_name(rl.key.name or "", f"rate limit header in {_where(route)}", route.span)
+    if rl.count % rl.window_s and (rl.count * 60) % rl.window_s:
+        yield Problem(route.span, f"the rate {rl.count}/{rl.window_s}s in {_where(route)}: nginx rates are whole "
+                                  "requests per second or per minute; rounded", None, "warning")
+
+
+def cache(route: ir.Route, scope: Scope) -> Problems:
+    if route.cache is None:
+        return
+    for v in route.cache.vary:
+        yield from var_name(v, f"vary header in {_where(route)}", route.span)
+    if not {"GET", "HEAD"} <= set(route.cache.methods):
+        yield Problem(route.span, f"cache methods in {_where(route)}: nginx always caches GET and HEAD", None,
+                      "warning")
+
+
+def basic_auth_rate_limit(route: ir.Route, scope: Scope) -> Problems:
+    if route.rate_limit and isinstance(scope.auth.get(route.auth or ""), ir.BasicAuth):
+        yield Problem(route.span, f"basic auth with a rate limit in {_where(route)}: nginx counts requests against "
+                                  "the limit before it checks credentials (429 comes before 401)", None, "warning")
+
+
+def own_response_headers(route: ir.Route, scope: Scope) -> Problems:
+    ops = route.response_headers
+    own = {n.lower() for n, _ in ops.set} | {n.lower() for n in ops.remove}
+    for name in sorted(own & {"server", "date"}):
+        yield Problem(route.span, f"changing the {name.title()} response header in {_where(route)}: nginx always "
+                                  "sends its own", None, "warning")
+
+
+def rewritten_path(route: ir.Route, scope: Scope) -> Problems:
+    rw = route.rewrite.path
+    if rw is not None and not _PATH_CHARS.fullmatch(rw.replacement):
+        yield Problem(route.span, f"the rewritten path '{rw.replacement}' in {_where(route)}: nginx splits '?' off "
+                                  "as the query, re-encodes '%' and sends other characters unencoded",
+                      "use only letters, digits and -._~!$&'()*+,;=:@/", "error")
+
+
+def fixed_3xx(route: ir.Route, scope: Scope) -> Problems:
+    action = route.action
+    if isinstance(action, ir.Respond) and 300 <= action.status < 400:
+        yield Problem(route.span, f"a fixed {action.status} response in {_where(route)}: nginx's return reads the "
+                                  "text of a 3xx as the Location", "use `redirect` for redirects", "error")
+
+
+def retry_statuses(route: ir.Route, scope: Scope) -> Problems:
+    other = [s for s in route.retry.statuses if s not in RETRYABLE_STATUSES] if route.retry.attempts else []
+    if other:
+        yield Problem(route.span, f"retries on {', '.join(map(str, other))} in {_where(route)}: nginx retries only "
+                                  "on " + ", ".join(map(str, RETRYABLE_STATUSES)), None, "warning")
+
+
+def split_timeouts(route: ir.Route, scope: Scope) -> Problems:
+    if not isinstance(route.action, ir.Forward):
+        return
+    ups = [scope.upstreams[b.upstream] for b in route.action.backends
+           if b.weight > 0 and b.upstream in scope.upstreams]
+    if len({u.timeouts for u in ups}) > 1:
+        yield Problem(route.span, f"per-upstream timeouts in {_where(route)}: one location holds the split, so the "
+                                  "longest of the upstreams' timeouts applies", None, "warning")
+
+
+Check = Callable[..., Problems]
+UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables)
+LISTENER: tuple[Check, ...] = (certificate_paths,)
+EDGE: tuple[Check, ...] = (access_log_path,)
+AUTH: tuple[Check, ...] = (api_key_header, htpasswd_path)
+ROUTE: tuple[Check, ...] = (header_conditions, appended_headers, rate_limit, cache, basic_auth_rate_limit,
+                            own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts)
+
+
+def problems(edge: ir.Edge) -> Problems:
+    """Every Problem of the edge, node by node, each node's checks in table order."""
+    scope = Scope(edge)
+    for table, nodes in ((UPSTREAM, edge.upstreams), (LISTENER, edge.listeners), (EDGE, (edge,)),
+                         (AUTH, edge.auth), (ROUTE, edge.routes)):
+        for node in nodes:
+            for check in table:
+                yield from check(node, scope)
