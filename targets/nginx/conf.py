@@ -145,3 +145,35 @@ class Printer:
                 lines.append(head + " {")
                 self._block(d.block, depth + 1, lines, parent=d.name)
                 lines.append(pad + "}")
+
+
+# ---- values in nginx's own syntax --------------------------------------------------------------
+
+def duration(ms: int) -> str:
+    if ms % 1000:
+        return f"{ms}ms"
+    s = ms // 1000
+    if s >= 3600 and s % 3600 == 0:
+        return f"{s // 3600}h"
+    if s >= 300 and s % 60 == 0:
+        return f"{s // 60}m"
+    return f"{s}s"
+
+
+def size(n: int) -> str:
+    for unit, factor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return str(n)
+
+
+def header_var(name: str) -> str:
+    """$http_NAME for a request header (nginx lower-cases and maps '-' to '_')."""
+    return "http_" + name.lower().replace("-", "_")
+
+
+def map_key(text: str) -> str:
+    """An exact map key: a leading '~' or '\\', or a word map reads as a parameter, is escaped."""
+    if text[:1] in ("~", "\\") or text in ("default", "hostnames", "include", "volatile"):
+        return "\\" + text
+    return text

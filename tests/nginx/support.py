@@ -24,7 +24,7 @@ from pathlib import Path
 from edgec import ir
 from edgec.diagnostics import Diagnostic, Sink
 from edgec.targets import BuildContext, get
-from edgec.targets.nginx.emit import _is_ip
+from edgec.targets.nginx.upstreams import is_ip
 from tests.support.processes import NotListening, wait_listening
 from tests.support.processes import stop as stop_process
 
@@ -38,7 +38,7 @@ SECRETS = {"INTERNAL_API_KEY": "internal-key-42", "ADMIN_HTPASSWD": TEST_HTPASSW
 
 def localise(edge: ir.Edge, keys_file: str | None = None) -> ir.Edge:
     ups = [dataclasses.replace(u, servers=tuple(
-        s if _is_ip(s.host) else dataclasses.replace(s, host="127.0.0.1") for s in u.servers))
+        s if is_ip(s.host) else dataclasses.replace(s, host="127.0.0.1") for s in u.servers))
         for u in edge.upstreams]
     lsts = [dataclasses.replace(lst, tls=dataclasses.replace(lst.tls, cert="tls/cert.pem", key="tls/key.pem"))
             if lst.tls else lst for lst in edge.listeners]

@@ -1,0 +1,186 @@
+"""What a route does, as the directives of its location: proxy (with its split, rewrite,
+timeouts, retries and cache), redirect, fixed response; and the mirror locations."""
+from __future__ import annotations
+
+import math
+
+from edgec import ir, routing
+from edgec.ir import DEFAULT_TIMEOUTS
+from edgec.routing import escape_path, strip_slash
+
+from . import regex
+from .capabilities import RETRYABLE_STATUSES
+from .conf import D, Expr, Var, duration, expr, header_var
+from .headers import Headers
+from .upstreams import Upstreams
+from .variables import Variables
+
+CACHE_ZONE = "edgec_cache"
+NON_IDEMPOTENT = ("POST", "PATCH", "LOCK")
+
+
+class Actions:
+    def __init__(self, edge: ir.Edge, variables: Variables, upstreams: Upstreams, headers: Headers):
+        self.edge = edge
+        self.vars = variables
+        self.upstreams = upstreams
+        self.headers = headers
+
+    # ---- forward --------------------------------------------------------------------------------
+    def forward(self, route: ir.Route) -> list[D]:
+        action = route.action
+        assert isinstance(action, ir.Forward)
+        by_name = self.upstreams.by_name
+        backends = [b for b in action.backends if b.weight > 0 and by_name[b.upstream].servers]
+        if not backends:
+            return [D("return", 500)]
+        ups = [by_name[b.upstream] for b in backends]
+        out = self.path_rewrite(route)
+        if len(backends) == 1:
+            out.append(D("proxy_pass", "http://" + self.upstreams.name_for(backends[0].upstream, route)))
+        else:
+            out.append(D("proxy_pass", Expr("http://$" + self.split_var(route, backends))))
+        out += self.headers.proxy_headers(route)
+        out += self.headers.response_headers(route, proxied=True)
+        out += self.timeouts(route, ups)
+        out += self.retries(route)
+        out += self.cache(route)
+        for i, mirror in enumerate(route.mirrors):
+            out.append(D("mirror", f"/_edgec/mirror/{route.name}/{i + 1}"))
+        return out
+
+    def split_var(self, route: ir.Route, backends: list[ir.Backend]) -> str:
+        total = sum(b.weight for b in backends)
+        entries = []
+        for b in backends[:-1]:
+            pct = math.floor(b.weight * 10000 / total) / 100
+            entries.append(D(f"{pct:.2f}".rstrip("0").rstrip(".") + "%", self.upstreams.name_for(b.upstream, route)))
+        entries.append(D("*", self.upstreams.name_for(backends[-1].upstream, route)))
+        return self.vars.define(("split", route.name), lambda n: D(
+            "split_clients", Expr("${request_id}"), Expr("$" + n), block=entries,
+            comment=f"route {route.name}: weighted split, drawn per request"))
+
+    def path_rewrite(self, route: ir.Route) -> list[D]:
+        rw = route.rewrite.path
+        if rw is None:
+            return []
+        if rw.type == "full":
+            return [D("rewrite", "^", rw.replacement, "break")]
+        p = strip_slash(routing.decoded_path(rw.match or "/"))
+        r = strip_slash(rw.replacement)
+        head = "(?s)^" + regex.literal(p)
+        if r:
+            return [D("rewrite", head + "(/.*)?\\z", Expr(expr(r) + "$1"), "break")]
+        return [D("rewrite", head + "(/.*)\\z", Expr("$1"), "break"), D("rewrite", head + "\\z", "/", "break")]
+
+    def timeouts(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
+        # one location holds a weighted split: the longest limit of its upstreams (W402)
+        limits = [routing.time_limits(route.timeouts, u) for u in ups]
+        connect = max(t.connect_ms for t in limits)
+        read = max(t.attempt_ms for t in limits)
+        send = max(t.send_ms for t in limits)
+        if route.timeouts.request_ms:
+            # nginx has no clock for the whole request: no single wait may outlast it
+            read = min(read, route.timeouts.request_ms)
+            send = min(send, route.timeouts.request_ms)
+            connect = min(connect, route.timeouts.request_ms)
+        d = DEFAULT_TIMEOUTS
+        return [D(name, duration(ms)) for name, ms, default in (
+            ("proxy_connect_timeout", connect, d.connect_ms), ("proxy_read_timeout", read, d.read_ms),
+            ("proxy_send_timeout", send, d.send_ms)) if ms != default]
+
+    def retries(self, route: ir.Route) -> list[D]:
+        r = route.retry
+        if not r.attempts:
+            return []
+        conds = (["error", "timeout"] if r.connect_errors else []) + \
+            [f"http_{s}" for s in r.statuses if s in RETRYABLE_STATUSES]
+        if any(m in NON_IDEMPOTENT for m in r.methods):
+            conds.append("non_idempotent")
+        if not conds:
+            return []
+        out = [D("proxy_next_upstream", *conds), D("proxy_next_upstream_tries", r.attempts + 1)]
+        if route.timeouts.request_ms:
+            out.append(D("proxy_next_upstream_timeout", duration(route.timeouts.request_ms)))
+        return out
+
+    def cache(self, route: ir.Route) -> list[D]:
+        c = route.cache
+        if c is None:
+            return []
+        parts = {"method": "$request_method", "scheme": "$scheme", "host": "$host", "path": "$uri", "query": "$args"}
+        key = "|".join(parts[p] for p in c.key)
+        key = key.replace("$uri|$args", "$request_uri")
+        key += "".join("|$" + header_var(v) for v in c.vary)
+        methods = [m for m in c.methods if m not in ("GET", "HEAD")]
+        return [D("proxy_cache", CACHE_ZONE), D("proxy_cache_key", Expr(key)),
+                D("proxy_cache_valid", 200, duration(c.ttl_ms)),
+                D("proxy_cache_methods", "GET", "HEAD", *methods), D("proxy_cache_lock", "on")]
+
+    def mirror_locations(self) -> list[D]:
+        out = []
+        for route in self.edge.routes:
+            for i, mirror in enumerate(route.mirrors):
+                up = self.upstreams.by_name.get(mirror.upstream)
+                if up is None or not up.servers:
+                    continue
+                body: list[D] = [D("internal")]
+                if mirror.percent < 100:
+                    skip = self.vars.define(("mirror", route.name, i), lambda n: D(
+                        "split_clients", Expr("${request_id}"), Expr("$" + n), block=[
+                            D(f"{mirror.percent:g}%", ""), D("*", "1")]))
+                    body.append(D("if", Expr(f"(${skip})"), block=[D("return", 204)]))
+                body.append(D("proxy_pass", Expr(f"http://{up.name}$request_uri")))
+                out.append(D("location", "=", f"/_edgec/mirror/{route.name}/{i + 1}", block=body))
+        return out
+
+    # ---- redirect, respond ---------------------------------------------------------------------------
+    def redirect(self, r: ir.Redirect, prefix: str | None) -> list[D]:
+        scheme: str | Var = r.scheme or Var("scheme")
+        host: str | Var = r.host or Var("host")
+        parts: list[str | Var] = [scheme, "://", host, *self.redirect_port(r)]
+        rw = r.path
+        if rw is None:
+            parts.append(Var("request_uri"))
+        elif rw.type == "full":
+            parts += [rw.replacement, Var("is_args"), Var("args")]
+        else:
+            match = rw.match or prefix
+            if match is None:
+                parts.append(Var("request_uri"))
+            else:
+                parts.append(Var(self.prefix_redirect_var(match, rw.replacement)))
+        return [D("return", r.status, expr(*parts))]
+
+    def redirect_port(self, r: ir.Redirect) -> list[str | Var]:
+        defaults = routing.DEFAULT_PORTS
+        if r.port is not None and r.scheme is not None:
+            return [] if r.port == defaults[r.scheme] else [f":{r.port}"]
+        if r.scheme is not None:
+            return []
+        if r.port is not None:
+            port = r.port
+            return [Var(self.vars.define(("port", port), lambda n: D("map", Expr("$scheme"), Expr("$" + n), block=[
+                D("http", "" if port == 80 else f":{port}"), D("https", "" if port == 443 else f":{port}"),
+                D("default", f":{port}")])))]
+        return [Var(self.vars.define(("port",), lambda n: D(
+            "map", Expr("$scheme:$server_port"), Expr("$" + n), block=[
+                D("http:80", ""), D("https:443", ""), D("default", Expr(":$server_port"))])))]
+
+    def prefix_redirect_var(self, match: str, replacement: str) -> str:
+        """The request target with the prefix replaced, read from the raw $request_uri (never
+        the decoded $uri, which may hold a line break)."""
+        p = strip_slash(routing.decoded_path(match))
+        r = escape_path(strip_slash(replacement))
+
+        def make(n: str) -> D:
+            head = "~^" + regex.percent_tolerant(p)
+            return D("map", Expr("$request_uri"), Expr("$" + n), block=[
+                D(head + f"(?<{n}_p>(?:/|%2[Ff])[^?]*)(?<{n}_q>\\?.*)?\\z", Expr(expr(r) + f"${n}_p${n}_q")),
+                D(head + f"(?<{n}_q>\\?.*)?\\z", Expr(expr(r or "/") + f"${n}_q")),
+                D("default", r or "/")])
+        return self.vars.define(("redirect", p, r), make)
+
+    @staticmethod
+    def respond(r: ir.Respond) -> list[D]:
+        return [D("default_type", r.content_type), D("return", r.status, r.body)]

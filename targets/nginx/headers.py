@@ -1,0 +1,138 @@
+"""Request and response headers: what every proxied request carries (Host, X-Forwarded-*,
+X-Request-Id), a route's header operations, and the headers every answer gets.
+
+proxy_set_header and add_header are inherited all or nothing: a block that sets one of
+its own must repeat the shared ones, hence base_headers() and always_headers().
+"""
+from __future__ import annotations
+
+from edgec import ir
+
+from .capabilities import STICKY_OSS
+from .conf import D, Expr, Var, expr, header_var
+from .policies import Policies
+from .upstreams import Upstreams
+from .variables import Variables
+
+
+class Headers:
+    def __init__(self, edge: ir.Edge, version: tuple[int, int, int], variables: Variables, upstreams: Upstreams,
+                 policies: Policies):
+        self.edge = edge
+        self.version = version
+        self.vars = variables
+        self.upstreams = upstreams
+        self.policies = policies
+
+    # ---- shared variables -------------------------------------------------------------------
+    def host_var(self) -> str:
+        """The Host header as the client sent it (with its port), else the server name."""
+        return self.vars.define(("host",), lambda n: D("map", Expr("$http_host"), Expr("$" + n), block=[
+            D("", Expr("$host")), D("default", Expr("$http_host"))]))
+
+    def trusted_var(self) -> str:
+        return self.vars.define(("trusted",), lambda n: D("geo", Expr("$realip_remote_addr"), Expr("$" + n), block=[
+            D("default", "0"), *[D(c, "1") for c in self.edge.trusted_proxies]]))
+
+    def request_id_var(self) -> str:
+        """The client's X-Request-Id when it is a sane one, else nginx's own request id."""
+        return self.vars.define(("request_id",), lambda n: D(
+            "map", Expr("$http_x_request_id"), Expr("$" + n), block=[
+                D("~^[A-Za-z0-9._:-]{1,128}\\z", Expr("$http_x_request_id")), D("default", Expr("$request_id"))]))
+
+    def forwarded(self) -> list[tuple[str, Expr]]:
+        host = self.host_var()
+        if not self.edge.trusted_proxies:
+            return [("X-Real-IP", Expr("$remote_addr")), ("X-Forwarded-For", Expr("$remote_addr")),
+                    ("X-Forwarded-Proto", Expr("$scheme")), ("X-Forwarded-Host", Expr("$" + host))]
+        t = self.trusted_var()
+        xff = self.vars.define(("xff",), lambda n: D(
+            "map", Expr(f"${t}$http_x_forwarded_for"), Expr("$" + n), block=[
+                D("~^1.", Expr("$http_x_forwarded_for, $realip_remote_addr")),
+                D("default", Expr("$realip_remote_addr"))]))
+        xfp = self.vars.define(("xfp",), lambda n: D(
+            "map", Expr(f"${t}$http_x_forwarded_proto"), Expr("$" + n), block=[
+                D(f"~^1(?<{n}_v>.+)\\z", Expr(f"${n}_v")), D("default", Expr("$scheme"))]))
+        xfh = self.vars.define(("xfh",), lambda n: D(
+            "map", Expr(f"${t}$http_x_forwarded_host"), Expr("$" + n), block=[
+                D(f"~^1(?<{n}_v>.+)\\z", Expr(f"${n}_v")), D("default", Expr("$" + host))]))
+        return [("X-Real-IP", Expr("$remote_addr")), ("X-Forwarded-For", Expr("$" + xff)),
+                ("X-Forwarded-Proto", Expr("$" + xfp)), ("X-Forwarded-Host", Expr("$" + xfh))]
+
+    # ---- towards the backend ----------------------------------------------------------------------
+    def base_headers(self) -> dict[str, tuple[str, str]]:
+        """The request headers every proxied request gets; set at http level and inherited by
+        every location that sets none of its own (proxy_set_header inherits all or nothing)."""
+        headers: dict[str, tuple[str, str]] = {"host": ("Host", Expr("$" + self.host_var()))}
+        for name, value in self.forwarded():
+            headers[name.lower()] = (name, value)
+        headers["x-request-id"] = ("X-Request-Id", Expr("$" + self.request_id_var()))
+        # upstream keep-alive: no "Connection: close" towards the servers
+        headers["connection"] = ("Connection", "")
+        return headers
+
+    def proxy_headers(self, route: ir.Route) -> list[D]:
+        ops = route.request_headers
+        host = route.rewrite.host
+        if ops.empty and not host:
+            return []
+        headers = self.base_headers()
+        if host:
+            headers["host"] = ("Host", host)
+        for name in ops.remove:
+            headers[name.lower()] = (name, "")
+        for name, value in ops.set:
+            headers[name.lower()] = (name, value)
+        for name, value in ops.add:
+            headers[name.lower()] = (name, expr(Var(self.append_var(name)), value))
+        return [D("proxy_set_header", n, v) for n, v in headers.values()]
+
+    def append_var(self, name: str) -> str:
+        var = header_var(name)
+        return self.vars.define(("add", var), lambda n: D("map", Expr("$" + var), Expr("$" + n), block=[
+            D("", ""), D("default", Expr(f"${var},"))]))
+
+    # ---- towards the client --------------------------------------------------------------------------
+    def always_headers(self) -> list[D]:
+        """Response headers on every answer: at http level, and again in every block with an
+        add_header of its own (add_header inherits all or nothing)."""
+        return [D("add_header", "X-Request-Id", Expr("$" + self.request_id_var()), "always")]
+
+    def response_headers(self, route: ir.Route, proxied: bool) -> list[D]:
+        out = self.hidden(route) if proxied else []
+        ops = route.response_headers
+        out += [D("add_header", n, v, "always") for n, v in ops.set + ops.add]
+        if route.cors:
+            out += self.policies.cors_headers(route.cors)
+        if proxied and isinstance(route.action, ir.Forward):
+            out += self.sticky_cookies(route.action)
+        if route.cache and proxied:
+            out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
+        key_auth = self.policies.api_key_of(route)
+        if key_auth:
+            out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),
+                         "always"))
+        if any(d.name == "add_header" for d in out):
+            out += self.always_headers()
+        return out
+
+    @staticmethod
+    def hidden(route: ir.Route) -> list[D]:
+        """The backend's headers the route removes or replaces (X-Powered-By always)."""
+        ops = route.response_headers
+        if not (ops.remove or ops.set):
+            return []
+        out, seen = [], set()
+        for name in ["X-Powered-By"] + list(ops.remove) + [n for n, _ in ops.set]:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                out.append(D("proxy_hide_header", name))
+        return out
+
+    def sticky_cookies(self, action: ir.Forward) -> list[D]:
+        """Before 1.29.6 stickiness hashes a cookie edgec sets itself on a first visit."""
+        if self.version >= STICKY_OSS:
+            return []
+        ups = [self.upstreams.by_name[b.upstream] for b in action.backends]
+        return [D("add_header", "Set-Cookie", Expr("$" + self.upstreams.sticky_cookie(up)), "always")
+                for up in ups if up.sticky]

@@ -1,0 +1,108 @@
+"""The per-request choice between the candidates of one location.
+
+When host and path leave more than one (route, match) possible, each condition still to
+test becomes a 0/1 map variable (an "atom"), and one map over the atoms, in precedence
+order, names the location that serves the request; `try_files "" $choice` goes there.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from . import regex
+from .conf import D, Expr, header_var, map_key
+from .plan import Candidate
+from .variables import Variables
+
+
+class Matching:
+    def __init__(self, variables: Variables):
+        self.vars = variables
+
+    def selector(self, cands: list[Candidate], named: Callable[[Candidate], str], not_found: Callable[[], str]) -> str:
+        """The variable naming the location for the first candidate whose conditions hold:
+        named(c) is the candidate's named location, not_found() the 404 one."""
+        atoms: list[str] = []
+        rows = []
+        for c in cands:
+            bits = [self.atom(a) for a in conditions(c)]
+            for b in bits:
+                if b not in atoms:
+                    atoms.append(b)
+            rows.append((bits, named(c), c))
+        last = rows[-1]
+        default = last[1] if not last[2].conditional else not_found()
+        if not last[2].conditional:
+            rows = rows[:-1]
+        key = ("sel", tuple(atoms), tuple((tuple(b), n) for b, n, _ in rows), default)
+        source = Expr("".join("$" + a for a in atoms))
+
+        def make(name: str) -> D:
+            entries = [D("~^" + "".join("1" if a in bits else "." for a in atoms), target)
+                       for bits, target, _ in rows]
+            return D("map", source, Expr("$" + name), block=entries + [D("default", default)])
+        return self.vars.define(key, make)
+
+    def atom(self, cond: tuple) -> str:
+        """A variable that is "1" when the condition holds."""
+        source, entries = _ATOMS[cond[0]](self, cond)
+        return self.vars.define(("a", cond), lambda n: D("map", source, Expr("$" + n), block=entries))
+
+    def _host(self, cond: tuple):
+        pattern = cond[1]
+        key = ("~^.+" + regex.literal(pattern[1:]) + "\\z") if pattern.startswith("*.") else map_key(pattern)
+        return Expr("$host"), [D(key, "1"), D("default", "0")]
+
+    def _regex(self, cond: tuple):
+        return Expr("$uri"), [D("~" + regex.full(cond[1]), "1"), D("default", "0")]
+
+    def _method(self, cond: tuple):
+        alt = "|".join(cond[1])
+        return Expr("$request_method"), [D(f"~^(?:{alt})\\z", "1"), D("default", "0")]
+
+    def _header(self, cond: tuple):
+        _, name, typ, value = cond
+        if typ == "present":
+            entries = [D("", "0"), D("default", "1")]
+        else:
+            entries = [D("~" + (regex.exact(value) if typ == "exact" else regex.full(value)), "1"),
+                       D("default", "0")]
+        return Expr("$" + header_var(name)), entries
+
+    def _query(self, cond: tuple):
+        _, name, typ, value = cond
+        found = self.query_var(name)
+        if typ == "present":
+            entries = [D("~^!", "1"), D("default", "0")]
+        elif typ == "exact":
+            entries = [D("~^!" + regex.percent_tolerant(value) + "\\z", "1"), D("default", "0")]
+        else:
+            entries = [D(f"~^!(?:{value})\\z", "1"), D("default", "0")]
+        return Expr("$" + found), entries
+
+    def query_var(self, name: str) -> str:
+        """'!' + the raw value of the first `name` parameter, or '' when there is none."""
+        def make(n: str) -> D:
+            pattern = f"(?:^|&){regex.percent_tolerant(name)}(?:=(?<{n}_v>[^&]*))?(?:&|\\z)"
+            return D("map", Expr("$args"), Expr("$" + n), block=[D("~" + pattern, Expr(f"!${n}_v")),
+                                                                  D("default", "")])
+        return self.vars.define(("q", name), make)
+
+
+_ATOMS = {"host": Matching._host, "regex": Matching._regex, "method": Matching._method,
+          "header": Matching._header, "query": Matching._query}
+
+
+def conditions(c: Candidate) -> list[tuple]:
+    """What is left to test per request for this candidate, as hashable atoms."""
+    e = c.entry
+    m = e.match
+    out: list[tuple] = []
+    if c.host_test:
+        out.append(("host", c.host_pattern))
+    if c.runtime_regex:
+        out.append(("regex", m.path.value))
+    if m.methods:
+        out.append(("method", tuple(sorted(m.methods))))
+    out += [("header", h.name.lower(), h.type, h.value) for h in m.headers]
+    out += [("query", q.name, q.type, q.value) for q in m.query]
+    return out
