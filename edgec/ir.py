@@ -10,6 +10,7 @@ the source a node came from (for diagnostics); they are not part of the JSON.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
@@ -18,6 +19,11 @@ from .diagnostics import Span
 IR_VERSION = 1
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+# a header (or cookie) name: an HTTP token (RFC 9110 5.1)
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# a host name, or a wildcard `*.` in front of one
+HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
 
 
 def _span() -> Any:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..diagnostics import did_you_mean
-from ..values import HEADER_NAME, HOST_LABEL
+from ..ir import HEADER_NAME, HOST_LABEL
 from . import directive
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..ir import CACHE_KEY, DEFAULT_CACHE_METHODS, DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS, \
-    DEFAULT_RETRY_STATUSES
-from ..values import HEADER_NAME
+    DEFAULT_RETRY_STATUSES, HEADER_NAME
 from . import directive, lower_body
 
 

@@ -6,8 +6,7 @@ import re
 from .. import ir
 from ..diagnostics import Span
 from ..ir import DEFAULT_HEALTH, DEFAULT_KEEPALIVE_CONNECTIONS, DEFAULT_KEEPALIVE_IDLE_MS, DEFAULT_PASSIVE, \
-    DEFAULT_TIMEOUTS
-from ..values import HEADER_NAME, HOST_LABEL
+    DEFAULT_TIMEOUTS, HEADER_NAME, HOST_LABEL
 from . import directive, lower_body
 
 COOKIE_NAME = HEADER_NAME

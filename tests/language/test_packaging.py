@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -18,21 +19,44 @@ from ..conftest import ROOT
 SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets")
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    # built from a copy, so that concurrent builds never share setuptools' build/ directory
-    src = tmp_path_factory.mktemp("src")
+def build_wheel(src: Path, out: Path, pyproject: str | None = None) -> Path:
+    """A wheel built from a copy of the sources in `src` (so that concurrent builds never share
+    setuptools' build/ directory), with another pyproject.toml if given."""
+    src.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(ROOT / name, src / name)
-    out = tmp_path_factory.mktemp("wheel")
+    if pyproject is not None:
+        (src / "pyproject.toml").write_text(pyproject)
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(out)],
                          cwd=src, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     (whl,) = out.glob("edgec-*.whl")
     return whl
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("wheel"))
+
+
+def left_out(wheel: Path) -> list[str]:
+    """The source modules, and the folders under targets/, that the wheel does not hold."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    mapping = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    missing = []
+    for package, folder in mapping.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT / folder).as_posix()
+            if "__pycache__" not in path.parts and f"{package.replace('.', '/')}/{rel}" not in names:
+                missing.append(f"{folder}/{rel}")
+    for target in sorted(p.name for p in (ROOT / "targets").iterdir() if p.is_dir() and p.name != "__pycache__"):
+        if f"edgec/targets/{target}/__init__.py" not in names:
+            missing.append(f"targets/{target}/ (a target folder that is not a package)")
+    return missing
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +87,19 @@ def test_the_wheel_holds_the_grammar_the_targets_and_their_templates(wheel):
     templates = sorted(p.relative_to(ROOT / "targets").as_posix() for p in (ROOT / "targets").rglob("*.j2"))
     assert {f"edgec/targets/{t}" for t in templates} <= names
     assert not any(n.startswith(("tests/", "samples/", "grammar/", "targets/")) for n in names)
+
+
+def test_every_module_and_target_folder_is_in_the_wheel(wheel):
+    """A new target (or sub-package) is a folder and a line in pyproject.toml's packages: a
+    forgotten line would ship a wheel without it."""
+    assert left_out(wheel) == []
+
+
+def test_a_target_left_out_of_the_packages_is_caught(tmp_path):
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '    "edgec.targets.nginx",\n' in pyproject
+    whl = build_wheel(tmp_path / "src", tmp_path / "wheel", pyproject.replace('    "edgec.targets.nginx",\n', ""))
+    assert "targets/nginx/__init__.py" in left_out(whl) and "targets/nginx/emit.py" in left_out(whl)
 
 
 def test_the_installed_edgec_lints_from_any_directory(venv, tmp_path):
