@@ -46,11 +46,9 @@ def forward(edge: ir.Edge, route: ir.Route, m: ir.Match, action: ir.Forward) -> 
         out["weighted_clusters"] = {"clusters": [{"name": b.upstream, "weight": b.weight} for b in backends]}
     out.update(rewrite(route, m))
     out["timeout"] = seconds(route.timeouts.request_ms)
-    # Envoy has no read or send timeout towards a server: the stream idle timeout is both
+    # a send timeout has no Envoy form: the stream idle timeout bounds any silence
     out["idle_timeout"] = seconds(max(max(u.timeouts.read_ms, u.timeouts.send_ms) for u in ups))
-    policy = retry_policy(route)
-    if policy:
-        out["retry_policy"] = policy
+    out["retry_policy"] = retry_policy(route, max(routing.attempt_timeout_ms(route.timeouts, u) for u in ups))
     hashes = hash_policies(ups)
     if hashes:
         out["hash_policy"] = hashes
@@ -69,10 +67,9 @@ def rewrite(route: ir.Route, m: ir.Match) -> Plan:
     if rw.path.type == "full":
         out["regex_rewrite"] = {"pattern": {"regex": "^.*$"}, "substitution": substitution(rw.path.replacement)}
         return out
-    prefix = rw.path.match if rw.path.match is not None else (m.path.value if m.path.type != "regex" else None)
-    if prefix is None:
-        return out
-    out["regex_rewrite"] = prefix_rewrite(regex.prefix_path(prefix), routing.strip_slash(rw.path.replacement))
+    prefix = routing.rewritten_prefix(rw.path, m)
+    if prefix is not None:
+        out["regex_rewrite"] = prefix_rewrite(regex.prefix_path(prefix), routing.strip_slash(rw.path.replacement))
     return out
 
 
@@ -92,10 +89,9 @@ def substitution(text: str) -> str:
     return text.replace("\\", "\\\\")
 
 
-def retry_policy(route: ir.Route) -> Plan | None:
-    retry, per_try = route.retry, route.timeouts.per_try_ms
-    if not retry.attempts and not per_try:
-        return None
+def retry_policy(route: ir.Route, attempt_ms: int) -> Plan:
+    """Retries, and the time one attempt waits for its answer (routing.attempt_timeout_ms)."""
+    retry = route.retry
     out: Plan = {"num_retries": retry.attempts}
     if retry.attempts:
         on = ["retriable-status-codes"] if retry.statuses else []
@@ -114,8 +110,8 @@ def retry_policy(route: ir.Route) -> Plan | None:
         if retry.backoff_ms:
             out["retry_back_off"] = {"base_interval": seconds(retry.backoff_ms),
                                      "max_interval": seconds(retry.backoff_ms)}
-    if per_try:
-        out["per_try_timeout"] = seconds(per_try)
+    if attempt_ms:
+        out["per_try_timeout"] = seconds(attempt_ms)
     return out
 
 
@@ -163,8 +159,7 @@ def redirect(listener: ir.Listener, route: ir.Route, m: ir.Match, r: ir.Redirect
         if r.path.type == "full":
             out["path_redirect"] = r.path.replacement
         else:
-            prefix = r.path.match if r.path.match is not None else (
-                m.path.value if m.path.type != "regex" else None)
+            prefix = routing.rewritten_prefix(r.path, m)
             if prefix is not None:
                 out["regex_rewrite"] = prefix_rewrite(regex.prefix_path(prefix),
                                                       routing.strip_slash(r.path.replacement))

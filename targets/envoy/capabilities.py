@@ -53,8 +53,9 @@ CAPABILITIES: dict[str, Capability] = {
                                           "whose server is gone is balanced again"),
     "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
                                  "cap on idle connections)"),
-    "upstream.timeouts": native("connect_timeout; the read and send timeouts become the route's stream idle "
-                                "timeout (the larger of the two: no byte either way for that long)"),
+    "upstream.timeouts": native("connect_timeout; the read timeout bounds each attempt (per_try_timeout, "
+                                "unless the route gives per_try); the send timeout becomes the route's stream "
+                                "idle timeout (no byte either way for that long)"),
     "auth.jwt": approximate("jwt_authn with the issuer, audiences and leeway, keys from the JWKS URL (cached "
                             "5 min), exp required: the algorithms list is not enforced (Envoy accepts what the JWKS "
                             "keys allow, never `none`); a valid token for another audience is answered 403, not "

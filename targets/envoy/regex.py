@@ -171,11 +171,12 @@ def _class(items, flags: int) -> str:
 def path(value: str) -> str:
     """A configured path (exact, or prefix without its trailing "/") as Envoy compares it:
     Envoy's normalised path keeps %XX escapes of characters outside RFC 3986's path set
-    and decodes the rest, so the value is decoded and escaped the same way."""
+    and decodes the rest, so the decoded value is escaped the same way."""
     return escape_path(decoded_path(value))
 
 
 def prefix_path(value: str) -> str:
+    """A prefix as Envoy compares it, without its ignored trailing "/" ("" for "/")."""
     return path(strip_slash(value)) if strip_slash(value) else ""
 
 

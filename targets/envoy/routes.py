@@ -9,8 +9,6 @@ cover it, then those without a host condition.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from edgec import ir, routing
 
 from . import policies, regex
@@ -21,55 +19,43 @@ from .names import ADMIN_CLUSTER, route_name
 Plan = dict
 
 
-@dataclass(frozen=True)
-class Ranked:
-    key: tuple
-    entry: routing.Entry
-
-
-def _accepting(entry: routing.Entry, host: str | None) -> str | None | bool:
-    """The most specific host pattern of the entry that accepts every request Envoy sends to
-    the virtual host `host` (an exact name, "*.suffix", or None for `*`); None when the
-    entry names no host; False when it does not belong there."""
-    hosts = entry.match.hosts
-    if not hosts:
-        return None
+def _covers(pattern: str | None, host: str | None) -> bool:
+    """Does the host pattern of an alternative accept every request Envoy sends to the
+    virtual host `host` (an exact name, "*.suffix", or None for `*`)?"""
+    if pattern is None:
+        return True
     if host is None:
         return False
     if host.startswith("*."):
-        found = [p for p in hosts if p.startswith("*.") and host[1:].endswith(p[1:])]
-    else:
-        found = [p for p in hosts if routing.host_matches(p, host)]
-    return min(found, key=routing.host_rank) if found else False
+        return pattern.startswith("*.") and host[1:].endswith(pattern[1:])
+    return routing.host_matches(pattern, host)
 
 
 def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
-    router = routing.compile(edge)
-    names = sorted({h for e in router.entries for h in e.match.hosts}, key=lambda h: (h.startswith("*."), h))
+    order = routing.first_match_order(edge)
+    names = sorted({a.host for a in order if a.host is not None}, key=lambda h: (h.startswith("*."), h))
     metrics = [metrics_route(edge)] if edge.observability.metrics_path else []
     out = []
     for host in [*names, None]:
-        ranked = []
-        for e in router.entries:
-            pattern = _accepting(e, host)
-            if pattern is not False:
-                ranked.append(Ranked(routing.precedence_key(e, pattern), e))
-        if host is None and not ranked:
+        chosen, seen = [], set()
+        for alt in order:  # a (route, match) through its most specific covering host only
+            if _covers(alt.host, host) and (alt.route_index, alt.match_index) not in seen:
+                seen.add((alt.route_index, alt.match_index))
+                chosen.append(alt)
+        if host is None and not chosen:
             continue
-        ranked.sort(key=lambda r: r.key)
-        domains = ["*"] if host is None else [host, host + "."]
         out.append({
             "name": host or "any",
-            "domains": domains,
-            "routes": metrics + [route(edge, listener, r.entry) for r in ranked],
+            "domains": ["*"] if host is None else [host, host + "."],
+            "routes": metrics + [route(edge, listener, alt) for alt in chosen],
         })
     return out
 
 
-def route(edge: ir.Edge, listener: ir.Listener, e: routing.Entry) -> Plan:
-    r = e.route
-    plan: Plan = {"name": route_name(r, e.match_index), "match": match(e.match)}
-    plan.update(action_fields(edge, listener, r, e.match))
+def route(edge: ir.Edge, listener: ir.Listener, alt: routing.Alternative) -> Plan:
+    r = alt.route
+    plan: Plan = {"name": route_name(r, alt.match_index), "match": match(alt.match)}
+    plan.update(action_fields(edge, listener, r, alt.match))
     plan.update(header_ops(r))
     per_filter = policies.route_policies(edge, r)
     if per_filter:
