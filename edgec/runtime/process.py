@@ -173,8 +173,11 @@ class Runtime:
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, lambda: asyncio.ensure_future(self.shutdown()))
-            if _early_stop:  # a worker told to stop while it was still starting
+            # a worker told to stop or reload while it was still starting does so now
+            if _held & {signal.SIGTERM, signal.SIGINT}:
                 asyncio.ensure_future(self.shutdown())
+            elif signal.SIGHUP in _held:
+                asyncio.ensure_future(self.reload())
         names = ", ".join(f"{lst.protocol}://{lst.address}:{lst.port}" for lst in self.edge.listeners)
         log.warning("edgec run: serving '%s'%s on %s (pid %d)", self.edge.name,
                     f" env {self.edge.env}" if self.edge.env else "", names, os.getpid())
@@ -270,13 +273,12 @@ def serve(options: Options) -> int:
     return _supervise(options, edge)
 
 
-_early_stop = False
 _RELAYED = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
+_held: set[int] = set()  # relayed signals a worker received before its event loop handled them
 
 
-def _stop_when_started(_sig, _frame) -> None:
-    global _early_stop
-    _early_stop = True
+def _hold_until_started(sig, _frame) -> None:
+    _held.add(sig)
 
 
 def _supervise(options: Options, edge: ir.Edge) -> int:
@@ -293,10 +295,10 @@ def _supervise(options: Options, edge: ir.Edge) -> int:
         signal.pthread_sigmask(signal.SIG_BLOCK, _RELAYED)
         pid = os.fork()
         if pid == 0:
-            # until its event loop handles signals, a worker remembers a stop and ignores a reload
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, _stop_when_started)
+            # until its event loop handles signals, a worker remembers a stop or a reload (one
+            # relayed while it starts would otherwise leave it serving the config it forked with)
+            for sig in _RELAYED:
+                signal.signal(sig, _hold_until_started)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _RELAYED)
             code = 1
             try:
