@@ -1,8 +1,8 @@
 """IR routes → Spring Cloud Gateway routes: the one table from IR nodes to Java DSL calls.
 
-SCG tries routes in `order` and takes the first whose predicates all hold, so each
-(route, match alternative, weighted backend) becomes one SCG route, and the orders
-are the precedence of `edgec.routing` laid out as a total order. Predicates are a
+SCG tries routes in `order` and takes the first whose predicates all hold, so each line
+of `routing.first_match_order` (route, match alternative, host) becomes one SCG route per
+weighted backend, numbered in that order. Predicates are a
 conjunction only (`.and()`): SCG folds `and`/`or` left to right without precedence.
 
 Every value is turned into Java here, through `java.literal`; the templates only lay
@@ -35,35 +35,15 @@ def call(name: str, *args) -> Java:
     return Java(f"{name}({', '.join(literal(a) for a in args)})")
 
 
-def precedence(route_index: int, match_index: int, m: ir.Match, host: str | None, regex_rank: int) -> tuple:
-    """The total order of `routing.decide` for one host of one match (routing.full_key)."""
-    host_key = routing.host_rank(host)
-    path = m.path
-    if path.type == "exact":
-        path_key: tuple = (0,)
-    elif path.type == "regex":
-        path_key = (1, regex_rank)
-    else:
-        path_key = (2, -len(routing.strip_slash(decoded(path.value))))
-    return (host_key, path_key, not m.methods, -len(m.headers), -len(m.query), route_index, match_index)
-
-
 # ---- predicates ---------------------------------------------------------------------------
 # edgec matches the normalised path (%XX decoded, dot segments resolved, slashes merged) and
 # the first line of a header or the first value of a query parameter, %XX-decoded with "+"
 # kept; SCG's Path, Header and Query predicates do neither, so those are EdgeMatching's.
 
-def decoded(path: str) -> str:
-    try:
-        return routing.normalize_path(path)
-    except routing.BadPath:
-        return path
-
-
 def path_predicate(path: ir.PathMatch) -> Java:
     if path.type == "regex":
         return helper("pathRegex", regex(path.value))
-    return helper("pathExact" if path.type == "exact" else "pathPrefix", decoded(path.value))
+    return helper("pathExact" if path.type == "exact" else "pathPrefix", routing.decoded_path(path.value))
 
 
 def helper(name: str, *args) -> Java:
@@ -125,14 +105,10 @@ def uri_target(target: str) -> str:
     return uri_path(path) + sep + uri_path(query, safe="/?-._~!$&'()*+,;=:@")
 
 
-def matched_prefix(m: ir.Match) -> str | None:
-    return decoded(m.path.value) if m.path.type in ("prefix", "exact") else None
-
-
 def rewrite_filters(rewrite: ir.Rewrite, m: ir.Match) -> list[Java]:
     out = []
     if rewrite.path and rewrite.path.type == "prefix":
-        prefix = decoded(rewrite.path.match) if rewrite.path.match is not None else matched_prefix(m)
+        prefix = routing.rewritten_prefix(rewrite.path, m)
         out.append(Java(f"filter(EdgeFilters.replacePrefix({literal(prefix)}, "
                         f"{literal(rewrite.path.replacement)}))"))
     elif rewrite.path:
@@ -253,54 +229,56 @@ def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
         path_mode, path_value = "full", uri_path(r.path.replacement)
     elif r.path:
         path_mode, path_value = "prefix", r.path.replacement
-        prefix = matched_prefix(m)
+        prefix = routing.rewritten_prefix(r.path, m)
     return Java(f"filter(EdgeFilters.redirect({r.status}, {literal(r.scheme)}, {literal(r.host)}, "
                 f"{literal(r.port or 0)}, {literal(path_mode)}, {literal(path_value)}, {literal(prefix)}))")
 
 
 def upstream_timeouts(up: ir.Upstream, route: ir.Route) -> list[tuple[Java, Java]]:
-    response = route.timeouts.per_try_ms or up.timeouts.read_ms
-    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(str(response))),
-            (Java("CONNECT_TIMEOUT_ATTR"), Java(str(up.timeouts.connect_ms)))]
+    limits = routing.time_limits(route.timeouts, up)
+    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(str(limits.attempt_ms))),
+            (Java("CONNECT_TIMEOUT_ATTR"), Java(str(limits.connect_ms)))]
 
 
 def build_routes(ctx: RouteContext) -> list[SpringRoute]:
-    """One SCG route per (route, match, host, backend), sorted by edgec's precedence."""
-    pending: list[tuple[tuple, SpringRoute]] = []
-    regex_ranks: dict[str, int] = {}
-    for ri, route in enumerate(ctx.edge.routes):
+    """One SCG route per (route, match, host, backend), numbered in routing's first-match
+    order (the backends of one line take consecutive orders: a weight predicate picks one)."""
+    backends_of: dict[str, tuple] = {}
+    piece_of: dict[tuple[str, int, str | None], int] = {}  # (route, match, host) → its number in the route, for ids
+    for route in ctx.edge.routes:
         backends = route.action.backends if isinstance(route.action, ir.Forward) else (None,)
-        backends = tuple(b for b in backends if b is None or b.weight > 0)
-        pieces = [(mi, m, host) for mi, m in enumerate(route.matches) for host in (m.hosts or (None,))]
-        if len(pieces) * len(backends) > 1 and route.rate_limit:
+        backends_of[route.name] = tuple(b for b in backends if b is None or b.weight > 0)
+        pieces = [(mi, host) for mi, m in enumerate(route.matches) for host in (m.hosts or (None,))]
+        piece_of.update({(route.name, mi, host): pi for pi, (mi, host) in enumerate(pieces)})
+        if len(pieces) * len(backends_of[route.name]) > 1 and route.rate_limit:
             ctx.split_limited.add(route.name)
-        for pi, (mi, m, host) in enumerate(pieces):
-            rank = regex_ranks.setdefault(m.path.value, len(regex_ranks)) if m.path.type == "regex" else 0
-            for bi, backend in enumerate(backends):
-                rid = route.name + (f"#{pi + 1}" if pi else "") + (f"@{backend.upstream}" if bi else "")
-                notes = []
-                if len(route.matches) > 1:
-                    notes.append(f"match {mi + 1} of {len(route.matches)}")
-                if len(m.hosts) > 1:
-                    notes.append(f"host {host}")
-                preds = predicates(m, host)
-                if len(backends) > 1:
-                    preds.append(call("weight", f"{route.name}#{pi + 1}", backend.weight))
-                    notes.append(f"{backend.weight} of {sum(b.weight for b in backends)} to {backend.upstream}")
-                spring = SpringRoute(rid, route.name, ", ".join(notes), 0, preds, route_filters(route, m, ctx))
-                spring.metadata.append((Java("EDGE_ROUTE"), Java(literal(route.name))))
-                if backend is not None:
-                    up = ctx.edge.upstream(backend.upstream)
-                    if up.sticky:
-                        spring.filters.append(Java(
-                            f"filter(EdgeFilters.stickyCookie({literal(up.sticky.cookie)}, "
-                            f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
-                    if route.retry.attempts:
-                        spring.filters.append(retry_filter(route.retry))
-                    spring.metadata += upstream_timeouts(up, route)
-                    spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
-                pending.append((precedence(ri, mi, m, host, rank) + (bi,), spring))
-    pending.sort(key=lambda item: item[0])
-    for order, (_, spring) in enumerate(pending, start=1):
-        spring.order = order
-    return [s for _, s in pending]
+    out: list[SpringRoute] = []
+    for alt in routing.first_match_order(ctx.edge):
+        route, m, host = alt.route, alt.match, alt.host
+        pi = piece_of[(route.name, alt.match_index, host)]
+        backends = backends_of[route.name]
+        for bi, backend in enumerate(backends):
+            rid = route.name + (f"#{pi + 1}" if pi else "") + (f"@{backend.upstream}" if bi else "")
+            notes = []
+            if len(route.matches) > 1:
+                notes.append(f"match {alt.match_index + 1} of {len(route.matches)}")
+            if len(m.hosts) > 1:
+                notes.append(f"host {host}")
+            preds = predicates(m, host)
+            if len(backends) > 1:
+                preds.append(call("weight", f"{route.name}#{pi + 1}", backend.weight))
+                notes.append(f"{backend.weight} of {sum(b.weight for b in backends)} to {backend.upstream}")
+            spring = SpringRoute(rid, route.name, ", ".join(notes), len(out) + 1, preds, route_filters(route, m, ctx))
+            spring.metadata.append((Java("EDGE_ROUTE"), Java(literal(route.name))))
+            if backend is not None:
+                up = ctx.edge.upstream(backend.upstream)
+                if up.sticky:
+                    spring.filters.append(Java(
+                        f"filter(EdgeFilters.stickyCookie({literal(up.sticky.cookie)}, "
+                        f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
+                if route.retry.attempts:
+                    spring.filters.append(retry_filter(route.retry))
+                spring.metadata += upstream_timeouts(up, route)
+                spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
+            out.append(spring)
+    return out
