@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 
 from edgec import ir
+from edgec.routing import replace_prefix, strip_slash
 
 from .calls import Ref
-from .conditions import PathPiece, strip_slash
+from .conditions import PathPiece
 from .errors import CANNOT, QUOTA, PlanError
 
 MAX_FORWARD_GROUPS = 5
@@ -31,12 +32,6 @@ def _no_dollar(text: str, what: str, span) -> str:
     if "$" in text:
         raise PlanError(CANNOT, f"{what} {text!r} holds '$', which ALB reads as a capture group", span)
     return text
-
-
-def replace_prefix(path: str, prefix: str, replacement: str) -> str:
-    """Gateway API ReplacePrefixMatch, for a path known to be under prefix."""
-    rest = path[len(strip_slash(prefix)):]
-    return (strip_slash(replacement) + rest) or "/"
 
 
 def _under(piece: PathPiece, prefix: str) -> bool:

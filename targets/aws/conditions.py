@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from edgec import ir
+from edgec.routing import strip_slash
 
 from .errors import CANNOT, QUOTA, PlanError
 
@@ -44,10 +45,6 @@ class PathPiece:
 class RuleMatch:
     conditions: tuple[dict, ...]
     paths: tuple[PathPiece, ...]
-
-
-def strip_slash(path: str) -> str:
-    return path[:-1] if path.endswith("/") else path
 
 
 def path_pieces(path: ir.PathMatch, span) -> tuple[PathPiece, ...]:
