@@ -63,6 +63,9 @@ class Listener:
     tls: Tls | None = None
     http2: bool = False
     redirect: HttpsRedirect | None = None  # every request on this listener is redirected to HTTPS
+    # `edgec run` makes a self-signed certificate and key at the tls paths when neither exists
+    # (for development); what a build writes uses the files as they are
+    self_signed: bool = False
     span: Span | None = _span()
 
 

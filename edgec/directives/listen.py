@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 
 from .. import ir
+from ..diagnostics import did_you_mean
 from . import directive, lower_body
 
 
@@ -33,6 +34,19 @@ def tls(v, stmt, out):
     out["tls"] = ir.Tls(cert=v.string(stmt.args["cert"], "tls cert", default=""),
                         key=v.string(stmt.args["key"], "tls key", default=""),
                         min_version=version.value if version else "1.2")
+
+
+@directive("listen", "self_signed", args=("*envs",))
+def self_signed(v, stmt, out):
+    envs = [w.value for w in stmt.args["envs"]]
+    known = [s.args["name"].value for s in v.doc.edge.body if s.kind == "env"]
+    for word in stmt.args["envs"]:
+        if word.value not in known:
+            v.sink.error("E102", f"environment '{word.value}' is not defined in this file", word.span,
+                         hint=(f"did you mean '{guess}'?" if (guess := did_you_mean(word.value, known))
+                               else "environments: " + (", ".join(known) or "none")), rule="undefined-env")
+    # without names: every environment; with names: only those (`self_signed dev`)
+    out["self_signed"] = not envs or v.env.name in envs
 
 
 @directive("listen", "redirect_https", args=("port",),

@@ -8,6 +8,7 @@ anew at start and on each SIGHUP) and a secret resolver."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import ir
+from . import devcert
 from .gateway import Gateway
 from .h2conn import negotiating
 from .metrics import Metrics
@@ -73,6 +75,9 @@ def build_gateway(edge: ir.Edge, options: Options, clock, metrics, redis=None) -
     try:
         return Gateway(edge, clock, metrics, _resolver(options), redis, options.cache_max_bytes)
     except OSError as err:
+        if err.filename == edge.observability.access_log.path:  # the one file the gateway writes
+            hint = " (its directory must exist; \"-\" logs to standard output)" if err.errno == errno.ENOENT else ""
+            raise ConfigError(f"cannot open the access log {err.filename} for writing: {err.strerror}{hint}") from None
         raise ConfigError(f"cannot read {err.filename}: {err.strerror}") from None
 
 
@@ -86,7 +91,16 @@ class Listener:
 
 def _tls_contexts(edge: ir.Edge) -> dict[tuple, ssl.SSLContext]:
     """Every TLS listener's context, loaded now, so that a bad certificate refuses the config
-    before anything changes."""
+    before anything changes. A `self_signed` listener whose files are missing gets a pair."""
+    for lst in edge.listeners:
+        if lst.tls and lst.self_signed:
+            try:
+                made = devcert.ensure(lst.tls, devcert.hosts_of(edge))
+            except OSError as err:
+                raise ConfigError(f"cannot write a self-signed certificate to {err.filename}: {err.strerror}") from None
+            if made:
+                log.warning("made a self-signed certificate for development: %s (key %s), valid %d days; "
+                            "clients must be told to trust it (curl -k)", lst.tls.cert, lst.tls.key, devcert.VALID_DAYS)
     return {(lst.address, lst.port): tls_context(lst.tls, lst.http2) for lst in edge.listeners if lst.tls}
 
 
@@ -254,10 +268,24 @@ def serve_one(options: Options, edge: ir.Edge, slot: Slot | None = None) -> int:
         loop.run_until_complete(runtime.run())
     except ConfigError as err:  # a secret, a file, a certificate, a port taken or not ours to bind
         log.error("%s", err)
+        _abandon(loop, runtime)
         return 1
     finally:
         loop.close()
     return 0
+
+
+def _abandon(loop, runtime: Runtime) -> None:
+    """After a start that failed half-way: stop what had started (health checks, JWKS fetches,
+    the clock) and let the cancelled tasks end, so that the one message above is all one sees."""
+    if runtime.gateway is not None:
+        runtime.gateway.stop()
+    runtime.clock.stop()
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def serve(options: Options) -> int:
