@@ -22,7 +22,7 @@ from .syntax import Document, Stmt
 
 INDENT = "  "
 # code tokens as edge's lexer sees them, comments excepted; a string or ${var} is one token
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
+_TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
 
 
 @dataclass
@@ -79,12 +79,32 @@ class _Formatter:
             start = self.offset(c.span.line, c.span.column)
             self.comments.append(_Tok(start, start + c.span.end_column - c.span.column, c.text))
         self.comment_starts = [c.start for c in self.comments]
-        matches = list(_TOKEN.finditer(_blank_out(text, self.comments)))
-        self.tok_starts = [m.start() for m in matches]
-        self.tok_ends = [m.end() for m in matches]
-        self.tok_texts = [m.group() for m in matches]
-        self.line_of_tok: list[_Line | None] = [None] * len(matches)
+        self.tok_starts, self.tok_ends, self.tok_texts = [], [], []
+        cuts = self._statement_edges()
+        for m in _TOKEN.finditer(_blank_out(text, self.comments)):
+            start, end = m.span()
+            # the parser's lexer ends a token where the next statement begins (`min_version
+            # 1.3http2` is a tls statement and an http2 one): cut this token there too
+            i = bisect.bisect_right(cuts, start)
+            while i < len(cuts) and cuts[i] < end:
+                self._token(start, cuts[i], text)
+                start, i = cuts[i], i + 1
+            self._token(start, end, text)
+        self.line_of_tok: list[_Line | None] = [None] * len(self.tok_starts)
         self.lines: list[_Line] = []
+
+    def _statement_edges(self) -> list[int]:
+        edges = set()
+        for stmt in self.doc.edge.walk():
+            span = stmt.span
+            edges.add(self.offset(span.line, span.column))
+            edges.add(self.offset(span.end_line, span.end_column))
+        return sorted(edges)
+
+    def _token(self, start: int, end: int, text: str) -> None:
+        self.tok_starts.append(start)
+        self.tok_ends.append(end)
+        self.tok_texts.append(text[start:end])
 
     def offset(self, line: int, column: int) -> int:
         return self.starts[line - 1] + column - 1

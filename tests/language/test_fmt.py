@@ -196,3 +196,20 @@ def test_a_syntax_error_is_reported_and_the_file_left_alone(tmp_path):
     assert f"{bad}:" in out.stderr and "error[" in out.stderr
     assert "Traceback" not in out.stderr
     assert bad.read_text() == 'edge "x" {\n  route r { respond 200 \n'
+
+
+@pytest.mark.parametrize("glued, lines", [
+    ('listen https 8443 { tls cert "/c" key "/k" min_version 1.3http2 }',
+     ['  listen https 8443 {', '    tls cert "/c" key "/k" min_version 1.3', '    http2', '  }']),
+    ('upstream u { server "127.0.0.1:1" keepalive 8idle 5s }\n  route r { timeout 5sretries 2 forward u }',
+     ['  upstream u {', '    server "127.0.0.1:1"', '    keepalive 8idle 5s', '  }', '  route r {', '    timeout 5s',
+      '    retries 2', '    forward u', '  }']),
+])
+def test_a_token_the_lexer_cuts_between_two_statements_is_cut_there_too(glued, lines):
+    """`1.3http2` is two tokens to the parser and two statements: formatted as one line with a
+    blank one after it, and the blank line then vanished (not idempotent)."""
+    source = 'edge "x" {\n  ' + glued + "\n}\n"
+    formatted = format_source(source)
+    assert formatted == 'edge "x" {\n' + "\n".join(lines) + "\n}\n"
+    assert format_source(formatted) == formatted
+    assert ir_json(formatted) == ir_json(source)
