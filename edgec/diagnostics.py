@@ -125,6 +125,9 @@ def _width(text: str) -> int:
                for c in text)
 
 
+# as compilers stop after so many errors: past this the first ones are what the reader needs, and the
+# rest would cost a source excerpt each (--format json and sarif still list every diagnostic)
+MAX_SHOWN_PER_FILE = 100
 SOURCE_WINDOW = 120  # longest source excerpt shown; longer lines are cut around the span
 
 
@@ -163,7 +166,11 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
     for d in diagnostics:
         if d.mask and d.span is not None:
             masks.setdefault((d.file, d.span.line), []).append(d.span)
+    per_file: dict[str, int] = {}
     for d in sorted(diagnostics, key=sort_key):
+        per_file[d.file] = per_file.get(d.file, 0) + 1
+        if per_file[d.file] > MAX_SHOWN_PER_FILE:
+            continue
         out.append(f"{printable(d.file)}:{d.line}:{d.column}: {d.severity}[{d.code}] {printable(d.message)}")
         text = sources.get(d.file)
         if text is not None and d.span is not None:
@@ -178,6 +185,9 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
         if d.severity == WARNING and d.rule and d.span is not None and d.rule not in noted:
             noted.add(d.rule)  # once per rule: the name is what the reader needs
             out.append(f"  = note: `# edgec: ignore[{d.rule}]` silences this warning on its line")
+    for file, count in per_file.items():
+        if count > MAX_SHOWN_PER_FILE:
+            out.append(f"{printable(file)}: {count - MAX_SHOWN_PER_FILE:,} more not shown")
     errors = sum(d.severity == ERROR for d in diagnostics)
     warnings = sum(d.severity == WARNING for d in diagnostics)
     if diagnostics:

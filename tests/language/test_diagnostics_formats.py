@@ -16,6 +16,8 @@ from edgec.diagnostics import Diagnostic, Span, render_text
 from ..conftest import ROOT
 from .conftest import edgec
 
+HEADER_LINE = re.compile(r"^\S+:\d+:\d+: (?:error|warning)\[", re.M)
+
 SARIF_SUBSET = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0-subset.schema.json").read_text())
 
 CLEAN = 'edge "x" {\n  upstream u {\n    server "127.0.0.1:9001"\n  }\n  route r {\n    forward u\n  }\n}\n'
@@ -114,6 +116,20 @@ def test_text_cuts_a_huge_line_around_the_span():
     assert len(excerpt) < 200
     assert excerpt[caret.index("^"):].startswith("oops")
     assert caret.count("^") == 4
+
+
+def test_text_shows_the_first_hundred_diagnostics_of_a_file_then_how_many_more(tmp_path, capsys):
+    """50,000 bad escapes once printed 50,000 errors with an excerpt of their 100 KB line each
+    (15 MB); the text stops at 100 per file, JSON still lists them all."""
+    path = tmp_path / "esc.edge"
+    path.write_text('edge "x" {\n  route r {\n    respond 200 "' + "\\q" * 50_000 + '"\n  }\n}\n')
+    assert main(["lint", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert len(HEADER_LINE.findall(out)) == 100
+    assert out.endswith(f"{path}: 49,900 more not shown\n50000 error(s), 0 warning(s)\n")
+    assert len(out) < 100 * 400
+    assert main(["lint", "--format", "json", str(path)]) == 1
+    assert len(json.loads(capsys.readouterr().out)["diagnostics"]) == 50_000
 
 
 def test_text_caret_lines_up_under_wide_characters():
