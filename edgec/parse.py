@@ -4,14 +4,15 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import re
+import sys
 from functools import lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
 
 from . import directives
-from .diagnostics import CompileError, Sink, Span
-from .syntax import Comment, Document, Stmt, Value, VarRef
+from .diagnostics import CompileError, Sink, Span, printable
+from .syntax import MAX_DIGITS, Comment, Document, Stmt, Value, VarRef
 from .syntax_errors import parse_tree
 
 DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -19,6 +20,9 @@ RATE_WINDOW_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60
                  "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+# upper bounds of literals (docs/language.md): a duration or a size beyond these is a typo, not a setting
+MAX_DURATION_MS = 365 * DURATION_MS["d"]
+MAX_SIZE_BYTES = 1024**4
 
 
 @lru_cache(maxsize=1)
@@ -58,6 +62,8 @@ def _span(obj) -> Span:
 # ("Trojan Source", CVE-2021-42574); a tab is fine
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "$": "$"}
+# a string body's pieces: a plain run, an escape, a ${variable}, an unclosed ${, a lone $
+_STRING_PIECES = re.compile(r"[^\\$]+|\\u[0-9a-fA-F]{4}|\\.|\$\{[^}]*\}|\$\{|\$")
 
 
 def _declared(d: "directives.Directive", children: list, meta) -> Stmt:
@@ -126,42 +132,32 @@ class _ToSyntax(Transformer):
             self._hidden_character(tok, hidden.start(), hidden.group())
         parts: list = []
         buf: list[str] = []
-        i = 0
-        while i < len(body):
-            ch = body[i]
-            if ch == "\\":
-                nxt = body[i + 1] if i + 1 < len(body) else ""
-                if nxt in _ESCAPES:
-                    buf.append(_ESCAPES[nxt])
-                    i += 2
-                    continue
-                if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", body[i + 2:i + 6]):
-                    buf.append(chr(int(body[i + 2:i + 6], 16)))
-                    i += 6
-                    continue
-                col = tok.column + 1 + i
-                self.sink.error("E003", f"unknown escape '\\{nxt}' in string",
-                                Span(tok.line, col, tok.line, col + 2),
-                                hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX')
-                i += 2
-                continue
-            if ch == "$" and body.startswith("{", i + 1):
-                end = body.find("}", i + 2)
-                if end == -1:
-                    col = tok.column + 1 + i
-                    self.sink.error("E004", "unterminated '${' in string", Span(tok.line, col, tok.line, col + 2),
-                                    hint="close the variable with '}', or write \\$ for a literal dollar sign")
-                    buf.append(body[i:])
-                    break
+        for m in _STRING_PIECES.finditer(body):
+            piece = m.group()
+            if piece[0] == "\\":
+                if len(piece) == 6:
+                    buf.append(chr(int(piece[2:], 16)))
+                elif piece[1:] in _ESCAPES:
+                    buf.append(_ESCAPES[piece[1:]])
+                else:
+                    col = tok.column + 1 + m.start()
+                    self.sink.error("E003", f"unknown escape '{piece}' in string",
+                                    Span(tok.line, col, tok.line, col + 2),
+                                    hint='escapes are \\" \\\\ \\n \\t \\r \\$ and \\uXXXX')
+            elif piece == "${":
+                col = tok.column + 1 + m.start()
+                self.sink.error("E004", "unterminated '${' in string", Span(tok.line, col, tok.line, col + 2),
+                                hint="close the variable with '}', or write \\$ for a literal dollar sign")
+                buf.append(body[m.start():])
+                break
+            elif piece.startswith("${"):
                 if buf:
                     parts.append("".join(buf))
                     buf = []
-                col = tok.column + 1 + i
-                parts.append(VarRef(body[i + 2:end].strip(), Span(tok.line, col, tok.line, col + end + 1 - i)))
-                i = end + 1
-                continue
-            buf.append(ch)
-            i += 1
+                col = tok.column + 1 + m.start()
+                parts.append(VarRef(sys.intern(piece[2:-1].strip()), Span(tok.line, col, tok.line, col + len(piece))))
+            else:
+                buf.append(piece)
         if buf or not parts:
             parts.append("".join(buf))
         return Value("string", tuple(parts), str(tok), span)
@@ -175,23 +171,44 @@ class _ToSyntax(Transformer):
         span = _span(tok)
         return Value("var", VarRef(tok[2:-1].strip(), span), str(tok), span)
 
+    def _number(self, tok: Token, digits: str) -> int | None:
+        """The value of a literal's digits; None (and an error) when there are too many to be meant."""
+        significant = digits.lstrip("0")
+        if len(significant) > MAX_DIGITS:
+            self.sink.error("E212", f"number too large: {len(significant)} digits", _span(tok),
+                            hint=f"numbers have at most {MAX_DIGITS} digits")
+            return None
+        return int(significant or "0")
+
+    def _at_most(self, tok: Token, value: int, bound: int, kind: str, bound_text: str) -> int:
+        if value > bound:
+            self.sink.error("E212", f"{kind} {printable(str(tok), 40)} is above {bound_text}, the largest a {kind} "
+                            "can be", _span(tok), hint=f"write at most {bound_text}")
+            return bound
+        return value
+
     def INT(self, tok: Token) -> Value:
-        return Value("int", int(tok), str(tok), _span(tok))
+        return Value("int", self._number(tok, str(tok)) or 0, str(tok), _span(tok))
 
     def DURATION(self, tok: Token) -> Value:
         number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok).groups()
-        return Value("duration", int(number) * DURATION_MS[unit], str(tok), _span(tok))
+        ms = self._at_most(tok, (self._number(tok, number) or 0) * DURATION_MS[unit], MAX_DURATION_MS, "duration",
+                           "365d")
+        return Value("duration", ms, str(tok), _span(tok))
 
     def RATE(self, tok: Token) -> Value:
         count, unit = tok.split("/")
-        return Value("rate", (int(count), RATE_WINDOW_S[unit]), str(tok), _span(tok))
+        return Value("rate", (self._number(tok, count) or 0, RATE_WINDOW_S[unit]), str(tok), _span(tok))
 
     def PERCENT(self, tok: Token) -> Value:
-        return Value("percent", float(tok[:-1]), str(tok), _span(tok))
+        number = float(tok[:-1]) if self._number(tok, tok[:-1].partition(".")[0]) is not None else 0.0
+        return Value("percent", number, str(tok), _span(tok))
 
     def SIZE(self, tok: Token) -> Value:
         number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", tok).groups()
-        return Value("size", int(number) * SIZE_BYTES[unit.lower()], str(tok), _span(tok))
+        size = self._at_most(tok, (self._number(tok, number) or 0) * SIZE_BYTES[unit.lower()], MAX_SIZE_BYTES, "size",
+                             "1024GiB")
+        return Value("size", size, str(tok), _span(tok))
 
     def NAME(self, tok: Token) -> Value:
         return Value("word", str(tok), str(tok), _span(tok))
@@ -452,7 +469,7 @@ def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Documen
 
 
 # what can hold a '#' that does not start a comment (strings, ${vars}), and comments
-_HASH_HOLDERS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\$\{[^}\n]*\}|#[^\n]*')
+_HASH_HOLDERS = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|\$\{[^}\n]*\}|#[^\n]*')
 
 
 def _comments(text: str) -> list[Comment]:

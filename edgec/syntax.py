@@ -11,6 +11,10 @@ from typing import Any, Iterator
 
 from .diagnostics import Span
 
+# the most digits a number has, written or in a string (docs/language.md "Bounds"): every
+# number then fits a signed 64-bit integer in each target's language
+MAX_DIGITS = 18
+
 
 @dataclass(frozen=True, slots=True)
 class VarRef:

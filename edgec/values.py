@@ -15,9 +15,14 @@ from typing import Any
 from . import ir
 from .diagnostics import Sink, Span, did_you_mean
 from .ir import HOST_LABEL
-from .syntax import Document, Stmt, Value, VarRef
+from .syntax import MAX_DIGITS, Document, Stmt, Value, VarRef
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# bounds on variables (docs/language.md): a chain of references, and what a string becomes once
+# they are put in (a variable used twice by one used twice... would double at every level)
+MAX_VARIABLE_DEPTH = 32
+MAX_STRING_CHARS = 65_536
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Values:
         self.doc = doc
         self.env = env
         self.sink = sink
+        self._expanding: list[str] = []  # the variables being put in, outermost first
+        self._texts: dict[tuple[str, str, str], str | None] = {}  # (variable, what, controls) -> its text
 
     # ---- variables ---------------------------------------------------------------------------
     def _var(self, ref: VarRef, where: Span) -> Value | None:
@@ -75,24 +82,43 @@ class Values:
         self.env.used.add(ref.name)
         return self.env.values[ref.name]
 
-    def resolve(self, value: Value | None) -> Value | None:
-        """Replace a bare ${var} by its value (recursively, for variables naming variables)."""
-        seen = set()
+    def resolve(self, value: Value | None, seen: list[str] | None = None) -> Value | None:
+        """Replace a bare ${var} by its value (repeatedly, for variables naming variables); the names
+        passed through are added to `seen`."""
+        seen = [] if seen is None else seen
         while value is not None and value.kind == "var":
             ref = value.value
             if ref.is_secret:
                 return value
-            if ref.name in seen:
-                self.sink.error("E101", f"variable '{ref.name}' refers to itself", ref.span)
+            if not self._may_enter(ref, seen):
                 return None
-            seen.add(ref.name)
+            seen.append(ref.name)
             resolved = self._var(ref, value.span)
             if resolved is None:
                 return None
             value = Value(resolved.kind, resolved.value, resolved.raw, value.span) if resolved.kind != "var" else resolved
         return value
 
-    def string(self, value: Value | None, what: str, allow_secret: bool = False, default: Any = None) -> Any:
+    def _may_enter(self, ref: VarRef, seen: list[str] = ()) -> bool:
+        """Whether ${ref} may be put in here: not inside its own value, and not deeper than
+        MAX_VARIABLE_DEPTH; else an error at the reference."""
+        chain = self._expanding + list(seen)
+        if ref.name in chain:
+            cycle = " -> ".join(chain[chain.index(ref.name):] + [ref.name])
+            self.sink.error("E101", f"variable '{ref.name}' refers to itself ({cycle})", ref.span,
+                            hint="give one of these variables a value that does not use the others")
+            return False
+        if len(chain) >= MAX_VARIABLE_DEPTH:
+            self.sink.error("E212", f"variable '{ref.name}' is put in {len(chain) + 1} variables deep", ref.span,
+                            hint=f"variables may refer to variables at most {MAX_VARIABLE_DEPTH} deep")
+            return False
+        return True
+
+    def string(self, value: Value | None, what: str, allow_secret: bool = False, default: Any = None,
+               controls: str = "") -> Any:
+        """The text of a string field; `controls` are the control characters it may hold (a respond
+        body its line breaks and tabs), every other one is refused: no target's file, header or
+        API call can carry them."""
         value = self.resolve(value)
         if value is None:
             return default
@@ -118,22 +144,56 @@ class Values:
                     return self.secret(part)
                 self._secret_here(part.span, what)
                 return default
-            resolved = self._var(part, part.span)
-            if resolved is None:
+            text = self._put_in(part, what, controls)
+            if text is None:
                 return default
-            if resolved.kind == "list":
-                self._type_error(resolved, what, "a single value to put inside a string", at=part.span)
-                return default
-            parts.append(self.string(resolved, what, default=""))
-        return "".join(parts)
+            parts.append(text)
+        text = "".join(parts)
+        control = next((c for c in _CONTROL.findall(text) if c not in controls), None)
+        if control:
+            self.sink.error("E022", f"control character U+{ord(control):04X} in the {what}", value.span,
+                            hint="control characters are refused in every string but a respond body (which may "
+                                 "hold \\n \\r \\t) and a header value (\\t)")
+            return default
+        if len(text) > MAX_STRING_CHARS:
+            self.sink.error("E212", f"{what} is {len(text):,} characters long", value.span,
+                            hint=f"a string holds at most {MAX_STRING_CHARS:,} characters, once its variables "
+                                 "are put in")
+            return default
+        return text
+
+    def _put_in(self, ref: VarRef, what: str, controls: str) -> str | None:
+        """The text of ${ref} inside a string, or None (reported). A variable's text is worked out
+        once per use: one that others use many times costs its length, not a power of it."""
+        names = [ref.name]
+        resolved = self._var(ref, ref.span) if self._may_enter(ref) else None
+        resolved = self.resolve(resolved, names)
+        if resolved is None:
+            return None
+        if resolved.kind == "list":
+            self._type_error(resolved, what, "a single value to put inside a string", at=ref.span)
+            return None
+        key = (ref.name, what, controls)
+        if key not in self._texts:
+            self._expanding.extend(names)
+            try:
+                self._texts[key] = self.string(resolved, what, controls=controls)
+            finally:
+                del self._expanding[-len(names):]
+        return self._texts[key]
 
     def integer(self, value: Value | None, what: str, default: Any = None, low: int | None = None,
                 high: int | None = None) -> Any:
         value = self.resolve(value)
         if value is None:
             return default
-        if value.kind == "string" and value.text.isdigit():
-            number = int(value.text)
+        if value.kind == "string" and value.text.isascii() and value.text.isdigit():
+            digits = value.text.lstrip("0")
+            if len(digits) > MAX_DIGITS:
+                self.sink.error("E212", f"{what} is too large: {len(digits)} digits", value.span,
+                                hint=f"numbers have at most {MAX_DIGITS} digits")
+                return default
+            number = int(digits or "0")
         elif value.kind != "int":
             self._type_error(value, what, "a whole number")
             return default
@@ -154,8 +214,12 @@ class Values:
         out = []
         for item in items:
             resolved = self.resolve(item)
-            if resolved is not None and resolved.kind == "list":
-                out.extend(self.strings(resolved, what))
+            if resolved is not None and resolved.kind == "list":  # a ${list} inside a list
+                self._expanding.append(item.value.name)
+                try:
+                    out.extend(self.strings(resolved, what))
+                finally:
+                    self._expanding.pop()
                 continue
             text = self.string(item, what)
             if text is not None:

@@ -87,7 +87,7 @@ def respond(v, stmt, out):
     a = stmt.args
     status = v.integer(a["status"], "response status", default=200, low=100, high=599)
     out["action"] = ir.Respond(
-        "respond", status, v.string(a["body"], "response body", default="") if a["body"] else "",
+        "respond", status, v.string(a["body"], "response body", default="", controls="\n\r\t") if a["body"] else "",
         v.string(a["type"], "content type", default=DEFAULT_RESPOND_TYPE) if a["type"] else DEFAULT_RESPOND_TYPE)
 
 

@@ -110,9 +110,9 @@ def header_op(v, stmt, out):
         v.sink.error("E224", f"{verb} needs a header name and a value", stmt.span,
                      hint=f'write: {a["direction"].value} {verb} "{name}" "value"')
         return
-    value = v.string(a["value"], "header value", default="")
-    if any(c in value for c in "\r\n\0"):
-        v.sink.error("E219", "a header value cannot contain a line break or NUL", a["value"].span)
+    value = v.string(a["value"], "header value", default="", controls="\t\r\n")
+    if any(c in value for c in "\r\n"):
+        v.sink.error("E219", "a header value cannot contain a line break", a["value"].span)
         return
     for existing_verb in ("set", "add", "remove"):
         for existing in ops[existing_verb]:

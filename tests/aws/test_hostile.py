@@ -142,6 +142,16 @@ def test_hostile_values_are_quoted_or_refused(field, tmp_path):
     assert ("arrived" in outcomes) == (field in CARRIED), outcomes
 
 
+@pytest.mark.parametrize("field", FIELDS)
+def test_a_control_character_never_reaches_aws(field, tmp_path):
+    """A NUL written as an escape once reached the AWS API (redirect path) or crashed the build
+    (health path): every string field refuses it at lint, with the field named."""
+    text = source(field, "/a\x00b" if field in PATHS else "a\x00b").replace("\x00", "\\u0000")
+    diagnostics, files = build(tmp_path / "nul.edge", "prod", source=text)
+    assert not files
+    assert [d.code for d in diagnostics if d.severity == "error"][:1] == ["E022"], diagnostics
+
+
 def test_hostile_values_arrive_exactly_and_never_run(aws, tmp_path):
     """A deployable edge with command payloads in the body, header, query and path fields
     (the scripts run in tmp_path, so the relative canary lands there if anything runs)."""

@@ -24,12 +24,16 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 # compiling every env before and after formatting is dearer; fewer examples keep the suite quick
 MEANING = settings(SETTINGS, max_examples=60)
 SOURCES = [p.read_text() for p in SAMPLES]
-_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\$\{[^}\n]*\}|#[^\n]*|[,\[\]{}=]|[^\s"#,\[\]{}=$]+')
+_TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\$\{[^}\n]*\}|#[^\n]*|[,\[\]{}=]|[^\s"#,\[\]{}=$]+')
 JUNK = ["{", "}", "[", "]", ",", "=", "~", "-", "%", ";", ":", "'", '"', "${", "${x}", "${secret:}", "#",
         "\\", "\n", "\t", "\r", "\x00", "\u00e9", "\u202e", "😀", "0", "-1", "99999999999999999999", "1.5%",
         "5s", "0s", "100/min", "0/s", "10mb", '"\\q"', '"${"', '"unterminated', "route", "match", "edge",
         "forward", "upstream", "env", "path", "prefix", "regex", '"("', "listen", "https", "65536", "GET",
-        "auth", "respond", "redirect", "aggregate", "cors", "weight", "backup", "}}}", "{{{"]
+        "auth", "respond", "redirect", "aggregate", "cors", "weight", "backup", "}}}", "{{{",
+        # bounds: literals too large, control characters as escapes, variables that refer to themselves
+        "9" * 5000, "9" * 5000 + "s", "9" * 5000 + "mb", "9" * 400 + "%", "9" * 19 + "/s", "366d", "1025GiB",
+        '"\\u0000"', '"a\\u001bb"', '"\\u0085"', "vars { a = \"${a}\" }", "vars { a = \"${b}\" b = \"${a}\" }",
+        "vars { a = [${a}] }", "vars { a = ${a} }", '"${a}${a}"']
 
 
 def tokens(source: str) -> list[str]:
@@ -169,6 +173,37 @@ def mutated(draw):
 @given(mutated())
 def test_mutated_samples_never_crash_and_every_diagnostic_has_a_position(source):
     never_crashes(source)
+
+
+# ---- hostile values in real places: every bound of docs/language.md, in every field ------------
+# a variable that refers to itself (directly, through another, through a list), one 40 deep, one
+# that doubles at every level (2**40 characters if each reference were put in anew)
+HOSTILE_VARS = ("vars { zz_self = \"${zz_self}\" zz_a = \"${zz_b}\" zz_b = \"x${zz_a}\" zz_l = [${zz_m}] "
+                "zz_m = [${zz_l}] " + " ".join(f'zz_d{i} = "${{zz_d{i + 1}}}"' for i in range(40)) + ' zz_d40 = "d" '
+                + " ".join(f'zz_w{i + 1} = "${{zz_w{i}}}${{zz_w{i}}}"' for i in range(40)) + ' zz_w0 = "w" }')
+HOSTILE_STRINGS = ['"${zz_self}"', '"/${zz_a}"', "${zz_l}", '"${zz_d0}"', '"/${zz_w40}"', '"\\u0000"',
+                   '"/a\\u0007b"', '"\\u001b[31m"', '"\\u0085"', '"\\u007f"', '"/${zz_w10}\\u0000"']
+HOSTILE_NUMBERS = ["9" * 5000, "9" * 400, "9" * 19, "9" * 5000 + "ms", "366d", "8785h",
+                   "1025GiB", "9" * 19 + "kb", "9" * 400 + "%", "9" * 19 + "/min", "9" * 4301 + "s"]
+
+
+@st.composite
+def hostile(draw):
+    """A sample with the hostile variables defined and 1-4 of its strings or numbers replaced."""
+    toks = tokens(draw(st.sampled_from(SOURCES)))
+    toks.insert(toks.index("{") + 1, HOSTILE_VARS)
+    places = [i for i, t in enumerate(toks) if t[:1] == '"' or t[:1].isdigit()]
+    for i in draw(st.lists(st.sampled_from(places), min_size=1, max_size=4, unique=True)):
+        toks[i] = draw(st.sampled_from(HOSTILE_NUMBERS if toks[i][:1].isdigit() else HOSTILE_STRINGS))
+    return render(toks, [draw(st.sampled_from([" ", "\n"])) for _ in toks])
+
+
+@SETTINGS
+@given(hostile())
+def test_hostile_values_in_any_field_are_diagnostics_never_crashes(source):
+    never_crashes(source)
+    if any(n in source for n in HOSTILE_NUMBERS):  # every number is read, whatever the env
+        assert not analyse(source, "h.edge", all_envs=True).ok
 
 
 @SETTINGS
