@@ -7,6 +7,7 @@ from edgec import ir
 from edgec.targets import BuildContext, Target, approximate, native
 
 from .java import KEYWORDS
+from .routes import MATCHING
 from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
 
 # the 4xx and 5xx codes Spring's HttpStatus enum names (RetryConfig.setStatuses takes only those)
@@ -29,18 +30,8 @@ class SpringTarget(Target):
         "listener.http2": native("server.http2.enabled"),
         "listener.tls_min_version": native("server.ssl.enabled-protocols"),
         "listener.redirect_https": native("a reactor-netty listener that answers every request with the redirect"),
-        "match.path.exact": native(),
-        "match.path.prefix": native("Path predicate '/p' and '/p/**'"),
-        "match.path.regex": native("a Java regex, full match on the raw path"),
-        "match.host": native(),
-        "match.host.wildcard": native(),
+        **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "match.method": native(),
-        "match.header.exact": native("Header predicate with a quoted (literal) pattern"),
-        "match.header.regex": native("Header predicate: a full-match Java regex"),
-        "match.header.present": native(),
-        "match.query.exact": native("Query predicate: any value of the parameter, not only the first"),
-        "match.query.regex": native("Query predicate: any value of the parameter, not only the first"),
-        "match.query.present": native(),
         "balance.round_robin": native(),
         "balance.least_conn": native("fewest requests in flight / weight, ties in turn (a LoadBalancer of "
                                      "edgec's; counted per process until the response headers arrive)"),

@@ -40,10 +40,31 @@ def call(name: str, *args) -> Java:
 # the first line of a header or the first value of a query parameter, %XX-decoded with "+"
 # kept; SCG's Path, Header and Query predicates do neither, so those are EdgeMatching's.
 
+# feature → (the EdgeMatching helper that expresses it, what it does): the capability notes of
+# these features are read from here, so they say what the generated code does
+MATCHING = {
+    "match.path.exact": ("pathExact", "EdgeMatching.pathExact: the normalised path (%XX decoded, dot segments "
+                                      "resolved, slashes merged) equals the value"),
+    "match.path.prefix": ("pathPrefix", "EdgeMatching.pathPrefix: the normalised path, on segment boundaries"),
+    "match.path.regex": ("pathRegex", "EdgeMatching.pathRegex: a Java regex, full match on the normalised path"),
+    "match.host": ("host", "EdgeMatching.host: the Host header without port or trailing dot, any case"),
+    "match.host.wildcard": ("host", "EdgeMatching.host: any subdomain depth under the suffix"),
+    "match.header.exact": ("headerEquals", "EdgeMatching.headerEquals: the first line of the header equals "
+                                          "the value"),
+    "match.header.regex": ("headerMatches", "EdgeMatching.headerMatches: a Java regex, full match on the first "
+                                            "line of the header"),
+    "match.header.present": ("headerPresent", "EdgeMatching.headerPresent"),
+    "match.query.exact": ("queryEquals", "EdgeMatching.queryEquals: the first value of the parameter, "
+                                         "%XX-decoded (+ kept), equals the value"),
+    "match.query.regex": ("queryMatches", "EdgeMatching.queryMatches: a Java regex, full match on the first "
+                                          "value of the parameter, %XX-decoded (+ kept)"),
+    "match.query.present": ("queryPresent", "EdgeMatching.queryPresent"),
+}
+
+
 def path_predicate(path: ir.PathMatch) -> Java:
-    if path.type == "regex":
-        return helper("pathRegex", regex(path.value))
-    return helper("pathExact" if path.type == "exact" else "pathPrefix", routing.decoded_path(path.value))
+    name = MATCHING[f"match.path.{path.type}"][0]
+    return helper(name, regex(path.value) if path.type == "regex" else routing.decoded_path(path.value))
 
 
 def helper(name: str, *args) -> Java:
@@ -51,15 +72,14 @@ def helper(name: str, *args) -> Java:
 
 
 def value_predicate(kind: str, m: ir.ValueMatch) -> Java:
-    verb = {"present": "Present", "exact": "Equals", "regex": "Matches"}[m.type]
     args = (m.name,) if m.type == "present" else (m.name, regex(m.value) if m.type == "regex" else m.value)
-    return helper(kind + verb, *args)
+    return helper(MATCHING[f"match.{kind}.{m.type}"][0], *args)
 
 
 def predicates(m: ir.Match, host: str | None) -> list[Java]:
     out = []
     if host is not None:
-        out.append(helper("host", host))
+        out.append(helper(MATCHING["match.host"][0], host))
     out.append(path_predicate(m.path))
     if m.methods:
         out.append(call("method", *m.methods))

@@ -7,7 +7,7 @@ import pytest
 
 from edgec.pipeline import analyse
 
-from ..conftest import sample_envs
+from ..conftest import ROOT, sample_envs
 from . import harness
 
 SAMPLES = sample_envs()
@@ -95,3 +95,23 @@ def test_package_option():
         assert files is None and any(d.code == "E403" and "package" in d.message for d in diagnostics), bad
     files, diagnostics = harness.emit(edge, boot="2")
     assert files is None and [d.code for d in diagnostics if d.severity == "error"] == ["E403"]
+
+
+def test_the_matching_notes_say_what_the_generated_code_does():
+    """The capability notes of the match features come from the table the route code is built
+    from; each names an EdgeMatching helper the generated project defines and calls."""
+    import re as _re
+
+    from edgec.targets import get
+    from edgec.targets.spring.routes import MATCHING
+    template = (ROOT / "targets" / "spring" / "templates" / "EdgeMatching.java.j2").read_text()
+    capabilities = get("spring").capabilities
+    for feature, (helper, note) in MATCHING.items():
+        assert capabilities[feature].note == note
+        assert note.startswith(f"EdgeMatching.{helper}")
+        assert _re.search(rf"static Predicate<ServerWebExchange> {helper}\(", template), helper
+    # the query helpers read one value, and the notes say the first (not "any value")
+    assert "/** The first value of query parameter" in template
+    for feature in ("match.query.exact", "match.query.regex"):
+        assert "the first value of the parameter" in capabilities[feature].note
+    assert not any("any value" in c.note for c in capabilities.values())
