@@ -13,11 +13,13 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 def _forward_uses(route: ir.Route):
     if isinstance(route.action, ir.Forward):
         yield "action.forward.weighted" if len(route.action.backends) > 1 else "action.forward"
+        yield "protocol.websocket"
 
 
 @directive("route", "forward", once="action", features={
     "action.forward": "forward to one upstream",
     "action.forward.weighted": "split traffic across upstreams by weight",
+    "protocol.websocket": "WebSocket (an HTTP/1.1 Upgrade) passed through to the backend of a forwarding route",
 }, uses=_forward_uses)
 def forward(v, stmt, out):
     backends = []

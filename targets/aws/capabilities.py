@@ -81,6 +81,7 @@ CAPABILITIES = {
     "mirror.percent": unsupported("ALB cannot mirror traffic"),
     "action.forward": native(),
     "action.forward.weighted": native("ForwardConfig weights 0-999, at most 5 upstreams"),
+    "protocol.websocket": native("ALB passes WebSocket upgrades on HTTP and HTTPS listeners"),
     "action.redirect": native("status 301 or 302 only; a prefix replacement only on exact paths"),
     "action.respond": native("status 2xx, 4xx or 5xx, body up to 1024 bytes, five content types"),
     "action.aggregate": unsupported("ALB cannot aggregate responses; use the runtime target"),

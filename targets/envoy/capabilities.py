@@ -97,6 +97,7 @@ CAPABILITIES: dict[str, Capability] = {
     "mirror.percent": native("runtime_fraction of a million"),
     "action.forward": native(),
     "action.forward.weighted": native("weighted_clusters"),
+    "protocol.websocket": native("upgrade_configs websocket on the connection manager"),
     "action.redirect": native(),
     "action.respond": native("direct_response with the content type"),
     "action.aggregate": unsupported("Envoy cannot merge several backend responses into one JSON document "

@@ -81,6 +81,8 @@ CAPABILITIES: dict[str, Capability] = {
     "mirror.percent": native("split_clients on $request_id"),
     "action.forward": native(),
     "action.forward.weighted": native("split_clients on $request_id"),
+    "protocol.websocket": native("Upgrade and Connection passed on when the client asks (map $http_upgrade); "
+                                 "other requests keep the backend connection alive"),
     "action.redirect": native(),
     "action.respond": native(),
     "action.aggregate": unsupported("nginx cannot merge several backend responses into one JSON document; "

@@ -67,9 +67,15 @@ class Headers:
         for name, value in self.forwarded():
             headers[name.lower()] = (name, value)
         headers["x-request-id"] = ("X-Request-Id", Expr("$" + self.request_id_var()))
-        # upstream keep-alive: no "Connection: close" towards the servers
-        headers["connection"] = ("Connection", "")
+        # a WebSocket (any Upgrade) is passed on; every other request keeps the connection to
+        # the server alive: no "Connection: close" towards it
+        headers["upgrade"] = ("Upgrade", Expr("$http_upgrade"))
+        headers["connection"] = ("Connection", Expr("$" + self.connection_var()))
         return headers
+
+    def connection_var(self) -> str:
+        return self.vars.define(("connection",), lambda n: D("map", Expr("$http_upgrade"), Expr("$" + n), block=[
+            D("", ""), D("default", "upgrade")]))
 
     def proxy_headers(self, route: ir.Route) -> list[D]:
         ops = route.request_headers

@@ -82,6 +82,7 @@ class SpringTarget(Target):
         "mirror.percent": native(),
         "action.forward": native(),
         "action.forward.weighted": native("Weight route predicate"),
+        "protocol.websocket": native("the WebSocket routing filter (an Upgrade request to an http or lb route)"),
         "action.redirect": native(),
         "action.respond": native(),
         "action.aggregate": native("parts fetched in parallel through the upstreams' LoadBalancer clients "

@@ -76,17 +76,19 @@ class Gateway:
 def gateway(tmp_path):
     """gateway(source, env=None, options=None, secrets=None) → a running Gateway; every
     upstream of the source gets an echo backend named after it (one server each, unless
-    `servers={name: n}` asks for more)."""
+    `servers={name: n}` asks for more), except those named in `keep_servers`."""
     stack = contextlib.ExitStack()
 
     def start(source: str, env: str | None = None, options=None, secrets=None, servers=None,
-              certs: tuple[bytes, bytes] | None = None) -> Gateway:
+              certs: tuple[bytes, bytes] | None = None, keep_servers=()) -> Gateway:
         result = analyse(source, "test.edge", env=env)
         assert result.edge is not None, [f"{d.line}:{d.column} {d.message}" for d in result.diagnostics]
         edge = result.edge
         echoes: dict[str, EchoServer] = {}
         addresses = {}
         for up in edge.upstreams:
+            if up.name in keep_servers:
+                continue
             count = (servers or {}).get(up.name, 1)
             for i in range(count):
                 name = up.name if count == 1 else f"{up.name}{i + 1}"
@@ -95,6 +97,9 @@ def gateway(tmp_path):
                                   for i in range(count)]
         ups = []
         for up in edge.upstreams:
+            if up.name in keep_servers:
+                ups.append(up)
+                continue
             template = up.servers[0]
             ups.append(dataclasses.replace(up, servers=tuple(
                 ir.Server("127.0.0.1", int(a.rsplit(":", 1)[1]), template.weight, template.backup)

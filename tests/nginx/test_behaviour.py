@@ -289,3 +289,27 @@ def test_forwarding_headers_behind_a_trusted_proxy(gateway):
     assert gw.get("/", [("X-Forwarded-For", "203.0.113.7")]).status == 200
     assert gw.get("/", [("X-Forwarded-For", "203.0.113.7")]).status == 429
     assert gw.get("/", [("X-Forwarded-For", "198.51.100.1")]).status == 200
+
+
+def test_websocket_echo_and_keep_alive_for_ordinary_requests(gateway):
+    from tests.runtime.servers import UpgradeServer, upgrade_roundtrip
+    ws = UpgradeServer()
+    try:
+        gw = gateway(f'''edge "t" {{
+          listen http 8080
+          upstream chat {{ server "{ws.address}" }}
+          upstream app {{ server "127.0.0.1:1" keepalive 8 }}
+          route chat {{ match path prefix "/chat" forward chat }}
+          route app {{ forward app }}
+        }}''', keep_servers=("chat",))
+        head, got = upgrade_roundtrip(gw.ports[8080])
+        assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
+        assert got == b"PING FRAME"
+        seen = ws.request_head.lower()
+        assert "upgrade: websocket" in seen and "connection: upgrade" in seen
+        assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in seen
+        # an ordinary request asks for neither: the connection to the backend stays open for the next one
+        echo = gw.get("/x").echo
+        assert "upgrade" not in echo["headers"] and "connection" not in echo["headers"]
+    finally:
+        ws.stop()
