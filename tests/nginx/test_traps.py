@@ -263,3 +263,39 @@ def test_a_header_condition_that_accepts_empty_values_is_flagged():
     }'''))
     flagged = [d.message for d in diags if "empty header" in d.message]
     assert len(flagged) == 2 and "'X'" in flagged[0] and "'Y'" in flagged[1]
+
+
+def test_the_access_log_to_standard_output_is_not_lost(tmp_path):
+    """`access_log json` (standard output) is seen where nginx has one: in the foreground, as the
+    header's run line says; an installed nginx (layout debian) runs as a daemon and logs to
+    /var/log/nginx instead of a /dev/stdout nobody reads."""
+    import json
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests.conftest import free_port
+    port = free_port()
+    src = f'edge "l" {{\n listen http {port}\n route r {{ respond 200 "ok" }}\n access_log json\n}}\n'
+    prefix = conf(src)
+    assert "# Run: nginx -p <this directory> -c nginx.conf -g 'daemon off;'" in prefix
+    debian = conf(src, layout="debian")
+    assert "access_log /var/log/nginx/access.log edgec_json;" in debian and "/dev/stdout" not in debian
+    assert "# Run: install as /etc/nginx/nginx.conf, then nginx -t && systemctl reload nginx" in debian
+    folder = write({"nginx.conf": prefix}, fresh(tmp_path / "out"))
+    (folder / "logs").mkdir(exist_ok=True)
+    proc = subprocess.Popen(["nginx", "-p", f"{folder}/", "-c", "nginx.conf", "-g", "daemon off;"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            try:
+                assert urllib.request.urlopen(f"http://127.0.0.1:{port}/x", timeout=5).status == 200
+                break
+            except OSError:
+                time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGQUIT)  # graceful: the log line is written before it exits
+        out, _ = proc.communicate(timeout=30)
+    line = json.loads(out.splitlines()[0])
+    assert (line["uri"], line["status"]) == ("/x", 200)
