@@ -25,8 +25,11 @@ What a target reads here instead of deriving it again (a rule written twice drif
                                  route `order`, ALB rule priorities, Envoy's route list, nginx
                                  regex locations) emits them in this order, each with its host
                                  condition narrowed to the one `host`, and picks what decide picks
-    precedence_key(entry, host)  the key that order sorts by, for a target that groups entries
-                                 itself (nginx's server and location plan)
+    virtual_hosts(edge)          the same per host name, for a product that picks a virtual host
+                                 by name first (nginx server_name, Envoy domains): what each
+                                 must list, best first, so that falling back behaves as decide
+    precedence_key(entry, host)  the key both are sorted by, for a target that groups entries
+                                 further itself (nginx's locations)
     decoded_path(value)          a route's exact/prefix path as it is compared: %XX decoded,
                                  dot segments resolved (`prefix "/a%20b"` matches "/a b")
     rewritten_prefix(rw, match)  the decoded prefix a `prefix` path rewrite or redirect replaces
@@ -512,12 +515,31 @@ class Router:
             t.seal()
         self._static = {}
         self._order: tuple[Alternative, ...] | None = None
+        self._vhosts: tuple[VirtualHost, ...] | None = None
+
+    def virtual_hosts(self) -> tuple[VirtualHost, ...]:
+        """See the module function virtual_hosts."""
+        if self._vhosts is None:
+            by_pattern: dict[str, list[Entry]] = {}
+            for e in self.entries:
+                for h in e.match.hosts:
+                    by_pattern.setdefault(h, []).append(e)
+            hostless = [_alternative(e, None) for e in self.entries if not e.match.hosts]
+            out = []
+            for name in sorted(by_pattern, key=lambda h: (h.startswith("*."), h)):
+                best: dict[int, Alternative] = {}
+                for pattern in _covering_patterns(name):
+                    for e in by_pattern.get(pattern, ()):
+                        best.setdefault(id(e), _alternative(e, pattern))  # the first found is the most specific
+                out.append(VirtualHost(name, tuple(sorted([*best.values(), *hostless], key=lambda a: a.key))))
+            out.append(VirtualHost(None, tuple(sorted(hostless, key=lambda a: a.key))))
+            self._vhosts = tuple(out)
+        return self._vhosts
 
     def first_match_order(self) -> tuple[Alternative, ...]:
         """See the module function first_match_order."""
         if self._order is None:
-            alts = [Alternative(e.route, e.match, host, e.route_index, e.match_index, e, precedence_key(e, host))
-                    for e in self.entries for host in (e.match.hosts or (None,))]
+            alts = [_alternative(e, host) for e in self.entries for host in (e.match.hosts or (None,))]
             self._order = tuple(sorted(alts, key=lambda a: a.key))
         return self._order
 
@@ -804,6 +826,10 @@ class Alternative:
         return self.match if self.match.hosts == hosts else dataclasses.replace(self.match, hosts=hosts)
 
 
+def _alternative(e: Entry, host: str | None) -> Alternative:
+    return Alternative(e.route, e.match, host, e.route_index, e.match_index, e, precedence_key(e, host))
+
+
 def first_match_order(edge: ir.Edge) -> tuple[Alternative, ...]:
     """Every (route, match, host) of the edge, most specific first.
 
@@ -813,6 +839,42 @@ def first_match_order(edge: ir.Edge) -> tuple[Alternative, ...]:
     one (route, match) with equally ranked hosts keep the order the hosts are written in;
     they never accept the same request. Built once per IR object, like compile()."""
     return compile(edge).first_match_order()
+
+
+# ---- virtual hosts --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class VirtualHost:
+    """The routes a product that picks a virtual host by name first must list under `name`.
+
+    `name` is a host pattern the edge names (exact, or "*.suffix"), or None for the virtual
+    host of every other Host. `alternatives` are, best first, the (route, match) pairs that
+    accept every request sent to that name: those naming it, those of the wildcards that
+    cover it, then those without a host condition. Each appears once, its `host` the most
+    specific of its patterns that covers the name."""
+
+    name: str | None
+    alternatives: tuple[Alternative, ...]
+
+
+def virtual_hosts(edge: ir.Edge) -> tuple[VirtualHost, ...]:
+    """One VirtualHost per host pattern (exact names first, then wildcards, each sorted),
+    then the default one (name None, only the matches without a host condition).
+
+    decide tries the most specific host bucket first and falls back to less specific ones
+    when nothing there matches; a product that picks a virtual host by name (nginx
+    server_name, Envoy domains: exact, then the longest wildcard, then any) and then tries
+    its routes in order falls back the same way because each virtual host repeats the
+    routes it would fall back to."""
+    return compile(edge).virtual_hosts()
+
+
+def _covering_patterns(name: str) -> list[str]:
+    """The patterns that accept every host the virtual host `name` accepts, most specific
+    first: "a.b.c" → "a.b.c", "*.b.c", "*.c"; "*.b.c" → "*.b.c", "*.c"."""
+    wildcard = name.startswith("*.")
+    labels = name[2:].split(".") if wildcard else name.split(".")
+    return ([] if wildcard else [name]) + ["*." + ".".join(labels[i:]) for i in range(0 if wildcard else 1, len(labels))]
 
 
 # ---- time limits ---------------------------------------------------------------------------------
@@ -866,6 +928,6 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
 
 
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
-           "first_match_order", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
+           "first_match_order", "virtual_hosts", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
            "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

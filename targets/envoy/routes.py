@@ -3,9 +3,9 @@
 Envoy picks one virtual host by domain (exact, then the longest suffix wildcard, then
 `*`) and then takes the first route of that host whose match holds. `edgec.routing`
 tries host buckets from the most specific down and falls through to the next bucket
-when nothing in one matches, so each virtual host lists, in routing's precedence order,
-every (route, match) that accepts its hosts: its own, then those of the wildcards that
-cover it, then those without a host condition.
+when nothing in one matches, so each virtual host lists what routing.virtual_hosts says,
+in its order: every (route, match) that accepts its hosts, its own, then those of the
+wildcards that cover it, then those without a host condition.
 """
 from __future__ import annotations
 
@@ -19,35 +19,16 @@ from .names import ADMIN_CLUSTER, route_name
 Plan = dict
 
 
-def _covers(pattern: str | None, host: str | None) -> bool:
-    """Does the host pattern of an alternative accept every request Envoy sends to the
-    virtual host `host` (an exact name, "*.suffix", or None for `*`)?"""
-    if pattern is None:
-        return True
-    if host is None:
-        return False
-    if host.startswith("*."):
-        return pattern.startswith("*.") and host[1:].endswith(pattern[1:])
-    return routing.host_matches(pattern, host)
-
-
 def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
-    order = routing.first_match_order(edge)
-    names = sorted({a.host for a in order if a.host is not None}, key=lambda h: (h.startswith("*."), h))
     metrics = [metrics_route(edge)] if edge.observability.metrics_path else []
     out = []
-    for host in [*names, None]:
-        chosen, seen = [], set()
-        for alt in order:  # a (route, match) through its most specific covering host only
-            if _covers(alt.host, host) and (alt.route_index, alt.match_index) not in seen:
-                seen.add((alt.route_index, alt.match_index))
-                chosen.append(alt)
-        if host is None and not chosen:
+    for vh in routing.virtual_hosts(edge):
+        if vh.name is None and not vh.alternatives:
             continue
         out.append({
-            "name": host or "any",
-            "domains": ["*"] if host is None else [host, host + "."],
-            "routes": metrics + [route(edge, listener, alt) for alt in chosen],
+            "name": vh.name or "any",
+            "domains": ["*"] if vh.name is None else [vh.name, vh.name + "."],
+            "routes": metrics + [route(edge, listener, alt) for alt in vh.alternatives],
         })
     return out
 

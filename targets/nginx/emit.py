@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 from edgec import ir
-from edgec import routing
 from edgec.ir import DEFAULT_TIMEOUTS
 
 from .actions import CACHE_ZONE, Actions
@@ -70,7 +69,6 @@ class Emitter:
         self.version = version
         self.layout = LAYOUTS[layout]
         self.resolver = resolver
-        self.router = routing.compile(edge)
         self.files: dict[str, str] = {}
         self.vars = Variables()
         self.upstreams = Upstreams(edge, version, resolver, self.vars)
@@ -245,7 +243,7 @@ class Emitter:
     def servers(self) -> list[D]:
         """Server blocks; host names whose locations come out the same share one server."""
         bodies: dict[str, tuple[list[str | None], list[D]]] = {}
-        plans = plan(self.edge, self.router)
+        plans = plan(self.edge)
         for sp in plans:
             locations = ServerLocations(self.parts)
             body = locations.build(sp) + self.actions.mirror_locations()

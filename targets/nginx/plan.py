@@ -6,9 +6,10 @@ path, then method, headers, query, then source order) is the same order, so the 
 nginx's selection for host and path and leaves the rest to a per-location choice:
 
 * one server per host name a match names (exact or `*.` wildcard), plus the default server
-  for requests no host name covers. A server lists every match whose host condition covers
-  all of its names, and every match with no host condition: a more specific route wins only
-  when it matches, exactly as routing falls back to less specific hosts.
+  for requests no host name covers: routing.virtual_hosts says what each must list (every
+  match whose host condition covers all of its names, and every match with no host
+  condition), so a more specific route wins only when it matches, exactly as routing
+  falls back to less specific hosts.
 * per server: `location = P` for each exact path and each prefix P (and for P when an exact
   path is P/), `location P/` for each prefix, and `location /`. A request that reaches a location can only be matched by the
   listed candidates; regex paths are tested per request (they outrank every prefix), except
@@ -26,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgec import ir
-from edgec.routing import Entry, Router, host_rank, precedence_key
+from edgec import routing
+from edgec.routing import Entry, precedence_key
 
 DEFAULT = None  # the default server's key
 
@@ -61,59 +63,22 @@ class ServerPlan:
     locations: list[Location] = field(default_factory=list)
 
 
-def covers(pattern: str, server: str) -> bool:
-    """Every host the server name `server` accepts is accepted by the match host `pattern`."""
-    if pattern == server:
-        return True
-    if pattern.startswith("*."):
-        base = server[1:] if server.startswith("*.") else "." + server
-        return base.endswith(pattern[1:]) and base != pattern[1:]
-    return False
-
-
-def _suffixes(name: str) -> list[str]:
-    """Wildcard patterns that may cover server `name`: "*.b.c", "*.c" for "a.b.c"."""
-    labels = name[2:].split(".") if name.startswith("*.") else name.split(".")
-    start = 0 if name.startswith("*.") else 1
-    return ["*." + ".".join(labels[i:]) for i in range(start, len(labels))]
-
-
 # Above this many locations, per-host servers (each repeating every route without a host
 # condition) cost more than testing the host per request in one server.
 SPLIT_LIMIT = 2000
 
 
-def plan(edge: ir.Edge, router: Router) -> list[ServerPlan]:
-    by_exact: dict[str, list[Entry]] = {}
-    by_wild: dict[str, list[Entry]] = {}
-    hostless: list[Entry] = []
-    for e in router.entries:
-        if not e.match.hosts:
-            hostless.append(e)
-        for h in e.match.hosts:
-            (by_wild if h.startswith("*.") else by_exact).setdefault(h, []).append(e)
-    default = _locations([Candidate(e, None, False) for e in hostless])
-    if (len(by_exact) + len(by_wild)) * len(default) > SPLIT_LIMIT:
-        cands = [Candidate(e, None, False) for e in hostless]
-        cands += [Candidate(e, h, False, True) for e in router.entries for h in e.match.hosts]
-        return [ServerPlan(DEFAULT, _locations(cands))]
+def plan(edge: ir.Edge) -> list[ServerPlan]:
+    vhosts = routing.virtual_hosts(edge)
+    default = _locations([Candidate(a.entry, None, False) for a in vhosts[-1].alternatives])
+    if (len(vhosts) - 1) * len(default) > SPLIT_LIMIT:
+        order = routing.first_match_order(edge)
+        return [ServerPlan(DEFAULT, _locations([Candidate(a.entry, a.host, False, a.host is not None)
+                                                for a in order]))]
     servers = [ServerPlan(DEFAULT, default)]
-    for name in sorted(set(by_exact) | set(by_wild), key=_server_order):
-        entries: dict[int, tuple[Entry, str]] = {}
-        for pattern in ([] if name.startswith("*.") else [name]) + _suffixes(name):
-            for e in (by_exact if not pattern.startswith("*.") else by_wild).get(pattern, ()):
-                if covers(pattern, name):
-                    best = entries.get(id(e))
-                    if best is None or host_rank(pattern) < host_rank(best[1]):
-                        entries[id(e)] = (e, pattern)
-        cands = [Candidate(e, p, False) for e, p in entries.values()]
-        cands += [Candidate(e, None, False) for e in hostless]
-        servers.append(ServerPlan(name, _locations(cands)))
+    for vh in vhosts[:-1]:
+        servers.append(ServerPlan(vh.name, _locations([Candidate(a.entry, a.host, False) for a in vh.alternatives])))
     return servers
-
-
-def _server_order(name: str) -> tuple:
-    return (name.startswith("*."), name)
 
 
 def _locations(cands: list[Candidate]) -> list[Location]:

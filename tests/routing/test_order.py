@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgec import ir, routing
-from edgec.routing import BadPath, Request, decide, first_match_order
+from edgec.routing import BadPath, Request, decide, first_match_order, virtual_hosts
 from tests.conformance.corpus import case_id, cases, edge_of
 
 from .helpers import edge
@@ -79,6 +79,26 @@ def test_first_match_over_the_order_is_decide(matches, req):
     assert first_match(e, req) == decided(e, req)
 
 
+def by_virtual_host(e: ir.Edge, req: Request) -> tuple[str, int] | None:
+    """As nginx and Envoy choose: the virtual host by name (exact, then the longest
+    wildcard, then the default), then the first of its alternatives that accepts."""
+    host = routing.host_of(req.host)
+    vhosts = {vh.name: vh for vh in virtual_hosts(e)}
+    wildcards = sorted((n for n in vhosts if n and n.startswith("*.") and host.endswith(n[1:])), key=len)
+    name = host if host in vhosts else wildcards[-1] if wildcards else None
+    for alt in vhosts[name].alternatives:
+        if accepts(alt, req):
+            return alt.route.name, alt.match_index
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(match, min_size=1, max_size=5), request)
+def test_first_match_within_the_virtual_host_is_decide(matches, req):
+    e = dataclasses.replace(BASE, routes=tuple(route(f"r{i}", m) for i, m in enumerate(matches)))
+    assert by_virtual_host(e, req) == decided(e, req)
+
+
 ROUTED = [c for c in cases() if not c.port]
 
 
@@ -92,7 +112,17 @@ def test_first_match_over_the_order_is_decide_on_the_corpus(case):
         routing.normalize_path(req.path)
     except BadPath:
         pytest.skip("a bad path is answered 400 before routing")
-    assert first_match(e, req) == decided(e, req)
+    assert first_match(e, req) == decided(e, req) == by_virtual_host(e, req)
+
+
+def test_a_virtual_host_lists_its_own_the_covering_wildcards_then_the_hostless():
+    e = edge('route w { match host "*.example.com" path prefix "/w" forward v1 }\n'
+             'route x { match host "x.example.com" "*.example.com" path prefix "/x" forward v1 }\n'
+             'route p { match path prefix "/" forward v2 }')
+    got = [(vh.name, [(a.route.name, a.host) for a in vh.alternatives]) for vh in virtual_hosts(e)]
+    assert got == [("x.example.com", [("x", "x.example.com"), ("w", "*.example.com"), ("p", None)]),
+                   ("*.example.com", [("w", "*.example.com"), ("x", "*.example.com"), ("p", None)]),
+                   (None, [("p", None)])]
 
 
 def test_the_order_lists_each_host_of_a_match_on_its_own_line():
