@@ -274,31 +274,38 @@ def build_routes(ctx: RouteContext) -> list[SpringRoute]:
             ctx.split_limited.add(route.name)
     out: list[SpringRoute] = []
     for alt in routing.first_match_order(ctx.edge):
-        route, m, host = alt.route, alt.match, alt.host
-        pi = piece_of[(route.name, alt.match_index, host)]
-        backends = backends_of[route.name]
-        for bi, backend in enumerate(backends):
-            rid = route.name + (f"#{pi + 1}" if pi else "") + (f"@{backend.upstream}" if bi else "")
-            notes = []
-            if len(route.matches) > 1:
-                notes.append(f"match {alt.match_index + 1} of {len(route.matches)}")
-            if len(m.hosts) > 1:
-                notes.append(f"host {host}")
-            preds = predicates(m, host)
-            if len(backends) > 1:
-                preds.append(call("weight", f"{route.name}#{pi + 1}", backend.weight))
-                notes.append(f"{backend.weight} of {sum(b.weight for b in backends)} to {backend.upstream}")
-            spring = SpringRoute(rid, route.name, ", ".join(notes), len(out) + 1, preds, route_filters(route, m, ctx))
-            spring.metadata.append((Java("EDGE_ROUTE"), Java(literal(route.name))))
-            if backend is not None:
-                up = ctx.edge.upstream(backend.upstream)
-                if up.sticky:
-                    spring.filters.append(Java(
-                        f"filter(EdgeFilters.stickyCookie({literal(up.sticky.cookie)}, "
-                        f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
-                if route.retry.attempts:
-                    spring.filters.append(retry_filter(route.retry))
-                spring.metadata += upstream_timeouts(up, route)
-                spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
-            out.append(spring)
+        pi = piece_of[(alt.route.name, alt.match_index, alt.host)]
+        backends = backends_of[alt.route.name]
+        for bi in range(len(backends)):
+            out.append(spring_route(alt, pi, backends, bi, len(out) + 1, ctx))
     return out
+
+
+def spring_route(alt: routing.Alternative, pi: int, backends: tuple, bi: int, order: int,
+                 ctx: RouteContext) -> SpringRoute:
+    """The SCG route of one line of the order (the pi-th (match, host) of its route) and its
+    bi-th backend (None: the route does not forward)."""
+    route, m, host, backend = alt.route, alt.match, alt.host, backends[bi]
+    rid = route.name + (f"#{pi + 1}" if pi else "") + (f"@{backend.upstream}" if bi else "")
+    notes = []
+    if len(route.matches) > 1:
+        notes.append(f"match {alt.match_index + 1} of {len(route.matches)}")
+    if len(m.hosts) > 1:
+        notes.append(f"host {host}")
+    preds = predicates(m, host)
+    if len(backends) > 1:
+        preds.append(call("weight", f"{route.name}#{pi + 1}", backend.weight))
+        notes.append(f"{backend.weight} of {sum(b.weight for b in backends)} to {backend.upstream}")
+    spring = SpringRoute(rid, route.name, ", ".join(notes), order, preds, route_filters(route, m, ctx))
+    spring.metadata.append((Java("EDGE_ROUTE"), Java(literal(route.name))))
+    if backend is not None:
+        up = ctx.edge.upstream(backend.upstream)
+        if up.sticky:
+            spring.filters.append(Java(
+                f"filter(EdgeFilters.stickyCookie({literal(up.sticky.cookie)}, "
+                f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
+        if route.retry.attempts:
+            spring.filters.append(retry_filter(route.retry))
+        spring.metadata += upstream_timeouts(up, route)
+        spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
+    return spring
