@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from edgec import ir
-from edgec.routing import replace_prefix, strip_slash
+from edgec.routing import prefix_matches, replace_prefix, strip_slash
 
 from .calls import Ref
 from .conditions import PathPiece
@@ -35,10 +35,9 @@ def _no_dollar(text: str, what: str, span) -> str:
 
 
 def _under(piece: PathPiece, prefix: str) -> bool:
-    base = strip_slash(prefix)
     if piece.kind == "any":
-        return base == ""
-    return piece.value == base or piece.value.startswith(base + "/") or base == ""
+        return strip_slash(prefix) == ""
+    return prefix_matches(prefix, piece.value)
 
 
 def url_rewrite(rewrite: ir.PathRewrite, piece: PathPiece, span) -> dict:
