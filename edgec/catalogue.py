@@ -107,6 +107,7 @@ CODES = (
     Code("E223", "redirect-prefix-mismatch", "values",
          "a `redirect prefix` on a route whose matches are not all path prefixes"),
     Code("E224", "header-op-arity", "values", "a header operation has the wrong number of values"),
+    Code("E225", "hsts-without-tls", "lint", "hsts on a listener that does not serve HTTPS"),
     # lint warnings
     Code("W301", "unused-upstream", "lint", "an upstream no route uses"),
     Code("W302", "unused-auth", "lint", "an auth provider no route uses"),
@@ -130,6 +131,7 @@ CODES = (
          "a route mirrors requests to an upstream it also forwards to (the upstream gets them twice)"),
     Code("W316", "https-redirect-without-listener", "lint",
          "an http listener redirects to an https port no listener of this edge serves"),
+    Code("W317", "hsts-preload", "lint", "hsts asks for preload without what the preload list requires"),
     # what a target can express
     Code("E401", "target-capability", "target", "the target cannot express a feature the file uses"),
     Code("W402", "target-approximation", "target", "the target expresses a feature only approximately"),

@@ -56,6 +56,20 @@ class HttpsRedirect:
 
 
 @dataclass(frozen=True)
+class Hsts:
+    """Strict-Transport-Security (RFC 6797) on every response of a TLS listener."""
+
+    max_age_s: int
+    include_subdomains: bool
+    preload: bool
+
+    @property
+    def header_value(self) -> str:
+        return (f"max-age={self.max_age_s}" + ("; includeSubDomains" if self.include_subdomains else "")
+                + ("; preload" if self.preload else ""))
+
+
+@dataclass(frozen=True)
 class Listener:
     protocol: Literal["http", "https"]
     port: int
@@ -66,6 +80,7 @@ class Listener:
     # `edgec run` makes a self-signed certificate and key at the tls paths when neither exists
     # (for development); what a build writes uses the files as they are
     self_signed: bool = False
+    hsts: Hsts | None = None
     span: Span | None = _span()
 
 

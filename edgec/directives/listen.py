@@ -57,6 +57,21 @@ def redirect_https(v, stmt, out):
                                                       low=1, high=65535))
 
 
+@directive("listen", "hsts", args=("max_age", "*options"), once="hsts",
+           features={"listener.hsts": "Strict-Transport-Security on the responses of an HTTPS listener"},
+           uses=lambda lst: ["listener.hsts"] if lst.hsts else [])
+def hsts(v, stmt, out):
+    max_age = stmt.args["max_age"]
+    if max_age.value % 1000:
+        v.sink.error("E221", f"hsts max-age {max_age.raw} is not whole seconds", max_age.span,
+                     hint="write it in s, m, h or d, e.g. hsts 365d")
+    options = [o.value for o in stmt.args["options"]]
+    for i, option in enumerate(stmt.args["options"]):
+        if option.value in options[:i]:
+            v.sink.error("E010", f"'{option.value}' is given twice", option.span, hint="keep one of them")
+    out["hsts"] = ir.Hsts(max_age.value // 1000, "include_subdomains" in options, "preload" in options)
+
+
 @directive("listen", "bind", args=("address",))
 def bind(v, stmt, out):
     address = v.string(stmt.args["address"], "bind address", default="0.0.0.0")

@@ -434,3 +434,46 @@ class RedirectToMissingListener(Rule):
                     yield Finding(f"listener {lst.protocol}:{lst.port} redirects to https port {lst.redirect.port}, "
                                   "but no https listener serves it" + (f" in env '{env}'" if env else ""), lst.span,
                                   f"add `listen https {lst.redirect.port} {{ tls ... }}`, or redirect to its port")
+
+
+def _hsts_statements(ctx: LintContext) -> Iterator[tuple[Stmt, Stmt]]:
+    """(listen statement, its hsts statement)."""
+    for stmt in _decls(ctx, "listen"):
+        for item in stmt.body or ():
+            if item.kind == "hsts":
+                yield stmt, item
+
+
+@rule
+class HstsWithoutTls(Rule):
+    code = "E225"
+
+    def check(self, ctx):
+        for stmt, item in _hsts_statements(ctx):
+            if stmt.args["protocol"].value != "https":
+                # browsers ignore the header over plain HTTP (RFC 6797 8.1): it would promise nothing
+                yield Finding("hsts on an http listener: browsers take Strict-Transport-Security only over HTTPS",
+                              item.span, "move it to the `listen https` block")
+
+
+PRELOAD_MIN_AGE_MS = 365 * 86_400_000  # what hstspreload.org accepts
+
+
+@rule
+class HstsPreloadRequirements(Rule):
+    code = "W317"
+
+    def check(self, ctx):
+        for _, item in _hsts_statements(ctx):
+            options: dict = {}
+            for option in item.args["options"]:
+                options.setdefault(option.value, option)
+            if "preload" not in options:
+                continue
+            age = item.args["max_age"]
+            if age.value < PRELOAD_MIN_AGE_MS:
+                yield Finding(f"hsts preload needs a max-age of at least 365d, not {age.raw}", age.span,
+                              "the preload list refuses shorter ones: write hsts 365d (or more)")
+            if "include_subdomains" not in options:
+                yield Finding("hsts preload needs include_subdomains", options["preload"].span,
+                              "the preload list covers every subdomain: add include_subdomains")

@@ -385,6 +385,8 @@ class Exchange:
             if pol.cors.allowed(origin):
                 headers.extend(pol.cors.actual(origin))
         headers.append((b"x-request-id", self.request_id))
+        if self.conn.listening.hsts is not None:
+            headers.append((b"strict-transport-security", self.conn.listening.hsts))
         if self.cache_status is not None:
             headers.append((b"x-cache-status", self.cache_status))
         if self.set_cookie is not None:

@@ -125,7 +125,8 @@ class Runtime:
         return gw
 
     async def _listen(self, lst: ir.Listener, ctx: ssl.SSLContext | None) -> Listener:
-        listening = Listening(self, lst.protocol, lst.port)
+        listening = Listening(self, lst.protocol, lst.port,
+                              lst.hsts.header_value.encode() if lst.hsts and ctx is not None else None)
         if ctx is not None and lst.http2:  # (http2 without TLS is refused by lint, E207)
             factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
         else:

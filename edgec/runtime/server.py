@@ -34,10 +34,11 @@ class Refused(Exception):
 class Listening:
     """What a connection needs to know of the listener that accepted it."""
 
-    __slots__ = ("runtime", "scheme", "port")
+    __slots__ = ("runtime", "scheme", "port", "hsts")
 
-    def __init__(self, runtime, scheme: str, port: int):
+    def __init__(self, runtime, scheme: str, port: int, hsts: bytes | None = None):
         self.runtime, self.scheme, self.port = runtime, scheme, port
+        self.hsts = hsts  # the Strict-Transport-Security value every response carries
 
 
 def admit(conn, transport) -> None:

@@ -13,6 +13,9 @@ CAPABILITIES = {
     "listener.http2": native("ALB negotiates HTTP/2 on every HTTPS listener (routing.http2.enabled)"),
     "listener.tls_min_version": native("security policy ELBSecurityPolicy-TLS13-1-3-2021-06"),
     "listener.redirect_https": native("the listener's default action is a redirect"),
+    "listener.hsts": native("the listener attribute routing.http.response.strict_transport_security."
+                            "header_value; deploy.sh sets it while the file declares hsts and does not clear "
+                            "it when hsts is removed"),
     "match.path.exact": native(),
     "match.path.prefix": native("prefix /p becomes the path patterns /p and /p/*"),
     "match.path.regex": unsupported("ALB regex conditions (RegexValues) use another dialect and anchoring; "

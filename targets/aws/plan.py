@@ -64,6 +64,7 @@ class Listener:
     var: str
     create: Call
     modify: Call
+    attributes: Call | None = None  # response headers the listener adds (HSTS)
     rules: list[Rule] = field(default_factory=list)
 
 
@@ -128,7 +129,7 @@ class Plan:
         for tg in self.target_groups:
             out += [tg.create, tg.modify, tg.attributes, tg.register, tg.tags, tg.delete]
         for lst in self.listeners:
-            out += [lst.create, lst.modify]
+            out += [lst.create, lst.modify, *([lst.attributes] if lst.attributes else [])]
             for r in lst.rules:
                 out += [r.create, r.modify, r.tags]
         if self.waf:
@@ -265,7 +266,10 @@ def _listener(lst: ir.Listener, index: int, tags: list[dict]) -> Listener:
     create = Call("elbv2", "CreateListener", {"LoadBalancerArn": Ref("lb"), **params, "Tags": tags}, origin,
                   query="Listeners[0].ListenerArn")
     modify = Call("elbv2", "ModifyListener", {"ListenerArn": Ref(var), **params}, origin)
-    return Listener(lst.protocol, lst.port, var, create, modify)
+    attributes = Call("elbv2", "ModifyListenerAttributes", {"ListenerArn": Ref(var), "Attributes": [
+        {"Key": "routing.http.response.strict_transport_security.header_value", "Value": lst.hsts.header_value}]},
+        origin) if lst.hsts and lst.protocol == "https" else None
+    return Listener(lst.protocol, lst.port, var, create, modify, attributes)
 
 
 def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:

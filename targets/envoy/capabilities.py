@@ -15,6 +15,7 @@ CAPABILITIES: dict[str, Capability] = {
     "listener.http2": native("ALPN h2 and http/1.1 on the TLS listener"),
     "listener.tls_min_version": native("tls_minimum_protocol_version TLSv1_3"),
     "listener.redirect_https": native("a route configuration whose one route is https_redirect"),
+    "listener.hsts": native("response_headers_to_add of the TLS listener's route configuration"),
     "match.path.exact": native("path; " + PATH_NOTE),
     "match.path.prefix": native("path_separated_prefix (never /pfoo); " + PATH_NOTE),
     "match.path.regex": native("safe_regex: the pattern is rewritten as RE2 with Python's meaning (Unicode "

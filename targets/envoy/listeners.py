@@ -6,7 +6,7 @@ from edgec import ir
 
 from . import lua, policies, routes
 from .actions import REDIRECT_CODES, seconds
-from .headers import option
+from .headers import literal, option
 from .logs import access_log
 from .names import listener as listener_name
 
@@ -106,8 +106,12 @@ def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
         else:
             everything["typed_per_filter_config"] = lua.per_route(lua.STRIP_PORT)
         return {"name": name, "virtual_hosts": [{"name": "redirect", "domains": ["*"], "routes": [everything]}]}
-    return {"name": name,
-            "ignore_port_in_host_matching": True,
-            "request_headers_to_add": forwarding_headers(),
-            "response_headers_to_remove": ["x-powered-by"],
-            "virtual_hosts": routes.virtual_hosts(edge, lst)}
+    out = {"name": name,
+           "ignore_port_in_host_matching": True,
+           "request_headers_to_add": forwarding_headers(),
+           "response_headers_to_remove": ["x-powered-by"],
+           "virtual_hosts": routes.virtual_hosts(edge, lst)}
+    if lst.hsts and lst.tls:
+        out["response_headers_to_add"] = [option("strict-transport-security", literal(lst.hsts.header_value),
+                                                 append=True)]
+    return out

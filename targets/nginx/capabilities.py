@@ -11,6 +11,8 @@ CAPABILITIES: dict[str, Capability] = {
     "listener.http2": native("`listen … http2` before 1.25.1, `http2 on` from it (-O nginx_version)"),
     "listener.tls_min_version": native(),
     "listener.redirect_https": native(),
+    "listener.hsts": native("add_header Strict-Transport-Security … always, valued per listener by a map over "
+                            "$https, $server_port and $server_addr"),
     "match.path.exact": native("location = /p"),
     "match.path.prefix": native("location = /p plus location /p/ (never /pfoo, no 301 for /p)"),
     "match.path.regex": native("tested per request with a PCRE map over $uri, ranked as routing ranks it; "

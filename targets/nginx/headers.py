@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgec import ir
 
 from .capabilities import STICKY_OSS
-from .conf import D, Expr, Var, expr, header_var
+from .conf import D, Expr, Var, expr, header_var, map_key
 from .policies import Policies
 from .upstreams import Upstreams
 from .variables import Variables
@@ -102,7 +102,24 @@ class Headers:
     def always_headers(self) -> list[D]:
         """Response headers on every answer: at http level, and again in every block with an
         add_header of its own (add_header inherits all or nothing)."""
-        return [D("add_header", "X-Request-Id", Expr("$" + self.request_id_var()), "always")]
+        out = [D("add_header", "X-Request-Id", Expr("$" + self.request_id_var()), "always")]
+        if any(lst.hsts for lst in self.edge.listeners):
+            out.append(D("add_header", "Strict-Transport-Security", Expr("$" + self.hsts_var()), "always"))
+        return out
+
+    def hsts_var(self) -> str:
+        """Strict-Transport-Security for the listener a request came in on, by TLS, port and local
+        address (an exact address before a wildcard one, as nginx picks the listener): empty on
+        every other listener, and nginx leaves out a header whose value is empty. Plain HTTP
+        listeners share server blocks with TLS ones, so the server cannot tell."""
+        entries = []
+        for lst in self.edge.listeners:
+            if lst.hsts and lst.tls:
+                key = f"~^on {lst.port} " if lst.address in ("0.0.0.0", "::") else \
+                    map_key(f"on {lst.port} {lst.address}")
+                entries.append(D(key, lst.hsts.header_value))
+        return self.vars.define(("hsts",), lambda n: D(
+            "map", Expr("$https $server_port $server_addr"), Expr("$" + n), block=[*entries, D("default", "")]))
 
     def response_headers(self, route: ir.Route, proxied: bool) -> list[D]:
         out = self.hidden(route) if proxied else []

@@ -30,6 +30,7 @@ class SpringTarget(Target):
         "listener.http2": native("server.http2.enabled"),
         "listener.tls_min_version": native("server.ssl.enabled-protocols"),
         "listener.redirect_https": native("a reactor-netty listener that answers every request with the redirect"),
+        "listener.hsts": native("a WebFilter adding the header to every response over TLS"),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "match.method": native(),
         "balance.round_robin": native(),

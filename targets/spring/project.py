@@ -230,6 +230,12 @@ def _upstream_context(edge: ir.Edge, names) -> list[dict]:
     return out
 
 
+def _hsts(edge: ir.Edge) -> str | None:
+    """The HTTPS listener's Strict-Transport-Security (Spring serves one HTTPS listener)."""
+    main = config.main_listener(edge)
+    return main.hsts.header_value if main.protocol == "https" and main.hsts else None
+
+
 def _listener_context(edge: ir.Edge) -> list[dict]:
     main = config.main_listener(edge)
     https = next((lst for lst in edge.listeners if lst.protocol == "https"), None)
@@ -264,7 +270,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     upstreams = _upstream_context(edge, names)
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
-        any_least_conn=any(u["least_conn"] for u in upstreams))
+        any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge))
     parameters = _parameters(edge, names)
     wrapped = parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters
     static_imports, imports = _imports(spring_routes, parameters)

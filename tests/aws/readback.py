@@ -66,6 +66,8 @@ def state(aws, plan: Plan) -> dict:
                 "arn": lst["ListenerArn"], "protocol": lst["Protocol"], "ssl_policy": lst.get("SslPolicy"),
                 "certificates": [c["CertificateArn"] for c in lst.get("Certificates", [])],
                 "default_actions": lst["DefaultActions"],
+                "attributes": {a["Key"]: a["Value"] for a in
+                               elbv2.describe_listener_attributes(ListenerArn=lst["ListenerArn"])["Attributes"]},
                 "rules": [{"arn": r["RuleArn"], "priority": r["Priority"], "conditions": r["Conditions"],
                            "actions": r["Actions"], "route": rule_tags.get(r["RuleArn"], {}).get("edgec:route")}
                           for r in sorted(rules, key=lambda r: (r["IsDefault"], int(r["Priority"])

@@ -124,6 +124,8 @@ def test_the_first_run_builds_what_the_ir_says(lifecycle, aws):
         if lst.protocol == "https":
             assert got_lst["certificates"] == [aws.environ["EDGE_AWS_CERTIFICATE"]]
             assert got_lst["ssl_policy"].startswith("ELBSecurityPolicy-TLS13-")
+        assert got_lst["attributes"].get("routing.http.response.strict_transport_security.header_value") == (
+            lst.hsts.header_value if lst.hsts else None)
     for lst_plan in plan.listeners:
         [got_lst] = got["listeners"][lst_plan.port]
         arns[lst_plan.var] = got_lst["arn"]

@@ -87,6 +87,13 @@ CASES = {
              [(2, 3)],
              edge("listen http 8080 {", "  redirect https port 8443", "}", "listen https 8443 {",
                   '  tls cert "/c.pem" key "/k.pem"', "}", *UP, "route r {", "  forward u", "}")),
+    "E225": (edge("listen http 8080 {", "  hsts 365d", "}", *UP, "route r {", "  forward u", "}"), [(3, 5)],
+             edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 365d", "}", *UP,
+                  "route r {", "  forward u", "}")),
+    "W317": (edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 180d preload", "}", *UP,
+                  "route r {", "  forward u", "}"), [(4, 10), (4, 15)],
+             edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 730d include_subdomains preload",
+                  "}", *UP, "route r {", "  forward u", "}")),
 }
 
 

@@ -363,6 +363,9 @@ else
     --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
     --query 'Listeners[0].ListenerArn' --output text)
 fi
+aws_ elbv2 modify-listener-attributes \
+    --listener-arn "$listener_2" \
+    --attributes '[{"Key":"routing.http.response.strict_transport_security.header_value","Value":"max-age=31536000; includeSubDomains"}]' >/dev/null
 rules=$(aws_ elbv2 describe-rules --listener-arn "$listener_2" --output text \
   --query "Rules[?Priority!='default'].[Priority, RuleArn]")
 say '  rule 1: route users'
