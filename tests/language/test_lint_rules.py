@@ -92,7 +92,7 @@ CASES = {
                   "route r {", "  forward u", "}")),
     "W317": (edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 180d preload", "}", *UP,
                   "route r {", "  forward u", "}"), [(4, 10), (4, 15)],
-             edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 730d include_subdomains preload",
+             edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 365d include_subdomains preload",
                   "}", *UP, "route r {", "  forward u", "}")),
 }
 
