@@ -43,8 +43,11 @@ class EnvoyTarget(Target):
         super().check(ctx)
         if ctx.sink.has_errors:
             return
-        for span, message, hint in problems(ctx.edge):
-            ctx.unsupported(message, span, hint)
+        for span, message, hint, severity in problems(ctx.edge):
+            if severity == "error":
+                ctx.unsupported(message, span, hint)
+            else:
+                ctx.approximates(message, span, hint)
         if not ctx.sink.has_errors:
             self._validate(ctx)
 

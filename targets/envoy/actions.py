@@ -69,14 +69,15 @@ def rewrite(route: ir.Route, m: ir.Match) -> Plan:
         return out
     prefix = routing.rewritten_prefix(rw.path, m)
     if prefix is not None:
-        out["regex_rewrite"] = prefix_rewrite(regex.prefix_path(prefix), routing.strip_slash(rw.path.replacement))
+        out["regex_rewrite"] = prefix_rewrite(prefix, routing.strip_slash(rw.path.replacement))
     return out
 
 
 def prefix_rewrite(prefix: str, replacement: str) -> Plan:
     """Gateway API ReplacePrefixMatch (routing.replace_prefix) as one anchored regex rewrite:
-    the prefix, when followed by "/" or the end, becomes the replacement."""
-    head = regex.literal(prefix)
+    the decoded prefix (in any form Envoy's path shows it), when followed by "/" or the end,
+    becomes the replacement."""
+    head = regex.path_pattern(routing.strip_slash(prefix)) if routing.strip_slash(prefix) else ""
     if not replacement:
         # "/p/x" → "/x", "/p" → "/"
         return {"pattern": {"regex": f"^{head}/?"}, "substitution": "/"}
@@ -161,6 +162,5 @@ def redirect(listener: ir.Listener, route: ir.Route, m: ir.Match, r: ir.Redirect
         else:
             prefix = routing.rewritten_prefix(r.path, m)
             if prefix is not None:
-                out["regex_rewrite"] = prefix_rewrite(regex.prefix_path(prefix),
-                                                      routing.strip_slash(r.path.replacement))
+                out["regex_rewrite"] = prefix_rewrite(prefix, routing.strip_slash(r.path.replacement))
     return out

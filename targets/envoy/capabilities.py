@@ -27,10 +27,11 @@ CAPABILITIES: dict[str, Capability] = {
     "match.header.exact": native("a header sent on several lines is matched as its lines joined with ','"),
     "match.header.regex": native("safe_regex (RE2, rewritten from the source pattern)"),
     "match.header.present": native("present_match"),
-    "match.query.exact": native("a regex over the raw value accepting every character %-encoded or not"),
+    "match.query.exact": native("a regex over the raw value accepting every character %-encoded or not; the "
+                                "name is compared as sent (a name that needs %-encoding is a compile error)"),
     "match.query.regex": approximate("the regex is matched against the raw (undecoded) value: a value the "
                                      "client %-encoded may not match"),
-    "match.query.present": native("present_match"),
+    "match.query.present": native("present_match; the name is compared as sent (see match.query.exact)"),
     "balance.round_robin": native(),
     "balance.least_conn": approximate("LEAST_REQUEST: Envoy counts active requests (power of two choices), not "
                                       "connections"),

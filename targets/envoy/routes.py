@@ -56,16 +56,20 @@ def metrics_route(edge: ir.Edge) -> Plan:
 def match(m: ir.Match) -> Plan:
     out: Plan = {}
     p = m.path
-    if p.type == "exact":
-        out["path"] = regex.path(p.value)
-    elif p.type == "regex":
-        out["safe_regex"] = {"regex": regex.full(p.value)}
-    else:
-        prefix = regex.prefix_path(p.value)
-        if prefix:
-            out["path_separated_prefix"] = prefix
+    if p.type == "regex":
+        out["safe_regex"] = {"regex": regex.full(p.value, path=True).text}
+    elif p.type == "exact":
+        if regex.needs_pattern(p.value):
+            out["safe_regex"] = {"regex": regex.path_pattern(routing.decoded_path(p.value))}
         else:
-            out["prefix"] = "/"
+            out["path"] = regex.path(p.value)
+    elif not regex.prefix_path(p.value):
+        out["prefix"] = "/"
+    elif regex.needs_pattern(p.value):
+        prefix = routing.strip_slash(routing.decoded_path(p.value))
+        out["safe_regex"] = {"regex": regex.path_pattern(prefix) + "(?:/.*)?"}
+    else:
+        out["path_separated_prefix"] = regex.prefix_path(p.value)
     headers = []
     if m.methods:
         headers.append({"name": ":method", "string_match": (
@@ -84,7 +88,7 @@ def value_match(vm: ir.ValueMatch, query: bool) -> Plan:
     if vm.type == "present":
         return {"present_match": True}
     if vm.type == "regex":
-        return {"string_match": {"safe_regex": {"regex": regex.full(vm.value or "")}}}
+        return {"string_match": {"safe_regex": {"regex": regex.full(vm.value or "").text}}}
     if query:
         # routing compares %XX-decoded values; Envoy compares the raw one
         return {"string_match": {"safe_regex": {"regex": regex.percent_tolerant(vm.value or "")}}}
