@@ -35,56 +35,63 @@ def _uses(route: ir.Route):
     "match.query.present": "query parameter is present",
 }, uses=_uses)
 def match(v, stmt, out):
-    path = ir.PathMatch("prefix", "/")
-    hosts: list[str] = []
-    methods: list[str] = []
-    headers: list[ir.ValueMatch] = []
-    query: list[ir.ValueMatch] = []
-    seen: set[str] = set()
+    conds: dict = {"path": [], "host": [], "method": [], "header": [], "query": []}
     for cond in stmt.args["conditions"]:
-        a = cond.args
-        if cond.kind in seen and cond.kind in ("path",):
+        if cond.kind == "path" and conds["path"]:
             v.sink.error("E215", "a match has one path condition; for alternatives write another `match` line",
                          cond.span)
-        seen.add(cond.kind)
-        if cond.kind == "path":
-            ptype = a["type"].value
-            if ptype == "regex":
-                pattern = v.string(a["value"], "path regex", default="")
-                v.check_regex(pattern, a["value"].span)
-                path = ir.PathMatch("regex", pattern)
-            else:
-                path = ir.PathMatch(ptype, v.path(a["value"], f"{ptype} path"))
-        elif cond.kind == "host":
-            for h in a["values"]:
-                for text, span in v.strings(h, "host"):
-                    host = text.lower().rstrip(".")
-                    if not HOST_LABEL.match(host) or ":" in host:
-                        v.sink.error("E218", f"'{text}' is not a host name or *.wildcard", span,
-                                     hint='write "api.example.com" or "*.example.com" (no port, no scheme)')
-                    hosts.append(host)
-        elif cond.kind == "method":
-            for value in a["values"]:
-                method = value.value
-                if method not in ir.HTTP_METHODS:
-                    guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
-                    v.sink.error("E211", f"unknown HTTP method '{method}'", value.span,
-                                 hint=f"did you mean '{guess}'?" if guess else "methods are upper case")
-                methods.append(method)
-        else:
-            name = v.string(a["name"], f"{cond.kind} name", default="")
-            if cond.kind == "header" and not HEADER_NAME.match(name):
-                v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span)
-            value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
-            if a["op"] == "regex":
-                v.check_regex(value, a["value"].span)
-            target = headers if cond.kind == "header" else query
-            same = [m for m in target if (m.name.lower() == name.lower() if cond.kind == "header"
-                                          else m.name == name)]
-            if same:
-                v.sink.error("E215", f"{cond.kind} '{name}' is tested twice in one match", cond.span,
-                             hint="a match needs all its conditions; for alternatives write another `match`")
-            target.append(ir.ValueMatch(name, a["op"], value))
+        _CONDITIONS[cond.kind](v, cond, conds[cond.kind])
+    path = conds["path"][-1] if conds["path"] else ir.PathMatch("prefix", "/")
     out.setdefault("matches", []).append(
-        ir.Match(path, tuple(dict.fromkeys(hosts)), tuple(dict.fromkeys(methods)), tuple(headers), tuple(query),
-                 span=stmt.span))
+        ir.Match(path, tuple(dict.fromkeys(conds["host"])), tuple(dict.fromkeys(conds["method"])),
+                 tuple(conds["header"]), tuple(conds["query"]), span=stmt.span))
+
+
+def _path(v, cond, out: list) -> None:
+    a = cond.args
+    ptype = a["type"].value
+    if ptype == "regex":
+        pattern = v.string(a["value"], "path regex", default="")
+        v.check_regex(pattern, a["value"].span)
+        out.append(ir.PathMatch("regex", pattern))
+    else:
+        out.append(ir.PathMatch(ptype, v.path(a["value"], f"{ptype} path")))
+
+
+def _hosts(v, cond, out: list) -> None:
+    for h in cond.args["values"]:
+        for text, span in v.strings(h, "host"):
+            host = text.lower().rstrip(".")
+            if not HOST_LABEL.match(host) or ":" in host:
+                v.sink.error("E218", f"'{text}' is not a host name or *.wildcard", span,
+                             hint='write "api.example.com" or "*.example.com" (no port, no scheme)')
+            out.append(host)
+
+
+def _methods(v, cond, out: list) -> None:
+    for value in cond.args["values"]:
+        method = value.value
+        if method not in ir.HTTP_METHODS:
+            guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
+            v.sink.error("E211", f"unknown HTTP method '{method}'", value.span,
+                         hint=f"did you mean '{guess}'?" if guess else "methods are upper case")
+        out.append(method)
+
+
+def _value(v, cond, out: list) -> None:
+    """A header or query condition: header names compare in any case, query names exactly."""
+    a = cond.args
+    header = cond.kind == "header"
+    name = v.string(a["name"], f"{cond.kind} name", default="")
+    if header and not HEADER_NAME.match(name):
+        v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span)
+    value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
+    if a["op"] == "regex":
+        v.check_regex(value, a["value"].span)
+    if any((m.name.lower() == name.lower()) if header else (m.name == name) for m in out):
+        v.sink.error("E215", f"{cond.kind} '{name}' is tested twice in one match", cond.span,
+                     hint="a match needs all its conditions; for alternatives write another `match`")
+    out.append(ir.ValueMatch(name, a["op"], value))
+
+
+_CONDITIONS = {"path": _path, "host": _hosts, "method": _methods, "header": _value, "query": _value}
