@@ -370,7 +370,7 @@ def _value_test(vm: ir.ValueMatch):
     if vm.type == "present":
         return None
     if vm.type == "regex":
-        return re.compile(vm.value or "").fullmatch
+        return re.compile(vm.value or "", re.ASCII).fullmatch  # \d \w \s \b as every target reads them
     return vm.value
 
 
@@ -557,7 +557,7 @@ class Router:
         rank = 0
         if p.type == "regex":
             rank = regex_slots.setdefault(p.value, len(regex_slots))
-            regex = re.compile(p.value).fullmatch
+            regex = re.compile(p.value, re.ASCII).fullmatch
             value = p.value
         elif p.type == "prefix":
             value = strip_slash(decoded_path(p.value))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import ir
+from . import ir, regexes
 from .diagnostics import Sink, Span, did_you_mean
 from .ir import HOST_LABEL
 from .syntax import MAX_DIGITS, Document, Stmt, Value, VarRef
@@ -32,20 +32,6 @@ class Env:
     name: str | None
     values: dict[str, Value] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
-
-
-@lru_cache(maxsize=4096)
-def _regex_problem(pattern: str) -> tuple[str, str] | None:
-    """(message, hint) saying why a regex is refused, or None. Cached: compiling is the dearest
-    part of lowering a route, and every env lowers the same patterns (re caches only 512)."""
-    try:
-        re.compile(pattern)
-    except re.error as err:
-        return (f"invalid regular expression: {err.msg}",
-                "regexes use the common PCRE/RE2 subset: no backreferences or lookaround")
-    if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
-        return "lookaround and backreferences are not portable to every target", "use the common PCRE/RE2 subset"
-    return None
 
 
 class Values:
@@ -297,7 +283,7 @@ class Values:
     def check_regex(self, pattern: str | None, span: Span) -> None:
         if pattern is None:
             return
-        problem = _regex_problem(pattern)
+        problem = regexes.problem(pattern)
         if problem is not None:
             self.sink.error("E205", problem[0], span, hint=problem[1])
 
