@@ -396,6 +396,11 @@ class Observability:
     metrics_path: str | None
 
 
+# a whole request head (request line and header lines) may be this many times
+# max_header_bytes: nginx's `large_client_header_buffers 4 <max_header_size>`
+HEAD_BUFFERS = 4
+
+
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int
@@ -403,6 +408,11 @@ class Limits:
     max_headers: int
     header_timeout_ms: int  # time to receive the request head
     idle_timeout_ms: int  # keep-alive connection idle time
+
+    @property
+    def max_head_bytes(self) -> int:
+        """The bound on a whole request head."""
+        return HEAD_BUFFERS * self.max_header_bytes
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,37 @@ def replace_prefix(path: str, prefix: str, replacement: str) -> str:
     return (strip_slash(replacement) + path[len(p):]) or "/"
 
 
+# RFC 3986 host [":" port]: an IP literal, or a reg-name (unreserved, %-escapes, sub-delims; bytes
+# over 0x7f are let through as nginx does); what may not be in it is what would change the
+# meaning of a URL the host is written into (`/ ? # @ \\`, spaces, controls)
+_VALID_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[-A-Za-z0-9._~!$&'()*+,;=%\x80-\xff]+)(?::[0-9]*)?")
+
+
+def valid_host(host: str) -> bool:
+    """A Host value the edge serves. Like nginx, an empty host name, `..` and a path
+    separator or space are refused; unlike nginx, so is anything outside the RFC 3986 host
+    grammar, since the host is reflected into redirects and X-Forwarded-Host."""
+    return _VALID_HOST.fullmatch(host) is not None and ".." not in host and host_of(host) != ""
+
+
+def target_parts(target: str, host: str) -> tuple[str, str, str]:
+    """(host, path, query) of a request as received with the request target `target` and
+    the Host header `host`. An absolute-form target (`http://h/p?q`, what a client sends to
+    a proxy) names its host itself and the Host header is ignored (RFC 9112 §3.2.2);
+    otherwise the Host header names it."""
+    if target[:1] != "/" and target[:8].lower().startswith(("http://", "https://")):
+        start = target.find("://") + 3
+        end = start
+        while end < len(target) and target[end] not in "/?#":
+            end += 1
+        host = target[start:end]
+        target = target[end:]
+        if target[:1] != "/":
+            target = "/" + target
+    path, _, query = target.partition("?")
+    return host, path, query
+
+
 def host_of(host_header: str) -> str:
     """The host name routing compares: lower case, port and trailing dot removed."""
     h = host_header.strip().lower()
@@ -617,6 +648,8 @@ class Router:
         return out
 
     def decide(self, req: Request) -> Decision:
+        if req.host and not valid_host(req.host):  # never routed on, nor reflected into a redirect
+            return Decision(400, "bad_request", reason="invalid Host header")
         if self.redirecting:
             listener = self.redirecting.get(req.port if req.port is not None else self.listener_port(req))
             if listener is not None:
@@ -930,4 +963,4 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
            "first_match_order", "virtual_hosts", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
-           "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]
+           "valid_host", "target_parts", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

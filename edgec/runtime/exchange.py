@@ -33,6 +33,9 @@ _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# as nginx answers them: TRACE would echo the request (cookies included) back, CONNECT asks
+# for a tunnel the edge does not make
+_REFUSED_METHODS = {"TRACE": (405, "method not allowed"), "CONNECT": (400, "CONNECT is not served")}
 
 # steps of the policy pipeline, in order
 _AUTH, _LIMIT, _ACTION = 0, 1, 2
@@ -113,8 +116,15 @@ class Exchange:
                 hb[low] += b"," + v
             else:
                 hb[low] = v
-        if host is None and version == "1.1":
-            self.refused = (400, "Host header missing")
+        if host is None:
+            if version == "1.1":
+                self.refused = (400, "Host header missing")
+        elif not host:
+            self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
+        if chunked and version == "1.0":
+            self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
+        if method in _REFUSED_METHODS:
+            self.refused = _REFUSED_METHODS[method]
         self.host_bytes = host or b""
         self.host = self.host_bytes.decode("latin-1")
         self.raw = raw
@@ -152,7 +162,12 @@ class Exchange:
         self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
         self.request_id = _request_id(self.hb.get(b"x-request-id"))
-        path, query = http.split_target(self.url)
+        host, path, query = routing.target_parts(self.url.decode("latin-1"), self.host)
+        if host is not self.host:  # an absolute-form target: its host is the request's
+            self.host = host
+            self.host_bytes = host.encode("latin-1")
+            if not host:
+                return self.error(400, "invalid Host header")
         self.path, self.query = path, query
         lst = conn.listening
         if gw.metrics_path is not None and path == gw.metrics_path and self.method in ("GET", "HEAD"):
@@ -166,7 +181,10 @@ class Exchange:
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
             return
         if d.route is None or d.action in ("not_found", "no_backend", "bad_request"):
-            self.error(d.status, d.reason if d.action == "bad_request" else None)
+            if d.action == "bad_request":
+                self.keep_alive = False  # as nginx: a malformed request ends its connection
+                return self.error(d.status, d.reason)
+            self.error(d.status)
             return
         self.policy = gw.policies[d.route]
         cors = self.policy.cors
@@ -274,10 +292,12 @@ class Exchange:
         self.body_size += len(data)
         if self.body_size > self.conn.runtime.gateway.limits.max_body_bytes:
             self.keep_alive = False
+            if self.gw is None:  # not started: refused by the connection, nothing was sent anywhere
+                raise http.Refused(413, "request body too large")
             if not self.answered and not self.done:
                 self.abandon_upstream()
                 self.error(413, "request body too large")
-            else:
+            elif not self.done:  # a response is half sent: the connection is cut
                 self.conn.transport.close()
             return
         if self.done and self.mirrors is None:
@@ -309,7 +329,9 @@ class Exchange:
         if up is not None and up.upgraded:
             up.transport.write(data)
         else:
+            # the protocol has not switched (it may not): held, and no more read, until it has
             self.upgrade_buf.append(data)
+            self.conn.hold_body(True)
 
     def client_lost(self) -> None:
         if self.gw is None:
@@ -593,9 +615,6 @@ class Exchange:
         if self.chunked and self.body_done:
             data += http.LAST_CHUNK
         self.pending = []
-        if self.upgrade_buf:
-            data += b"".join(self.upgrade_buf)
-            self.upgrade_buf = []
         conn.send(self, data, self.method == "HEAD", self.read_s)
         if self.expect and not self.sent_continue and not self.body_done:
             self.sent_continue = True
@@ -696,9 +715,10 @@ class Exchange:
             if self.upgrade_buf:
                 conn.transport.write(b"".join(self.upgrade_buf))
                 self.upgrade_buf = []
+                self.conn.hold_body(False)
             return
-        if self.upgrade:
-            self.keep_alive = False  # refused upgrade: the client's connection is in an unknown state
+        # not switching (an Upgrade the backend refused, too): an HTTP/1.1 answer, and the
+        # client's connection goes on in HTTP/1.1 after it
         bodyless = self.method == "HEAD" or status in _NO_BODY or status < 200
         if length is not None:
             out.append((b"content-length", length))
@@ -718,7 +738,7 @@ class Exchange:
         if self.cache_buf is not None:
             self.cache_buf.append(data)
         self.sent += len(data)
-        if self.upgrade:
+        if self.status == 101:
             self.conn.transport.write(data)
         else:
             self.out.append(http.chunk(data) if self.client_chunked else data)
@@ -737,7 +757,7 @@ class Exchange:
         self.up = None
         if self.done:
             return
-        if self.upgrade and self.answered:
+        if self.status == 101:
             self.state = None
             self.keep_alive = False
             self.conn.transport.close()

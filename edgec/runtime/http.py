@@ -10,6 +10,15 @@ HOP_BY_HOP = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"te"
 # backend identity the edge hides
 HIDDEN_RESPONSE = frozenset((b"server", b"x-powered-by"))
 
+class Refused(Exception):
+    """A request the edge answers with `status` before any more of it is read."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 REASONS[499] = b"Client Closed Request"
 
@@ -35,17 +44,6 @@ def error_body(status: int, message: str | None = None) -> tuple[bytes, bytes]:
     """The edge's own error answers: small JSON, never a traceback or a backend detail."""
     text = message or REASONS.get(status, b"error").decode()
     return json.dumps({"error": text, "status": status}).encode(), b"application/json"
-
-
-def split_target(target: bytes) -> tuple[str, str]:
-    """Request target → (path, query). Absolute-form targets (proxies) keep only their path."""
-    text = target.decode("latin-1")
-    if text.startswith(("http://", "https://")):
-        rest = text.split("://", 1)[1]
-        slash = rest.find("/")
-        text = rest[slash:] if slash >= 0 else "/"
-    path, sep, query = text.partition("?")
-    return path, query
 
 
 def cookies(raw: bytes | None) -> dict[str, str]:

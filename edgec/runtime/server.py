@@ -4,6 +4,9 @@ Requests are answered in order (HTTP/1.1 pipelining): each parsed request become
 Exchange in a queue and only the first one writes. Header count and size, body size,
 smuggling (Content-Length with Transfer-Encoding, duplicate Content-Length, codings other
 than chunked) and slow clients are refused here, before anything reaches a backend.
+A connection closed by the edge is closed lingering (nginx's lingering_close): its
+writing side first, then what the client still sends is read and dropped for a while, so
+that the answer is not lost to a reset.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import httptools
 
 from . import http
 from .exchange import Exchange
+from .http import Refused
 
 log = logging.getLogger("edgec.runtime")
 
@@ -22,13 +26,6 @@ log = logging.getLogger("edgec.runtime")
 # reasons to stop reading a client connection (ClientConnection.hold)
 PIPELINED = 1  # a request waits for the answers before it
 BODY_HELD = 2  # the backend takes no more of the request body for now
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Listening:
@@ -69,6 +66,11 @@ class ClientConnection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.limits = None
         self.in_head = False
+        self.head_size = 0  # bytes of the head's request line and header lines so far
+        self.head_read = 0  # bytes of the reads that were all head (httptools holds an unfinished line)
+        self.deferred: Exchange | None = None  # starts once the read that holds its head is parsed
+        self.upgrading: Exchange | None = None  # a request that asked for Upgrade, until httptools stops
+        self.last = False  # a request after which the connection closes was read: nothing more is parsed
         self.deadline = 0.0
         self.broken = False
         self.closing = False
@@ -88,15 +90,21 @@ class ClientConnection(asyncio.Protocol):
             self.tunnel.client_data(data)
             return
         if self.broken:
-            return
+            return  # refused, or closing after its last request: what more comes is dropped
+        in_head = self.in_head
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            ex = self.queue[-1] if self.queue else None
-            if ex is not None and ex.upgrade:
-                ex.upgrade_rest(data[upgrade.args[0]:])
-            else:
+            ex, self.upgrading = self.upgrading, None
+            rest = data[upgrade.args[0]:]
+            if ex is None:
                 self.refuse(400, "unexpected upgrade")
+            elif not ex.done:
+                ex.upgrade_rest(rest)
+            elif not self.broken:  # answered already, without switching: HTTP/1.1 goes on
+                self.parser = httptools.HttpRequestParser(self)
+                if rest:
+                    self.data_received(rest)
         except Refused as err:
             self.refuse(err.status, err.message)
         except httptools.HttpParserError as err:
@@ -107,8 +115,20 @@ class ClientConnection(asyncio.Protocol):
             elif cause is not None:  # a defect of the edge, not of the request: logged, never shown
                 log.error("internal error handling a request", exc_info=cause)
                 self.refuse(500, "internal error")
+            elif self.last:
+                pass  # bytes after a request that closes the connection: not a request of it
+            elif str(err) == "Invalid HTTP version":
+                self.refuse(505, "HTTP version not supported")
             else:
                 self.refuse(400, "malformed request")
+        if in_head and self.in_head and not self.broken:
+            self.head_read += len(data)  # all of it head
+            if self.head_read > self.limits.max_head_bytes:
+                self.refuse(431, "request head too large")
+        ex = self.deferred
+        if ex is not None:
+            self.deferred = None
+            ex.start()
 
     def connection_lost(self, exc) -> None:
         rt = self.runtime
@@ -136,10 +156,14 @@ class ClientConnection(asyncio.Protocol):
             self.deadline = 0.0
 
     def expire(self) -> None:
-        """The clock's call: the client was idle, slow to send its head or body, or slow to read."""
+        """The clock's call: the client was idle, slow to send its head or body, or slow to
+        read; or a lingering close is over."""
         self.deadline = 0.0
-        if self.in_head and not self.queue:
-            self.refuse(408, "request timeout")
+        if self.in_head and not self.queue and not self.broken:
+            if self.parser.get_http_version() == "0.0":
+                self.transport.close()  # no HTTP/1 request line came: no status line is understood
+            else:
+                self.refuse(408, "request timeout")
         else:
             self.transport.close()
 
@@ -148,6 +172,7 @@ class ClientConnection(asyncio.Protocol):
         self.in_head = True
         self.url = b""
         self.headers = []
+        self.head_size = self.head_read = 0
         gw = self.runtime.gateway
         self.limits = gw.limits  # the generation this request is read under
         self.deadline = self.runtime.clock.now + gw.header_s
@@ -156,29 +181,49 @@ class ClientConnection(asyncio.Protocol):
         self.url += url
         if len(self.url) > self.runtime.gateway.limits.max_header_bytes:
             raise Refused(414, "request line too long")
+        self.head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.in_head:
             return  # trailers of a chunked body are not forwarded
-        if len(name) + len(value) + 4 > self.limits.max_header_bytes:
+        size = len(name) + len(value) + 4
+        limits = self.limits
+        if size > limits.max_header_bytes:
             raise Refused(431, "header line too large")
+        self.head_size += size
+        if self.head_size > limits.max_head_bytes:
+            raise Refused(431, "request head too large")
         headers = self.headers
         headers.append((name, value))
-        if len(headers) > self.limits.max_headers:
+        if len(headers) > limits.max_headers:
             raise Refused(431, "too many headers")
 
     def on_headers_complete(self) -> None:
         self.in_head = False
         p = self.parser
-        ex = Exchange(self, p.get_method().decode(), self.url, self.headers, p.get_http_version(),
-                      p.should_keep_alive(), p.should_upgrade())
+        version = p.get_http_version()
+        if version != "1.1" and version != "1.0":
+            if version == "0.9":  # no status line is understood: closed, as nginx closes after its answer
+                self.broken = self.last = True
+                self.transport.close()
+                return
+            raise Refused(505, "HTTP version not supported")
+        ex = Exchange(self, p.get_method().decode(), self.url, self.headers, version, p.should_keep_alive(),
+                      p.should_upgrade())
         self.reading = ex
         if ex.refused is not None:
             raise Refused(*ex.refused)
+        if ex.upgrade:
+            self.upgrading = ex
         self.queue.append(ex)
         if len(self.queue) == 1:
             self.deadline = 0.0
-            ex.start()
+            if ex.length or ex.chunked:
+                # a malformed or too large body in the rest of this read is refused before
+                # anything reaches a backend
+                self.deferred = ex
+            else:
+                ex.start()
         elif not self.holds & PIPELINED:
             self.hold(PIPELINED, True)  # read no further until the earlier answers are out
 
@@ -191,6 +236,8 @@ class ClientConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         ex, self.reading = self.reading, None
         if ex is not None:
+            if not ex.keep_alive:
+                self.broken = self.last = True
             ex.body_end()
             if self.queue and self.queue[0] is ex and ex.answered is False:
                 self.deadline = 0.0
@@ -203,7 +250,7 @@ class ClientConnection(asyncio.Protocol):
             self.hold(BODY_HELD, False)
         if not keep_alive or self.closing or self.runtime.draining:
             self.broken = True
-            self.transport.close()
+            self.linger()
             return
         if self.queue:
             self.queue[0].start()
@@ -214,6 +261,12 @@ class ClientConnection(asyncio.Protocol):
             self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
         elif not self.reading.body_done:
             self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+        if self.tunnel is ex:  # the backend did not switch protocols: HTTP/1.1 goes on
+            self.tunnel = None
+            self.parser = httptools.HttpRequestParser(self)
+            rest, ex.upgrade_buf = ex.upgrade_buf, []
+            if rest:
+                self.data_received(b"".join(rest))
 
     def hold(self, reason: int, on: bool) -> None:
         """Reading pauses while any reason holds it, and resumes when none does."""
@@ -226,11 +279,26 @@ class ClientConnection(asyncio.Protocol):
         """The backend's connection is full: the client's body waits in the client's socket."""
         self.hold(BODY_HELD, on)
 
+    def linger(self) -> None:
+        """Close: the answer is sent and the writing side shut at once; what the client still
+        sends is read and dropped until it closes or for header_timeout at most."""
+        transport = self.transport
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        transport.resume_reading()
+        self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+
     def refuse(self, status: int, message: str) -> None:
         """A request the edge will not parse further: answer it in its turn and close."""
         self.broken = True
         self.transport.pause_reading()
         ex = self.reading
+        if ex is not None and ex is self.deferred:  # never started: answered as if no body had come
+            self.deferred = self.reading = None
+            self.queue.clear()
+            ex = None
         if ex is not None and self.queue and self.queue[0] is ex and not ex.answered:
             # its body turned out malformed or too large: whatever the backend got is abandoned
             ex.abandon_upstream()
@@ -246,4 +314,4 @@ class ClientConnection(asyncio.Protocol):
         else:
             gw.metrics.observe("", status, 0.0)
             self.transport.write(data)
-            self.transport.close()
+            self.linger()

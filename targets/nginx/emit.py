@@ -127,7 +127,7 @@ class Emitter:
             *[D(f"{kind}_temp_path", path) for kind, path in temp.items()],
             D("client_max_body_size", size(lim.max_body_bytes),
               comment="limits { }"),
-            D("large_client_header_buffers", 4, size(lim.max_header_bytes)),
+            D("large_client_header_buffers", ir.HEAD_BUFFERS, size(lim.max_header_bytes)),
             D("client_header_timeout", duration(lim.header_timeout_ms)),
             D("keepalive_timeout", duration(lim.idle_timeout_ms)),
             D("limit_req_status", 429),

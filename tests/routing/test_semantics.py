@@ -7,7 +7,7 @@ import pytest
 
 from edgec import ir
 from edgec.routing import (BadPath, Request, apply_header_ops, compile, decide, escape_path, host_of,
-                           normalize_path, parse_query, prefix_matches, replace_prefix)
+                           normalize_path, parse_query, prefix_matches, replace_prefix, target_parts, valid_host)
 
 from .helpers import edge, route_of
 
@@ -263,6 +263,32 @@ def test_request_from_url():
                                                                       (("A", "1"),))
     r = Request.from_url("GET", "/p")
     assert (r.scheme, r.host, r.port, r.target) == ("http", "edge.test", None, "/p")
+
+
+@pytest.mark.parametrize("host,ok", [
+    ("a.example", True), ("A.Example:8080", True), ("[::1]:80", True), ("127.0.0.1", True), ("a,b", True),
+    ("a.", True), ("xn--bcher-kva.example", True), ("\u00e9.test", True),
+    ("", False), (":80", False), (".", False), ("a b", False), ("a/b", False), ("a, b", False), ("a..b", False),
+    ("evil.example/x?", False), ("evil.example?x", False), ("u@evil.example", False), ("a#b", False),
+    ("a\\b", False), ("a:b", False), ('a"b', False), ("a\tb", False),
+])
+def test_valid_host(host, ok):
+    assert valid_host(host) is ok
+
+
+def test_invalid_host_is_a_bad_request_before_any_redirect():
+    e = edge('route r { forward v1 }', listeners='listen http 8080 { redirect https port 8443 }\n'
+             'listen https 8443 { tls cert "c" key "k" }')
+    d = decide(e, Request("GET", "http", "evil.example/x?", 8080, "/a"))
+    assert (d.status, d.action, d.location) == (400, "bad_request", None)
+
+
+def test_target_parts_absolute_form_names_the_host():
+    assert target_parts("http://admin.test/x?y=1", "public.test") == ("admin.test", "/x", "y=1")
+    assert target_parts("HTTPS://Admin.Test:8443", "public.test") == ("Admin.Test:8443", "/", "")
+    assert target_parts("http://a.test?q", "h") == ("a.test", "/", "q")
+    assert target_parts("/x?q=http://a", "h") == ("h", "/x", "q=http://a")
+    assert target_parts("*", "h") == ("h", "*", "")
 
 
 def test_compile_is_cached_per_ir_object():

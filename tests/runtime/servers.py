@@ -1,5 +1,6 @@
 """Small loopback servers the runtime tests need beside the echo backend: a static JSON
-server (a JWKS), a WebSocket-style upgrade server, and a server that accepts and never answers."""
+server (a JWKS), a WebSocket-style upgrade server, a real WebSocket echo server, and a server
+that accepts and never answers."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,8 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import websockets.sync.server
 
 
 class JsonServer:
@@ -181,3 +184,24 @@ class EndlessHeadServer(_RawServer):
             conn.recv(65536)  # until the edge gives up on it
         except OSError:
             pass
+
+
+class WebSocketEchoServer:
+    """A WebSocket server (the websockets library) sending every message back, prefixed with
+    the path it was opened on."""
+
+    def __init__(self):
+        def echo(ws):
+            for message in ws:
+                prefix = ws.request.path if isinstance(message, str) else ws.request.path.encode()
+                ws.send(prefix + message)
+        self.server = websockets.sync.server.serve(echo, "127.0.0.1", 0, max_size=None)
+        self.port = self.server.socket.getsockname()[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.server.shutdown()

@@ -9,7 +9,8 @@ import socket
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer, upgrade_roundtrip
+from tests.runtime.servers import (EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer,
+                                   WebSocketEchoServer, upgrade_roundtrip)
 
 
 def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
@@ -132,6 +133,43 @@ def test_websocket_upgrade_is_tunnelled(gateway):
         assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in ws.request_head.lower()
     finally:
         ws.stop()
+
+
+def test_websocket_client_and_server_talk_through_the_edge(gateway):
+    """A real WebSocket client (the websockets library) through the edge to a real
+    WebSocket server: the handshake, text and binary messages both ways, a 1 MB message, the
+    closing handshake."""
+    from websockets.sync.client import connect
+    backend = WebSocketEchoServer()
+    try:
+        _, port = gateway(_edge(free_port(), [backend.address]))
+        with connect(f"ws://127.0.0.1:{port}/chat", max_size=None, open_timeout=5) as ws:
+            assert ws.response.status_code == 101 and "x-request-id" in ws.response.headers
+            ws.send("hello")
+            assert ws.recv(timeout=5) == "/chathello"
+            ws.send(b"\x00\xff")
+            assert ws.recv(timeout=5) == b"/chat\x00\xff"
+            big = "x" * 1_000_000
+            ws.send(big)
+            assert ws.recv(timeout=10) == "/chat" + big
+        assert ws.close_code == 1000  # the closing handshake went through the tunnel
+        assert request(port, path="/after")[0] == 426  # the edge serves on: a plain GET to a WebSocket server
+    finally:
+        backend.stop()
+
+
+def test_upgrade_the_backend_refuses_is_an_http_answer(gateway, echo_servers):
+    """A backend that answers an Upgrade request without 101 (here: one that ignores Upgrade)
+    gives an ordinary answer, whole, and the connection goes on in HTTP/1.1 (as nginx)."""
+    echo = echo_servers("a")["a"]
+    _, port = gateway(_edge(free_port(), [echo.address]))
+    out = _raw(port, b"GET /one HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                     b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n", timeout=1.0)
+    answers = out.split(b"HTTP/1.1 ")[1:]
+    assert len(answers) == 2 and all(a.startswith(b"200 OK\r\n") for a in answers), out
+    assert b"content-type: application/json" in answers[0].lower() and b"connection: close" not in out.lower()
+    assert echo.requests[0]["headers"]["upgrade"] == "h2c"
+    assert [r["path"] for r in echo.requests] == ["/one", "/two"]
 
 
 def test_dead_backend_is_502_without_detail(gateway):
