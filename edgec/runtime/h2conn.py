@@ -29,6 +29,7 @@ from hyperframe.frame import GoAwayFrame
 
 from . import http
 from .exchange import Exchange
+from .ratelimit import Bucket
 from .server import ClientConnection, Listening, admit
 
 log = logging.getLogger("edgec.runtime")
@@ -42,6 +43,16 @@ _DEFAULT_WINDOW = 65_535
 # response bytes held for a stream the client is not reading: past HIGH its backend is paused
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
+# Floods (the 2019 PING, SETTINGS and PRIORITY floods, the 2023 rapid reset), bounded as nginx
+# and Envoy bound them: a client past a bound gets GOAWAY ENHANCE_YOUR_CALM and is
+# disconnected, and its streams are abandoned. Control frames each client may send: a
+# burst, then so many a second (legitimate clients send a few per connection).
+CONTROL_BURST, CONTROL_RATE = 1000, 100.0
+# streams a client may reset before their answer has ended: a burst, then so many a second
+RESET_BURST, RESET_RATE = 200, 20.0
+# bytes waiting for a client that reads none of them (frames that answer its own, heads of
+# bodiless answers; DATA stops being queued when the client stops reading)
+UNREAD_LIMIT = 256 * 1024
 
 _CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)
 _NO_BODY = (204, 304)
@@ -90,6 +101,11 @@ class H2Connection(asyncio.Protocol):
         self.write_paused = False
         self.closing = False  # no new streams; the socket closes when the last one is over
         self.goaway_sent = False
+        now = self.runtime.clock.now
+        self.control = Bucket(CONTROL_RATE, CONTROL_BURST, now)
+        self.resets = Bucket(RESET_RATE, RESET_BURST, now)
+        self.calmed = False
+        self.headers_priority = None
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -124,7 +140,11 @@ class H2Connection(asyncio.Protocol):
                     stream = self.streams.get(getattr(event, "stream_id", 0))
                     if stream is not None:
                         stream.cancel(ErrorCodes.INTERNAL_ERROR)
+                if self.calmed:
+                    return
         self.send()
+        if self.write_paused and self.wire.get_write_buffer_size() > UNREAD_LIMIT:
+            self.calm("reads none of what it is sent")
 
     def connection_lost(self, exc) -> None:
         rt = self.runtime
@@ -166,8 +186,32 @@ class H2Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.wire.abort()
 
+    def calm(self, why: str) -> None:
+        """A flooding client: GOAWAY ENHANCE_YOUR_CALM (sent only if its socket has room:
+        a client that does not read is not waited for), disconnected, its streams abandoned."""
+        log.warning("HTTP/2 client %s %s: disconnected (ENHANCE_YOUR_CALM)", self.peer, why)
+        self.calmed = self.closing = self.goaway_sent = True
+        self.h2.close_connection(error_code=ErrorCodes.ENHANCE_YOUR_CALM,
+                                 last_stream_id=self.h2.highest_inbound_stream_id)
+        goaway = self.h2.data_to_send()
+        if not self.write_paused and not self.wire.get_write_buffer_size():
+            self.wire.write(goaway)
+            self.wire.close()
+        else:
+            self.wire.abort()
+        for stream in list(self.streams.values()):
+            stream.lost()
+
+    def on_control(self, ev) -> None:
+        """A PING, SETTINGS or PRIORITY frame (h2 has queued the answer a PING or SETTINGS gets)."""
+        if ev is self.headers_priority:
+            return
+        if not self.control.take(self.runtime.clock.now):
+            self.calm("sent too many control frames")
+
     # ---- h2 events -------------------------------------------------------------------------------
     def on_request(self, ev: h2.events.RequestReceived) -> None:
+        self.headers_priority = ev.priority_updated  # a priority in the HEADERS: no frame of its own
         if self.closing:
             self.h2.reset_stream(ev.stream_id, ErrorCodes.REFUSED_STREAM)
             return
@@ -192,6 +236,8 @@ class H2Connection(asyncio.Protocol):
         stream = self.streams.get(ev.stream_id)
         if stream is not None:
             stream.lost()
+            if not self.resets.take(self.runtime.clock.now):
+                self.calm("reset too many streams")
 
     def on_window(self, ev: h2.events.WindowUpdated) -> None:
         if ev.stream_id == 0:
@@ -204,6 +250,7 @@ class H2Connection(asyncio.Protocol):
     def on_settings(self, ev: h2.events.RemoteSettingsChanged) -> None:
         if SettingCodes.INITIAL_WINDOW_SIZE in ev.changed_settings:
             self.pump_blocked()
+        self.on_control(ev)
 
     def on_goaway(self, _ev: h2.events.ConnectionTerminated) -> None:
         # the client opens no more streams; those it has still get their answers
@@ -243,6 +290,8 @@ _HANDLERS = {
     h2.events.WindowUpdated: H2Connection.on_window,
     h2.events.RemoteSettingsChanged: H2Connection.on_settings,
     h2.events.ConnectionTerminated: H2Connection.on_goaway,
+    h2.events.PingReceived: H2Connection.on_control,
+    h2.events.PriorityUpdated: H2Connection.on_control,
 }
 
 

@@ -21,28 +21,43 @@ def _shape(limit: ir.RateLimit) -> tuple[float, float]:
     return limit.count / limit.window_s, float(limit.burst + 1)
 
 
+class Bucket:
+    """One token bucket: holds up to `capacity` tokens, refilled at `rate` per second."""
+
+    __slots__ = ("rate", "capacity", "tokens", "at")
+
+    def __init__(self, rate: float, capacity: float, now: float):
+        self.rate, self.capacity = rate, capacity
+        self.tokens, self.at = capacity, now
+
+    def take(self, now: float) -> bool:
+        tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return True
+        self.tokens = tokens
+        return False
+
+    def full(self, now: float) -> bool:
+        return self.tokens + (now - self.at) * self.rate >= self.capacity
+
+
 class LocalLimiter:
     def __init__(self, limit: ir.RateLimit):
         self.rate, self.capacity = _shape(limit)
-        self.buckets: dict[str, list[float]] = {}  # key → [tokens, last refill]
+        self.buckets: dict[str, Bucket] = {}
 
     def take(self, key: str) -> bool:
         now = time.monotonic()
         b = self.buckets.get(key)
         if b is None:
-            self.buckets[key] = [self.capacity - 1.0, now]
-            return True
-        tokens = min(self.capacity, b[0] + (now - b[1]) * self.rate)
-        b[1] = now
-        if tokens >= 1.0:
-            b[0] = tokens - 1.0
-            return True
-        b[0] = tokens
-        return False
+            b = self.buckets[key] = Bucket(self.rate, self.capacity, now)
+        return b.take(now)
 
     def sweep(self, now: float) -> None:
         """Forget buckets that have refilled: they hold no information."""
-        full = [k for k, b in self.buckets.items() if b[0] + (now - b[1]) * self.rate >= self.capacity]
+        full = [k for k, b in self.buckets.items() if b.full(now)]
         for k in full:
             del self.buckets[k]
 

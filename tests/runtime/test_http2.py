@@ -11,10 +11,12 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import pytest
 from h2.connection import ConnectionInputs, ConnectionState
 from h2.errors import ErrorCodes
@@ -422,3 +424,88 @@ def test_curl_parallel_streams_share_one_connection(h2_gateway):
     assert sum(int(x[2]) for x in lines) == 1  # one connection, every transfer a stream on it
     assert {x[3] for x in lines} == set(urls)
     assert sorted(x["path"] for x in echo.requests) == sorted(f"/p/{i}" for i in range(20))
+
+
+def _until_dropped(client: H2Client) -> None:
+    """Read until the server ends the connection (a reset counts: the client sent more
+    than the server read before closing)."""
+    try:
+        while not client.closed:
+            client.read()
+    except (ConnectionResetError, ssl.SSLError):
+        client.closed = True
+
+
+@pytest.mark.parametrize("frame", ["ping", "settings", "priority"])
+def test_control_frame_flood_gets_goaway_and_others_go_on(h2_gateway, frame):
+    """A client sending control frames without end (CVE-2019-9512, -9515): GOAWAY
+    ENHANCE_YOUR_CALM past the burst, the connection closed; other clients are served."""
+    port, echo, _ = h2_gateway()
+    other = H2Client(port)
+    flood = H2Client(port)
+    for i in range(3000):
+        if frame == "ping":
+            flood.h2.ping(b"%08d" % i)
+        elif frame == "settings":
+            flood.h2.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100 + i % 2})
+        else:
+            flood.h2.prioritize(1 + 2 * (i % 50), weight=1 + i % 200)
+        if i % 100 == 99:
+            try:
+                flood.flush()
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+                break  # dropped already
+    _until_dropped(flood)
+    assert flood.goaway is not None and flood.goaway.error_code == ErrorCodes.ENHANCE_YOUR_CALM
+    assert other.get("/other").status == 200 and H2Client(port).get("/new").status == 200
+    other.close()
+
+
+def test_rapid_reset_gets_goaway(h2_gateway):
+    """Streams opened and reset at once (CVE-2023-44487): past the bound, GOAWAY
+    ENHANCE_YOUR_CALM; a client resetting now and then is served on."""
+    port, echo, _ = h2_gateway()
+    polite = H2Client(port)
+    for _ in range(20):  # a few cancelled requests among normal ones
+        sid = polite.start("GET", "/slow?delay=0.2")
+        polite.h2.reset_stream(sid, ErrorCodes.CANCEL)
+        polite.flush()
+        assert polite.get("/ok").status == 200
+    flood = H2Client(port)
+    try:
+        for i in range(2000):
+            sid = flood.start("GET", f"/r/{i}", end=True)
+            flood.h2.reset_stream(sid, ErrorCodes.CANCEL)
+            if i % 50 == 49:
+                flood.flush()
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+        pass
+    _until_dropped(flood)
+    assert flood.goaway is not None and flood.goaway.error_code == ErrorCodes.ENHANCE_YOUR_CALM
+    assert flood.goaway.last_stream_id < 2 * 2000 - 1  # the connection ended before the flood did
+    assert polite.get("/still").status == 200 and polite.goaway is None
+    polite.close()
+
+
+def test_client_that_reads_nothing_is_dropped(h2_gateway, monkeypatch):
+    """Frames that answer a client's own (PING acks here) are not held without bound for a
+    client that reads none of what it is sent: past UNREAD_LIMIT bytes waiting (lowered here,
+    so that the test needs not send enough to reach it) the client is disconnected."""
+    from edgec.runtime import h2conn
+    monkeypatch.setattr(h2conn, "UNREAD_LIMIT", 1)
+    port, echo, _ = h2_gateway("limits { max_body 16mb }")
+    client = H2Client(port)
+    client.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2 ** 31 - 1})
+    client.h2.increment_flow_control_window(2 ** 30)
+    sid = client.start("POST", "/big", body=b"x" * (8 * 1024 * 1024))  # answered with 8 MB the client never reads
+    assert _until(lambda: len(echo.requests) == 1)
+    try:
+        for i in range(50):  # within the control-frame burst: only the unread bytes can end it
+            time.sleep(0.1)
+            client.h2.ping(b"%08d" % i)
+            client.flush()
+    except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+        pass
+    _until_dropped(client)
+    assert client.closed and not client.responses[sid].ended  # cut before its answer was read whole
+    assert H2Client(port).get("/next").status == 200
