@@ -396,8 +396,8 @@ class Observability:
     metrics_path: str | None
 
 
-# a whole request head (request line and header lines) may be this many times
-# max_header_bytes: nginx's `large_client_header_buffers 4 <max_header_size>`
+# the header lines of a request head together may be this many times max_header_bytes
+# (nginx's `large_client_header_buffers 4 <max_header_size>`)
 HEAD_BUFFERS = 4
 
 
@@ -411,7 +411,7 @@ class Limits:
 
     @property
     def max_head_bytes(self) -> int:
-        """The bound on a whole request head."""
+        """The bound on a request head's header lines together."""
         return HEAD_BUFFERS * self.max_header_bytes
 
 

@@ -99,6 +99,8 @@ class Exchange:
                 if low == b"host":
                     if host is not None:
                         self.refused = (400, "more than one Host header")
+                    elif not v:
+                        self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
                     host = v
                     continue
                 if low == b"content-length":
@@ -106,6 +108,8 @@ class Exchange:
                 elif low == b"transfer-encoding":
                     if v.strip().lower() != b"chunked":
                         self.refused = (501, "only the chunked transfer coding is supported")
+                    elif version == "1.0":
+                        self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
                     chunked = True
                 elif v.strip().lower() != b"100-continue":  # expect
                     self.refused = (417, "unsupported expectation")
@@ -116,14 +120,9 @@ class Exchange:
                 hb[low] += b"," + v
             else:
                 hb[low] = v
-        if host is None:
-            if version == "1.1":
-                self.refused = (400, "Host header missing")
-        elif not host:
-            self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
-        if chunked and version == "1.0":
-            self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
-        if method in _REFUSED_METHODS:
+        if host is None and version == "1.1":
+            self.refused = (400, "Host header missing")
+        if method != "GET" and method in _REFUSED_METHODS:
             self.refused = _REFUSED_METHODS[method]
         self.host_bytes = host or b""
         self.host = self.host_bytes.decode("latin-1")
@@ -162,12 +161,16 @@ class Exchange:
         self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
         self.request_id = _request_id(self.hb.get(b"x-request-id"))
-        host, path, query = routing.target_parts(self.url.decode("latin-1"), self.host)
-        if host is not self.host:  # an absolute-form target: its host is the request's
-            self.host = host
-            self.host_bytes = host.encode("latin-1")
-            if not host:
-                return self.error(400, "invalid Host header")
+        target = self.url.decode("latin-1")
+        if target[:1] == "/":  # origin-form: the Host header names the host
+            path, _, query = target.partition("?")
+        else:
+            host, path, query = routing.target_parts(target, self.host)
+            if host is not self.host:  # an absolute-form target: its host is the request's
+                self.host = host
+                self.host_bytes = host.encode("latin-1")
+                if not host:
+                    return self.error(400, "invalid Host header")
         self.path, self.query = path, query
         lst = conn.listening
         if gw.metrics_path is not None and path == gw.metrics_path and self.method in ("GET", "HEAD"):
@@ -636,17 +639,17 @@ class Exchange:
         self.up = None
         if state is not None:
             state.active -= 1
-            state.failed(self.upstream.ir.passive, time.monotonic())
-            self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
         stale = (kind == "reset" and conn is not None and conn.reused and not self.answered
                  and self.method in _IDEMPOTENT)
         if stale and self.body_done and (self.copy is not None or not self.body_size):
-            # a kept-alive connection the server had closed: the request never reached it
+            # a kept-alive connection the server had closed: the request never reached it, and
+            # the server has not failed (counted as a failure, one stale connection ejected it)
             self.tried.remove(state)
             self.tries -= 1
-            if state is not None:
-                state.fails = max(0, state.fails - 1)
             return self._attempt()
+        if state is not None:
+            state.failed(self.upstream.ir.passive, time.monotonic())
+            self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
         if self._can_retry(kind):
             return self._retry_later()
         self.error(504 if kind == "timeout" else 502, "upstream timed out" if kind == "timeout"

@@ -102,6 +102,7 @@ class Gateway:
         self.metrics = metrics
         self.decisions = Decisions(edge)
         self.limits = edge.limits
+        self.max_head_bytes = edge.limits.max_head_bytes
         self.idle_s = edge.limits.idle_timeout_ms / 1000
         self.header_s = edge.limits.header_timeout_ms / 1000
         self.metrics_path = edge.observability.metrics_path

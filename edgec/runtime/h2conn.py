@@ -53,6 +53,8 @@ RESET_BURST, RESET_RATE = 200, 20.0
 # bytes waiting for a client that reads none of them (frames that answer its own, heads of
 # bodiless answers; DATA stops being queued when the client stops reading)
 UNREAD_LIMIT = 256 * 1024
+FEED_BYTES = 16 * 1024  # what h2 parses at once (about as many PINGs as the control budget)
+CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its connection is cut
 
 _CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)
 _NO_BODY = (204, 304)
@@ -87,10 +89,13 @@ class H2Connection(asyncio.Protocol):
     queue = ()
     in_head = False
 
+    @property
+    def transport(self):  # not an attribute: a reference to itself would keep it for the cyclic collector
+        return self
+
     def __init__(self, listening: Listening):
         self.listening = listening
         self.runtime = listening.runtime
-        self.transport = self
         self.wire = None
         self.peer = ""
         self.forwarded = b""
@@ -123,13 +128,24 @@ class H2Connection(asyncio.Protocol):
             self.close()
 
     def data_received(self, data: bytes) -> None:
+        # parsed a piece at a time: a flood is stopped within the piece that passes a bound,
+        # not after h2 has made events of a whole read (16,000 PINGs in 256 KiB)
+        for at in range(0, len(data), FEED_BYTES):
+            if self.calmed or not self.receive(data[at:at + FEED_BYTES] if at or len(data) > FEED_BYTES else data):
+                return
+        self.send()
+        if self.write_paused and self.wire.get_write_buffer_size() > UNREAD_LIMIT:
+            self.calm("reads none of what it is sent")
+
+    def receive(self, data: bytes) -> bool:
+        """h2's events of `data`, handled; False when the connection has ended."""
         try:
             events = self.h2.receive_data(data)
         except h2.exceptions.ProtocolError:
             # h2 has queued the GOAWAY that says why: send it and end the connection
             self.send()
             self.wire.close()
-            return
+            return False
         for event in events:
             handler = _HANDLERS.get(type(event))
             if handler is not None:
@@ -141,10 +157,8 @@ class H2Connection(asyncio.Protocol):
                     if stream is not None:
                         stream.cancel(ErrorCodes.INTERNAL_ERROR)
                 if self.calmed:
-                    return
-        self.send()
-        if self.write_paused and self.wire.get_write_buffer_size() > UNREAD_LIMIT:
-            self.calm("reads none of what it is sent")
+                    return False
+        return True
 
     def connection_lost(self, exc) -> None:
         rt = self.runtime
@@ -165,9 +179,12 @@ class H2Connection(asyncio.Protocol):
         self.send()
 
     def expire(self) -> None:
-        """The clock's call: no stream for the idle timeout."""
+        """The clock's call: no stream for the idle timeout, or a flooder's GOAWAY has left."""
         self.deadline = 0.0
-        self.close()
+        if self.calmed:
+            self.wire.abort()
+        else:
+            self.close()
 
     # ---- what Runtime.shutdown calls on .transport ---------------------------------------------
     def close(self) -> None:
@@ -187,20 +204,23 @@ class H2Connection(asyncio.Protocol):
         self.wire.abort()
 
     def calm(self, why: str) -> None:
-        """A flooding client: GOAWAY ENHANCE_YOUR_CALM (sent only if its socket has room:
-        a client that does not read is not waited for), disconnected, its streams abandoned."""
+        """A flooding client: its streams abandoned, GOAWAY ENHANCE_YOUR_CALM (when its socket
+        has room: a client that does not read is cut at once), nothing more read, and the
+        connection cut CALM_GOAWAY_S later. Not a graceful TLS close: that reads on until
+        the client says goodbye, and a flooder never does."""
         log.warning("HTTP/2 client %s %s: disconnected (ENHANCE_YOUR_CALM)", self.peer, why)
         self.calmed = self.closing = self.goaway_sent = True
+        for stream in list(self.streams.values()):
+            stream.lost()
         self.h2.close_connection(error_code=ErrorCodes.ENHANCE_YOUR_CALM,
                                  last_stream_id=self.h2.highest_inbound_stream_id)
         goaway = self.h2.data_to_send()
-        if not self.write_paused and not self.wire.get_write_buffer_size():
-            self.wire.write(goaway)
-            self.wire.close()
-        else:
+        if self.write_paused or self.wire.get_write_buffer_size():
             self.wire.abort()
-        for stream in list(self.streams.values()):
-            stream.lost()
+            return
+        self.wire.write(goaway)
+        self.wire.pause_reading()
+        self.deadline = self.runtime.clock.now + CALM_GOAWAY_S
 
     def on_control(self, ev) -> None:
         """A PING, SETTINGS or PRIORITY frame (h2 has queued the answer a PING or SETTINGS gets)."""
@@ -271,10 +291,11 @@ class H2Connection(asyncio.Protocol):
             stream.pump()
 
     def forget(self, stream: "Stream") -> None:
+        stream.parser = None  # it holds the stream: a cycle
         self.streams.pop(stream.id, None)
         self.blocked.pop(stream.id, None)
         self.runtime.clock.timed.discard(stream)
-        if not self.streams and not self.wire.is_closing():
+        if not self.streams and not self.calmed and not self.wire.is_closing():
             if self.closing:
                 self.send()
                 self.wire.close()
@@ -299,10 +320,14 @@ class Stream:
     """One request/response stream, in the role of an HTTP/1.1 client connection for its
     Exchange (`conn`), and of that connection's transport (`conn.transport`)."""
 
-    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "transport", "parser", "ex",
+    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "parser", "ex",
                  "head_only", "headers", "final", "response_ended", "end_sent", "exchange_over",
                  "request_ended", "closed", "out", "offset", "buffered", "upstream_paused", "read_paused",
                  "unacked", "deadline")
+
+    @property
+    def transport(self):  # not an attribute: a reference to itself would keep it for the cyclic collector
+        return self
 
     def __init__(self, conn: H2Connection, stream_id: int):
         self.conn = conn
@@ -311,7 +336,6 @@ class Stream:
         self.listening = conn.listening
         self.peer = conn.peer
         self.forwarded = conn.forwarded
-        self.transport = self
         self.parser = httptools.HttpResponseParser(self)
         self.ex: Exchange | None = None
         self.head_only = False
@@ -336,9 +360,11 @@ class Stream:
         # h2 has checked the pseudo-headers, joined split cookies, and refused (as a connection
         # error) connection-specific fields and a Host missing or differing from :authority
         self.request_ended = ended
-        limits = self.runtime.gateway.limits
+        gw = self.runtime.gateway
+        limits = gw.limits
         method = path = authority = None
         headers = []
+        size = 0
         for name, value in fields:
             if name[:1] == b":":
                 if name == b":method":
@@ -348,8 +374,10 @@ class Stream:
                 elif name == b":authority":
                     authority = value
                 continue
-            if len(name) + len(value) + 4 > limits.max_header_bytes:
+            line = len(name) + len(value) + 4
+            if line > limits.max_header_bytes:
                 return self.refuse(431, "header line too large")
+            size += line
             headers.append((name, value))
         if method == b"CONNECT":  # a tunnel, or WebSocket over HTTP/2 (RFC 8441): not served
             return self.refuse(501, "CONNECT is not supported over HTTP/2")
@@ -357,6 +385,8 @@ class Stream:
             headers.append((b"host", authority))
         if len(headers) > limits.max_headers:
             return self.refuse(431, "too many headers")
+        if size > gw.max_head_bytes:
+            return self.refuse(431, "request head too large")
         if len(path) > limits.max_header_bytes:
             return self.refuse(414, "request target too long")
         self.head_only = method == b"HEAD"

@@ -65,8 +65,9 @@ class ClientConnection(asyncio.Protocol):
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.limits = None
+        self.max_head = 0
         self.in_head = False
-        self.head_size = 0  # bytes of the head's request line and header lines so far
+        self.head_size = 0  # bytes of the head's header lines so far
         self.head_read = 0  # bytes of the reads that were all head (httptools holds an unfinished line)
         self.deferred: Exchange | None = None  # starts once the read that holds its head is parsed
         self.upgrading: Exchange | None = None  # a request that asked for Upgrade, until httptools stops
@@ -108,29 +109,35 @@ class ClientConnection(asyncio.Protocol):
         except Refused as err:
             self.refuse(err.status, err.message)
         except httptools.HttpParserError as err:
-            # httptools wraps an exception raised in a callback: the refusal is its cause
-            cause = err.__cause__ or err.__context__
-            if isinstance(cause, Refused):
-                self.refuse(cause.status, cause.message)
-            elif cause is not None:  # a defect of the edge, not of the request: logged, never shown
-                log.error("internal error handling a request", exc_info=cause)
-                self.refuse(500, "internal error")
-            elif self.last:
-                pass  # bytes after a request that closes the connection: not a request of it
-            elif str(err) == "Invalid HTTP version":
-                self.refuse(505, "HTTP version not supported")
-            else:
-                self.refuse(400, "malformed request")
+            self.parse_failed(err)
         if in_head and self.in_head and not self.broken:
             self.head_read += len(data)  # all of it head
-            if self.head_read > self.limits.max_head_bytes:
+            if self.head_read > self.max_head:
                 self.refuse(431, "request head too large")
         ex = self.deferred
         if ex is not None:
             self.deferred = None
             ex.start()
 
+    def parse_failed(self, err: httptools.HttpParserError) -> None:
+        """httptools stopped. Apart from data_received on purpose: the cause's traceback
+        reaches that frame, and a reference back from it would be a cycle holding the read's
+        bytes until the cyclic collector (rare in a serving process) comes."""
+        cause = err.__cause__ or err.__context__  # an exception raised in a callback
+        if isinstance(cause, Refused):
+            self.refuse(cause.status, cause.message)
+        elif cause is not None:  # a defect of the edge, not of the request: logged, never shown
+            log.error("internal error handling a request", exc_info=cause)
+            self.refuse(500, "internal error")
+        elif self.last:
+            pass  # bytes after a request that closes the connection: not a request of it
+        elif str(err) == "Invalid HTTP version":
+            self.refuse(505, "HTTP version not supported")
+        else:
+            self.refuse(400, "malformed request")
+
     def connection_lost(self, exc) -> None:
+        self.parser = None  # it holds this protocol: a cycle the cyclic collector would have to find
         rt = self.runtime
         rt.connections.discard(self)
         rt.clock.timed.discard(self)
@@ -175,13 +182,13 @@ class ClientConnection(asyncio.Protocol):
         self.head_size = self.head_read = 0
         gw = self.runtime.gateway
         self.limits = gw.limits  # the generation this request is read under
+        self.max_head = gw.max_head_bytes
         self.deadline = self.runtime.clock.now + gw.header_s
 
     def on_url(self, url: bytes) -> None:
         self.url += url
         if len(self.url) > self.runtime.gateway.limits.max_header_bytes:
             raise Refused(414, "request line too long")
-        self.head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.in_head:
@@ -191,7 +198,7 @@ class ClientConnection(asyncio.Protocol):
         if size > limits.max_header_bytes:
             raise Refused(431, "header line too large")
         self.head_size += size
-        if self.head_size > limits.max_head_bytes:
+        if self.head_size > self.max_head:
             raise Refused(431, "request head too large")
         headers = self.headers
         headers.append((name, value))
@@ -294,6 +301,10 @@ class ClientConnection(asyncio.Protocol):
         """A request the edge will not parse further: answer it in its turn and close."""
         self.broken = True
         self.transport.pause_reading()
+        # nothing more is parsed: the head read so far is not kept while the connection lingers
+        self.parser = None
+        self.headers = []
+        self.url = b""
         ex = self.reading
         if ex is not None and ex is self.deferred:  # never started: answered as if no body had come
             self.deferred = self.reading = None

@@ -205,3 +205,17 @@ class WebSocketEchoServer:
 
     def stop(self):
         self.server.shutdown()
+
+
+class OneAnswerServer(_RawServer):
+    """Answers the first request of each connection (keep-alive, as far as it says) and
+    closes the connection when a second one arrives: a kept-alive connection gone stale."""
+
+    def handle(self, conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            conn.recv(65536)
+        except OSError:
+            pass
+        conn.close()

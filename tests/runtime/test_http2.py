@@ -427,13 +427,18 @@ def test_curl_parallel_streams_share_one_connection(h2_gateway):
 
 
 def _until_dropped(client: H2Client) -> None:
-    """Read until the server ends the connection (a reset counts: the client sent more
-    than the server read before closing)."""
+    """Read, sending nothing more (the server may refuse it), until the server ends the
+    connection; a GOAWAY and streams that ended are noted."""
     try:
-        while not client.closed:
-            client.read()
+        while data := client.sock.recv(65536):
+            for ev in client.h2.receive_data(data):
+                if isinstance(ev, h2.events.ConnectionTerminated):
+                    client.goaway = ev
+                elif isinstance(ev, h2.events.StreamEnded):
+                    client.responses[ev.stream_id].ended = True
     except (ConnectionResetError, ssl.SSLError):
-        client.closed = True
+        pass
+    client.closed = True
 
 
 @pytest.mark.parametrize("frame", ["ping", "settings", "priority"])
@@ -509,3 +514,14 @@ def test_client_that_reads_nothing_is_dropped(h2_gateway, monkeypatch):
     _until_dropped(client)
     assert client.closed and not client.responses[sid].ended  # cut before its answer was read whole
     assert H2Client(port).get("/next").status == 200
+
+
+def test_head_over_the_bound_refuses_its_stream(h2_gateway):
+    """The header lines of one stream together within 4 x max_header_size, as over HTTP/1.1."""
+    port, echo, _ = h2_gateway("limits { max_header_size 1kb }")
+    client = H2Client(port)
+    (big,) = client.wait(client.start("GET", "/big", [(f"x-pad-{i}", "a" * 900) for i in range(5)]))
+    assert big.status == 431 and big.json["error"] == "request head too large"
+    assert client.get("/small", [(f"x-pad-{i}", "a" * 900) for i in range(3)]).status == 200
+    assert [r["path"] for r in echo.requests] == ["/small"]
+    client.close()

@@ -9,8 +9,8 @@ import socket
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.runtime.servers import (EarlyAnswerServer, EndlessHeadServer, HangingServer, UpgradeServer,
-                                   WebSocketEchoServer, upgrade_roundtrip)
+from tests.runtime.servers import (EarlyAnswerServer, EndlessHeadServer, HangingServer, OneAnswerServer,
+                                   UpgradeServer, WebSocketEchoServer, upgrade_roundtrip)
 
 
 def _edge(port, servers, extra="", route_extra="", upstream_extra=""):
@@ -170,6 +170,22 @@ def test_upgrade_the_backend_refuses_is_an_http_answer(gateway, echo_servers):
     assert b"content-type: application/json" in answers[0].lower() and b"connection: close" not in out.lower()
     assert echo.requests[0]["headers"]["upgrade"] == "h2c"
     assert [r["path"] for r in echo.requests] == ["/one", "/two"]
+
+
+def test_stale_keepalive_connection_is_not_a_server_failure(gateway):
+    """A reused connection the server had closed is sent again on another, and the server,
+    which never saw the request, is not counted failed (passive max_fails 1 would eject it)."""
+    backend = OneAnswerServer()
+    try:
+        _, port = gateway(_edge(free_port(), [backend.address], extra='metrics "/metrics"'))
+        for _ in range(5):
+            assert request(port)[0] == 200
+        metrics = request(port, path="/metrics")[2].decode()
+        assert re.search(r'^edge_upstream_up\{[^}]*\} 1\.0$', metrics, re.M)
+        assert "edge_upstream_failures_total{" not in metrics or re.search(
+            r'^edge_upstream_failures_total\{[^}]*\} 0\.0$', metrics, re.M)
+    finally:
+        backend.stop()
 
 
 def test_dead_backend_is_502_without_detail(gateway):
