@@ -127,6 +127,7 @@ class Output:
     files: dict[str, str] = field(default_factory=dict)
     executable: set[str] = field(default_factory=set)
     private: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # what to install or know to run the files
 
 
 def emit(edge: ir.Edge, targets: list, sink: Sink, options: dict[str, str] | None = None,
@@ -147,6 +148,7 @@ def emit(edge: ir.Edge, targets: list, sink: Sink, options: dict[str, str] | Non
         out.files.update((prefix + rel, content) for rel, content in files.items())
         out.executable |= {prefix + rel for rel in target.executables(files)}
         out.private |= {prefix + rel for rel in target.private_files(files)}
+        out.notes += target.notes(files)
     return out
 
 

@@ -110,6 +110,10 @@ class Target:
         """The emitted files only their owner may read (mode 0600): credentials."""
         return frozenset()
 
+    def notes(self, files: dict[str, str]) -> list[str]:
+        """What the user must know to run the emitted files (a module to install), one line each."""
+        return []
+
     def option(self, ctx: BuildContext, key: str) -> str:
         return ctx.options.get(key, self.options[key][0])
 

@@ -57,4 +57,6 @@ def run(args) -> int:
     if args.format == "text":
         for path in written:
             print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
+        for note in out.notes:
+            print(note, file=sys.stderr)
     return EXIT_OK

@@ -5,8 +5,9 @@ from __future__ import annotations
 from edgec import ir
 from edgec.targets import BuildContext, Target
 
-from .capabilities import CAPABILITIES, STICKY_OSS
+from .capabilities import CAPABILITIES, STICKY_OSS, WITHOUT_NJS
 from .capabilities import native
+from .javascript import MODULE, PACKAGE, needed
 from .emit import LAYOUTS, Emitter, version_tuple
 from .problems import problems
 
@@ -22,6 +23,9 @@ class NginxTarget(Target):
                                   "http2 on (1.25.1), upstream resolve (1.27.3), sticky (1.29.6)"),
         "layout": ("prefix", "where pid, logs, temp files and cache live: 'prefix' (relative to nginx -p, "
                              "works unprivileged) or 'debian' (/run, /var/log/nginx, /var/lib/nginx, /var/cache/nginx)"),
+        "njs": ("auto", "load the JavaScript module (njs, Debian package libnginx-mod-http-js) for JWT validation "
+                        "and claim rate limits: 'on', 'off' (those features are errors) or 'auto' (when the file "
+                        "needs it)"),
         "resolver": ("", "DNS server for upstream host names re-resolved at run time (nginx 1.27.3+), "
                          "e.g. 127.0.0.53; empty: names are resolved when nginx starts"),
     }
@@ -36,8 +40,16 @@ class NginxTarget(Target):
             ctx.sink.error("E403", f"layout '{self.option(ctx, 'layout')}' is unknown", None,
                            hint="use -O layout=prefix or -O layout=debian")
             return
+        if self.option(ctx, "njs") not in ("on", "off", "auto"):
+            ctx.sink.error("E403", f"njs '{self.option(ctx, 'njs')}' is not on, off or auto", None,
+                           hint="use -O njs=auto (the default), -O njs=on or -O njs=off")
+            return
+        table = dict(CAPABILITIES)
         if version >= STICKY_OSS:
-            self.capabilities = {**CAPABILITIES, "upstream.sticky_cookie": native("sticky cookie (OSS 1.29.6+)")}
+            table["upstream.sticky_cookie"] = native("sticky cookie (OSS 1.29.6+)")
+        if self.option(ctx, "njs") == "off":
+            table.update(WITHOUT_NJS)
+        self.capabilities = table
         super().check(ctx)
         for span, message, hint, severity in problems(ctx.edge):
             if severity == "error":
@@ -47,12 +59,16 @@ class NginxTarget(Target):
         if not ctx.sink.has_errors:
             self._secrets(ctx)
 
-    def _secrets(self, ctx: BuildContext) -> tuple[dict[str, list[str]], dict[str, str], dict[str, str]]:
-        """API keys and htpasswd contents, read now; problems are reported to the sink."""
+    def _secrets(self, ctx: BuildContext):
+        """API keys, htpasswd contents and JWT HMAC keys, read now; problems are reported to
+        the sink."""
         keys: dict[str, list[str]] = {}
         htpasswd: dict[str, str] = {}
         files: dict[str, str] = {}
+        hmac: dict[str, str] = {}
         for auth in ctx.edge.auth:
+            if isinstance(auth, ir.JwtAuth) and auth.secret:
+                hmac[auth.name] = _resolve(ctx, auth.secret, auth) or ""
             if isinstance(auth, ir.ApiKeyAuth):
                 found = []
                 for secret in auth.keys:
@@ -77,13 +93,14 @@ class NginxTarget(Target):
                     htpasswd[auth.name] = path
                 else:
                     htpasswd[auth.name] = auth.htpasswd
-        return keys, htpasswd, files
+        return keys, htpasswd, files, hmac
 
     def emit(self, ctx: BuildContext) -> dict[str, str]:
-        keys, htpasswd, secret_files = self._secrets(ctx)
+        keys, htpasswd, secret_files, hmac = self._secrets(ctx)
         layout = self.option(ctx, "layout")
         emitter = Emitter(ctx.edge, version_tuple(self.option(ctx, "nginx_version")),  # type: ignore[arg-type]
-                          layout, self.option(ctx, "resolver") or None, keys, htpasswd)
+                          layout, self.option(ctx, "resolver") or None, keys, htpasswd, hmac,
+                          njs=self.option(ctx, "njs") == "on" or needed(ctx.edge))
         files = emitter.emit()
         files.update(secret_files)
         if layout == "prefix":
@@ -92,6 +109,12 @@ class NginxTarget(Target):
 
     def private_files(self, files: dict[str, str]) -> frozenset[str]:
         return frozenset(p for p in files if p.startswith("secrets/"))
+
+    def notes(self, files: dict[str, str]) -> list[str]:
+        if "load_module" not in files.get("nginx.conf", ""):
+            return []
+        return [f"nginx.conf loads the JavaScript module: load_module {MODULE}; (Debian package {PACKAGE}, "
+                "nginx.org package nginx-module-njs)"]
 
 
 def _resolve(ctx: BuildContext, secret: ir.Secret, auth) -> str | None:

@@ -48,15 +48,18 @@ CAPABILITIES: dict[str, Capability] = {
                                           "native with -O nginx_version=1.29.6 or later"),
     "upstream.keepalive": native("keepalive pool with proxy_http_version 1.1 and a cleared Connection header"),
     "upstream.timeouts": native(),
-    "auth.jwt": unsupported("JWT validation (auth_jwt) is NGINX Plus only and Debian's nginx has no njs; put "
-                            "a validating service behind auth_request, or use the runtime or spring target"),
+    "auth.jwt": native("with njs (-O njs=auto): WebCrypto checks of RS, PS, ES (P-256/384/521) and HS signatures, "
+                       "iss/aud/exp/nbf as the runtime checks them; the JWKS is fetched by nginx (its host name "
+                       "resolved at start, https verified against the system CAs) and cached 10 minutes, refetched "
+                       "at most every 30 s for an unknown key id"),
     "auth.basic": native("auth_basic with the htpasswd file (a secret is written to secrets/<name>.htpasswd, "
                          "mode 0600)"),
     "auth.api_key": approximate("keys are read at build time (keys_file and secrets) into secrets/<name>.keys "
                                 "(mode 0600): rebuild and reload nginx when the keys change"),
     "rate_limit.client_ip": native("limit_req_zone $binary_remote_addr, nodelay, 429"),
     "rate_limit.header": native("limit_req_zone $http_name; requests without the header are not limited"),
-    "rate_limit.claim": unsupported("nginx open source cannot read JWT claims (no auth_jwt, no njs)"),
+    "rate_limit.claim": native("with njs (-O njs=auto): the checked token's claim is the limit_req key, after "
+                               "the token is checked (a token without the claim counts by client address)"),
     "rate_limit.burst": native(),
     "cache": native("proxy_cache of 200 responses; the backend's Cache-Control/Expires max-age overrides the "
                     "TTL, responses with Set-Cookie or no-store are not stored"),
@@ -95,6 +98,13 @@ CAPABILITIES: dict[str, Capability] = {
     "limits": approximate("nginx bounds the header bytes (large_client_header_buffers), not the number of "
                           "header lines: max_headers is not enforced"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
+}
+
+# what -O njs=off leaves
+WITHOUT_NJS: dict[str, Capability] = {
+    "auth.jwt": unsupported("JWT validation (auth_jwt) is NGINX Plus only; nginx open source does it with njs "
+                            "(-O njs=auto or on, package libnginx-mod-http-js)"),
+    "rate_limit.claim": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
 }
 
 # nginx 1.29.6 brought `sticky` to open source

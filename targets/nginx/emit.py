@@ -17,6 +17,7 @@ from edgec.ir import DEFAULT_TIMEOUTS
 from .actions import CACHE_ZONE, Actions
 from .conf import DOLLAR_VAR, D, Expr, Printer, duration, size
 from .headers import Headers
+from .javascript import Javascript
 from .locations import Parts, ServerLocations
 from .matching import Matching
 from .plan import plan
@@ -64,7 +65,8 @@ class Emitter:
 
     def __init__(self, edge: ir.Edge, version: tuple[int, int, int], layout: str = "prefix",
                  resolver: str | None = None, api_keys: dict[str, list[str]] | None = None,
-                 htpasswd_files: dict[str, str] | None = None):
+                 htpasswd_files: dict[str, str] | None = None, jwt_secrets: dict[str, str] | None = None,
+                 njs: bool = False):
         self.edge = edge
         self.version = version
         self.layout = LAYOUTS[layout]
@@ -75,7 +77,9 @@ class Emitter:
         self.policies = Policies(edge, self.vars, api_keys or {}, htpasswd_files or {}, self.files)
         self.headers = Headers(edge, version, self.vars, self.upstreams, self.policies)
         self.actions = Actions(edge, self.vars, self.upstreams, self.headers)
-        self.parts = Parts(edge, self.policies, self.headers, self.actions, Matching(self.vars))
+        self.js = Javascript(edge, self.layout["cache"], self.files, njs)
+        self.jwt_secrets = jwt_secrets or {}
+        self.parts = Parts(edge, self.policies, self.headers, self.actions, Matching(self.vars), self.js)
         self._dispatches = False  # some location chooses per request (try_files)
 
     # ---- the file ------------------------------------------------------------------------
@@ -92,7 +96,8 @@ class Emitter:
         if variables > 1024:
             settings.append(D("variables_hash_max_size", 1 << math.ceil(math.log2(variables)),
                               comment="room for every variable the maps below define"))
-        http = settings + self.policies.zones + self.vars.blocks + upstreams + servers
+        scripts = self.js.http(self.jwt_secrets) if self.js.enabled else []
+        http = settings + scripts + self.policies.zones + self.vars.blocks + upstreams + servers
         printer = Printer()
         body = printer.render(http)
         if printer.used_dollar:
@@ -110,7 +115,7 @@ class Emitter:
     def main_settings(self) -> list[D]:
         workers = 1024 + sum(u.keepalive.connections for u in self.edge.upstreams)
         workers = 1 << max(10, math.ceil(math.log2(workers)))
-        return [
+        return ([self.js.load()] if self.js.enabled else []) + [
             D("worker_processes", "auto"),
             D("worker_rlimit_nofile", workers * 2),
             D("pid", self.layout["pid"]),
@@ -247,6 +252,8 @@ class Emitter:
         for sp in plans:
             locations = ServerLocations(self.parts)
             body = locations.build(sp) + self.actions.mirror_locations()
+            if self.js.enabled:
+                body += self.js.jwks_locations()
             self._dispatches |= locations.dispatches
             key = Printer().render(body) if len(plans) > 1 else ""
             bodies.setdefault(key, ([], body))[0].append(sp.name)

@@ -10,6 +10,7 @@ from edgec import ir
 from .actions import Actions
 from .conf import D, Expr
 from .headers import Headers
+from .javascript import Javascript
 from .matching import Matching
 from .plan import Candidate, Location, ServerPlan
 from .policies import Policies
@@ -33,6 +34,7 @@ class Parts:
     headers: Headers
     actions: Actions
     matching: Matching
+    js: Javascript
 
 
 class ServerLocations:
@@ -44,6 +46,7 @@ class ServerLocations:
         self._named_count: dict[int, int] = {}
         self._named_blocks: list[D] = []
         self._answers: set[str] = set()
+        self._authorized: dict[Handler, str] = {}
 
     def build(self, sp: ServerPlan) -> list[D]:
         out = []
@@ -100,7 +103,20 @@ class ServerLocations:
         return self._named[h]
 
     def handler(self, h: Handler) -> list[D]:
-        """One route's location body: its policies, then its action."""
+        """One route's location body: its policies, then its action; a JWT route checks the
+        token first and goes on in a named location (see javascript.py)."""
+        route = self.edge.routes[h.route_index]
+        if route.auth in self.parts.js.jwt:
+            name = self._authorized.get(h)
+            if name is None:
+                same = sum(other.route_index == h.route_index for other in self._authorized)
+                name = self._authorized[h] = f"@{route.name}_authorized" + (f"_{same + 1}" if same else "")
+                self._named_blocks.append(D("location", name, block=self.checked(h)))
+            return self.parts.policies.preflight(route) + self.parts.js.gate(route, name)
+        return self.checked(h)
+
+    def checked(self, h: Handler) -> list[D]:
+        """A route's body once its token (if any) is checked: its policies, then its action."""
         route = self.edge.routes[h.route_index]
         action = route.action
         policies, headers, actions = self.parts.policies, self.parts.headers, self.parts.actions

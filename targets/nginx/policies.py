@@ -10,6 +10,7 @@ from edgec import ir
 
 from . import regex
 from .conf import D, Expr, header_var, map_key, quote
+from .javascript import LIMIT_KEY
 from .variables import Variables
 
 
@@ -30,15 +31,7 @@ class Policies:
         self.zones: list[D] = []  # limit_req_zone, at http level
 
     def directives(self, route: ir.Route) -> list[D]:
-        out: list[D] = []
-        if route.cors:
-            # a preflight is answered here: 204 for an allowed origin, 403 for any other
-            allowed = self.cors_origin_var(route.cors)
-            pre = self.preflight_var()
-            ok = self.vars.define(("corsok", allowed), lambda n: D(
-                "map", Expr(f"${pre}${allowed}"), Expr("$" + n), block=[D("~^1.", "1"), D("default", "0")]))
-            out += [D("if", Expr(f"(${ok})"), block=[D("return", 204)]),
-                    D("if", Expr(f"(${pre})"), block=[D("return", 403)])]
+        out = self.preflight(route)
         auth = self.auth.get(route.auth) if route.auth else None
         if isinstance(auth, ir.ApiKeyAuth):
             out.append(D("if", Expr(f"(${self.api_key_var(auth)})"), block=[D("return", 401)]))
@@ -54,6 +47,17 @@ class Policies:
             out += [D("auth_basic", auth.realm), D("auth_basic_user_file", path, comment=note)]
         return out
 
+    def preflight(self, route: ir.Route) -> list[D]:
+        """A CORS preflight is answered first: 204 for an allowed origin, 403 for any other."""
+        if not route.cors:
+            return []
+        allowed = self.cors_origin_var(route.cors)
+        pre = self.preflight_var()
+        ok = self.vars.define(("corsok", allowed), lambda n: D(
+            "map", Expr(f"${pre}${allowed}"), Expr("$" + n), block=[D("~^1.", "1"), D("default", "0")]))
+        return [D("if", Expr(f"(${ok})"), block=[D("return", 204)]),
+                D("if", Expr(f"(${pre})"), block=[D("return", 403)])]
+
     def answers_late(self, route: ir.Route) -> bool:
         """limit_req and auth_basic run after the rewrite phase, where `return` answers: a
         route with either answers from a named location reached after them."""
@@ -62,7 +66,8 @@ class Policies:
     # ---- rate limits ------------------------------------------------------------------------------
     def rate_zone(self, route: ir.Route) -> str:
         rl = route.rate_limit
-        key = "$binary_remote_addr" if rl.key.source == "client_ip" else "$" + header_var(rl.key.name or "")
+        key = {"client_ip": "$binary_remote_addr", "claim": "$" + LIMIT_KEY}.get(rl.key.source) or \
+            "$" + header_var(rl.key.name or "")
         name = f"rl_{route.name}"
         if not any(z.args[1].startswith(f"zone={name}:") for z in self.zones):
             self.zones.append(D("limit_req_zone", Expr(key), f"zone={name}:10m", f"rate={rate(rl)}"))

@@ -103,6 +103,19 @@ def htpasswd_path(auth: ir.Auth, scope: Scope) -> Problems:
         yield from no_dollar(auth.htpasswd, "htpasswd path", auth.span)
 
 
+def jwt_algorithms(auth: ir.Auth, scope: Scope) -> Problems:
+    if isinstance(auth, ir.JwtAuth) and "EdDSA" in auth.algorithms:
+        yield Problem(auth.span, f"EdDSA tokens in auth '{auth.name}': njs's WebCrypto has no Ed25519",
+                      "accept RS256, PS256 or ES256 tokens, or use the runtime, spring or envoy target", "error")
+
+
+def jwks_url(auth: ir.Auth, scope: Scope) -> Problems:
+    url = auth.jwks_url if isinstance(auth, ir.JwtAuth) else None
+    if url and not re.fullmatch(r"https?://[A-Za-z0-9\-._~%!&'()*+,;=:@/?\[\]]+", url):
+        yield Problem(auth.span, f"the JWKS address '{url}' of auth '{auth.name}': nginx fetches it with proxy_pass, "
+                                 "which takes an http or https URL without '$' or spaces", None, "error")
+
+
 # ---- routes -----------------------------------------------------------------------------------------
 
 def _where(route: ir.Route) -> str:
@@ -201,7 +214,7 @@ Check = Callable[..., Problems]
 UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables)
 LISTENER: tuple[Check, ...] = (certificate_paths,)
 EDGE: tuple[Check, ...] = (access_log_path,)
-AUTH: tuple[Check, ...] = (api_key_header, htpasswd_path)
+AUTH: tuple[Check, ...] = (api_key_header, htpasswd_path, jwt_algorithms, jwks_url)
 ROUTE: tuple[Check, ...] = (header_conditions, appended_headers, rate_limit, cache, basic_auth_rate_limit,
                             own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts)
 

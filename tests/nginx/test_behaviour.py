@@ -292,16 +292,21 @@ def test_forwarding_headers_behind_a_trusted_proxy(gateway):
 
 
 def test_websocket_echo_and_keep_alive_for_ordinary_requests(gateway):
-    from tests.runtime.servers import UpgradeServer, upgrade_roundtrip
+    from websockets.sync.client import connect
+
+    from tests.runtime.servers import UpgradeServer, WebSocketEchoServer, upgrade_roundtrip
     ws = UpgradeServer()
+    real = WebSocketEchoServer()
     try:
         gw = gateway(f'''edge "t" {{
           listen http 8080
           upstream chat {{ server "{ws.address}" }}
+          upstream real {{ server "{real.address}" }}
           upstream app {{ server "127.0.0.1:1" keepalive 8 }}
           route chat {{ match path prefix "/chat" forward chat }}
+          route real {{ match path prefix "/ws" forward real }}
           route app {{ forward app }}
-        }}''', keep_servers=("chat",))
+        }}''', keep_servers=("chat", "real"))
         head, got = upgrade_roundtrip(gw.ports[8080])
         assert head.startswith(b"HTTP/1.1 101") and b"upgrade: websocket" in head.lower()
         assert got == b"PING FRAME"
@@ -311,5 +316,12 @@ def test_websocket_echo_and_keep_alive_for_ordinary_requests(gateway):
         # an ordinary request asks for neither: the connection to the backend stays open for the next one
         echo = gw.get("/x").echo
         assert "upgrade" not in echo["headers"] and "connection" not in echo["headers"]
+        # a real WebSocket client and server: messages both ways, then the closing handshake
+        with connect(f"ws://127.0.0.1:{gw.ports[8080]}/ws", open_timeout=5) as client:
+            assert client.response.status_code == 101
+            client.send("hello")
+            assert client.recv(timeout=5) == "/wshello"
+        assert client.close_code == 1000
     finally:
         ws.stop()
+        real.stop()

@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edgec.pipeline import analyse
+from tests.runtime.servers import WebSocketEchoServer
 from tests.support.echo import EchoServer
 from tests.support.processes import stop as stop_process
 
@@ -55,6 +56,7 @@ edge "behaviour" {{
     server "127.0.0.1:9"
     balance least_conn
   }}
+  upstream chat {{ server "127.0.0.1:12" }}
   upstream standby {{
     server "127.0.0.1:10"
     server "127.0.0.1:11" backup
@@ -143,6 +145,10 @@ edge "behaviour" {{
     match path prefix "/standby"
     forward standby
   }}
+  route chat {{
+    match path prefix "/chat"
+    forward chat
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
@@ -216,6 +222,7 @@ def gateway(built, tmp_path_factory, primary):
         pytest.skip("needs redis-server (tests/run.sh installs it)")
     tmp = tmp_path_factory.mktemp("behaviour")
     echoes = {name: EchoServer(name).start() for name in ("a", "b", "p1", "p2", "flaky", "l1", "l2", "backup")}
+    echoes["chat"] = WebSocketEchoServer()
     jwks = ThreadingHTTPServer(("127.0.0.1", JWKS_PORT), _Jwks)
     threading.Thread(target=jwks.serve_forever, daemon=True).start()
     redis_port, port = harness.free_ports(2)
@@ -229,7 +236,7 @@ def gateway(built, tmp_path_factory, primary):
             "pair": [echoes["p1"].address, echoes["p2"].address],
             "hashed": [echoes["p1"].address, echoes["p2"].address],
             "least": [echoes["l1"].address, echoes["l2"].address],
-            "standby": [primary.address, echoes["backup"].address]})
+            "standby": [primary.address, echoes["backup"].address], "chat": [echoes["chat"].address]})
         app = harness.SpringApp(project.jar, args, port, tmp / "app.log", env={
             "EDGE_REDIS_PORT": str(redis_port), "EDGE_TEST_API_KEY": API_KEY, "EDGE_TEST_HTPASSWD": htpasswd})
         app.start().wait_ready()
@@ -500,3 +507,13 @@ def test_backup_serves_only_while_the_primary_is_down(gateway, primary):
     primary.start()
     _wait_for(lambda: _backend(port, "/standby") == "primary", "the primary took its traffic back")
     assert {_backend(port, "/standby") for _ in range(6)} == {"primary"}
+
+
+def test_websocket_echo(gateway):
+    port, echoes = gateway
+    from websockets.sync.client import connect
+    with connect(f"ws://127.0.0.1:{port}/chat", open_timeout=10) as client:
+        assert client.response.status_code == 101
+        client.send("hello")
+        assert client.recv(timeout=10) == "/chathello"
+    assert client.close_code == 1000
