@@ -34,7 +34,7 @@ exec {real} "$@"
 
 
 def generated(routes: int) -> str:
-    lines = ['edge "bench" {', '  env prod { aws_region = "us-east-1" }', "  listen http 80"]
+    lines = ['edge "bench" {', '  env prod { target aws { region "us-east-1" } }', "  listen http 80"]
     lines += [f'  upstream u{i} {{ server "10.0.{i}.10:8080" }}' for i in range(5)]
     lines += [f'  route r{i} {{ match path prefix "/svc{i}" method GET POST forward u{i % 5} }}'
               for i in range(routes)]

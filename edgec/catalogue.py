@@ -77,6 +77,9 @@ CODES = (
     Code("E111", "duplicate-variable", "names",
          "a variable is assigned twice in one env or vars block (only the last would count)"),
     Code("E112", "bad-secret-name", "values", "a secret's name is not an environment variable name"),
+    Code("E113", "unknown-target", "names", "a `target NAME { }` block names no target edgec has"),
+    Code("E114", "target-input-variable", "names",
+         "a variable named like `aws_region`: a target's settings are written in its `target NAME { }` block"),
     # values
     Code("E201", "port-out-of-range", "values", "a port is not within 1..65535"),
     Code("E202", "bad-address", "values", "a server address is not host:port, or an address is not an IP address"),
@@ -139,7 +142,7 @@ CODES = (
     Code("E404", "target-input", "target", "something the target needs at build time is missing"),
     Code("E410", "aws-plan", "target (aws)", "the Application Load Balancer has no way to express a value"),
     Code("E411", "aws-quota", "target (aws)", "the file needs more than a documented ALB or WAF quota allows"),
-    Code("E412", "aws-input", "target (aws)", "an `aws_...` deployment input is unknown or malformed"),
+    Code("E412", "aws-input", "target (aws)", "a setting of `target aws { }` is unknown or malformed"),
     Code("E413", "aws-model", "target (aws)", "a call of the generated script has a parameter AWS's model rejects"),
 )
 

@@ -65,6 +65,11 @@ def _join(tokens: list[str]) -> str:
     return "".join(out)
 
 
+def one_line(code: str) -> str:
+    """A piece of code (no comments) on one line, spaced as the canonical layout spaces it."""
+    return _join(_TOKEN.findall(code))
+
+
 class _Formatter:
     def __init__(self, doc: Document):
         self.doc = doc

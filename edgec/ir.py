@@ -376,11 +376,20 @@ class Route:
 
 @dataclass(frozen=True)
 class TargetSetting:
-    """A deployment input for one target, from an env/vars variable named `<target>_<key>`
-    (e.g. `aws_region`): where a product runs, not what the edge does."""
+    """One line of a `target NAME { }` block: where a product runs, not what the edge does.
+    The target it names gives the key its meaning and checks it."""
 
-    name: str  # the variable's full name, e.g. "aws_subnets"
+    key: str  # e.g. "subnets"
     value: str | tuple[str, ...]
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """The `target NAME { }` settings of the chosen env (its block's keys over those of `vars`)."""
+
+    target: str  # a target's name, e.g. "aws"
+    settings: tuple[TargetSetting, ...]
     span: Span | None = _span()
 
 
@@ -427,9 +436,8 @@ class Edge:
     observability: Observability
     limits: Limits
     trusted_proxies: tuple[str, ...]
-    # deployment inputs (where, not what): left out of the IR's JSON and its schema
-    # deployment inputs for one target (where it runs, not what the edge does), shown in `edgec ir`
-    target_settings: tuple[TargetSetting, ...] = ()
+    # where each target deploys (not what the edge does), by target, in name order
+    target_settings: tuple[TargetSettings, ...] = ()
 
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)
@@ -439,6 +447,9 @@ class Edge:
 
     def route(self, name: str) -> Route:
         return next(r for r in self.routes if r.name == name)
+
+    def settings_for(self, target: str) -> TargetSettings | None:
+        return next((t for t in self.target_settings if t.target == target), None)
 
 
 # ---- defaults: the one place they live (lowering applies them) ---------------------------

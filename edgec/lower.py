@@ -11,7 +11,7 @@ from . import ir
 from .diagnostics import CompileError, Sink, did_you_mean
 from .directives import lower_body
 from .ir import DEFAULT_ACCESS_LOG, DEFAULT_LIMITS, DEFAULT_LISTENER
-from .syntax import Document
+from .syntax import Document, Stmt
 from .values import Env, Values
 
 
@@ -20,15 +20,32 @@ def environments(doc: Document) -> list[str]:
 
 
 def _env_vars(doc: Document, env_name: str | None, sink: Sink) -> Env:
+    """The variables and target settings of `vars { }`, then those of the chosen env over them."""
     env = Env(env_name)
-    for stmt in doc.edge.body:
-        if stmt.kind == "vars":
-            for a in stmt.body:
-                env.values[a.args["name"].value] = a.args["value"]
-    for stmt in doc.edge.body:
-        if stmt.kind == "env" and stmt.args["name"].value == env_name:
-            for a in stmt.body:
-                env.values[a.args["name"].value] = a.args["value"]
+    blocks = [s for s in doc.edge.body if s.kind == "vars"] + \
+        [s for s in doc.edge.body if s.kind == "env" and s.args["name"].value == env_name]
+    for block in blocks:
+        seen: dict[str, Stmt] = {}
+        for item in block.body:
+            if item.kind == "assign":
+                env.values[item.args["name"].value] = item.args["value"]
+                continue
+            target = item.args["name"].value
+            if target in seen:
+                sink.error("E215", f"target {target} is already given on line {seen[target].span.line} of this block",
+                           item.args["name"].span, hint="write its settings in one block")
+                continue
+            seen[target] = item
+            env.target_blocks[target] = item
+            keys = env.targets.setdefault(target, {})
+            lines: dict[str, Stmt] = {}
+            for setting in item.body:
+                key = setting.args["name"]
+                if key.value in lines:
+                    sink.error("E215", f"'{key.value}' is already set on line {lines[key.value].span.line}",
+                               key.span, hint="keep one of the two lines")
+                    continue
+                lines[key.value] = keys[key.value] = setting
     return env
 
 
@@ -55,28 +72,26 @@ class Lowerer:
             observability=ir.Observability(fields.get("access_log", DEFAULT_ACCESS_LOG), fields.get("metrics_path")),
             limits=fields.get("limits", DEFAULT_LIMITS),
             trusted_proxies=tuple(fields.get("trusted_proxies", ())),
-            target_settings=self.target_settings(),
+            target_settings=tuple(self.target_settings(t) for t in sorted(v.env.targets)),
         )
 
-    def target_settings(self) -> tuple[ir.TargetSetting, ...]:
-        """Variables named `<target>_<key>` are deployment inputs handed to that target as they are."""
-        from .targets import names
+    def target_settings(self, target: str) -> ir.TargetSettings:
+        """A target's settings as written (strings, or lists of strings): the target itself
+        knows its keys and checks them (lint checks the target's name)."""
         v = self.values
-        prefixes = tuple(f"{t}_" for t in names())
         out = []
-        for name in sorted(n for n in v.env.values if n.startswith(prefixes)):
-            value = v.resolve(v.env.values[name])
+        for key, stmt in sorted(v.env.targets[target].items()):
+            what = f"target {target} setting '{key}'"
+            value = v.resolve(stmt.args["value"])
             if value is None:
                 continue
-            v.env.used.add(name)
             if value.kind == "list":
-                items = tuple(text for text, _ in v.strings(value, name))
-                out.append(ir.TargetSetting(name, items, value.span))
+                out.append(ir.TargetSetting(key, tuple(text for text, _ in v.strings(value, what)), stmt.span))
             else:
-                text = v.string(value, name)
+                text = v.string(value, what)
                 if text is not None:
-                    out.append(ir.TargetSetting(name, text, value.span))
-        return tuple(out)
+                    out.append(ir.TargetSetting(key, text, stmt.span))
+        return ir.TargetSettings(target, tuple(out), v.env.target_blocks[target].span)
 
 
 def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:

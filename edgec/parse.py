@@ -219,6 +219,9 @@ class _ToSyntax(Transformer):
     def STATUS_CLASS(self, tok: Token) -> Value:
         return Value("word", str(tok), str(tok), _span(tok))
 
+    def TARGET(self, tok: Token) -> Value:
+        return Value("word", str(tok), str(tok), _span(tok))
+
     def VALUE_OP(self, tok: Token) -> Value:
         return Value("word", str(tok), str(tok), _span(tok))
 
@@ -258,6 +261,14 @@ class _ToSyntax(Transformer):
     @v_args(meta=True)
     def assignment(self, meta, children):
         return Stmt("assign", {"name": children[0], "value": children[1]}, _span(meta))
+
+    @v_args(meta=True)
+    def target_block(self, meta, children):
+        return Stmt("target", {"name": children[1]}, _span(meta), tuple(children[2:]))
+
+    @v_args(meta=True)
+    def target_setting(self, meta, children):
+        return Stmt("setting", {"name": children[0], "value": children[1]}, _span(meta))
 
     @v_args(meta=True)
     def list(self, meta, children):

@@ -69,6 +69,7 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
              strict: bool) -> Result:
     from . import lint
     from .lower import environments, lower_with_usage
+    from .targets import names as target_names
 
     result = Result(file, source)
     doc, diags = parse_source(source, file)
@@ -92,7 +93,7 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
                 pass
             result.diagnostics.extend(sink.items)
             return result
-    ctx = lint.LintContext(doc, envs)
+    ctx = lint.LintContext(doc, envs, target_names=tuple(target_names()))
     for name in chosen:
         edge, env_state = lower_with_usage(doc, name, sink)
         ctx.edges[name] = edge

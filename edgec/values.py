@@ -32,6 +32,9 @@ class Env:
     name: str | None
     values: dict[str, Value] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    # target name → key → its `target NAME { }` line (vars', then the env's over them)
+    targets: dict[str, dict[str, Stmt]] = field(default_factory=dict)
+    target_blocks: dict[str, Stmt] = field(default_factory=dict)  # the block each target's settings end in
 
 
 class Values:
@@ -52,7 +55,7 @@ class Values:
             return None
         if ref.name not in self.env.values:
             elsewhere = [s.args["name"].value for s in self.doc.edge.body if s.kind == "env"
-                         and any(a.args["name"].value == ref.name for a in s.body)]
+                         and any(a.kind == "assign" and a.args["name"].value == ref.name for a in s.body)]
             if elsewhere:
                 self.sink.error("E107", f"variable '{ref.name}' is not defined in env '{self.env.name}' "
                                 f"(only in {', '.join(elsewhere)})", ref.span,

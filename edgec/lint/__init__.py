@@ -31,6 +31,7 @@ class LintContext:
     edges: dict[str | None, ir.Edge | None] = field(default_factory=dict)
     # env name → the variables lowering used in it
     used_variables: dict[str | None, set[str]] = field(default_factory=dict)
+    target_names: tuple[str, ...] = ()  # the targets edgec has (the pipeline knows them, lint does not)
 
 
 class Rule:

@@ -99,20 +99,87 @@ class DuplicateName(Rule):
                     first[name.value] = stmt
 
 
+def _env_items(ctx: LintContext, kind: str) -> Iterator[tuple[Stmt, Stmt]]:
+    """(env or vars block, item) for each of its items of `kind` (assign, target)."""
+    for block in ctx.doc.edge.body:
+        if block.kind in ("env", "vars"):
+            for item in block.body:
+                if item.kind == kind:
+                    yield block, item
+
+
+def _unused_variables(ctx: LintContext) -> Iterator[tuple[Stmt, Stmt]]:
+    """(env or vars block, assignment) of each variable no env uses; nothing while lowering
+    failed somewhere (usage is incomplete then)."""
+    if not ctx.used_variables or any(e is None for e in ctx.edges.values()):
+        return
+    used = set().union(*ctx.used_variables.values())
+    for block, a in _env_items(ctx, "assign"):
+        if a.args["name"].value not in used:
+            yield block, a
+
+
+def _target_input(ctx: LintContext, name: str) -> tuple[str, str] | None:
+    """(target, key) when a variable is named like a target's setting once was (`aws_region`)."""
+    target, sep, key = name.partition("_")
+    return (target, key) if sep and key and target in ctx.target_names else None
+
+
 @rule
 class UnusedVariable(Rule):
     code = "W303"
 
     def check(self, ctx):
-        used = set().union(*ctx.used_variables.values()) if ctx.used_variables else set()
-        if not ctx.used_variables or any(e is None for e in ctx.edges.values()):
-            return  # lowering failed somewhere: usage is incomplete
-        for stmt in ctx.doc.edge.body:
-            if stmt.kind in ("env", "vars"):
-                for a in stmt.body:
-                    if a.args["name"].value not in used:
-                        yield Finding(f"variable '{a.args['name'].value}' is never used", a.args["name"].span,
-                                      "remove it, or use it as ${" + a.args["name"].value + "}")
+        for _, a in _unused_variables(ctx):
+            name = a.args["name"].value
+            if not _target_input(ctx, name):  # E114 says what to do with those
+                yield Finding(f"variable '{name}' is never used", a.args["name"].span,
+                              "remove it, or use it as ${" + name + "}")
+
+
+@rule
+class TargetInputVariable(Rule):
+    """Once per env or vars block and target, at its first such variable: one block replaces them all."""
+    code = "E114"
+
+    def check(self, ctx):
+        found: dict[tuple[int, str], list[tuple[Stmt, Stmt, str]]] = {}
+        for block, a in _unused_variables(ctx):
+            old = _target_input(ctx, a.args["name"].value)
+            if old:
+                found.setdefault((id(block), old[0]), []).append((block, a, old[1]))
+        for (_, target), assignments in found.items():
+            block = assignments[0][0]
+            names = [f"'{a.args['name'].value}'" for _, a, _ in assignments]
+            lines = " ".join(f"{key} {_source(ctx, a.args['value'].span)}" for _, a, key in assignments)
+            where = f"env {block.args['name'].value}" if block.kind == "env" else "vars"
+            yield Finding(f"{'variable ' if len(names) == 1 else 'variables '}{' and '.join(names)} "
+                          f"{'is' if len(names) == 1 else 'are'} no longer read by the {target} target: "
+                          f"its settings are written in a `target {target} {{ }}` block",
+                          assignments[0][1].args["name"].span,
+                          f"in this {where} block, write instead: target {target} {{ {lines} }}")
+
+
+@rule
+class UnknownTarget(Rule):
+    code = "E113"
+
+    def check(self, ctx):
+        for _, item in _env_items(ctx, "target"):
+            name = item.args["name"]
+            if name.value not in ctx.target_names:
+                guess = did_you_mean(name.value, ctx.target_names)
+                yield Finding(f"there is no target '{name.value}'", name.span,
+                              f"did you mean '{guess}'?" if guess else "targets: " + ", ".join(ctx.target_names))
+
+
+def _source(ctx: LintContext, span) -> str:
+    """A value as it was written, on one line."""
+    from ..fmt import one_line
+    lines = ctx.doc.source.split("\n")[span.line - 1:span.end_line]
+    lines[-1] = lines[-1][:span.end_column - 1]
+    lines[0] = lines[0][span.column - 1:]
+    return one_line("\n".join(lines))
 
 
 @rule
@@ -300,17 +367,13 @@ class DuplicateVariable(Rule):
     code = "E111"
 
     def check(self, ctx):
-        for block in ctx.doc.edge.body:
-            if block.kind not in ("env", "vars"):
-                continue
-            first: dict[str, Stmt] = {}
-            for a in block.body:
-                name = a.args["name"]
-                if name.value in first:
-                    yield Finding(f"variable '{name.value}' is already set on line {first[name.value].span.line}",
-                                  name.span, "remove one of the two assignments")
-                else:
-                    first[name.value] = a
+        first: dict[tuple[int, str], Stmt] = {}  # by (block, name)
+        for block, a in _env_items(ctx, "assign"):
+            name = a.args["name"]
+            earlier = first.setdefault((id(block), name.value), a)
+            if earlier is not a:
+                yield Finding(f"variable '{name.value}' is already set on line {earlier.span.line}",
+                              name.span, "remove one of the two assignments")
 
 
 @rule

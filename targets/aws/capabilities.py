@@ -8,8 +8,8 @@ _CASE = ("ALB compares {what} case-insensitively and edgec does not; "
 
 CAPABILITIES = {
     "listener.http": native(),
-    "listener.https": approximate("the certificate is the ACM certificate given as aws_certificate "
-                                  "(EDGE_AWS_CERTIFICATE), not the cert/key files"),
+    "listener.https": approximate("the certificate is the ACM certificate given as `certificate` in "
+                                  "`target aws { }` (EDGE_AWS_CERTIFICATE), not the cert/key files"),
     "listener.http2": native("ALB negotiates HTTP/2 on every HTTPS listener (routing.http2.enabled)"),
     "listener.tls_min_version": native("security policy ELBSecurityPolicy-TLS13-1-3-2021-06"),
     "listener.redirect_https": native("the listener's default action is a redirect"),

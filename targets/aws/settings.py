@@ -1,9 +1,10 @@
 """Deployment inputs: where the load balancer lives, not what it does.
 
-Each input is named twice: as a variable of the .edge file's env (or vars) block,
-`aws_<key>`, which the build bakes into the script as its default, and as an environment
-variable `EDGE_AWS_<KEY>` read when the script runs, which wins over the file. Lists are
-written as lists in the file and as space-separated words in the environment.
+Each input is named twice: as a key of the .edge file's `target aws { }` block (in an env
+block, or in `vars { }` for every env), which the build bakes into the script as its
+default, and as an environment variable `EDGE_AWS_<KEY>` read when the script runs, which
+wins over the file. Lists are written as lists in the file and as space-separated words in
+the environment.
 Target addresses default to the upstream's servers and are overridden per upstream
 with `EDGE_AWS_TARGETS_<UPSTREAM>` ("10.0.1.10:8080 10.0.1.11:8080").
 """
@@ -22,7 +23,7 @@ TARGET = r"^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$"
 
 @dataclass(frozen=True)
 class Input:
-    key: str  # the part after aws_
+    key: str  # its key in `target aws { }`
     pattern: str  # every word must match (checked at build time and again when the script runs)
     is_list: bool
     help: str
@@ -30,7 +31,13 @@ class Input:
 
     @property
     def variable(self) -> str:
+        """The scripts' shell variable holding it."""
         return f"aws_{self.key}"
+
+    @property
+    def origin(self) -> str:
+        """Where the file gives it."""
+        return f"{self.key} in target aws {{ }}"
 
     @property
     def environ(self) -> str:
@@ -47,7 +54,7 @@ INPUTS = (
     Input("scheme", r"^(internet-facing|internal)$", False, "internet-facing or internal",
           "internet-facing"),
 )
-BY_VARIABLE = {i.variable: i for i in INPUTS}
+BY_KEY = {i.key: i for i in INPUTS}
 
 
 def targets_environ(upstream: str) -> str:
@@ -62,30 +69,29 @@ def is_ipv4(host: str) -> bool:
 
 
 def file_values(edge: ir.Edge, sink: Sink) -> dict[str, tuple[str, ...]]:
-    """The aws_* variables of the chosen env, checked; key → words."""
+    """The chosen env's `target aws { }` settings, checked; key → words."""
     out: dict[str, tuple[str, ...]] = {}
-    for setting in edge.target_settings:
-        if not setting.name.startswith("aws_"):
-            continue
-        spec = BY_VARIABLE.get(setting.name)
+    block = edge.settings_for("aws")
+    for setting in block.settings if block else ():
+        spec = BY_KEY.get(setting.key)
         if spec is None:
-            guess = did_you_mean(setting.name, list(BY_VARIABLE))
-            sink.error("E412", f"'{setting.name}' is not an input of the aws target", setting.span,
-                       hint=f"did you mean '{guess}'?" if guess else "inputs: " + ", ".join(BY_VARIABLE))
+            guess = did_you_mean(setting.key, list(BY_KEY))
+            sink.error("E412", f"'{setting.key}' is not a setting of the aws target", setting.span,
+                       hint=f"did you mean '{guess}'?" if guess else "settings: " + ", ".join(BY_KEY))
             continue
         words = setting.value if isinstance(setting.value, tuple) else (setting.value,)
         if isinstance(setting.value, tuple) != spec.is_list:
-            sink.error("E412", f"{setting.name} must be {'a list' if spec.is_list else 'one string'}",
+            sink.error("E412", f"aws {spec.key} must be {'a list' if spec.is_list else 'one string'}",
                        setting.span, hint=spec.help)
             continue
         bad = [w for w in words if not re.fullmatch(spec.pattern, w)]
         if bad:
-            sink.error("E412", f"{setting.name}: {bad[0]!r} is not {spec.help}", setting.span,
+            sink.error("E412", f"aws {spec.key}: {bad[0]!r} is not {spec.help}", setting.span,
                        hint=f"it must match {spec.pattern}")
             continue
         if spec.key == "subnets" and len(words) < 2:
             sink.error("E412", "an ALB needs subnets in at least two availability zones", setting.span,
-                       hint="aws_subnets = [\"subnet-...\", \"subnet-...\"]")
+                       hint='subnets ["subnet-...", "subnet-..."]')
             continue
         out[spec.key] = words
     return out

@@ -194,7 +194,7 @@ def test_missing_inputs_are_each_named(tmp_path):
     assert [line.split()[0] for line in lines[1:]] == [
         "EDGE_AWS_VPC", "EDGE_AWS_SUBNETS", "EDGE_AWS_SECURITY_GROUPS", "EDGE_AWS_CERTIFICATE"]
     assert all(line.startswith("  ") and ": " in line for line in lines[1:])
-    assert "EDGE_AWS_REGION" not in done.stderr  # aws_region is in the file
+    assert "EDGE_AWS_REGION" not in done.stderr  # the region is in the file
 
 
 def test_destroy_names_a_missing_region_on_its_own_line(tmp_path):
@@ -205,7 +205,7 @@ def test_destroy_names_a_missing_region_on_its_own_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.splitlines()[:2] == [
         "destroy.sh: missing input:",
-        "  EDGE_AWS_REGION (or aws_region in the .edge file's env block): the AWS region, e.g. eu-west-1"]
+        "  EDGE_AWS_REGION (or region in target aws { } in the .edge file): the AWS region, e.g. eu-west-1"]
 
 
 def test_inputs_from_the_environment_are_checked(tmp_path):

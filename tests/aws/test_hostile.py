@@ -59,11 +59,11 @@ def source(field: str, value: str) -> str:
     quoted = edge_string(value)
     name = quoted if field == "edge name" else '"hostile"'
     health = f" health get {quoted}" if field == "health path" else ""
-    aws_input = f" aws_vpc = {quoted}" if field == "aws input" else ""
+    aws_input = f" vpc {quoted}" if field == "aws input" else ""
     https = ' listen https 443 { tls cert "c.pem" key "k.pem" }' if field.startswith("jwt") else ""
-    return (f'edge {name} {{\n  env prod {{ aws_region = "us-east-1"{aws_input} }}\n'
+    return (f'edge {name} {{\n  env prod {{ target aws {{ region "us-east-1"{aws_input} }} }}\n'
             f'  listen http 80 {{ redirect https }}{https}\n' if https else
-            f'edge {name} {{\n  env prod {{ aws_region = "us-east-1"{aws_input} }}\n  listen http 80\n') + \
+            f'edge {name} {{\n  env prod {{ target aws {{ region "us-east-1"{aws_input} }} }}\n  listen http 80\n') + \
         (f'  upstream a {{ server "10.0.0.1:80"{health} }}\n  {FIELDS[field].format(v=quoted)}\n}}\n')
 
 
@@ -160,7 +160,7 @@ def test_hostile_values_arrive_exactly_and_never_run(aws, tmp_path):
     header = "$(touch${IFS}canary)`touch${IFS}canary`'\";&|"
     query = "`touch${IFS}canary`$(id)'\";"
     path = "/a'b\"c$HOME&d@e:f+g~h"
-    text = (f'edge "hostile" {{\n  env prod {{ aws_region = "us-east-1" }}\n  listen http 80\n'
+    text = (f'edge "hostile" {{\n  env prod {{ target aws {{ region "us-east-1" }} }}\n  listen http 80\n'
             f'  route r {{\n    match path exact {edge_string(path)} header "X-Payload" = {edge_string(header)}'
             f' query "q" = {edge_string(query)}\n    respond 200 {edge_string(body)}\n  }}\n}}\n')
     edge_file = tmp_path / "hostile.edge"

@@ -16,7 +16,8 @@ HERE = Path("quota.edge")
 
 
 def edge(routes: str, upstreams: str = 'upstream a { server "10.0.0.1:80" }', env: str = "") -> str:
-    return f'edge "q" {{\n  env prod {{ aws_region = "us-east-1" {env} }}\n  listen http 80\n  {upstreams}\n{routes}\n}}\n'
+    return (f'edge "q" {{\n  env prod {{ target aws {{ region "us-east-1" {env} }} }}\n  listen http 80\n  {upstreams}\n'
+            f'{routes}\n}}\n')
 
 
 def rules(source: str) -> list[dict]:
@@ -143,15 +144,22 @@ def test_names_are_valid_deterministic_and_distinct():
 
 
 def test_aws_inputs_in_the_file_are_checked():
-    [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_vpc = "vpc-1; rm -rf /"'))
-    assert error["code"] == "E412" and "aws_vpc" in error["message"]
-    [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_subnets = ["subnet-1"]'))
+    [error] = refused(edge('route r { match path prefix "/" forward a }', env='vpc "vpc-1; rm -rf /"'))
+    assert error["code"] == "E412" and "aws vpc: 'vpc-1; rm -rf /' is not the VPC" in error["message"]
+    [error] = refused(edge('route r { match path prefix "/" forward a }', env='subnets ["subnet-1"]'))
     assert error["code"] == "E412" and "two availability zones" in error["message"]
-    [error] = refused(edge('route r { match path prefix "/" forward a }', env='aws_regoin = "us-east-1"'))
-    assert error["code"] == "E412" and "'aws_regoin' is not an input" in error["message"]
+    [error] = refused(edge('route r { match path prefix "/" forward a }', env='subnets "subnet-1"'))
+    assert error["code"] == "E412" and error["message"] == "aws subnets must be a list"
+    diagnostics, files = build(HERE, "prod", source=edge('route r { match path prefix "/" forward a }',
+                                                         env='regoin "us-east-1"'))
+    [error] = [d for d in diagnostics if d.severity == "error"]
+    assert not files and (error.code, error.message, error.hint, error.line) == (
+        "E412", "'regoin' is not a setting of the aws target", "did you mean 'region'?", 2)
 
 
-def test_aws_inputs_count_as_used_variables():
-    diagnostics, _ = build(HERE, "prod", source=edge('route r { match path prefix "/" forward a }',
-                                                      env='aws_subnets = ["subnet-1", "subnet-2"]'))
+def test_aws_inputs_from_variables_count_as_used():
+    diagnostics, files = build(HERE, "prod", source=edge(
+        'route r { match path prefix "/" forward a }', env='subnets ${nets}').replace(
+        "env prod {", 'env prod { nets = ["subnet-1", "subnet-2"]'))
     assert not [d for d in diagnostics if d.code == "W303"]
+    assert "subnet-1 subnet-2" in files["deploy.sh"]

@@ -36,6 +36,13 @@ CASES = {
                   "}", "route r {", "  forward u", "}"), [(4, 5)],
              edge("vars {", '  a = "127.0.0.1:9001"', "}", "env dev {", '  a = "127.0.0.1:9002"', "}",
                   "upstream u {", "  server ${a}", "}", "route r {", "  forward u", "}")),
+    "E113": (edge("env prod {", "  target awz {", '    region "eu-west-1"', "  }", "}", "route r {", '  respond 200 "ok"',
+                  "}"), [(3, 12)],
+             edge("env prod {", "  target aws {", '    region "eu-west-1"', "  }", "}", "route r {", '  respond 200 "ok"',
+                  "}")),
+    "E114": (edge("vars {", '  aws_region = "eu-west-1"', "}", "route r {", '  respond 200 "ok"', "}"), [(3, 5)],
+             # a variable of that form that the file uses is an ordinary variable
+             edge("vars {", '  aws_region = "eu-west-1"', "}", "route r {", '  respond 200 "${aws_region}"', "}")),
     "W301": (edge(*UP, *UP2, "route r {", "  forward u", "}"), [(5, 12)],
              edge(*UP, *UP2, "route r {", "  forward u 90%, v 10%", "}")),
     "W302": (edge('auth jwt main {', '  jwks "https://a.example/jwks.json"', '}', *UP, "route r {", "  forward u",
