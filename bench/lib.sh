@@ -1,4 +1,4 @@
-# Shared by the proxy benchmarks (bench/runtime.sh, bench/spring.sh, bench/http2.sh): a scratch
+# Shared by the proxy benchmarks (bench/runtime.sh, bench/spring.sh, bench/envoy.sh, bench/http2.sh): a scratch
 # directory cleaned on exit, port waits, timing, the proxy under test's start and stop, the
 # backend every proxy forwards to, and the parts of the recorded report they all have.
 # shellcheck shell=bash
@@ -53,6 +53,12 @@ raw_runs() {  # the measurements as recorded: the JSON-lines files given
   echo '```'
   cat "$@"
   echo '```'
+}
+
+measure() {  # scenario conns seconds [wrk args...]: one JSON line on stdout (bench/measure.py), from core 1
+  if ! taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL" "${@:4}"; then
+    echo "measurement failed: $1 c=$2" >&2
+  fi
 }
 
 now() { date +%s.%N; }

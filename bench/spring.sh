@@ -48,12 +48,6 @@ start_proxy() {  # $1 scenario → PROXY_PID
   fi
 }
 
-measure() {  # scenario conns seconds
-  if ! taskset -c 1 python3 bench/measure.py "$PROXY_PID" "$1" "$2" "$3" "$PROXY_URL"; then
-    echo "measurement failed: $1 c=$2" >&2
-  fi
-}
-
 for round in $(seq "$ROUNDS"); do
   for scenario in nginx runtime spring; do
     start_proxy "$scenario"

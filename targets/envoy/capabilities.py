@@ -111,5 +111,8 @@ CAPABILITIES: dict[str, Capability] = {
                                     "listener, to loopback and trusted proxies only (403 otherwise)"),
     "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
-    "trusted_proxies": unsupported("not built yet for Envoy (original IP detection with trusted CIDRs)"),
+    "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
+                                   "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
+                                   "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "
+                                   "sent, even from an untrusted peer (the others then replace them)"),
 }

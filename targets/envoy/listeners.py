@@ -68,6 +68,9 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
         # connection never has: upgrades run the same chain without it
         out["upgrade_configs"] = [{"upgrade_type": "websocket",
                                    "filters": [f for f in chain if f["name"] != "envoy.filters.http.buffer"]}]
+    if edge.trusted_proxies:  # in place of use_remote_address (Envoy refuses both)
+        out["original_ip_detection_extensions"] = original_ip_detection(edge.trusted_proxies)
+        del out["use_remote_address"], out["xff_num_trusted_hops"]
     log = access_log(edge.observability.access_log)
     if log:
         out["access_log"] = [log]
@@ -88,12 +91,24 @@ def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan]) -> list[P
     return out
 
 
-def forwarding_headers() -> list[Plan]:
-    """What every target tells the backend about the client (the client's own values are
-    replaced: no proxy in front is trusted)."""
-    return [option("x-real-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
-            option("x-forwarded-for", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
-            option("x-forwarded-host", "%REQ(:AUTHORITY)%")]
+def forwarding_headers(edge: ir.Edge) -> list[Plan]:
+    """What every target tells the backend about the client. With no trusted proxy the
+    client's own X-Forwarded-For is replaced; behind trusted proxies the peer is appended to
+    it, and the client address (X-Real-IP) is the one original IP detection found."""
+    out = [option("x-real-ip", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%")]
+    if edge.trusted_proxies:
+        out.append(option("x-forwarded-for", "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%", append=True))
+    else:
+        out.append(option("x-forwarded-for", "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"))
+    return out + [option("x-forwarded-host", "%REQ(:AUTHORITY)%")]
+
+
+def original_ip_detection(trusted: tuple[str, ...]) -> list[Plan]:
+    """The client address read from X-Forwarded-For right to left, past the trusted proxies
+    (nginx's real_ip_recursive), when the peer is one of them."""
+    return [{"name": "envoy.extensions.http.original_ip_detection.xff", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.http.original_ip_detection.xff.v3.XffConfig",
+        "xff_trusted_cidrs": {"cidrs": policies.cidr_ranges(trusted)}}}]
 
 
 def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
@@ -108,7 +123,7 @@ def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
         return {"name": name, "virtual_hosts": [{"name": "redirect", "domains": ["*"], "routes": [everything]}]}
     out = {"name": name,
            "ignore_port_in_host_matching": True,
-           "request_headers_to_add": forwarding_headers(),
+           "request_headers_to_add": forwarding_headers(edge),
            "response_headers_to_remove": ["x-powered-by"],
            "virtual_hosts": routes.virtual_hosts(edge, lst)}
     if lst.hsts and lst.tls:

@@ -113,13 +113,17 @@ def session(sticky: ir.Sticky) -> Plan:
                                   "CookieBasedSessionState", "cookie": cookie}}}}
 
 
-def loopback_only(trusted: tuple[str, ...]) -> Plan:
-    """RBAC for the metrics route: loopback and the trusted proxies only."""
-    cidrs = ["127.0.0.0/8", "::1/128", *trusted]
-    principals = []
+def cidr_ranges(cidrs) -> list[Plan]:
+    """CIDR texts as Envoy CidrRange messages (a bare address is one host)."""
+    out = []
     for cidr in cidrs:
         address, _, length = cidr.partition("/")
-        principals.append({"direct_remote_ip": {"address_prefix": address,
-                                                "prefix_len": int(length or (128 if ":" in address else 32))}})
+        out.append({"address_prefix": address, "prefix_len": int(length or (128 if ":" in address else 32))})
+    return out
+
+
+def loopback_only(trusted: tuple[str, ...]) -> Plan:
+    """RBAC for the metrics route: loopback and the trusted proxies only."""
+    principals = [{"direct_remote_ip": c} for c in cidr_ranges(("127.0.0.0/8", "::1/128", *trusted))]
     return {RBAC: {"@type": _T + "rbac.v3.RBACPerRoute", "rbac": {"rules": {"action": "ALLOW", "policies": {
         "loopback": {"permissions": [{"any": True}], "principals": principals}}}}}}

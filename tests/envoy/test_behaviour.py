@@ -222,3 +222,19 @@ def test_websocket_echo(gateway):
         assert "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==".lower() in ws.request_head.lower()
     finally:
         ws.stop()
+
+
+def test_client_address_behind_a_trusted_proxy(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route all { rate_limit 1/min forward app }
+      trust_proxies "127.0.0.1"
+    }''')
+    first = gw.get("/x", [("X-Forwarded-For", "203.0.113.9")])
+    seen = first.echo()["headers"]
+    assert seen["x-real-ip"] == "203.0.113.9"
+    assert seen["x-forwarded-for"] == "203.0.113.9,127.0.0.1"
+    # the limit counts per client found in X-Forwarded-For, not per proxy
+    assert gw.get("/x", [("X-Forwarded-For", "203.0.113.9")]).status == 429
+    assert gw.get("/x", [("X-Forwarded-For", "198.51.100.7")]).status == 200
