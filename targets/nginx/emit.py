@@ -98,6 +98,7 @@ class Emitter:
                               comment="room for every variable the maps below define"))
         scripts = self.js.http(self.jwt_secrets) if self.js.enabled else []
         http = settings + scripts + self.policies.zones + self.vars.blocks + upstreams + servers
+        http[len(settings):len(settings)] = hash_sizes(http)
         printer = Printer()
         body = printer.render(http)
         if printer.used_dollar:
@@ -290,3 +291,34 @@ def _comment_safe(text: str) -> str:
     return text.replace("\n", " ").replace("\r", " ")
 
 
+_MAP_WORDS = frozenset({"default", "hostnames", "volatile", "include"})
+
+
+def hash_sizes(http: list[D]) -> list[D]:
+    """server_names_hash_* and map_hash_* sized for the longest and the number of keys there are:
+    at the defaults (buckets of 64 bytes) a host name or map key of 47 characters fails `nginx -t`."""
+    names: list[str] = []
+    keys: list[str] = []
+
+    def walk(directives: list[D], parent: str | None) -> None:
+        for d in directives:
+            if d.name == "server_name":
+                names.extend(a for a in d.args if a != "_")
+            elif parent == "map" and d.name not in _MAP_WORDS and not d.name.startswith("~"):
+                keys.append(d.name)
+            if d.block:
+                walk(d.block, d.name)
+    walk(http, None)
+    out = []
+    for prefix, found, default_max in (("server_names", names, 512), ("map", keys, 2048)):
+        if not found:
+            continue
+        longest = max(len(k.encode("utf-8")) for k in found)
+        # nginx's element: a pointer, the key and 2 bytes aligned to 8; a bucket also ends in a pointer
+        bucket = 1 << max(6, math.ceil(math.log2(8 + (longest + 2 + 7) // 8 * 8 + 8)))
+        if bucket > 64:
+            out.append(D(f"{prefix}_hash_bucket_size", bucket,
+                         comment=f"room for the longest {'host name' if prefix == 'server_names' else 'map key'}"))
+        if len(found) * 4 > default_max:
+            out.append(D(f"{prefix}_hash_max_size", 1 << math.ceil(math.log2(len(found) * 4))))
+    return out

@@ -6,6 +6,7 @@ the access log, auth providers, routes).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Callable, Iterator, NamedTuple
 
@@ -13,6 +14,10 @@ from edgec import ir
 from edgec.diagnostics import Span
 
 from .capabilities import RETRYABLE_STATUSES
+from .conf import literal as conf_literal
+from .conf import quote
+from .regex import literal as regex_literal
+from .regex import percent_tolerant
 
 _VAR_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
@@ -210,10 +215,42 @@ def split_timeouts(route: ir.Route, scope: Scope) -> Problems:
                                   "longest of the upstreams' timeouts applies", None, "warning")
 
 
+PARAMETER_BYTES = 4096  # NGX_CONF_BUFFER: nginx refuses a longer token ("too long parameter")
+_ROOM = 64  # what the emitter may wrap around a value in one token (anchors, groups, a map key's prefix)
+
+
+def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
+    """A string the config would carry in one token longer than nginx reads, with its field named:
+    counted as printed (quoted, `$` spelled through a variable, regex metacharacters escaped)."""
+    for owner, field, text, span in _strings(edge, "the edge", "", edge.listeners[0].span if edge.listeners else None):
+        # query conditions match the raw query string: each character also as its %XX forms
+        spelled = (percent_tolerant if field.startswith("matches.query") else regex_literal)(text.replace("\0", ""))
+        printed = len(quote(conf_literal(spelled)).encode("utf-8")) + _ROOM
+        if printed > PARAMETER_BYTES:
+            yield Problem(span, f"the {field} of {owner} ({len(text.encode('utf-8')):,} bytes): nginx refuses a "
+                                f"parameter over {PARAMETER_BYTES:,} bytes", "shorten it", "error")
+
+
+def _strings(node, owner: str, field: str, span) -> Iterator[tuple[str, str, str, Span | None]]:
+    if isinstance(node, str):
+        yield owner, field or "value", node, span
+    elif isinstance(node, (tuple, list)):
+        for item in node:
+            yield from _strings(item, owner, field, span)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, ir.Secret):
+        name = getattr(node, "name", None)
+        kind = type(node).__name__.lower().replace("auth", " auth").strip()
+        if getattr(node, "span", None) is not None and isinstance(name, str):
+            owner, field, span = f"{kind} '{name}'", "", node.span
+        for f in dataclasses.fields(node):
+            if f.name not in ("span", "name") or not isinstance(name, str):
+                yield from _strings(getattr(node, f.name), owner, f"{field}.{f.name}".lstrip("."), span)
+
+
 Check = Callable[..., Problems]
 UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables)
 LISTENER: tuple[Check, ...] = (certificate_paths,)
-EDGE: tuple[Check, ...] = (access_log_path,)
+EDGE: tuple[Check, ...] = (access_log_path, parameter_lengths)
 AUTH: tuple[Check, ...] = (api_key_header, htpasswd_path, jwt_algorithms, jwks_url)
 ROUTE: tuple[Check, ...] = (header_conditions, appended_headers, rate_limit, cache, basic_auth_rate_limit,
                             own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts)
