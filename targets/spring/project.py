@@ -159,6 +159,11 @@ def uses_subrequests(edge: ir.Edge) -> bool:
     return any(isinstance(r.action, ir.Aggregate) or r.mirrors for r in edge.routes)
 
 
+# routes per generated class: javac overflows its stack on one fluent chain of about 1,000 routes,
+# and a class holds at most 65,535 constants (10,000 routes in one class exceed it)
+ROUTES_PER_CLASS = 250
+
+
 def _parameters(edge: ir.Edge, names) -> str:
     params = ["RouteLocatorBuilder builder"]
     if edge.auth:
@@ -277,11 +282,18 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     route_views = [{
         "id": r.id, "order": r.order, "edge_route_comment": comment(r.edge_route),
         "note": r.note, "note_comment": Java(r.note.replace("*/", "")),
-        "predicates_java": Java("\n                .and().".join(r.predicates)),
-        "filters": r.filters, "filters_java": Java("\n                    .".join(r.filters)),
+        "predicates_java": Java("\n                    .and().".join(r.predicates)),
+        "filters": r.filters, "filters_java": Java("\n                        .".join(r.filters)),
         "metadata": r.metadata, "uri": r.uri} for r in spring_routes]
+    # the routes are added by classes of ROUTES_PER_CLASS each: every route carries its order, so
+    # how they are split changes nothing of which one SCG tries first
+    chunks = [{"routes": route_views[i:i + ROUTES_PER_CLASS], "first": i + 1,
+               "last": min(i + ROUTES_PER_CLASS, len(route_views))}
+              for i in range(0, len(route_views), ROUTES_PER_CLASS)]
+    passed = [p.split()[-2:] for p in parameters.split(", ")[1:]]  # (type, name), without @Qualifier
     files[src + "EdgeRoutes.java"] = render(
-        "EdgeRoutes.java.j2", routes=route_views, imports=[Java(i) for i in imports],
+        "EdgeRoutes.java.j2", chunks=chunks, chunk_params=Java("".join(f",\n                {t} {n}" for t, n in passed)),
+        chunk_args=Java("".join(f", {n}" for _, n in passed)), imports=[Java(i) for i in imports],
         static_imports=[Java(i) for i in static_imports], parameters=Java(wrapped),
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))

@@ -179,7 +179,7 @@ def retry_filter(retry: ir.Retry) -> Java:
     if retry.backoff_ms:
         b = retry.backoff_ms
         parts.append(f"setBackoff(Duration.ofMillis({b}), Duration.ofMillis({b}), 1, false)")
-    return Java("retry(c -> c." + "\n                        .".join(parts) + ")")
+    return Java("retry(c -> c." + "\n                            .".join(parts) + ")")
 
 
 @dataclass
@@ -216,8 +216,8 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
                  f"{literal(ctx.names.service(p.upstream))}, {literal(uri_target(p.path))}, "
                  f"Duration.ofMillis({p.timeout_ms}))" for p in action.parts]
         out += request_header_filters(route.request_headers)
-        out.append(Java("filter(subrequests.aggregate(\n                        "
-                        + ",\n                        ".join(parts) + "))"))
+        out.append(Java("filter(subrequests.aggregate(\n                            "
+                        + ",\n                            ".join(parts) + "))"))
         return out
     if route.cache:
         out.append(Java(f"localResponseCache(Duration.ofMillis({route.cache.ttl_ms}), DataSize.ofMegabytes(16))"))
@@ -235,12 +235,12 @@ def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:
     configure = f"c -> c.setKeyResolver({resolver})"
     if route.name in ctx.split_limited:
         # one edge route became several SCG routes: they share the bucket of the first one
-        configure += f"\n                            .setRateLimiter(rateLimits.sharedWith({literal(route.name)}))"
+        configure += f"\n                                .setRateLimiter(rateLimits.sharedWith({literal(route.name)}))"
     if rate.status != 429:
         configure += f".setStatusCode(HttpStatus.valueOf({rate.status}))"
-    return Java("requestRateLimiter()\n                        .rateLimiter(RedisRateLimiter.class, c -> c"
+    return Java("requestRateLimiter()\n                            .rateLimiter(RedisRateLimiter.class, c -> c"
                 f".setReplenishRate({replenish}).setBurstCapacity({capacity}).setRequestedTokens({requested}))"
-                f"\n                        .configure({configure})")
+                f"\n                            .configure({configure})")
 
 
 def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
