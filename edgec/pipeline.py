@@ -129,22 +129,30 @@ class Output:
     executable: set[str] = field(default_factory=set)
     private: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # what to install or know to run the files
+    built: list[str] = field(default_factory=list)  # the targets that emitted their files
+    # the targets that reported an error (nothing of theirs is emitted) → their first error
+    refused: dict[str, Diagnostic] = field(default_factory=dict)
 
 
 def emit(edge: ir.Edge, targets: list, sink: Sink, options: dict[str, str] | None = None,
          resolve_secret=None, strict: bool = False) -> Output:
     """Check and emit each target (one sub-directory each when there are several). A target
-    that reports an error emits nothing; the caller writes nothing when the sink has errors."""
+    that reports an error emits nothing, and is listed as refused; the others are emitted whole.
+    Every target's diagnostics go to `sink`."""
     from .targets import BuildContext
     out = Output()
     options = options or {}
     for target in targets:
-        ctx = BuildContext(edge, sink, {k: v for k, v in options.items() if k in target.options}, resolve_secret,
+        own = Sink(sink.file)  # one target's error must not stop the next one's build
+        ctx = BuildContext(edge, own, {k: v for k, v in options.items() if k in target.options}, resolve_secret,
                            target=target.name, strict=strict)
         target.check(ctx)
-        if sink.has_errors:
+        files = {} if own.has_errors else target.emit(ctx)
+        sink.items.extend(own.items)
+        if own.has_errors:
+            out.refused[target.name] = next(d for d in own.items if d.severity == "error")
             continue
-        files = target.emit(ctx)
+        out.built.append(target.name)
         prefix = f"{target.name}/" if len(targets) > 1 else ""
         out.files.update((prefix + rel, content) for rel, content in files.items())
         out.executable |= {prefix + rel for rel in target.executables(files)}

@@ -113,3 +113,20 @@ def test_defaults_a_target_approximates_are_one_line_and_what_the_file_writes_is
     keepalive = [line for line in w402 if "[upstream.keepalive]" in line]
     assert len(keepalive) == 1 and keepalive[0].startswith(f"samples/shop.edge:{orders}:3:")
     assert len(w402) == 4
+
+
+def test_build_all_writes_every_target_that_can_express_the_file_and_names_the_others(tmp_path):
+    out = edgec("build", "samples/shop.edge", "--env", "dev", "--target", "all", "-o", str(tmp_path / "o"))
+    assert out.returncode == 1  # a target refused
+    from edgec.targets import names
+    refused = {name for name in names() if f"edgec build: target {name} refused this file (" in out.stderr}
+    built = {p.name for p in (tmp_path / "o").iterdir()}
+    assert built and refused and built | refused == set(names()) and not built & refused
+    assert (tmp_path / "o" / "spring" / "pom.xml").is_file()  # each written whole
+    # one target asked for and refused: nothing written at all
+    out = edgec("build", "samples/shop.edge", "--env", "dev", "--target", sorted(refused)[0], "-o", str(tmp_path / "n"))
+    assert out.returncode == 1 and not (tmp_path / "n").exists()
+    # a file every target expresses: all built, exit 0
+    out = edgec("build", "samples/storefront.edge", "--env", "prod", "--target", "all", "-o", str(tmp_path / "s"))
+    assert out.returncode == 0, out.stderr
+    assert {p.name for p in (tmp_path / "s").iterdir()} == set(names())

@@ -51,12 +51,17 @@ def run(args) -> int:
     out = emit(result.edge, targets, sink, options, secret_resolver(args.secrets_dir), args.strict)
     diagnostics = result.diagnostics + sink.items
     print_diagnostics(diagnostics, {args.file: result.source}, args.format)
-    if sink.has_errors:
+    if not out.built:  # nothing is written unless a target compiled
         return EXIT_PROBLEMS
+    # with --target all, each target that can express the file is written whole; the others
+    # write nothing and are named, each with its first error
     written = write_tree(args.output, out.files, frozenset(out.executable), frozenset(out.private))
     if args.format == "text":
         for path in written:
             print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
         for note in out.notes:
             print(note, file=sys.stderr)
-    return EXIT_OK
+        for name, first in out.refused.items():
+            print(f"edgec build: target {name} refused this file ({first.code} at line {first.line}: see above); "
+                  f"nothing written for it", file=sys.stderr)
+    return EXIT_PROBLEMS if out.refused else EXIT_OK

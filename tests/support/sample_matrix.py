@@ -1,0 +1,55 @@
+"""The README's sample matrix: every sample built for every target in each of its environments,
+as `edgec build` does it (no secret set, nothing installed). `python -m tests.support.sample_matrix`
+prints the table; tests/test_readme.py holds the README to it."""
+from __future__ import annotations
+
+import re
+
+from edgec.diagnostics import Sink
+from edgec.lower import environments
+from edgec.parse import parse
+from edgec.pipeline import analyse, emit, secret_resolver
+from edgec.targets import get, names
+from tests.conftest import ROOT, SAMPLES
+
+BEGIN = "<!-- sample matrix: python -m tests.support.sample_matrix -->"
+END = "<!-- end of sample matrix -->"
+
+
+def _reason(d) -> str:
+    feature = re.search(r"\[([a-z_.0-9]+)\]", d.message)
+    return f"`{feature.group(1)}`" if feature else f"{d.code} {d.message.split(':')[0]}"
+
+
+def cell(path, target: str) -> str:
+    text = path.read_text()
+    refused = {}
+    for env in environments(parse(text, str(path))) or [None]:
+        result = analyse(text, f"samples/{path.name}", env=env)
+        assert result.edge is not None, [d.message for d in result.diagnostics]
+        out = emit(result.edge, [get(target)], Sink(f"samples/{path.name}"), {}, secret_resolver(None))
+        if target in out.refused:
+            refused[env] = _reason(out.refused[target])
+    if not refused:
+        return "builds"
+    reasons = dict.fromkeys(refused.values())
+    where = "" if len(refused) == len(environments(parse(text, str(path)))) else f" in {', '.join(refused)}"
+    return f"refused{where}: " + ", ".join(reasons)
+
+
+def table() -> str:
+    targets = names()
+    lines = [BEGIN, "| sample | " + " | ".join(f"`{t}`" for t in targets) + " |",
+             "|---|" + "---|" * len(targets)]
+    for path in SAMPLES:
+        lines.append(f"| [{path.stem}](samples/{path.name}) | " + " | ".join(cell(path, t) for t in targets) + " |")
+    return "\n".join(lines + [END])
+
+
+def in_readme() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text[text.index(BEGIN):text.index(END) + len(END)]
+
+
+if __name__ == "__main__":
+    print(table())
