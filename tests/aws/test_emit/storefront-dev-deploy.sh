@@ -3,7 +3,7 @@
 # Builds the Application Load Balancer of this edge with the AWS CLI (elbv2), and the WAF
 # web ACL of its rate limits (wafv2). Running it again converges: every resource is looked
 # up by name first and modified in place, never created twice. Inputs come from the
-# .edge file's aws_* variables and are overridden by EDGE_AWS_* environment variables;
+# .edge file's `target aws { }` block and are overridden by EDGE_AWS_* environment variables;
 # AWS_ENDPOINT_URL points the CLI at another endpoint (a test double).
 # shellcheck disable=SC2016  # '$' in single quotes is meant: JSON and regex replacements hold it
 set -euo pipefail
@@ -17,16 +17,16 @@ say() { printf '%s: %s\n' "$script" "$*" >&2; }
 fail() { printf '%s: error: %s\n' "$script" "$*" >&2; exit 2; }
 found() { [ -n "$1" ] && [ "$1" != "None" ]; }
 
-# input VAR ENVIRON LIST DEFAULT PATTERN HELP: VAR (an array when LIST is 1) is $ENVIRON, or
-# else DEFAULT (the .edge file's value); every word must match PATTERN
+# input VAR ENVIRON LIST DEFAULT PATTERN HELP ORIGIN: VAR (an array when LIST is 1) is $ENVIRON,
+# or else DEFAULT (the .edge file's value, from ORIGIN); every word must match PATTERN
 missing=()
 input() {
-  local var=$1 environ=$2 list=$3 default=$4 pattern=$5 help=$6 value word
+  local var=$1 environ=$2 list=$3 default=$4 pattern=$5 help=$6 origin=$7 value word
   local -a words
   value=${!environ:-$default}
   read -r -a words <<< "$value"
   if [ "${#words[@]}" -eq 0 ]; then
-    missing+=("$environ (or $var in the .edge file's env block): $help")
+    missing+=("$environ (or $origin in the .edge file): $help")
     return 0
   fi
   for word in "${words[@]}"; do
@@ -62,23 +62,23 @@ owned_target_groups() {
 }
 
 aws_region=""
-input aws_region EDGE_AWS_REGION 0 '' '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'the AWS region, e.g. eu-west-1'
+input aws_region EDGE_AWS_REGION 0 '' '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'the AWS region, e.g. eu-west-1' 'region in target aws { }'
 aws_vpc=""
-input aws_vpc EDGE_AWS_VPC 0 '' '^vpc-[0-9a-z]+$' 'the VPC of the target groups'
+input aws_vpc EDGE_AWS_VPC 0 '' '^vpc-[0-9a-z]+$' 'the VPC of the target groups' 'vpc in target aws { }'
 declare -a aws_subnets=()
-input aws_subnets EDGE_AWS_SUBNETS 1 '' '^subnet-[0-9a-z]+$' 'subnets in at least two availability zones'
+input aws_subnets EDGE_AWS_SUBNETS 1 '' '^subnet-[0-9a-z]+$' 'subnets in at least two availability zones' 'subnets in target aws { }'
 declare -a aws_security_groups=()
-input aws_security_groups EDGE_AWS_SECURITY_GROUPS 1 '' '^sg-[0-9a-z]+$' 'security groups of the load balancer'
+input aws_security_groups EDGE_AWS_SECURITY_GROUPS 1 '' '^sg-[0-9a-z]+$' 'security groups of the load balancer' 'security_groups in target aws { }'
 aws_certificate=""
-input aws_certificate EDGE_AWS_CERTIFICATE 0 '' '^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$' 'the ACM certificate ARN of the HTTPS listeners'
+input aws_certificate EDGE_AWS_CERTIFICATE 0 '' '^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$' 'the ACM certificate ARN of the HTTPS listeners' 'certificate in target aws { }'
 aws_scheme=""
-input aws_scheme EDGE_AWS_SCHEME 0 internet-facing '^(internet-facing|internal)$' 'internet-facing or internal'
+input aws_scheme EDGE_AWS_SCHEME 0 internet-facing '^(internet-facing|internal)$' 'internet-facing or internal' 'scheme in target aws { }'
 declare -a tg_1_targets=()
-input tg_1_targets EDGE_AWS_TARGETS_WEB 1 '127.0.0.1:9001 127.0.0.1:9002' '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream web'
+input tg_1_targets EDGE_AWS_TARGETS_WEB 1 '127.0.0.1:9001 127.0.0.1:9002' '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream web' 'IPv4 servers of upstream web'
 declare -a tg_2_targets=()
-input tg_2_targets EDGE_AWS_TARGETS_API_BLUE 1 127.0.0.1:9003 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream api_blue'
+input tg_2_targets EDGE_AWS_TARGETS_API_BLUE 1 127.0.0.1:9003 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream api_blue' 'IPv4 servers of upstream api_blue'
 declare -a tg_3_targets=()
-input tg_3_targets EDGE_AWS_TARGETS_API_GREEN 1 127.0.0.1:9004 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream api_green'
+input tg_3_targets EDGE_AWS_TARGETS_API_GREEN 1 127.0.0.1:9004 '^[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}$' 'ip:port addresses of upstream api_green' 'IPv4 servers of upstream api_green'
 stop_if_missing
 [ "${#aws_subnets[@]}" -ge 2 ] || fail "EDGE_AWS_SUBNETS: an ALB needs subnets in at least two availability zones"
 
