@@ -62,10 +62,13 @@ CAPABILITIES: dict[str, Capability] = {
                             "5 min), exp required: the algorithms list is not enforced (Envoy accepts what the JWKS "
                             "keys allow, never `none`); a valid token for another audience is answered 403, not "
                             "401; a shared secret is a compile error (give a JWKS)"),
-    "auth.basic": unsupported("not built yet for Envoy; use the runtime or nginx target"),
-    "auth.api_key": unsupported("not built yet for Envoy; use the runtime or nginx target"),
+    "auth.basic": approximate("basic_auth filter: only {SHA} (SHA-1) htpasswd entries, the file read when "
+                              "Envoy starts (a secret is written into envoy.yaml, mode 0600); the realm is not "
+                              "sent: Envoy's WWW-Authenticate names the request URL"),
+    "auth.api_key": approximate("api_key_auth filter with the header named; the keys are read at build time "
+                                "into envoy.yaml (mode 0600): rebuild and restart Envoy when they change"),
     "rate_limit.client_ip": native("local rate limit with one token bucket per client address (the connection's "
-                                   "peer: Envoy trusts no X-Forwarded-For here), at most 10,000 clients tracked per "
+                                   "peer, or behind trusted proxies the address read from X-Forwarded-For), at most 10,000 clients tracked per "
                                    "route (least recently seen forgotten); every Envoy instance counts on its own: "
                                    "a limit shared by several needs Envoy's global rate limit service, which edgec "
                                    "does not deploy"),

@@ -21,14 +21,14 @@ from .names import ADMIN_CLUSTER
 Plan = dict
 
 
-def bootstrap(edge: ir.Edge, admin_port: int, ca_file: str) -> Plan:
+def bootstrap(edge: ir.Edge, admin_port: int, ca_file: str, creds: dict[str, Plan]) -> Plan:
     admin = {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}
     clusters = [cluster(up) for up in edge.upstreams if up.servers] + jwt.clusters(edge, ca_file)
     if edge.observability.metrics_path:
         clusters.append({"name": ADMIN_CLUSTER, "type": "STATIC", "load_assignment": {
             "cluster_name": ADMIN_CLUSTER, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": admin}}]}]}})
     return {"admin": {"address": admin},
-            "static_resources": {"listeners": [listener(edge, lst) for lst in edge.listeners], "clusters": clusters}}
+            "static_resources": {"listeners": [listener(edge, lst, creds) for lst in edge.listeners], "clusters": clusters}}
 
 
 def _quoted(node):

@@ -18,9 +18,9 @@ ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 BUFFER = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
 
 
-def listener(edge: ir.Edge, lst: ir.Listener) -> Plan:
+def listener(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Plan:
     chain: Plan = {"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                "typed_config": connection_manager(edge, lst)}]}
+                                "typed_config": connection_manager(edge, lst, creds)}]}
     if lst.tls:
         chain["transport_socket"] = {"name": "envoy.transport_sockets.tls",
                                      "typed_config": tls_context(lst)}
@@ -39,10 +39,10 @@ def tls_context(lst: ir.Listener) -> Plan:
         "alpn_protocols": ["h2", "http/1.1"] if lst.http2 else ["http/1.1"]}}
 
 
-def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
+def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Plan:
     limits = edge.limits
-    config = route_config(edge, lst)
-    chain = http_filters(edge, lst, [r for vh in config["virtual_hosts"] for r in vh["routes"]])
+    config = route_config(edge, lst, creds)
+    chain = http_filters(edge, lst, [r for vh in config["virtual_hosts"] for r in vh["routes"]], creds)
     out: Plan = {
         "@type": HCM,
         "stat_prefix": listener_name(lst),
@@ -77,10 +77,10 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener) -> Plan:
     return out
 
 
-def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan]) -> list[Plan]:
+def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan], creds: dict[str, Plan]) -> list[Plan]:
     out = []
     if lst.redirect is None:
-        out += policies.filters(edge, metrics=edge.observability.metrics_path is not None)
+        out += policies.filters(edge, edge.observability.metrics_path is not None, creds)
     if any(lua.FILTER in r.get("typed_per_filter_config", {}) for r in routes_):
         out.append(lua.http_filter())
     if lst.redirect is None:
@@ -111,7 +111,7 @@ def original_ip_detection(trusted: tuple[str, ...]) -> list[Plan]:
         "xff_trusted_cidrs": {"cidrs": policies.cidr_ranges(trusted)}}}]
 
 
-def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
+def route_config(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Plan:
     name = listener_name(lst)
     if lst.redirect is not None:
         redirect: Plan = {"https_redirect": True, "response_code": REDIRECT_CODES[lst.redirect.status]}
@@ -125,7 +125,7 @@ def route_config(edge: ir.Edge, lst: ir.Listener) -> Plan:
            "ignore_port_in_host_matching": True,
            "request_headers_to_add": forwarding_headers(edge),
            "response_headers_to_remove": ["x-powered-by"],
-           "virtual_hosts": routes.virtual_hosts(edge, lst)}
+           "virtual_hosts": routes.virtual_hosts(edge, lst, creds)}
     if lst.hsts and lst.tls:
         out["response_headers_to_add"] = [option("strict-transport-security", literal(lst.hsts.header_value),
                                                  append=True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import jwt
+from . import credentials, jwt
 from .actions import seconds
 
 Plan = dict
@@ -22,7 +22,7 @@ _UNLIMITED = {"max_tokens": 1_000_000_000, "tokens_per_fill": 1_000_000_000, "fi
 _MIN_FILL_NS = 50_000_000  # Envoy's shortest fill interval
 
 
-def filters(edge: ir.Edge, metrics: bool) -> list[Plan]:
+def filters(edge: ir.Edge, metrics: bool, creds: dict[str, Plan]) -> list[Plan]:
     """The filters before the router, in the order a request meets them."""
     out = []
     if metrics:
@@ -30,7 +30,7 @@ def filters(edge: ir.Edge, metrics: bool) -> list[Plan]:
     if any(r.cors for r in edge.routes):
         out.append({"name": CORS, "typed_config": {"@type": _T + "cors.v3.Cors"}})
     if edge.auth and any(r.auth for r in edge.routes):
-        out += jwt.filters(edge)
+        out += jwt.filters(edge) + credentials.filters(edge, creds)
     if any(r.rate_limit for r in edge.routes):
         out.append({"name": RATELIMIT, "typed_config": {"@type": _T + "local_ratelimit.v3.LocalRateLimit",
                                                          "stat_prefix": "edgec_rate_limit"}})
@@ -39,13 +39,14 @@ def filters(edge: ir.Edge, metrics: bool) -> list[Plan]:
     return out
 
 
-def route_policies(edge: ir.Edge, route: ir.Route) -> Plan:
+def route_policies(edge: ir.Edge, route: ir.Route, creds: dict[str, Plan]) -> Plan:
     """The route's typed_per_filter_config for its policies."""
     per_filter: Plan = {}
     if route.cors:
         per_filter[CORS] = cors(route.cors)
     if route.auth:
-        per_filter.update(jwt.per_route(edge.auth_provider(route.auth)))
+        auth = edge.auth_provider(route.auth)
+        per_filter.update(jwt.per_route(auth) if isinstance(auth, ir.JwtAuth) else credentials.per_route(auth, creds))
     if route.rate_limit:
         per_filter[RATELIMIT] = rate_limit(route.rate_limit)
     if isinstance(route.action, ir.Forward):

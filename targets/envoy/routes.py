@@ -19,7 +19,7 @@ from .names import ADMIN_CLUSTER, route_name
 Plan = dict
 
 
-def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
+def virtual_hosts(edge: ir.Edge, listener: ir.Listener, creds: dict[str, Plan]) -> list[Plan]:
     metrics = [metrics_route(edge)] if edge.observability.metrics_path else []
     out = []
     for vh in routing.virtual_hosts(edge):
@@ -28,17 +28,17 @@ def virtual_hosts(edge: ir.Edge, listener: ir.Listener) -> list[Plan]:
         out.append({
             "name": vh.name or "any",
             "domains": ["*"] if vh.name is None else [vh.name, vh.name + "."],
-            "routes": metrics + [route(edge, listener, alt) for alt in vh.alternatives],
+            "routes": metrics + [route(edge, listener, alt, creds) for alt in vh.alternatives],
         })
     return out
 
 
-def route(edge: ir.Edge, listener: ir.Listener, alt: routing.Alternative) -> Plan:
+def route(edge: ir.Edge, listener: ir.Listener, alt: routing.Alternative, creds: dict[str, Plan]) -> Plan:
     r = alt.route
     plan: Plan = {"name": route_name(r, alt.match_index), "match": match(alt.match)}
     plan.update(action_fields(edge, listener, r, alt.match))
     plan.update(header_ops(r))
-    per_filter = policies.route_policies(edge, r)
+    per_filter = policies.route_policies(edge, r, creds)
     if per_filter:
         plan["typed_per_filter_config"] = {**plan.get("typed_per_filter_config", {}), **per_filter}
     return plan

@@ -45,7 +45,7 @@ def rejection(edge: ir.Edge, render: Callable[[ir.Edge, str], str], envoy: str |
 
 
 def _local(edge: ir.Edge, tmp: str) -> ir.Edge:
-    """The edge with its certificate and log files moved into `tmp`."""
+    """The edge with its certificate, log and htpasswd files moved into `tmp`."""
     listeners = edge.listeners
     if any(lst.tls for lst in listeners):
         cert, key = _certificate(tmp)
@@ -55,7 +55,15 @@ def _local(edge: ir.Edge, tmp: str) -> ir.Edge:
     if obs.access_log.path != "-":
         obs = dataclasses.replace(obs, access_log=dataclasses.replace(obs.access_log,
                                                                       path=os.path.join(tmp, "access.log")))
-    return dataclasses.replace(edge, listeners=listeners, observability=obs)
+    auth = []
+    for a in edge.auth:
+        if isinstance(a, ir.BasicAuth) and isinstance(a.htpasswd, str):
+            path = os.path.join(tmp, f"{len(auth)}.htpasswd")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("edgec:{SHA}2jmj7l5rSw0yVb/vlWAYkK/YBwk=\n")  # the empty password
+            a = dataclasses.replace(a, htpasswd=path)
+        auth.append(a)
+    return dataclasses.replace(edge, listeners=listeners, observability=obs, auth=tuple(auth))
 
 
 def _certificate(tmp: str) -> tuple[str, str]:

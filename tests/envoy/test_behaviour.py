@@ -238,3 +238,32 @@ def test_client_address_behind_a_trusted_proxy(gateway):
     # the limit counts per client found in X-Forwarded-For, not per proxy
     assert gw.get("/x", [("X-Forwarded-For", "203.0.113.9")]).status == 429
     assert gw.get("/x", [("X-Forwarded-For", "198.51.100.7")]).status == 200
+
+
+def test_basic_auth_and_api_keys(gateway, tmp_path):
+    import base64
+
+    from tests.nginx.support import TEST_HTPASSWD, TEST_PASSWORD, TEST_USER
+    htpasswd = tmp_path / "users.htpasswd"
+    htpasswd.write_text(TEST_HTPASSWD)
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# keys\nfile-key-1\n")
+    gw = gateway(f'''edge "t" {{
+      listen http 8080
+      upstream app {{ server "127.0.0.1:1" }}
+      auth basic staff {{ htpasswd "{htpasswd}" }}
+      auth api_key partners {{ header "X-API-Key" keys_file "{keys}" }}
+      route admin {{ match path prefix "/admin" auth staff forward app }}
+      route api {{ match path prefix "/api" auth partners forward app }}
+      route open {{ match path prefix "/open" forward app }}
+    }}''')
+
+    def basic(user, password):
+        return [("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())]
+    assert gw.get("/admin").status == 401
+    assert gw.get("/admin", basic(TEST_USER, "wrong")).status == 401
+    assert gw.get("/admin", basic(TEST_USER, TEST_PASSWORD)).status == 200
+    assert gw.get("/api").status == 401
+    assert gw.get("/api", [("X-API-Key", "nope")]).status == 401
+    assert gw.get("/api", [("X-API-Key", "file-key-1")]).status == 200
+    assert gw.get("/open").status == 200
