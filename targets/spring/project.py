@@ -29,6 +29,7 @@ HMAC = {"HS256": "HmacSHA256", "HS384": "HmacSHA384", "HS512": "HmacSHA512"}
 LAYOUT = {
     "EdgeApplication.java": "the Spring Boot application; one LoadBalancer client per upstream",
     "EdgeRoutes.java": "the routes (Java DSL), ordered by edgec's precedence",
+    "EdgeIdentity.java": "the backend's Server and X-Powered-By hidden, X-Request-Id to the backend and back",
     "EdgeMatching.java": "request predicates with edgec's meaning, path normalisation, client address",
     "EdgeFilters.java": "route filters: rewrites, redirects, fixed responses, CORS, deadline, sticky cookie",
     "EdgeSecurity.java": "the auth providers (JWT, basic, API key) as route filters",
@@ -300,6 +301,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     files[src + "EdgeMatching.java"] = render(
         "EdgeMatching.java.j2", trusted=Java(", ".join(literal(c) for c in edge.trusted_proxies)))
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
+    files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2")
     needs = set()
     if names.key_resolvers:
         needs.add("redis")

@@ -149,6 +149,10 @@ edge "behaviour" {{
     match path prefix "/chat"
     forward chat
   }}
+  route identity {{
+    match path prefix "/identity"
+    forward a
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
@@ -517,3 +521,19 @@ def test_websocket_echo(gateway):
         client.send("hello")
         assert client.recv(timeout=10) == "/chathello"
     assert client.close_code == 1000
+
+
+def test_the_backend_is_hidden_and_every_answer_carries_a_request_id(gateway):
+    """As nginx and the runtime: the backend's Server and X-Powered-By are not passed on (the echo
+    backend sends Server: BaseHTTP/...), and X-Request-Id goes to the backend and back."""
+    port, _ = gateway
+    status, headers, body = get(port, "/identity", {"X-Request-Id": "req-42",
+                                                    "X-Echo-Set-Header": "X-Powered-By: PHP/8.3"})
+    assert status == 200
+    assert "BaseHTTP" not in (headers.get("Server") or "") and headers.get("X-Powered-By") is None
+    assert headers["X-Request-Id"] == "req-42"
+    assert json.loads(body)["headers"]["x-request-id"] == "req-42"
+    status, headers, body = get(port, "/identity", {"X-Request-Id": "bad id\u00e9"})
+    made = headers["X-Request-Id"]
+    assert made and made != "bad id" and json.loads(body)["headers"]["x-request-id"] == made
+    assert get(port, "/moved/x")[1]["X-Request-Id"]  # an answer of the gateway's own too
