@@ -116,7 +116,7 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
     metrics = edge.observability.metrics_path
     if metrics:
         base, _, leaf = metrics.rstrip("/").rpartition("/")
-        _put(root, "management.endpoints.web.base-path", base or "/")
+        _put(root, "management.endpoints.web.base-path", literal(base) or "/")
         _put(root, "management.endpoints.web.exposure.include", "prometheus")
         _put(root, "management.endpoints.web.path-mapping.prometheus", literal(leaf))
         _put(root, "management.endpoints.web.discovery.enabled", False)

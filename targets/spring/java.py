@@ -8,6 +8,7 @@ line break or quote would end the literal: those characters get the ordinary esc
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 _SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -62,12 +63,18 @@ native new package private protected public return short static strictfp super s
 throw throws transient try void volatile while true false null var record yield sealed permits""".split())
 
 
+MAX_IDENTIFIER = 100  # a nested class is a file Outer$Inner.class: file names end at 255 bytes
+
+
 def identifier(text: str, prefix: str = "x") -> str:
-    """A Java identifier made from `text` (for bean and class names), stable and readable."""
+    """A Java identifier made from `text` (for bean, class and package names), stable and readable;
+    a long one is cut and ends in a digest of the whole, so two stay apart."""
     parts = [p for p in re.split(r"[^A-Za-z0-9]+", text) if p]
     ident = parts[0][:1].lower() + parts[0][1:] + "".join(p[:1].upper() + p[1:] for p in parts[1:]) if parts else ""
     if not ident or ident[0].isdigit() or ident in KEYWORDS:
         ident = prefix + ident[:1].upper() + ident[1:]
+    if len(ident) > MAX_IDENTIFIER:
+        ident = ident[:MAX_IDENTIFIER - 9] + "_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
     return ident
 
 

@@ -17,7 +17,7 @@ import jinja2
 from edgec import ir
 
 from . import config, routes
-from .java import Java, class_name, literal, string
+from .java import Java, class_name, identifier, literal, string
 
 # boot option → (Spring Boot, Spring Cloud train, SCG): pairs that resolve from Maven Central
 VERSIONS = {"3": ("3.5.7", "2025.0.0", "4.3"), "4": ("4.0.7", "2025.1.4", "5.0")}
@@ -105,7 +105,8 @@ def comment(text: str) -> Java:
 def package_name(edge: ir.Edge, option: str) -> str:
     if option:
         return option
-    return "edge." + (re.sub(r"[^a-z0-9]", "", edge.name.lower()) or "gateway")
+    # a package part is an identifier: never a keyword (`edge.class`), never a leading digit
+    return "edge." + identifier(re.sub(r"[^a-z0-9]", "", edge.name.lower()) or "gateway")
 
 
 def dependencies(edge: ir.Edge) -> list[Dependency]:
@@ -330,7 +331,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         needs.add("cache")
     files["src/main/resources/application.yml"] = config.application_yml(edge, names, needs)
     boot_version, cloud, scg = VERSIONS[boot]
-    artifact = re.sub(r"[^a-z0-9-]+", "-", edge.name.lower()).strip("-") + "-gateway"
+    artifact = re.sub(r"[^a-z0-9-]+", "-", edge.name.lower())[:64].strip("-") + "-gateway"  # the jar's file name
     files["README.md"] = _text_env().get_template("README.md.j2").render(
         scg=scg, boot=boot_version, jar=f"{artifact}-0.0.1.jar", needs=_run_needs(edge),
         layout=[f"`{path.rsplit('/', 1)[-1]}`: {LAYOUT[path.rsplit('/', 1)[-1]]}" for path in files

@@ -178,7 +178,7 @@ def retry_filter(retry: ir.Retry) -> Java:
         parts.append("setExceptions()")
     if retry.backoff_ms:
         b = retry.backoff_ms
-        parts.append(f"setBackoff(Duration.ofMillis({b}), Duration.ofMillis({b}), 1, false)")
+        parts.append(f"setBackoff(Duration.ofMillis({literal(b)}), Duration.ofMillis({literal(b)}), 1, false)")
     return Java("retry(c -> c." + "\n                            .".join(parts) + ")")
 
 
@@ -195,7 +195,7 @@ class RouteContext:
 def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]:
     out: list[Java] = []
     if route.timeouts.request_ms:
-        out.append(Java(f"filter(EdgeFilters.deadline(Duration.ofMillis({route.timeouts.request_ms})))"))
+        out.append(Java(f"filter(EdgeFilters.deadline(Duration.ofMillis({literal(route.timeouts.request_ms)})))"))
     if route.cors:
         out.append(cors_filter(route.cors))
     if route.auth:
@@ -214,13 +214,14 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     if isinstance(action, ir.Aggregate):
         parts = [f"new EdgeSubrequests.Part({literal(p.name)}, {literal(p.method)}, "
                  f"{literal(ctx.names.service(p.upstream))}, {literal(uri_target(p.path))}, "
-                 f"Duration.ofMillis({p.timeout_ms}))" for p in action.parts]
+                 f"Duration.ofMillis({literal(p.timeout_ms)}))" for p in action.parts]
         out += request_header_filters(route.request_headers)
         out.append(Java("filter(subrequests.aggregate(\n                            "
                         + ",\n                            ".join(parts) + "))"))
         return out
     if route.cache:
-        out.append(Java(f"localResponseCache(Duration.ofMillis({route.cache.ttl_ms}), DataSize.ofMegabytes(16))"))
+        out.append(Java(f"localResponseCache(Duration.ofMillis({literal(route.cache.ttl_ms)}), "
+                        "DataSize.ofMegabytes(16))"))
     out += request_header_filters(route.request_headers)
     out += rewrite_filters(route.rewrite, m)
     out += [Java(f"filter(subrequests.mirror({literal(ctx.names.service(mirror.upstream))}, {mirror.percent!r}))")
@@ -256,8 +257,8 @@ def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
 
 def upstream_timeouts(up: ir.Upstream, route: ir.Route) -> list[tuple[Java, Java]]:
     limits = routing.time_limits(route.timeouts, up)
-    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(str(limits.attempt_ms))),
-            (Java("CONNECT_TIMEOUT_ATTR"), Java(str(limits.connect_ms)))]
+    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(literal(limits.attempt_ms))),
+            (Java("CONNECT_TIMEOUT_ATTR"), Java(literal(limits.connect_ms)))]
 
 
 def build_routes(ctx: RouteContext) -> list[SpringRoute]:

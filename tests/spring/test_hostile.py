@@ -96,6 +96,46 @@ def test_values_that_cannot_be_sent_are_refused(value, code):
     assert code in {d.code for d in result.diagnostics if d.severity == "error"}
 
 
+# names Java reserves or cannot start with, a name longer than a file name may be, durations past
+# Integer.MAX_VALUE milliseconds (24.8 days) and a placeholder in every segment of the metrics path:
+# each once gave code javac refused (or an OSError), with `edgec build` exiting 0
+LONG = "u" + "x" * 299
+NAMES = {}
+for edge_name in ("class", "123abc", "n" * 300):
+    NAMES[edge_name] = analyse(f"""
+edge "{edge_name}" {{
+  listen http 8080
+  upstream new {{ server "127.0.0.1:1" }}
+  upstream {LONG} {{ server "127.0.0.1:2" }}
+  auth jwt main {{ issuer "https://idp.example/" jwks "https://idp.example/jwks" leeway 30d }}
+  route r {{ match path prefix "/r" timeout 30d retries 1 backoff 25d cache 365d forward new }}
+  route a {{ match path prefix "/a" auth main forward {LONG} }}
+  route g {{ match path prefix "/g" aggregate {{ p = get new "/p" timeout 30d }} }}
+  metrics "/\\${{HOME}}/x\\${{USER}}/metrics"
+}}""", "names.edge").edge
+NAME_PROJECTS = {name: harness.register(f"names-{i}", edge) for i, (name, edge) in enumerate(NAMES.items()) if edge}
+
+
+def test_hostile_names_give_valid_java_names_and_file_names():
+    for name, edge in NAMES.items():
+        assert edge is not None, name
+        files, diagnostics = harness.emit(edge)
+        assert files is not None, [d.message for d in diagnostics]
+        java = [f for f in files if f.endswith(".java")]
+        package = java[0].split("/")[3:-1]
+        assert all(part.isidentifier() and part not in ("class", "new") for part in package), package
+        assert all(len(part.encode()) <= 255 for f in files for part in f.split("/"))
+        assert "Duration.ofMillis(2592000000L)" in "".join(files[f] for f in java)
+        yml = files["src/main/resources/application.yml"]
+        assert "base-path: /\\${HOME}/x\\${USER}" in yml, yml
+
+
+def test_hostile_names_compile(built):
+    for name, project_id in NAME_PROJECTS.items():
+        project = built[project_id]
+        assert project.jar is not None, f"{name[:20]}: mvn package failed:\n{project.build_log[-3000:]}"
+
+
 @pytest.fixture(scope="module")
 def gateway(built, tmp_path_factory):
     project = built[PROJECT]
