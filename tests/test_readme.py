@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from .conftest import ROOT
 from .support import sample_matrix
+from .support.venvs import fresh_venv
 
 README = (ROOT / "README.md").read_text()
 
@@ -68,11 +68,7 @@ def checkout(tmp_path_factory) -> Path:
 def shell(checkout, tmp_path_factory):
     """Runs a README line with bash in the checkout, a fresh virtualenv first on PATH (its
     dependencies are the test interpreter's, so `pip install .` needs no download)."""
-    venv = tmp_path_factory.mktemp("venv") / "v"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    (site,) = (venv / "lib").glob("python*/site-packages")
-    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
-    (site / "test-dependencies.pth").write_text("".join(f"{p}\n" for p in paths))
+    venv = fresh_venv(tmp_path_factory.mktemp("venv") / "v")
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     environ["PATH"] = f"{venv / 'bin'}{os.pathsep}{environ['PATH']}"
 

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tomllib
 import zipfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT
+from ..support.venvs import fresh_venv
 
 SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets")
 
@@ -61,13 +61,7 @@ def left_out(wheel: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory) -> Path:
-    env = tmp_path_factory.mktemp("venv") / "v"
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=120)
-    # the dependencies are those of the interpreter running the tests: --system-site-packages would
-    # give the base interpreter's, which lack them when the tests run from a virtualenv
-    (site,) = (env / "lib").glob("python*/site-packages")
-    paths = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
-    (site / "test-dependencies.pth").write_text("".join(f"{p}\n" for p in paths))
+    env = fresh_venv(tmp_path_factory.mktemp("venv") / "v")
     run = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
