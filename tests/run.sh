@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 missing=()
 command -v nginx >/dev/null || missing+=(nginx)
+# njs, the JavaScript module the nginx target loads for JWT validation
+[ -e /usr/lib/nginx/modules/ngx_http_js_module.so ] || missing+=(libnginx-mod-http-js)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v mvn >/dev/null || missing+=(maven)

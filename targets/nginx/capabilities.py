@@ -90,8 +90,9 @@ CAPABILITIES: dict[str, Capability] = {
                                  "other requests keep the backend connection alive"),
     "action.redirect": native(),
     "action.respond": native(),
-    "action.aggregate": unsupported("nginx cannot merge several backend responses into one JSON document; "
-                                    "use the runtime target or a backend-for-frontend service"),
+    "action.aggregate": native("with njs (-O njs=auto): parallel subrequests to the parts' upstreams, merged into "
+                               "the runtime's JSON byte for byte; a part's timeout bounds its connect and each "
+                               "read, and a body over max_body is a failed part as in the runtime"),
     "observability.access_log": native("log_format escape=json"),
     "observability.metrics": approximate("stub_status counters in nginx's text format, not Prometheus, "
                                          "answered to loopback and trusted proxies only"),
@@ -105,6 +106,8 @@ WITHOUT_NJS: dict[str, Capability] = {
     "auth.jwt": unsupported("JWT validation (auth_jwt) is NGINX Plus only; nginx open source does it with njs "
                             "(-O njs=auto or on, package libnginx-mod-http-js)"),
     "rate_limit.claim": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
+    "action.aggregate": unsupported("merging several backend responses into one JSON document needs njs "
+                                    "(-O njs=auto or on)"),
 }
 
 # nginx 1.29.6 brought `sticky` to open source

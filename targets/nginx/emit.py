@@ -254,7 +254,8 @@ class Emitter:
             locations = ServerLocations(self.parts)
             body = locations.build(sp) + self.actions.mirror_locations()
             if self.js.enabled:
-                body += self.js.jwks_locations()
+                base = [D("proxy_set_header", n, v) for n, v in self.headers.base_headers().values()]
+                body += self.js.jwks_locations() + self.js.part_locations(base, self.edge.limits.max_body_bytes)
             self._dispatches |= locations.dispatches
             key = Printer().render(body) if len(plans) > 1 else ""
             bodies.setdefault(key, ([], body))[0].append(sp.name)

@@ -1,5 +1,5 @@
-"""What the nginx JavaScript module (njs, `ngx_http_js_module`) carries: JWT validation and
-the claim a rate limit is keyed by.
+"""What the nginx JavaScript module (njs, `ngx_http_js_module`) carries: JWT validation, the
+claim a rate limit is keyed by, and response aggregation.
 
 A JWT route's location runs the gate of njs/jwt.js (settings in $edgec_jwt, JSON written
 here), which answers 401 as the runtime does or hands the request to the route's named
@@ -7,6 +7,10 @@ location, where the rate limit and the action run: nginx runs limit_req before a
 check, and the runtime checks the token first. The JWKS is fetched by nginx itself (a
 subrequest to an internal proxy_cache location), since njs 0.7.9 keeps nothing between
 requests.
+
+An aggregate route runs the merge of njs/aggregate.js (settings in $edgec_aggregate): one
+subrequest per part to an internal location that proxies to the part's upstream, whose
+error_page tells nginx's own failures (no connection, a timeout) from a backend's answer.
 """
 from __future__ import annotations
 
@@ -15,11 +19,14 @@ from importlib import resources
 
 from edgec import ir
 
-from .conf import D, Expr, duration
+from .conf import D, Expr, duration, size
 
 MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"  # Debian's and nginx.org's packages
 PACKAGE = "libnginx-mod-http-js"  # Debian's (nginx.org: nginx-module-njs)
 SCRIPT = "njs/edgec_jwt.js"
+AGGREGATE_SCRIPT = "njs/edgec_aggregate.js"
+# the statuses a part's location answers with when nginx itself gave up (aggregate.js reads them)
+PART_FAILED = {"unavailable": 590, "timeout": 591}
 JWKS_ZONE = "edgec_jwks"
 JWKS_TTL_MS = 600_000  # the published keys are read again after this
 JWKS_REFETCH_MS = 30_000  # an unknown key id refetches them at most this often (as the runtime)
@@ -28,9 +35,10 @@ CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the system's CAs (Debian), f
 
 
 def needed(edge: ir.Edge) -> bool:
-    """The edge has a route that checks a JWT (a claim-keyed limit needs one: E214)."""
+    """The edge has a route that checks a JWT (a claim-keyed limit needs one: E214) or
+    aggregates."""
     jwt = {a.name for a in edge.auth if isinstance(a, ir.JwtAuth)}
-    return any(r.auth in jwt for r in edge.routes)
+    return any(r.auth in jwt or isinstance(r.action, ir.Aggregate) for r in edge.routes)
 
 
 class Javascript:
@@ -42,6 +50,7 @@ class Javascript:
         self.secret_vars = {name: f"edgec_jwt_secret{i + 1}" for i, name in
                             enumerate(n for n, a in self.jwt.items() if a.secret)}
         self.enabled = enabled
+        self.aggregates = [r for r in edge.routes if isinstance(r.action, ir.Aggregate)]
 
     @staticmethod
     def load() -> D:
@@ -50,9 +59,13 @@ class Javascript:
     def http(self, secrets: dict[str, str]) -> list[D]:
         """The http-level directives: the scripts, the variables they write, the JWKS cache.
         `secrets`: auth name → HMAC key, written to a private module each."""
-        self.files[SCRIPT] = resources.files(__package__).joinpath("njs/jwt.js").read_text(encoding="utf-8")
+        scripts = resources.files(__package__).joinpath("njs")
+        self.files[SCRIPT] = scripts.joinpath("jwt.js").read_text(encoding="utf-8")
         out = [D("js_import", "edgec_jwt", "from", SCRIPT, comment="njs: JWT validation (njs/edgec_jwt.js)"),
                D("js_var", Expr("$" + LIMIT_KEY))]
+        if self.aggregates:
+            self.files[AGGREGATE_SCRIPT] = scripts.joinpath("aggregate.js").read_text(encoding="utf-8")
+            out.append(D("js_import", "edgec_aggregate", "from", AGGREGATE_SCRIPT))
         for name, var in self.secret_vars.items():
             module = var.replace("edgec_jwt_", "edgec_")
             path = f"secrets/{name}.jwt.js"
@@ -98,4 +111,40 @@ class Javascript:
                              D("proxy_ssl_trusted_certificate", CA_BUNDLE)]
                 out.append(D("location", "=", f"/_edgec/jwks/{auth.name}{suffix}", block=body,
                              comment=None if suffix else f"the JWKS of auth {auth.name}, cached by nginx"))
+        return out
+
+    # ---- aggregation -------------------------------------------------------------------------
+    def aggregate(self, route: ir.Route) -> list[D]:
+        """The content of an aggregate route: the parts fetched and merged by aggregate.js."""
+        action = route.action
+        assert isinstance(action, ir.Aggregate)
+        parts = [{"name": p.name, "uri": self.part_uri(route, i)} for i, p in enumerate(action.parts)]
+        return [D("set", Expr("$edgec_aggregate"), json.dumps({"parts": parts}, sort_keys=True)),
+                D("js_content", "edgec_aggregate.merge")]
+
+    @staticmethod
+    def part_uri(route: ir.Route, index: int) -> str:
+        return f"/_edgec/aggregate/{route.name}/{index + 1}"
+
+    def part_locations(self, base_headers: list[D], max_body: int) -> list[D]:
+        """One internal location per part: the part's request to its upstream, with the part's
+        timeout on every wait; nginx's own failures answer PART_FAILED statuses."""
+        if not self.aggregates:
+            return []
+        out = []
+        for route in self.aggregates:
+            for i, part in enumerate(route.action.parts):  # type: ignore[union-attr]
+                t = duration(part.timeout_ms)
+                out.append(D("location", "=", self.part_uri(route, i), comment=None if i else
+                             f"the parts of route {route.name}, fetched by njs/edgec_aggregate.js", block=[
+                                 D("internal"), D("proxy_pass", f"http://{part.upstream}{part.path}"),
+                                 D("proxy_method", part.method), D("proxy_pass_request_body", "off"),
+                                 *base_headers, D("proxy_set_header", "Content-Length", ""),
+                                 D("proxy_connect_timeout", t), D("proxy_read_timeout", t),
+                                 D("proxy_send_timeout", t),
+                                 D("subrequest_output_buffer_size", size(max_body)),
+                                 D("error_page", 502, 503, "=", "@edgec_part_unavailable"),
+                                 D("error_page", 504, "=", "@edgec_part_timeout")]))
+        out += [D("location", "@edgec_part_unavailable", block=[D("return", PART_FAILED["unavailable"])]),
+                D("location", "@edgec_part_timeout", block=[D("return", PART_FAILED["timeout"])])]
         return out

@@ -123,6 +123,9 @@ class ServerLocations:
         body = policies.directives(route)
         if isinstance(action, ir.Forward):
             return body + actions.forward(route)
+        if isinstance(action, ir.Aggregate):
+            # njs answers in the content phase, after limit_req
+            return body + headers.response_headers(route, proxied=False) + self.parts.js.aggregate(route)
         answer = actions.redirect(action, h.prefix) if isinstance(action, ir.Redirect) else actions.respond(action)
         answer = headers.response_headers(route, proxied=False) + answer
         if not policies.answers_late(route):

@@ -10,7 +10,9 @@ belong to the deploy host, never behaviour:
 * TLS certificate and key → `tls/cert.pem` / `tls/key.pem` in the prefix (a test
   certificate written there);
 * access log file → `logs/access.log` in the prefix ("-" stays standard output);
-* API keys_file → a test file with one key, htpasswd path → `secrets/test.htpasswd`.
+* API keys_file → a test file with one key, htpasswd path → `secrets/test.htpasswd`;
+* a JWKS address given by host name → 127.0.0.1, same port and path (nginx resolves the
+  host of a proxy_pass at start, as it does an upstream server's).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os
 import shutil
 import signal
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 from edgec import ir
@@ -48,6 +51,11 @@ def localise(edge: ir.Edge, keys_file: str | None = None) -> ir.Edge:
             a = dataclasses.replace(a, keys_file=keys_file)
         if isinstance(a, ir.BasicAuth) and isinstance(a.htpasswd, str):
             a = dataclasses.replace(a, htpasswd="secrets/test.htpasswd")
+        if isinstance(a, ir.JwtAuth) and a.jwks_url:
+            url = urllib.parse.urlsplit(a.jwks_url)
+            if not is_ip(url.hostname or ""):
+                a = dataclasses.replace(a, jwks_url=url._replace(
+                    netloc="127.0.0.1" + (f":{url.port}" if url.port else "")).geturl())
         auth.append(a)
     obs = edge.observability
     if obs.access_log.path != "-":
