@@ -150,6 +150,9 @@ def test_njs_off_refuses_jwt_and_says_how_to_turn_it_on():
     assert files is None
     errors = [d.message for d in diagnostics if d.severity == "error"]
     assert len(errors) == 2 and all("-O njs=auto or on" in m for m in errors)
+    aggregate = 'edge "a" { upstream u { server "127.0.0.1:9" } route r { aggregate { x = get u "/x" } } }'
+    files, diagnostics = build(compile_text(aggregate), {"njs": "off"})
+    assert files is None and ["action.aggregate" in d.message for d in diagnostics if d.severity == "error"] == [True]
 
 
 def test_build_prints_the_module_it_loads(tmp_path):
