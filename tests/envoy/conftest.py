@@ -83,7 +83,8 @@ def gateway(tmp_path):
         files, diagnostics = build(live, options)
         assert files is not None, [d.message for d in diagnostics]
         directory = tmp_path / f"envoy{len(stack._exit_callbacks)}"
-        envoy = stack.enter_context(Envoy(write(files, directory), list(ports.values())))
+        envoy = stack.enter_context(Envoy(write(files, directory), list(ports.values()),
+                                          int(options["admin_port"])))
         return Gateway(envoy, ports, echoes, files, live, int(options["admin_port"]),
                        [d for d in diagnostics if d.severity == "warning"])
 

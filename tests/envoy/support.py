@@ -6,8 +6,10 @@ port, no hot-restart shared memory, and is stopped by PID.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from edgec import ir
@@ -42,9 +44,10 @@ class Envoy:
     """A real Envoy on a bootstrap file; `with Envoy(path, ports):` starts it, waits until
     every listener port accepts connections, and stops it."""
 
-    def __init__(self, config: Path, ports: list[int]):
+    def __init__(self, config: Path, ports: list[int], admin_port: int | None = None):
         self.config = config
         self.ports = ports
+        self.admin_port = admin_port  # when given, start() also waits for the admin's /ready
         self.proc: subprocess.Popen | None = None
         self.log = config.with_suffix(".log")
 
@@ -58,7 +61,24 @@ class Envoy:
         except NotListening as err:
             self.stop()
             raise RuntimeError(f"{err}: " + self.log.read_text()[-3000:]) from None
+        if self.admin_port is not None:
+            self._wait_ready()
         return self
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        """Until Envoy's admin says LIVE (listeners bound is not yet serving)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=1)
+                conn.request("GET", "/ready")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("envoy is not ready: " + self.log.read_text()[-3000:])
 
     def stop(self) -> None:
         stop_process(self.proc)

@@ -41,10 +41,11 @@ def test_corpus(casefile, tmp_path):
         ports = {lst.port: free_port() for lst in edge.listeners}
         live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}),
                                           ports)
-        files, diagnostics = build(live, admin_options())
+        options = admin_options()
+        files, diagnostics = build(live, options)
         assert files is not None, [d.message for d in diagnostics]
         failures = {}
-        with Envoy(write(files, tmp_path), list(ports.values())):
+        with Envoy(write(files, tmp_path), list(ports.values()), int(options["admin_port"])):
             for case in casefile.cases:
                 if skipped[case.name]:
                     continue

@@ -55,9 +55,10 @@ def test_hostile_values_arrive_exactly(value):
     with tempfile.TemporaryDirectory() as tmp, EchoServer("app") as echo:
         port = free_port()
         live = with_listener_ports(with_servers(edge, {"app": echo.address}), {8080: port})
-        files, diags = build(live, {**admin_options(), "validate": "off"})
+        options = {**admin_options(), "validate": "off"}
+        files, diags = build(live, options)
         assert files is not None, [d.message for d in diags]
-        with Envoy(write(files, Path(tmp)), [port]):
+        with Envoy(write(files, Path(tmp)), [port], int(options["admin_port"])):
             r = send(port, "/set")
             assert json.loads(r.body)["headers"]["x-hostile"] == latin1(value)
             assert r.getheader("X-Back") == latin1(value)
