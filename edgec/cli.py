@@ -17,6 +17,7 @@ COMMANDS = {
     "explain": "show which route takes a request, why, and what the backend receives",
     "test": "check routing test cases (request → route, upstream, path, headers, status)",
     "diff": "show what differs between two environments' IR",
+    "graph": "draw listeners, hosts, routes in precedence order and upstreams (dot, mermaid, svg, png)",
 }
 
 

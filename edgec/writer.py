@@ -6,12 +6,12 @@ import shutil
 import tempfile
 
 
-def write_atomically(path: str, content: str, mode: int | None = None) -> None:
+def write_atomically(path: str, content: str | bytes, mode: int | None = None) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".edgec-", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(content)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content.encode("utf-8") if isinstance(content, str) else content)
         if mode is not None:
             os.chmod(tmp, mode)
         elif os.path.exists(path):

@@ -15,6 +15,7 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)  # an HTTP/2 client (Debian's curl has nghttp2)
+command -v dot >/dev/null || missing+=(graphviz)  # `edgec graph --format svg|png`
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq

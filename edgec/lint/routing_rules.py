@@ -14,7 +14,8 @@ from itertools import combinations
 from typing import Iterator
 
 from .. import ir
-from ..routing import DEFAULT_PORTS, Request, compile, host_of, normalize_path, strip_slash
+from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, host_matches, host_of, normalize_path,
+                       prefix_matches, strip_slash)
 from . import Finding, Rule, edges, rule
 
 MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
@@ -132,21 +133,65 @@ def _where(s: _Shape) -> str:
     return f"route '{s.route.name}' match {s.match_index + 1}" + (f" (line {line})" if line else "")
 
 
+def never_wins(edge: ir.Edge) -> dict[str, list[str]]:
+    """Route name → the routes that take every request it accepts, for each route that can
+    never win (a route whose every match is only a duplicate is left to W305)."""
+    out = {}
+    for ri, results in dominators(edge).items():
+        if not results or not all(found for found, _ in results):
+            continue
+        if all(same is not None for _, same in results):
+            continue
+        out[edge.routes[ri].name] = sorted({d.route.name for found, _ in results for d in found[:1]})
+    return out
+
+
+def may_overlap(a: Alternative, b: Alternative) -> bool:
+    """Can one request be accepted by both? False only when certain (a regex is assumed to
+    accept anything its literal rivals do not rule out)."""
+    if not _hosts_overlap(a.host, b.host):
+        return False
+    if a.match.methods and b.match.methods and not set(a.match.methods) & set(b.match.methods):
+        return False
+    for conds_a, conds_b in ((a.entry.headers, b.entry.headers), (a.entry.query, b.entry.query)):
+        exact_b = dict((n, t) for n, t in conds_b if isinstance(t, str))
+        if any(isinstance(t, str) and exact_b.get(n, t) != t for n, t in conds_a):
+            return False
+    pa, pb = a.match.path.type, b.match.path.type
+    va, vb = a.entry.path_value, b.entry.path_value
+    if "regex" in (pa, pb):
+        if pa == pb:
+            return True
+        regex, other, kind = (a.entry.regex, vb, pb) if pa == "regex" else (b.entry.regex, va, pa)
+        return kind == "prefix" or regex(other) is not None
+    if pa == "exact" and pb == "exact":
+        return va == vb
+    if pa == "exact":
+        return prefix_matches(vb, va)
+    if pb == "exact":
+        return prefix_matches(va, vb)
+    return prefix_matches(va, vb) or prefix_matches(vb, va)
+
+
+def _hosts_overlap(a: str | None, b: str | None) -> bool:
+    if a is None or b is None or a == b:
+        return True
+    if a.startswith("*.") and b.startswith("*."):
+        return a.endswith(b[1:]) or b.endswith(a[1:])
+    if a.startswith("*."):
+        return host_matches(a, b)
+    return b.startswith("*.") and host_matches(b, a)
+
+
 @rule
 class ShadowedRoute(Rule):
     code = "W304"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
-            for ri, results in dominators(edge).items():
-                route = edge.routes[ri]
-                if not results or not all(found for found, _ in results):
-                    continue
-                if all(same is not None for _, same in results):
-                    continue  # every match is a duplicate: duplicate-match says it
-                by = sorted({f"'{d.route.name}'" for found, _ in results for d in found[:1]})
-                yield Finding(f"route '{route.name}' can never win: every request it matches is taken by "
-                              f"route {', '.join(by)}", route.span,
+            for name, by in never_wins(edge).items():
+                yield Finding(f"route '{name}' can never win: every request it matches is taken by "
+                              "route " + ", ".join(f"'{b}'" for b in by), edge.route(name).span,
                               "make its matches more specific (host, exact path, method, headers, query), "
                               "or move it above the routes that take its requests if it should win")
 
