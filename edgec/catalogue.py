@@ -135,6 +135,8 @@ CODES = (
     Code("W316", "https-redirect-without-listener", "lint",
          "an http listener redirects to an https port no listener of this edge serves"),
     Code("W317", "hsts-preload", "lint", "hsts asks for preload without what the preload list requires"),
+    Code("W318", "may-shadow", "lint (routing)",
+         "a prefix route whose requests a regex route seems to take (regexes rank above prefixes)"),
     # what a target can express
     Code("E401", "target-capability", "target", "the target cannot express a feature the file uses"),
     Code("W402", "target-approximation", "target", "the target expresses a feature only approximately"),

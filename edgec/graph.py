@@ -4,7 +4,7 @@
 they name (or "any host") in decide's precedence order, numbered by their place in
 `first_match_order`, each link labelled with the match it stands for; a route leads to
 its upstreams (weights), mirrors, the upstreams its aggregate calls, or to a terminal node
-for a redirect or a fixed response. Routes that can never win (lint W304) are marked.
+for a redirect or a fixed response. Routes that can never win (lint W304) or may never win (W318) are marked.
 
 Every string a user wrote reaches the output only through `dot_string` or
 `mermaid_string`, which quote it for that language: no label can close its quotes.
@@ -24,7 +24,7 @@ class Node:
     id: str  # made here, never from user text
     kind: str  # listener, host, route, upstream, terminal
     lines: tuple[str, ...]  # the label, one line each (user text, quoted when rendered)
-    shadowed: bool = False
+    shadowed: str | None = None  # "never wins" (lint W304) or "may never win" (W318)
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,12 @@ def competitors(edge: ir.Edge, name: str) -> set[str]:
 
 def build(edge: ir.Edge, focus: str | None = None) -> Graph:
     """The graph of one edge; with focus, only that route and the routes it competes with."""
-    from .lint.routing_rules import never_wins
+    from .lint.routing_rules import may_never_win, never_wins
     graph = Graph(f"edge {edge.name}" + (f" (env {edge.env})" if edge.env else ""))
     order = first_match_order(edge)
     keep = competitors(edge, focus) if focus is not None else {r.name for r in edge.routes}
-    shadowed = never_wins(edge)
+    shadowed = {**{name: "may never win" for name in may_never_win(edge)},
+                **{name: "never wins" for name in never_wins(edge)}}
     route_ids = {r.name: f"r{i}" for i, r in enumerate(edge.routes)}
     up_ids = {u.name: f"u{i}" for i, u in enumerate(edge.upstreams)}
 
@@ -152,7 +153,7 @@ def build(edge: ir.Edge, focus: str | None = None) -> Graph:
             continue
         rid = route_ids[route.name]
         graph.nodes.append(Node(rid, "route", (f"route {route.name}", *badges(route)),
-                                shadowed=route.name in shadowed))
+                                shadowed=shadowed.get(route.name)))
         action = route.action
         if isinstance(action, ir.Forward):
             total = sum(b.weight for b in action.backends) or 1
@@ -201,7 +202,7 @@ def to_dot(graph: Graph) -> str:
         label = "\\n".join(dot_string(line)[1:-1] for line in n.lines)
         attrs = [f'label="{label}"', f"shape={_DOT_SHAPES[n.kind]}"]
         if n.shadowed:
-            attrs += ['style="dashed,filled"', 'fillcolor="#f8d7da"', 'xlabel="never wins"']
+            attrs += ['style="dashed,filled"', 'fillcolor="#f8d7da"', f"xlabel={dot_string(n.shadowed)}"]
         out.append(f"  {n.id} [{', '.join(attrs)}];")
     for link in graph.links:
         attrs = []
@@ -237,7 +238,8 @@ def to_mermaid(graph: Graph) -> str:
     out = ["---", f"title: {json.dumps(graph.title)}", "---", "flowchart LR"]
     for n in graph.nodes:
         left, right = _MERMAID_SHAPES[n.kind]
-        label = "<br/>".join(mermaid_string(line)[1:-1] for line in n.lines)
+        lines = (*n.lines, f"({n.shadowed})") if n.shadowed else n.lines
+        label = "<br/>".join(mermaid_string(line)[1:-1] for line in lines)
         out.append(f'  {n.id}{left}"{label}"{right}')
     for link in graph.links:
         arrow = "-.->" if link.style == "dashed" else "-->"

@@ -77,15 +77,33 @@ class _Shape:
         # dominance needs the same path, the same method presence and the same condition counts
         return (_path_key(self.match.path), bool(self.methods), len(self.headers), len(self.query))
 
-    def dominates(self, m: "_Shape") -> bool:
-        """self accepts every request m accepts and ranks at least as high on each (self is
-        earlier in the file, which settles a full tie)."""
-        if not m.hosts <= self.hosts or bool(self.hosts) != bool(m.hosts):
+    def takes(self, m: "_Shape", host: str | None, method: str | None) -> bool:
+        """self accepts every request m accepts through the host pattern `host` (None: m
+        names none) with `method` (None: m names none), ranking at least as high."""
+        if (self.hosts and host not in self.hosts) or bool(self.hosts) != (host is not None):
             return False
-        if self.methods and not m.methods <= self.methods:
+        if self.methods and method not in self.methods:
             return False
         return (all(_implied(d, m.headers) for d in self.headers.values())
                 and all(_implied(d, m.query) for d in self.query.values()))
+
+    def dominates(self, m: "_Shape") -> bool:
+        """self takes every request m accepts (self is earlier in the file, which settles a full tie)."""
+        return all(self.takes(m, host, method) for host in (m.hosts or (None,)) for method in (m.methods or (None,)))
+
+
+def _union_cover(s: _Shape, pool: list[_Shape]) -> list[_Shape]:
+    """Earlier matches that together take every request s accepts, one taking each of its
+    hosts and methods (route `GET POST` after a `GET` route and a `POST` route); [] when
+    some host or method is left to s."""
+    takers: dict[int, _Shape] = {}
+    for host in sorted(s.hosts) or [None]:
+        for method in sorted(s.methods) or [None]:
+            d = next((d for d in pool if d.takes(s, host, method)), None)
+            if d is None:
+                return []
+            takers.setdefault(id(d), d)
+    return list(takers.values())
 
 
 def _subsets(items: frozenset) -> Iterator[frozenset]:
@@ -98,8 +116,8 @@ _LAST: list = [lambda: None, None]  # (weak ref to the IR, result): W304 and W30
 
 
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
-    """Route index → for each of its matches: the matches of earlier routes that take every
-    request it accepts, and the one identical to it (if any)."""
+    """Route index → for each of its matches: earlier matches that together take every
+    request it accepts ([] when there are none), and the one identical to it (if any)."""
     if _LAST[0]() is not edge:
         _LAST[:] = [weakref.ref(edge), _dominators(edge)]
     return _LAST[1]
@@ -119,7 +137,9 @@ def _dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | No
                 pool = (d for sub in _subsets(s.exacts) for d in by_exacts.get(sub, ()))
             else:
                 pool = (d for group in by_exacts.values() for d in group)
-            found = [d for d in pool if d.dominates(s)]
+            candidates = list(pool)
+            whole = next((d for d in candidates if d.dominates(s)), None)
+            found = [whole] if whole is not None else _union_cover(s, candidates)
             results.append((found, identical.get(s.identity)))
         out[ri] = results
         for s in shapes:
@@ -142,7 +162,7 @@ def never_wins(edge: ir.Edge) -> dict[str, list[str]]:
             continue
         if all(same is not None for _, same in results):
             continue
-        out[edge.routes[ri].name] = sorted({d.route.name for found, _ in results for d in found[:1]})
+        out[edge.routes[ri].name] = sorted({d.route.name for found, _ in results for d in found})
     return out
 
 
@@ -287,3 +307,61 @@ class RedirectLoop(Rule):
                 return chain
             req = nxt
         return None
+
+
+# paths below a prefix a regex is tried on before W318 supposes it accepts them all
+_PROBES = ("", "/", "/x", "/x/y-1.z")
+
+
+def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
+    """Route name → the routes whose regex paths seem to accept every request it accepts:
+    regexes rank above prefixes, but whether a pattern accepts every path under a prefix is
+    only tried on a few paths, so this is "may", never "can never" (W304)."""
+    regexes = [e for e in compile(edge).entries if e.match.path.type == "regex"]
+    certain = never_wins(edge)
+    out = {}
+    for route in edge.routes:
+        if route.name in certain or not route.matches or not regexes:
+            continue
+        by: list[str] = []
+        for m in route.matches:
+            taker = _regex_taker(route, m, regexes)
+            if taker is None:
+                break
+            by.append(taker.route.name)
+        else:
+            if set(by) != {route.name}:
+                out[route.name] = sorted(set(by) - {route.name})
+    return out
+
+
+def _regex_taker(route: ir.Route, m: ir.Match, regexes: list) -> object | None:
+    """A regex entry that seems to take every request the prefix match m accepts."""
+    if m.path.type != "prefix":
+        return None
+    prefix = strip_slash(normalize_path(m.path.value)) if m.path.value.startswith("/") else m.path.value
+    probes = [prefix + p if prefix + p else "/" for p in _PROBES]
+    shape = _Shape(0, 0, route, m)
+    for e in regexes:
+        d = _Shape(e.route_index, e.match_index, e.route, e.match)
+        if (bool(d.hosts) == bool(shape.hosts) and shape.hosts <= d.hosts
+                and (not d.methods or (shape.methods and shape.methods <= d.methods))
+                and all(_implied(c, shape.headers) for c in d.headers.values())
+                and all(_implied(c, shape.query) for c in d.query.values())
+                and all(e.regex(p) is not None for p in probes)):
+            return e
+    return None
+
+
+@rule
+class MayShadow(Rule):
+    code = "W318"
+
+    def check(self, ctx):
+        for _, edge in edges(ctx):
+            for name, by in may_never_win(edge).items():
+                yield Finding(f"route '{name}' may never win: the regex path of route "
+                              + ", ".join(f"'{b}'" for b in by) + " seems to accept every path under its "
+                              "prefix, and a regex path ranks above a prefix", edge.route(name).span,
+                              "anchor the regex more narrowly, or give the route an exact path or a host "
+                              "condition if it should win; silence this if the regex leaves paths to it")

@@ -125,8 +125,20 @@ def test_never_winning_route_is_marked(compile_edge):
   route second { match path prefix "/api" method GET forward a }
 }''')
     graph = build(result.edge)
-    assert [n.lines[0] for n in graph.nodes if n.shadowed] == ["route second"]
+    assert [(n.lines[0], n.shadowed) for n in graph.nodes if n.shadowed] == [("route second", "never wins")]
     assert 'xlabel="never wins"' in to_dot(graph)
+
+
+def test_route_a_regex_may_take_is_marked(compile_edge):
+    result = compile_edge('''edge "t" {
+  listen http 8080
+  upstream a { server "127.0.0.1:9001" }
+  route static { match path prefix "/static" forward a }
+  route files { match path regex "/static(/.*)?" forward a }
+}''')
+    graph = build(result.edge)
+    assert [(n.lines[0], n.shadowed) for n in graph.nodes if n.shadowed] == [("route static", "may never win")]
+    assert "#40;may never win#41;" in to_mermaid(graph)
 
 
 def test_precedence_numbers_follow_decide(compile_edge):
