@@ -84,6 +84,10 @@ class _Shape:
             return False
         if self.methods and method not in self.methods:
             return False
+        return self.conditions_implied_by(m)
+
+    def conditions_implied_by(self, m: "_Shape") -> bool:
+        """Does every request m accepts meet self's header and query conditions?"""
         return (all(_implied(d, m.headers) for d in self.headers.values())
                 and all(_implied(d, m.query) for d in self.query.values()))
 
@@ -346,8 +350,7 @@ def _regex_taker(route: ir.Route, m: ir.Match, regexes: list) -> object | None:
         d = _Shape(e.route_index, e.match_index, e.route, e.match)
         if (bool(d.hosts) == bool(shape.hosts) and shape.hosts <= d.hosts
                 and (not d.methods or (shape.methods and shape.methods <= d.methods))
-                and all(_implied(c, shape.headers) for c in d.headers.values())
-                and all(_implied(c, shape.query) for c in d.query.values())
+                and d.conditions_implied_by(shape)
                 and all(e.regex(p) is not None for p in probes)):
             return e
     return None
