@@ -146,6 +146,8 @@ CODES = (
     Code("E411", "aws-quota", "target (aws)", "the file needs more than a documented ALB or WAF quota allows"),
     Code("E412", "aws-input", "target (aws)", "a setting of `target aws { }` is unknown or malformed"),
     Code("E413", "aws-model", "target (aws)", "a call of the generated script has a parameter AWS's model rejects"),
+    Code("W414", "aws-gateway-chosen", "target (aws)",
+         "`-O gateway=auto` put an HTTP API (API Gateway) in front of the load balancer"),
 )
 
 BY_CODE = {c.code: c for c in CODES}

@@ -16,6 +16,10 @@ def matrix() -> dict:
             "options": {k: {"default": d, "help": h} for k, (d, h) in target.options.items()},
             "capabilities": {f: {"level": c.level, "note": c.note} for f, c in target.capabilities.items()},
         }
+        for option, table in target.profiles.items():  # another column for what an option changes
+            out["targets"][f"{name} -O {option}"] = {
+                "description": f"{name} built with -O {option}", "options": {}, "base": name,
+                "capabilities": {f: {"level": c.level, "note": c.note} for f, c in table.items()}}
     return out
 
 
@@ -44,22 +48,25 @@ def render(m: dict, fmt: str) -> str:
             lines.append(f"| `{feature}`: {text} | " + " | ".join(cells) + " |")
         lines += ["", "## Notes", ""]
         for name in names:
-            notes = [(f, c) for f, c in m["targets"][name]["capabilities"].items() if c["note"]]
+            base = m["targets"][m["targets"][name].get("base", name)]["capabilities"]
+            notes = [(f, c) for f, c in m["targets"][name]["capabilities"].items()
+                     if c["note"] and (base is m["targets"][name]["capabilities"] or base.get(f) != c)]
             if notes:
                 lines += [f"### {name}", ""]
                 lines += [f"- `{f}` ({c['level']}): {c['note']}" for f, c in notes]
                 lines.append("")
         return "\n".join(lines).rstrip("\n") + "\n"
     width = max(len(f) for f in m["features"]) + 2
-    lines = ["feature".ljust(width) + "".join(n.ljust(13) for n in names)]
+    cols = [max(13, len(n) + 2) for n in names]
+    lines = ["feature".ljust(width) + "".join(n.ljust(c) for n, c in zip(names, cols))]
     for feature in m["features"]:
         cells = [_MARK[m["targets"][n]["capabilities"].get(feature, {"level": "unsupported"})["level"]]
                  for n in names]
-        lines.append(feature.ljust(width) + "".join(c.ljust(13) for c in cells))
+        lines.append(feature.ljust(width) + "".join(cell.ljust(c) for cell, c in zip(cells, cols)))
     lines += ["", "options (edgec build -O KEY=VALUE):"]
     for name in names:
         for key, opt in m["targets"][name]["options"].items():
             lines.append(f"  {name}: -O {key}=...  (default {opt['default'] or 'empty'}) {opt['help']}")
-        if not m["targets"][name]["options"]:
+        if not m["targets"][name]["options"] and "base" not in m["targets"][name]:
             lines.append(f"  {name}: none")
     return "\n".join(lines) + "\n"

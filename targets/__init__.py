@@ -69,6 +69,8 @@ class Target:
     capabilities: ClassVar[dict[str, Capability]]
     # target options (`--option key=value`): name → (default, help)
     options: ClassVar[dict[str, tuple[str, str]]] = {}
+    # capability tables an option value selects instead ("gateway=apigw" → table), shown as columns
+    profiles: ClassVar[dict[str, dict[str, Capability]]] = {}
 
     def check(self, ctx: BuildContext) -> None:
         """Report every feature the edge uses that this target cannot express exactly. Defaults

@@ -7,16 +7,18 @@ bash from Jinja2 templates in which every value is shell-quoted (render.py).
 """
 from __future__ import annotations
 
-from edgec.targets import BuildContext, Target
+from edgec.features import used_features
+from edgec.targets import UNSUPPORTED, BuildContext, Target, unsupported
 
 from . import plan as planner
-from .capabilities import CAPABILITIES
+from .capabilities import APIGW_CAPABILITIES, CAPABILITIES, GATEWAY
 from .errors import MODEL, PlanError
 from .render import render
 from .settings import file_values
 from .validate import problems
 
 SCRIPTS = ("deploy.sh", "destroy.sh")
+GATEWAYS = ("alb", "apigw", "auto")
 
 
 class AwsTarget(Target):
@@ -24,9 +26,35 @@ class AwsTarget(Target):
     description = ("Application Load Balancer (elbv2) and WAFv2 rate rules, built by idempotent AWS CLI "
                    "scripts deploy.sh and destroy.sh")
     capabilities = CAPABILITIES
+    profiles = {"gateway=apigw": APIGW_CAPABILITIES}
+    options = {"gateway": ("alb", "alb: the load balancer alone; apigw: an HTTP API (API Gateway) in front of it "
+                                  "for JWT authorizers, route throttling, header mappings and CORS; auto: apigw "
+                                  "when the file uses one of those, and a W414 that says so")}
+
+    def gateway(self, ctx: BuildContext) -> bool | None:
+        """Whether an HTTP API goes in front of the load balancer (None: the option is invalid)."""
+        choice = self.option(ctx, "gateway")
+        if choice not in GATEWAYS:
+            ctx.sink.error("E403", f"gateway '{choice}' is unknown", None,
+                           hint="use -O gateway=alb, -O gateway=apigw or -O gateway=auto")
+            return None
+        if choice != "auto":
+            return choice == "apigw"
+        uses = [u for u in used_features(ctx.edge) if u.feature in GATEWAY and not u.default
+                and CAPABILITIES.get(u.feature, unsupported("")).level == UNSUPPORTED]
+        needs = sorted({u.feature for u in uses})
+        if needs:
+            ctx.sink.warning("W414", "-O gateway=auto puts an HTTP API (API Gateway) in front of the load balancer "
+                                     "for " + ", ".join(needs), uses[0].span,
+                             hint="write -O gateway=apigw to choose it, or -O gateway=alb to refuse those features")
+        return bool(needs)
 
     def check(self, ctx: BuildContext) -> None:
         before = len(ctx.sink.items)
+        gateway = self.gateway(ctx)
+        if gateway is None:
+            return
+        self.capabilities = APIGW_CAPABILITIES if gateway else CAPABILITIES
         super().check(ctx)
         if any(d.severity == "error" for d in ctx.sink.items[before:]):
             return  # a feature ALB lacks: the plan would only repeat it
@@ -36,7 +64,7 @@ class AwsTarget(Target):
         """The validated plan, or None after reporting why there is none."""
         defaults = file_values(ctx.edge, ctx.sink)
         try:
-            plan = planner.build(ctx.edge, defaults)
+            plan = planner.build(ctx.edge, defaults, gateway=self.capabilities is APIGW_CAPABILITIES)
         except PlanError as err:
             ctx.sink.error(err.code, err.message, err.span, hint=err.hint)
             return None

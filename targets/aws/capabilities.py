@@ -95,3 +95,31 @@ CAPABILITIES = {
     "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
                                    "a previous hop's value"),
 }
+
+# -O gateway=apigw: an HTTP API (API Gateway v2) in front of the same load balancer, which
+# still decides the route; API Gateway adds what the rows below say.
+GATEWAY = {
+    "auth.jwt": approximate("an HTTP API JWT authorizer per auth: issuer and audience are checked, the keys are "
+                            "found through the issuer's OpenID discovery document (not the jwks URL), RSA tokens "
+                            "only, leeway is API Gateway's own; keep the load balancer internal "
+                            "(aws_scheme = \"internal\") so that nothing reaches it around the authorizer"),
+    "rate_limit.client_ip": approximate("stage throttling of the route's API Gateway routes is one token bucket "
+                                        "per route shared by every client, not per client; the per-client limit "
+                                        "stays a WAF rate rule on the load balancer, counted by the first "
+                                        "X-Forwarded-For address (which API Gateway forwards and a client can "
+                                        "prefill)"),
+    "rate_limit.header": approximate("stage throttling per route (not per header value), plus the WAF rate rule "
+                                     "keyed by the header on the load balancer"),
+    "rate_limit.burst": approximate("the route's throttling burst limit, shared by every client"),
+    "request_headers.set": native("parameter mapping overwrite:header on the route's integration"),
+    "request_headers.add": native("parameter mapping append:header on the route's integration"),
+    "request_headers.remove": native("parameter mapping remove:header on the route's integration"),
+    "cors": approximate("an HTTP API has one CORS configuration: every route must declare the same cors, and "
+                        "API Gateway answers every preflight itself"),
+    "timeout.request": approximate("the integration timeout of the route (50 ms to 30 s): API Gateway answers "
+                                   "504 after it; the load balancer's idle timeout still applies behind it"),
+    "observability.access_log": approximate("the $default stage writes JSON lines with the other targets' field "
+                                            "names to the CloudWatch Logs group aws_log_group; the duration is "
+                                            "duration_ms (API Gateway's responseLatency), there is no cache field"),
+}
+APIGW_CAPABILITIES = {**CAPABILITIES, **GATEWAY}

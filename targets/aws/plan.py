@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from edgec import ir
 from edgec import routing
 
-from . import actions, waf
+from . import actions, apigw, waf
 from .calls import Call, Origin, Ref, Words
 from .conditions import rule_matches
 from .errors import CANNOT, QUOTA, PlanError
@@ -114,6 +114,7 @@ class Plan:
     waf: WebAcl | None
     waf_name: str
     teardown: Teardown
+    api: apigw.HttpApi | None = None  # gateway=apigw: the HTTP API in front of the load balancer
 
     @property
     def owned_query(self) -> str:
@@ -134,6 +135,8 @@ class Plan:
                 out += [r.create, r.modify, r.tags]
         if self.waf:
             out += [self.waf.create, self.waf.update, self.waf.associate]
+        if self.api:
+            out += self.api.calls()
         return out
 
 
@@ -192,7 +195,8 @@ def _target_group(up: ir.Upstream, index: int, edge: ir.Edge, tags: list[dict]) 
                        Call("elbv2", "DeleteTargetGroup", {"TargetGroupArn": ref}, origin))
 
 
-def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: dict[str, Ref]) -> list[dict]:
+def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: dict[str, Ref],
+                  gateway: bool) -> list[dict]:
     action = route.action
     if isinstance(action, ir.Forward):
         main = actions.forward(action, groups, route.span)
@@ -202,8 +206,8 @@ def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: di
         main = actions.respond(action, route.span)
     else:
         raise PlanError(CANNOT, f"ALB cannot {action.type}", route.span)
-    if not route.auth:
-        return [main]
+    if not route.auth or gateway:
+        return [main]  # behind API Gateway, its JWT authorizer checks the token
     if not https:
         raise PlanError(CANNOT, "ALB validates JWTs on HTTPS listeners only, and this edge has a plain "
                                 "HTTP listener that does not redirect", route.span,
@@ -221,7 +225,8 @@ def _transforms(route: ir.Route, piece) -> list[dict]:
     return out
 
 
-def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict]) -> list[Rule]:
+def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict],
+           gateway: bool) -> list[Rule]:
     https = listener.protocol == "https"
     rules: list[Rule] = []
     for alt in routing.first_match_order(edge):
@@ -230,7 +235,7 @@ def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list
         for rm in rule_matches(match, match.span or route.span, split_paths=split):
             priority = len(rules) + 1
             piece = rm.paths[0]
-            acts = _rule_actions(route, edge, piece, https, groups)
+            acts = _rule_actions(route, edge, piece, https, groups, gateway)
             transforms = _transforms(route, piece)
             origin = Origin(f"rule {priority} of route '{route.name}' on {listener.protocol}:{listener.port}",
                             match.span or route.span)
@@ -272,7 +277,8 @@ def _listener(lst: ir.Listener, index: int, tags: list[dict]) -> Listener:
     return Listener(lst.protocol, lst.port, var, create, modify, attributes)
 
 
-def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
+def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = False) -> Plan:
+    """`gateway`: an HTTP API in front of the load balancer (-O gateway=apigw)."""
     env = edge.env or ""
     tags = [{"Key": "edgec:edge", "Value": edge.name}, {"Key": "edgec:env", "Value": env}]
     lb_name = elb_name("edgec", edge.name, env)
@@ -300,7 +306,7 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
     listeners = [_listener(lst, i, tags) for i, lst in enumerate(edge.listeners, 1)]
     for lst, source in zip(listeners, edge.listeners):
         if not source.redirect:
-            lst.rules = _rules(edge, lst, groups, tags)
+            lst.rules = _rules(edge, lst, groups, tags, gateway)
     every_rule = [r for lst in listeners for r in lst.rules]
     if len(every_rule) > MAX_RULES:
         over = edge.route(every_rule[MAX_RULES].route)
@@ -311,7 +317,7 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
     acl_name = waf_name("edgec", edge.name, env)
     web_acl = None
     if rate_routes:
-        wrules = [waf.rule(r, i) for i, r in enumerate(rate_routes)]
+        wrules = [waf.rule(r, i, gateway) for i, r in enumerate(rate_routes)]
         worigin = Origin("the WAF web ACL", rate_routes[0].span)
         spec = {"DefaultAction": {"Allow": {}}, "Rules": wrules,
                 "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
@@ -323,8 +329,16 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]]) -> Plan:
             Call("wafv2", "UpdateWebACL", {"Name": acl_name, "Scope": "REGIONAL", "Id": Ref("acl_id", WAF_ID),
                                            "LockToken": Ref("acl_lock", WAF_ID), **spec}, worigin),
             Call("wafv2", "AssociateWebACL", {"WebACLArn": Ref("acl_arn", WAF_ARN), "ResourceArn": lb}, worigin))
+    api = None
+    if gateway:
+        behind = next((lst for lst, source in zip(listeners, edge.listeners) if not source.redirect), None)
+        if behind is None:
+            raise PlanError(CANNOT, "API Gateway needs a listener that serves routes behind its VPC link",
+                            edge.listeners[0].span if edge.listeners else None)
+        api = apigw.build(edge, behind.var, tags)
     needed = [i for i in INPUTS
               if (i.key != "certificate" or any(lst.protocol == "https" for lst in edge.listeners))
-              and (i.key != "vpc" or target_groups)]
+              and (i.key != "vpc" or target_groups)
+              and (i.key != "log_group" or (api is not None and api.stage.params.get("AccessLogSettings")))]
     return Plan(edge.name, env, lb_name, needed, defaults, lb_create, lb_converge, target_groups,
-                listeners, web_acl, acl_name, _teardown(acl_name))
+                listeners, web_acl, acl_name, _teardown(acl_name), api)

@@ -51,6 +51,8 @@ INPUTS = (
     Input("security_groups", r"^sg-[0-9a-z]+$", True, "security groups of the load balancer"),
     Input("certificate", r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", False,
           "the ACM certificate ARN of the HTTPS listeners"),
+    Input("log_group", r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9_./#-]+(:\*)?$", False,
+          "the CloudWatch Logs group ARN of the HTTP API's access log (gateway=apigw)"),
     Input("scheme", r"^(internet-facing|internal)$", False, "internet-facing or internal",
           "internet-facing"),
 )

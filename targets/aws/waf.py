@@ -57,11 +57,16 @@ def _match_statement(match: ir.Match, span) -> dict | None:
     return _all([s for s in (_any(paths), _any(hosts), _any(methods)) if s])
 
 
-def rule(route: ir.Route, priority: int) -> dict:
+def rule(route: ir.Route, priority: int, forwarded: bool = False) -> dict:
+    """`forwarded`: the load balancer sits behind API Gateway, so the client is the first
+    X-Forwarded-For address, not the connection's."""
     rate = route.rate_limit
     limit, seconds = window(rate, route.span)
     statement: dict = {"Limit": limit, "EvaluationWindowSec": seconds}
-    if rate.key.source == "client_ip":
+    if rate.key.source == "client_ip" and forwarded:
+        statement["AggregateKeyType"] = "FORWARDED_IP"
+        statement["ForwardedIPConfig"] = {"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"}
+    elif rate.key.source == "client_ip":
         statement["AggregateKeyType"] = "IP"
     elif rate.key.source == "header":
         statement["AggregateKeyType"] = "CUSTOM_KEYS"

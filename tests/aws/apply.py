@@ -26,7 +26,8 @@ def _call(aws, call: Call, arns, words):
     return getattr(client, xform_name(call.operation))(**_fill(call.params, arns, words))
 
 
-def apply(aws, plan: Plan) -> None:
+def apply(aws, plan: Plan) -> dict[str, str]:
+    """Creates what the plan says; the run-time values (ARNs, ids) by variable name."""
     env = aws.environ
     arns = {"aws_vpc": env["EDGE_AWS_VPC"], "aws_certificate": env["EDGE_AWS_CERTIFICATE"],
             "aws_scheme": "internet-facing"}
@@ -39,3 +40,26 @@ def apply(aws, plan: Plan) -> None:
         arns[lst.var] = _call(aws, lst.create, arns, words)["Listeners"][0]["ListenerArn"]
         for rule in lst.rules:
             _call(aws, rule.create, arns, words)
+    if plan.api:
+        _api(aws, plan, arns, words)
+    return arns
+
+
+def _api(aws, plan: Plan, arns, words) -> None:
+    """The HTTP API, as deploy.sh's create branch makes it."""
+    api = plan.api
+    arns["vpc_link"] = _call(aws, api.vpc_link, arns, words)["VpcLinkId"]
+    arns["api"] = _call(aws, api.create, arns, words)["ApiId"]
+    for i, a in enumerate(api.authorizers):
+        arns[f"authorizer_{i}"] = _call(aws, a.create, arns, words)["AuthorizerId"]
+    arns["api_arn"] = f"arn:aws:apigateway:us-east-1::/apis/{arns['api']}"
+    if api.authorizers:
+        aws.client("apigatewayv2").tag_resource(ResourceArn=arns["api_arn"], Tags={
+            a.tag: arns[f"authorizer_{i}"] for i, a in enumerate(api.authorizers)})
+    for n, integ in enumerate(api.integrations, 1):
+        arns[f"integration_{n}"] = _call(aws, integ.create, arns, words)["IntegrationId"]
+        arns[f"integration_{n}_target"] = f"integrations/{arns[f'integration_{n}']}"
+    for route in api.routes:
+        _call(aws, route.create, arns, words)
+    arns["aws_log_group"] = "arn:aws:logs:us-east-1:123456789012:log-group:edge"
+    _call(aws, api.stage, arns, words)

@@ -45,6 +45,11 @@ def _tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def aws(tmp_path_factory):
+    yield from moto(tmp_path_factory)
+
+
+def moto(tmp_path_factory):
+    """A moto_server with the network every deployment needs, stopped by PID afterwards."""
     port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
     proc = subprocess.Popen([_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log,

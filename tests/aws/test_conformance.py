@@ -61,6 +61,19 @@ def _expected(decision: routing.Decision) -> dict:
             "body": decision.body if decision.action == "respond" else None}
 
 
+def alb_answer(plan, snapshot, router, req: routing.Request, decision: routing.Decision) -> tuple[dict, dict]:
+    """(what the read-back ALB answers, what decide answers), in the same shape."""
+    upstream_of = {tg["arn"]: p.upstream for p in plan.target_groups for tg in snapshot["target_groups"][p.name]}
+    port = router.listener_port(req)
+    listener = snapshot["listeners"][port][0]
+    planned = next(lst for lst in plan.listeners if lst.port == port)
+    transforms = {r.priority: r.create.params.get("Transforms", []) for r in planned.rules}
+    got = dataclasses.asdict(evaluate(listener, upstream_of, transforms, req, port))
+    if decision.action != "respond":
+        got["body"] = None  # a gateway's own 404 has whatever body it likes
+    return got, _expected(decision)
+
+
 def _unnormalised(req: routing.Request) -> bool:
     try:
         return routing.normalize_path(req.path) != req.path
@@ -76,7 +89,6 @@ def test_corpus(casefile, deployed):
     plan, snapshot = result
     edge = corpus.edge_of(casefile)
     router = routing.compile(edge)
-    upstream_of = {tg["arn"]: p.upstream for p in plan.target_groups for tg in snapshot["target_groups"][p.name]}
     checked, failures, skipped = 0, {}, {}
     for case in casefile.cases:
         reason = corpus.skip_reason("aws", edge, case)
@@ -87,18 +99,20 @@ def test_corpus(casefile, deployed):
         if reason:
             skipped[case.name] = reason
             continue
-        port = router.listener_port(req)
-        listener = snapshot["listeners"][port][0]
-        planned = next(lst for lst in plan.listeners if lst.port == port)
-        transforms = {r.priority: r.create.params.get("Transforms", []) for r in planned.rules}
-        got = dataclasses.asdict(evaluate(listener, upstream_of, transforms, req, port))
         decision = routing.decide(edge, req)
-        want = _expected(decision)
-        if decision.action != "respond":
-            got["body"] = None  # a gateway's own 404 has whatever body it likes
-        if got != want:
-            failures[case.name] = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
+        got, want = alb_answer(plan, snapshot, router, req, decision)
         checked += 1
+        differ(failures, case.name, got, want)
+    conclude(failures, checked, skipped)
+
+
+def differ(failures: dict, name: str, got: dict, want: dict) -> None:
+    if got != want:
+        failures[name] = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
+
+
+def conclude(failures: dict, checked: int, skipped: dict) -> None:
+    """Fails on any difference; skips when every case was skipped, with their reasons."""
     assert not failures, failures
     if not checked:
         pytest.skip("; ".join(sorted(set(skipped.values()))))

@@ -1,0 +1,348 @@
+"""IR → an HTTP API (API Gateway v2) in front of the load balancer: `-O gateway=apigw`.
+
+Every request reaches the ALB through one VPC link, and the ALB's rules still decide the
+route as routing.decide does (plan.py). API Gateway selects one of its own routes by
+method and path only (exact paths first, then the longest greedy `{proxy+}` path, a
+method over ANY, then `$default`); that route carries what the ALB cannot do: the JWT
+authorizer, throttling, request-header mappings. So the pair decides as decide does
+exactly when every request reaches an API Gateway route whose settings are those of the
+route decide picks; `gateway_conflicts` proves that on a probe per route key and refuses
+the edge at the route otherwise.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from edgec import ir, routing
+
+from .calls import Call, Origin, Ref, Words
+from .errors import CANNOT, QUOTA, PlanError
+from .names import waf_name
+
+MAX_ROUTES = 300  # routes per API (service quota)
+MAX_INTEGRATIONS = 300
+MAX_AUTHORIZERS = 10
+MAX_MAPPINGS = 50  # parameter mappings per integration
+TIMEOUT_MS = (50, 30_000)  # an HTTP API integration's timeout
+API_ID = "a1b2c3d4e5"
+LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/0123456789abcdef/0123456789abcdef"
+LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:edge"
+STAGE = "$default"
+# the JSON access-log fields of the other targets, from API Gateway's $context variables
+ACCESS_LOG = {"time": "$context.requestTime", "request_id": "$context.requestId",
+              "remote_addr": "$context.identity.sourceIp", "method": "$context.httpMethod",
+              "uri": "$context.path", "protocol": "$context.protocol", "status": "$context.status",
+              "bytes_sent": "$context.responseLength", "duration_ms": "$context.responseLatency",
+              "host": "$context.domainName", "route": "$context.routeKey",
+              "upstream_status": "$context.integrationStatus", "user_agent": "$context.identity.userAgent"}
+
+
+@dataclass
+class ApiAuthorizer:
+    name: str
+    tag: str  # the API tag that remembers its id (API Gateway finds authorizers by id only)
+    create: Call
+    update: Call
+
+
+@dataclass
+class ApiIntegration:
+    route: str
+    description: str  # how deploy.sh finds it again
+    create: Call
+    update: Call
+
+
+@dataclass
+class ApiRoute:
+    key: str
+    route: str  # the edgec route whose settings it carries
+    var: str  # the shell variable of its integration's id
+    authorizer: str | None
+    create: Call
+    update: Call
+
+
+@dataclass
+class HttpApi:
+    name: str
+    create: Call
+    update: Call
+    tag: Call
+    vpc_link_name: str
+    vpc_link: Call
+    authorizers: list[ApiAuthorizer] = field(default_factory=list)
+    integrations: list[ApiIntegration] = field(default_factory=list)
+    routes: list[ApiRoute] = field(default_factory=list)
+    stage: Call | None = None
+    stage_fingerprint: str = ""
+    delete_stage: Call | None = None
+    delete_route: Call | None = None
+    delete_integration: Call | None = None
+    delete_authorizer: Call | None = None
+    delete_api: Call | None = None
+    delete_vpc_link: Call | None = None
+
+    def calls(self) -> list[Call]:
+        out = [self.create, self.update, self.tag, self.vpc_link, self.stage, self.delete_stage, self.delete_route,
+               self.delete_integration, self.delete_authorizer, self.delete_api, self.delete_vpc_link]
+        for a in self.authorizers:
+            out += [a.create, a.update]
+        for i in self.integrations:
+            out += [i.create, i.update]
+        for r in self.routes:
+            out += [r.create, r.update]
+        return [c for c in out if c is not None]
+
+
+# ---- route keys ---------------------------------------------------------------------------
+
+def route_keys(match: ir.Match, span) -> list[str]:
+    """The API Gateway route keys that together select what `match` selects by method and path."""
+    path = match.path
+    if path.type == "regex":
+        raise PlanError(CANNOT, "API Gateway routes cannot match a path by regular expression", span)
+    if any(c in path.value for c in "{}+") or " " in path.value:
+        raise PlanError(CANNOT, f"API Gateway reads {{, }} and + in the route path {path.value!r} as path variables",
+                        span)
+    methods = match.methods or ("ANY",)
+    if path.type == "exact":
+        paths = [path.value]
+    else:
+        base = routing.strip_slash(path.value)
+        if not base and not match.methods:
+            return ["$default"]
+        paths = [base or "/", base + "/{proxy+}"]
+    return [f"{m} {p}" for p in paths for m in methods]
+
+
+def gateway_settings(route: ir.Route) -> tuple:
+    """What API Gateway does for a route before the ALB sees the request."""
+    return (route.auth, route.rate_limit, route.request_headers, route.cors, route.timeouts.request_ms)
+
+
+def select(keys: list[str], method: str, path: str) -> str | None:
+    """API Gateway's choice among route keys (its documented order): a full match of path and
+    method, else the longest greedy path, a method over ANY; `$default` last."""
+    best, rank = None, None
+    for key in keys:
+        if key == "$default":
+            continue
+        k_method, k_path = key.split(" ", 1)
+        if k_method not in (method, "ANY"):
+            continue
+        if k_path.endswith("/{proxy+}"):
+            base = k_path[:-len("/{proxy+}")]
+            if not (path.startswith(base + "/") and len(path) > len(base) + 1):
+                continue
+            r = (0, len(base), k_method != "ANY")
+        elif k_path == path:
+            r = (1, len(k_path), k_method != "ANY")
+        else:
+            continue
+        if rank is None or r > rank:
+            best, rank = key, r
+    return best if best is not None else ("$default" if "$default" in keys else None)
+
+
+def _owners(edge: ir.Edge) -> dict[str, ir.Route]:
+    """Route key → the route whose settings it carries: the first in first-match order."""
+    owners: dict[str, ir.Route] = {}
+    for alt in routing.first_match_order(edge):
+        for key in route_keys(alt.match, alt.match.span or alt.route.span):
+            other = owners.setdefault(key, alt.route)
+            if other is not alt.route and gateway_settings(other) != gateway_settings(alt.route):
+                raise PlanError(CANNOT, f"API Gateway selects routes by method and path only: routes "
+                                        f"'{other.name}' and '{alt.route.name}' both need the route key "
+                                        f"'{key}' but differ in authorizer, throttling, header mappings or CORS",
+                                alt.match.span or alt.route.span,
+                                hint="give them the same auth, rate_limit, request_header and cors, or "
+                                     "distinct paths")
+    return owners
+
+
+def _probes(keys, edge: ir.Edge):
+    methods = sorted({m for r in edge.routes for mt in r.matches for m in mt.methods} | {"GET"})
+    for key in keys:
+        path = "/edgec-probe" if key == "$default" else key.split(" ", 1)[1].replace("{proxy+}", "edgec-probe")
+        for m in methods:
+            yield m, path
+
+
+def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
+    """Refuse the edge when a request would get another route's API Gateway settings than
+    the route decide picks (the ALB's host, header and query conditions are invisible to
+    API Gateway)."""
+    keys = list(owners)
+    for lst in edge.listeners:
+        if lst.redirect:
+            continue
+        hosts = sorted({h for r in edge.routes for m in r.matches for h in m.hosts if "*" not in h}) or [""]
+        for host in hosts:
+            for method, path in _probes(keys, edge):
+                chosen = select(keys, method, path)
+                req = routing.Request(method, lst.protocol, host, lst.port, path)
+                decision = routing.decide(edge, req)
+                picked = edge.route(decision.route) if decision.route else None
+                got = gateway_settings(owners[chosen]) if chosen else None
+                want = gateway_settings(picked) if picked else None
+                if got != want and (chosen or picked.auth or picked.rate_limit or not picked.request_headers.empty):
+                    where = picked or owners[chosen]
+                    raise PlanError(CANNOT, f"API Gateway would apply the settings of "
+                                            f"{('route ' + repr(owners[chosen].name)) if chosen else 'no route'} "
+                                            f"to {method} {path}, which route '{where.name}' answers",
+                                    where.span, hint="API Gateway cannot select by host, header or query: give "
+                                                     "routes that differ only there the same auth, rate_limit, "
+                                                     "request_header and cors")
+
+
+# ---- the resources -------------------------------------------------------------------------
+
+def _mapping_value(value: str, route: ir.Route) -> str:
+    if "$" in value:
+        raise PlanError(CANNOT, f"API Gateway reads '$' in the header value {value!r} as a request variable",
+                        route.span)
+    return value
+
+
+def request_parameters(route: ir.Route) -> dict[str, str]:
+    ops = route.request_headers
+    out = {}
+    for name, value in ops.set:
+        out[f"overwrite:header.{name}"] = _mapping_value(value, route)
+    for name, value in ops.add:
+        out[f"append:header.{name}"] = _mapping_value(value, route)
+    for name in ops.remove:
+        out[f"remove:header.{name}"] = "''"
+    if len(out) > MAX_MAPPINGS:
+        raise PlanError(QUOTA, f"an API Gateway integration has at most {MAX_MAPPINGS} parameter mappings",
+                        route.span)
+    return out
+
+
+def _cors(edge: ir.Edge) -> dict | None:
+    configs = {r.cors for r in edge.routes if r.cors}
+    if not configs:
+        return None
+    if len(configs) > 1 or any(r.cors is None for r in edge.routes):
+        first = next(r for r in edge.routes if r.cors)
+        raise PlanError(CANNOT, "an HTTP API has one CORS configuration for every route; this edge's routes "
+                                "differ in cors", first.span, hint="give every route the same cors block")
+    c = configs.pop()
+    return {"AllowOrigins": list(c.origins), "AllowMethods": list(c.methods), "AllowHeaders": list(c.headers),
+            "ExposeHeaders": list(c.expose), "AllowCredentials": c.credentials, "MaxAge": min(c.max_age_s, 86400)}
+
+
+def _authorizer(auth: ir.Auth, api: Ref, tags_span) -> ApiAuthorizer:
+    if not isinstance(auth, ir.JwtAuth) or not auth.issuer or auth.secret is not None:
+        raise PlanError(CANNOT, "an HTTP API JWT authorizer checks RSA-signed tokens against an issuer's "
+                                "published keys, not a shared secret or another kind of auth", tags_span,
+                        hint="give `issuer` and `jwks`, algorithms RS256")
+    if not auth.audiences:
+        raise PlanError(CANNOT, "an HTTP API JWT authorizer needs at least one audience", auth.span,
+                        hint="add `audience`")
+    origin = Origin(f"the JWT authorizer of auth '{auth.name}'", auth.span)
+    spec = {"AuthorizerType": "JWT", "IdentitySource": [f"$request.header.{auth.header}"],
+            "JwtConfiguration": {"Issuer": auth.issuer, "Audience": list(auth.audiences)}, "Name": auth.name}
+    return ApiAuthorizer(auth.name, f"edgec:authorizer:{auth.name}",
+                         Call("apigatewayv2", "CreateAuthorizer", {"ApiId": api, **spec}, origin,
+                              query="AuthorizerId"),
+                         Call("apigatewayv2", "UpdateAuthorizer",
+                              {"ApiId": api, "AuthorizerId": Ref("authorizer", "abc123"), **spec}, origin))
+
+
+def throttling(rate: ir.RateLimit) -> dict:
+    """A stage route setting: one token bucket per route, shared by every client."""
+    return {"ThrottlingRateLimit": rate.count / rate.window_s, "ThrottlingBurstLimit": max(1, rate.burst)}
+
+
+def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
+    env = edge.env or ""
+    tag_map = {t["Key"]: t["Value"] for t in tags}
+    name = waf_name("edgec", edge.name, env)
+    api = Ref("api", API_ID)
+    origin = Origin("the HTTP API")
+    spec: dict = {"Name": name}
+    cors = _cors(edge)
+    if cors:
+        spec["CorsConfiguration"] = cors
+    api_arn = Ref("api_arn", f"arn:aws:apigateway:us-east-1::/apis/{API_ID}")
+    out = HttpApi(
+        name,
+        Call("apigatewayv2", "CreateApi", {**spec, "ProtocolType": "HTTP", "Tags": tag_map}, origin, query="ApiId"),
+        Call("apigatewayv2", "UpdateApi", {"ApiId": api, **spec}, origin),
+        Call("apigatewayv2", "TagResource", {"ResourceArn": api_arn, "Tags": tag_map}, origin),
+        name,
+        Call("apigatewayv2", "CreateVpcLink", {
+            "Name": name, "SubnetIds": Words("aws_subnets", ("subnet-0123456789abcdef0",)),
+            "SecurityGroupIds": Words("aws_security_groups", ("sg-0123456789abcdef0",)), "Tags": tag_map},
+            Origin("the VPC link"), query="VpcLinkId"))
+    used_auth = sorted({r.auth for r in edge.routes if r.auth})
+    out.authorizers = [_authorizer(edge.auth_provider(a), api, edge.auth_provider(a).span) for a in used_auth]
+    if len(out.authorizers) > MAX_AUTHORIZERS:
+        raise PlanError(QUOTA, f"an HTTP API has at most {MAX_AUTHORIZERS} authorizers", edge.routes[0].span)
+    owners = _owners(edge)
+    gateway_conflicts(edge, owners)
+    if len(owners) > MAX_ROUTES:
+        raise PlanError(QUOTA, f"this edge needs {len(owners)} API Gateway routes; an HTTP API has at most "
+                               f"{MAX_ROUTES}", edge.routes[0].span)
+    integration_var = {}
+    for route in (r for r in edge.routes if r in owners.values()):
+        var = f"integration_{len(integration_var) + 1}"
+        integration_var[route.name] = var
+        origin = Origin(f"the integration of route '{route.name}'", route.span)
+        ispec = {"IntegrationType": "HTTP_PROXY", "IntegrationMethod": "ANY", "ConnectionType": "VPC_LINK",
+                 "ConnectionId": Ref("vpc_link", "abc123"), "IntegrationUri": Ref(listener_var, LISTENER_ARN),
+                 "PayloadFormatVersion": "1.0", "Description": f"edgec route {route.name}"}
+        if route.timeouts.request_ms:
+            if route.timeouts.request_ms > TIMEOUT_MS[1]:
+                raise PlanError(QUOTA, f"an HTTP API waits at most {TIMEOUT_MS[1] // 1000} s for an integration, "
+                                       f"not {route.timeouts.request_ms / 1000:g} s", route.span)
+            ispec["TimeoutInMillis"] = max(TIMEOUT_MS[0], route.timeouts.request_ms)
+        params = request_parameters(route)
+        if params:
+            ispec["RequestParameters"] = params
+        out.integrations.append(ApiIntegration(
+            route.name, ispec["Description"],
+            Call("apigatewayv2", "CreateIntegration", {"ApiId": api, **ispec}, origin, query="IntegrationId"),
+            Call("apigatewayv2", "UpdateIntegration",
+                 {"ApiId": api, "IntegrationId": Ref(var, "abc123"), **ispec}, origin)))
+    route_settings = {}
+    for key, route in owners.items():
+        origin = Origin(f"the API Gateway route '{key}' of route '{route.name}'", route.span)
+        var = integration_var[route.name]
+        rspec: dict = {"RouteKey": key, "Target": Ref(f"{var}_target", "integrations/abc123")}
+        if route.auth:
+            rspec.update(AuthorizationType="JWT", AuthorizerId=Ref(f"authorizer_{used_auth.index(route.auth)}",
+                                                                   "abc123"))
+        else:
+            rspec["AuthorizationType"] = "NONE"
+        out.routes.append(ApiRoute(
+            key, route.name, var, route.auth,
+            Call("apigatewayv2", "CreateRoute", {"ApiId": api, **rspec}, origin),
+            Call("apigatewayv2", "UpdateRoute", {"ApiId": api, "RouteId": Ref("route", "abc123"), **rspec}, origin)))
+        if route.rate_limit:
+            route_settings[key] = throttling(route.rate_limit)
+    stage: dict = {"ApiId": api, "StageName": STAGE, "AutoDeploy": True}
+    if edge.observability.access_log.format != "off":
+        stage["AccessLogSettings"] = {"DestinationArn": Ref("aws_log_group", LOG_GROUP),
+                                      "Format": json.dumps(ACCESS_LOG, separators=(",", ":"))}
+    if route_settings:
+        stage["RouteSettings"] = route_settings
+    fingerprint = hashlib.sha256(json.dumps(
+        {k: v for k, v in stage.items() if k != "ApiId"}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    out.stage_fingerprint = fingerprint
+    out.stage = Call("apigatewayv2", "CreateStage",
+                     {**stage, "Tags": {**tag_map, "edgec:settings": fingerprint}}, Origin("the $default stage"))
+    teardown = Origin("destroy")
+    out.delete_stage = Call("apigatewayv2", "DeleteStage", {"ApiId": api, "StageName": STAGE}, teardown)
+    out.delete_route = Call("apigatewayv2", "DeleteRoute", {"ApiId": api, "RouteId": Ref("id", "abc123")}, teardown)
+    out.delete_integration = Call("apigatewayv2", "DeleteIntegration",
+                                  {"ApiId": api, "IntegrationId": Ref("id", "abc123")}, teardown)
+    out.delete_authorizer = Call("apigatewayv2", "DeleteAuthorizer",
+                                 {"ApiId": api, "AuthorizerId": Ref("id", "abc123")}, teardown)
+    out.delete_api = Call("apigatewayv2", "DeleteApi", {"ApiId": api}, teardown)
+    out.delete_vpc_link = Call("apigatewayv2", "DeleteVpcLink", {"VpcLinkId": Ref("vpc_link", "abc123")}, teardown)
+    return out

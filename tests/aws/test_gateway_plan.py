@@ -1,0 +1,84 @@
+"""-O gateway=...: which gateway is built, and what API Gateway's method-and-path route
+selection refuses, at the route, without running anything."""
+from __future__ import annotations
+
+from edgec.targets.aws.validate import problems
+
+from .test_gateway import EDGE, compile_
+
+BASE = '''edge "g" {
+  env prod { aws_region = "us-east-1" }
+  listen http 80
+  upstream a { server "10.0.0.1:80" }
+  auth jwt main { issuer "https://i.example.com/" jwks "https://i.example.com/k" audience "x" }
+%s
+}
+'''
+
+
+def codes(items):
+    return [(d.code, d.line) for d in items if d.severity == "error" or d.code == "W414"]
+
+
+def test_alb_refuses_what_apigw_builds_and_every_call_passes_the_model():
+    _, _, alb = compile_(EDGE.read_text(), "alb")
+    assert "E401" in {c for c, _ in codes(alb)}
+    target, ctx, items = compile_(EDGE.read_text(), "apigw")
+    assert codes(items) == []
+    plan = target.plan(ctx)
+    assert plan.api and [c.service for c in plan.api.calls()].count("apigatewayv2") == len(plan.api.calls())
+    assert [p for c in plan.calls() for p in problems(c)] == []
+
+
+def test_auto_says_when_it_chooses_api_gateway():
+    _, _, items = compile_(EDGE.read_text(), "auto")
+    [w] = [d for d in items if d.code == "W414"]
+    assert "request_headers.set" in w.message and not [d for d in items if d.severity == "error"]
+    plain = BASE % '  route r { forward a }'
+    target, ctx, items = compile_(plain, "auto")
+    assert codes(items) == [] and target.plan(ctx).api is None
+
+
+def test_an_unknown_gateway_is_an_option_error():
+    _, _, items = compile_(EDGE.read_text(), "nginx")
+    assert [d.code for d in items] == ["E403"]
+
+
+def test_routes_that_differ_only_by_header_need_the_same_gateway_settings():
+    source = BASE % '''  route admin {
+    match path prefix "/api" header "X-Admin" present
+    auth main
+    forward a
+  }
+  route api {
+    match path prefix "/api"
+    forward a
+  }'''
+    _, _, items = compile_(source)
+    [err] = [d for d in items if d.severity == "error"]
+    assert err.code == "E410" and "route key" in err.message and err.line == 12  # the second route's match
+
+
+def test_a_conditional_route_cannot_hide_an_authorizer():
+    source = BASE % '''  route open {
+    match path prefix "/api/v1" header "X-Open" present
+    forward a
+  }
+  route api {
+    match path prefix "/api"
+    auth main
+    forward a
+  }'''
+    _, _, items = compile_(source)
+    [err] = [d for d in items if d.severity == "error"]
+    assert err.code == "E410" and "would apply the settings of route 'open'" in err.message
+
+
+def test_header_values_with_dollar_are_refused_at_the_route():
+    source = BASE % '''  route r {
+    request_header set "X-A" "$context.x"
+    forward a
+  }'''
+    _, _, items = compile_(source)
+    [err] = [d for d in items if d.severity == "error"]
+    assert err.code == "E410" and "'$'" in err.message and err.line == 6
