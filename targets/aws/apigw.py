@@ -186,16 +186,20 @@ def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
                 req = routing.Request(method, lst.protocol, host, lst.port, path)
                 decision = routing.decide(edge, req)
                 picked = edge.route(decision.route) if decision.route else None
-                got = gateway_settings(owners[chosen]) if chosen else None
-                want = gateway_settings(picked) if picked else None
-                if got != want and (chosen or picked.auth or picked.rate_limit or not picked.request_headers.empty):
-                    where = picked or owners[chosen]
+                owner = owners.get(chosen) if chosen else None
+                if picked is None:  # the ALB answers 404, unless the authorizer answers 401 first
+                    bad = owner is not None and owner.auth is not None
+                else:
+                    bad = owner is None or gateway_settings(owner) != gateway_settings(picked)
+                if bad:
+                    where = picked or owner
                     raise PlanError(CANNOT, f"API Gateway would apply the settings of "
-                                            f"{('route ' + repr(owners[chosen].name)) if chosen else 'no route'} "
-                                            f"to {method} {path}, which route '{where.name}' answers",
+                                            f"{('route ' + repr(owner.name)) if owner else 'no route'} "
+                                            f"to {method} {path}, which "
+                                            f"{('route ' + repr(picked.name)) if picked else 'no route'} answers",
                                     where.span, hint="API Gateway cannot select by host, header or query: give "
                                                      "routes that differ only there the same auth, rate_limit, "
-                                                     "request_header and cors")
+                                                     "request_header, timeout and cors")
 
 
 # ---- the resources -------------------------------------------------------------------------
