@@ -102,7 +102,7 @@ GATEWAY = {
     "auth.jwt": approximate("an HTTP API JWT authorizer per auth: issuer and audience are checked, the keys are "
                             "found through the issuer's OpenID discovery document (not the jwks URL), RSA tokens "
                             "only, leeway is API Gateway's own; keep the load balancer internal "
-                            "(aws_scheme = \"internal\") so that nothing reaches it around the authorizer"),
+                            "(scheme \"internal\" in target aws { }) so that nothing reaches it around the authorizer"),
     "rate_limit.client_ip": approximate("stage throttling of the route's API Gateway routes is one token bucket "
                                         "per route shared by every client, not per client; the per-client limit "
                                         "stays a WAF rate rule on the load balancer, counted by the first "
@@ -119,7 +119,7 @@ GATEWAY = {
     "timeout.request": approximate("the integration timeout of the route (50 ms to 30 s): API Gateway answers "
                                    "504 after it; the load balancer's idle timeout still applies behind it"),
     "observability.access_log": approximate("the $default stage writes JSON lines with the other targets' field "
-                                            "names to the CloudWatch Logs group aws_log_group; the duration is "
+                                            "names to the CloudWatch Logs group log_group of target aws { }; the duration is "
                                             "duration_ms (API Gateway's responseLatency), there is no cache field"),
 }
 APIGW_CAPABILITIES = {**CAPABILITIES, **GATEWAY}

@@ -7,7 +7,11 @@ from edgec.targets.aws.validate import problems
 from .test_gateway import EDGE, compile_
 
 BASE = '''edge "g" {
-  env prod { aws_region = "us-east-1" }
+  env prod {
+    target aws {
+      region "us-east-1"
+    }
+  }
   listen http 80
   upstream a { server "10.0.0.1:80" }
   auth jwt main { issuer "https://i.example.com/" jwks "https://i.example.com/k" audience "x" }
@@ -56,7 +60,7 @@ def test_routes_that_differ_only_by_header_need_the_same_gateway_settings():
   }'''
     _, _, items = compile_(source)
     [err] = [d for d in items if d.severity == "error"]
-    assert err.code == "E410" and "route key" in err.message and err.line == 12  # the second route's match
+    assert err.code == "E410" and "route key" in err.message and err.line == 16  # the second route's match
 
 
 def test_a_conditional_route_cannot_hide_an_authorizer():
@@ -81,4 +85,4 @@ def test_header_values_with_dollar_are_refused_at_the_route():
   }'''
     _, _, items = compile_(source)
     [err] = [d for d in items if d.severity == "error"]
-    assert err.code == "E410" and "'$'" in err.message and err.line == 6
+    assert err.code == "E410" and "'$'" in err.message and err.line == 10
