@@ -44,7 +44,7 @@ def self_signed(v, stmt, out):
         if word.value not in known:
             v.sink.error("E102", f"environment '{word.value}' is not defined in this file", word.span,
                          hint=(f"did you mean '{guess}'?" if (guess := did_you_mean(word.value, known))
-                               else "environments: " + (", ".join(known) or "none")), rule="undefined-env")
+                               else "environments: " + (", ".join(known) or "none")))
     # without names: every environment; with names: only those (`self_signed dev`)
     out["self_signed"] = not envs or v.env.name in envs
 

@@ -137,6 +137,13 @@ def test_undefined_names_suggest_the_closest_one():
     assert [d.hint for d in result.diagnostics if d.code == "E101"] == ["did you mean 'host'?"]
 
 
+def test_self_signed_names_an_undefined_environment():
+    source = edge("env dev {", "}", "listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  self_signed dve", "}",
+                  *UP, "route r {", "  forward u", "}")
+    found = [d for d in analyse(source, "t.edge", env="dev").diagnostics if d.code == "E102"]
+    assert [(d.line, d.column, d.hint) for d in found] == [(6, 17, "did you mean 'dev'?")]
+
+
 def test_ir_rules_report_once_for_all_envs():
     source = edge("env dev {", "}", "env prod {", "}", *UP, "route r {", "  timeout 2s per_try 3s", "  forward u", "}")
     assert [c for c, _, _ in lint(source)] == ["W312"]
