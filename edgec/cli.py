@@ -17,6 +17,7 @@ COMMANDS = {
     "explain": "show which route takes a request, why, and what the backend receives",
     "test": "check routing test cases (request → route, upstream, path, headers, status)",
     "diff": "show what differs between two environments' IR",
+    "lsp": "serve the language server protocol on stdin/stdout (diagnostics, formatting, symbols)",
     "graph": "draw listeners, hosts, routes in precedence order and upstreams (dot, mermaid, svg, png)",
 }
 
@@ -62,7 +63,7 @@ def _version() -> str:
 
 
 # commands that serve until stopped; every other one runs once and exits
-LONG_RUNNING = {"run"}
+LONG_RUNNING = {"run", "lsp"}
 
 
 def main(argv: list[str] | None = None) -> int:
