@@ -21,7 +21,7 @@ RATE_WINDOW_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60
 SIZE_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 # upper bounds of literals (docs/language.md): a duration or a size beyond these is a typo, not a setting
-MAX_DURATION_MS = 365 * DURATION_MS["d"]
+MAX_DURATION_MS = 3650 * DURATION_MS["d"]  # ten years: HSTS max-ages of two years are usual
 MAX_SIZE_BYTES = 1024**4
 
 
@@ -193,7 +193,7 @@ class _ToSyntax(Transformer):
     def DURATION(self, tok: Token) -> Value:
         number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok).groups()
         ms = self._at_most(tok, (self._number(tok, number) or 0) * DURATION_MS[unit], MAX_DURATION_MS, "duration",
-                           "365d")
+                           "3650d")
         return Value("duration", ms, str(tok), _span(tok))
 
     def RATE(self, tok: Token) -> Value:

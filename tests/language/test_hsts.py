@@ -31,6 +31,7 @@ def test_the_statement_and_its_options():
 
 @pytest.mark.parametrize("written,expected", [
     ("hsts 365d include_subdomains preload", ir.Hsts(31_536_000, True, True)),
+    ("hsts 730d include_subdomains preload", ir.Hsts(63_072_000, True, True)),  # two years, as hstspreload.org advises
     ("hsts 2h", ir.Hsts(7200, False, False)),
     ("hsts 0s", ir.Hsts(0, False, False)),  # max-age=0 tells browsers to forget the host
     ("hsts 30d preload include_subdomains", ir.Hsts(2_592_000, True, True)),
