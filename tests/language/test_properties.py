@@ -31,7 +31,7 @@ JUNK = ["{", "}", "[", "]", ",", "=", "~", "-", "%", ";", ":", "'", '"', "${", "
         "forward", "upstream", "env", "path", "prefix", "regex", '"("', "listen", "https", "65536", "GET",
         "auth", "respond", "redirect", "aggregate", "cors", "weight", "backup", "}}}", "{{{",
         # bounds: literals too large, control characters as escapes, variables that refer to themselves
-        "9" * 5000, "9" * 5000 + "s", "9" * 5000 + "mb", "9" * 400 + "%", "9" * 19 + "/s", "366d", "1025GiB",
+        "9" * 5000, "9" * 5000 + "s", "9" * 5000 + "mb", "9" * 400 + "%", "9" * 19 + "/s", "3651d", "1025GiB",
         '"\\u0000"', '"a\\u001bb"', '"\\u0085"', "vars { a = \"${a}\" }", "vars { a = \"${b}\" b = \"${a}\" }",
         "vars { a = [${a}] }", "vars { a = ${a} }", '"${a}${a}"']
 
@@ -183,7 +183,7 @@ HOSTILE_VARS = ("vars { zz_self = \"${zz_self}\" zz_a = \"${zz_b}\" zz_b = \"x${
                 + " ".join(f'zz_w{i + 1} = "${{zz_w{i}}}${{zz_w{i}}}"' for i in range(40)) + ' zz_w0 = "w" }')
 HOSTILE_STRINGS = ['"${zz_self}"', '"/${zz_a}"', "${zz_l}", '"${zz_d0}"', '"/${zz_w40}"', '"\\u0000"',
                    '"/a\\u0007b"', '"\\u001b[31m"', '"\\u0085"', '"\\u007f"', '"/${zz_w10}\\u0000"']
-HOSTILE_NUMBERS = ["9" * 5000, "9" * 400, "9" * 19, "9" * 5000 + "ms", "366d", "8785h",
+HOSTILE_NUMBERS = ["9" * 5000, "9" * 400, "9" * 19, "9" * 5000 + "ms", "3651d", "87601h",
                    "1025GiB", "9" * 19 + "kb", "9" * 400 + "%", "9" * 19 + "/min", "9" * 4301 + "s"]
 
 
