@@ -11,7 +11,7 @@ COMMANDS = {
     "fmt": "print files in the one canonical layout",
     "ir": "print the IR of one environment as JSON or YAML",
     "schema": "print the JSON Schema of the IR",
-    "build": "compile to a target's files (nginx, spring, aws)",
+    "build": "compile to a target's files (`edgec targets` lists the targets)",
     "targets": "print what each target can express (the capability matrix)",
     "run": "serve the edge with the built-in gateway (reverse proxy, API gateway, load balancer)",
     "explain": "show which route takes a request, why, and what the backend receives",
