@@ -126,6 +126,17 @@ def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_por
 MIRROR_WAIT_S = 3.0
 
 
+def failures(cases, skipped: dict[str, str | None], echoes: dict, listener_ports: dict[int, int]) -> dict[str, list[str]]:
+    """Every case not skipped, run against a live gateway: case name → its problems."""
+    found = {}
+    for case in cases:
+        if not skipped[case.name]:
+            problems = check(case, echoes, listener_ports=listener_ports)
+            if problems:
+                found[case.name] = problems
+    return found
+
+
 def _received(echo, before: int, path: str) -> bool:
     """Did the echo backend get a request for this path (mirrors are sent asynchronously)?"""
     if echo is None:

@@ -7,7 +7,7 @@ import pytest
 from edgec import routing
 from edgec.targets.envoy.capabilities import PATH_NOTE
 from tests.conformance import corpus
-from tests.conformance.http_driver import check
+from tests.conformance.http_driver import failures
 from tests.conftest import free_port
 from tests.support.echo import EchoServer
 
@@ -44,15 +44,8 @@ def test_corpus(casefile, tmp_path):
         options = admin_options()
         files, diagnostics = build(live, options)
         assert files is not None, [d.message for d in diagnostics]
-        failures = {}
         with Envoy(write(files, tmp_path), list(ports.values()), int(options["admin_port"])):
-            for case in casefile.cases:
-                if skipped[case.name]:
-                    continue
-                problems = check(case, echoes, listener_ports=ports)
-                if problems:
-                    failures[case.name] = problems
-        assert not failures
+            assert not failures(casefile.cases, skipped, echoes, ports)
     finally:
         for e in echoes.values():
             e.stop()

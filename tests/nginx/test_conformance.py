@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance import corpus
-from tests.conformance.http_driver import check
+from tests.conformance.http_driver import failures
 from tests.conftest import free_port
 from tests.support.echo import EchoServer
 
@@ -47,15 +47,8 @@ def run_corpus_file(casefile, tmp_path):
         # gixy on the config as declared: it takes any listen port containing "443" for TLS
         declared, _ = build(edge)
         assert gixy(write(declared, fresh(tmp_path / "declared")), tuple(GIXY_SKIPS)) == []
-        failures = {}
         with Nginx(prefix, list(ports.values())):
-            for case in casefile.cases:
-                if skipped[case.name]:
-                    continue
-                problems = check(case, echoes, listener_ports=ports)
-                if problems:
-                    failures[case.name] = problems
-        assert not failures
+            assert not failures(casefile.cases, skipped, echoes, ports)
     finally:
         for e in echoes.values():
             e.stop()
