@@ -137,6 +137,10 @@ CODES = (
     Code("W317", "hsts-preload", "lint", "hsts asks for preload without what the preload list requires"),
     Code("W318", "may-shadow", "lint (routing)",
          "a prefix route whose requests a regex route seems to take (regexes rank above prefixes)"),
+    Code("W319", "host-bits-in-network", "values",
+         "a CIDR range with host bits set (`10.0.0.1/8`): it means its network, which may not be what was meant"),
+    Code("W320", "allow-inside-deny", "lint",
+         "an allowed network lies inside a denied one (deny wins): it lets no one in"),
     # what a target can express
     Code("E401", "target-capability", "target", "the target cannot express a feature the file uses"),
     Code("W402", "target-approximation", "target", "the target expresses a feature only approximately"),

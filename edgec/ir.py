@@ -283,6 +283,20 @@ class Cors:
 
 
 @dataclass(frozen=True)
+class Access:
+    """Which client addresses (found past the trusted proxies) may send a request: one inside
+    a `deny` network is refused with 403, and so, when `allow` is not empty, is one outside
+    every `allow` network. Deny wins whatever the order written. Networks in canonical form."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.allow or self.deny)
+
+
+@dataclass(frozen=True)
 class Timeouts:
     request_ms: int  # the whole request, retries included; 0: no limit
     per_try_ms: int  # one attempt at one server; 0: the upstream's read timeout
@@ -369,6 +383,7 @@ class Route:
     timeouts: Timeouts = Timeouts(0, 0)
     retry: Retry = Retry(0, (), False, 0)
     mirrors: tuple[Mirror, ...] = ()
+    access: Access = Access()  # on top of the edge's: a request must pass both
     span: Span | None = _span()
 
 
@@ -438,6 +453,8 @@ class Edge:
     trusted_proxies: tuple[str, ...]
     # where each target deploys (not what the edge does), by target, in name order
     target_settings: tuple[TargetSettings, ...] = ()
+    # every request the edge receives (metrics and HTTPS redirects included) is held to these
+    access: Access = Access()
 
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)

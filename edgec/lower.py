@@ -72,6 +72,7 @@ class Lowerer:
             observability=ir.Observability(fields.get("access_log", DEFAULT_ACCESS_LOG), fields.get("metrics_path")),
             limits=fields.get("limits", DEFAULT_LIMITS),
             trusted_proxies=tuple(fields.get("trusted_proxies", ())),
+            access=fields.get("access", ir.Access()),
             target_settings=tuple(self.target_settings(t) for t in sorted(v.env.targets)),
         )
 

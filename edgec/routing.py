@@ -38,10 +38,13 @@ What a target reads here instead of deriving it again (a rule written twice drif
                                  read timeout), the connect and send timeouts, the whole request's
     replace_prefix, prefix_matches, strip_slash, escape_path, host_of, apply_header_ops
                                  the path, host and header functions decide itself uses
+    address_allowed(access, ip)  whether `allow`/`deny` lists let a client address in (deny wins)
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import ipaddress
 import re
 import weakref
 from dataclasses import dataclass
@@ -941,6 +944,31 @@ def time_limits(timeouts: ir.Timeouts, upstream: ir.Upstream) -> TimeLimits:
     return TimeLimits(attempt_timeout_ms(timeouts, upstream), up.connect_ms, up.send_ms, timeouts.request_ms)
 
 
+# ---- client addresses ------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=256)
+def _networks(cidrs: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+def address_allowed(access: ir.Access, address: str) -> bool:
+    """Whether a client at `address` (found past the trusted proxies) may send a request under
+    these lists: never from inside a denied network, and only from inside an allowed one when
+    any is listed. An IPv4 address mapped into IPv6 counts as the IPv4 address; a peer that is
+    no IP address at all (a Unix socket) passes only lists that deny nothing and allow anyone."""
+    if access.empty:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in _networks(access.deny)):
+        return False
+    return not access.allow or any(ip in net for net in _networks(access.allow))
+
+
 # ---- entry points ----------------------------------------------------------------------------------
 
 _ROUTERS: dict[int, Router] = {}
@@ -961,6 +989,6 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
 
 
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
-           "first_match_order", "virtual_hosts", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
+           "first_match_order", "virtual_hosts", "address_allowed", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
            "valid_host", "target_parts", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

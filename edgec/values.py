@@ -256,11 +256,16 @@ class Values:
     def cidr(self, item: tuple[str, Span]) -> str:
         text, span = item
         try:
-            return str(ipaddress.ip_network(text, strict=False))
+            network = ipaddress.ip_network(text, strict=False)
         except ValueError:
             self.sink.error("E202", f"'{text}' is not an IP address or CIDR range", span,
                             hint="write it like \"10.0.0.0/8\" or \"192.0.2.7\"")
             return text
+        if "/" in text and network.network_address != ipaddress.ip_address(text.partition("/")[0]):
+            address = text.partition("/")[0]
+            self.sink.warning("W319", f"'{text}' is not a network address: it means {network}", span,
+                              hint=f'write "{network}" for the network, or "{address}" for the one address')
+        return str(network)
 
     def items(self, stmt: Stmt) -> dict[str, Stmt]:
         """A block of keyword items (cors, limits, auth), by keyword; each keyword once."""

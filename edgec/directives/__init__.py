@@ -79,7 +79,7 @@ def directive(block: str, kind: str, *, args: tuple[str, ...] | None = None, rul
 
 
 def _load() -> None:
-    from . import listen, match, upstream, auth, route, actions, operations, variables  # noqa: F401 (they declare)
+    from . import listen, match, upstream, auth, route, access, actions, operations, variables  # noqa: F401 (they declare)
 
 
 def of_block(block: str) -> dict[str, Directive]:

@@ -1,6 +1,7 @@
 """The lint rules. Each class is one rule; docs/lint.md lists them with examples."""
 from __future__ import annotations
 
+import ipaddress
 from typing import Iterable, Iterator
 
 from .. import ir
@@ -540,3 +541,49 @@ class HstsPreloadRequirements(Rule):
             if "include_subdomains" not in options:
                 yield Finding("hsts preload needs include_subdomains", options["preload"].span,
                               "the preload list covers every subdomain: add include_subdomains")
+
+
+def _network(text: str):
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _allow_span(ctx: LintContext, route: str | None, network: str):
+    """Where `allow` writes the network (in the route's block, or the edge's for None); the first
+    allow line when a variable gave it."""
+    if route is None:
+        block = ctx.doc.edge.body
+    else:
+        block = next((s.body for s in _decls(ctx, "route") if s.args["name"].value == route), ())
+    lines = [s for s in block if s.kind == "access" and s.args["verb"].value == "allow"]
+    for stmt in lines:
+        for value in stmt.args["values"]:
+            if value.kind == "string" and all(isinstance(p, str) for p in value.value) and \
+                    str(_network("".join(value.value))) == network:
+                return value.span
+    return lines[0].span if lines else ctx.doc.edge.span
+
+
+@rule
+class AllowInsideDeny(Rule):
+    code = "W320"
+
+    def check(self, ctx):
+        seen = set()
+        for _, edge in edges(ctx):
+            scopes = [(None, edge.access.allow, edge.access.deny)]
+            scopes += [(r.name, r.access.allow, edge.access.deny + r.access.deny) for r in edge.routes]
+            for route, allow, deny in scopes:
+                for net in allow:
+                    inner = _network(net)
+                    cover = next((d for d in deny if inner is not None and (outer := _network(d)) is not None
+                                  and inner.version == outer.version and inner.subnet_of(outer)), None)
+                    if cover is None or (route, net) in seen:
+                        continue
+                    seen.add((route, net))
+                    where = "the edge" if route is None else f"route '{route}'"
+                    yield Finding(f"allow {net} in {where} lies inside deny {cover}: deny wins, so it lets no one in",
+                                  _allow_span(ctx, route, net),
+                                  "remove it, or deny a narrower network (deny wins whatever the order written)")

@@ -161,6 +161,8 @@ class Exchange:
         self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
         self.request_id = _request_id(self.hb.get(b"x-request-id"))
+        if gw.access is not None and not gw.access(self.client_ip):
+            return self.error(403, "address not allowed")
         target = self.url.decode("latin-1")
         if target[:1] == "/":  # origin-form: the Host header names the host
             path, _, query = target.partition("?")
@@ -190,6 +192,8 @@ class Exchange:
             self.error(d.status)
             return
         self.policy = gw.policies[d.route]
+        if self.policy.access is not None and not self.policy.access(self.client_ip):
+            return self.error(403, "address not allowed")
         cors = self.policy.cors
         if cors is not None and cors.is_preflight(self.method, self.hmap):
             origin = self.hmap["origin"]

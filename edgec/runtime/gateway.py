@@ -45,8 +45,31 @@ class UpstreamRuntime:
         return cookies(ex.hb.get(b"cookie")).get(key.name)
 
 
+class AddressCheck:
+    """routing.address_allowed under one edge's or route's lists, remembered per address."""
+
+    __slots__ = ("access", "memo")
+
+    def __init__(self, access: ir.Access):
+        self.access = access
+        self.memo: dict[str, bool] = {}
+
+    def __call__(self, address: str) -> bool:
+        known = self.memo.get(address)
+        if known is None:
+            known = routing.address_allowed(self.access, address)
+            if len(self.memo) < 10_000:
+                self.memo[address] = known
+        return known
+
+
+def address_check(access: ir.Access) -> AddressCheck | None:
+    return None if access.empty else AddressCheck(access)
+
+
 @dataclass
 class RoutePolicy:
+    access: AddressCheck | None = None  # the route's own lists (the edge's are checked first)
     auth: object = None
     limiter: object = None
     cache: ResponseCache | None = None
@@ -109,12 +132,14 @@ class Gateway:
         self.log = AccessLog(edge.observability.access_log)
         self.trusted = [ipaddress.ip_network(c) for c in edge.trusted_proxies]
         self._trust_memo: dict[str, bool] = {}
+        self.access = address_check(edge.access)
         self.upstreams = {u.name: UpstreamRuntime(u, clock) for u in edge.upstreams}
         checkers = {a.name: make_checker(a, resolve_secret) for a in edge.auth}
         self.checkers = checkers
         self.policies: dict[str, RoutePolicy] = {}
         for route in edge.routes:
             self.policies[route.name] = RoutePolicy(
+                access=address_check(route.access),
                 auth=checkers.get(route.auth) if route.auth else None,
                 limiter=make_limiter(route.rate_limit, redis, edge.name, route.name) if route.rate_limit else None,
                 cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)

@@ -92,6 +92,8 @@ CAPABILITIES = {
                                             "access_logs.s3.* is enabled with a bucket; edgec does not enable it"),
     "observability.metrics": approximate("ALB publishes CloudWatch metrics; there is no metrics endpoint"),
     "limits": approximate("ALB has fixed request limits; they cannot be set"),
+    "access": unsupported("edgec builds no IP sets for ALB or WAF yet: keep the addresses out with the load "
+                          "balancer's security group or a WAF web ACL of your own"),
     "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
                                    "a previous hop's value"),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from edgec import ir
-from edgec.targets import BuildContext, Target, approximate, native
+from edgec.targets import BuildContext, Target, approximate, native, unsupported
 
 from .java import KEYWORDS
 from .routes import MATCHING
@@ -93,6 +93,7 @@ class SpringTarget(Target):
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
         "limits": approximate("only the header size and idle timeout are set; no body size, header count "
                               "or header timeout limits"),
+        "access": unsupported("not built for Spring Cloud Gateway yet (a WebFilter on the client address)"),
         "trusted_proxies": native("the client address of rate limits and ip hash: the nearest untrusted "
                                   "X-Forwarded-For hop when the peer is trusted"),
     }

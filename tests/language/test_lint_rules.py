@@ -101,6 +101,10 @@ CASES = {
                   "route r {", "  forward u", "}"), [(4, 10), (4, 15)],
              edge("listen https 8443 {", '  tls cert "/c.pem" key "/k.pem"', "  hsts 365d include_subdomains preload",
                   "}", *UP, "route r {", "  forward u", "}")),
+    # the edge's deny holds for the route too
+    "W320": (edge('deny "10.0.0.0/8"', *UP, "route r {", '  allow "2001:db8::/32" "10.1.0.0/16"', "  forward u", "}"),
+             [(7, 27)],
+             edge('deny "10.1.0.0/16"', *UP, "route r {", '  allow "10.0.0.0/8"', "  forward u", "}")),
 }
 
 
