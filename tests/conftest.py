@@ -1,20 +1,14 @@
 """Shared fixtures: compiling source text, the samples, and free ports."""
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
 
+from edgec.harness.processes import free_port  # noqa: F401 (tests import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.edge"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

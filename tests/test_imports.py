@@ -20,7 +20,8 @@ from .conftest import ROOT
 # what reads the text of a .edge file: never loaded by a target or the runtime
 SYNTAX = ("edgec.parse", "edgec.lexer", "edgec.syntax", "edgec.syntax_errors", "edgec.lower", "edgec.fmt",
           "edgec.values", "edgec.grammar")
-COMMAND_LINE = ("edgec.commands", "edgec.cli", "edgec.pipeline")
+# the command line, and what drives real gateways on top of everything (harness, fuzz)
+COMMAND_LINE = ("edgec.commands", "edgec.cli", "edgec.pipeline", "edgec.harness", "edgec.fuzz")
 
 # (who, what it must never load, why)
 RULES = [

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import free_port
-from tests.support.processes import stop as stop_process
+from edgec.harness.processes import stop as stop_process
 
 BIN = Path(sys.executable).parent  # the interpreter's own aws and moto_server, not a version-manager shim
 

@@ -10,9 +10,9 @@ import pytest
 from edgec import ir
 from edgec.pipeline import analyse
 from tests.conformance.corpus import with_listener_ports
-from tests.conformance.http_driver import Response, send
+from edgec.harness.driver import Response, send
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from .support import ENVOY, Envoy, admin_options, build, write
 

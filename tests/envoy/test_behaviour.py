@@ -84,7 +84,7 @@ def test_failover_when_a_server_is_killed(gateway):
 
 
 def test_health_checks_eject_and_return_a_server(gateway):
-    from tests.support.echo import EchoServer
+    from edgec.harness.echo import EchoServer
     gw = gateway('''edge "t" {
       listen http 8080
       upstream app {

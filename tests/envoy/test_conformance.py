@@ -7,9 +7,9 @@ import pytest
 from edgec import routing
 from edgec.targets.envoy.capabilities import PATH_NOTE
 from tests.conformance import corpus
-from tests.conformance.http_driver import failures
+from edgec.harness.driver import failures
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from .support import Envoy, admin_options, build, write
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from edgec.targets.envoy.check import QUERY_NAME
 from tests.conformance.corpus import with_listener_ports, with_servers
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 from tests.support.hostile import FIELDS, HOSTILE, LINE_BREAKS, edge_string, latin1, lower_only, send
 
 from .support import Envoy, admin_options, build, validate, write

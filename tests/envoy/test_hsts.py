@@ -7,7 +7,7 @@ from tests.conftest import free_port
 from tests.nginx.support import certificate
 from tests.runtime.test_hsts import VALUE
 from tests.support.curl import curl_headers
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from .support import Envoy, admin_options, build, localise, prepare, write
 

@@ -13,9 +13,9 @@ import pytest
 from edgec import ir
 from edgec.pipeline import analyse
 from tests.conformance.corpus import with_listener_ports
-from tests.conformance.http_driver import Response
+from edgec.harness.driver import Response
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from .support import Nginx, build, certificate, fresh, write
 

@@ -17,19 +17,16 @@ belong to the deploy host, never behaviour:
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
-import signal
 import subprocess
 import urllib.parse
 from pathlib import Path
 
 from edgec import ir
-from edgec.diagnostics import Diagnostic, Sink
-from edgec.targets import BuildContext, get
+from edgec.diagnostics import Diagnostic
+from edgec.harness import gateways
+from edgec.harness.gateways import Nginx  # noqa: F401 (the nginx tests start it)
 from edgec.targets.nginx.upstreams import is_ip
-from tests.support.processes import NotListening, wait_listening
-from tests.support.processes import stop as stop_process
 
 TEST_KEY = "test-key-0123"
 TEST_USER, TEST_PASSWORD = "alice", "wonderland"
@@ -68,16 +65,7 @@ def build(edge: ir.Edge, options: dict[str, str] | None = None, secrets: dict[st
           strict: bool = False) -> tuple[dict[str, str] | None, list[Diagnostic]]:
     """(files, diagnostics) from the nginx target; files is None when it reported an error."""
     table = dict(SECRETS, **(secrets or {}))
-    sink = Sink("test.edge")
-
-    def resolve(secret: ir.Secret) -> str:
-        return table[secret.secret]
-    target = get("nginx")
-    ctx = BuildContext(edge, sink, dict(options or {}), resolve, target="nginx", strict=strict)
-    target.check(ctx)
-    if sink.has_errors:
-        return None, sink.items
-    return target.emit(ctx), sink.items
+    return gateways.build("nginx", edge, options, lambda secret: table[secret.secret], strict)
 
 
 def write(files: dict[str, str], prefix: Path, certs: tuple[bytes, bytes] | None = None) -> Path:
@@ -137,48 +125,6 @@ def certificate(names=("localhost", "edge.test")) -> tuple[bytes, bytes]:
     return (cert.public_bytes(serialization.Encoding.PEM),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption()))
-
-
-class Nginx:
-    """A real nginx on a prefix directory; `with Nginx(prefix, ports):` starts and stops it."""
-
-    def __init__(self, prefix: Path, ports: list[int]):
-        self.prefix = prefix
-        self.ports = ports
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "Nginx":
-        directives = "daemon off;"
-        if os.geteuid() == 0:
-            # workers must read the test's private temp directories
-            directives += " user root;"
-        self.stderr = open(self.prefix / "nginx.stderr", "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(["nginx", "-p", f"{self.prefix}/", "-c", "nginx.conf", "-e", "stderr",
-                                      "-g", directives], stdout=subprocess.DEVNULL, stderr=self.stderr)
-        try:
-            wait_listening(self.proc, self.ports, 10, "nginx")
-        except NotListening as err:
-            self.stop()
-            raise RuntimeError(f"{err}: " + (self.prefix / "nginx.stderr").read_text()) from None
-        return self
-
-    def reload(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGHUP)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        if getattr(self, "stderr", None):
-            self.stderr.close()
-
-    def errors(self) -> str:
-        return (self.prefix / "nginx.stderr").read_text()
-
-    def __enter__(self) -> "Nginx":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def fresh(prefix: Path) -> Path:

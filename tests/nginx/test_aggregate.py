@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import free_port
 from tests.runtime.conftest import LiveRuntime, compile_text
 from tests.runtime.servers import JsonServer
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 # what json.loads then json.dumps change: key order kept, a repeated key's last value in its
 # first place, int and float told apart, floats in Python's repr, every non-ASCII character

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance import corpus
-from tests.conformance.http_driver import failures
+from edgec.harness.driver import failures
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from .support import Nginx, build, fresh, gixy, write
 from .test_samples import GIXY_SKIPS

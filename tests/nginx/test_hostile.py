@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 from tests.support.hostile import FIELDS, HOSTILE, LINE_BREAKS, edge_string, latin1, lower_only, send
 
 from .support import TEST_HTPASSWD, Nginx, build, fresh, nginx_test, write

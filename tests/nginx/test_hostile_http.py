@@ -7,7 +7,7 @@ import pytest
 
 from edgec.pipeline import analyse
 from tests.conftest import free_port
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 from tests.support.hostile_http import CASES, EDGE, exchange
 
 from .support import Nginx, build, fresh, write

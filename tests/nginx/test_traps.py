@@ -152,8 +152,8 @@ def test_header_inheritance_keeps_every_header(gateway):
 def test_routes_in_any_order_give_the_same_result(tmp_path):
     """The config for the routes in reverse source order chooses as routing.decide does for that order."""
     from tests.conftest import free_port
-    from tests.conformance.http_driver import send
-    from tests.support.echo import EchoServer
+    from edgec.harness.driver import send
+    from edgec.harness.echo import EchoServer
 
     from .support import Nginx
     casefile = next(f for f in corpus.files() if f.path.endswith("query.yaml"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgec.cases import parse
-from tests.conformance.http_driver import check
-from tests.support.echo import EchoServer
+from edgec.harness.driver import check
+from edgec.harness.echo import EchoServer
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_head_requests_are_identified_from_the_backend_log(v1):
 
 
 def test_a_missing_mirror_copy_is_reported(v1, monkeypatch):
-    from tests.conformance import http_driver
+    from edgec.harness import driver as http_driver
     monkeypatch.setattr(http_driver, "MIRROR_WAIT_S", 0.3)
     case = _case({"upstream": "v1", "mirrored": ["v1", "v2"]}, url="/m")
     assert check(case, {"v1": v1}, base_url=f"http://{v1.address}") == [

@@ -2,21 +2,18 @@
 as a real `edgec run` process (signals, workers, reload), always on free loopback ports."""
 from __future__ import annotations
 
-import asyncio
 import http.client
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from edgec.pipeline import secret_resolver
-from edgec.runtime.process import Options, Runtime, _new_loop
-from tests.support.processes import stop as stop_process
+from edgec.harness.gateways import LiveRuntime  # noqa: F401 (the runtime tests start it)
+from edgec.harness.processes import stop as stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,55 +27,6 @@ def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None
         except OSError:
             time.sleep(0.02)
     raise TimeoutError(f"nothing listens on {host}:{port}")
-
-
-class LiveRuntime:
-    """The runtime serving `edge` on a thread of the test process."""
-
-    def __init__(self, edge, redis_url: str | None = None, secrets_dir: str | None = None):
-        self.edge = edge
-        self.options = Options("<test>", lambda: edge, secret_resolver(secrets_dir), redis_url=redis_url,
-                               drain_s=5.0, cache_max_bytes=16 * 1024 * 1024)
-        self.loop = None
-        self.runtime = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, daemon=True, name="edgec-runtime")
-
-    def _main(self):
-        self.loop = _new_loop()
-        asyncio.set_event_loop(self.loop)
-        self.runtime = Runtime(self.options, self.edge)
-        try:
-            self.loop.run_until_complete(self.runtime.run(signals=False))
-        except BaseException as err:  # noqa: BLE001 (reported to the test by start())
-            self.error = err
-        finally:
-            self.loop.close()
-
-    def start(self) -> "LiveRuntime":
-        self.thread.start()
-        for lst in self.edge.listeners:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.error is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", lst.port), timeout=0.2):
-                        break
-                except OSError:
-                    time.sleep(0.02)
-            if self.error is not None:
-                raise self.error
-        return self
-
-    def stop(self) -> None:
-        if self.loop is not None and self.thread.is_alive():
-            self.loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.runtime.shutdown()))
-            self.thread.join(10)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 class RuntimeProcess:
@@ -148,7 +96,7 @@ def compile_text(text: str, env: str | None = None):
 @pytest.fixture
 def echo_servers():
     """echo_servers(*names) → {name: EchoServer}, all stopped after the test."""
-    from tests.support.echo import EchoServer
+    from edgec.harness.echo import EchoServer
     started = []
 
     def make(*names):

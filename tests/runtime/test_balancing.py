@@ -9,7 +9,7 @@ import time
 
 from tests.conftest import free_port
 from tests.runtime.conftest import request
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 
 def _edge(port, servers: list[str], balance="", extra="", route_extra=""):

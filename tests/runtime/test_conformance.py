@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance import corpus
-from tests.conformance.http_driver import check
+from edgec.harness.driver import check
 from tests.conftest import free_port
 from tests.runtime.conftest import LiveRuntime
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 FILES = corpus.files()
 

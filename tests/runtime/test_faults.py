@@ -11,7 +11,7 @@ import time
 from tests.conftest import free_port
 from tests.runtime.conftest import ROOT, RuntimeProcess, request, wait_port
 
-ECHO = "import sys, time; from tests.support.echo import EchoServer; EchoServer(sys.argv[1], port=int(sys.argv[2])).start(); time.sleep(3600)"
+ECHO = "import sys, time; from edgec.harness.echo import EchoServer; EchoServer(sys.argv[1], port=int(sys.argv[2])).start(); time.sleep(3600)"
 
 
 def _echo_process(name: str, port: int) -> subprocess.Popen:

@@ -14,7 +14,7 @@ from tests.support.hostile_http import CASES, EDGE, exchange
 @pytest.fixture(scope="module")
 def hostile_gateway():
     from tests.runtime.conftest import LiveRuntime, compile_text
-    from tests.support.echo import EchoServer
+    from edgec.harness.echo import EchoServer
     echo = EchoServer("a").start()
     port = free_port()
     rt = LiveRuntime(compile_text(EDGE.format(port=port, backend=echo.address))).start()

@@ -14,7 +14,7 @@ from edgec import ir
 from tests.conformance import corpus
 from tests.conftest import free_port, sample_envs
 from tests.runtime.conftest import LiveRuntime
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 
 def _credentials(edge: ir.Edge, tmp_path, monkeypatch) -> ir.Edge:

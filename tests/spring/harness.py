@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 from edgec import ir
 from edgec.diagnostics import Sink
 from edgec.targets import BuildContext, get
-from tests.support.processes import stop as stop_process
+from edgec.harness.processes import stop as stop_process
 
 M2 = Path(os.environ.get("EDGEC_M2_REPOSITORY", Path.home() / ".m2" / "repository"))
 JAVA_TEST_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k"]  # start faster; tests only

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from edgec.pipeline import analyse
 from tests.runtime.servers import WebSocketEchoServer
-from tests.support.echo import EchoServer
-from tests.support.processes import stop as stop_process
+from edgec.harness.echo import EchoServer
+from edgec.harness.processes import stop as stop_process
 
 from . import harness
 
@@ -183,7 +183,7 @@ class _EchoProcess:
     """An echo backend in a process of its own: stopping it closes its keep-alive connections
     too (a stopped in-process EchoServer goes on answering on the ones already open)."""
 
-    CODE = ("import sys, time; from tests.support.echo import EchoServer; "
+    CODE = ("import sys, time; from edgec.harness.echo import EchoServer; "
             "EchoServer(sys.argv[1], port=int(sys.argv[2])).start(); time.sleep(3600)")
 
     def __init__(self, name):

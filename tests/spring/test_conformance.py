@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conformance import corpus
-from tests.conformance.http_driver import check
-from tests.support.echo import EchoServer
+from edgec.harness.driver import check
+from edgec.harness.echo import EchoServer
 
 from . import harness
 

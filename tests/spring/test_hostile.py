@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote
 import pytest
 
 from edgec.pipeline import analyse
-from tests.support.echo import EchoServer
+from edgec.harness.echo import EchoServer
 
 from . import harness
 

@@ -1,4 +1,4 @@
-"""Holding a running gateway to a conformance case over real HTTP.
+"""Holding a running gateway to a routing case over real HTTP (the conformance tests, `edgec fuzz`).
 
 `check(case, echoes, base_url=...)` sends the case's request to the gateway (redirects are
 not followed) and returns what differs from the case's expectation, in words; an empty
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from edgec.cases import Case, header_mismatches
 from edgec.routing import DEFAULT_PORTS, compile as compile_router
 
-from .corpus import edge_of
+from .live import edge_of
 
 
 @dataclass
@@ -61,11 +61,11 @@ def send(scheme: str, host: str, port: int, method: str, target: str, headers, t
 
 
 def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_ports: dict[int, int] | None = None,
-          timeout: float = 10.0) -> list[str]:
+          timeout: float = 10.0, edge=None) -> list[str]:
     """Run the case against a live gateway. Either `base_url` (one listener) or
     `listener_ports` ({port in the .edge file: port the gateway really listens on}, on
-    127.0.0.1) says where to send it."""
-    edge = edge_of(case)
+    127.0.0.1) says where to send it. `edge`: the case's IR, when its file names none."""
+    edge = edge if edge is not None else edge_of(case)
     router = compile_router(edge)
     req = case.request(edge)
     declared_port = router.listener_port(req)
@@ -126,12 +126,13 @@ def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_por
 MIRROR_WAIT_S = 3.0
 
 
-def failures(cases, skipped: dict[str, str | None], echoes: dict, listener_ports: dict[int, int]) -> dict[str, list[str]]:
+def failures(cases, skipped: dict[str, str | None], echoes: dict, listener_ports: dict[int, int],
+             edge=None) -> dict[str, list[str]]:
     """Every case not skipped, run against a live gateway: case name → its problems."""
     found = {}
     for case in cases:
         if not skipped[case.name]:
-            problems = check(case, echoes, listener_ports=listener_ports)
+            problems = check(case, echoes, listener_ports=listener_ports, edge=edge)
             if problems:
                 found[case.name] = problems
     return found

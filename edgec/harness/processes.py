@@ -1,10 +1,16 @@
-"""Waiting for and stopping the processes tests start (nginx, Envoy, the runtime,
+"""Free ports, and waiting for and stopping the processes started here (nginx, Envoy, the runtime,
 moto_server, the Spring app)."""
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class NotListening(RuntimeError):

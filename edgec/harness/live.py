@@ -1,0 +1,98 @@
+"""An IR made ready for a live gateway on this machine, and what a target may be held to.
+
+`with_servers` and `with_listener_ports` change only where things listen, never behaviour;
+`skip_reason` reads the capability table: a case a target cannot build, or builds only
+approximately, is one it is not held to.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+from edgec import ir
+from edgec.cases import Case, CaseFile
+from edgec.features import FEATURES, route_features, used_features
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(edge_file: str, env: str | None) -> ir.Edge:
+    from edgec.pipeline import analyse
+    source = Path(edge_file).read_text(encoding="utf-8")
+    result = analyse(source, edge_file, env=env)
+    if result.edge is None:
+        problems = "; ".join(f"{d.line}:{d.column} {d.code} {d.message}" for d in result.diagnostics
+                             if d.severity == "error")
+        raise ValueError(f"{edge_file} does not compile: {problems}")
+    return result.edge
+
+
+def edge_of(case_or_file: Case | CaseFile) -> ir.Edge:
+    """The IR the case's file names (compiled once per file and env)."""
+    f = case_or_file.file if isinstance(case_or_file, Case) else case_or_file
+    return _compiled(f.edge_file, f.env)
+
+
+def with_servers(edge: ir.Edge, addresses: dict[str, str]) -> ir.Edge:
+    """The edge with each named upstream's servers replaced by one server at "host:port"
+    (the echo backend standing in for it). Upstreams not named keep their servers."""
+    ups = []
+    for up in edge.upstreams:
+        if up.name in addresses:
+            host, _, port = addresses[up.name].rpartition(":")
+            up = dataclasses.replace(up, servers=(ir.Server(host, int(port)),))
+        ups.append(up)
+    return dataclasses.replace(edge, upstreams=tuple(ups))
+
+
+def with_listener_ports(edge: ir.Edge, ports: dict[int, int], address: str = "127.0.0.1",
+                        tls: tuple[str, str] | None = None) -> ir.Edge:
+    """The edge with its listeners moved to free local ports ({declared port: actual port}).
+    TLS listeners get `tls` (certificate file, key file) when given."""
+    out = []
+    for lst in edge.listeners:
+        changes = {"port": ports.get(lst.port, lst.port), "address": address}
+        if lst.tls is not None and tls is not None:
+            changes["tls"] = dataclasses.replace(lst.tls, cert=tls[0], key=tls[1])
+        out.append(dataclasses.replace(lst, **changes))
+    return dataclasses.replace(edge, listeners=tuple(out))
+
+
+def case_features(edge: ir.Edge, case: Case) -> set[str]:
+    """Features whose exact behaviour the case's outcome depends on: every feature of the
+    expected route, the `match.*` features of every match whose host and path accept the request (its method, header and query
+    conditions must be evaluated right for the right route to win), and `requires`."""
+    from edgec.routing import BadPath, compile as compile_router, normalize_path
+    routes = {r.name: r for r in edge.routes}
+    expected = case.expect.get("route")
+    chosen = [routes[expected]] if expected in routes else []
+    out = {u.feature for r in chosen for u in route_features(r)}
+    req = case.request(edge)
+    try:
+        competing = compile_router(edge).matching(req, normalize_path(req.path), conditions=False)
+        for _, entry, _ in competing:
+            one = dataclasses.replace(entry.route, matches=(entry.match,))
+            out |= {u.feature for u in route_features(one) if u.feature.startswith("match.")}
+    except BadPath:
+        out |= {u.feature for r in edge.routes for u in route_features(r) if u.feature.startswith("match.")}
+    out |= set(case.requires)
+    return out
+
+
+def skip_reason(target, edge: ir.Edge, case: Case) -> str | None:
+    """Why `target` (a name or a Target) cannot be held to this case, from its capability
+    table: a feature the edge uses that the target cannot build at all, or one the case
+    depends on that it builds only approximately. None: the case must pass."""
+    from edgec.targets import APPROXIMATE, NATIVE, UNSUPPORTED, Capability, get
+    t = get(target) if isinstance(target, str) else target
+    missing = Capability(UNSUPPORTED, "not in the capability table")
+    for use in sorted(used_features(edge), key=lambda u: u.feature):
+        cap = t.capabilities.get(use.feature, missing)
+        if cap.level == UNSUPPORTED:
+            return f"{t.name} cannot build this edge: {use.feature} is unsupported ({cap.note})"
+    for feature in sorted(case_features(edge, case)):
+        cap = t.capabilities.get(feature, missing)
+        if cap.level != NATIVE:
+            kind = "approximate" if cap.level == APPROXIMATE else "unsupported"
+            return f"{t.name}: {feature} is {kind}: {cap.note or FEATURES.get(feature, '')}"
+    return None
