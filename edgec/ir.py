@@ -190,7 +190,32 @@ class ApiKeyAuth:
     span: Span | None = _span()
 
 
-Auth = JwtAuth | BasicAuth | ApiKeyAuth
+@dataclass(frozen=True)
+class ExternalAuth:
+    """An authorization service asked about every request (nginx auth_request, Envoy ext_authz).
+
+    The check request carries the client's method, the service's path followed by the client's
+    path and query, `Authorization` and the `forward_headers`, and no body. A 2xx answer lets the
+    request through with the `copy_headers` of that answer set on it (the client's own values of
+    those headers never reach the upstream); 401 and 403 are the client's answer; any other
+    answer, no answer within the timeout, or no connection is EXTERNAL_AUTH_ERROR_STATUS."""
+
+    name: str
+    kind: Literal["external"]
+    host: str
+    port: int
+    path: str  # the check request's path starts with it ("" or "/..." without a trailing "/")
+    forward_headers: tuple[str, ...]
+    copy_headers: tuple[str, ...]
+    timeout_ms: int
+    span: Span | None = _span()
+
+    @property
+    def address(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+Auth = JwtAuth | BasicAuth | ApiKeyAuth | ExternalAuth
 
 
 # ---- routes ------------------------------------------------------------------------------
@@ -491,6 +516,11 @@ DEFAULT_JWT_ALGORITHMS = ("RS256",)
 DEFAULT_JWT_LEEWAY_MS = 0
 DEFAULT_API_KEY_HEADER = "X-API-Key"
 DEFAULT_REALM = "restricted"
+DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS = 2_000
+# an authorization service that fails (an answer other than 2xx, 401 or 403, a timeout, no
+# connection) lets nothing through and says the service is unavailable
+EXTERNAL_AUTH_ERROR_STATUS = 503
+EXTERNAL_AUTH_DENY_STATUSES = (401, 403)
 
 
 # ---- JSON --------------------------------------------------------------------------------

@@ -334,7 +334,7 @@ class _ToSyntax(Transformer):
         keyword = children[0]
         return Stmt(str(keyword), {"values": tuple(children[1:])}, _span(meta))
 
-    jwt_item = basic_item = api_key_item = cors_item = limit_item = _item
+    jwt_item = basic_item = api_key_item = external_item = cors_item = limit_item = _item
 
     def _auth(self, meta, children, kind):
         return Stmt("auth", {"type": Value("word", kind, kind, _span(meta)), "name": children[0]},
@@ -348,6 +348,9 @@ class _ToSyntax(Transformer):
 
     @v_args(meta=True)
     def auth_api_key(self, meta, children): return self._auth(meta, children, "api_key")
+
+    @v_args(meta=True)
+    def auth_external(self, meta, children): return self._auth(meta, children, "external")
 
     @v_args(meta=True)
     def route(self, meta, children):

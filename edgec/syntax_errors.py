@@ -58,7 +58,7 @@ class Label:
 # Each fragment is placed in a context (see _contexts) and must fail to parse right at
 # the mistake; tests/language/test_syntax_errors.py checks that each one gets its label.
 MISSING_NAME = Label("E013", "this {found_after} needs a name", "write: {found_after} NAME { ... }")
-AUTH_NAME = Label("E013", "an auth provider needs a name", "write: auth jwt NAME { ... } (or basic, api_key)")
+AUTH_NAME = Label("E013", "an auth provider needs a name", "write: auth jwt NAME { ... } (or basic, api_key, external)")
 EMPTY_MATCH = Label("E014", "`match` needs at least one condition", 'write: match path prefix "/api" '
                     '(or host, method, header, query)', any_token=True)
 LIST_COMMA = Label("E015", "list items are separated by commas", "add ',' before {found}")
@@ -89,7 +89,7 @@ PATH_KIND = Label("E018", "a path condition needs its kind", 'write: path prefix
 
 EXAMPLES: list[tuple[Label, str, tuple[str, ...]]] = [
     (MISSING_NAME, "edge", ("route {\n}", "upstream {\n}", "env {\n}")),
-    (AUTH_NAME, "edge", ("auth jwt {\n}", "auth basic {\n}", "auth api_key {\n}")),
+    (AUTH_NAME, "edge", ("auth jwt {\n}", "auth basic {\n}", "auth api_key {\n}", "auth external {\n}")),
     (EMPTY_MATCH, "route", ("match\nforward u", "match\n}")),
     (LIST_COMMA, "env", ('a = ["x" "y"]', "a = [1 2]", 'a = ["x" ${y}]')),
     (FORWARD_COMMA, "route", ("forward a 90% b 10%", "forward a b", "forward a 2 b 1")),

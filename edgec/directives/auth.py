@@ -1,12 +1,14 @@
-"""`auth jwt|basic|api_key NAME { }`: the auth providers routes refer to."""
+"""`auth jwt|basic|api_key|external NAME { }`: the auth providers routes refer to."""
 from __future__ import annotations
 
 import re
 
 from .. import ir
 from ..diagnostics import did_you_mean
-from ..ir import DEFAULT_API_KEY_HEADER, DEFAULT_JWT_ALGORITHMS, DEFAULT_JWT_LEEWAY_MS, DEFAULT_REALM
+from ..ir import (DEFAULT_API_KEY_HEADER, DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS, DEFAULT_JWT_ALGORITHMS,
+                  DEFAULT_JWT_LEEWAY_MS, DEFAULT_REALM, HEADER_NAME)
 from . import directive
+from .upstream import server_address
 
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                   "EdDSA", "HS256", "HS384", "HS512")
@@ -17,10 +19,11 @@ HTPASSWD_ENTRY = re.compile(r"^[^/:\s]+:(?:\$(?:apr1|2[aby]|5|6)\$|\{SHA\})", re
     "auth.jwt": "JWT validation (issuer, audience, expiry, JWKS or shared secret)",
     "auth.basic": "HTTP basic authentication against an htpasswd file",
     "auth.api_key": "API key in a request header",
+    "auth.external": "an authorization service asked about each request (allow, deny, headers it adds)",
 }, uses=lambda auth: [f"auth.{auth.kind}"])
 def auth(v, stmt, out):
     kind = stmt.args["type"].value
-    lower = {"jwt": _jwt, "basic": _basic, "api_key": _api_key}[kind]
+    lower = {"jwt": _jwt, "basic": _basic, "api_key": _api_key, "external": _external}[kind]
     out.setdefault("auth", []).append(lower(v, stmt, stmt.args["name"].value, v.items(stmt)))
 
 
@@ -67,3 +70,40 @@ def _api_key(v, stmt, name, items) -> ir.ApiKeyAuth:
                          header=v.one_string(items, "header", "api key header", default=DEFAULT_API_KEY_HEADER),
                          keys_file=v.one_string(items, "keys_file", "keys file"),
                          keys=tuple(keys), span=stmt.span)
+
+
+# http://HOST:PORT[/PATH]: the check request's path is PATH followed by the client's
+EXTERNAL_URL = re.compile(r"http://(\[[0-9A-Fa-f:.]+\]:[0-9]+|[^/:?#\[\]@]+:[0-9]+)(/[^?#]*)?")
+
+
+def _external(v, stmt, name, items) -> ir.ExternalAuth:
+    url = v.one_string(items, "url", "authorization service url")
+    server = None
+    if url is None:
+        v.sink.error("E221", f"auth external '{name}' needs the url of its authorization service", stmt.span,
+                     hint='add: url "http://127.0.0.1:9191/check"')
+    elif not (m := EXTERNAL_URL.fullmatch(url)):
+        v.sink.error("E221", f"'{url}' is not an http://HOST:PORT/PATH url", items["url"].args["values"][0].span,
+                     hint='write it like "http://authz.internal:8080/check" (the port is required; no query)')
+    else:
+        server = server_address(v, m.group(1), items["url"].args["values"][0].span)
+    return ir.ExternalAuth(
+        name=name, kind="external",
+        host=server.host if server else "", port=server.port if server else 0,
+        path=(m.group(2) or "").rstrip("/") if server else "",
+        forward_headers=_header_names(v, items, "forward_headers"),
+        copy_headers=_header_names(v, items, "copy_headers"),
+        timeout_ms=items["timeout"].args["values"][0].value if "timeout" in items
+        else DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS,
+        span=stmt.span)
+
+
+def _header_names(v, items, key) -> tuple[str, ...]:
+    names: list[str] = []
+    for text, span in v.strings_of(items[key].args["values"], "header name") if key in items else ():
+        if not HEADER_NAME.match(text):
+            v.sink.error("E219", f"'{text}' is not a valid header name", span,
+                         hint="header names are letters, digits and !#$%&'*+-.^_`|~")
+        elif text.lower() not in (n.lower() for n in names):
+            names.append(text)
+    return tuple(names)

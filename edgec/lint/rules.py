@@ -80,7 +80,7 @@ class UndefinedAuth(Rule):
                 guess = did_you_mean(ref.value, known)
                 yield Finding(f"auth '{ref.value}' is not defined", ref.span,
                               f"did you mean '{guess}'?" if guess else
-                              f"declare it with `auth jwt {ref.value} {{ ... }}` (or basic, api_key)")
+                              f"declare it with `auth jwt {ref.value} {{ ... }}` (or basic, api_key, external)")
 
 
 @rule

@@ -1,8 +1,8 @@
 """Authentication: JWT (JWKS fetched and cached, or a shared HMAC secret), HTTP basic
 against an htpasswd file, API keys.
 
-`check(get)` (get: lower-case header name as bytes → the raw value or None) answers at once with True (claims in `.claims` of the result object),
-a Reject, or an awaitable of either when work must leave the event loop's fast path (a
+`check(ex)` (ex: the exchange; `ex.hb` maps lower-case header names to raw values) answers at
+once with an Allow (claims in `.claims`), a Reject, or an awaitable of either when work must leave the event loop's fast path (a
 JWKS fetch for an unknown key id, a bcrypt hash). Verified credentials are cached, so a
 client that repeats its token or password costs a dictionary lookup.
 """
@@ -37,6 +37,10 @@ class Reject:
 @dataclass
 class Allow:
     claims: dict | None = None
+    # header lines (lower-case name, value) the upstream request gets in place of the client's
+    # own headers named in `replaces` (what an authorization service vouches for)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    replaces: list[bytes] = field(default_factory=list)
 
 
 ALLOW = Allow()
@@ -87,8 +91,8 @@ class JwtChecker:
         except (OSError, ValueError) as err:
             log.warning("auth %s: cannot fetch JWKS %s: %s", self.auth.name, url, err)
 
-    def check(self, get):
-        raw = get(self.header)
+    def check(self, ex):
+        raw = ex.hb.get(self.header)
         if not raw:
             return self._reject("missing token")
         # verified tokens are remembered by the header value as sent: a repeat costs one lookup
@@ -188,8 +192,8 @@ class BasicChecker:
         self.challenge = [(b"www-authenticate", b'Basic realm="%s"' % auth.realm.encode("latin-1", "replace")
                            .replace(b'"', b""))]
 
-    def check(self, get):
-        raw = (get(b"authorization") or b"").decode("latin-1")
+    def check(self, ex):
+        raw = (ex.hb.get(b"authorization") or b"").decode("latin-1")
         scheme, _, encoded = raw.partition(" ")
         if scheme.lower() != "basic":
             return Reject(401, "credentials required", self.challenge)
@@ -232,8 +236,8 @@ class ApiKeyChecker:
         self.keys = [k.encode() for k in keys]
         self.challenge = [(b"www-authenticate", b'ApiKey header="%s"' % auth.header.encode())]
 
-    def check(self, get):
-        value = get(self.header)
+    def check(self, ex):
+        value = ex.hb.get(self.header)
         if not value:
             return Reject(401, "API key required", self.challenge)
         ok = False

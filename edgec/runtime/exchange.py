@@ -210,9 +210,9 @@ class Exchange:
             return
         pol = self.policy
         if step <= _AUTH and pol.auth is not None:
-            verdict = pol.auth.check(self.hb.get)
+            verdict = pol.auth.check(self)
             if type(verdict) is Allow:
-                self.claims = verdict.claims
+                self._allowed(verdict)
             elif type(verdict) is Reject:
                 return self.error(verdict.status, verdict.message, verdict.headers)
             else:
@@ -229,8 +229,21 @@ class Exchange:
         if isinstance(verdict, Reject):
             self.error(verdict.status, verdict.message, verdict.headers)
             return False
-        self.claims = verdict.claims
+        self._allowed(verdict)
         return True
+
+    def _allowed(self, verdict: Allow) -> None:
+        self.claims = verdict.claims
+        if verdict.replaces:
+            gone = frozenset(verdict.replaces)
+            self.raw = [h for h in self.raw if h[2] not in gone]
+            for name in gone:
+                self.hb.pop(name, None)
+            for name, value in verdict.headers:
+                low = name.lower()
+                self.raw.append((name, value, low))
+                self.hb[low] = self.hb[low] + b"," + value if low in self.hb else value
+            self._headers = self._hmap = None
 
     def _wait(self, awaitable, step: int) -> None:
         task = asyncio.ensure_future(awaitable)

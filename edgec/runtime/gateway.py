@@ -14,6 +14,7 @@ from .auth import make_checker
 from .balance import Balancer, ServerState
 from .cache import ResponseCache
 from .cors import CorsPolicy
+from .external_auth import ExternalChecker, service_upstream
 from .health import watch
 from .ratelimit import make_limiter
 from .upstream import Pool
@@ -134,7 +135,11 @@ class Gateway:
         self._trust_memo: dict[str, bool] = {}
         self.access = address_check(edge.access)
         self.upstreams = {u.name: UpstreamRuntime(u, clock) for u in edge.upstreams}
-        checkers = {a.name: make_checker(a, resolve_secret) for a in edge.auth}
+        # authorization services: pools of their own, apart from the edge's named upstreams
+        self.auth_upstreams = {a.name: UpstreamRuntime(service_upstream(a), clock) for a in edge.auth
+                               if isinstance(a, ir.ExternalAuth)}
+        checkers = {a.name: ExternalChecker(a, self.auth_upstreams[a.name]) if a.name in self.auth_upstreams
+                    else make_checker(a, resolve_secret) for a in edge.auth}
         self.checkers = checkers
         self.policies: dict[str, RoutePolicy] = {}
         for route in edge.routes:
@@ -204,7 +209,7 @@ class Gateway:
         if now < self._next_sweep:
             return
         self._next_sweep = now + 1.0  # idle pools, full buckets and stale cache entries: once a second
-        for up in self.upstreams.values():
+        for up in (*self.upstreams.values(), *self.auth_upstreams.values()):
             for state in up.states:
                 state.pool.sweep(now)
         for pol in self.policies.values():
@@ -218,7 +223,7 @@ class Gateway:
             t.cancel()
         if self.sweep in self.clock.sweepers:
             self.clock.sweepers.remove(self.sweep)
-        for up in self.upstreams.values():
+        for up in (*self.upstreams.values(), *self.auth_upstreams.values()):
             for state in up.states:
                 state.pool.close()
         self.log.close()

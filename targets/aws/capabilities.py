@@ -54,6 +54,9 @@ CAPABILITIES = {
                             "each audience is checked as the single-string claim aud"),
     "auth.basic": unsupported("ALB has no basic authentication; use auth jwt"),
     "auth.api_key": unsupported("ALB has no API-key authentication; use auth jwt"),
+    "auth.external": unsupported("ALB cannot ask an authorization service about a request (its authenticate-oidc "
+                                 "action is a browser sign-in with an identity provider, not a check per request); "
+                                 "use auth jwt, or a target that can"),
     "rate_limit.client_ip": approximate("a WAF rate-based rule per route: WAF counts over a window of "
                                         "60, 120, 300 or 600 s, checks about every 10 s, and scopes the "
                                         "count by the route's path, host and method conditions only"),

@@ -226,6 +226,31 @@ def test_auth_api_key():
     assert (a.header, a.keys_file) == (DEFAULT_API_KEY_HEADER, None)
 
 
+def test_auth_external():
+    a = edge('auth external x { url "http://authz.internal:8181/v1/check/" forward_headers "Cookie" "X-Tenant" '
+             '"cookie" copy_headers "X-User" timeout 250ms }', "auth x\n    forward u").auth_provider("x")
+    assert (a.kind, a.host, a.port, a.path, a.forward_headers, a.copy_headers, a.timeout_ms) == (
+        "external", "authz.internal", 8181, "/v1/check", ("Cookie", "X-Tenant"), ("X-User",), 250)
+    from edgec.ir import DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS
+    a = edge('auth external x { url "http://[::1]:9" }', "auth x\n    forward u").auth_provider("x")
+    assert (a.host, a.port, a.path, a.address, a.forward_headers, a.timeout_ms) == (
+        "::1", 9, "", "[::1]:9", (), DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("body,code,column", [
+    ("", "E221", 3),  # no url
+    ('url "https://authz:443/check"', "E221", 25),
+    ('url "http://authz/check"', "E221", 25),  # the port is required
+    ('url "http://authz:9/check?x=1"', "E221", 25),
+    ('url "http://authz:70000/"', "E201", 25),
+    ('url "http://a:9" copy_headers "X User"', "E219", 51),
+])
+def test_auth_external_refused(body, code, column):
+    result = analyse(f'edge "e" {{\n  auth external x {{ {body} }}\n  upstream u {{ server "127.0.0.1:1" }}\n'
+                     '  route r { auth x forward u }\n}\n', "e.edge")
+    assert [(d.code, d.line, d.column) for d in result.diagnostics if d.severity == "error"] == [(code, 2, column)]
+
+
 # ---- matches ------------------------------------------------------------------------------------
 
 def test_no_match_means_every_path():

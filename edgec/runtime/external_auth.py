@@ -1,0 +1,59 @@
+"""`auth external`: each request is put to an authorization service (the meaning is
+ir.ExternalAuth's). The check goes over a keep-alive pool of its own, the same machinery
+upstreams use, and is a coroutine: asking another service is the slow path."""
+from __future__ import annotations
+
+import logging
+
+from .. import ir
+from .aggregate import UpstreamError, fetch
+from .auth import Allow, Reject
+
+log = logging.getLogger("edgec.runtime")
+
+# a check that cannot fail its service: the service's own errors are answered, never ejected
+_NEVER_EJECT = ir.PassiveCheck(max_fails=0, fail_timeout_ms=0)
+_KEEPALIVE = ir.Keepalive(connections=64, idle_timeout_ms=60_000)
+
+
+def service_upstream(auth: ir.ExternalAuth) -> ir.Upstream:
+    """The authorization service as a pool of one server, waiting at most the auth's timeout."""
+    t = auth.timeout_ms
+    return ir.Upstream(name=f"auth:{auth.name}", servers=(ir.Server(auth.host, auth.port),),
+                       balance="round_robin", hash_key=None, health=None, passive=_NEVER_EJECT, sticky=None,
+                       keepalive=_KEEPALIVE, timeouts=ir.UpstreamTimeouts(connect_ms=t, read_ms=t, send_ms=t))
+
+
+class ExternalChecker:
+    def __init__(self, auth: ir.ExternalAuth, upstream):
+        self.auth = auth
+        self.upstream = upstream  # gateway.UpstreamRuntime of service_upstream(auth)
+        self.forward = [b"authorization"] + [h.lower().encode("latin-1") for h in auth.forward_headers
+                                             if h.lower() != "authorization"]
+        self.copy = [h.lower().encode("latin-1") for h in auth.copy_headers]
+        self.timeout_s = auth.timeout_ms / 1000
+        self.failed = Reject(ir.EXTERNAL_AUTH_ERROR_STATUS, "authorization service unavailable")
+
+    def check(self, ex):
+        return self._ask(ex)
+
+    async def _ask(self, ex) -> Allow | Reject:
+        target = self.auth.path + ex.path + ("?" + ex.query if ex.query else "")
+        lines = [f"{ex.method} {target} HTTP/1.1\r\nHost: {ex.host}\r\n".encode("latin-1")]
+        for name in self.forward:
+            value = ex.hb.get(name)
+            if value is not None:
+                lines.append(b"%s: %s\r\n" % (name, value))
+        lines.append(b"Content-Length: 0\r\n\r\n")
+        try:
+            status, headers, _ = await fetch(self.upstream, b"".join(lines), ex.method == "HEAD", self.timeout_s)
+        except UpstreamError as err:
+            log.warning("auth %s: the authorization service failed (%s)", self.auth.name, err.kind)
+            return self.failed
+        if 200 <= status < 300:
+            wanted = set(self.copy)
+            return Allow(headers=[(n, v) for n, v in headers if n.lower() in wanted], replaces=self.copy)
+        if status in ir.EXTERNAL_AUTH_DENY_STATUSES:
+            return Reject(status, "denied by the authorization service")
+        log.warning("auth %s: the authorization service answered %d", self.auth.name, status)
+        return self.failed

@@ -1,0 +1,126 @@
+"""`auth external` through a real gateway: one edge and one set of requests every target's
+test drives, with an echo backend as the authorization service (it answers the status the
+client's query asks for, waits `delay`, and sets the response headers X-Echo-Set-Header
+names, see tests/support/echo.py) and a dead port as a service that is down.
+
+    with external_auth.services() as (app, authz, dead_port):
+        source = external_auth.edge(app, authz, dead_port)   # build and start it, then
+        assert external_auth.failures(base_url, app, authz) == []
+"""
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import time
+from urllib.parse import urlsplit
+
+from edgec.harness.echo import EchoServer
+
+TIMEOUT_S = 1  # the auth's timeout; the slow service answers after SLOW_S
+SLOW_S = 4
+
+
+def edge(app: EchoServer, authz: EchoServer, dead_port: int, listen: str = "") -> str:
+    return f'''edge "authz" {{
+  {listen}
+  upstream app {{
+    server "{app.address}"
+  }}
+  auth external checker {{
+    url "http://{authz.address}/check"
+    forward_headers "X-Echo-Set-Header"
+    copy_headers "X-User"
+    timeout {TIMEOUT_S}s
+  }}
+  auth external gone {{
+    url "http://127.0.0.1:{dead_port}/check"
+    timeout {TIMEOUT_S}s
+  }}
+  route api {{
+    match path prefix "/api"
+    auth checker
+    forward app
+  }}
+  route down {{
+    match path prefix "/down"
+    auth gone
+    forward app
+  }}
+}}
+'''
+
+
+@contextlib.contextmanager
+def services():
+    """The backend, the authorization service and a port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]  # closed when the block ends: connections are refused
+    with EchoServer("app") as app, EchoServer("authz") as authz:
+        yield app, authz, dead_port
+
+
+# (name, method, path, request headers, body, expected status,
+#  what the backend must see: {header: value or None for absent}, or None: never reached)
+CASES = [
+    ("allowed", "GET", "/api/a?x=1", {"Authorization": "Bearer t1", "X-Echo-Set-Header": "X-User: alice",
+                                      "X-User": "mallory"}, b"", 200, {"x-user": "alice"}),
+    ("allowed, the client's copy header dropped", "GET", "/api/b", {"X-User": "mallory"}, b"", 200,
+     {"x-user": None}),
+    ("allowed POST, body to the backend only", "POST", "/api/p", {"Content-Type": "text/plain"}, b"hello", 200,
+     {}),
+    ("denied 401", "GET", "/api/c?status=401", {}, b"", 401, None),
+    ("denied 403", "GET", "/api/c?status=403", {}, b"", 403, None),
+    ("service error", "GET", "/api/c?status=500", {}, b"", 503, None),
+    ("service timeout", "GET", f"/api/c?delay={SLOW_S}", {}, b"", 503, None),
+    ("service down", "GET", "/down/x", {}, b"", 503, None),
+]
+
+
+def failures(base_url: str, app: EchoServer, authz: EchoServer, cases=CASES) -> list[str]:
+    """Every case sent to the gateway; what went wrong, in words (empty: all passed)."""
+    out = []
+    url = urlsplit(base_url)
+    for name, method, path, headers, body, status, backend in cases:
+        app.requests.clear()
+        authz.requests.clear()
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=SLOW_S + 10)
+        t0 = time.monotonic()
+        try:
+            conn.request(method, path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            response.read()
+        finally:
+            conn.close()
+        took = time.monotonic() - t0
+        seen = list(app.requests)
+        if response.status != status:
+            out.append(f"{name}: status {response.status}, expected {status}")
+        if name == "service timeout" and took > SLOW_S - 0.5:
+            out.append(f"{name}: answered after {took:.1f}s, not at the {TIMEOUT_S}s timeout")
+        if backend is None:
+            if seen:
+                out.append(f"{name}: reached the backend")
+            continue
+        if len(seen) != 1:
+            out.append(f"{name}: the backend saw {len(seen)} requests")
+            continue
+        for header, value in backend.items():
+            if seen[0]["headers"].get(header) != value:
+                out.append(f"{name}: backend header {header} = {seen[0]['headers'].get(header)!r}, expected {value!r}")
+        if seen[0]["body"] != body.decode():
+            out.append(f"{name}: backend body {seen[0]['body']!r}")
+        checks = [r for r in authz.requests if r["path"].startswith("/check")]
+        if len(checks) != 1:
+            out.append(f"{name}: the authorization service saw {len(checks)} checks")
+            continue
+        check = checks[0]
+        if (check["method"], check["path"]) != (method, "/check" + path):
+            out.append(f"{name}: check request {check['method']} {check['path']}, expected {method} /check{path}")
+        if check["body"]:
+            out.append(f"{name}: the check request carried a body")
+        if "authorization" in {k.lower() for k in headers} and \
+                check["headers"].get("authorization") != headers["Authorization"]:
+            out.append(f"{name}: Authorization did not reach the authorization service")
+    return out
