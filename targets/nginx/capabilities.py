@@ -99,7 +99,8 @@ CAPABILITIES: dict[str, Capability] = {
                                          "answered to loopback and trusted proxies only"),
     "limits": approximate("nginx bounds the header bytes (large_client_header_buffers), not the number of "
                           "header lines: max_headers is not enforced"),
-    "access": unsupported("not built for nginx yet (geo map and return 403)"),
+    "access": native("a geo variable on the realip client address, and `return 403` in the server's and the "
+                     "route's rewrite phase"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
 }
 

@@ -243,6 +243,7 @@ class Emitter:
             port = "" if lst.redirect.port == 443 else f":{lst.redirect.port}"
             out.append(D("server", comment=f"listen {lst.protocol} {lst.port}: every request is redirected to HTTPS",
                          block=[self.listen(lst, True), D("server_name", "_"),
+                                *self.policies.access(self.edge.access),
                                 D("return", lst.redirect.status, Expr(f"https://$host{port}$request_uri"))]))
         return out
 
@@ -266,7 +267,7 @@ class Emitter:
             for group in self.listener_groups():
                 head = [self.listen(lst, default) for lst in group]
                 head.append(D("server_name", *(["_"] if default else []), *hosts))
-                head += self.tls(group)
+                head += self.tls(group) + self.policies.access(self.edge.access)
                 what = "requests no host-specific server takes" if default else "host " + ", ".join(hosts)
                 out.append(D("server", block=head + body, comment=f"Routes for {what}"))
         return out

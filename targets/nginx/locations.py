@@ -103,17 +103,18 @@ class ServerLocations:
         return self._named[h]
 
     def handler(self, h: Handler) -> list[D]:
-        """One route's location body: its policies, then its action; a JWT route checks the
-        token first and goes on in a named location (see javascript.py)."""
+        """One route's location body: its address lists, its policies, then its action; a JWT
+        route checks the token first and goes on in a named location (see javascript.py)."""
         route = self.edge.routes[h.route_index]
+        refuse = self.parts.policies.access(route.access)  # before the token or a preflight is looked at
         if route.auth in self.parts.js.jwt:
             name = self._authorized.get(h)
             if name is None:
                 same = sum(other.route_index == h.route_index for other in self._authorized)
                 name = self._authorized[h] = f"@{route.name}_authorized" + (f"_{same + 1}" if same else "")
                 self._named_blocks.append(D("location", name, block=self.checked(h)))
-            return self.parts.policies.preflight(route) + self.parts.js.gate(route, name)
-        return self.checked(h)
+            return refuse + self.parts.policies.preflight(route) + self.parts.js.gate(route, name)
+        return refuse + self.checked(h)
 
     def checked(self, h: Handler) -> list[D]:
         """A route's body once its token (if any) is checked: its policies, then its action."""

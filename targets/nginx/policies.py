@@ -6,6 +6,8 @@ too, for headers.py to add to every answer of the route.
 """
 from __future__ import annotations
 
+import ipaddress
+
 from edgec import ir
 
 from . import regex
@@ -62,6 +64,16 @@ class Policies:
         """limit_req and auth_basic run after the rewrite phase, where `return` answers: a
         route with either answers from a named location reached after them."""
         return bool(route.rate_limit or (route.auth and self.auth[route.auth].kind == "basic"))
+
+    # ---- client addresses -------------------------------------------------------------------------
+    def access(self, access: ir.Access) -> list[D]:
+        """403 for a client the lists refuse, in the rewrite phase (before any other answer):
+        a geo variable on $remote_addr, which the realip module has set past the trusted proxies."""
+        if access.empty:
+            return []
+        refused = self.vars.define(("refused", access), lambda n: D(
+            "geo", Expr("$" + n), block=_refused(access), comment="1: allow/deny refuse the client address"))
+        return [D("if", Expr(f"(${refused})"), block=[D("return", 403)])]
 
     # ---- rate limits ------------------------------------------------------------------------------
     def rate_zone(self, route: ir.Route) -> str:
@@ -147,3 +159,21 @@ class Policies:
         out.append(D("add_header", "Access-Control-Max-Age", Expr("$" + on("1", str(cors.max_age_s))),
                      "always"))
         return out
+
+
+def _refused(access: ir.Access) -> list[D]:
+    """geo entries (the longest network holding the address decides) with deny winning: an
+    allowed network inside a denied one is left out, a denied one inside an allowed one is
+    longer and so decides."""
+    deny = [ipaddress.ip_network(d) for d in access.deny]
+
+    def denied(net: str) -> bool:
+        n = ipaddress.ip_network(net)
+        return any(n.version == d.version and n.subnet_of(d) for d in deny)
+    default = 1 if access.allow else 0
+    entries = dict([(a, 0) for a in access.allow if not denied(a)] + [(d, 1) for d in access.deny])
+    everything = ("0.0.0.0/0", "::/0")
+    if not any(net in entries for net in everything):
+        return [D("default", default), *[D(net, value) for net, value in entries.items()]]
+    # `default` sets both of these: a list naming one of them too would be a duplicate network
+    return [*[D(net, entries.pop(net, default)) for net in everything], *[D(n, v) for n, v in entries.items()]]

@@ -325,3 +325,18 @@ def test_websocket_echo_and_keep_alive_for_ordinary_requests(gateway):
     finally:
         ws.stop()
         real.stop()
+
+
+def test_address_lists_answer_403_before_a_return_or_a_redirect(gateway):
+    # every IPv4 client (the test's 127.0.0.1) is refused at the edge, every IPv6 one let in;
+    # the route's lists name both whole ranges too, which nginx's geo `default` also sets
+    gw = gateway('''edge "t" {
+      listen http 8080 { redirect https port 8443 }
+      listen https 8443 { tls cert "/c.pem" key "/k.pem" }
+      deny "0.0.0.0/0"
+      allow "::/0"
+      route ping { allow "::/0" deny "0.0.0.0/0" respond 200 "pong" }
+    }''')
+    assert gw.get("/ping", port=8443, https=True).status == 403
+    assert gw.get("/ping", port=8080).status == 403  # the HTTPS redirect is refused too
+    assert "duplicate network" not in (gw.nginx.prefix / "nginx.stderr").read_text()
