@@ -115,7 +115,8 @@ CAPABILITIES: dict[str, Capability] = {
                                     "listener, to loopback and trusted proxies only (403 otherwise)"),
     "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
-    "access": unsupported("not built for Envoy yet (RBAC filter on remote_ip)"),
+    "access": native("RBAC on remote_ip (the address original IP detection finds): the edge's lists in a filter "
+                     "of their own on every listener, a route's as the per-route policy of a second one"),
     "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
                                    "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
                                    "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "

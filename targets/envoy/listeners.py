@@ -78,7 +78,7 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
 
 
 def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan], creds: dict[str, Plan]) -> list[Plan]:
-    out = []
+    out = policies.edge_access(edge)
     if lst.redirect is None:
         out += policies.filters(edge, edge.observability.metrics_path is not None, creds)
     if any(lua.FILTER in r.get("typed_per_filter_config", {}) for r in routes_):

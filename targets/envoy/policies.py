@@ -15,6 +15,7 @@ RATELIMIT = "envoy.filters.http.local_ratelimit"
 CORS = "envoy.filters.http.cors"
 STICKY = "envoy.filters.http.stateful_session"
 RBAC = "envoy.filters.http.rbac"
+ACCESS = "edgec.access"  # a second RBAC filter: the edge's lists
 # clients tracked at once per rate-limited route (least recently seen forgotten first)
 MAX_CLIENTS = 10_000
 # requests without the limit's key (no such header) are not limited
@@ -25,7 +26,7 @@ _MIN_FILL_NS = 50_000_000  # Envoy's shortest fill interval
 def filters(edge: ir.Edge, metrics: bool, creds: dict[str, Plan]) -> list[Plan]:
     """The filters before the router, in the order a request meets them."""
     out = []
-    if metrics:
+    if metrics or any(not r.access.empty for r in edge.routes):
         out.append({"name": RBAC, "typed_config": {"@type": _T + "rbac.v3.RBAC"}})
     if any(r.cors for r in edge.routes):
         out.append({"name": CORS, "typed_config": {"@type": _T + "cors.v3.Cors"}})
@@ -42,6 +43,8 @@ def filters(edge: ir.Edge, metrics: bool, creds: dict[str, Plan]) -> list[Plan]:
 def route_policies(edge: ir.Edge, route: ir.Route, creds: dict[str, Plan]) -> Plan:
     """The route's typed_per_filter_config for its policies."""
     per_filter: Plan = {}
+    if not route.access.empty:
+        per_filter[RBAC] = {"@type": _T + "rbac.v3.RBACPerRoute", "rbac": {"rules": access_rules(route.access)}}
     if route.cors:
         per_filter[CORS] = cors(route.cors)
     if route.auth:
@@ -121,6 +124,25 @@ def cidr_ranges(cidrs) -> list[Plan]:
         address, _, length = cidr.partition("/")
         out.append({"address_prefix": address, "prefix_len": int(length or (128 if ":" in address else 32))})
     return out
+
+
+def edge_access(edge: ir.Edge) -> list[Plan]:
+    """The edge's address lists: an RBAC filter of its own, first on every listener, which no
+    route overrides (a route's lists override the RBAC filter that `filters` puts after it)."""
+    if edge.access.empty:
+        return []
+    return [{"name": ACCESS, "typed_config": {"@type": _T + "rbac.v3.RBAC", "rules": access_rules(edge.access)}}]
+
+
+def access_rules(access: ir.Access) -> Plan:
+    """Allow a client address (remote_ip: the one original IP detection found past the trusted
+    proxies) outside every denied network and, when any is listed, inside an allowed one; 403
+    otherwise."""
+    def any_of(cidrs) -> Plan:
+        return {"or_ids": {"ids": [{"remote_ip": c} for c in cidr_ranges(cidrs)]}}
+    ids = ([any_of(access.allow)] if access.allow else []) + ([{"not_id": any_of(access.deny)}] if access.deny else [])
+    principal = ids[0] if len(ids) == 1 else {"and_ids": {"ids": ids}}
+    return {"action": "ALLOW", "policies": {"access": {"permissions": [{"any": True}], "principals": [principal]}}}
 
 
 def loopback_only(trusted: tuple[str, ...]) -> Plan:

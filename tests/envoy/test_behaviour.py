@@ -267,3 +267,32 @@ def test_basic_auth_and_api_keys(gateway, tmp_path):
     assert gw.get("/api", [("X-API-Key", "nope")]).status == 401
     assert gw.get("/api", [("X-API-Key", "file-key-1")]).status == 200
     assert gw.get("/open").status == 200
+
+
+def test_address_lists_answer_403_on_every_listener_and_the_metrics_path(gateway):
+    # every IPv4 client (the test's 127.0.0.1) is refused at the edge: the HTTPS redirect and
+    # the metrics path too, which otherwise lets loopback in; a route's own lists are checked
+    # by a second filter, which the edge's cannot be bypassed through
+    gw = gateway('''edge "t" {
+      listen http 8080 { redirect https port 8443 }
+      listen https 8443 { tls cert "c.pem" key "k.pem" }
+      deny "0.0.0.0/0"
+      metrics "/metrics"
+      route ping { allow "127.0.0.0/8" respond 200 "pong" }
+    }''')
+    assert gw.get("/ping", port=8443, https=True).status == 403
+    assert gw.get("/metrics", port=8443, https=True).status == 403
+    assert gw.get("/ping", port=8080).status == 403
+    assert gw.get("/nowhere", port=8443, https=True).status == 403
+
+
+def test_a_route_narrows_who_reaches_it(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      metrics "/metrics"
+      route open { match path prefix "/open" respond 200 "open" }
+      route closed { match path prefix "/closed" deny "127.0.0.0/8" respond 200 "closed" }
+    }''')
+    assert gw.get("/open").status == 200
+    assert gw.get("/closed").status == 403
+    assert gw.get("/metrics").status == 200  # the metrics path keeps its loopback-only policy
