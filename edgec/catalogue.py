@@ -152,6 +152,11 @@ CODES = (
     Code("E413", "aws-model", "target (aws)", "a call of the generated script has a parameter AWS's model rejects"),
     Code("W414", "aws-gateway-chosen", "target (aws)",
          "`-O gateway=auto` put an HTTP API (API Gateway) in front of the load balancer"),
+    # edgec import: another product's configuration read into a .edge file
+    Code("E501", "import-unreadable", "import", "the configuration to import cannot be read or parsed"),
+    Code("E502", "import-refused", "import",
+         "the configuration does something edgec cannot reproduce exactly: nothing is written"),
+    Code("W503", "import-not-carried-over", "import", "a directive or setting the import leaves out"),
 )
 
 BY_CODE = {c.code: c for c in CODES}

@@ -18,7 +18,7 @@ from edgec.lintdoc import PROSE, ProseError, render
 from ..conftest import ROOT
 
 STAGES = {"reading", "syntax", "names", "values", "lint", "lint (routing)", "format", "suppressions", "target",
-          "target (aws)"}
+          "target (aws)", "import"}
 
 
 def raised_codes() -> dict[str, set[str]]:
