@@ -450,6 +450,8 @@ class _Importer:
                                 f"(`{loc.label}` proxies, {Path(loc.directive.file).name}:{loc.directive.line})")
             blk.match_at = 0  # type: ignore[attr-defined]
             blk.add(f"redirect 301 path {string(line.value + '/')}")
+            # the 301 is answered with the location's configuration: its add_header too
+            self.response_headers(blk, [n.directive for n in loc.chain()] + [srv.directive, http])
             return blk
         if loc is None:
             blk = Block(f"route {make_name(prefix + 'not_found', self.names, 'route')}",
