@@ -120,7 +120,7 @@ EXPECTED_EXIT = {"edgec diff": 1}
 
 def test_every_example_of_the_commands_table_works_as_written(shell, checkout):
     examples = _table_examples()
-    assert len(examples) == 11
+    assert len(examples) == 12
     for line in examples:
         if line.startswith("edgec run"):
             proc = shell(line, background=True)

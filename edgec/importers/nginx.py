@@ -169,10 +169,7 @@ class _Importer:
         def walk(items: list[Directive]) -> None:
             for d in items:
                 if d.block is not None and d.name in ("http", "server", "location", "events"):
-                    if d.name == "events":
-                        self.warn(d, "`events` is not carried over: edgec runs its own connection handling")
-                        continue
-                    walk(d.block)
+                    walk(d.block)  # an empty `events {}` (which nginx requires) says nothing
                 elif id(d) not in self.used:
                     self.warn(d, f"`{d.name}` is not carried over", "edgec has no equivalent of this directive; "
                               "check that the edge does not need it")
@@ -431,6 +428,12 @@ class _Importer:
                 routes[key] = (blk, line.pick.location)
                 picks[blk.head.split()[1]] = line.pick
             blk = routes[key][0]
+            loc = line.pick.location
+            if line.kind == "exact" and loc is not None and not line.pick.redirect and loc.modifier != "=":
+                # a prefix ending in "/" does not take its own name without the "/": nginx's choice for it
+                blk.items.insert(blk.match_at, f"# nginx: {line.value} goes to `{loc.label}`, not to "
+                                               f"`location {line.value}/`")  # type: ignore[attr-defined]
+                blk.match_at += 1  # type: ignore[attr-defined]
             blk.items.insert(blk.match_at, f"match {host_part}path {line.kind} {string(line.value)}")  # type: ignore
             blk.match_at += 1  # type: ignore[attr-defined]
             # regexes rank by first appearance: a route is written where its regex line falls
@@ -498,6 +501,9 @@ class _Importer:
             self.response_headers(blk, levels)
             return
         self.policies(blk, loc, levels)
+        version = self.setting(levels, "proxy_http_version")
+        if version is not None and version.args != ["1.1"]:
+            self.warn(version, "edgec speaks HTTP/1.1 to upstreams")
         up, proxy_host, uri = self.upstream_for(proxy, proxy.args[0])
         if uri is not None and not (returns and returns[0].name == "rewrite"):
             self.uri_rewrite(blk, loc, proxy, uri)
@@ -622,6 +628,8 @@ class _Importer:
                     ttl = duration(v.args[-1])
             if ttl:
                 blk.add(f"cache {edge_duration(ttl)}", f"nginx: proxy_cache {cache.args[0]}")
+                for path in levels[-1].children("proxy_cache_path"):
+                    self.use(path)  # where nginx keeps the cache: edgec keeps its own
             else:
                 self.warn(cache, "proxy_cache without a proxy_cache_valid time for 200: nginx caches by the "
                           "backend's Cache-Control alone, which edgec does not", "add `proxy_cache_valid 200 10m`")
@@ -684,6 +692,8 @@ class _Importer:
                     self.warn(d, f"`proxy_set_header Host {value}` is not carried over")
             elif value in _FORWARDED.get(low, ()):
                 continue  # edgec sends it to every upstream
+            elif low == "connection" and value == "":
+                continue  # with proxy_http_version 1.1: keep-alive to the upstream, which edgec does itself
             elif value == "":
                 blk.add(f"request_header remove {string(header)}")
             elif "$" in value:
@@ -692,13 +702,13 @@ class _Importer:
                 blk.add(f"request_header set {string(header)} {string(value)}")
         if host_set:
             return
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*", proxy_host) and \
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)*", proxy_host) and \
                 not re.fullmatch(r"[\d.]+", proxy_host):
             blk.add(f"rewrite host {string(proxy_host)}",
                     "nginx sends the proxy_pass host as Host unless proxy_set_header says otherwise")
         else:
             self.warn(proxy, f"nginx sends `Host: {proxy_host}` (the proxy_pass address); edgec sends the client's "
-                      "Host, as it cannot send an address and port as a host name",
+                      "Host, as this is not a host name it can send (an address, a port, an underscore)",
                       "add `proxy_set_header Host $http_host;` in nginx to compare like with like")
 
     def response_headers(self, blk: Block, levels: list[Directive]) -> None:

