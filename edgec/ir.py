@@ -214,6 +214,22 @@ class ExternalAuth:
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
+    @property
+    def service(self) -> Upstream:
+        """The service as a pool of one server that waits at most the timeout and never ejects it
+        (its failures are answered, see the class)."""
+        t = self.timeout_ms
+        return Upstream(name=f"auth.{self.name}",  # a dot: no upstream of the source is named so
+                        servers=(Server(self.host, self.port),), balance="round_robin", hash_key=None, health=None,
+                        passive=PassiveCheck(max_fails=0, fail_timeout_ms=0), sticky=None,
+                        keepalive=Keepalive(connections=16, idle_timeout_ms=DEFAULT_KEEPALIVE_IDLE_MS),
+                        timeouts=UpstreamTimeouts(connect_ms=t, read_ms=t, send_ms=t))
+
+    @property
+    def check_headers(self) -> tuple[str, ...]:
+        """The request headers the check carries: Authorization, then the forward_headers."""
+        return ("Authorization", *(h for h in self.forward_headers if h.lower() != "authorization"))
+
 
 Auth = JwtAuth | BasicAuth | ApiKeyAuth | ExternalAuth
 

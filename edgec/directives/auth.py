@@ -73,7 +73,7 @@ def _api_key(v, stmt, name, items) -> ir.ApiKeyAuth:
 
 
 # http://HOST:PORT[/PATH]: the check request's path is PATH followed by the client's
-EXTERNAL_URL = re.compile(r"http://(\[[0-9A-Fa-f:.]+\]:[0-9]+|[^/:?#\[\]@]+:[0-9]+)(/[^?#]*)?")
+EXTERNAL_URL = re.compile(r"http://(\[[0-9A-Fa-f:.]+\]:[0-9]+|[^/:?#\[\]@]+:[0-9]+)(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 
 
 def _external(v, stmt, name, items) -> ir.ExternalAuth:

@@ -11,25 +11,11 @@ from .auth import Allow, Reject
 
 log = logging.getLogger("edgec.runtime")
 
-# a check that cannot fail its service: the service's own errors are answered, never ejected
-_NEVER_EJECT = ir.PassiveCheck(max_fails=0, fail_timeout_ms=0)
-_KEEPALIVE = ir.Keepalive(connections=64, idle_timeout_ms=60_000)
-
-
-def service_upstream(auth: ir.ExternalAuth) -> ir.Upstream:
-    """The authorization service as a pool of one server, waiting at most the auth's timeout."""
-    t = auth.timeout_ms
-    return ir.Upstream(name=f"auth:{auth.name}", servers=(ir.Server(auth.host, auth.port),),
-                       balance="round_robin", hash_key=None, health=None, passive=_NEVER_EJECT, sticky=None,
-                       keepalive=_KEEPALIVE, timeouts=ir.UpstreamTimeouts(connect_ms=t, read_ms=t, send_ms=t))
-
-
 class ExternalChecker:
     def __init__(self, auth: ir.ExternalAuth, upstream):
         self.auth = auth
-        self.upstream = upstream  # gateway.UpstreamRuntime of service_upstream(auth)
-        self.forward = [b"authorization"] + [h.lower().encode("latin-1") for h in auth.forward_headers
-                                             if h.lower() != "authorization"]
+        self.upstream = upstream  # gateway.UpstreamRuntime of auth.service
+        self.forward = [h.lower().encode("latin-1") for h in auth.check_headers]
         self.copy = [h.lower().encode("latin-1") for h in auth.copy_headers]
         self.timeout_s = auth.timeout_ms / 1000
         self.failed = Reject(ir.EXTERNAL_AUTH_ERROR_STATUS, "authorization service unavailable")

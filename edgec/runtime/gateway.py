@@ -14,7 +14,7 @@ from .auth import make_checker
 from .balance import Balancer, ServerState
 from .cache import ResponseCache
 from .cors import CorsPolicy
-from .external_auth import ExternalChecker, service_upstream
+from .external_auth import ExternalChecker
 from .health import watch
 from .ratelimit import make_limiter
 from .upstream import Pool
@@ -136,7 +136,7 @@ class Gateway:
         self.access = address_check(edge.access)
         self.upstreams = {u.name: UpstreamRuntime(u, clock) for u in edge.upstreams}
         # authorization services: pools of their own, apart from the edge's named upstreams
-        self.auth_upstreams = {a.name: UpstreamRuntime(service_upstream(a), clock) for a in edge.auth
+        self.auth_upstreams = {a.name: UpstreamRuntime(a.service, clock) for a in edge.auth
                                if isinstance(a, ir.ExternalAuth)}
         checkers = {a.name: ExternalChecker(a, self.auth_upstreams[a.name]) if a.name in self.auth_upstreams
                     else make_checker(a, resolve_secret) for a in edge.auth}

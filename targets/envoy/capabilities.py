@@ -67,7 +67,8 @@ CAPABILITIES: dict[str, Capability] = {
                               "sent: Envoy's WWW-Authenticate names the request URL"),
     "auth.api_key": approximate("api_key_auth filter with the header named; the keys are read at build time "
                                 "into envoy.yaml (mode 0600): rebuild and restart Envoy when they change"),
-    "auth.external": unsupported("not yet emitted for Envoy"),
+    "auth.external": native("ext_authz with the HTTP service, one filter per auth; a header_mutation filter "
+                            "takes the copied headers off the client's request first"),
     "rate_limit.client_ip": native("local rate limit with one token bucket per client address (the connection's "
                                    "peer, or behind trusted proxies the address read from X-Forwarded-For), at most 10,000 clients tracked per "
                                    "route (least recently seen forgotten); every Envoy instance counts on its own: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import credentials, jwt
+from . import credentials, external_auth, jwt
 from .actions import seconds
 
 Plan = dict
@@ -31,7 +31,7 @@ def filters(edge: ir.Edge, metrics: bool, creds: dict[str, Plan]) -> list[Plan]:
     if any(r.cors for r in edge.routes):
         out.append({"name": CORS, "typed_config": {"@type": _T + "cors.v3.Cors"}})
     if edge.auth and any(r.auth for r in edge.routes):
-        out += jwt.filters(edge) + credentials.filters(edge, creds)
+        out += jwt.filters(edge) + credentials.filters(edge, creds) + external_auth.filters(edge)
     if any(r.rate_limit for r in edge.routes):
         out.append({"name": RATELIMIT, "typed_config": {"@type": _T + "local_ratelimit.v3.LocalRateLimit",
                                                          "stat_prefix": "edgec_rate_limit"}})
@@ -49,7 +49,9 @@ def route_policies(edge: ir.Edge, route: ir.Route, creds: dict[str, Plan]) -> Pl
         per_filter[CORS] = cors(route.cors)
     if route.auth:
         auth = edge.auth_provider(route.auth)
-        per_filter.update(jwt.per_route(auth) if isinstance(auth, ir.JwtAuth) else credentials.per_route(auth, creds))
+        per_filter.update(jwt.per_route(auth) if isinstance(auth, ir.JwtAuth)
+                          else external_auth.per_route(auth) if isinstance(auth, ir.ExternalAuth)
+                          else credentials.per_route(auth, creds))
     if route.rate_limit:
         per_filter[RATELIMIT] = rate_limit(route.rate_limit)
     if isinstance(route.action, ir.Forward):

@@ -56,7 +56,8 @@ CAPABILITIES: dict[str, Capability] = {
                          "mode 0600)"),
     "auth.api_key": approximate("keys are read at build time (keys_file and secrets) into secrets/<name>.keys "
                                 "(mode 0600): rebuild and reload nginx when the keys change"),
-    "auth.external": unsupported("not yet emitted for nginx"),
+    "auth.external": native("auth_request to an internal location that proxies the check; auth_request_set "
+                            "carries the copied headers"),
     "rate_limit.client_ip": native("limit_req_zone $binary_remote_addr, nodelay, 429"),
     "rate_limit.header": native("limit_req_zone $http_name; requests without the header are not limited"),
     "rate_limit.claim": native("with njs (-O njs=auto): the checked token's claim is the limit_req key, after "

@@ -86,7 +86,7 @@ class Emitter:
     def emit(self) -> dict[str, str]:
         servers = self.servers()
         servers = self.redirect_servers() + servers
-        upstreams = self.upstreams.blocks()
+        upstreams = self.upstreams.blocks() + [self.upstreams.block(u) for u in self.policies.external.services()]
         settings = self.http_settings()
         if self._dispatches:
             settings.append(D("open_file_cache", "max=1000", "inactive=60s",
@@ -253,7 +253,8 @@ class Emitter:
         plans = plan(self.edge)
         for sp in plans:
             locations = ServerLocations(self.parts)
-            body = locations.build(sp) + self.actions.mirror_locations()
+            body = (locations.build(sp) + self.actions.mirror_locations()
+                    + self.policies.external.locations(self.headers.host_var()))
             if self.js.enabled:
                 base = [D("proxy_set_header", n, v) for n, v in self.headers.base_headers().values()]
                 body += self.js.jwks_locations() + self.js.part_locations(base, self.edge.limits.max_body_bytes)

@@ -80,11 +80,14 @@ class Headers:
     def proxy_headers(self, route: ir.Route) -> list[D]:
         ops = route.request_headers
         host = route.rewrite.host
-        if ops.empty and not host:
+        vouched = self.policies.external.copied(route)
+        if ops.empty and not host and not vouched:
             return []
         headers = self.base_headers()
         if host:
             headers["host"] = ("Host", host)
+        for name, value in vouched:  # as if the client had sent them: the route's ops apply after
+            headers[name.lower()] = (name, value)
         for name in ops.remove:
             headers[name.lower()] = (name, "")
         for name, value in ops.set:

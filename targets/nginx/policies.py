@@ -1,4 +1,4 @@
-"""A route's policies in nginx: CORS, API keys, rate limits, basic auth.
+"""A route's policies in nginx: CORS, API keys, external auth, rate limits, basic auth.
 
 `directives(route)` is what a location runs before its action (the preflight answer, the
 key check, limit_req, auth_basic); the CORS and API-key response headers are made here
@@ -12,6 +12,7 @@ from edgec import ir
 
 from . import regex
 from .conf import D, Expr, header_var, map_key, quote
+from .external_auth import ExternalAuths
 from .javascript import LIMIT_KEY
 from .variables import Variables
 
@@ -30,6 +31,7 @@ class Policies:
         self.api_keys = api_keys
         self.htpasswd_files = htpasswd_files
         self.files = files  # the build's output files: key lists are written here
+        self.external = ExternalAuths(edge)
         self.zones: list[D] = []  # limit_req_zone, at http level
 
     def directives(self, route: ir.Route) -> list[D]:
@@ -37,6 +39,7 @@ class Policies:
         auth = self.auth.get(route.auth) if route.auth else None
         if isinstance(auth, ir.ApiKeyAuth):
             out.append(D("if", Expr(f"(${self.api_key_var(auth)})"), block=[D("return", 401)]))
+        out += self.external.gate(route)
         if route.rate_limit:
             zone = self.rate_zone(route)
             args = [f"zone={zone}"] + ([f"burst={route.rate_limit.burst}"] if route.rate_limit.burst else []) + \
@@ -61,9 +64,9 @@ class Policies:
                 D("if", Expr(f"(${pre})"), block=[D("return", 403)])]
 
     def answers_late(self, route: ir.Route) -> bool:
-        """limit_req and auth_basic run after the rewrite phase, where `return` answers: a
-        route with either answers from a named location reached after them."""
-        return bool(route.rate_limit or (route.auth and self.auth[route.auth].kind == "basic"))
+        """limit_req, auth_basic and auth_request run after the rewrite phase, where `return`
+        answers: a route with any of them answers from a named location reached after them."""
+        return bool(route.rate_limit or (route.auth and self.auth[route.auth].kind in ("basic", "external")))
 
     # ---- client addresses -------------------------------------------------------------------------
     def access(self, access: ir.Access) -> list[D]:

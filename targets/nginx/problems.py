@@ -103,6 +103,12 @@ def api_key_header(auth: ir.Auth, scope: Scope) -> Problems:
         yield from var_name(auth.header, "API key header", auth.span)
 
 
+def external_auth_headers(auth: ir.Auth, scope: Scope) -> Problems:
+    if isinstance(auth, ir.ExternalAuth):
+        for name in (*auth.check_headers, *auth.copy_headers):
+            yield from var_name(name, f"header of auth '{auth.name}'", auth.span)
+
+
 def htpasswd_path(auth: ir.Auth, scope: Scope) -> Problems:
     if isinstance(auth, ir.BasicAuth) and isinstance(auth.htpasswd, str):
         yield from no_dollar(auth.htpasswd, "htpasswd path", auth.span)
@@ -251,7 +257,7 @@ Check = Callable[..., Problems]
 UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables)
 LISTENER: tuple[Check, ...] = (certificate_paths,)
 EDGE: tuple[Check, ...] = (access_log_path, parameter_lengths)
-AUTH: tuple[Check, ...] = (api_key_header, htpasswd_path, jwt_algorithms, jwks_url)
+AUTH: tuple[Check, ...] = (api_key_header, external_auth_headers, htpasswd_path, jwt_algorithms, jwks_url)
 ROUTE: tuple[Check, ...] = (header_conditions, appended_headers, rate_limit, cache, basic_auth_rate_limit,
                             own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts)
 

@@ -232,6 +232,8 @@ def test_auth_external():
     assert (a.kind, a.host, a.port, a.path, a.forward_headers, a.copy_headers, a.timeout_ms) == (
         "external", "authz.internal", 8181, "/v1/check", ("Cookie", "X-Tenant"), ("X-User",), 250)
     from edgec.ir import DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS
+    a = edge('auth external x { url "http://authz:9/$x" }', "auth x\n    forward u").auth_provider("x")
+    assert a.path == "/$x"  # a $ is a path character: each target writes it as text
     a = edge('auth external x { url "http://[::1]:9" }', "auth x\n    forward u").auth_provider("x")
     assert (a.host, a.port, a.path, a.address, a.forward_headers, a.timeout_ms) == (
         "::1", 9, "", "[::1]:9", (), DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS)
@@ -242,6 +244,7 @@ def test_auth_external():
     ('url "https://authz:443/check"', "E221", 25),
     ('url "http://authz/check"', "E221", 25),  # the port is required
     ('url "http://authz:9/check?x=1"', "E221", 25),
+    ('url "http://authz:9/a b"', "E221", 25),  # a URL path has no spaces (or quotes, braces...)
     ('url "http://authz:70000/"', "E201", 25),
     ('url "http://a:9" copy_headers "X User"', "E219", 51),
 ])

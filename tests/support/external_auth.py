@@ -42,6 +42,11 @@ def edge(app: EchoServer, authz: EchoServer, dead_port: int, listen: str = "") -
     auth checker
     forward app
   }}
+  route fixed {{
+    match path exact "/api/fixed"
+    auth checker
+    respond 200 "ok"
+  }}
   route down {{
     match path prefix "/down"
     auth gone
@@ -75,6 +80,8 @@ CASES = [
     ("service error", "GET", "/api/c?status=500", {}, b"", 503, None),
     ("service timeout", "GET", f"/api/c?delay={SLOW_S}", {}, b"", 503, None),
     ("service down", "GET", "/down/x", {}, b"", 503, None),
+    ("allowed, the edge's own answer", "GET", "/api/fixed", {}, b"", 200, None),
+    ("denied before the edge's own answer", "GET", "/api/fixed?status=403", {}, b"", 403, None),
 ]
 
 

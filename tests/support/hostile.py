@@ -90,6 +90,10 @@ FIELDS = {
     "rate limit header": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} '
                          'route r {{ rate_limit 1/s by header {s} forward u }} }}',
     "rewrite host": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} route r {{ rewrite host {s} forward u }} }}',
+    "external auth url": 'edge "t" {{ vars {{ p = {s} }} auth external x {{ url "http://127.0.0.1:9/${{p}}" }} '
+                         'upstream u {{ server "127.0.0.1:9" }} route r {{ auth x forward u }} }}',
+    "external auth headers": 'edge "t" {{ auth external x {{ url "http://127.0.0.1:9" forward_headers {s} '
+                             'copy_headers {s} }} upstream u {{ server "127.0.0.1:9" }} route r {{ auth x forward u }} }}',
     "keys file": 'edge "t" {{ auth api_key k {{ keys_file {s} }} route r {{ auth k respond 200 "x" }} }}',
     "bind address": 'edge "t" {{ listen http 8080 {{ bind {s} }} route r {{ respond 200 "x" }} }}',
     "trusted proxy": 'edge "t" {{ route r {{ respond 200 "x" }} trust_proxies {s} }}',
