@@ -56,7 +56,7 @@ class SpringTarget(Target):
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),
         "auth.basic": native("bcrypt and {SHA} htpasswd entries"),
         "auth.api_key": native(),
-        "auth.external": unsupported("not yet emitted for Spring Cloud Gateway"),
+        "auth.external": native("a route filter that asks the service with WebClient"),
         "rate_limit.client_ip": native("RedisRateLimiter (needs Redis)"),
         "rate_limit.header": native("RedisRateLimiter (needs Redis)"),
         "rate_limit.claim": native("RedisRateLimiter (needs Redis)"),

@@ -196,6 +196,10 @@ def _auth_context(edge: ir.Edge, names) -> list[dict]:
             d.update(realm=a.realm, htpasswd_java=Java(f"secret({literal(a.htpasswd.secret)})"
                                                        if isinstance(a.htpasswd, ir.Secret)
                                                        else f"readFile({literal(a.htpasswd)})"))
+        elif isinstance(a, ir.ExternalAuth):
+            d.update(service=f"http://{a.address}", path=a.path, timeout_ms=a.timeout_ms,
+                     forwarded=Java(", ".join(literal(h) for h in a.check_headers)),
+                     copied=Java(", ".join(literal(h) for h in a.copy_headers)))
         else:
             d.update(header=a.header, keys_file=a.keys_file, secrets=[k.secret for k in a.keys])
         out.append(d)
@@ -315,7 +319,10 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         providers = _auth_context(edge, names)
         files[src + "EdgeSecurity.java"] = render(
             "EdgeSecurity.java.j2", providers=providers, has_jwt="jwt" in kinds, has_basic="basic" in kinds,
-            has_api_key="api_key" in kinds, has_hmac=any(p.get("hmac") for p in providers))
+            has_api_key="api_key" in kinds, has_external="external" in kinds,
+            deny_statuses=Java("List.of(" + ", ".join(map(str, ir.EXTERNAL_AUTH_DENY_STATUSES)) + ")"),
+            error_status=ir.EXTERNAL_AUTH_ERROR_STATUS,
+            has_hmac=any(p.get("hmac") for p in providers))
     if edge.upstreams:
         files[src + "EdgeLoadBalancing.java"] = render(
             "EdgeLoadBalancing.java.j2", upstreams=upstreams, any_hash=any(u["hash"] for u in upstreams),

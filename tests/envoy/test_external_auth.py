@@ -12,7 +12,7 @@ from .support import Envoy, admin_options, build, write
 def test_the_authorization_service_decides(tmp_path):
     port = free_port()
     with external_auth.services() as (app, authz, dead):
-        result = analyse(external_auth.edge(app, authz, dead, listen=f"listen http {port}"), "a.edge")
+        result = analyse(external_auth.edge(app.address, authz.address, dead, listen=f"listen http {port}"), "a.edge")
         assert result.edge is not None, [d.message for d in result.diagnostics]
         files, diagnostics = build(result.edge, admin_options())
         assert files is not None, [d.message for d in diagnostics]

@@ -4,7 +4,7 @@ client's query asks for, waits `delay`, and sets the response headers X-Echo-Set
 names, see tests/support/echo.py) and a dead port as a service that is down.
 
     with external_auth.services() as (app, authz, dead_port):
-        source = external_auth.edge(app, authz, dead_port)   # build and start it, then
+        source = external_auth.edge(app.address, authz.address, dead_port)   # build and start it, then
         assert external_auth.failures(base_url, app, authz) == []
 """
 from __future__ import annotations
@@ -21,14 +21,15 @@ TIMEOUT_S = 1  # the auth's timeout; the slow service answers after SLOW_S
 SLOW_S = 4
 
 
-def edge(app: EchoServer, authz: EchoServer, dead_port: int, listen: str = "") -> str:
+def edge(app: str, authz: str, dead_port: int, listen: str = "") -> str:
+    """The edge with its upstream at `app` and its authorization service at `authz` (host:port)."""
     return f'''edge "authz" {{
   {listen}
   upstream app {{
-    server "{app.address}"
+    server "{app}"
   }}
   auth external checker {{
-    url "http://{authz.address}/check"
+    url "http://{authz}/check"
     forward_headers "X-Echo-Set-Header"
     copy_headers "X-User"
     timeout {TIMEOUT_S}s
@@ -57,12 +58,13 @@ def edge(app: EchoServer, authz: EchoServer, dead_port: int, listen: str = "") -
 
 
 @contextlib.contextmanager
-def services():
+def services(authz_port: int = 0, dead_port: int = 0):
     """The backend, the authorization service and a port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead_port = s.getsockname()[1]  # closed when the block ends: connections are refused
-    with EchoServer("app") as app, EchoServer("authz") as authz:
+    if not dead_port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            dead_port = s.getsockname()[1]  # closed when the block ends: connections are refused
+    with EchoServer("app") as app, EchoServer("authz", port=authz_port) as authz:
         yield app, authz, dead_port
 
 
@@ -125,6 +127,8 @@ def failures(base_url: str, app: EchoServer, authz: EchoServer, cases=CASES) -> 
         check = checks[0]
         if (check["method"], check["path"]) != (method, "/check" + path):
             out.append(f"{name}: check request {check['method']} {check['path']}, expected {method} /check{path}")
+        if check["host"] != f"{url.hostname}:{url.port}":
+            out.append(f"{name}: the check request's Host is {check['host']!r}, not the client's")
         if check["body"]:
             out.append(f"{name}: the check request carried a body")
         if "authorization" in {k.lower() for k in headers} and \

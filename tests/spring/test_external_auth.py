@@ -1,0 +1,31 @@
+"""`auth external` through the running Spring gateway (a route filter asking the service with
+WebClient): allowed, denied, the service failing, slow or down (tests/support/external_auth.py
+holds the cases every target is held to)."""
+from __future__ import annotations
+
+import pytest
+
+from edgec.pipeline import analyse
+from tests.support import external_auth
+
+from . import harness
+
+AUTHZ_PORT, DEAD_PORT = harness.free_ports(2)
+EDGE = analyse(external_auth.edge("127.0.0.1:1", f"127.0.0.1:{AUTHZ_PORT}", DEAD_PORT, listen="listen http 8080"),
+               "authz.edge").edge
+PROJECTS = [harness.register("external_auth", EDGE), harness.register("external_auth_boot4", EDGE, boot="4")]
+
+
+@pytest.mark.parametrize("project_id", PROJECTS)
+def test_the_authorization_service_decides(built, tmp_path, project_id):
+    project = built[project_id]
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+    port, = harness.free_ports(1)
+    with external_auth.services(AUTHZ_PORT, DEAD_PORT) as (app, authz, _):
+        args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {"app": [app.address]})
+        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
+        try:
+            spring.wait_ready()
+            assert external_auth.failures(f"http://127.0.0.1:{port}", app, authz) == []
+        finally:
+            spring.stop()
