@@ -19,7 +19,7 @@ def environments(doc: Document) -> list[str]:
     return [s.args["name"].value for s in doc.edge.body if s.kind == "env"]
 
 
-def _env_vars(doc: Document, env_name: str | None, sink: Sink) -> Env:
+def variables(doc: Document, env_name: str | None, sink: Sink) -> Env:
     """The variables and target settings of `vars { }`, then those of the chosen env over them."""
     env = Env(env_name)
     blocks = [s for s in doc.edge.body if s.kind == "vars"] + \
@@ -109,7 +109,7 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
                    hint=(f"did you mean '{guess}'?" if guess else
                          ("environments: " + ", ".join(envs)) if envs else "add an `env NAME { }` block"))
         raise CompileError(sink.items)
-    env = _env_vars(doc, env_name, sink)
+    env = variables(doc, env_name, sink)
     edge = Lowerer(doc, env, sink).edge()
     sink.raise_if_errors()
     return edge
@@ -118,7 +118,7 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
 def lower_with_usage(doc: Document, env_name: str | None, sink: Sink) -> tuple[ir.Edge | None, Env]:
     """Like lower(), but also returns which variables were used (for the unused-variable rule)
     and never raises: the IR is None when lowering found errors."""
-    env = _env_vars(doc, env_name, sink)
+    env = variables(doc, env_name, sink)
     before = len([d for d in sink.items if d.severity == "error"])
     edge = Lowerer(doc, env, sink).edge()
     after = len([d for d in sink.items if d.severity == "error"])

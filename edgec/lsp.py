@@ -3,20 +3,36 @@
 Each change of a document is analysed as `edgec lint` analyses a file (every environment),
 and its diagnostics published with the same codes, messages and hints. Formatting is
 `edgec fmt`; document symbols list the edge's environments, upstreams, auth providers and
-routes. A document that does not parse keeps being served: its syntax errors are its
-diagnostics, and formatting then changes nothing.
+routes; hover, definitions, references and completion come from edgec.editor, reading the
+last analysis. A document that does not parse keeps being served: its syntax errors are its
+diagnostics, formatting then changes nothing, and the other features read the last version
+that parsed.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
+from . import ir
 from .diagnostics import Diagnostic, Span
+from .syntax import Document
 
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning,
             "info": lsp.DiagnosticSeverity.Information}
 SYMBOL_KINDS = {"env": lsp.SymbolKind.Namespace, "upstream": lsp.SymbolKind.Class,
                 "auth": lsp.SymbolKind.Interface, "route": lsp.SymbolKind.Function}
+COMPLETION_KINDS = {"keyword": lsp.CompletionItemKind.Keyword, "upstream": lsp.CompletionItemKind.Class,
+                    "auth": lsp.CompletionItemKind.Interface, "variable": lsp.CompletionItemKind.Variable}
+
+
+@dataclass
+class Analysis:
+    """What the server knows of one document: its last version that parsed, and the IR of each env."""
+
+    doc: Document | None = None
+    edges: dict[str | None, ir.Edge | None] = field(default_factory=dict)
 
 
 def _range(span: Span | None) -> lsp.Range:
@@ -32,9 +48,21 @@ def to_lsp(d: Diagnostic) -> lsp.Diagnostic:
                           code=d.code, source="edgec")
 
 
-def diagnostics(source: str, path: str) -> list[lsp.Diagnostic]:
+def analyse(source: str, path: str, last: Analysis) -> tuple[list[lsp.Diagnostic], Analysis]:
+    """The diagnostics of this version, and what the other features read (kept from `last`
+    while the text does not parse)."""
     from .pipeline import analyse
-    return [to_lsp(d) for d in analyse(source, path, all_envs=True).diagnostics]
+    result = analyse(source, path, all_envs=True)
+    now = Analysis(result.doc, result.edges) if result.doc is not None else last
+    return [to_lsp(d) for d in result.diagnostics], now
+
+
+def _position(p: lsp.Position) -> tuple[int, int]:
+    return p.line + 1, p.character + 1
+
+
+def _location(uri: str, span: Span) -> lsp.Location:
+    return lsp.Location(uri, _range(span))
 
 
 def symbols(source: str, path: str) -> list[lsp.DocumentSymbol]:
@@ -67,11 +95,15 @@ def formatting(source: str, path: str) -> list[lsp.TextEdit]:
 
 def server() -> LanguageServer:
     ls = LanguageServer("edgec", "1")
+    analyses: dict[str, Analysis] = {}
 
     def publish(uri: str) -> None:
         document = ls.workspace.get_text_document(uri)
-        ls.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri, diagnostics(document.source, document.path), document.version))
+        found, analyses[uri] = analyse(document.source, document.path, analyses.get(uri, Analysis()))
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, found, document.version))
+
+    def parsed(uri: str) -> Analysis:
+        return analyses.get(uri) or Analysis()
 
     @ls.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: lsp.DidOpenTextDocumentParams) -> None:
@@ -90,5 +122,36 @@ def server() -> LanguageServer:
     def document_symbols(params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         document = ls.workspace.get_text_document(params.text_document.uri)
         return symbols(document.source, document.path)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
+    def hover(params: lsp.HoverParams) -> lsp.Hover | None:
+        from .editor.hover import hover
+        known = parsed(params.text_document.uri)
+        text = hover(known.doc, known.edges, *_position(params.position)) if known.doc else None
+        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text)) if text else None
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    def definition(params: lsp.DefinitionParams) -> list[lsp.Location]:
+        from .editor.navigate import definitions
+        known = parsed(params.text_document.uri)
+        spans = definitions(known.doc, *_position(params.position)) if known.doc else []
+        return [_location(params.text_document.uri, s) for s in spans]
+
+    @ls.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    def references(params: lsp.ReferenceParams) -> list[lsp.Location]:
+        from .editor.navigate import usages
+        known = parsed(params.text_document.uri)
+        spans = usages(known.doc, *_position(params.position), params.context.include_declaration) \
+            if known.doc else []
+        return [_location(params.text_document.uri, s) for s in spans]
+
+    @ls.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["{", " "]))
+    def completion(params: lsp.CompletionParams) -> list[lsp.CompletionItem]:
+        from .editor.complete import complete
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        found = complete(document.source, *_position(params.position), parsed(params.text_document.uri).doc)
+        return [lsp.CompletionItem(c.label, kind=COMPLETION_KINDS[c.kind],
+                                   documentation=lsp.MarkupContent(lsp.MarkupKind.Markdown, c.documentation)
+                                   if c.documentation else None) for c in found]
 
     return ls

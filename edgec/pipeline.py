@@ -22,6 +22,8 @@ class Result:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     doc: Document | None = None
     edge: ir.Edge | None = None  # the IR of the chosen env, when there were no errors
+    # every env lowered (None: the file has none) → its IR, None where lowering found errors
+    edges: dict[str | None, ir.Edge | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,7 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
         edge, env_state = lower_with_usage(doc, name, sink)
         ctx.edges[name] = edge
         ctx.used_variables[name] = env_state.used
+    result.edges = ctx.edges
     lint.run(ctx, sink)
     for name in targets:
         check_target(name, ctx, sink, strict)

@@ -6,31 +6,17 @@ from typing import Iterable, Iterator
 
 from .. import ir
 from ..diagnostics import did_you_mean
-from ..syntax import Stmt, Value
+from ..names import blocks, route_references
+from ..syntax import Stmt
 from . import Finding, LintContext, Rule, edges, rule
 
 
 def _decls(ctx: LintContext, kind: str) -> list[Stmt]:
-    return [s for s in ctx.doc.edge.body if s.kind == kind]
+    return blocks(ctx.doc, kind)
 
 
 def _names(ctx: LintContext, kind: str) -> list[str]:
     return [s.args["name"].value for s in _decls(ctx, kind)]
-
-
-def _route_refs(ctx: LintContext) -> Iterator[tuple[str, Value, Stmt]]:
-    """(kind, name value, route) for every upstream / auth reference in routes."""
-    for route in _decls(ctx, "route"):
-        for item in route.walk():
-            if item.kind == "forward":
-                for name, _ in item.args["backends"]:
-                    yield "upstream", name, route
-            elif item.kind == "mirror":
-                yield "upstream", item.args["upstream"], route
-            elif item.kind == "part":
-                yield "upstream", item.args["upstream"], route
-            elif item.kind == "auth_ref":
-                yield "auth", item.args["name"], route
 
 
 def _statement(ctx: LintContext, node: ir.Route | ir.Upstream, kind: str, which: int = 0):
@@ -64,7 +50,7 @@ class UndefinedUpstream(Rule):
 
     def check(self, ctx):
         known = _names(ctx, "upstream")
-        for kind, ref, _ in _route_refs(ctx):
+        for kind, ref, _ in route_references(ctx.doc):
             if kind == "upstream" and ref.value not in known:
                 yield Finding(f"upstream '{ref.value}' is not defined", ref.span, _hint(ref.value, known, "upstream"))
 
@@ -75,7 +61,7 @@ class UndefinedAuth(Rule):
 
     def check(self, ctx):
         known = _names(ctx, "auth")
-        for kind, ref, _ in _route_refs(ctx):
+        for kind, ref, _ in route_references(ctx.doc):
             if kind == "auth" and ref.value not in known:
                 guess = did_you_mean(ref.value, known)
                 yield Finding(f"auth '{ref.value}' is not defined", ref.span,
@@ -188,7 +174,7 @@ class UnusedUpstream(Rule):
     code = "W301"
 
     def check(self, ctx):
-        used = {ref.value for kind, ref, _ in _route_refs(ctx) if kind == "upstream"}
+        used = {ref.value for kind, ref, _ in route_references(ctx.doc) if kind == "upstream"}
         for stmt in _decls(ctx, "upstream"):
             if stmt.args["name"].value not in used:
                 yield Finding(f"upstream '{stmt.args['name'].value}' is never used", stmt.args["name"].span,
@@ -200,7 +186,7 @@ class UnusedAuth(Rule):
     code = "W302"
 
     def check(self, ctx):
-        used = {ref.value for kind, ref, _ in _route_refs(ctx) if kind == "auth"}
+        used = {ref.value for kind, ref, _ in route_references(ctx.doc) if kind == "auth"}
         for stmt in _decls(ctx, "auth"):
             if stmt.args["name"].value not in used:
                 yield Finding(f"auth '{stmt.args['name'].value}' is never used", stmt.args["name"].span,
