@@ -16,7 +16,7 @@ import pytest
 from ..conftest import ROOT
 from ..support.venvs import fresh_venv
 
-SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets")
+SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets", "docs")
 
 
 def build_wheel(src: Path, out: Path, pyproject: str | None = None) -> Path:
@@ -78,9 +78,10 @@ def test_the_wheel_holds_the_grammar_the_targets_and_their_templates(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "edgec/grammar/edge.lark" in names
     assert "edgec/targets/__init__.py" in names
+    assert "edgec/docs/language.md" in names  # what `edgec lsp` shows on hover
     templates = sorted(p.relative_to(ROOT / "targets").as_posix() for p in (ROOT / "targets").rglob("*.j2"))
     assert {f"edgec/targets/{t}" for t in templates} <= names
-    assert not any(n.startswith(("tests/", "samples/", "grammar/", "targets/")) for n in names)
+    assert not any(n.startswith(("tests/", "samples/", "grammar/", "targets/", "docs/")) for n in names)
 
 
 def test_every_module_and_target_folder_is_in_the_wheel(wheel):
@@ -107,6 +108,13 @@ def test_the_installed_edgec_lints_from_any_directory(venv, tmp_path):
     bad.write_text('edge "x" {\n  route r { forward nowhere }\n}\n')
     out = in_venv(venv, str(venv / "bin" / "edgec"), "lint", "bad.edge", cwd=tmp_path)
     assert out.returncode == 1 and "bad.edge:2:" in out.stdout + out.stderr
+
+
+def test_the_installed_language_server_reads_the_reference(venv, tmp_path):
+    out = in_venv(venv, str(venv / "bin" / "python"), "-c",
+                  "from edgec.editor import langref; print(langref.lookup('upstream', 'balance')[0].text)",
+                  cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("`balance round_robin`"), out.stdout + out.stderr
 
 
 def test_python_m_edgec_version(venv, tmp_path):

@@ -40,6 +40,14 @@ async def _complete(client, uri, position) -> dict[str, lsp.CompletionItem]:
     return {item.label: item for item in items}
 
 
+async def _opened(client, path) -> tuple[str, str]:
+    """Open the file and wait for its first diagnostics: (its text, its uri)."""
+    text = path.read_text()
+    uri = _open(client, path, text)
+    await _diagnostics(client, uri, 1)
+    return text, uri
+
+
 def _change(client, uri, version, text):
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
         lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
@@ -48,9 +56,7 @@ def _change(client, uri, version, text):
 
 @pytest.mark.asyncio
 async def test_hover_says_what_a_directive_does_in_the_references_words(client):
-    text = SHOP.read_text()
-    uri = _open(client, SHOP, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, SHOP)
     balance = await _hover(client, uri, _at(text, "balance least_conn", "least_conn"))
     assert "to the server with the fewest requests in flight" in balance
     assert "| `balance least_conn` | to the server with the fewest requests in flight |" in LANGUAGE
@@ -66,9 +72,7 @@ async def test_hover_says_what_a_directive_does_in_the_references_words(client):
 
 @pytest.mark.asyncio
 async def test_hover_resolves_a_variable_in_each_environment(client):
-    text = SHOP.read_text()
-    uri = _open(client, SHOP, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, SHOP)
     host = await _hover(client, uri, _at(text, "match host ${host}", "host}"))
     assert '- dev: `"shop.localhost"`' in host and '- prod: `"api.shop.example"`' in host
     users = await _hover(client, uri, _at(text, "servers ${users}", "users"))
@@ -80,11 +84,9 @@ async def test_hover_resolves_a_variable_in_each_environment(client):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
 async def test_hover_on_a_route_gives_its_place_in_decides_order(client, path):
-    text = path.read_text()
-    uri = _open(client, path, text)
-    await _diagnostics(client, uri, 1)
-    edges = analyse(text, str(path), all_envs=True).edges
+    text, uri = await _opened(client, path)
     result = analyse(text, str(path), all_envs=True)
+    edges = result.edges
     for stmt in (s for s in result.doc.edge.body if s.kind == "route"):
         name = stmt.args["name"]
         shown = await _hover(client, uri, lsp.Position(name.span.line - 1, name.span.column))
@@ -97,9 +99,7 @@ async def test_hover_on_a_route_gives_its_place_in_decides_order(client, path):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
 async def test_every_name_used_goes_to_its_declaration(client, path):
-    text = path.read_text()
-    uri = _open(client, path, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, path)
     doc = analyse(text, str(path), all_envs=True).doc
     used = list(references(doc))
     assert used
@@ -114,9 +114,7 @@ async def test_every_name_used_goes_to_its_declaration(client, path):
 
 @pytest.mark.asyncio
 async def test_definition_and_references_of_upstreams_auth_and_variables(client):
-    text = SHOP.read_text()
-    uri = _open(client, SHOP, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, SHOP)
 
     async def refs(position, declaration):
         found = await client.text_document_references_async(lsp.ReferenceParams(
@@ -144,9 +142,7 @@ async def test_definition_and_references_of_upstreams_auth_and_variables(client)
 
 @pytest.mark.asyncio
 async def test_completion_offers_the_blocks_statements_and_the_defined_names(client):
-    text = SHOP.read_text()
-    uri = _open(client, SHOP, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, SHOP)
     in_route = await _complete(client, uri, _at(text, "    retries 2", "retries"))
     assert {"forward", "rate_limit", "strip_prefix", "request_header", "match"} <= set(in_route)
     assert "server" not in in_route and "listen" not in in_route
@@ -161,9 +157,7 @@ async def test_completion_offers_the_blocks_statements_and_the_defined_names(cli
 
 @pytest.mark.asyncio
 async def test_a_file_being_typed_keeps_being_served(client):
-    text = SHOP.read_text()
-    uri = _open(client, SHOP, text)
-    await _diagnostics(client, uri, 1)
+    text, uri = await _opened(client, SHOP)
     typing = text.replace("    forward users\n", "    forward \n    rat\n", 1).replace("cache 30s", "cache 30")
     _change(client, uri, 2, typing)
     errors = [d for d in await _diagnostics(client, uri, 2) if d.severity == lsp.DiagnosticSeverity.Error]
