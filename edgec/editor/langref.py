@@ -20,7 +20,8 @@ _HEADING = re.compile(r"^(#{2,4}) (.+)$")
 _ROW = re.compile(r"^\|(.+)\|\s*$")
 _CELL = re.compile(r"(?<!\\)\|")
 _OPENS = re.compile(r"^(?:- |\*\*|An |A )?`([a-z_0-9]+)")
-# the statement a row is about: `limits { max_body SIZE }` is about limits and max_body
+# the statements a row is about: `limits { max_body SIZE }` is about limits and max_body,
+# `allow "CIDR" ...` / `deny "CIDR" ...` about allow and deny
 _SYNTAX = re.compile(r"`([a-z_0-9]+)(?: \{ ([a-z_0-9]+))?")
 
 
@@ -88,9 +89,9 @@ def parse(text: str) -> list[Entry]:
 
 
 def _row(block: str, columns: list[str], cells: list[str]) -> list[Entry]:
-    m = _SYNTAX.match(cells[0])
-    if not m:
+    if not _SYNTAX.match(cells[0]):
         return []
     lines = [cells[0]] + [f"{name}: {cell}" if i > 1 else cell
                           for i, (name, cell) in enumerate(zip(columns, cells)) if i and cell]
-    return [Entry(block, keyword, "\n\n".join(lines)) for keyword in m.groups() if keyword]
+    keywords = dict.fromkeys(k for m in _SYNTAX.finditer(cells[0]) for k in m.groups() if k)
+    return [Entry(block, keyword, "\n\n".join(lines)) for keyword in keywords]
