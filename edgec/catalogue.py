@@ -141,6 +141,9 @@ CODES = (
          "a CIDR range with host bits set (`10.0.0.1/8`): it means its network, which may not be what was meant"),
     Code("W320", "allow-inside-deny", "lint",
          "an allowed network lies inside a denied one (deny wins): it lets no one in"),
+    Code("W321", "tie-break", "lint (routing)",
+         "two routes can take one request and a tie-break rule (source order, a method over headers, headers "
+         "over query) picks the winner"),
     # what a target can express
     Code("E401", "target-capability", "target", "the target cannot express a feature the file uses"),
     Code("W402", "target-approximation", "target", "the target expresses a feature only approximately"),

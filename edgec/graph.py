@@ -4,7 +4,8 @@
 they name (or "any host") in decide's precedence order, numbered by their place in
 `first_match_order`, each link labelled with the match it stands for; a route leads to
 its upstreams (weights), mirrors, the upstreams its aggregate calls, or to a terminal node
-for a redirect or a fixed response. Routes that can never win (lint W304) or may never win (W318) are marked.
+for a redirect or a fixed response. Routes that can never win (lint W304) or may never win (W318) are marked,
+and a match that loses requests to another route by a tie-break rule (W321) names it on its link.
 
 Every string a user wrote reaches the output only through `dot_string` or
 `mermaid_string`, which quote it for that language: no label can close its quotes.
@@ -114,12 +115,13 @@ def competitors(edge: ir.Edge, name: str) -> set[str]:
 
 def build(edge: ir.Edge, focus: str | None = None) -> Graph:
     """The graph of one edge; with focus, only that route and the routes it competes with."""
-    from .lint.routing_rules import may_never_win, never_wins
+    from .lint.routing_rules import may_never_win, never_wins, tie_breaks
     graph = Graph(f"edge {edge.name}" + (f" (env {edge.env})" if edge.env else ""))
     order = first_match_order(edge)
     keep = competitors(edge, focus) if focus is not None else {r.name for r in edge.routes}
     shadowed = {**{name: "may never win" for name in may_never_win(edge)},
                 **{name: "never wins" for name in never_wins(edge)}}
+    ties = {(t.loser.route_index, t.loser.match_index, t.loser.host): t.winner.route.name for t in tie_breaks(edge)}
     route_ids = {r.name: f"r{i}" for i, r in enumerate(edge.routes)}
     up_ids = {u.name: f"u{i}" for i, u in enumerate(edge.upstreams)}
 
@@ -145,7 +147,9 @@ def build(edge: ir.Edge, focus: str | None = None) -> Graph:
 
     for rank, alt in enumerate(order, 1):
         if alt.route.name in keep:
-            graph.links.append(Link(host_ids[alt.host], route_ids[alt.route.name], _match_label(rank, alt)))
+            tie = ties.get((alt.route_index, alt.match_index, alt.host))
+            label = _match_label(rank, alt) + (f" (ties with {tie}, which wins by a tie-break)" if tie else "")
+            graph.links.append(Link(host_ids[alt.host], route_ids[alt.route.name], label))
 
     used_upstreams: list[str] = []
     for route in edge.routes:

@@ -1,21 +1,22 @@
 """Lint rules that need the routing semantics (docs/semantics.md): routes that can never
-win, identical matches, redirect loops.
+win, identical matches, redirect loops, and winners picked by a tie-break rule.
 
-All three look only at what is certain: a match is "taken" by another only when that
-other match accepts every request it accepts and ranks above it for each of them, so a
-finding is never a guess. Matches are grouped by their path so the work stays close to
-linear in the number of routes.
+They look only at what is certain: a match is "taken" by another only when that other
+match accepts every request it accepts and ranks above it for each of them, so a finding
+is never a guess (W318 says "may" where a regex is involved). Matches are grouped by their
+path so the work stays close to linear in the number of routes.
 """
 from __future__ import annotations
 
 import re
 import weakref
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterator
 
 from .. import ir
-from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, host_matches, host_of, normalize_path,
-                       prefix_matches, strip_slash)
+from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, first_match_order, host_matches, host_of,
+                       normalize_path, prefix_matches, strip_slash)
 from . import Finding, Rule, edges, rule
 
 MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
@@ -368,3 +369,77 @@ class MayShadow(Rule):
                               "prefix, and a regex path ranks above a prefix", edge.route(name).span,
                               "anchor the regex more narrowly, or give the route an exact path or a host "
                               "condition if it should win; silence this if the regex leaves paths to it")
+
+
+@dataclass(frozen=True)
+class Tie:
+    """Two matches that can take one request, where a tie-break rule picks the winner."""
+
+    winner: Alternative
+    loser: Alternative
+    why: str  # order | method | headers
+
+
+def _tie_break(a: Alternative, b: Alternative) -> str | None:
+    """Why a ranks above b when only a tie-break decides it (None when a is plainly more
+    specific). Their host and path rank alike: the key's fields from the third on are the
+    method given, the header count, the query count, then the route's place in the file."""
+    (method_a, headers_a, query_a, route_a), (method_b, headers_b, query_b, route_b) = a.key[2:6], b.key[2:6]
+    if (method_a, headers_a, query_a) == (method_b, headers_b, query_b):
+        return "order" if route_a != route_b else None
+    if method_a != method_b:  # a names methods, b does not, and b has more other conditions
+        return "method" if headers_b < headers_a or query_b < query_a else None
+    return "headers" if headers_a != headers_b and query_b < query_a else None
+
+
+def tie_breaks(edge: ir.Edge) -> list[Tie]:
+    """For each pair of routes, the first of their matches that can take one request (the
+    same host pattern and path) where a tie-break rule decides between them, best first.
+    Routes that can never win (W304) and identical matches (W305) are left to those rules."""
+    groups: dict[tuple, list[Alternative]] = {}
+    for alt in first_match_order(edge):
+        groups.setdefault((alt.host, alt.match.path.type, alt.entry.path_value), []).append(alt)
+    lost = set(never_wins(edge))
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for group in groups.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                pair = (a.route.name, b.route.name)
+                if a.route is b.route or b.route.name in lost or pair in seen \
+                        or identity(a.match) == identity(b.match) or not may_overlap(a, b):
+                    continue
+                why = _tie_break(a, b)
+                if why:
+                    seen.add(pair)
+                    out.append(Tie(a, b, why))
+    return sorted(out, key=lambda t: (t.loser.route_index, t.loser.match_index, t.winner.route_index))
+
+
+_WHY = {"order": "only because {it} written first",
+        "method": "because a method condition ranks above header and query conditions",
+        "headers": "because header conditions rank above query conditions"}
+
+
+@rule
+class TieBreak(Rule):
+    """One finding per losing match and reason, naming every route that wins that way."""
+    code = "W321"
+
+    def check(self, ctx):
+        for _, edge in edges(ctx):
+            by_loser: dict[tuple, list[Alternative]] = {}
+            for tie in tie_breaks(edge):
+                b = tie.loser
+                by_loser.setdefault((b.route_index, b.match_index, tie.why), [b]).append(tie.winner)
+            for (_, _, why), (b, *winners) in by_loser.items():
+                names = " and ".join(f"'{a.route.name}'" + (f" (line {a.match.span.line})" if a.match.span else "")
+                                     for a in winners)
+                one = len(winners) == 1
+                who = f"'{winners[0].route.name}' wins" if one else "they win"
+                reason = _WHY[why].format(it="it is" if one else "they are")
+                yield Finding(f"route '{b.route.name}' loses the requests route{'' if one else 's'} {names} also "
+                              f"take{'s' if one else ''}: {who} them {reason}",
+                              b.match.span or b.route.span,
+                              "if that is what you mean, silence this; otherwise tell the routes apart with a "
+                              "condition one has and the other refuses, or make the one that should win more specific")

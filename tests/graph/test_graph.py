@@ -141,6 +141,20 @@ def test_route_a_regex_may_take_is_marked(compile_edge):
     assert "#40;may never win#41;" in to_mermaid(graph)
 
 
+def test_a_match_that_loses_by_a_tie_break_names_the_winner(compile_edge):
+    result = compile_edge('''edge "t" {
+  listen http 8080
+  upstream a { server "127.0.0.1:9001" }
+  route mobile { match path prefix "/app" header "X-Client" = "mobile" forward a }
+  route beta { match path prefix "/app" header "X-Beta" present forward a }
+}''')
+    graph = build(result.edge)
+    assert [link.label for link in graph.links if link.label.startswith("#")] == [
+        "#1 path prefix '/app' header 'X-Client' = 'mobile'",
+        "#2 path prefix '/app' header 'X-Beta' present (ties with mobile, which wins by a tie-break)"]
+    assert "(ties with mobile, which wins by a tie-break)" in to_dot(graph)
+
+
 def test_precedence_numbers_follow_decide(compile_edge):
     result = compile_edge('''edge "t" {
   listen http 8080
