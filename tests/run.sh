@@ -16,6 +16,9 @@ command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)  # an HTTP/2 client (Debian's curl has nghttp2)
 command -v dot >/dev/null || missing+=(graphviz)  # `edgec graph --format svg|png`
+# tests/editors runs the TextMate grammar in VS Code's engine (npm packages vscode-textmate, vscode-oniguruma)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
