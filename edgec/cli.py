@@ -18,7 +18,7 @@ COMMANDS = {
     "test": "check routing test cases (request → route, upstream, path, headers, status)",
     "diff": "show what differs between two environments' IR",
     "lsp": "serve the language server protocol on stdin/stdout (diagnostics, formatting, symbols)",
-    "import": "write the .edge file that behaves as an nginx configuration (--verify runs both and compares)",
+    "import": "write the .edge file that behaves as an nginx.conf or Ingress objects did (--verify compares)",
     "graph": "draw listeners, hosts, routes in precedence order and upstreams (dot, mermaid, svg, png)",
 }
 

@@ -34,9 +34,10 @@ def mismatches(edge, servers, limit: int = 5) -> list[str]:
     return out
 
 
-def checked(result, out_name: str, source_file: str):
+def checked(result, out_name: str, source_file: str, compare=None):
     """(the IR of the written file, or None when refused, its diagnostics): the import's result
-    compiled and linted, and its routing compared with nginx's on paths around every location."""
+    compiled and linted, and its routing compared with the source product's (`compare`, nginx's
+    location choice by default) on paths around every location."""
     from ..diagnostics import diagnostic
     from ..pipeline import analyse
     diags = list(result.diagnostics)
@@ -48,9 +49,41 @@ def checked(result, out_name: str, source_file: str):
         diags.append(diagnostic("E502", "the translation does not compile (a fault of the importer: please report "
                                         "it with the file)", source_file))
         return None, diags
-    wrong = mismatches(compiled.edge, result.servers)
+    wrong = (compare or mismatches)(compiled.edge, result.servers)
     if wrong:
-        diags.append(diagnostic("E502", "the translation would route differently from nginx (a fault of the "
+        diags.append(diagnostic("E502", "the translation would route differently from the original (a fault of the "
                                         "importer):\n  " + "\n  ".join(wrong), source_file))
         return None, diags
     return compiled.edge, diags
+
+
+def ingress_mismatches(edge, served_list, limit: int | None = 5) -> list[str]:
+    """Requests on which edgec's upstreams are not those ingress-nginx's documented routing picks."""
+    from .ingress import pick
+    from .samples import regex_examples
+    out = []
+    for served in served_list:
+        probes = {"/", "/zz"}
+        for p in served.paths:
+            bases = regex_examples(p.path) if any(c in p.path for c in "()[]*+?|\\$^") else [p.path]
+            for b in bases:
+                for suffix in ("", "/", "x", "/x", "-x", "/x/y"):
+                    probes.add((b + suffix).replace("//", "/") if b else "/")
+        headers_sets = [{}] + [{c.get("canary-by-header").lower(): c.get("canary-by-header-value", "always")}
+                               for p in served.paths for c, _ in p.canary if c.get("canary-by-header")]
+        for host in served.hosts():
+            name = (host or "default.test").replace("*.", "any.")
+            for path in sorted(probes):
+                if not path.startswith("/") or any(ch in path for ch in " ?#%\n"):
+                    continue
+                for headers in headers_sets:
+                    want = pick(served, name, path, headers)
+                    d = decide(edge, Request.to_edge(edge, "GET", path, host=name,
+                                                     headers=tuple(headers.items())))
+                    got = d.shares() if d.action == "forward" else None
+                    if got != want:
+                        out.append(f"GET {path} (Host {name}{''.join(f', {k}: {v}' for k, v in headers.items())}): "
+                                   f"ingress-nginx {want or 404}, edgec {got or d.status}")
+                        if limit and len(out) >= limit:
+                            return out
+    return out

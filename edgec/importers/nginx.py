@@ -11,7 +11,7 @@ with edgec's on paths around every location before it is handed back.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from ..diagnostics import Diagnostic, diagnostic
 from . import nginx_locations as nl
 from .edgetext import Block, name as make_name, render, string
 from .nginx_config import Config, Directive, load, span
+from .result import Imported, Refused
 
 # what never reaches the edge's behaviour, or that edgec decides itself: said once each as W503
 _BLOCKS = {"http", "server", "location", "upstream", "events", "limit_req_zone", "log_format", "map", "types"}
@@ -29,18 +30,6 @@ _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
 _NGX_TIME = re.compile(r"(\d+)(ms|s|m|h|d|w|M|y)?")
 _NGX_MS = {"ms": 1, "s": 1000, None: 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _REDIRECT_STATUS = {"301", "302", "303", "307", "308"}
-
-
-class Refused(Exception):
-    """The file cannot be translated exactly; the diagnostic says why."""
-
-
-@dataclass
-class Imported:
-    text: str | None  # None: refused
-    diagnostics: list[Diagnostic]
-    sources: dict[str, str]
-    servers: list = field(default_factory=list)  # (Server, {route name: nl.Pick}) for --verify
 
 
 @dataclass
