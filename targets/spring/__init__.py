@@ -94,7 +94,8 @@ class SpringTarget(Target):
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
         "limits": approximate("only the header size and idle timeout are set; no body size, header count "
                               "or header timeout limits"),
-        "access": unsupported("not built for Spring Cloud Gateway yet (a WebFilter on the client address)"),
+        "access": native("the edge's lists in the first WebFilter (and the HTTPS-redirect listener), a route's in "
+                         "its first filter, on the client address trust_proxies finds"),
         "trusted_proxies": native("the client address of rate limits and ip hash: the nearest untrusted "
                                   "X-Forwarded-For hop when the peer is trusted"),
     }

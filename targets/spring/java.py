@@ -52,6 +52,11 @@ def literal(value) -> str:
     raise TypeError(f"no Java literal for {type(value).__name__}")
 
 
+def literals(values) -> Java:
+    """Values as the arguments of a Java call (List.of(...)), each a literal."""
+    return Java(", ".join(literal(v) for v in values))
+
+
 def regex(pattern: str) -> str:
     """A Python-syntax regex from the IR in Java syntax (named groups differ)."""
     return re.sub(r"\(\?P<", "(?<", pattern)

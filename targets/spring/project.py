@@ -17,7 +17,7 @@ import jinja2
 from edgec import ir
 
 from . import config, routes
-from .java import Java, class_name, identifier, literal, string
+from .java import Java, class_name, identifier, literal, literals, string
 
 # boot option → (Spring Boot, Spring Cloud train, SCG): pairs that resolve from Maven Central
 VERSIONS = {"3": ("3.5.7", "2025.0.0", "4.3"), "4": ("4.0.7", "2025.1.4", "5.0")}
@@ -304,7 +304,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
     files[src + "EdgeMatching.java"] = render(
-        "EdgeMatching.java.j2", trusted=Java(", ".join(literal(c) for c in edge.trusted_proxies)))
+        "EdgeMatching.java.j2", trusted=literals(edge.trusted_proxies), edge_allow=literals(edge.access.allow),
+        edge_deny=literals(edge.access.deny))
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
     files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2")
     needs = set()
@@ -333,7 +334,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     listeners = _listener_context(edge)
     if listeners:
         files[src + "EdgeListeners.java"] = render("EdgeListeners.java.j2", listeners=listeners,
-                                                   any_redirect=any(lst["redirect_port"] for lst in listeners))
+                                                   any_redirect=any(lst["redirect_port"] for lst in listeners),
+                                                   edge_access=not edge.access.empty)
     if any(r.cache for r in edge.routes):
         needs.add("cache")
     files["src/main/resources/application.yml"] = config.application_yml(edge, names, needs)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from edgec import ir, routing
 
-from .java import Java, literal, regex
+from .java import Java, literal, literals, regex
 from .names import Names
 
 @dataclass
@@ -194,6 +194,9 @@ class RouteContext:
 
 def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]:
     out: list[Java] = []
+    if not route.access.empty:  # first: before a token, a preflight or a limit is looked at
+        out.append(Java(f"filter(EdgeFilters.access(List.of({literals(route.access.allow)}), "
+                        f"List.of({literals(route.access.deny)})))"))
     if route.timeouts.request_ms:
         out.append(Java(f"filter(EdgeFilters.deadline(Duration.ofMillis({literal(route.timeouts.request_ms)})))"))
     if route.cors:
