@@ -1,7 +1,8 @@
 """Targets: one sub-package per product, each a Target subclass with its capability table.
 
-A target is found by name (the sub-package's name). Adding one means adding a folder
-here with `TARGET = MyTarget` in its `__init__.py`; nothing else changes.
+A target is found by name (the sub-package's name, with "-" for "_": gateway_api is
+`gateway-api`). Adding one means adding a folder here with `TARGET = MyTarget` in its
+`__init__.py`; nothing else changes.
 """
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ class Target:
 
 def names() -> list[str]:
     here = os.path.dirname(__file__)
-    return sorted(m.name for m in pkgutil.iter_modules([here]) if m.ispkg)
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules([here]) if m.ispkg)
 
 
 class UnknownTarget(LookupError):
@@ -136,5 +137,5 @@ class UnknownTarget(LookupError):
 def get(name: str) -> Target:
     if name not in names():
         raise UnknownTarget(name)
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
     return module.TARGET()

@@ -30,4 +30,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+# the gateway-api target's validator (built with Go once, then cached) and the CRDs it reads
+bash tests/gateway_api/tools.sh
 exec python3 -m pytest -p no:cacheprovider "$@"

@@ -1,17 +1,8 @@
-"""The bootstrap: listeners, clusters and the admin listener, printed as YAML.
-
-Every string is printed double-quoted: Envoy's YAML reader turns plain scalars such as
-`on`, `yes` or `1e3` into booleans and numbers, so a value from the source is never left
-to its guess.
-"""
+"""The bootstrap: listeners, clusters and the admin listener, printed as YAML."""
 from __future__ import annotations
 
-import io
-
-from ruamel.yaml import YAML
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
 from edgec import ir
+from edgec.targets import yaml_text
 
 from . import external_auth, jwt
 from .clusters import cluster
@@ -32,22 +23,5 @@ def bootstrap(edge: ir.Edge, admin_port: int, ca_file: str, creds: dict[str, Pla
             "static_resources": {"listeners": [listener(edge, lst, creds) for lst in edge.listeners], "clusters": clusters}}
 
 
-def _quoted(node):
-    if isinstance(node, dict):
-        return {k: _quoted(v) for k, v in node.items()}  # keys are Envoy's field names
-    if isinstance(node, list):
-        return [_quoted(x) for x in node]
-    if isinstance(node, str):
-        return DoubleQuotedScalarString(node)
-    return node
-
-
 def dump(plan: Plan, header: str) -> str:
-    yaml = YAML()
-    yaml.width = 1 << 20  # never fold a long string over lines
-    yaml.allow_unicode = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = io.StringIO()
-    out.write("".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()))
-    yaml.dump(_quoted(plan), out)
-    return out.getvalue()
+    return yaml_text.dump([plan], header)

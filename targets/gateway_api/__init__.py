@@ -1,0 +1,160 @@
+"""Kubernetes Gateway API: manifests.yaml, a Gateway, its HTTPRoutes and the Services of the
+upstreams, for `kubectl apply -f manifests.yaml` on a cluster with a conformant
+implementation (`-O impl=generic`), or Envoy Gateway (`-O impl=envoy-gateway`).
+
+The emitter builds the resources as plain data (gateway.py, routes.py, backends.py) and
+prints them with ruamel.yaml. Every resource carries the labels edgec.dev/edge and
+edgec.dev/env, so `kubectl apply --prune -l edgec.dev/edge=NAME` removes what a previous
+build made and this one no longer does.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from edgec import ir
+from edgec.targets import BuildContext, Target, yaml_text
+
+from . import backends, envoy_gateway, gateway
+from .capabilities import ENVOY_GATEWAY, GENERIC
+from .matches import rank
+from .names import label
+from .routes import Builder, Routes
+
+VERSIONS = "Gateway API v1.6 standard channel; Envoy Gateway v1.9"
+IMPLS = {"generic": GENERIC, "envoy-gateway": ENVOY_GATEWAY}
+FILE = "manifests.yaml"
+NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+SECRET_NOTE = "# Create the TLS Secret first: "
+
+
+class GatewayApiTarget(Target):
+    name = "gateway-api"
+    description = (f"Kubernetes Gateway API ({VERSIONS}): {FILE} with a Gateway, HTTPRoutes, and a Service "
+                   "(with EndpointSlices) per upstream, for `kubectl apply -f`")
+    capabilities = GENERIC
+    profiles = {"impl=envoy-gateway": ENVOY_GATEWAY}
+    options = {
+        "impl": ("generic", "generic: what every conformant implementation does (the standard channel); "
+                            "envoy-gateway: Envoy Gateway, with its regex dialect (RE2)"),
+        "namespace": ("", "the namespace of every resource (empty: kubectl's current namespace)"),
+        "gateway_class": ("edgec", "the GatewayClass the Gateway names (Envoy Gateway's quickstart calls "
+                                   "its own 'eg')"),
+        "tls_secret": ("", "the Secret (type kubernetes.io/tls) of the HTTPS listeners' certificate; further "
+                           "certificates get -2, -3 (empty: EDGE-tls)"),
+    }
+
+    def check(self, ctx: BuildContext) -> None:
+        impl = self.option(ctx, "impl")
+        if impl not in IMPLS:
+            ctx.sink.error("E403", f"impl '{impl}' is unknown", None,
+                           hint="use -O impl=generic or -O impl=envoy-gateway")
+            return
+        for key, pattern, what in (("namespace", NAMESPACE, "a namespace"), ("gateway_class", None, "a name"),
+                                   ("tls_secret", None, "a Secret name")):
+            value = self.option(ctx, key)
+            if value and not (pattern or NAMESPACE).fullmatch(value) or len(value) > 63:
+                ctx.sink.error("E403", f"{key} '{value}' is not {what} Kubernetes takes", None,
+                               hint="a DNS label: lower-case letters, digits and '-', at most 63 characters")
+                return
+        self.capabilities = IMPLS[impl]
+        before = len(ctx.sink.items)
+        super().check(ctx)
+        if any(d.severity == "error" for d in ctx.sink.items[before:]):
+            return  # a feature the table refuses: the routes would only repeat it
+        for up in ctx.edge.upstreams:
+            why = backends.problem(up)
+            if why:
+                ctx.unsupported(why, up.span, "give the upstream one host name, or addresses only")
+        if self._envoy_gateway(ctx):
+            self._check_regexes(ctx)
+        for p in self._routes(ctx).problems:
+            ctx.unsupported(p.what, p.span, p.hint)
+
+    @staticmethod
+    def _check_regexes(ctx: BuildContext) -> None:
+        from edgec.targets.envoy import regex
+        for route in ctx.edge.routes:
+            for m in route.matches:
+                patterns = [("path regex", m.path.value, True)] if m.path.type == "regex" else []
+                patterns += [(f"header '{v.name}' regex", v.value or "", False)
+                             for v in (*m.headers, *m.query) if v.type == "regex"]
+                for what, pattern, path in patterns:
+                    try:
+                        regex.full(pattern, path)
+                    except regex.Unsupported as err:
+                        ctx.unsupported(f"the {what} of route '{route.name}': Envoy's RE2 has no form of it: {err}",
+                                        m.span or route.span, "write the pattern without that construct")
+
+    def _meta(self, ctx: BuildContext):
+        namespace = self.option(ctx, "namespace")
+        labels = {"edgec.dev/edge": label(ctx.edge.name)}
+        if ctx.edge.env:
+            labels["edgec.dev/env"] = label(ctx.edge.env)
+
+        def meta(name: str) -> dict:
+            out: dict = {"name": name}
+            if namespace:
+                out["namespace"] = namespace
+            out["labels"] = dict(labels)
+            return out
+        return meta
+
+    def _envoy_gateway(self, ctx: BuildContext) -> bool:
+        return self.option(ctx, "impl") == "envoy-gateway"
+
+    def _regex(self, ctx: BuildContext):
+        if not self._envoy_gateway(ctx):
+            return lambda pattern, path: pattern
+        from edgec.targets.envoy import regex  # Envoy Gateway hands the pattern to Envoy's RE2
+
+        def translate(pattern: str, path: bool) -> str:
+            try:
+                return regex.full(pattern, path).text
+            except regex.Unsupported:
+                return pattern  # reported by check()
+        return translate
+
+    def _routes(self, ctx: BuildContext) -> Routes:
+        edge = ctx.edge
+        meta = self._meta(ctx)
+        serving = [lst for lst in edge.listeners if lst.redirect is None]
+        groups: dict[str | None, list[ir.Listener]] = {}
+        for lst in serving:
+            groups.setdefault(lst.hsts.header_value if lst.hsts and lst.tls else None, []).append(lst)
+        out = Routes()
+        for hsts, listeners in groups.items():
+            # Envoy Gateway is told to keep the rules' order (envoy_gateway.proxy): no rank to check
+            builder = Builder(edge, self._regex(ctx), meta, gateway.parent_refs(edge, listeners),
+                              None if self._envoy_gateway(ctx) else rank)
+            suffix = ("hsts" if hsts else "") if len(groups) > 1 else ""
+            built = builder.build(suffix, (("Strict-Transport-Security", hsts),) if hsts else ())
+            out.plans += built.plans
+            out.problems += [p for p in built.problems if p not in out.problems]
+        out.plans += [gateway.redirect_route(edge, lst, meta) for lst in edge.listeners if lst.redirect]
+        return out
+
+    def emit(self, ctx: BuildContext) -> dict[str, str]:
+        edge = ctx.edge
+        meta = self._meta(ctx)
+        secrets = gateway.tls_secrets(edge, self.option(ctx, "tls_secret") or label(edge.name, "tls"))
+        proxy = envoy_gateway.proxy(edge, meta) if self._envoy_gateway(ctx) else None
+        docs = [gateway.gateway(edge, meta, self.option(ctx, "gateway_class"), secrets, proxy)]
+        docs += [proxy] if proxy else []
+        docs += self._routes(ctx).plans
+        for up in edge.upstreams:
+            if up.servers:
+                docs += backends.resources(edge, up, meta)
+        header = (f"Generated by edgec from edge {json.dumps(edge.name)}"
+                  + (f", env {json.dumps(edge.env)}" if edge.env else "") + ". Do not edit.\n"
+                  f"Apply: kubectl apply -f {FILE} ({VERSIONS}, -O impl={self.option(ctx, 'impl')})")
+        for (cert, key), name in secrets.items():
+            header += f"\n{SECRET_NOTE[2:]}kubectl create secret tls {name} --cert={json.dumps(cert)} " \
+                      f"--key={json.dumps(key)}"
+        return {FILE: yaml_text.dump(docs, header)}
+
+    def notes(self, files: dict[str, str]) -> list[str]:
+        return [line[2:] for line in files.get(FILE, "").splitlines() if line.startswith(SECRET_NOTE)]
+
+
+TARGET = GatewayApiTarget

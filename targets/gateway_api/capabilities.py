@@ -1,0 +1,104 @@
+"""What the Gateway API manifests can express, feature by feature: GENERIC for any conformant
+implementation (the standard channel's core and extended fields of the pinned release),
+ENVOY_GATEWAY for Envoy Gateway, whose own policy resources add what the core API lacks."""
+from __future__ import annotations
+
+from edgec.targets import Capability, approximate, native, unsupported
+
+# what an implementation decides for itself is a declared difference, not a silent one
+IMPL = "implementation-specific in the Gateway API"
+NO_CORE = "the standard channel of the Gateway API has no field for it"
+
+GENERIC: dict[str, Capability] = {
+    "listener.http": native("a Gateway listener of protocol HTTP"),
+    "listener.https": native("a Gateway listener of protocol HTTPS terminating TLS with the Secret named by "
+                             "-O tls_secret (create it from the certificate and key files: `edgec build` prints "
+                             "the kubectl command)"),
+    "listener.http2": approximate("HTTP/2 over TLS is " + IMPL + " (most offer it by ALPN)"),
+    "listener.tls_min_version": approximate("the minimum TLS version is " + IMPL + " (" + NO_CORE + ")"),
+    "listener.redirect_https": native("an HTTPRoute on that listener whose one rule is a RequestRedirect to https"),
+    "listener.hsts": native("a ResponseHeaderModifier on every rule of the routes attached to the HTTPS "
+                            "listeners"),
+    "match.path.exact": native("path type Exact"),
+    "match.path.prefix": native("path type PathPrefix (element-wise: never /pfoo)"),
+    "match.path.regex": approximate("path type RegularExpression (extended): the regex dialect and the order of "
+                                    "regex matches against each other and against prefixes are " + IMPL),
+    "match.host": native("the HTTPRoute's hostnames; a route per host name repeats the routes its host falls "
+                         "back to"),
+    "match.host.wildcard": native("hostname *.example.com (any depth, never the bare domain)"),
+    "match.method": native("one HTTPRouteMatch per method (extended)"),
+    "match.header.exact": native("header match type Exact"),
+    "match.header.regex": approximate("header match type RegularExpression: the regex dialect is " + IMPL),
+    "match.header.present": approximate("a RegularExpression match on any value: the regex dialect is " + IMPL),
+    "match.query.exact": approximate("query parameter match type Exact (extended): whether a %-encoded value is "
+                                     "decoded first is " + IMPL),
+    "match.query.regex": approximate("query parameter match type RegularExpression: the dialect is " + IMPL),
+    "match.query.present": approximate("a RegularExpression match on any value: the dialect is " + IMPL),
+    "balance.round_robin": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.least_conn": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.ip_hash": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.hash.header": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.hash.cookie": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.hash.client_ip": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.hash.uri": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "balance.random": approximate("the balancing algorithm is " + IMPL + " (" + NO_CORE + ")"),
+    "upstream.weights": unsupported("an EndpointSlice endpoint has no weight: split the servers into upstreams "
+                                    "and weigh those in the route's forward"),
+    "upstream.backup": unsupported("an EndpointSlice has no backup endpoints"),
+    "upstream.health_check": approximate("the path is not probed (" + NO_CORE + "): a failing server leaves "
+                                         "the pool only if the implementation ejects it on its own"),
+    "upstream.passive_check": approximate("ejecting a failing server is " + IMPL),
+    "upstream.sticky_cookie": unsupported("session persistence is experimental in the Gateway API"),
+    "upstream.keepalive": approximate("connection reuse to the servers is " + IMPL),
+    "upstream.timeouts": approximate("the read timeout bounds each request to a backend (timeouts."
+                                     "backendRequest); connect and send timeouts are " + IMPL),
+    "auth.jwt": unsupported(NO_CORE),
+    "auth.basic": unsupported(NO_CORE),
+    "auth.api_key": unsupported(NO_CORE),
+    "rate_limit.client_ip": unsupported(NO_CORE),
+    "rate_limit.header": unsupported(NO_CORE),
+    "rate_limit.claim": unsupported(NO_CORE),
+    "rate_limit.burst": unsupported(NO_CORE),
+    "cache": unsupported(NO_CORE),
+    "cache.vary": unsupported(NO_CORE),
+    "request_headers.set": native("RequestHeaderModifier set"),
+    "request_headers.add": native("RequestHeaderModifier add (appends to a value the request has)"),
+    "request_headers.remove": native("RequestHeaderModifier remove"),
+    "response_headers.set": native("ResponseHeaderModifier set (extended)"),
+    "response_headers.add": native("ResponseHeaderModifier add (extended)"),
+    "response_headers.remove": native("ResponseHeaderModifier remove (extended)"),
+    "rewrite.prefix": native("URLRewrite ReplacePrefixMatch (extended) after a prefix match, ReplaceFullPath "
+                             "after an exact one"),
+    "rewrite.full": native("URLRewrite ReplaceFullPath (extended)"),
+    "rewrite.host": native("URLRewrite hostname (extended)"),
+    "cors": native("the CORS filter"),
+    "timeout.request": native("timeouts.request (extended)"),
+    "timeout.per_try": native("timeouts.backendRequest (extended)"),
+    "retry": approximate("retries are experimental in the Gateway API: requests are not retried"),
+    "retry.statuses": approximate("retries are experimental in the Gateway API: requests are not retried"),
+    "retry.backoff": approximate("retries are experimental in the Gateway API: requests are not retried"),
+    "mirror": native("RequestMirror (extended)"),
+    "mirror.percent": native("RequestMirror percent or fraction"),
+    "action.forward": native("backendRefs to the upstream's Service"),
+    "action.forward.weighted": native("weighted backendRefs"),
+    "protocol.websocket": approximate("WebSocket upgrades are " + IMPL + " (most pass them)"),
+    "action.redirect": native("RequestRedirect"),
+    "action.respond": unsupported(NO_CORE),
+    "action.aggregate": unsupported("a gateway cannot merge several backend responses into one JSON document; "
+                                    "use the runtime target"),
+    "observability.access_log": approximate("access logs are the implementation's, in its format"),
+    "observability.metrics": approximate("the implementation serves its own metrics, not at the metrics path"),
+    "limits": approximate("request size and time limits are " + IMPL),
+    "trusted_proxies": approximate("how the client address is read is " + IMPL),
+}
+
+ENVOY_GATEWAY: dict[str, Capability] = {
+    **GENERIC,
+    "match.path.regex": native("RegularExpression, rewritten as RE2 with Python's meaning; the rules keep "
+                               "edgec's order (EnvoyProxy preserveRouteOrder)"),
+    "match.header.regex": native("RegularExpression, rewritten as RE2 with Python's meaning"),
+    "match.header.present": native("RegularExpression .* (RE2)"),
+    "match.query.regex": approximate("RegularExpression (RE2) matched against the raw (undecoded) value"),
+    "match.query.present": native("RegularExpression .* (RE2)"),
+    "match.query.exact": approximate("Envoy compares the raw (undecoded) value"),
+}
