@@ -55,6 +55,7 @@ GENERIC: dict[str, Capability] = {
     "auth.jwt": unsupported(NO_CORE),
     "auth.basic": unsupported(NO_CORE),
     "auth.api_key": unsupported(NO_CORE),
+    "auth.external": unsupported(NO_CORE),
     "rate_limit.client_ip": unsupported(NO_CORE),
     "rate_limit.header": unsupported(NO_CORE),
     "rate_limit.claim": unsupported(NO_CORE),
@@ -89,6 +90,7 @@ GENERIC: dict[str, Capability] = {
     "observability.access_log": approximate("access logs are the implementation's, in its format"),
     "observability.metrics": approximate("the implementation serves its own metrics, not at the metrics path"),
     "limits": approximate("request size and time limits are " + IMPL),
+    "access": unsupported(NO_CORE),
     "trusted_proxies": approximate("how the client address is read is " + IMPL),
 }
 
