@@ -58,7 +58,10 @@ class AwsTarget(Target):
         super().check(ctx)
         if any(d.severity == "error" for d in ctx.sink.items[before:]):
             return  # a feature ALB lacks: the plan would only repeat it
-        self.plan(ctx)
+        plan = self.plan(ctx)
+        for message, span in dict.fromkeys((e.message, e.span) for e in plan.declined) if plan else ():
+            ctx.approximates(f"{message}; the load balancer answers those requests 501 instead", span,
+                             "the rest of the edge is built; the runtime target serves this route as written")
 
     def plan(self, ctx: BuildContext) -> planner.Plan | None:
         """The validated plan, or None after reporting why there is none."""

@@ -12,6 +12,7 @@ the edge at the route otherwise.
 from __future__ import annotations
 
 import hashlib
+import http
 import json
 from dataclasses import dataclass, field
 
@@ -25,6 +26,8 @@ MAX_ROUTES = 300  # routes per API (service quota)
 MAX_INTEGRATIONS = 300
 MAX_AUTHORIZERS = 10
 MAX_MAPPINGS = 50  # parameter mappings per integration
+# API Gateway maps response headers per status code, not per class: every registered one
+STATUSES = tuple(str(s.value) for s in http.HTTPStatus if 200 <= s.value <= 599)
 TIMEOUT_MS = (50, 30_000)  # an HTTP API integration's timeout
 API_ID = "a1b2c3d4e5"
 LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/0123456789abcdef/0123456789abcdef"
@@ -53,6 +56,9 @@ class ApiIntegration:
     description: str  # how deploy.sh finds it again
     create: Call
     update: Call
+    # JMESPath true when an existing integration's response mappings are the wanted ones: an
+    # update may merge mappings rather than replace them, so other ones mean a new integration
+    same_responses: str = ""
 
 
 @dataclass
@@ -120,7 +126,8 @@ def route_keys(match: ir.Match, span) -> list[str]:
 
 def gateway_settings(route: ir.Route) -> tuple:
     """What API Gateway does for a route before the ALB sees the request."""
-    return (route.auth, route.rate_limit, route.request_headers, route.cors, route.timeouts.request_ms)
+    return (route.auth, route.rate_limit, route.request_headers, route.response_headers, route.cors,
+            route.timeouts.request_ms)
 
 
 def select(keys: list[str], method: str, path: str) -> str | None:
@@ -158,7 +165,8 @@ def _owners(edge: ir.Edge) -> dict[str, ir.Route]:
                                         f"'{other.name}' and '{alt.route.name}' both need the route key "
                                         f"'{key}' but differ in authorizer, throttling, header mappings or CORS",
                                 alt.match.span or alt.route.span,
-                                hint="give them the same auth, rate_limit, request_header and cors, or "
+                                hint="give them the same auth, rate_limit, request_header, response_header, "
+                                     "timeout and cors, or "
                                      "distinct paths")
     return owners
 
@@ -199,7 +207,7 @@ def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
                                             f"{('route ' + repr(picked.name)) if picked else 'no route'} answers",
                                     where.span, hint="API Gateway cannot select by host, header or query: give "
                                                      "routes that differ only there the same auth, rate_limit, "
-                                                     "request_header, timeout and cors")
+                                                     "request_header, response_header, timeout and cors")
 
 
 # ---- the resources -------------------------------------------------------------------------
@@ -211,8 +219,8 @@ def _mapping_value(value: str, route: ir.Route) -> str:
     return value
 
 
-def request_parameters(route: ir.Route) -> dict[str, str]:
-    ops = route.request_headers
+def header_mappings(ops: ir.HeaderOps, route: ir.Route) -> dict[str, str]:
+    """Header operations as API Gateway parameter mappings (request or response alike)."""
     out = {}
     for name, value in ops.set:
         out[f"overwrite:header.{name}"] = _mapping_value(value, route)
@@ -224,6 +232,21 @@ def request_parameters(route: ir.Route) -> dict[str, str]:
         raise PlanError(QUOTA, f"an API Gateway integration has at most {MAX_MAPPINGS} parameter mappings",
                         route.span)
     return out
+
+
+def request_parameters(route: ir.Route) -> dict[str, str]:
+    return header_mappings(route.request_headers, route)
+
+
+def response_parameters(route: ir.Route) -> dict[str, dict[str, str]]:
+    """The route's response header operations on every status code API Gateway can map."""
+    mappings = header_mappings(route.response_headers, route)
+    return {status: mappings for status in STATUSES} if mappings else {}
+
+
+def _same_responses(wanted: dict) -> str:
+    literal = json.dumps(wanted, sort_keys=True, separators=(",", ":")).replace("`", "\\`")
+    return f"(ResponseParameters || `{{}}`) == `{literal}`"
 
 
 def _cors(edge: ir.Edge) -> dict | None:
@@ -308,11 +331,15 @@ def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
         params = request_parameters(route)
         if params:
             ispec["RequestParameters"] = params
+        responses = response_parameters(route)
+        if responses:
+            ispec["ResponseParameters"] = responses
         out.integrations.append(ApiIntegration(
             route.name, ispec["Description"],
             Call("apigatewayv2", "CreateIntegration", {"ApiId": api, **ispec}, origin, query="IntegrationId"),
             Call("apigatewayv2", "UpdateIntegration",
-                 {"ApiId": api, "IntegrationId": Ref(var, "abc123"), **ispec}, origin)))
+                 {"ApiId": api, "IntegrationId": Ref(var, "abc123"), **ispec}, origin),
+            _same_responses(responses)))
     route_settings = {}
     for key, route in owners.items():
         origin = Origin(f"the API Gateway route '{key}' of route '{route.name}'", route.span)

@@ -101,6 +101,11 @@ CAPABILITIES = {
                                    "a previous hop's value"),
 }
 
+_RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "
+             "(API Gateway maps per status code): a load balancer answer with an unregistered status, and the "
+             "answers API Gateway makes itself (401 from the authorizer, 429 from throttling, 503, 504), keep "
+             "their headers")
+
 # -O gateway=apigw: an HTTP API (API Gateway v2) in front of the same load balancer, which
 # still decides the route; API Gateway adds what the rows below say.
 GATEWAY = {
@@ -119,6 +124,9 @@ GATEWAY = {
     "request_headers.set": native("parameter mapping overwrite:header on the route's integration"),
     "request_headers.add": native("parameter mapping append:header on the route's integration"),
     "request_headers.remove": native("parameter mapping remove:header on the route's integration"),
+    "response_headers.set": approximate(_RESPONSE.format(op="overwrite")),
+    "response_headers.add": approximate(_RESPONSE.format(op="append")),
+    "response_headers.remove": approximate(_RESPONSE.format(op="remove")),
     "cors": approximate("an HTTP API has one CORS configuration: every route must declare the same cors, and "
                         "API Gateway answers every preflight itself"),
     "timeout.request": approximate("the integration timeout of the route (50 ms to 30 s): API Gateway answers "
@@ -127,4 +135,26 @@ GATEWAY = {
                                             "names to the CloudWatch Logs group log_group of target aws { }; the duration is "
                                             "duration_ms (API Gateway's responseLatency), there is no cache field"),
 }
-APIGW_CAPABILITIES = {**CAPABILITIES, **GATEWAY}
+# Features neither API Gateway nor the load balancer has, which the apigw profile builds
+# without, route by route, and says so: what the deployment does instead is in the note.
+WITHOUT = {
+    "cache": approximate("an HTTP API does not cache: every request reaches the upstream (put CloudFront in front "
+                         "of the API to cache)"),
+    "cache.vary": approximate("an HTTP API does not cache"),
+    "retry": approximate("neither API Gateway nor the load balancer retries: the first attempt's answer (or "
+                         "API Gateway's 503/504) reaches the client"),
+    "retry.statuses": approximate("nothing is retried"),
+    "retry.backoff": approximate("nothing is retried"),
+    "timeout.per_try": approximate("nothing is retried: the route's whole-request timeout (the integration "
+                                   "timeout) is the only one"),
+    "rate_limit.claim": approximate("stage throttling of the route's API Gateway routes, one token bucket per route "
+                                    "shared by every client; WAF cannot read JWT claims, so there is no limit per "
+                                    "claim value"),
+    "action.aggregate": approximate("the route is not built: API Gateway and the load balancer cannot aggregate, so "
+                                    "the load balancer answers its requests 501 (after the route's authorizer and "
+                                    "throttling); the runtime target serves it"),
+    "trusted_proxies": approximate("API Gateway logs and throttles by the address of the connection it accepts "
+                                   "($context.identity.sourceIp) and passes X-Forwarded-For on with that address; "
+                                   "it believes no proxy in front of it"),
+}
+APIGW_CAPABILITIES = {**CAPABILITIES, **GATEWAY, **WITHOUT}

@@ -23,6 +23,9 @@ from .settings import INPUTS, is_ipv4, targets_environ
 MAX_RULES = 100
 NOT_FOUND = {"Type": "fixed-response",
              "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}
+# behind API Gateway, a route AWS cannot serve (aggregate) keeps its place in the rules and says so
+NOT_BUILT = {"Type": "fixed-response", "FixedResponseConfig": {
+    "StatusCode": "501", "ContentType": "text/plain", "MessageBody": "not implemented on this deployment"}}
 SSL_POLICY = {"1.2": "ELBSecurityPolicy-TLS13-1-2-2021-06", "1.3": "ELBSecurityPolicy-TLS13-1-3-2021-06"}
 NO_HEALTH = dict(path="/", interval_s=30, timeout_s=5, healthy=5, unhealthy=2, matcher="200-499")
 ONE_DAY_S = 86_400
@@ -115,6 +118,8 @@ class Plan:
     waf_name: str
     teardown: Teardown
     api: apigw.HttpApi | None = None  # gateway=apigw: the HTTP API in front of the load balancer
+    # gateway=apigw: why rules answer 501 instead of the redirect or response the ALB cannot make
+    declined: list[PlanError] = field(default_factory=list)
 
     @property
     def owned_query(self) -> str:
@@ -204,6 +209,8 @@ def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: di
         main = actions.redirect(action, piece, https, route.span)
     elif isinstance(action, ir.Respond):
         main = actions.respond(action, route.span)
+    elif isinstance(action, ir.Aggregate) and gateway:
+        main = NOT_BUILT
     else:
         raise PlanError(CANNOT, f"ALB cannot {action.type}", route.span)
     if not route.auth or gateway:
@@ -226,7 +233,7 @@ def _transforms(route: ir.Route, piece) -> list[dict]:
 
 
 def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict],
-           gateway: bool) -> list[Rule]:
+           gateway: bool, declined: list[PlanError]) -> list[Rule]:
     https = listener.protocol == "https"
     rules: list[Rule] = []
     for alt in routing.first_match_order(edge):
@@ -235,7 +242,15 @@ def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list
         for rm in rule_matches(match, match.span or route.span, split_paths=split):
             priority = len(rules) + 1
             piece = rm.paths[0]
-            acts = _rule_actions(route, edge, piece, https, groups, gateway)
+            try:
+                acts = _rule_actions(route, edge, piece, https, groups, gateway)
+            except PlanError as err:
+                # behind API Gateway the rest of the edge is still built; this rule says it is not
+                if not (gateway and isinstance(route.action, (ir.Redirect, ir.Respond))):
+                    raise
+                declined.append(PlanError(err.code, f"route '{route.name}' on the paths {piece.pattern}: {err.message}",
+                                          err.span, err.hint))
+                acts = [NOT_BUILT]
             transforms = _transforms(route, piece)
             origin = Origin(f"rule {priority} of route '{route.name}' on {listener.protocol}:{listener.port}",
                             match.span or route.span)
@@ -304,16 +319,18 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
                      for i, u in enumerate((u for u in edge.upstreams if u.name in used), 1)]
     groups = {tg.upstream: Ref(tg.var) for tg in target_groups}
     listeners = [_listener(lst, i, tags) for i, lst in enumerate(edge.listeners, 1)]
+    declined: list[PlanError] = []
     for lst, source in zip(listeners, edge.listeners):
         if not source.redirect:
-            lst.rules = _rules(edge, lst, groups, tags, gateway)
+            lst.rules = _rules(edge, lst, groups, tags, gateway, declined)
     every_rule = [r for lst in listeners for r in lst.rules]
     if len(every_rule) > MAX_RULES:
         over = edge.route(every_rule[MAX_RULES].route)
         raise PlanError(QUOTA, f"this edge needs {len(every_rule)} ALB rules; an ALB has at most {MAX_RULES} "
                                f"(route '{over.name}' is rule {MAX_RULES + 1})", over.span,
                         hint="fewer match alternatives, hosts or methods; or fewer listeners")
-    rate_routes = [r for r in edge.routes if r.rate_limit]
+    # behind API Gateway a limit per JWT claim is its route throttling alone: WAF cannot read claims
+    rate_routes = [r for r in edge.routes if r.rate_limit and not (gateway and r.rate_limit.key.source == "claim")]
     acl_name = waf_name("edgec", edge.name, env)
     web_acl = None
     if rate_routes:
@@ -341,4 +358,4 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
               and (i.key != "vpc" or target_groups)
               and (i.key != "log_group" or (api is not None and api.stage.params.get("AccessLogSettings")))]
     return Plan(edge.name, env, lb_name, needed, defaults, lb_create, lb_converge, target_groups,
-                listeners, web_acl, acl_name, _teardown(acl_name), api)
+                listeners, web_acl, acl_name, _teardown(acl_name), api, declined)

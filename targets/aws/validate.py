@@ -56,6 +56,10 @@ def _limits(value: Any, shape, path: str) -> Iterator[str]:
             yield f"{path}: {len(value)} items, at most {meta['max']}"
         for i, item in enumerate(value):
             yield from _limits(item, shape.member, f"{path}[{i}]")
+    elif kind == "map" and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _limits(key, shape.key, f"{path}.{key}(key)")
+            yield from _limits(item, shape.value, f"{path}.{key}")
     elif kind == "string" and isinstance(value, str):
         if "max" in meta and len(value) > meta["max"]:
             yield f"{path}: {len(value)} characters, at most {meta['max']}"

@@ -4,6 +4,7 @@ stage throttling, header mappings) matches the IR, a second run keeps every id, 
 edge converges in place, and destroy.sh leaves nothing, twice."""
 from __future__ import annotations
 
+import http
 import json
 
 import pytest
@@ -21,6 +22,7 @@ LOG_GROUP = {"EDGE_AWS_LOG_GROUP": "arn:aws:logs:us-east-1:123456789012:log-grou
 # the same edge changed: the header mapping of orders and the rate limit gone, a route added
 CHANGES = [('    request_header add "X-Via" "edge"\n', ""),
            ("    rate_limit 100/min by client_ip burst 20\n", ""),
+           ('    response_header set "X-Frame-Options" "DENY"\n', ""),
            ('  route status {\n', '  route health {\n    match path exact "/healthz"\n    respond 200 "up"\n  }\n'
                                   '  route status {\n')]
 
@@ -62,12 +64,14 @@ def api_state(aws, name: str) -> dict | None:
     integrations = {i["IntegrationId"]: i for i in gw.get_integrations(ApiId=api_id)["Items"]}
     routes = sorted(gw.get_routes(ApiId=api_id)["Items"], key=lambda r: r["RouteKey"])
     stages = gw.get_stages(ApiId=api_id)["Items"]
+    assert len({i["Description"] for i in integrations.values()}) == len(integrations), "two of one route"
     return {"api": api_id, "tags": tags, "vpc_links": links,
             "authorizers": {n: {"id": a["AuthorizerId"], "jwt": a["JwtConfiguration"],
                                 "source": a["IdentitySource"]} for n, a in authorizers.items()},
             "integrations": {i["Description"]: {"id": k, "uri": i["IntegrationUri"], "type": i["IntegrationType"],
                                                 "connection": i.get("ConnectionId"), "timeout": i.get("TimeoutInMillis"),
-                                                "parameters": i.get("RequestParameters") or {}}
+                                                "parameters": i.get("RequestParameters") or {},
+                                                "responses": i.get("ResponseParameters") or {}}
                              for k, i in integrations.items()},
             "routes": [{"id": r["RouteId"], "key": r["RouteKey"], "target": r["Target"],
                         "auth": r.get("AuthorizationType"), "authorizer": r.get("AuthorizerId")} for r in routes],
@@ -142,6 +146,9 @@ def test_the_api_read_back_is_the_ir(lifecycle):
         assert integ["parameters"] == {**{f"overwrite:header.{n}": v for n, v in ops.set},
                                        **{f"append:header.{n}": v for n, v in ops.add},
                                        **{f"remove:header.{n}": "''" for n in ops.remove}}
+        answers = {f"overwrite:header.{n}": v for n, v in route.response_headers.set}
+        assert integ["responses"] == ({str(s): answers for s in http.HTTPStatus if 200 <= s <= 599}
+                                      if answers else {})
     target_of = {f"integrations/{i['id']}": d.removeprefix("edgec route ") for d, i in by_desc.items()}
     for r in got["routes"]:
         route = edge.route(keys[r["key"]])
@@ -173,6 +180,11 @@ def test_a_changed_edge_converges_in_place(lifecycle):
     assert after["integrations"]["edgec route orders"]["id"] == before["integrations"]["edgec route orders"]["id"]
     assert after["stages"][0]["settings"] == {}
     assert "replacing the $default stage" in lifecycle["change"].stderr
+    # other response mappings: a new integration, the routes moved to it, the old one deleted
+    home, old_home = after["integrations"]["edgec route home"], before["integrations"]["edgec route home"]
+    assert home["responses"] == {} and home["id"] != old_home["id"]
+    assert {r["target"] for r in after["routes"] if keys[r["key"]] == "home"} == {f"integrations/{home['id']}"}
+    assert "replacing it: its response mappings changed" in lifecycle["change"].stderr
 
 
 def test_destroy_leaves_nothing_and_can_run_again(lifecycle):

@@ -4,8 +4,11 @@ integrations, authorizers and stage throttling and the ALB's rules are read back
 pair must decide as edgec.routing.decide does: API Gateway (a model of its documented route
 selection, apigateway.py) must pick a route carrying the settings of decide's route, and the
 ALB (alb.py) must answer as decide does. Cases are skipped only with the capability table's
-reason (for this profile) or the compile error."""
+reason (for this profile), the compile error, or the build's warning that the load balancer
+answers 501 where it cannot redirect or respond as the route says."""
 from __future__ import annotations
+
+import http
 
 import pytest
 
@@ -51,18 +54,24 @@ def api_readback(aws, api_id: str) -> dict:
         out[r["RouteKey"]] = (integ["Description"].removeprefix("edgec route "),
                               authorizer.get(r.get("AuthorizerId")) if r.get("AuthorizationType") == "JWT" else None,
                               throttles.get(r["RouteKey"]), integ.get("RequestParameters") or {},
+                              integ.get("ResponseParameters") or {},
                               integ.get("TimeoutInMillis") if integ.get("TimeoutInMillis") != 30000 else None)
     return out
 
 
 def settings_of(route) -> tuple:
-    """What the IR says API Gateway does for this route: (authorizer, throttling, mappings, timeout)."""
+    """What the IR says API Gateway does for this route: (authorizer, throttling, request mappings,
+    response mappings on every registered status, timeout)."""
     rate = route.rate_limit
-    ops = route.request_headers
+
+    def mappings(ops):
+        return {**{f"overwrite:header.{n}": v for n, v in ops.set}, **{f"append:header.{n}": v for n, v in ops.add},
+                **{f"remove:header.{n}": "''" for n in ops.remove}}
+    answers = mappings(route.response_headers)
     return (route.auth, {"ThrottlingRateLimit": rate.count / rate.window_s, "ThrottlingBurstLimit": max(1, rate.burst)}
-            if rate else None,
-            {**{f"overwrite:header.{n}": v for n, v in ops.set}, **{f"append:header.{n}": v for n, v in ops.add},
-             **{f"remove:header.{n}": "''" for n in ops.remove}}, route.timeouts.request_ms or None)
+            if rate else None, mappings(route.request_headers),
+            {str(s.value): answers for s in http.HTTPStatus if 200 <= s.value <= 599} if answers else {},
+            route.timeouts.request_ms or None)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +127,10 @@ def test_corpus(casefile, deployed):
                                    "decide": (decision.route, settings_of(want_route))}
             continue
         got, want = alb_answer(plan, snapshot, router, req, decision)
+        declared = [e.message for e in plan.declined if f"route '{decision.route}' on" in e.message]
+        if got["status"] == 501 and want["status"] != 501 and declared:
+            skipped[case.name] = f"the build says the load balancer answers 501 here: {declared[0]}"
+            continue
         if key is None:
             got = {**got, "route": None, "status": 404}  # API Gateway answers without the ALB
         checked += 1

@@ -2,6 +2,9 @@
 selection refuses, at the route, without running anything."""
 from __future__ import annotations
 
+import http
+import json
+
 from edgec.targets.aws.validate import problems
 
 from .test_gateway import EDGE, compile_
@@ -86,3 +89,65 @@ def test_header_values_with_dollar_are_refused_at_the_route():
     _, _, items = compile_(source)
     [err] = [d for d in items if d.severity == "error"]
     assert err.code == "E410" and "'$'" in err.message and err.line == 10
+
+
+def test_response_headers_map_on_every_registered_status_and_pass_the_model():
+    source = BASE % '''  route r {
+    response_header set "X-Frame-Options" "DENY"
+    response_header remove "Server"
+    forward a
+  }'''
+    target, ctx, items = compile_(source)
+    assert codes(items) == []
+    [integration] = target.plan(ctx).api.integrations
+    responses = integration.create.params["ResponseParameters"]
+    assert list(responses) == [str(s) for s in range(200, 600) if s in {h.value for h in http.HTTPStatus}]
+    assert set(map(json.dumps, responses.values())) == {json.dumps(
+        {"overwrite:header.X-Frame-Options": "DENY", "remove:header.Server": "''"})}
+    assert problems(integration.create) == [] and problems(integration.update) == []
+    assert "approximates" in next(d.message for d in items if "response_headers.set" in d.message)
+
+
+def test_routes_that_differ_only_by_header_need_the_same_response_headers():
+    source = BASE % '''  route beta {
+    match path prefix "/c" header "X-Beta" = "1"
+    response_header set "X-Served-By" "beta"
+    forward a
+  }
+  route c {
+    match path prefix "/c"
+    forward a
+  }'''
+    _, _, items = compile_(source)
+    [err] = [d for d in items if d.severity == "error"]
+    assert err.code == "E410" and "response_header" in err.hint
+
+
+def test_what_aws_cannot_serve_answers_501_and_says_so_at_the_route():
+    source = BASE % '''  route both {
+    match path exact "/both"
+    aggregate {
+      x = get a "/x"
+    }
+  }
+  route old {
+    match path prefix "/old"
+    redirect 301 prefix "/new"
+  }
+  route r {
+    cache 30s
+    retries 2
+    forward a
+  }'''
+    _, _, alb = compile_(source, "alb")
+    assert {"E401"} <= {d.code for d in alb if d.severity == "error"}
+    target, ctx, items = compile_(source)
+    assert codes(items) == []
+    assert any("route 'old' on the paths /old/*" in d.message for d in items if d.code == "W402")
+    assert {d.line for d in items if d.code == "W402" and ("501" in d.message)} == {10, 16}
+    assert any("[cache]" in d.message and d.line == 20 for d in items)
+    rules = {(r.route, r.create.params["Conditions"][0]["PathPatternConfig"]["Values"][0]):
+             r.create.params["Actions"][-1] for r in target.plan(ctx).listeners[0].rules}
+    assert rules[("both", "/both")]["FixedResponseConfig"]["StatusCode"] == "501"
+    assert rules[("old", "/old/*")]["FixedResponseConfig"]["StatusCode"] == "501"
+    assert rules[("old", "/old")]["Type"] == "redirect"  # an exact path still redirects

@@ -21,13 +21,21 @@ def _reason(d) -> str:
     return f"`{feature.group(1)}`" if feature else f"{d.code} {d.message.split(':')[0]}"
 
 
-def cell(path, target: str) -> str:
+# a profile a target option selects gets a column of its own: (header, target, options)
+PROFILES = (("aws -O gateway=apigw", "aws", {"gateway": "apigw"}),)
+
+
+def columns() -> list[tuple[str, str, dict]]:
+    return sorted([(t, t, {}) for t in names()] + list(PROFILES))
+
+
+def cell(path, target: str, options: dict | None = None) -> str:
     text = path.read_text()
     refused = {}
     for env in environments(parse(text, str(path))) or [None]:
         result = analyse(text, f"samples/{path.name}", env=env)
         assert result.edge is not None, [d.message for d in result.diagnostics]
-        out = emit(result.edge, [get(target)], Sink(f"samples/{path.name}"), {}, secret_resolver(None))
+        out = emit(result.edge, [get(target)], Sink(f"samples/{path.name}"), options, secret_resolver(None))
         if target in out.refused:
             refused[env] = _reason(out.refused[target])
     if not refused:
@@ -38,11 +46,12 @@ def cell(path, target: str) -> str:
 
 
 def table() -> str:
-    targets = names()
-    lines = [BEGIN, "| sample | " + " | ".join(f"`{t}`" for t in targets) + " |",
-             "|---|" + "---|" * len(targets)]
+    cols = columns()
+    lines = [BEGIN, "| sample | " + " | ".join(f"`{header}`" for header, _, _ in cols) + " |",
+             "|---|" + "---|" * len(cols)]
     for path in SAMPLES:
-        lines.append(f"| [{path.stem}](samples/{path.name}) | " + " | ".join(cell(path, t) for t in targets) + " |")
+        lines.append(f"| [{path.stem}](samples/{path.name}) | "
+                     + " | ".join(cell(path, t, options) for _, t, options in cols) + " |")
     return "\n".join(lines + [END])
 
 
