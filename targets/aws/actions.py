@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from edgec import ir
-from edgec.routing import prefix_matches, replace_prefix, strip_slash
+from edgec.routing import prefix_matches, replace_prefix, rewritten_prefix, strip_slash
 
 from .calls import Ref
 from .conditions import PathPiece
@@ -75,7 +75,7 @@ def forward(action: ir.Forward, groups: dict[str, Ref], span) -> dict:
         {"TargetGroupArn": groups[b.upstream], "Weight": b.weight} for b in action.backends]}}
 
 
-def redirect(action: ir.Redirect, piece: PathPiece, https_listener: bool, span) -> dict:
+def redirect(action: ir.Redirect, match: ir.Match, piece: PathPiece, https_listener: bool, span) -> dict:
     if action.status not in (301, 302):
         raise PlanError(CANNOT, f"ALB redirects with 301 or 302 only, not {action.status}", span)
     if https_listener and action.scheme == "http":
@@ -89,8 +89,10 @@ def redirect(action: ir.Redirect, piece: PathPiece, https_listener: bool, span) 
         path = "/#{path}"
     elif action.path.type == "full":
         path = action.path.replacement
-    elif piece.kind == "exact" and _under(piece, action.path.match or "/"):
-        path = replace_prefix(piece.value, action.path.match or "/", action.path.replacement)
+    elif piece.kind == "exact" and (prefix := rewritten_prefix(action.path, match)) is not None \
+            and _under(piece, prefix):
+        # the prefix replaced is the redirect's own, else the path the match compares (as decide does)
+        path = replace_prefix(piece.value, prefix, action.path.replacement)
     else:
         raise PlanError(CANNOT, "ALB cannot replace a path prefix in a redirect of a prefix route "
                                 "(its redirect path is either fixed or the whole request path)", span,

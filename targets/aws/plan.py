@@ -200,13 +200,13 @@ def _target_group(up: ir.Upstream, index: int, edge: ir.Edge, tags: list[dict]) 
                        Call("elbv2", "DeleteTargetGroup", {"TargetGroupArn": ref}, origin))
 
 
-def _rule_actions(route: ir.Route, edge: ir.Edge, piece, https: bool, groups: dict[str, Ref],
+def _rule_actions(route: ir.Route, edge: ir.Edge, match: ir.Match, piece, https: bool, groups: dict[str, Ref],
                   gateway: bool) -> list[dict]:
     action = route.action
     if isinstance(action, ir.Forward):
         main = actions.forward(action, groups, route.span)
     elif isinstance(action, ir.Redirect):
-        main = actions.redirect(action, piece, https, route.span)
+        main = actions.redirect(action, match, piece, https, route.span)
     elif isinstance(action, ir.Respond):
         main = actions.respond(action, route.span)
     elif isinstance(action, ir.Aggregate) and gateway:
@@ -243,7 +243,7 @@ def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list
             priority = len(rules) + 1
             piece = rm.paths[0]
             try:
-                acts = _rule_actions(route, edge, piece, https, groups, gateway)
+                acts = _rule_actions(route, edge, match, piece, https, groups, gateway)
             except PlanError as err:
                 # behind API Gateway the rest of the edge is still built; this rule says it is not
                 if not (gateway and isinstance(route.action, (ir.Redirect, ir.Respond))):
