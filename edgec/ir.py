@@ -50,6 +50,18 @@ class Tls:
 
 
 @dataclass(frozen=True)
+class ClientCert:
+    """Client certificates (mutual TLS) on a TLS listener: verified against the CA bundle. A
+    connection with an untrusted certificate, or (when required) none, is refused; the
+    verified certificate's subject (RFC 4514, e.g. "CN=billing,O=Example") reaches the upstream
+    in `header`, and the client's own value of that header never does."""
+
+    ca: str  # PEM file of the certificates a client's chain must end in
+    required: bool = True
+    header: str | None = None
+
+
+@dataclass(frozen=True)
 class HttpsRedirect:
     port: int  # the HTTPS port the client is sent to (omitted from Location when 443)
     status: int = 301
@@ -81,6 +93,7 @@ class Listener:
     # (for development); what a build writes uses the files as they are
     self_signed: bool = False
     hsts: Hsts | None = None
+    client_cert: ClientCert | None = None
     span: Span | None = _span()
 
 

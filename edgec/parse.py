@@ -285,6 +285,7 @@ class _ToSyntax(Transformer):
     def header_verb(self, children): return self._word(children)
     def log_format(self, children): return self._word(children)
     def access_verb(self, children): return self._word(children)
+    def client_cert_mode(self, children): return self._word(children)
 
     @v_args(meta=True)
     def listen(self, meta, children):

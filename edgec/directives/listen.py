@@ -5,6 +5,7 @@ import ipaddress
 
 from .. import ir
 from ..diagnostics import did_you_mean
+from ..ir import HEADER_NAME
 from . import directive, lower_body
 
 
@@ -34,6 +35,21 @@ def tls(v, stmt, out):
     out["tls"] = ir.Tls(cert=v.string(stmt.args["cert"], "tls cert", default=""),
                         key=v.string(stmt.args["key"], "tls key", default=""),
                         min_version=version.value if version else "1.2")
+
+
+@directive("listen", "client_cert", args=("ca", "mode", "header"), once="client_cert",
+           features={"listener.client_cert": "client certificates (mutual TLS) checked against a CA, the subject "
+                                             "passed on in a header"},
+           uses=lambda lst: ["listener.client_cert"] if lst.client_cert else [])
+def client_cert(v, stmt, out):
+    a = stmt.args
+    header = v.string(a["header"], "client subject header") if a["header"] is not None else None
+    if header is not None and not HEADER_NAME.match(header):
+        v.sink.error("E219", f"'{header}' is not a valid header name", a["header"].span,
+                     hint="header names are letters, digits and !#$%&'*+-.^_`|~")
+    out["client_cert"] = ir.ClientCert(ca=v.string(a["ca"], "client CA file", default=""),
+                                       required=a["mode"] is None or a["mode"].value == "required",
+                                       header=header)
 
 
 @directive("listen", "self_signed", args=("*envs",))

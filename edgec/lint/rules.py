@@ -212,6 +212,9 @@ class HttpsWithoutCertificate(Rule):
                 if proto == "http" and item.kind == "http2":
                     yield Finding("http2 on an http listener: HTTP/2 is offered over TLS only", item.span,
                                   "use `listen https PORT` with `tls ...`, or remove http2")
+                if proto == "http" and item.kind == "client_cert":
+                    yield Finding("client_cert on an http listener: client certificates come with TLS", item.span,
+                                  "use `listen https PORT` with `tls ...`, or remove client_cert")
 
 
 @rule

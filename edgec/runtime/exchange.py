@@ -175,6 +175,8 @@ class Exchange:
                     return self.error(400, "invalid Host header")
         self.path, self.query = path, query
         lst = conn.listening
+        if lst.subject_header is not None:
+            self._vouched((lst.subject_header,), [(lst.subject_header, conn.subject)] if conn.subject else [])
         if gw.metrics_path is not None and path == gw.metrics_path and self.method in ("GET", "HEAD"):
             self.route = "metrics"
             self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
@@ -235,15 +237,20 @@ class Exchange:
     def _allowed(self, verdict: Allow) -> None:
         self.claims = verdict.claims
         if verdict.replaces:
-            gone = frozenset(verdict.replaces)
-            self.raw = [h for h in self.raw if h[2] not in gone]
-            for name in gone:
-                self.hb.pop(name, None)
-            for name, value in verdict.headers:
-                low = name.lower()
-                self.raw.append((name, value, low))
-                self.hb[low] = self.hb[low] + b"," + value if low in self.hb else value
-            self._headers = self._hmap = None
+            self._vouched(verdict.replaces, verdict.headers)
+
+    def _vouched(self, names, lines) -> None:
+        """The request's headers `names` (lower case) replaced by `lines`: what the edge itself
+        vouches for (a verified identity), never what the client sent under those names."""
+        gone = frozenset(names)
+        self.raw = [h for h in self.raw if h[2] not in gone]
+        for name in gone:
+            self.hb.pop(name, None)
+        for name, value in lines:
+            low = name.lower()
+            self.raw.append((name, value, low))
+            self.hb[low] = self.hb[low] + b"," + value if low in self.hb else value
+        self._headers = self._hmap = None
 
     def _wait(self, awaitable, step: int) -> None:
         task = asyncio.ensure_future(awaitable)

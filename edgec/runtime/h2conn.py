@@ -99,6 +99,7 @@ class H2Connection(asyncio.Protocol):
         self.wire = None
         self.peer = ""
         self.forwarded = b""
+        self.subject: bytes | None = None
         self.h2 = h2.connection.H2Connection(_CONFIG)
         self.streams: dict[int, Stream] = {}
         self.blocked: dict[int, Stream] = {}  # streams with response bytes waiting for a window, in order
@@ -320,7 +321,7 @@ class Stream:
     """One request/response stream, in the role of an HTTP/1.1 client connection for its
     Exchange (`conn`), and of that connection's transport (`conn.transport`)."""
 
-    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "parser", "ex",
+    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "subject", "parser", "ex",
                  "head_only", "headers", "final", "response_ended", "end_sent", "exchange_over",
                  "request_ended", "closed", "out", "offset", "buffered", "upstream_paused", "read_paused",
                  "unacked", "deadline")
@@ -336,6 +337,7 @@ class Stream:
         self.listening = conn.listening
         self.peer = conn.peer
         self.forwarded = conn.forwarded
+        self.subject = conn.subject
         self.parser = httptools.HttpResponseParser(self)
         self.ex: Exchange | None = None
         self.head_only = False

@@ -48,7 +48,7 @@ class Options:
     cache_max_bytes: int = 64 * 1024 * 1024
 
 
-def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
+def tls_context(tls: ir.Tls, http2: bool = False, client: ir.ClientCert | None = None) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.min_version == "1.3" else ssl.TLSVersion.TLSv1_2
     try:
@@ -56,6 +56,14 @@ def tls_context(tls: ir.Tls, http2: bool = False) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as err:
         raise ConfigError(f"cannot load the certificate {tls.cert} and key {tls.key}: "
                           f"{getattr(err, 'strerror', None) or err}") from None
+    if client is not None:
+        try:
+            ctx.load_verify_locations(cafile=client.ca)
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"cannot load the client CA bundle {client.ca}: "
+                              f"{getattr(err, 'strerror', None) or err}") from None
+        # optional: a client without a certificate is served, one with an untrusted one is not
+        ctx.verify_mode = ssl.CERT_REQUIRED if client.required else ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
     return ctx
 
@@ -101,7 +109,8 @@ def _tls_contexts(edge: ir.Edge) -> dict[tuple, ssl.SSLContext]:
             if made:
                 log.warning("made a self-signed certificate for development: %s (key %s), valid %d days; "
                             "clients must be told to trust it (curl -k)", lst.tls.cert, lst.tls.key, devcert.VALID_DAYS)
-    return {(lst.address, lst.port): tls_context(lst.tls, lst.http2) for lst in edge.listeners if lst.tls}
+    return {(lst.address, lst.port): tls_context(lst.tls, lst.http2, lst.client_cert) for lst in edge.listeners
+            if lst.tls}
 
 
 class Runtime:
@@ -125,8 +134,10 @@ class Runtime:
         return gw
 
     async def _listen(self, lst: ir.Listener, ctx: ssl.SSLContext | None) -> Listener:
+        subject = lst.client_cert.header if lst.client_cert and ctx is not None else None
         listening = Listening(self, lst.protocol, lst.port,
-                              lst.hsts.header_value.encode() if lst.hsts and ctx is not None else None)
+                              lst.hsts.header_value.encode() if lst.hsts and ctx is not None else None,
+                              subject.lower().encode("latin-1") if subject else None)
         if ctx is not None and lst.http2:  # (http2 without TLS is refused by lint, E207)
             factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
         else:

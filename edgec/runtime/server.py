@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import deque
 
 import httptools
@@ -31,11 +32,14 @@ BODY_HELD = 2  # the backend takes no more of the request body for now
 class Listening:
     """What a connection needs to know of the listener that accepted it."""
 
-    __slots__ = ("runtime", "scheme", "port", "hsts")
+    __slots__ = ("runtime", "scheme", "port", "hsts", "subject_header")
 
-    def __init__(self, runtime, scheme: str, port: int, hsts: bytes | None = None):
+    def __init__(self, runtime, scheme: str, port: int, hsts: bytes | None = None,
+                 subject_header: bytes | None = None):
         self.runtime, self.scheme, self.port = runtime, scheme, port
         self.hsts = hsts  # the Strict-Transport-Security value every response carries
+        # the request header (lower case) that carries the client certificate's subject
+        self.subject_header = subject_header
 
 
 def admit(conn, transport) -> None:
@@ -46,10 +50,28 @@ def admit(conn, transport) -> None:
     # what the edge tells backends about an untrusted client: the same for each of its requests
     conn.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
         peer.encode(), conn.listening.scheme.encode(), peer.encode())
+    if conn.listening.subject_header is not None:
+        conn.subject = client_subject(transport)
     rt = conn.runtime
     rt.connections.add(conn)
     rt.clock.timed.add(conn)
     conn.deadline = rt.clock.now + rt.gateway.idle_s
+
+
+_UNPRINTABLE = re.compile(rb"[^\x20-\x7e]")
+
+
+def client_subject(transport) -> bytes | None:
+    """The verified client certificate's subject (RFC 4514), or None without one."""
+    sslobj = transport.get_extra_info("ssl_object")
+    der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+    if not der:
+        return None
+    from cryptography import x509
+    text = x509.load_der_x509_certificate(der).subject.rfc4514_string().encode("utf-8")
+    # a header value holds printable ASCII: every other byte as \XX, as OpenSSL's RFC 2253 output
+    # (nginx, Envoy) escapes control and non-ASCII bytes
+    return _UNPRINTABLE.sub(lambda m: b"\\%02X" % m.group()[0], text)
 
 
 class ClientConnection(asyncio.Protocol):
@@ -59,6 +81,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = None
         self.peer = ""
         self.forwarded = b""
+        self.subject: bytes | None = None  # the client certificate's subject, when its listener passes it on
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[Exchange] = deque()
         self.reading: Exchange | None = None  # the request being parsed

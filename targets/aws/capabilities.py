@@ -16,6 +16,9 @@ CAPABILITIES = {
     "listener.hsts": native("the listener attribute routing.http.response.strict_transport_security."
                             "header_value; deploy.sh sets it while the file declares hsts and does not clear "
                             "it when hsts is removed"),
+    "listener.client_cert": unsupported("ALB verifies client certificates against a trust store created from a CA "
+                                        "bundle in S3 (create-trust-store), which edgec does not create, and passes "
+                                        "the subject in X-Amzn-Mtls-Clientcert-Subject only"),
     "match.path.exact": native(),
     "match.path.prefix": native("prefix /p becomes the path patterns /p and /p/*"),
     "match.path.regex": unsupported("ALB regex conditions (RegexValues) use another dialect and anchoring; "

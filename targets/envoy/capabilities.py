@@ -16,6 +16,8 @@ CAPABILITIES: dict[str, Capability] = {
     "listener.tls_min_version": native("tls_minimum_protocol_version TLSv1_3"),
     "listener.redirect_https": native("a route configuration whose one route is https_redirect"),
     "listener.hsts": native("response_headers_to_add of the TLS listener's route configuration"),
+    "listener.client_cert": native("the downstream TLS context's validation context and require_client_certificate; "
+                                   "the subject from %DOWNSTREAM_PEER_SUBJECT%"),
     "match.path.exact": native("path; " + PATH_NOTE),
     "match.path.prefix": native("path_separated_prefix (never /pfoo); " + PATH_NOTE),
     "match.path.regex": native("safe_regex: the pattern is rewritten as RE2 with Python's meaning (Unicode "

@@ -32,11 +32,16 @@ def listener(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Plan:
 def tls_context(lst: ir.Listener) -> Plan:
     tls = lst.tls
     assert tls is not None
-    return {"@type": TLS, "common_tls_context": {
+    out: Plan = {"@type": TLS, "common_tls_context": {
         "tls_params": {"tls_minimum_protocol_version": "TLSv1_3" if tls.min_version == "1.3" else "TLSv1_2"},
         "tls_certificates": [{"certificate_chain": {"filename": tls.cert},
                               "private_key": {"filename": tls.key}}],
         "alpn_protocols": ["h2", "http/1.1"] if lst.http2 else ["http/1.1"]}}
+    if lst.client_cert:
+        # with a validation context Envoy asks for a certificate and refuses an untrusted one
+        out["common_tls_context"]["validation_context"] = {"trusted_ca": {"filename": lst.client_cert.ca}}
+        out["require_client_certificate"] = lst.client_cert.required
+    return out
 
 
 def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Plan:
@@ -103,6 +108,16 @@ def forwarding_headers(edge: ir.Edge) -> list[Plan]:
     return out + [option("x-forwarded-host", "%REQ(:AUTHORITY)%")]
 
 
+def client_subject(lst: ir.Listener) -> list[Plan]:
+    """The verified client certificate's subject, in place of whatever the client sent under
+    that name (route_config removes that first); none without a certificate."""
+    header = lst.client_cert.header if lst.client_cert else None
+    if not header:
+        return []
+    return [{"header": {"key": header, "value": "%DOWNSTREAM_PEER_SUBJECT%"},
+             "append_action": "OVERWRITE_IF_EXISTS_OR_ADD", "keep_empty_value": False}]
+
+
 def original_ip_detection(trusted: tuple[str, ...]) -> list[Plan]:
     """The client address read from X-Forwarded-For right to left, past the trusted proxies
     (nginx's real_ip_recursive), when the peer is one of them."""
@@ -123,9 +138,11 @@ def route_config(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) -> Pla
         return {"name": name, "virtual_hosts": [{"name": "redirect", "domains": ["*"], "routes": [everything]}]}
     out = {"name": name,
            "ignore_port_in_host_matching": True,
-           "request_headers_to_add": forwarding_headers(edge),
+           "request_headers_to_add": forwarding_headers(edge) + client_subject(lst),
            "response_headers_to_remove": ["x-powered-by"],
            "virtual_hosts": routes.virtual_hosts(edge, lst, creds)}
+    if lst.client_cert and lst.client_cert.header:
+        out["request_headers_to_remove"] = [lst.client_cert.header]  # (removed before the ones added)
     if lst.hsts and lst.tls:
         out["response_headers_to_add"] = [option("strict-transport-security", literal(lst.hsts.header_value),
                                                  append=True)]

@@ -19,6 +19,8 @@ GENERIC: dict[str, Capability] = {
     "listener.redirect_https": native("an HTTPRoute on that listener whose one rule is a RequestRedirect to https"),
     "listener.hsts": native("a ResponseHeaderModifier on every rule of the routes attached to the HTTPS "
                             "listeners"),
+    "listener.client_cert": unsupported("client certificate validation (frontend TLS validation, GEP-91) is not in "
+                                        "the standard channel, and " + NO_CORE + " to pass the subject on"),
     "match.path.exact": native("path type Exact"),
     "match.path.prefix": native("path type PathPrefix (element-wise: never /pfoo)"),
     "match.path.regex": approximate("path type RegularExpression (extended): the regex dialect and the order of "

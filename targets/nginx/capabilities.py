@@ -13,6 +13,9 @@ CAPABILITIES: dict[str, Capability] = {
     "listener.redirect_https": native(),
     "listener.hsts": native("add_header Strict-Transport-Security … always, valued per listener by a map over "
                             "$https, $server_port and $server_addr"),
+    "listener.client_cert": native("ssl_client_certificate and ssl_verify_client; a connection without a trusted "
+                                   "certificate is closed unanswered (error_page 495 496 → 444); the subject from "
+                                   "$ssl_client_s_dn"),
     "match.path.exact": native("location = /p"),
     "match.path.prefix": native("location = /p plus location /p/ (never /pfoo, no 301 for /p)"),
     "match.path.regex": native("tested per request with a PCRE map over $uri, ranked as routing ranks it; "

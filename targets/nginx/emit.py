@@ -60,6 +60,12 @@ def version_tuple(text: str) -> tuple[int, int, int] | None:
     return nums[0], nums[1], nums[2]
 
 
+# how many certificates a client's chain may hold above its own (OpenSSL's default, which the
+# other targets keep; nginx's own default is 1)
+CLIENT_CHAIN_DEPTH = 100
+UNTRUSTED_CLIENT = "@edgec_untrusted_client"
+
+
 class Emitter:
     """One build: the parts below share the config's variables, then emit() lays the file out."""
 
@@ -188,13 +194,13 @@ class Emitter:
         return out
 
     def listener_groups(self) -> list[list[ir.Listener]]:
-        """Listeners that can share server blocks: one group per TLS certificate; plain HTTP
-        listeners join the first group."""
+        """Listeners that can share server blocks: one group per TLS certificate (and client
+        certificate checks); plain HTTP listeners join the first group."""
         serving = [lst for lst in self.edge.listeners if lst.redirect is None]
         groups: dict[tuple, list[ir.Listener]] = {}
         for lst in serving:
             if lst.tls:
-                groups.setdefault((lst.tls.cert, lst.tls.key, lst.tls.min_version), []).append(lst)
+                groups.setdefault((lst.tls.cert, lst.tls.key, lst.tls.min_version, lst.client_cert), []).append(lst)
         plain = [lst for lst in serving if not lst.tls]
         if not groups:
             return [plain] if plain else []
@@ -229,6 +235,14 @@ class Emitter:
         if tls is None:
             return []
         out = [D("ssl_certificate", tls.cert), D("ssl_certificate_key", tls.key)]
+        client = next((lst.client_cert for lst in group if lst.client_cert), None)
+        if client is not None:
+            out += [D("ssl_client_certificate", client.ca), D("ssl_verify_client", "on" if client.required else "optional"),
+                    D("ssl_verify_depth", CLIENT_CHAIN_DEPTH),
+                    # 495 (an untrusted certificate) and 496 (none where one is required): the
+                    # connection is closed unanswered, as the other targets refuse it in TLS
+                    D("error_page", 495, 496, "=", UNTRUSTED_CLIENT),
+                    D("location", UNTRUSTED_CLIENT, block=[D("return", 444)])]
         if tls.min_version == "1.3":
             out.append(D("ssl_protocols", "TLSv1.3"))
         if self.version >= (1, 25, 1) and any(lst.http2 for lst in group):

@@ -67,6 +67,11 @@ class Headers:
         for name, value in self.forwarded():
             headers[name.lower()] = (name, value)
         headers["x-request-id"] = ("X-Request-Id", Expr("$" + self.request_id_var()))
+        # the verified client certificate's subject; empty (no header) without one, or on a
+        # listener that asks for none, so that a client never sends its own
+        for lst in self.edge.listeners:
+            if lst.client_cert and lst.client_cert.header:
+                headers[lst.client_cert.header.lower()] = (lst.client_cert.header, Expr("$ssl_client_s_dn"))
         # a WebSocket (any Upgrade) is passed on; every other request keeps the connection to
         # the server alive: no "Connection: close" towards it
         headers["upgrade"] = ("Upgrade", Expr("$http_upgrade"))

@@ -32,6 +32,8 @@ class SpringTarget(Target):
         "listener.redirect_https": native("a reactor-netty listener that answers every request with the redirect"),
         "listener.hsts": native("a WebFilter adding the header to every response over TLS"),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
+        "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
+                                       "WebFilter puts the subject in the header"),
         "match.method": native(),
         "balance.round_robin": native(),
         "balance.least_conn": native("fewest requests in flight / weight, ties in turn (a LoadBalancer of "

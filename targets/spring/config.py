@@ -70,6 +70,9 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
             _put(root, "server.ssl.enabled-protocols", ["TLSv1.3"])
         _put(root, "spring.ssl.bundle.pem.edge.keystore.certificate", literal(main.tls.cert))
         _put(root, "spring.ssl.bundle.pem.edge.keystore.private-key", literal(main.tls.key))
+        if main.client_cert:
+            _put(root, "server.ssl.client-auth", "need" if main.client_cert.required else "want")
+            _put(root, "spring.ssl.bundle.pem.edge.truststore.certificate", literal(main.client_cert.ca))
     if main.http2:
         _put(root, "server.http2.enabled", True)
     for lst in edge.listeners:

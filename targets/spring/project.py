@@ -247,6 +247,12 @@ def _hsts(edge: ir.Edge) -> str | None:
     return main.hsts.header_value if main.protocol == "https" and main.hsts else None
 
 
+def _subject_header(edge: ir.Edge) -> str | None:
+    """The header the HTTPS listener passes the client certificate's subject in."""
+    main = config.main_listener(edge)
+    return main.client_cert.header if main.protocol == "https" and main.client_cert else None
+
+
 def _listener_context(edge: ir.Edge) -> list[dict]:
     main = config.main_listener(edge)
     https = next((lst for lst in edge.listeners if lst.protocol == "https"), None)
@@ -281,7 +287,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     upstreams = _upstream_context(edge, names)
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
-        any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge))
+        any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge),
+        subject_header=_subject_header(edge), subject_header_comment=comment(_subject_header(edge) or ""))
     parameters = _parameters(edge, names)
     wrapped = parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters
     static_imports, imports = _imports(spring_routes, parameters)

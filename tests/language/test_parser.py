@@ -226,6 +226,28 @@ def test_auth_api_key():
     assert (a.header, a.keys_file) == (DEFAULT_API_KEY_HEADER, None)
 
 
+@pytest.mark.parametrize("written,expected", [
+    ('client_cert ca "/ca.pem"', ir.ClientCert("/ca.pem", True, None)),
+    ('client_cert ca "/ca.pem" optional header "X-Client-Subject"', ir.ClientCert("/ca.pem", False, "X-Client-Subject")),
+    ('client_cert ca "/ca.pem" required header "X-Client"', ir.ClientCert("/ca.pem", True, "X-Client")),
+])
+def test_client_cert(written, expected):
+    result = analyse(f'edge "e" {{ listen https 8443 {{ tls cert "/c" key "/k" {written} }} '
+                     'upstream u { server "127.0.0.1:1" } route r { forward u } }', "e.edge")
+    assert result.edge.listeners[0].client_cert == expected
+
+
+@pytest.mark.parametrize("listen,code", [
+    ('listen http 8080 { client_cert ca "/ca.pem" }', "E207"),  # client certificates come with TLS
+    ('listen https 8443 { tls cert "/c" key "/k" client_cert ca "/ca.pem" header "X Y" }', "E219"),
+    ('listen https 8443 { tls cert "/c" key "/k" client_cert ca "/a" client_cert ca "/b" }', "E215"),
+])
+def test_client_cert_refused(listen, code):
+    result = analyse(f'edge "e" {{ {listen} upstream u {{ server "127.0.0.1:1" }} route r {{ forward u }} }}',
+                     "e.edge")
+    assert code in {d.code for d in result.diagnostics if d.severity == "error"}
+
+
 def test_auth_external():
     a = edge('auth external x { url "http://authz.internal:8181/v1/check/" forward_headers "Cookie" "X-Tenant" '
              '"cookie" copy_headers "X-User" timeout 250ms }', "auth x\n    forward u").auth_provider("x")
