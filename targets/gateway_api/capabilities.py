@@ -96,8 +96,19 @@ GENERIC: dict[str, Capability] = {
     "trusted_proxies": approximate("how the client address is read is " + IMPL),
 }
 
+# Envoy Gateway's listeners normalise the path and forward what they routed on
+PATH_NOTE = ("Envoy Gateway's Envoy matches the normalised path (RFC 3986 dot segments, merged slashes, %XX of "
+             "unreserved characters decoded; an escaped slash is unescaped and redirected) and forwards that "
+             "normalised path")
+
 ENVOY_GATEWAY: dict[str, Capability] = {
     **GENERIC,
+    "match.path.exact": native("path type Exact; " + PATH_NOTE),
+    "protocol.websocket": native("Envoy Gateway lets every route upgrade to WebSocket"),
+    "action.redirect": approximate("RequestRedirect: a redirect that names a scheme but no host keeps the port "
+                                   "of the request's Host header (Envoy Gateway leaves out the scheme's default "
+                                   "port, and Envoy then keeps the Host's)"),
+    "match.path.prefix": native("path type PathPrefix (element-wise: never /pfoo); " + PATH_NOTE),
     "match.path.regex": native("RegularExpression, rewritten as RE2 with Python's meaning; the rules keep "
                                "edgec's order (EnvoyProxy preserveRouteOrder)"),
     "match.header.regex": native("RegularExpression, rewritten as RE2 with Python's meaning"),

@@ -211,8 +211,11 @@ class Builder:
                 redirect["scheme"] = action.scheme
             if action.host:
                 redirect["hostname"] = self.hostname(route, action.host)
-            if action.port is not None:
-                redirect["port"] = action.port
+            # the port a scheme implies, written out: Envoy Gateway would keep the Host header's
+            port = action.port if action.port is not None else \
+                routing.DEFAULT_PORTS[action.scheme] if action.scheme else None
+            if port is not None:
+                redirect["port"] = port
             if action.path:
                 path, one_prefix = self.path_modifier(route, m, action.path)
                 if path:
@@ -258,7 +261,7 @@ class Builder:
                          "matched prefix", "rewrite the prefix the match names, or a part of it")
             return None, False
         # the matched prefix P begins with the rewritten one: P's rest follows the replacement
-        replacement = routing.replace_prefix(matched, prefix, rw.replacement)
+        replacement = routing.replace_prefix(routing.strip_slash(matched) or "/", prefix, rw.replacement)
         return {"type": "ReplacePrefixMatch", "replacePrefixMatch": replacement}, True
 
     def mirror(self, m: ir.Mirror) -> Plan:

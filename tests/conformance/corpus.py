@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from edgec import ir
+from edgec import ir, routing
 from edgec.cases import Case, CaseFile, load
 from edgec.harness.live import case_features, edge_of, skip_reason, with_servers  # noqa: F401 (runners use them)
 from edgec.harness.live import with_listener_ports as _with_listener_ports
@@ -43,3 +43,12 @@ def with_listener_ports(edge: ir.Edge, ports: dict[int, int], address: str = "12
     """The edge with its listeners moved to free local ports ({declared port: actual port});
     TLS listeners get the corpus' test certificate (tests/conformance/tls)."""
     return _with_listener_ports(edge, ports, address, (str(TLS_DIR / "cert.pem"), str(TLS_DIR / "key.pem")))
+
+
+def unnormalised(req: routing.Request) -> bool:
+    """Whether the request's path is not in normal form (a gateway that normalises the path
+    before routing forwards another path than it was sent)."""
+    try:
+        return routing.normalize_path(req.path) != req.path
+    except routing.BadPath:
+        return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from edgec import routing
 from edgec.targets.envoy.capabilities import PATH_NOTE
 from tests.conformance import corpus
 from edgec.harness.driver import failures
@@ -18,16 +17,9 @@ FILES = corpus.files()
 
 def skip_reason(edge, case) -> str | None:
     reason = corpus.skip_reason("envoy", edge, case)
-    if reason is None and _unnormalised(case.request(edge)):
+    if reason is None and corpus.unnormalised(case.request(edge)):
         reason = f"envoy: {PATH_NOTE}"
     return reason
-
-
-def _unnormalised(req: routing.Request) -> bool:
-    try:
-        return routing.normalize_path(req.path) != req.path
-    except routing.BadPath:
-        return True
 
 
 @pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])

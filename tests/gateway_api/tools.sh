@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The validator of the gateway-api target's output, and the CRDs it validates against:
-# kubectl-validate (schema and CEL rules of CRDs, offline) built with Go into
-# ~/.cache/edgec-tools/bin when absent; the Gateway API and Envoy Gateway modules (their
-# CRDs) into Go's module cache. Prints nothing when everything is there.
+# What the gateway-api target's tests run: kubectl-validate (schema and CEL rules of CRDs,
+# offline) and Envoy Gateway's egctl (its translator, `egctl x translate`), built with Go
+# into ~/.cache/edgec-tools/bin when absent; the Gateway API and Envoy Gateway modules
+# (their CRDs) into Go's module cache. Prints nothing when everything is there.
 set -euo pipefail
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 BIN="${HOME}/.cache/edgec-tools/bin"
@@ -18,5 +18,10 @@ if [ ! -x "$BIN/kubectl-validate" ]; then
   echo "building $KUBECTL_VALIDATE into $BIN (several minutes, once)" >&2
   mkdir -p "$BIN"
   (cd /tmp && GOBIN="$BIN" "$GO" install "$KUBECTL_VALIDATE")
+fi
+if [ ! -x "$BIN/egctl" ]; then
+  echo "building $ENVOY_GATEWAY's egctl into $BIN (long: about 25 minutes on a busy 2-core machine, once)" >&2
+  mkdir -p "$BIN"
+  (cd /tmp && GOBIN="$BIN" "$GO" install "${ENVOY_GATEWAY%@*}/cmd/egctl@${ENVOY_GATEWAY#*@}")
 fi
 (cd /tmp && "$GO" mod download "$GATEWAY_API" "$ENVOY_GATEWAY")
