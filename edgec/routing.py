@@ -48,10 +48,12 @@ import ipaddress
 import re
 import weakref
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import ir
+
+T = TypeVar("T")
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 DEFAULT_HOST = "edge.test"  # Host sent by requests that name none (tests, `edgec explain /path`)
@@ -971,17 +973,29 @@ def address_allowed(access: ir.Access, address: str) -> bool:
 
 # ---- entry points ----------------------------------------------------------------------------------
 
-_ROUTERS: dict[int, Router] = {}
+def per_edge(fn: Callable[[ir.Edge], T]) -> Callable[[ir.Edge], T]:
+    """fn(edge), computed once per IR object and kept while that object lives: a change
+    makes a new IR, and every reader of one IR (each lint rule, each environment's turn, the
+    graph) shares one result. The cache holds the IR weakly; what fn returns must not hold
+    the IR itself, or it would never be let go."""
+    cache: dict[int, tuple[weakref.ref, T]] = {}
+
+    @functools.wraps(fn)
+    def once(edge: ir.Edge) -> T:
+        hit = cache.get(id(edge))
+        if hit is None or hit[0]() is not edge:
+            hit = (weakref.ref(edge), fn(edge))
+            cache[id(edge)] = hit
+            weakref.finalize(edge, cache.pop, id(edge), None)
+        return hit[1]
+    once.cache = cache  # type: ignore[attr-defined]  (what the tests look into)
+    return once
 
 
+@per_edge
 def compile(edge: ir.Edge) -> Router:  # noqa: A001  (the name the rest of edgec uses)
     """The Router of this IR object, built once and kept while the object lives."""
-    router = _ROUTERS.get(id(edge))
-    if router is None or router._edge() is not edge:
-        router = Router(edge)
-        _ROUTERS[id(edge)] = router
-        weakref.finalize(edge, _ROUTERS.pop, id(edge), None)
-    return router
+    return Router(edge)
 
 
 def decide(edge: ir.Edge, request: Request) -> Decision:
@@ -989,6 +1003,6 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
 
 
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
-           "first_match_order", "virtual_hosts", "address_allowed", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
+           "first_match_order", "per_edge", "virtual_hosts", "address_allowed", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
            "valid_host", "target_parts", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

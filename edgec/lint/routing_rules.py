@@ -9,14 +9,13 @@ path so the work stays close to linear in the number of routes.
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Iterator
 
 from .. import ir
 from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, first_match_order, host_matches, host_of,
-                       normalize_path, prefix_matches, strip_slash)
+                       normalize_path, per_edge, prefix_matches, strip_slash)
 from . import Finding, Rule, edges, rule
 
 MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
@@ -117,18 +116,10 @@ def _subsets(items: frozenset) -> Iterator[frozenset]:
             yield frozenset(combo)
 
 
-_LAST: list = [lambda: None, None]  # (weak ref to the IR, result): W304 and W305 run one after the other on it
-
-
+@per_edge
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     """Route index → for each of its matches: earlier matches that together take every
     request it accepts ([] when there are none), and the one identical to it (if any)."""
-    if _LAST[0]() is not edge:
-        _LAST[:] = [weakref.ref(edge), _dominators(edge)]
-    return _LAST[1]
-
-
-def _dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     # bucket → exact-condition set → shapes (an exact condition of a dominator must appear in the match)
     index: dict[tuple, dict[frozenset, list[_Shape]]] = {}
     identical: dict[tuple, _Shape] = {}
@@ -158,6 +149,7 @@ def _where(s: _Shape) -> str:
     return f"route '{s.route.name}' match {s.match_index + 1}" + (f" (line {line})" if line else "")
 
 
+@per_edge
 def never_wins(edge: ir.Edge) -> dict[str, list[str]]:
     """Route name → the routes that take every request it accepts, for each route that can
     never win (a route whose every match is only a duplicate is left to W305)."""
@@ -316,13 +308,33 @@ class RedirectLoop(Rule):
 
 # paths below a prefix a regex is tried on before W318 supposes it accepts them all
 _PROBES = ("", "/", "/x", "/x/y-1.z")
+_META = re.compile(r"[\\.^$|?*+()\[\]{}]")
 
 
+def _literal_start(pattern: str) -> str:
+    """Text every path the regex accepts starts with: its plain characters up to the first
+    special one (less the last, when `?`, `*` or `{` makes it optional); none with an
+    alternative anywhere (`a|b`)."""
+    if "|" in pattern:
+        return ""
+    m = _META.search(pattern)
+    if m is None:
+        return pattern
+    return pattern[:m.start() - 1] if m.group() in "?*{" and m.start() else pattern[:m.start()]
+
+
+@per_edge
 def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     """Route name → the routes whose regex paths seem to accept every request it accepts:
     regexes rank above prefixes, but whether a pattern accepts every path under a prefix is
     only tried on a few paths, so this is "may", never "can never" (W304)."""
-    regexes = [e for e in compile(edge).entries if e.match.path.type == "regex"]
+    # a regex takes a prefix's paths only if it accepts the prefix, so only if its literal
+    # start is a start of the prefix: the regexes by literal start, each with its position
+    regexes: dict[str, list[tuple[int, object, _Shape]]] = {}
+    for i, e in enumerate(compile(edge).entries):
+        if e.match.path.type == "regex":
+            regexes.setdefault(_literal_start(e.match.path.value), []).append(
+                (i, e, _Shape(e.route_index, e.match_index, e.route, e.match)))
     certain = never_wins(edge)
     out = {}
     for route in edge.routes:
@@ -340,15 +352,16 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     return out
 
 
-def _regex_taker(route: ir.Route, m: ir.Match, regexes: list) -> object | None:
-    """A regex entry that seems to take every request the prefix match m accepts."""
+def _regex_taker(route: ir.Route, m: ir.Match, regexes: dict[str, list[tuple[int, object, _Shape]]]) -> object | None:
+    """The first regex entry that seems to take every request the prefix match m accepts."""
     if m.path.type != "prefix":
         return None
     prefix = strip_slash(normalize_path(m.path.value)) if m.path.value.startswith("/") else m.path.value
     probes = [prefix + p if prefix + p else "/" for p in _PROBES]
     shape = _Shape(0, 0, route, m)
-    for e in regexes:
-        d = _Shape(e.route_index, e.match_index, e.route, e.match)
+    candidates = sorted((c for n in range(len(probes[0]) + 1) for c in regexes.get(probes[0][:n], ())),
+                        key=lambda c: c[0])
+    for _, e, d in candidates:
         if (bool(d.hosts) == bool(shape.hosts) and shape.hosts <= d.hosts
                 and (not d.methods or (shape.methods and shape.methods <= d.methods))
                 and d.conditions_implied_by(shape)
@@ -392,6 +405,7 @@ def _tie_break(a: Alternative, b: Alternative) -> str | None:
     return "headers" if headers_a != headers_b and query_b < query_a else None
 
 
+@per_edge
 def tie_breaks(edge: ir.Edge) -> list[Tie]:
     """For each pair of routes, the first of their matches that can take one request (the
     same host pattern and path) where a tie-break rule decides between them, best first.

@@ -309,11 +309,13 @@ def test_a_path_arrives_on_the_first_listener_that_serves_routes():
 def test_the_compile_cache_does_not_keep_an_ir_alive():
     import gc
 
-    from edgec import routing
-    e = edge('route r { forward v1 }')
+    from edgec.lint.routing_rules import dominators, may_never_win, never_wins, tie_breaks
+    e = edge('route r { forward v1 }\nroute s { match path regex "/r.*" forward v2 }')
     key = id(e)
-    compile(e)
-    assert key in routing._ROUTERS
+    cached = (compile, dominators, never_wins, may_never_win, tie_breaks)  # each once per IR object
+    for once in cached:
+        assert once(e) is once(e)
+        assert key in once.cache
     del e
     gc.collect()
-    assert key not in routing._ROUTERS
+    assert all(key not in once.cache for once in cached)
