@@ -1,7 +1,8 @@
 """The language server behind `edgec lsp`: what `edgec lint` and `edgec fmt` say, in the editor.
 
 Each change of a document is analysed as `edgec lint` analyses a file (every environment),
-and its diagnostics published with the same codes, messages and hints. Formatting is
+and its diagnostics published with the same codes, messages and hints; only the statements
+on the changed lines are parsed again (edgec.reparse). Formatting is
 `edgec fmt`; document symbols list the edge's environments, upstreams, auth providers and
 routes; hover, definitions, references and completion come from edgec.editor, reading the
 last analysis. A document that does not parse keeps being served: its syntax errors are its
@@ -52,7 +53,7 @@ def analyse(source: str, path: str, last: Analysis) -> tuple[list[lsp.Diagnostic
     """The diagnostics of this version, and what the other features read (kept from `last`
     while the text does not parse)."""
     from .pipeline import analyse
-    result = analyse(source, path, all_envs=True)
+    result = analyse(source, path, all_envs=True, previous=last.doc)
     now = Analysis(result.doc, result.edges) if result.doc is not None else last
     return [to_lsp(d) for d in result.diagnostics], now
 

@@ -50,8 +50,15 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     return analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
 
 
-def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnostic]]:
+def parse_source(source: str, file: str, previous: Document | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """The syntax tree and the syntax errors; given the tree of an earlier version of the
+    text, the statements a change left alone are kept instead of parsed again (edgec.reparse)."""
     from .parse import parse
+    if previous is not None:
+        from .reparse import reparse
+        doc = reparse(previous, source)
+        if doc is not None:
+            return doc, []
     sink = Sink(file)
     try:
         return parse(source, file, sink), sink.items
@@ -60,21 +67,23 @@ def parse_source(source: str, file: str) -> tuple[Document | None, list[Diagnost
 
 
 def analyse(source: str, file: str, env: str | None = None, all_envs: bool = False,
-            targets: tuple[str, ...] = (), strict: bool = False) -> Result:
-    """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input."""
+            targets: tuple[str, ...] = (), strict: bool = False, previous: Document | None = None) -> Result:
+    """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input.
+    `previous`: the syntax tree of an earlier version of the text (an editor's), to parse
+    only what changed."""
     from .gcpause import paused
     with paused():
-        return _analyse(source, file, env, all_envs, targets, strict)
+        return _analyse(source, file, env, all_envs, targets, strict, previous)
 
 
 def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: tuple[str, ...],
-             strict: bool) -> Result:
+             strict: bool, previous: Document | None) -> Result:
     from . import lint
     from .lower import environments, lower_with_usage
     from .targets import names as target_names
 
     result = Result(file, source)
-    doc, diags = parse_source(source, file)
+    doc, diags = parse_source(source, file, previous)
     result.diagnostics.extend(diags)
     if doc is None:
         return result
