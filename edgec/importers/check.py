@@ -46,13 +46,16 @@ def checked(result, out_name: str, source_file: str, compare=None):
     compiled = analyse(result.text, out_name)
     diags += compiled.diagnostics
     if not compiled.ok:
-        diags.append(diagnostic("E502", "the translation does not compile (a fault of the importer: please report "
-                                        "it with the file)", source_file))
+        first = next(d for d in compiled.diagnostics if d.severity == "error")
+        diags.append(diagnostic("E502", f"the translation does not compile: {first.message} (a value of the source "
+                                        "that edgec refuses, or a fault of the importer)", source_file,
+                                hint="check that the source is valid for its product (nginx -t); if it is, please "
+                                     "report the file"))
         return None, diags
     wrong = (compare or mismatches)(compiled.edge, result.servers)
     if wrong:
         diags.append(diagnostic("E502", "the translation would route differently from the original (a fault of the "
-                                        "importer):\n  " + "\n  ".join(wrong), source_file))
+                                        "importer): " + "; ".join(wrong), source_file))
         return None, diags
     return compiled.edge, diags
 

@@ -61,6 +61,36 @@ class Ingress:
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.annotations[key][0] if key in self.annotations else default
 
+    def number(self, key: str, default: str | None = None) -> int:
+        """A whole-number annotation; a value that is not one refuses the file at its line."""
+        value = self.get(key, default)
+        if value is None or not value.strip().isdigit():
+            line = self.annotations[key][1] if key in self.annotations else self.line
+            raise Malformed(self, line, f"annotation {PREFIX}{key} is {value!r}, not a whole number")
+        return int(value)
+
+
+class Malformed(Exception):
+    """The Ingress is not shaped as networking.k8s.io/v1 says, or an annotation's value is not one it takes."""
+
+    def __init__(self, ing: "Ingress | None", line: int, message: str):
+        super().__init__(message)
+        self.ing, self.line, self.message = ing, line, message
+
+
+def _mapping(value, ing: Ingress, line: int, what: str):
+    if isinstance(value, dict):
+        return value
+    raise Malformed(ing, line, f"{what} of Ingress {ing.name} is not a mapping")
+
+
+def _sequence(value, ing: Ingress, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Malformed(ing, ing.line, f"{what} of Ingress {ing.name} is not a list")
+    return value
+
 
 class _Importer:
     def __init__(self, files: list[str], edge_name: str):
@@ -109,7 +139,9 @@ class _Importer:
                              f"a {kind} is not an Ingress: left out", file=file)
                     continue
                 meta = doc.get("metadata") or {}
-                notes = meta.get("annotations") or {}
+                notes = (meta.get("annotations") or {}) if hasattr(meta, "get") else None
+                if not hasattr(meta, "lc") or not hasattr(notes, "lc") and notes != {}:
+                    raise Malformed(None, doc.lc.line + 1, "metadata and its annotations must be mappings")
                 ann = {}
                 for key, value in notes.items():
                     line = notes.lc.key(key)[0] + 1
@@ -132,7 +164,7 @@ class _Importer:
         paths: list[Path_] = []
         canaries: list[tuple[Ingress, dict]] = []
         for ing, doc in objects:
-            spec = doc.get("spec") or {}
+            spec = _mapping(doc.get("spec") or {}, ing, ing.line, "spec")
             cls = spec.get("ingressClassName") or (doc["metadata"].get("annotations") or {}).get(
                 "kubernetes.io/ingress.class")
             if cls not in (None, "nginx"):
@@ -149,7 +181,8 @@ class _Importer:
                 continue
             if spec.get("defaultBackend"):
                 self.default = (self.backend(ing, spec["defaultBackend"], spec.lc.key("defaultBackend")[0] + 1), ing)
-            for tls in spec.get("tls") or []:
+            for tls in _sequence(spec.get("tls"), ing, "spec.tls"):
+                tls = _mapping(tls, ing, ing.line, "a tls entry")
                 self.tls.append((list(tls.get("hosts") or []), str(tls.get("secretName", "")), ing,
                                  tls.lc.line + 1))
             paths += self.rule_paths(ing, spec)
@@ -160,9 +193,13 @@ class _Importer:
 
     def rule_paths(self, ing: Ingress, spec) -> list[Path_]:
         out = []
-        for rule in spec.get("rules") or []:
+        for rule in _sequence(spec.get("rules"), ing, "spec.rules"):
+            rule = _mapping(rule, ing, ing.line, "a rule")
             host = rule.get("host")
-            for p in (rule.get("http") or {}).get("paths") or []:
+            if host is not None and not isinstance(host, str):
+                raise Malformed(ing, ing.line, f"host {host!r} is not a string")
+            for p in _sequence(_mapping(rule.get("http") or {}, ing, ing.line, "http").get("paths"), ing, "paths"):
+                p = _mapping(p, ing, ing.line, "a path")
                 kind = p.get("pathType", "ImplementationSpecific")
                 path = str(p.get("path", "/"))
                 line = p.lc.line + 1
@@ -173,10 +210,11 @@ class _Importer:
         return out
 
     def backend(self, ing: Ingress, backend, line: int) -> str:
-        svc = backend.get("service")
+        svc = _mapping(backend, ing, line, "backend").get("service")
         if not svc:
             self.refuse(ing, line, "a backend that is not a Service (a resource backend)")
-        port = svc.get("port") or {}
+        svc = _mapping(svc, ing, line, "backend.service")
+        port = _mapping(svc.get("port") or {}, ing, line, "backend.service.port")
         number = port.get("number")
         if number is None:
             self.say("W503", ing, line, f"service port {port.get('name')} is named: port 80 is written",
@@ -286,8 +324,8 @@ class _Importer:
         weighted = [(c[0], c[1]) for c in p.canary if c[0].get("canary-weight")]
         if weighted:
             cing, cup = weighted[0]
-            w = int(cing.get("canary-weight", "0"))
-            total = int(cing.get("canary-weight-total", "100"))
+            w = cing.number("canary-weight", "0")
+            total = cing.number("canary-weight-total", "100")
             blk.add(f"forward {p.upstream} {total - w}, {cup} {w}", f"canary Ingress {cing.name}: {w} of {total}")
         else:
             blk.add(f"forward {p.upstream}")
@@ -332,8 +370,8 @@ class _Importer:
                      "ignoring case; edgec's prefix is case-sensitive")
         for key, unit in (("limit-rps", "s"), ("limit-rpm", "min")):
             if ing.get(key):
-                n = int(ing.get(key))
-                burst = n * int(ing.get("limit-burst-multiplier", "5"))
+                n = ing.number(key)
+                burst = n * ing.number("limit-burst-multiplier", "5")
                 blk.add(f"rate_limit {n}/{unit} burst {burst}", f"{key} {n} (burst: {ing.get('limit-burst-multiplier', '5')}x)")
                 self.say("W503", ing, ing.annotations[key][1], "ingress-nginx answers 503 above the rate "
                          "(limit-req-status-code); edgec answers 429")
@@ -379,7 +417,7 @@ class _Importer:
                 cors.add("expose " + " ".join(string(h.strip()) for h in ing.get("cors-expose-headers").split(",")))
             if ing.get("cors-allow-credentials", "true") == "true":
                 cors.add("credentials")
-            cors.add(f"max_age {int(ing.get('cors-max-age', '1728000'))}s")
+            cors.add(f"max_age {ing.number('cors-max-age', '1728000')}s")
             blk.items.append(cors)
         for key, word in (("whitelist-source-range", "allow"), ("allowlist-source-range", "allow"),
                           ("denylist-source-range", "deny")):
@@ -397,7 +435,7 @@ class _Importer:
         for key, word in (("proxy-connect-timeout", "connect_timeout"), ("proxy-read-timeout", "read_timeout"),
                           ("proxy-send-timeout", "send_timeout")):
             if ing.get(key):
-                lines.add(f"{word} {int(ing.get(key))}s")
+                lines.add(f"{word} {ing.number(key)}s")
         by = ing.get("upstream-hash-by")
         if by:
             kind = {"$request_uri": "uri", "$uri": "uri", "$remote_addr": "client_ip",
@@ -412,7 +450,7 @@ class _Importer:
         if ing.get("affinity") == "cookie":
             age = ing.get("session-cookie-max-age")
             lines.add(f"sticky cookie {string(ing.get('session-cookie-name', 'INGRESSCOOKIE'))}"
-                      + (f" ttl {int(age)}s" if age else ""))
+                      + (f" ttl {ing.number('session-cookie-max-age')}s" if age else ""))
         for line in sorted(lines - set(blk.items)):
             blk.add(line)
 
@@ -422,6 +460,11 @@ def import_ingress(files: list[str], edge_name: str | None = None) -> Imported:
     try:
         text, paths = imp.run()
     except Refused:
+        return Imported(None, imp.diags, imp.sources)
+    except Malformed as err:
+        imp.diags.append(diagnostic("E501", err.message, err.ing.file if err.ing else files[0],
+                                    Span.point(err.line, 1), "the object must be a networking.k8s.io/v1 Ingress "
+                                    "(kubectl apply --dry-run=server checks it)"))
         return Imported(None, imp.diags, imp.sources)
     return Imported(text, imp.diags, imp.sources, [Served(paths, imp.default[0] if imp.default else None)])
 
@@ -467,6 +510,6 @@ def pick(served: Served, host: str, path: str, headers: dict[str, str]) -> dict[
             return {cup: 1.0}
     for cing, cup in found.canary:
         if cing.get("canary-weight"):
-            w, total = int(cing.get("canary-weight")), int(cing.get("canary-weight-total", "100"))
+            w, total = cing.number("canary-weight"), cing.number("canary-weight-total", "100")
             return {k: v for k, v in ((found.upstream, (total - w) / total), (cup, w / total)) if v}
     return {found.upstream: 1.0}

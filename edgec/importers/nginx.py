@@ -480,6 +480,9 @@ class _Importer:
             if not (returns[0].name == "rewrite" and returns[0].args[-1] == "break"):
                 self.response_headers(blk, levels)
                 return
+        if proxy is None and returns:  # a rewrite ... break, then the files under the new path
+            self.refuse(returns[0], f"`rewrite ... break` in `{loc.label}` without proxy_pass serves files from disk; "
+                        "edgec serves no files", "proxy the location to where the files are served")
         if proxy is None and not returns:
             files = [x for x in d.block or () if x.name in ("root", "alias", "try_files", "index")]
             for x in files:

@@ -262,6 +262,8 @@ def plan(server_locations: list[Location]) -> Plan:
     index(server_locations)
     every_loc = list(every(server_locations))
     for loc in every_loc:
+        if loc.parent is not None and not loc.is_regex and not loc.name.startswith(loc.parent.name):
+            problems.append((loc, f"`{loc.label}` is outside `{loc.parent.label}` (nginx -t refuses it)"))
         if loc.children and not loc.is_prefix:
             problems.append((loc.children[0], f"a location nested in `{loc.label}`: nginx searches nested locations "
                                               "again after this one, which edgec's routing has no way to repeat"))
