@@ -37,7 +37,8 @@ class Difference:
     what: list[str]
 
 
-def verify_nginx(conf_path: str, edge: ir.Edge, servers, out=sys.stdout) -> int:
+def verify_nginx(conf_path: str, edge: ir.Edge, servers, out=None) -> int:
+    out = out or sys.stdout
     differences, sent = compare(conf_path, edge, servers)
     for d in differences:
         out.write(f"DIFF {d.request}\n" + "".join(f"  {w}\n" for w in d.what))
