@@ -21,8 +21,6 @@ from .edgetext import Block, name as make_name, render, string
 from .nginx_config import Config, Directive, load, span
 from .result import Imported, Refused
 
-# what never reaches the edge's behaviour, or that edgec decides itself: said once each as W503
-_BLOCKS = {"http", "server", "location", "upstream", "events", "limit_req_zone", "log_format", "map", "types"}
 # the headers edgec sends to every upstream itself (docs/runtime.md), with nginx's usual spellings
 _FORWARDED = {"x-real-ip": {"$remote_addr"}, "x-forwarded-for": {"$proxy_add_x_forwarded_for", "$remote_addr"},
               "x-forwarded-proto": {"$scheme"}, "x-forwarded-host": {"$host", "$http_host"}}
@@ -135,7 +133,7 @@ class _Importer:
         listeners, redirect_ports = self.listeners(servers)
         served = [s for s in servers if s not in redirect_ports.values()]
         self.check_hosts(served)
-        for index, srv in enumerate(served):
+        for srv in served:
             self.server_routes(srv, http, len(served) > 1)
         self.access_log(http, served)
         self.unused()
@@ -282,7 +280,7 @@ class _Importer:
         for sn in s.children("server_name"):
             self.use(sn)
             for n in sn.args:
-                if n in ("", "_", "localhost") and n != "localhost":
+                if n in ("", "_"):  # the catch-all names nginx's documentation uses: no host
                     continue
                 if n.startswith("~") or n.endswith(".*"):
                     self.refuse(sn, f"server_name `{n}`: edgec matches exact host names and `*.` wildcards only",
