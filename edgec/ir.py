@@ -290,6 +290,12 @@ class RateLimit:
     burst: int  # extra requests accepted at once above the steady rate
     status: int = 429
 
+    @property
+    def retry_after_s(self) -> int:
+        """The Retry-After of a refused request: the whole seconds until the bucket holds a
+        request again (one request's share of the window), at least 1."""
+        return max(1, -(-self.window_s // self.count))
+
 
 @dataclass(frozen=True)
 class Cache:

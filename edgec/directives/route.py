@@ -35,6 +35,7 @@ def auth_ref(v, stmt, out):
 def _rate_limit_uses(route: ir.Route):
     if route.rate_limit:
         yield f"rate_limit.{route.rate_limit.key.source}"
+        yield "rate_limit.retry_after"
         if route.rate_limit.burst:
             yield "rate_limit.burst"
 
@@ -44,6 +45,7 @@ def _rate_limit_uses(route: ir.Route):
     "rate_limit.header": "rate limit per request header value",
     "rate_limit.claim": "rate limit per JWT claim",
     "rate_limit.burst": "rate limit burst allowance",
+    "rate_limit.retry_after": "Retry-After on a rate limit's 429 answers: when the limit lets a request through again",
 }, uses=_rate_limit_uses)
 def rate_limit(v, stmt, out):
     a = stmt.args

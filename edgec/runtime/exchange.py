@@ -222,7 +222,7 @@ class Exchange:
         if step <= _LIMIT and pol.limiter is not None:
             allowed = pol.limiter.take(self._limit_key())
             if allowed is False:
-                return self.error(self.decision.rate_limit.status, "rate limit exceeded")
+                return self._limited()
             if allowed is not True:
                 return self._wait(allowed, _LIMIT)
         self._act()
@@ -272,7 +272,11 @@ class Exchange:
             if result:
                 self._act()
             else:
-                self.error(self.decision.rate_limit.status, "rate limit exceeded")
+                self._limited()
+
+    def _limited(self) -> None:
+        limit = self.decision.rate_limit
+        self.error(limit.status, "rate limit exceeded", [(b"retry-after", b"%d" % limit.retry_after_s)])
 
     def _limit_key(self) -> str:
         key = self.decision.rate_limit.key

@@ -80,6 +80,7 @@ def rule(route: ir.Route, priority: int, forwarded: bool = False) -> dict:
         raise PlanError(CANNOT, f"WAF answers a limited request with 200-599, not {rate.status}", route.span)
     name = waf_name("rate", route.name)
     return {"Name": name, "Priority": priority, "Statement": {"RateBasedStatement": statement},
-            "Action": {"Block": {"CustomResponse": {"ResponseCode": rate.status}}},
+            "Action": {"Block": {"CustomResponse": {"ResponseCode": rate.status, "ResponseHeaders": [
+                {"Name": "Retry-After", "Value": str(rate.retry_after_s)}]}}},
             "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
                                  "MetricName": name}}

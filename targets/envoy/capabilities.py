@@ -80,6 +80,7 @@ CAPABILITIES: dict[str, Capability] = {
                                 "the header are not limited; per Envoy instance (see rate_limit.client_ip)"),
     "rate_limit.claim": unsupported("Envoy's local rate limit cannot key on a JWT claim without a rate limit "
                                     "service"),
+    "rate_limit.retry_after": native("local rate limit response_headers_to_add, on the limited responses only"),
     "rate_limit.burst": native("the bucket holds burst + 1 tokens, refilled at count per window"),
     "cache": unsupported("Envoy's cache filter is marked work-in-progress, not for production; use the nginx "
                          "or runtime target"),

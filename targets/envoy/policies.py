@@ -7,6 +7,7 @@ from edgec import ir
 
 from . import credentials, external_auth, jwt
 from .actions import seconds
+from .headers import option
 
 Plan = dict
 
@@ -105,6 +106,7 @@ def rate_limit(limit: ir.RateLimit) -> Plan:
         "max_dynamic_descriptors": MAX_CLIENTS,
         "always_consume_default_token_bucket": False,
         "rate_limits": [{"actions": [entry]}],
+        "response_headers_to_add": [option("retry-after", str(limit.retry_after_s))],
     }
     return config
 

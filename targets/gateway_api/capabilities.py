@@ -62,6 +62,7 @@ GENERIC: dict[str, Capability] = {
     "rate_limit.header": unsupported(NO_CORE),
     "rate_limit.claim": unsupported(NO_CORE),
     "rate_limit.burst": unsupported(NO_CORE),
+    "rate_limit.retry_after": unsupported(NO_CORE),
     "cache": unsupported(NO_CORE),
     "cache.vary": unsupported(NO_CORE),
     "request_headers.set": native("RequestHeaderModifier set"),

@@ -65,6 +65,8 @@ CAPABILITIES: dict[str, Capability] = {
     "rate_limit.header": native("limit_req_zone $http_name; requests without the header are not limited"),
     "rate_limit.claim": native("with njs (-O njs=auto): the checked token's claim is the limit_req key, after "
                                "the token is checked (a token without the claim counts by client address)"),
+    "rate_limit.retry_after": native("add_header Retry-After from a map on $status:$upstream_status: on limit_req's "
+                                     "refusals, not on a backend's own 429"),
     "rate_limit.burst": native(),
     "cache": native("proxy_cache of 200 responses; the backend's Cache-Control/Expires max-age overrides the "
                     "TTL, responses with Set-Cookie or no-store are not stored"),

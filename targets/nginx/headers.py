@@ -139,6 +139,9 @@ class Headers:
             out += self.sticky_cookies(route.action)
         if route.cache and proxied:
             out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
+        if route.rate_limit:
+            out.append(D("add_header", "Retry-After", Expr("$" + self.policies.retry_after_var(route.rate_limit)),
+                         "always"))
         key_auth = self.policies.api_key_of(route)
         if key_auth:
             out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),

@@ -137,8 +137,10 @@ class ServerLocations:
         if name not in self._answers:
             self._answers.add(name)
             self._named_blocks.append(D("location", name, block=answer))
-        # the preflight answer of `policies` is given here, so it needs the CORS headers too
-        front = headers.response_headers(route, proxied=False) if route.cors or policies.api_key_of(route) else []
+        # the preflight answer of `policies` and limit_req's refusal are given here, so they need
+        # the CORS and Retry-After headers too
+        front = headers.response_headers(route, proxied=False) \
+            if route.cors or policies.api_key_of(route) or route.rate_limit else []
         self.dispatches = True
         return body + front + [D("try_files", "", name)]
 

@@ -88,6 +88,13 @@ class Policies:
             self.zones.append(D("limit_req_zone", Expr(key), f"zone={name}:10m", f"rate={rate(rl)}"))
         return name
 
+    def retry_after_var(self, limit: ir.RateLimit) -> str:
+        """Retry-After on the limit's refusals only, not on a backend's own 429 (nginx leaves out a
+        header whose value is empty)."""
+        return self.vars.define(("retry", limit.status, limit.retry_after_s), lambda n: D(
+            "map", Expr("$status:$upstream_status"), Expr("$" + n),
+            block=[D(f"{limit.status}:", str(limit.retry_after_s)), D("default", "")]))
+
     # ---- API keys ------------------------------------------------------------------------------------
     def api_key_of(self, route: ir.Route) -> ir.ApiKeyAuth | None:
         auth = self.auth.get(route.auth) if route.auth else None

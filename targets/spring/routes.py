@@ -204,6 +204,7 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     if route.auth:
         out.append(Java(f"filter(security.{ctx.names.auth_method(route.auth)}())"))
     if route.rate_limit:
+        out.append(Java(f"filter(EdgeFilters.retryAfter({route.rate_limit.status}, {route.rate_limit.retry_after_s}))"))
         out.append(rate_limit_filter(route, ctx))
     out += response_header_filters(route.response_headers)
     action = route.action

@@ -139,8 +139,10 @@ def test_the_first_run_builds_what_the_ir_says(lifecycle, aws):
     assert acl["Name"] == plan.waf_name
     assert [(w["Name"], w["Statement"]["RateBasedStatement"]["Limit"],
              w["Statement"]["RateBasedStatement"]["EvaluationWindowSec"],
-             w["Action"]["Block"]["CustomResponse"]["ResponseCode"]) for w in acl["Rules"]] == [
-        (f"rate-{r.name}", r.rate_limit.count * 60 // r.rate_limit.window_s, 60, 429) for r in limited]
+             w["Action"]["Block"]["CustomResponse"]["ResponseCode"],
+             w["Action"]["Block"]["CustomResponse"]["ResponseHeaders"]) for w in acl["Rules"]] == [
+        (f"rate-{r.name}", r.rate_limit.count * 60 // r.rate_limit.window_s, 60, 429,
+         [{"Name": "Retry-After", "Value": str(r.rate_limit.retry_after_s)}]) for r in limited]
     assert subset(plan.waf.create.params["Rules"], acl["Rules"]) == []
 
 

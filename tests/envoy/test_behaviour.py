@@ -14,7 +14,10 @@ def test_rate_limit_answers_429_after_the_burst(gateway):
       route ping { match path exact "/ping" rate_limit 1/min burst 1 respond 200 "pong" }
       route keyed { match path prefix "/keyed" rate_limit 1/min by header "X-Key" forward app }
     }''')
-    assert [gw.get("/api/x").status for _ in range(5)] == [200, 200, 200, 429, 429]
+    replies = [gw.get("/api/x") for _ in range(5)]
+    assert [r.status for r in replies] == [200, 200, 200, 429, 429]
+    # a refusal says when the next request is let through: one request's share of the window
+    assert [r.header("Retry-After") for r in replies] == [None, None, None, "60", "60"]
     assert [gw.get("/ping").status for _ in range(4)] == [200, 200, 429, 429]
     # one bucket per header value; requests without the header are not limited
     assert [gw.get("/keyed", [("X-Key", "a")]).status for _ in range(2)] == [200, 429]

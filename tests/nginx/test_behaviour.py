@@ -19,10 +19,18 @@ def test_rate_limit_answers_429_after_the_burst(gateway):
       upstream app { server "127.0.0.1:1" }
       route api { match path prefix "/api" rate_limit 1/min burst 2 forward app }
       route ping { match path exact "/ping" rate_limit 1/min burst 1 respond 200 "pong" }
+      route fast { match path prefix "/fast" rate_limit 1/min forward app }
     }''')
-    assert [gw.get("/api/x").status for _ in range(5)] == [200, 200, 200, 429, 429]
+    replies = [gw.get("/api/x") for _ in range(5)]
+    assert [r.status for r in replies] == [200, 200, 200, 429, 429]
+    # a refusal says when the next request is let through: one request's share of the window
+    assert [r.header("Retry-After") for r in replies] == [None, None, None, "60", "60"]
     # `return` answers in nginx's rewrite phase, before limit_req: the fixed response must still be limited
-    assert [gw.get("/ping").status for _ in range(4)] == [200, 200, 429, 429]
+    replies = [gw.get("/ping") for _ in range(4)]
+    assert [(r.status, r.header("Retry-After")) for r in replies] == [(200, None), (200, None), (429, "60"),
+                                                                      (429, "60")]
+    # a backend's own 429 is passed on as it is; the limit's own refusal right after it is not
+    assert [gw.get("/fast?status=429").header("Retry-After") for _ in range(2)] == [None, "60"]
     assert gw.get("/ping").body != b"pong"
 
 

@@ -127,9 +127,13 @@ def test_rate_limit_token_bucket(gateway, echo_servers):
     port = free_port()
     gateway(_edge(port, {"a": echo.address}, """
       route limited { match path prefix "/l" rate_limit 2/min burst 2 forward a }
-      route keyed { match path prefix "/k" rate_limit 1/min by header "X-User" forward a }"""))
-    statuses = [request(port, path="/l")[0] for _ in range(5)]
-    assert statuses == [200, 200, 200, 429, 429]  # burst 2 + 1
+      route keyed { match path prefix "/k" rate_limit 1/min by header "X-User" forward a }
+      route fast { match path prefix "/f" rate_limit 1/min forward a }"""))
+    replies = [request(port, path="/l") for _ in range(5)]
+    assert [r[0] for r in replies] == [200, 200, 200, 429, 429]  # burst 2 + 1
+    # a refusal says when the next request is let through: one request's share of the window
+    assert [r[1].get("retry-after") for r in replies] == [None, None, None, "30", "30"]
+    assert [request(port, path="/f?status=429")[1].get("retry-after") for _ in range(2)] == [None, "60"]
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 200
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 429
     assert request(port, path="/k", headers={"X-User": "u2"})[0] == 200  # a separate bucket

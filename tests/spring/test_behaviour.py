@@ -275,15 +275,19 @@ def token(key=KEY, **claims):
 
 def test_rate_limit_answers_429_after_the_bucket_is_empty(gateway):
     port, _ = gateway
-    statuses = [get(port, "/limited")[0] for _ in range(3)]
-    assert statuses == [200, 200, 429]
+    replies = [get(port, "/limited") for _ in range(3)]
+    assert [r[0] for r in replies] == [200, 200, 429]
+    # the refusal says when the next request is let through: one request's share of the window
+    assert [r[1].get("Retry-After") for r in replies] == [None, None, "30"]
 
 
 def test_one_limit_for_every_match_of_a_route(gateway):
     port, _ = gateway
     tenant = {"X-Tenant": uuid.uuid4().hex}
-    statuses = [get(port, path, tenant)[0] for path in ("/one", "/two", "/one")]
-    assert statuses == [200, 200, 429]
+    replies = [get(port, path, tenant) for path in ("/one?status=429", "/two", "/one")]
+    assert [r[0] for r in replies] == [429, 200, 429]
+    # the backend's own 429 is passed on as it is; the limit's refusal says when to come back
+    assert [r[1].get("Retry-After") for r in replies] == [None, None, "30"]
     assert get(port, "/two", {"X-Tenant": uuid.uuid4().hex})[0] == 200  # another key, another bucket
 
 
