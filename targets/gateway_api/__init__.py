@@ -125,12 +125,15 @@ class GatewayApiTarget(Target):
         out = Routes()
         for hsts, listeners in groups.items():
             # Envoy Gateway is told to keep the rules' order (envoy_gateway.proxy): no rank to check
+            eg = self._envoy_gateway(ctx)
             builder = Builder(edge, self._regex(ctx), meta, gateway.parent_refs(edge, listeners),
-                              None if self._envoy_gateway(ctx) else rank)
+                              None if eg else rank,
+                              (lambda route: envoy_gateway.direct_response(edge, route, meta)) if eg else None)
             suffix = ("hsts" if hsts else "") if len(groups) > 1 else ""
             built = builder.build(suffix, (("Strict-Transport-Security", hsts),) if hsts else ())
             out.plans += built.plans
             out.problems += [p for p in built.problems if p not in out.problems]
+            out.extras.update(built.extras)
         out.plans += [gateway.redirect_route(edge, lst, meta) for lst in edge.listeners if lst.redirect]
         return out
 
@@ -141,7 +144,8 @@ class GatewayApiTarget(Target):
         proxy = envoy_gateway.proxy(edge, meta) if self._envoy_gateway(ctx) else None
         docs = [gateway.gateway(edge, meta, self.option(ctx, "gateway_class"), secrets, proxy)]
         docs += [proxy] if proxy else []
-        docs += self._routes(ctx).plans
+        routes = self._routes(ctx)
+        docs += routes.plans + [routes.extras[name] for name in sorted(routes.extras)]
         for up in edge.upstreams:
             if up.servers:
                 docs += backends.resources(edge, up, meta)

@@ -106,6 +106,8 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     **GENERIC,
     "match.path.exact": native("path type Exact; " + PATH_NOTE),
     "protocol.websocket": native("Envoy Gateway lets every route upgrade to WebSocket"),
+    "action.respond": native("an HTTPRouteFilter (Envoy Gateway's) with a direct response: status, content type "
+                             "and body"),
     "action.redirect": approximate("RequestRedirect: a redirect that names a scheme but no host keeps the port "
                                    "of the request's Host header (Envoy Gateway leaves out the scheme's default "
                                    "port, and Envoy then keeps the Host's)"),

@@ -15,3 +15,20 @@ def proxy(edge: ir.Edge, meta) -> Plan:
     edgec.routing lays out is the order Envoy tries."""
     return {"apiVersion": API, "kind": "EnvoyProxy", "metadata": meta(label(edge.name)),
             "spec": {"preserveRouteOrder": True}}
+
+
+def direct_response(edge: ir.Edge, route: ir.Route, meta) -> Plan:
+    """The HTTPRouteFilter that answers a `respond` route itself."""
+    action = route.action
+    assert isinstance(action, ir.Respond)
+    answer: Plan = {"statusCode": action.status, "contentType": action.content_type}
+    if action.body:
+        answer["body"] = {"type": "Inline", "inline": action.body}
+    return {"apiVersion": API, "kind": "HTTPRouteFilter", "metadata": meta(label(edge.name, route.name, "respond")),
+            "spec": {"directResponse": answer}}
+
+
+def extension_ref(resource: Plan) -> Plan:
+    """A rule's filter that applies one of Envoy Gateway's HTTPRouteFilters."""
+    return {"type": "ExtensionRef", "extensionRef": {"group": API.split("/")[0], "kind": resource["kind"],
+                                                     "name": resource["metadata"]["name"]}}

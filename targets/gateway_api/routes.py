@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from edgec import ir, routing
 from edgec.diagnostics import Span
 
+from . import envoy_gateway
 from . import matches as mx
 from .backends import backend_ref
 from .names import host_slug, label
@@ -48,6 +49,7 @@ class Routes:
 
     plans: list[Plan] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    extras: dict[str, Plan] = field(default_factory=dict)  # the implementation's resources the rules name
 
 
 def duration(ms: int) -> str:
@@ -61,8 +63,9 @@ def duration(ms: int) -> str:
 
 
 class Builder:
-    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank):
+    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank, respond=None):
         self.edge = edge
+        self.respond = respond  # route → the implementation's resource that answers it (None: refused before)
         self.rank = rank  # the implementation's rank of a match (lower first), None: rule order
         self.regex = regex  # (pattern, is_path) → the pattern as the implementation reads it
         self.meta = meta  # name → metadata
@@ -221,6 +224,10 @@ class Builder:
                 if path:
                     redirect["path"] = path
             out.append({"type": "RequestRedirect", "requestRedirect": redirect})
+        elif isinstance(action, ir.Respond) and self.respond:
+            resource = self.respond(route)
+            self.out.extras[resource["metadata"]["name"]] = resource
+            out.append(envoy_gateway.extension_ref(resource))
         return out, one_prefix
 
     def header_modifier(self, route: ir.Route, ops: ir.HeaderOps, always: tuple[tuple[str, str], ...]) -> Plan:

@@ -220,3 +220,17 @@ def test_envoy_gateway_refuses_a_regex_re2_cannot_mean_the_same(compile_edge):
     }''', impl="envoy-gateway")
     assert [(d.code, d.line) for d in found] == [("E401", 4)]
     assert "RE2" in found[0].message
+
+
+def test_envoy_gateway_answers_a_respond_route_with_its_direct_response(compile_edge, tmp_path, crd_dir):
+    docs = manifests(compile_edge, '''edge "t" {
+      listen http 8080
+      route health { match path exact "/lb-health" respond 200 "ok" type "text/plain" }
+    }''', tmp_path, crd_dir, impl="envoy-gateway")
+    answer = next(d for d in docs if d["kind"] == "HTTPRouteFilter")
+    assert answer["spec"] == {"directResponse": {"statusCode": 200, "contentType": "text/plain",
+                                                 "body": {"type": "Inline", "inline": "ok"}}}
+    rule = routes(docs)["t-any-host"]["rules"][0]
+    assert rule["filters"] == [{"type": "ExtensionRef", "extensionRef": {
+        "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": answer["metadata"]["name"]}}]
+    assert "backendRefs" not in rule
