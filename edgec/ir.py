@@ -155,6 +155,19 @@ class UpstreamTimeouts:
 
 
 @dataclass(frozen=True)
+class UpstreamTls:
+    """TLS to an upstream's servers (Gateway API BackendTLSPolicy): the server's certificate must
+    chain to `ca` and name `sni` (sent as SNI; the server's host when not given), unless
+    `verify` is off; a server that fails the check is a failed connection (502)."""
+
+    ca: str | None  # PEM bundle; None only with verify off
+    sni: str | None
+    verify: bool = True
+    cert: str | None = None  # the edge's client certificate and key, when the servers ask for one
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class Upstream:
     name: str
     servers: tuple[Server, ...]
@@ -165,6 +178,7 @@ class Upstream:
     sticky: Sticky | None
     keepalive: Keepalive
     timeouts: UpstreamTimeouts
+    tls: UpstreamTls | None = None
     span: Span | None = _span()
 
 

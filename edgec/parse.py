@@ -286,6 +286,7 @@ class _ToSyntax(Transformer):
     def log_format(self, children): return self._word(children)
     def access_verb(self, children): return self._word(children)
     def client_cert_mode(self, children): return self._word(children)
+    def verify_mode(self, children): return self._word(children)
 
     @v_args(meta=True)
     def listen(self, meta, children):

@@ -173,3 +173,20 @@ directive("upstream", "connect_timeout",
           uses=lambda up: ["upstream.timeouts"], default=lambda up: up.timeouts == DEFAULT_TIMEOUTS)(timeout)
 directive("upstream", "read_timeout")(timeout)
 directive("upstream", "send_timeout")(timeout)
+
+
+@directive("upstream", "up_tls", args=("ca", "sni", "verify", "cert", "key"), once="tls",
+           features={"upstream.tls": "TLS to the servers: CA, SNI, verification, a client certificate"},
+           uses=lambda up: ["upstream.tls"] if up.tls else [])
+def up_tls(v, stmt, out):
+    a = stmt.args
+    verify = a["verify"] is None or a["verify"].value == "on"
+    ca = v.string(a["ca"], "upstream CA file") if a["ca"] is not None else None
+    if verify and ca is None:
+        v.sink.error("E221", "tls to an upstream that verifies its servers needs the CA they chain to", stmt.span,
+                     hint='add ca "/etc/edge/backend-ca.pem" (the system\'s bundle on Debian: '
+                          '"/etc/ssl/certs/ca-certificates.crt"), or write verify off')
+    sni = v.hostname(a["sni"], "upstream sni") if a["sni"] is not None else None
+    out["tls"] = ir.UpstreamTls(ca=ca, sni=sni, verify=verify,
+                                cert=v.string(a["cert"], "upstream client cert") if a["cert"] is not None else None,
+                                key=v.string(a["key"], "upstream client key") if a["key"] is not None else None)

@@ -108,7 +108,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class EchoServer:
-    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0, tls=None):
+        """`tls`: an ssl.SSLContext (server side) to answer over HTTPS."""
         self.name = name
         self.requests: list[dict] = []
         self.attempts: dict[str, int] = {}
@@ -116,6 +117,9 @@ class EchoServer:
         self.lock = threading.Lock()
         self._httpd = _Server((host, port), _Handler)
         self._httpd.echo = self  # type: ignore[attr-defined]
+        if tls is not None:
+            # the handshake runs in the request's thread: one that fails closes that connection only
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._thread: threading.Thread | None = None
 
     @property

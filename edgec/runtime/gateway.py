@@ -17,14 +17,16 @@ from .cors import CorsPolicy
 from .external_auth import ExternalChecker
 from .health import watch
 from .ratelimit import make_limiter
-from .upstream import Pool
+from .upstream import Pool, tls_context
 
 
 class UpstreamRuntime:
     def __init__(self, upstream: ir.Upstream, clock):
         self.ir = upstream
         self.sticky = upstream.sticky
-        self.states = [ServerState(s, Pool(s, upstream.keepalive, upstream.timeouts, clock))
+        tls = tls_context(upstream.tls) if upstream.tls else None
+        sni = upstream.tls.sni if upstream.tls else None
+        self.states = [ServerState(s, Pool(s, upstream.keepalive, upstream.timeouts, clock, tls, sni))
                        for s in upstream.servers]
         self.balancer = Balancer(upstream, self.states)
         key = upstream.hash_key

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 
 import httptools
@@ -24,7 +25,7 @@ MAX_RESPONSE_HEAD = 64 * 1024
 
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = ("pool", "transport", "parser", "sink", "headers", "reused", "head_only", "got_head", "head_bytes",
-                 "idle_since", "upgraded", "deadline", "read_timeout")
+                 "idle_since", "upgraded", "deadline", "read_timeout", "lost")
 
     def __init__(self, pool: "Pool"):
         self.pool = pool
@@ -37,6 +38,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.got_head = False
         self.head_bytes = 0  # bytes read while the response head is incomplete
         self.idle_since = 0.0
+        self.lost = False
         self.upgraded = False
         self.deadline = 0.0
         self.read_timeout = 0.0
@@ -85,6 +87,7 @@ class UpstreamConnection(asyncio.Protocol):
             self.on_message_complete()
 
     def connection_lost(self, exc) -> None:
+        self.lost = True
         self.pool.forget(self)
         self.pool.clock.timed.discard(self)
         if self.sink is not None:
@@ -152,6 +155,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.read_timeout = read_timeout_s
         self.deadline = time.monotonic() + read_timeout_s if read_timeout_s else 0.0
         self.transport.write(data)
+        if self.lost:  # closed before its first request (a server that refused the edge's certificate)
+            asyncio.get_running_loop().call_soon(self._fail, "reset")
 
     def abandon(self) -> None:
         """The sink no longer wants this response: the connection cannot be reused."""
@@ -172,11 +177,28 @@ class UpstreamConnection(asyncio.Protocol):
             sink.on_fail(self, kind)
 
 
+def tls_context(tls: ir.UpstreamTls) -> ssl.SSLContext:
+    """The client side of TLS to an upstream's servers (an unreadable file: OSError)."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca)
+    if not tls.verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if tls.cert:
+        ctx.load_cert_chain(tls.cert, tls.key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
 class Pool:
     """Idle keep-alive connections to one server, newest first (the warmest socket)."""
 
-    def __init__(self, server: ir.Server, keepalive: ir.Keepalive, timeouts: ir.UpstreamTimeouts, clock):
+    def __init__(self, server: ir.Server, keepalive: ir.Keepalive, timeouts: ir.UpstreamTimeouts, clock,
+                 tls: ssl.SSLContext | None = None, sni: str | None = None):
         self.server = server
+        self.tls = tls
+        # the name sent and checked: the one written, else the server's host (an address is checked
+        # against the certificate's IP addresses and sends no SNI)
+        self.sni = (sni or server.host) if tls is not None else None
         self.max_idle = keepalive.connections
         self.idle_s = keepalive.idle_timeout_ms / 1000
         self.connect_s = timeouts.connect_ms / 1000
@@ -209,7 +231,8 @@ class Pool:
     async def connect(self) -> UpstreamConnection:
         loop = asyncio.get_running_loop()
         _, conn = await asyncio.wait_for(
-            loop.create_connection(lambda: UpstreamConnection(self), self.server.host, self.server.port),
+            loop.create_connection(lambda: UpstreamConnection(self), self.server.host, self.server.port,
+                                   ssl=self.tls, server_hostname=self.sni),
             self.connect_s)
         return conn
 

@@ -49,6 +49,8 @@ CAPABILITIES = {
                                           "takes a target out of service"),
     "upstream.sticky_cookie": approximate("stickiness uses ALB's own AWSALB cookie, not the cookie named; "
                                           "a session cookie (no ttl) lasts one day"),
+    "upstream.tls": unsupported("an ALB target group of protocol HTTPS never checks its targets' certificates "
+                                "(no CA, no name) and sends none of its own"),
     "upstream.keepalive": native("ALB reuses connections to targets from a pool it sizes itself"),
     "upstream.timeouts": approximate("ALB has one idle timeout per load balancer (set to the largest read "
                                      "timeout); connect and send timeouts cannot be set"),

@@ -55,6 +55,8 @@ CAPABILITIES: dict[str, Capability] = {
     "upstream.sticky_cookie": approximate("stateful session with the cookie named: its value is the chosen "
                                           "server's address (base64), which the client can read; a session "
                                           "whose server is gone is balanced again"),
+    "upstream.tls": native("the cluster's TLS transport socket: trusted CA, SNI, the name matched against the "
+                           "certificate's subject alternative names, a client certificate"),
     "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
                                  "cap on idle connections)"),
     "upstream.timeouts": native("connect_timeout; the read timeout bounds each attempt (per_try_timeout, "

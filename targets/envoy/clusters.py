@@ -13,6 +13,9 @@ LB_POLICIES = {"round_robin": "ROUND_ROBIN", "least_conn": "LEAST_REQUEST", "ip_
                "hash": "RING_HASH", "random": "RANDOM"}
 
 
+UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+
+
 def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -37,11 +40,32 @@ def cluster(up: ir.Upstream) -> Plan:
     }
     if out["type"] == "STRICT_DNS":
         out["dns_lookup_family"] = "V4_PREFERRED"
+    if up.tls:
+        out["transport_socket"] = transport_socket(up)
     if up.health:
         out["health_checks"] = [health_check(up.health)]
     if up.passive.max_fails:
         out["outlier_detection"] = outlier_detection(up.passive)
     return out
+
+
+def transport_socket(up: ir.Upstream) -> Plan:
+    """TLS to the servers: the name sent (SNI) is the one the certificate must hold."""
+    tls = up.tls
+    name = tls.sni or up.servers[0].host
+    context: Plan = {}
+    if tls.verify:
+        matcher = "IP_ADDRESS" if is_ip(name) else "DNS"
+        context["validation_context"] = {"trusted_ca": {"filename": tls.ca},
+                                         "match_typed_subject_alt_names": [{"san_type": matcher,
+                                                                            "matcher": {"exact": name}}]}
+    if tls.cert:
+        context["tls_certificates"] = [{"certificate_chain": {"filename": tls.cert},
+                                        "private_key": {"filename": tls.key}}]
+    out: Plan = {"@type": UPSTREAM_TLS, "common_tls_context": context}
+    if not is_ip(name):
+        out["sni"] = name
+    return {"name": "envoy.transport_sockets.tls", "typed_config": out}
 
 
 def localities(up: ir.Upstream) -> list[Plan]:

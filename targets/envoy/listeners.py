@@ -67,6 +67,10 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
         "max_request_headers_kb": min(8192, max(1, -(-limits.max_header_bytes * limits.max_headers // 1024))),
         "route_config": config,
         "http_filters": chain,
+        # a server that cannot be connected to (refused, reset, a TLS check failed) is 502, as on
+        # every other target; Envoy's own answer would be 503
+        "local_reply_config": {"mappers": [{"filter": {"response_flag_filter": {"flags": ["UF"]}},
+                                            "status_code": 502}]},
     }
     if lst.redirect is None:
         # the buffer filter waits for the end of the request body, which an upgraded

@@ -51,6 +51,8 @@ GENERIC: dict[str, Capability] = {
                                          "the pool only if the implementation ejects it on its own"),
     "upstream.passive_check": approximate("ejecting a failing server is " + IMPL),
     "upstream.sticky_cookie": unsupported("session persistence is experimental in the Gateway API"),
+    "upstream.tls": unsupported("not emitted yet: a BackendTLSPolicy per upstream would carry the CA and the "
+                                "name, and the Gateway API has no field for the edge's client certificate"),
     "upstream.keepalive": approximate("connection reuse to the servers is " + IMPL),
     "upstream.timeouts": approximate("the read timeout bounds each request to a backend (timeouts."
                                      "backendRequest); connect and send timeouts are " + IMPL),

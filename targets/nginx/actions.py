@@ -36,10 +36,13 @@ class Actions:
             return [D("return", 500)]
         ups = [by_name[b.upstream] for b in backends]
         out = self.path_rewrite(route)
+        tls = ups[0].tls  # every backend of a split has the same (problems.py refuses others)
+        scheme = "https://" if tls else "http://"
         if len(backends) == 1:
-            out.append(D("proxy_pass", "http://" + self.upstreams.name_for(backends[0].upstream, route)))
+            out.append(D("proxy_pass", scheme + self.upstreams.name_for(backends[0].upstream, route)))
         else:
-            out.append(D("proxy_pass", Expr("http://$" + self.split_var(route, backends))))
+            out.append(D("proxy_pass", Expr(scheme + "$" + self.split_var(route, backends))))
+        out += upstream_tls(ups[0])
         out += self.headers.proxy_headers(route)
         out += self.headers.response_headers(route, proxied=True)
         out += self.timeouts(route, ups)
@@ -184,3 +187,23 @@ class Actions:
     @staticmethod
     def respond(r: ir.Respond) -> list[D]:
         return [D("default_type", r.content_type), D("return", r.status, r.body)]
+
+
+# how many certificates a server's chain may hold above its own (OpenSSL's default, which the
+# other targets keep; nginx's own default is 1)
+SERVER_CHAIN_DEPTH = 100
+
+
+def upstream_tls(up: ir.Upstream) -> list[D]:
+    """TLS to the upstream's servers: the name sent and checked (one for every server, see
+    problems.py), the CA, the edge's certificate."""
+    tls = up.tls
+    if tls is None:
+        return []
+    out = [D("proxy_ssl_server_name", "on"), D("proxy_ssl_name", tls.sni or up.servers[0].host),
+           D("proxy_ssl_verify", "on" if tls.verify else "off")]
+    if tls.verify:
+        out += [D("proxy_ssl_trusted_certificate", tls.ca), D("proxy_ssl_verify_depth", SERVER_CHAIN_DEPTH)]
+    if tls.cert:
+        out += [D("proxy_ssl_certificate", tls.cert), D("proxy_ssl_certificate_key", tls.key)]
+    return out

@@ -49,6 +49,8 @@ CAPABILITIES: dict[str, Capability] = {
                                           "to a random id on the first response and balances by `hash` of it "
                                           "(consistent), so a session moves when servers are added or removed; "
                                           "native with -O nginx_version=1.29.6 or later"),
+    "upstream.tls": native("proxy_pass https with proxy_ssl_verify, proxy_ssl_trusted_certificate, proxy_ssl_name "
+                           "and proxy_ssl_server_name, proxy_ssl_certificate"),
     "upstream.keepalive": native("keepalive pool with proxy_http_version 1.1 and a cleared Connection header"),
     "upstream.timeouts": native(),
     "auth.jwt": native("with njs (-O njs=auto): WebCrypto checks of RS, PS, ES (P-256/384/521) and HS signatures, "

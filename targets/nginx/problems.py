@@ -86,6 +86,13 @@ def upstream_variables(up: ir.Upstream, scope: Scope) -> Problems:
 
 # ---- listeners, logs, auth ---------------------------------------------------------------------
 
+def upstream_tls_name(up: ir.Upstream, scope: Scope) -> Problems:
+    if up.tls and not up.tls.sni and len({s.host for s in up.servers}) > 1:
+        yield Problem(up.span, f"TLS to upstream '{up.name}', whose servers have several host names and no sni: "
+                               "nginx sends and checks one name for every server of an upstream",
+                      'add sni "NAME" (the name their certificates hold)', "error")
+
+
 def certificate_paths(lst: ir.Listener, scope: Scope) -> Problems:
     if lst.tls:
         yield from no_dollar(lst.tls.cert, "certificate path", lst.span)
@@ -128,6 +135,21 @@ def jwks_url(auth: ir.Auth, scope: Scope) -> Problems:
 
 
 # ---- routes -----------------------------------------------------------------------------------------
+
+def upstream_tls_mix(route: ir.Route, scope: Scope) -> Problems:
+    """TLS settings are the location's: one per route, and none where a mirror or an aggregation
+    part is sent (those locations speak plain HTTP)."""
+    action = route.action
+    forwarded = {b.upstream for b in action.backends if b.weight > 0} if isinstance(action, ir.Forward) else set()
+    if len({scope.upstreams[n].tls for n in forwarded}) > 1:
+        yield Problem(route.span, f"a split between upstreams with different TLS settings in {_where(route)}: nginx "
+                                  "sets TLS to the upstream per location", "give the upstreams the same tls", "error")
+    side = {m.upstream for m in route.mirrors} | (
+        {p.upstream for p in action.parts} if isinstance(action, ir.Aggregate) else set())
+    for name in sorted(n for n in side if scope.upstreams[n].tls):
+        yield Problem(route.span, f"a mirror or aggregation part to upstream '{name}' over TLS in {_where(route)}",
+                      "mirror to or aggregate from a plain HTTP upstream", "error")
+
 
 def _where(route: ir.Route) -> str:
     return f"route '{route.name}'"
@@ -254,12 +276,13 @@ def _strings(node, owner: str, field: str, span) -> Iterator[tuple[str, str, str
 
 
 Check = Callable[..., Problems]
-UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables)
+UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables, upstream_tls_name)
 LISTENER: tuple[Check, ...] = (certificate_paths,)
 EDGE: tuple[Check, ...] = (access_log_path, parameter_lengths)
 AUTH: tuple[Check, ...] = (api_key_header, external_auth_headers, htpasswd_path, jwt_algorithms, jwks_url)
 ROUTE: tuple[Check, ...] = (header_conditions, appended_headers, rate_limit, cache, basic_auth_rate_limit,
-                            own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts)
+                            own_response_headers, rewritten_path, fixed_3xx, retry_statuses, split_timeouts,
+                            upstream_tls_mix)
 
 
 def problems(edge: ir.Edge) -> Problems:

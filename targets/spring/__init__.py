@@ -53,6 +53,9 @@ class SpringTarget(Target):
         "upstream.passive_check": approximate("no passive ejection: a failed server is not taken out; "
                                               "retries go to the next server"),
         "upstream.sticky_cookie": native("request-based sticky sessions, plus a filter that sets the cookie"),
+        "upstream.tls": unsupported("the gateway's HTTP client has one TLS setting for every route "
+                                    "(spring.cloud.gateway.httpclient.ssl): no CA, name or client certificate per "
+                                    "upstream"),
         "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
         "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),

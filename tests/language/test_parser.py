@@ -248,6 +248,27 @@ def test_client_cert_refused(listen, code):
     assert code in {d.code for d in result.diagnostics if d.severity == "error"}
 
 
+@pytest.mark.parametrize("written,expected", [
+    ('tls ca "/ca.pem"', ir.UpstreamTls("/ca.pem", None)),
+    ('tls ca "/ca.pem" sni "billing.internal" cert "/e.pem" key "/e.key"',
+     ir.UpstreamTls("/ca.pem", "billing.internal", True, "/e.pem", "/e.key")),
+    ("tls verify off", ir.UpstreamTls(None, None, False)),
+])
+def test_upstream_tls(written, expected):
+    result = analyse(f'edge "e" {{ upstream u {{ server "127.0.0.1:1" {written} }} route r {{ forward u }} }}', "e.edge")
+    assert result.edge.upstreams[0].tls == expected
+
+
+@pytest.mark.parametrize("written,code", [
+    ("tls", "E221"),  # verifying needs the CA
+    ('tls ca "/ca.pem" sni "*.internal"', "E218"),
+    ('tls ca "/a" tls ca "/b"', "E215"),
+])
+def test_upstream_tls_refused(written, code):
+    result = analyse(f'edge "e" {{ upstream u {{ server "127.0.0.1:1" {written} }} route r {{ forward u }} }}', "e.edge")
+    assert code in {d.code for d in result.diagnostics if d.severity == "error"}
+
+
 def test_auth_external():
     a = edge('auth external x { url "http://authz.internal:8181/v1/check/" forward_headers "Cookie" "X-Tenant" '
              '"cookie" copy_headers "X-User" timeout 250ms }', "auth x\n    forward u").auth_provider("x")

@@ -90,6 +90,8 @@ FIELDS = {
     "rate limit header": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} '
                          'route r {{ rate_limit 1/s by header {s} forward u }} }}',
     "rewrite host": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" }} route r {{ rewrite host {s} forward u }} }}',
+    "upstream tls": 'edge "t" {{ upstream u {{ server "127.0.0.1:9" tls ca {s} cert {s} key {s} }} '
+                    'route r {{ forward u }} }}',
     "client cert": 'edge "t" {{ listen https 8443 {{ tls cert "/c" key "/k" client_cert ca {s} header {s} }} '
                    'route r {{ respond 200 "x" }} }}',
     "external auth url": 'edge "t" {{ vars {{ p = {s} }} auth external x {{ url "http://127.0.0.1:9/${{p}}" }} '

@@ -54,7 +54,7 @@ class Authority:
                                                   encipher_only=False, decipher_only=False), critical=True)
                      .sign(self.key, hashes.SHA256()))
 
-    def issue(self, cn: str, server: bool) -> tuple[bytes, bytes]:
+    def issue(self, cn: str, server: bool, names: tuple[str, ...] = ("localhost", "edge.test")) -> tuple[bytes, bytes]:
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
         builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.name)
@@ -65,8 +65,7 @@ class Authority:
                                                          else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.DNSName("edge.test"),
-                 x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                [*(x509.DNSName(n) for n in names), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         return _pem(builder.sign(self.key, hashes.SHA256())), _pem(key)
 
 
