@@ -3,6 +3,7 @@ changes (the codes lint gives, every environment), formatting, document symbols,
 document with syntax errors that keeps being served."""
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import pytest
@@ -29,10 +30,13 @@ def _open(client, path, text, version=1) -> str:
 
 
 async def _diagnostics(client, uri, version):
-    while True:
-        params = await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        if params.uri == uri and params.version == version:
-            return params.diagnostics
+    # a server that stops publishing must fail the test, not hang the suite
+    async def published():
+        while True:
+            params = await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+            if params.uri == uri and params.version == version:
+                return params.diagnostics
+    return await asyncio.wait_for(published(), timeout=60)
 
 
 @pytest.mark.asyncio
