@@ -1,6 +1,7 @@
 """What the generated bootstrap does, through the real Envoy and echo backends."""
 from __future__ import annotations
 
+import re
 import time
 
 from edgec import routing
@@ -299,3 +300,28 @@ def test_a_route_narrows_who_reaches_it(gateway):
     assert gw.get("/open").status == 200
     assert gw.get("/closed").status == 403
     assert gw.get("/metrics").status == 200  # the metrics path keeps its loopback-only policy
+
+
+def test_request_and_upstream_metrics_under_the_names_docs_metrics_md_gives(gateway):
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route api { match path prefix "/api" forward app }
+      metrics "/metrics"
+    }''')
+    gw.get("/api/x")
+    gw.get("/api/y?status=503")
+    # histograms reach the stats sink at Envoy's flush (every 5 s by default)
+    deadline = time.monotonic() + 20
+    while True:
+        body = gw.get("/metrics").body.decode()
+        if 'envoy_cluster_upstream_rq_time_count{envoy_cluster_name="app"} 2' in body or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert 'envoy_cluster_upstream_rq{envoy_response_code="200",envoy_cluster_name="app"} 1' in body
+    assert 'envoy_cluster_upstream_rq{envoy_response_code="503",envoy_cluster_name="app"} 1' in body
+    assert 'envoy_cluster_upstream_rq_time_count{envoy_cluster_name="app"} 2' in body
+    assert 'envoy_cluster_membership_healthy{envoy_cluster_name="app"} 1' in body
+    assert 'envoy_cluster_upstream_cx_connect_fail{envoy_cluster_name="app"} 0' in body
+    assert re.search(r'envoy_http_downstream_rq_xx\{envoy_response_code_class="5",'
+                     r'envoy_http_conn_manager_prefix="http_\d+"\} 1', body), body

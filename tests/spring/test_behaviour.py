@@ -9,6 +9,7 @@ import base64
 import hashlib
 import http.client
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -372,6 +373,11 @@ def test_prometheus_metrics(gateway):
     status, headers, body = get(port, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     assert b"http_server_requests_seconds_count" in body
+    # the names docs/metrics.md maps to the runtime's: requests by route and status, upstream latency
+    assert re.search(rb'spring_cloud_gateway_requests_seconds_count\{[^}]*httpStatusCode="200"[^}]*'
+                     rb'routeId="split', body), body
+    assert re.search(rb'http_client_requests_seconds_count\{[^}]*http_status_code="200"[^}]*'
+                     rb'spring_cloud_gateway_route_id="split', body), body
 
 
 def test_aggregate_merges_the_parts(gateway):
