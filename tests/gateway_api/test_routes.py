@@ -234,3 +234,19 @@ def test_envoy_gateway_answers_a_respond_route_with_its_direct_response(compile_
     assert rule["filters"] == [{"type": "ExtensionRef", "extensionRef": {
         "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": answer["metadata"]["name"]}}]
     assert "backendRefs" not in rule
+
+
+def test_a_prefix_written_with_its_final_slash_and_a_scheme_redirect(compile_edge, tmp_path, crd_dir):
+    # the final "/" of a prefix is ignored: /foo/bar → /xyz/bar, never /xyz//bar; a redirect
+    # to a scheme writes that scheme's port, which the Gateway API derives but Envoy Gateway
+    # would take from the Host header
+    docs = manifests(compile_edge, '''edge "t" {
+      listen http 8080
+      upstream a { server "10.0.0.1:80" }
+      route r { match path prefix "/foo/" strip_prefix "/foo" forward a }
+      route s { match path prefix "/secure" redirect 302 scheme https }
+    }''', tmp_path, crd_dir)
+    rules = {r["name"]: r for r in routes(docs)["t-any-host"]["rules"]}
+    assert rules["r-1"]["filters"][0]["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch",
+                                                                "replacePrefixMatch": "/"}
+    assert rules["s-1"]["filters"][0]["requestRedirect"] == {"statusCode": 302, "scheme": "https", "port": 443}
