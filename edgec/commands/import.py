@@ -51,8 +51,11 @@ def run(args) -> int:
     if args.source == "nginx":
         from ..importers.verify import verify_nginx
         return verify_nginx(args.files[0], edge, result.servers)
+    from ..importers.check import ingress_requests
     wrong = ingress_mismatches(edge, result.servers, limit=None)
     for line in wrong:
         sys.stdout.write(f"DIFF {line}\n")
-    sys.stdout.write(f"verify: {len(wrong)} requests answered differently from ingress-nginx's routing\n")
+    asked = sum(1 for _ in ingress_requests(result.servers))
+    sys.stdout.write(f"verify: {asked} requests, {len(wrong)} routed differently from ingress-nginx's documented "
+                     "routing\n")
     return EXIT_PROBLEMS if wrong else EXIT_OK

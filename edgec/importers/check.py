@@ -60,11 +60,10 @@ def checked(result, out_name: str, source_file: str, compare=None):
     return compiled.edge, diags
 
 
-def ingress_mismatches(edge, served_list, limit: int | None = 5) -> list[str]:
-    """Requests on which edgec's upstreams are not those ingress-nginx's documented routing picks."""
-    from .ingress import pick
+def ingress_requests(served_list):
+    """(served, Host, path, headers) of every request the Ingress comparison asks about: around every
+    path of every host, with and without each canary header."""
     from .samples import regex_examples
-    out = []
     for served in served_list:
         probes = {"/", "/zz"}
         for p in served.paths:
@@ -77,16 +76,22 @@ def ingress_mismatches(edge, served_list, limit: int | None = 5) -> list[str]:
         for host in served.hosts():
             name = (host or "default.test").replace("*.", "any.")
             for path in sorted(probes):
-                if not path.startswith("/") or any(ch in path for ch in " ?#%\n"):
-                    continue
-                for headers in headers_sets:
-                    want = pick(served, name, path, headers)
-                    d = decide(edge, Request.to_edge(edge, "GET", path, host=name,
-                                                     headers=tuple(headers.items())))
-                    got = d.shares() if d.action == "forward" else None
-                    if got != want:
-                        out.append(f"GET {path} (Host {name}{''.join(f', {k}: {v}' for k, v in headers.items())}): "
-                                   f"ingress-nginx {want or 404}, edgec {got or d.status}")
-                        if limit and len(out) >= limit:
-                            return out
+                if path.startswith("/") and not any(ch in path for ch in " ?#%\n"):
+                    for headers in headers_sets:
+                        yield served, name, path, headers
+
+
+def ingress_mismatches(edge, served_list, limit: int | None = 5) -> list[str]:
+    """Requests on which edgec's upstreams are not those ingress-nginx's documented routing picks."""
+    from .ingress import pick
+    out = []
+    for served, name, path, headers in ingress_requests(served_list):
+        want = pick(served, name, path, headers)
+        d = decide(edge, Request.to_edge(edge, "GET", path, host=name, headers=tuple(headers.items())))
+        got = d.shares() if d.action == "forward" else None
+        if got != want:
+            out.append(f"GET {path} (Host {name}{''.join(f', {k}: {v}' for k, v in headers.items())}): "
+                       f"ingress-nginx {want or 404}, edgec {got or d.status}")
+            if limit and len(out) >= limit:
+                return out
     return out
