@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import bisect
 import importlib.util
+import pkgutil
 import re
 import sys
 from functools import lru_cache
-from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
 
@@ -27,23 +27,25 @@ MAX_SIZE_BYTES = 1024**4
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    grammar = resources.files("edgec.grammar").joinpath("edge.lark").read_text(encoding="utf-8")
+    # the loader's own read (zip-safe, like importlib.resources, which costs ~4 ms of imports)
+    grammar = pkgutil.get_data("edgec.grammar", "edge.lark").decode("utf-8")
     from .lexer import SharedScannerLexer
     # strict mode (terminal collisions are errors) needs interegular, a test dependency: the
     # tests hold the grammar to it, and users do not pay for importing it
     strict = importlib.util.find_spec("interegular") is not None
     return Lark(grammar, parser="lalr", strict=strict, propagate_positions=True,
-                cache=_cache_path(grammar), maybe_placeholders=True,
+                cache=_cache_path(grammar, strict), maybe_placeholders=True,
                 _plugins={"ContextualLexer": SharedScannerLexer})
 
 
-def _cache_path(grammar: str) -> str | bool:
-    """A per-user cache file beside the temp dir; False (no cache) if that is not writable."""
+def _cache_path(grammar: str, strict: bool) -> str | bool:
+    """A per-user cache file beside the temp dir; False (no cache) if that is not writable.
+    Strict and lax parsers are cached apart: lark rebuilds a cache made with other options."""
     import hashlib
     import os
     import tempfile
     import lark
-    key = hashlib.sha256((grammar + lark.__version__).encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{grammar}{lark.__version__}{strict}".encode()).hexdigest()[:16]
     directory = os.path.join(tempfile.gettempdir(), f"edgec-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
     try:
         os.makedirs(directory, exist_ok=True)
