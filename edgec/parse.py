@@ -29,29 +29,19 @@ MAX_SIZE_BYTES = 1024**4
 def parser() -> Lark:
     # the loader's own read (zip-safe, like importlib.resources, which costs ~4 ms of imports)
     grammar = pkgutil.get_data("edgec.grammar", "edge.lark").decode("utf-8")
-    from .lexer import SharedScannerLexer
+    lexer_code = pkgutil.get_data(__package__, "lexer.py").decode("utf-8")
     # strict mode (terminal collisions are errors) needs interegular, a test dependency: the
     # tests hold the grammar to it, and users do not pay for importing it
     strict = importlib.util.find_spec("interegular") is not None
-    return Lark(grammar, parser="lalr", strict=strict, propagate_positions=True,
-                cache=_cache_path(grammar, strict), maybe_placeholders=True,
-                _plugins={"ContextualLexer": SharedScannerLexer})
-
-
-def _cache_path(grammar: str, strict: bool) -> str | bool:
-    """A per-user cache file beside the temp dir; False (no cache) if that is not writable.
-    Strict and lax parsers are cached apart: lark rebuilds a cache made with other options."""
-    import hashlib
-    import os
-    import tempfile
     import lark
-    key = hashlib.sha256(f"{grammar}{lark.__version__}{strict}".encode()).hexdigest()[:16]
-    directory = os.path.join(tempfile.gettempdir(), f"edgec-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
-    try:
-        os.makedirs(directory, exist_ok=True)
-        return os.path.join(directory, f"grammar-{key}.lark-cache")
-    except OSError:
-        return False
+    from .parser_cache import load_or_build
+    return load_or_build(lambda: _build(grammar, strict), grammar, lexer_code, lark.__version__, str(strict))
+
+
+def _build(grammar: str, strict: bool) -> Lark:
+    from .lexer import SharedScannerLexer
+    return Lark(grammar, parser="lalr", strict=strict, propagate_positions=True, maybe_placeholders=True,
+                _plugins={"ContextualLexer": SharedScannerLexer})
 
 
 def _span(obj) -> Span:
