@@ -68,7 +68,99 @@ def ir_schema() -> dict:
 
 def validate_ir(data: dict) -> list[str]:
     """Every schema violation of an IR's JSON form, as 'path: message' lines."""
+    if conforms(data):
+        return []
     import jsonschema  # heavy import: only the build/ir paths need it
     validator = jsonschema.Draft202012Validator(ir_schema())
     return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
             for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def conforms(data) -> bool:
+    """Whether the IR's JSON form meets the schema (what jsonschema says, ~12x sooner)."""
+    return _quick_check()(data)
+
+
+@lru_cache(maxsize=1)
+def _quick_check():
+    return _conforms_to(ir_schema())
+
+
+def _conforms_to(schema: dict):
+    """A function that says whether a JSON value meets `schema`, for the keywords _type_schema
+    writes, made once from the schema: jsonschema walks the schema anew for every value
+    (~0.7 ms per route at build time). It only has to be right when it says yes: on no,
+    jsonschema says why."""
+    defs: dict = {}  # a $ref is looked up when a value is checked: definitions refer to each other
+    defs.update({name: _check(sub, defs) for name, sub in schema["$defs"].items()})
+    return _check(schema, defs)
+
+
+_TYPES = {
+    "object": lambda v: type(v) is dict,
+    "array": lambda v: type(v) is list,
+    "string": lambda v: type(v) is str,
+    "boolean": lambda v: type(v) is bool,
+    "null": lambda v: v is None,
+    "integer": lambda v: type(v) is int or (type(v) is float and v.is_integer()),
+    "number": lambda v: type(v) in (int, float),
+}
+
+
+def _same(a, b) -> bool:
+    """JSON equality: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
+
+
+def _check(schema: dict, defs: dict):
+    checks = []
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        checks.append(lambda v: defs[name](v))
+    if "type" in schema:
+        checks.append(_TYPES[schema["type"]])
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda v: _same(v, const))
+    if "enum" in schema:
+        options = schema["enum"]
+        checks.append(lambda v: any(_same(v, o) for o in options))
+    if "anyOf" in schema:
+        options = [_check(s, defs) for s in schema["anyOf"]]
+        checks.append(lambda v: any(o(v) for o in options))
+    if "properties" in schema or "required" in schema or "additionalProperties" in schema:
+        props = {k: _check(s, defs) for k, s in schema.get("properties", {}).items()}
+        required = tuple(schema.get("required", ()))
+        closed = schema.get("additionalProperties", True) is False
+
+        def obj(v):
+            if type(v) is not dict:
+                return True
+            if closed and not v.keys() <= props.keys():
+                return False
+            return all(k in v for k in required) and all(c(v[k]) for k, c in props.items() if k in v)
+        checks.append(obj)
+    if "items" in schema or "prefixItems" in schema or "minItems" in schema or "maxItems" in schema:
+        items = _check(schema["items"], defs) if "items" in schema else None
+        prefix = [_check(s, defs) for s in schema.get("prefixItems", ())]
+        least, most = schema.get("minItems", 0), schema.get("maxItems")
+
+        def arr(v):
+            if type(v) is not list:
+                return True
+            if len(v) < least or (most is not None and len(v) > most):
+                return False
+            if not all(c(x) for c, x in zip(prefix, v)):
+                return False
+            return items is None or all(items(x) for x in v[len(prefix):])
+        checks.append(arr)
+    known = {"$ref", "type", "const", "enum", "anyOf", "properties", "required", "additionalProperties", "items",
+             "prefixItems", "minItems", "maxItems", "description", "$schema", "$id", "title", "$defs"}
+    unknown = set(schema) - known
+    if unknown:
+        raise ValueError(f"no fast check for {sorted(unknown)}")
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)

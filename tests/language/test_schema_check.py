@@ -1,0 +1,96 @@
+"""The IR's schema check (edgec/schema.py): the quick check made from the schema agrees with
+jsonschema on every sample's IR and on IR broken in every way a compiler bug could break it,
+and a broken IR is still reported with jsonschema's messages."""
+from __future__ import annotations
+
+import json
+import random
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edgec.ir import to_json
+from edgec.pipeline import analyse
+from edgec.schema import ir_schema, validate_ir
+
+from ..conftest import sample_envs
+
+OTHER_VALUES = [None, 0, 7, -1, 1.5, 2.0, True, False, "", "x", "GET", [], [1], {}, {"a": 1}]
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[dict]:
+    out = []
+    for path, env in (p.values for p in sample_envs()):
+        result = analyse(path.read_text(), str(path), env=env)
+        if result.edge is not None:
+            out.append(json.loads(json.dumps(to_json(result.edge))))
+    assert len(out) > 5
+    return out
+
+
+def _jsonschema_valid(data) -> bool:
+    return not list(jsonschema.Draft202012Validator(ir_schema()).iter_errors(data))
+
+
+def _places(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _places(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _places(v, path + (i,))
+
+
+def _break(data, rnd: random.Random):
+    """One change somewhere in a copy of data: another value, a key taken away or added, an
+    item added or taken away."""
+    data = json.loads(json.dumps(data))
+    path = rnd.choice(list(_places(data)))
+    parent, last = None, None
+    node = data
+    for step in path:
+        parent, last, node = node, step, node[step]
+    change = rnd.randrange(4)
+    if change == 0 and parent is not None:
+        parent[last] = rnd.choice(OTHER_VALUES)
+    elif change == 1 and isinstance(node, dict) and node:
+        del node[rnd.choice(sorted(node))]
+    elif change == 2 and isinstance(node, dict):
+        node[rnd.choice(["extra", *sorted(node)])] = rnd.choice(OTHER_VALUES)
+    elif isinstance(node, list):
+        if node and rnd.random() < 0.5:
+            node.pop(rnd.randrange(len(node)))
+        else:
+            node.append(rnd.choice(node + OTHER_VALUES) if node else rnd.choice(OTHER_VALUES))
+    elif parent is not None:
+        parent[last] = rnd.choice(OTHER_VALUES)
+    return data
+
+
+def test_every_sample_passes(samples):
+    from edgec.schema import conforms
+    for data in samples:
+        assert conforms(data) and validate_ir(data) == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(1, 3))
+def test_the_quick_check_agrees_with_jsonschema_on_broken_ir(samples, rnd, changes):
+    from edgec.schema import conforms
+    data = samples[rnd.randrange(len(samples))]
+    for _ in range(changes):
+        data = _break(data, rnd)
+    assert conforms(data) == _jsonschema_valid(data)
+
+
+def test_a_broken_ir_is_reported_with_where_and_what(samples):
+    data = json.loads(json.dumps(samples[0]))
+    data["routes"][0]["name"] = 5
+    data["listeners"][0]["extra"] = True
+    problems = validate_ir(data)
+    assert any(p.startswith("/routes/0/name:") and "is not of type 'string'" in p for p in problems), problems
+    assert any(p.startswith("/listeners/0:") and "extra" in p for p in problems), problems
