@@ -47,6 +47,7 @@ class ServerLocations:
         self._named_blocks: list[D] = []
         self._answers: set[str] = set()
         self._authorized: dict[Handler, str] = {}
+        self._authorized_per_route: dict[int, int] = {}  # route index → named locations made for it
 
     def build(self, sp: ServerPlan) -> list[D]:
         out = []
@@ -110,7 +111,8 @@ class ServerLocations:
         if route.auth in self.parts.js.jwt:
             name = self._authorized.get(h)
             if name is None:
-                same = sum(other.route_index == h.route_index for other in self._authorized)
+                same = self._authorized_per_route.get(h.route_index, 0)
+                self._authorized_per_route[h.route_index] = same + 1
                 name = self._authorized[h] = f"@{route.name}_authorized" + (f"_{same + 1}" if same else "")
                 self._named_blocks.append(D("location", name, block=self.checked(h)))
             return refuse + self.parts.policies.preflight(route) + self.parts.js.gate(route, name)

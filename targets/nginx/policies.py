@@ -33,6 +33,7 @@ class Policies:
         self.files = files  # the build's output files: key lists are written here
         self.external = ExternalAuths(edge)
         self.zones: list[D] = []  # limit_req_zone, at http level
+        self._zone_names: set[str] = set()
 
     def directives(self, route: ir.Route) -> list[D]:
         out = self.preflight(route)
@@ -84,7 +85,8 @@ class Policies:
         key = {"client_ip": "$binary_remote_addr", "claim": "$" + LIMIT_KEY}.get(rl.key.source) or \
             "$" + header_var(rl.key.name or "")
         name = f"rl_{route.name}"
-        if not any(z.args[1].startswith(f"zone={name}:") for z in self.zones):
+        if name not in self._zone_names:
+            self._zone_names.add(name)
             self.zones.append(D("limit_req_zone", Expr(key), f"zone={name}:10m", f"rate={rate(rl)}"))
         return name
 
