@@ -20,11 +20,12 @@ from edgec import ir, routing
 
 from .calls import Call, Origin, Ref, Words
 from .errors import CANNOT, QUOTA, PlanError
-from .names import waf_name
+from .names import jmespath_literal, waf_name
 
 MAX_ROUTES = 300  # routes per API (service quota)
 MAX_INTEGRATIONS = 300
 MAX_AUTHORIZERS = 10
+MAX_DOMAINS = 120  # custom domain names per account and region
 MAX_MAPPINGS = 50  # parameter mappings per integration
 # API Gateway maps response headers per status code, not per class: every registered one
 STATUSES = tuple(str(s.value) for s in http.HTTPStatus if 200 <= s.value <= 599)
@@ -32,6 +33,7 @@ TIMEOUT_MS = (50, 30_000)  # an HTTP API integration's timeout
 API_ID = "a1b2c3d4e5"
 LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/0123456789abcdef/0123456789abcdef"
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:edge"
+CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
 STAGE = "$default"
 # the JSON access-log fields of the other targets, from API Gateway's $context variables
 ACCESS_LOG = {"time": "$context.requestTime", "request_id": "$context.requestId",
@@ -72,6 +74,16 @@ class ApiRoute:
 
 
 @dataclass
+class ApiDomain:
+    """A custom domain name for a host the routes name, mapped to the API's $default stage."""
+
+    name: str
+    create: Call
+    update: Call  # its certificate, when the certificate input changed
+    mapping: Call
+
+
+@dataclass
 class HttpApi:
     name: str
     create: Call
@@ -82,25 +94,88 @@ class HttpApi:
     authorizers: list[ApiAuthorizer] = field(default_factory=list)
     integrations: list[ApiIntegration] = field(default_factory=list)
     routes: list[ApiRoute] = field(default_factory=list)
+    domains: list[ApiDomain] = field(default_factory=list)
     stage: Call | None = None
     stage_fingerprint: str = ""
     delete_stage: Call | None = None
     delete_route: Call | None = None
     delete_integration: Call | None = None
     delete_authorizer: Call | None = None
-    delete_api: Call | None = None
-    delete_vpc_link: Call | None = None
+    delete_cors: Call | None = None  # when no route has cors: an earlier build's configuration goes
 
     def calls(self) -> list[Call]:
         out = [self.create, self.update, self.tag, self.vpc_link, self.stage, self.delete_stage, self.delete_route,
-               self.delete_integration, self.delete_authorizer, self.delete_api, self.delete_vpc_link]
+               self.delete_integration, self.delete_authorizer, self.delete_cors]
         for a in self.authorizers:
             out += [a.create, a.update]
         for i in self.integrations:
             out += [i.create, i.update]
         for r in self.routes:
             out += [r.create, r.update]
+        for d in self.domains:
+            out += [d.create, d.update, d.mapping]
         return [c for c in out if c is not None]
+
+
+@dataclass
+class ApiTeardown:
+    """The HTTP API and VPC link of this edge and env, found by name: destroy.sh deletes them, and
+    so does deploy.sh of a build without API Gateway (one built with it may have made them)."""
+
+    name: str
+    owned_domains: str  # JMESPath over get-domain-names: the custom domains tagged with this edge and env
+    delete_api: Call
+    delete_vpc_link: Call
+    delete_mapping: Call
+    delete_domain: Call
+
+    def calls(self) -> list[Call]:
+        return [self.delete_api, self.delete_vpc_link, self.delete_mapping, self.delete_domain]
+
+
+def api_name(edge: ir.Edge) -> str:
+    return waf_name("edgec", edge.name, edge.env or "")
+
+
+def teardown(edge: ir.Edge) -> ApiTeardown:
+    origin = Origin("destroy")
+    domain = Ref("domain", "api.example.com")
+    owned = (f'Items[?Tags."edgec:edge"=={jmespath_literal(edge.name)} && '
+             f'Tags."edgec:env"=={jmespath_literal(edge.env or "")}].DomainName')
+    return ApiTeardown(api_name(edge), owned,
+                       Call("apigatewayv2", "DeleteApi", {"ApiId": Ref("api", API_ID)}, origin),
+                       Call("apigatewayv2", "DeleteVpcLink", {"VpcLinkId": Ref("vpc_link", "abc123")}, origin),
+                       Call("apigatewayv2", "DeleteApiMapping",
+                            {"ApiMappingId": Ref("id", "abc123"), "DomainName": domain}, origin),
+                       Call("apigatewayv2", "DeleteDomainName", {"DomainName": domain}, origin))
+
+
+def domains(edge: ir.Edge, api: Ref, tags: dict[str, str]) -> list[ApiDomain]:
+    """A custom domain per exact host the routes name, when the edge serves HTTPS (so that the
+    certificate input is given): API Gateway presents that certificate for the host."""
+    if not any(lst.protocol == "https" for lst in edge.listeners):
+        return []
+    first: dict[str, ir.Route] = {}
+    for route in edge.routes:
+        for host in (h for m in route.matches for h in m.hosts if "*" not in h):
+            first.setdefault(host, route)
+    if len(first) > MAX_DOMAINS:
+        over = first[sorted(first)[MAX_DOMAINS]]
+        raise PlanError(QUOTA, f"this edge names {len(first)} hosts; an account has at most {MAX_DOMAINS} API "
+                               f"Gateway custom domain names per region", over.span)
+    config = [{"CertificateArn": Ref("aws_certificate", CERT_ARN), "EndpointType": "REGIONAL",
+               "SecurityPolicy": "TLS_1_2"}]
+    out = []
+    for host in sorted(first):
+        origin = Origin(f"the custom domain name {host}", first[host].span)
+        out.append(ApiDomain(
+            host,
+            Call("apigatewayv2", "CreateDomainName",
+                 {"DomainName": host, "DomainNameConfigurations": config, "Tags": tags}, origin),
+            Call("apigatewayv2", "UpdateDomainName", {"DomainName": host, "DomainNameConfigurations": config},
+                 origin),
+            Call("apigatewayv2", "CreateApiMapping", {"ApiId": api, "DomainName": host, "Stage": STAGE}, origin)))
+    return out
 
 
 # ---- route keys ---------------------------------------------------------------------------
@@ -286,9 +361,8 @@ def throttling(rate: ir.RateLimit) -> dict:
 
 
 def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
-    env = edge.env or ""
     tag_map = {t["Key"]: t["Value"] for t in tags}
-    name = waf_name("edgec", edge.name, env)
+    name = api_name(edge)
     api = Ref("api", API_ID)
     origin = Origin("the HTTP API")
     spec: dict = {"Name": name}
@@ -367,13 +441,14 @@ def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
     out.stage_fingerprint = fingerprint
     out.stage = Call("apigatewayv2", "CreateStage",
                      {**stage, "Tags": {**tag_map, "edgec:settings": fingerprint}}, Origin("the $default stage"))
-    teardown = Origin("destroy")
-    out.delete_stage = Call("apigatewayv2", "DeleteStage", {"ApiId": api, "StageName": STAGE}, teardown)
-    out.delete_route = Call("apigatewayv2", "DeleteRoute", {"ApiId": api, "RouteId": Ref("id", "abc123")}, teardown)
+    cleanup = Origin("destroy")
+    out.delete_stage = Call("apigatewayv2", "DeleteStage", {"ApiId": api, "StageName": STAGE}, cleanup)
+    out.delete_route = Call("apigatewayv2", "DeleteRoute", {"ApiId": api, "RouteId": Ref("id", "abc123")}, cleanup)
     out.delete_integration = Call("apigatewayv2", "DeleteIntegration",
-                                  {"ApiId": api, "IntegrationId": Ref("id", "abc123")}, teardown)
+                                  {"ApiId": api, "IntegrationId": Ref("id", "abc123")}, cleanup)
     out.delete_authorizer = Call("apigatewayv2", "DeleteAuthorizer",
-                                 {"ApiId": api, "AuthorizerId": Ref("id", "abc123")}, teardown)
-    out.delete_api = Call("apigatewayv2", "DeleteApi", {"ApiId": api}, teardown)
-    out.delete_vpc_link = Call("apigatewayv2", "DeleteVpcLink", {"VpcLinkId": Ref("vpc_link", "abc123")}, teardown)
+                                 {"ApiId": api, "AuthorizerId": Ref("id", "abc123")}, cleanup)
+    out.domains = domains(edge, api, tag_map)
+    if cors is None:
+        out.delete_cors = Call("apigatewayv2", "DeleteCorsConfiguration", {"ApiId": api}, origin)
     return out

@@ -117,6 +117,7 @@ class Plan:
     waf: WebAcl | None
     waf_name: str
     teardown: Teardown
+    api_teardown: apigw.ApiTeardown
     api: apigw.HttpApi | None = None  # gateway=apigw: the HTTP API in front of the load balancer
     # gateway=apigw: why rules answer 501 instead of the redirect or response the ALB cannot make
     declined: list[PlanError] = field(default_factory=list)
@@ -140,6 +141,7 @@ class Plan:
                 out += [r.create, r.modify, r.tags]
         if self.waf:
             out += [self.waf.create, self.waf.update, self.waf.associate]
+        out += self.api_teardown.calls()
         if self.api:
             out += self.api.calls()
         return out
@@ -358,4 +360,4 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
               and (i.key != "vpc" or target_groups)
               and (i.key != "log_group" or (api is not None and api.stage.params.get("AccessLogSettings")))]
     return Plan(edge.name, env, lb_name, needed, defaults, lb_create, lb_converge, target_groups,
-                listeners, web_acl, acl_name, _teardown(acl_name), api, declined)
+                listeners, web_acl, acl_name, _teardown(acl_name), apigw.teardown(edge), api, declined)

@@ -151,3 +151,32 @@ def test_what_aws_cannot_serve_answers_501_and_says_so_at_the_route():
     assert rules[("both", "/both")]["FixedResponseConfig"]["StatusCode"] == "501"
     assert rules[("old", "/old/*")]["FixedResponseConfig"]["StatusCode"] == "501"
     assert rules[("old", "/old")]["Type"] == "redirect"  # an exact path still redirects
+
+
+def test_a_custom_domain_per_exact_host_when_the_edge_serves_https():
+    https = BASE.replace("listen http 80", 'listen https 443 { tls cert "/e/c.crt" key "/e/c.key" }')
+    routes = '''  route a {
+    match host "api.example.com" path prefix "/a"
+    match host "*.example.com" path prefix "/a"
+    forward a
+  }
+  route b {
+    match host "www.example.com"
+    forward a
+  }'''
+    target, ctx, items = compile_(https % routes)
+    assert codes(items) == []
+    plan = target.plan(ctx)
+    assert [d.name for d in plan.api.domains] == ["api.example.com", "www.example.com"]
+    for d in plan.api.domains:
+        assert d.mapping.params["Stage"] == "$default" and d.create.params["Tags"]["edgec:edge"] == "g"
+        assert [p for c in (d.create, d.update, d.mapping) for p in problems(c)] == []
+    assert [p for c in plan.api_teardown.calls() for p in problems(c)] == []
+    target, ctx, _ = compile_(BASE % routes)  # plain HTTP: no certificate to present
+    assert target.plan(ctx).api.domains == []
+
+
+def test_without_cors_the_plan_deletes_an_earlier_cors_configuration():
+    target, ctx, _ = compile_(BASE % '  route r { forward a }')
+    api = target.plan(ctx).api
+    assert api.delete_cors.operation == "DeleteCorsConfiguration" and problems(api.delete_cors) == []

@@ -61,6 +61,19 @@ owned_target_groups() {
   done
 }
 
+# remove_domain NAME: the API mappings of custom domain NAME, then the domain itself
+remove_domain() {
+  local domain=$1 id
+  for id in $(aws_ apigatewayv2 get-api-mappings --domain-name "$domain" --output text \
+      --query 'Items[].ApiMappingId'); do
+    aws_ apigatewayv2 delete-api-mapping \
+        --api-mapping-id "$id" \
+        --domain-name "$domain" >/dev/null
+  done
+  aws_ apigatewayv2 delete-domain-name \
+      --domain-name "$domain" >/dev/null
+}
+
 aws_region=""
 input aws_region EDGE_AWS_REGION 0 us-east-1 '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'the AWS region, e.g. eu-west-1' 'region in target aws { }'
 aws_vpc=""
@@ -589,4 +602,26 @@ if [ "$associated" != "$acl_arn" ]; then
     sleep "$((attempt * 5))"
   done
 fi
+
+# an earlier build with -O gateway=apigw may have put an HTTP API in front: this one has none
+# ---- HTTP API (API Gateway) ------------------------------------------------------------------
+for domain in $(aws_ apigatewayv2 get-domain-names --output text --query 'Items[?Tags."edgec:edge"=='"'"'alb'"'"' && Tags."edgec:env"=='"'"'prod'"'"'].DomainName'); do
+  say "deleting custom domain $domain and its API mappings"
+  remove_domain "$domain"
+done
+api=$(aws_ apigatewayv2 get-apis --output text \
+  --query 'Items[?Name=='"'"'edgec-alb-prod'"'"'].ApiId | [0]')
+if found "$api"; then
+  say 'deleting HTTP API edgec-alb-prod with its routes, integrations, authorizers and stage'
+  aws_ apigatewayv2 delete-api \
+      --api-id "$api" >/dev/null
+fi
+vpc_link=$(aws_ apigatewayv2 get-vpc-links --output text \
+  --query 'Items[?Name=='"'"'edgec-alb-prod'"'"'].VpcLinkId | [0]')
+if found "$vpc_link"; then
+  say 'deleting VPC link edgec-alb-prod'
+  aws_ apigatewayv2 delete-vpc-link \
+      --vpc-link-id "$vpc_link" >/dev/null
+fi
+
 say "done: $lb"

@@ -58,6 +58,19 @@ owned_target_groups() {
   done
 }
 
+# remove_domain NAME: the API mappings of custom domain NAME, then the domain itself
+remove_domain() {
+  local domain=$1 id
+  for id in $(aws_ apigatewayv2 get-api-mappings --domain-name "$domain" --output text \
+      --query 'Items[].ApiMappingId'); do
+    aws_ apigatewayv2 delete-api-mapping \
+        --api-mapping-id "$id" \
+        --domain-name "$domain" >/dev/null
+  done
+  aws_ apigatewayv2 delete-domain-name \
+      --domain-name "$domain" >/dev/null
+}
+
 aws_region=""
 input aws_region EDGE_AWS_REGION 0 eu-west-1 '^[a-z]{2}(-[a-z]+)+-[0-9]+$' 'the AWS region, e.g. eu-west-1' 'region in target aws { }'
 stop_if_missing
@@ -67,6 +80,26 @@ aws_() { aws --region "$aws_region" "$@"; }
 say "edge $edge, env $env"
 lb=$(aws_ elbv2 describe-load-balancers --output text \
   --query 'LoadBalancers[?LoadBalancerName=='"'"'edgec-secure-prod'"'"'].LoadBalancerArn | [0]')
+
+# ---- HTTP API (API Gateway) ------------------------------------------------------------------
+for domain in $(aws_ apigatewayv2 get-domain-names --output text --query 'Items[?Tags."edgec:edge"=='"'"'secure'"'"' && Tags."edgec:env"=='"'"'prod'"'"'].DomainName'); do
+  say "deleting custom domain $domain and its API mappings"
+  remove_domain "$domain"
+done
+api=$(aws_ apigatewayv2 get-apis --output text \
+  --query 'Items[?Name=='"'"'edgec-secure-prod'"'"'].ApiId | [0]')
+if found "$api"; then
+  say 'deleting HTTP API edgec-secure-prod with its routes, integrations, authorizers and stage'
+  aws_ apigatewayv2 delete-api \
+      --api-id "$api" >/dev/null
+fi
+vpc_link=$(aws_ apigatewayv2 get-vpc-links --output text \
+  --query 'Items[?Name=='"'"'edgec-secure-prod'"'"'].VpcLinkId | [0]')
+if found "$vpc_link"; then
+  say 'deleting VPC link edgec-secure-prod'
+  aws_ apigatewayv2 delete-vpc-link \
+      --vpc-link-id "$vpc_link" >/dev/null
+fi
 
 # ---- WAF web ACL ----------------------------------------------------------------------------
 acl=$(aws_ wafv2 list-web-acls --scope REGIONAL --output text \
