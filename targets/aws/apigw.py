@@ -123,7 +123,8 @@ class ApiTeardown:
     so does deploy.sh of a build without API Gateway (one built with it may have made them)."""
 
     name: str
-    owned_domains: str  # JMESPath over get-domain-names: the custom domains tagged with this edge and env
+    edge: str
+    env: str
     delete_api: Call
     delete_vpc_link: Call
     delete_mapping: Call
@@ -131,6 +132,13 @@ class ApiTeardown:
 
     def calls(self) -> list[Call]:
         return [self.delete_api, self.delete_vpc_link, self.delete_mapping, self.delete_domain]
+
+    @property
+    def owned_domains(self) -> str:
+        """JMESPath over get-domain-names: the custom domains tagged with this edge and env (read
+        only once the model accepted the tag values, which cannot hold quotes)."""
+        return (f'Items[?Tags."edgec:edge"=={jmespath_literal(self.edge)} && '
+                f'Tags."edgec:env"=={jmespath_literal(self.env)}].DomainName')
 
 
 def api_name(edge: ir.Edge) -> str:
@@ -140,9 +148,7 @@ def api_name(edge: ir.Edge) -> str:
 def teardown(edge: ir.Edge) -> ApiTeardown:
     origin = Origin("destroy")
     domain = Ref("domain", "api.example.com")
-    owned = (f'Items[?Tags."edgec:edge"=={jmespath_literal(edge.name)} && '
-             f'Tags."edgec:env"=={jmespath_literal(edge.env or "")}].DomainName')
-    return ApiTeardown(api_name(edge), owned,
+    return ApiTeardown(api_name(edge), edge.name, edge.env or "",
                        Call("apigatewayv2", "DeleteApi", {"ApiId": Ref("api", API_ID)}, origin),
                        Call("apigatewayv2", "DeleteVpcLink", {"VpcLinkId": Ref("vpc_link", "abc123")}, origin),
                        Call("apigatewayv2", "DeleteApiMapping",
