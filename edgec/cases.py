@@ -8,7 +8,8 @@ cases:
     request: {method: GET, url: /api/v1/users?page=2, host: shop.localhost, headers: {Accept: text/html}}
     expect:
       route: users                # null: no route matches
-      upstream: users             # or weights: {v1: 0.7, v2: 0.3} with n: 500 and tolerance: 0.05
+      upstream: users             # or weights: {v1: 0.7, v2: 0.3} with n: 500 and tolerance: 0.05,
+                                  # or upstreams: [v1, v2] (a split: one of them takes the request)
       status: 200                 # what the client sees
       path: /users?page=2         # path + query the backend receives
       host: shop.localhost        # Host the backend receives
@@ -41,7 +42,7 @@ from typing import Any
 from . import ir
 from .routing import Decision, Request, decide, host_hint, method_problem
 
-EXPECT_KEYS = {"route", "upstream", "weights", "n", "tolerance", "status", "path", "host", "headers",
+EXPECT_KEYS = {"route", "upstream", "upstreams", "weights", "n", "tolerance", "status", "path", "host", "headers",
                "absent_headers", "response_headers", "absent_response_headers", "location", "body", "auth",
                "retry", "timeouts", "cache", "rate_limit", "mirrored"}
 REQUEST_KEYS = {"method", "url", "path", "host", "headers", "port"}
@@ -179,7 +180,7 @@ def _case(raw: Any, where: str) -> Case:
 
 
 _MAPPINGS = ("headers", "response_headers", "weights", "retry", "timeouts", "cache", "rate_limit")
-_LISTS = ("absent_headers", "absent_response_headers", "mirrored")
+_LISTS = ("absent_headers", "absent_response_headers", "mirrored", "upstreams")
 
 
 def _check_expect(expect: dict, where: str) -> None:
@@ -193,7 +194,8 @@ def _check_expect(expect: dict, where: str) -> None:
             raise CaseError(f"{where}: expect.{key} must be a mapping")
     for key in _LISTS:
         if key in expect and not isinstance(expect[key], list):
-            raise CaseError(f"{where}: expect.{key} must be a list of header names")
+            raise CaseError(f"{where}: expect.{key} must be a list of {'upstream' if key == 'upstreams' else 'header'} "
+                            "names")
     for name, share in (expect.get("weights") or {}).items():
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise CaseError(f"{where}: expect.weights.{name} must be a share between 0 and 1")
@@ -247,6 +249,8 @@ def compare(case: Case, d: Decision) -> list[str]:
         want("route", e["route"], d.route)
     if "upstream" in e:
         want("upstream", e["upstream"], d.upstream)
+    if "upstreams" in e:
+        want("upstreams", sorted(e["upstreams"]), sorted(n for n in d.shares() if n))
     if "weights" in e:
         shares = d.shares()
         for name, share in e["weights"].items():

@@ -91,7 +91,7 @@ CODES = (
          "an https listener has no tls cert/key (or an http listener has tls or http2)"),
     Code("E208", "missing-action", "values", "a route has no action, or an aggregate has no parts"),
     Code("E209", "duplicate-action", "values", "a route has two actions"),
-    Code("E210", "bad-path", "values", "a path does not start with `/`"),
+    Code("E210", "bad-path", "values", "a path does not start with `/`, or a route's path holds `?` or `#`"),
     Code("E211", "bad-method", "values", "an HTTP method edgec does not know"),
     Code("E212", "value-out-of-range", "values",
          "a number is outside what the setting allows, or a value beyond the language's bounds"),
@@ -103,7 +103,8 @@ CODES = (
     Code("E217", "backup-with-hash", "values",
          "backup servers in an upstream balanced by hash, ip_hash or random (no server is ever 'next')"),
     Code("E218", "bad-host", "values", "a host condition is not a host name or `*.wildcard`"),
-    Code("E219", "bad-header", "values", "a header name HTTP does not allow, or a header value with a line break"),
+    Code("E219", "bad-header", "values", "a header name HTTP does not allow, a request header name with `_`, "
+         "or a header value with a line break"),
     Code("E220", "bad-retry", "values", "a retry condition is not an error status, `5xx` or `connect_error`"),
     Code("E221", "bad-value", "values", "a value is not one the setting accepts"),
     Code("E222", "duplicate-listener", "values", "two listeners on the same address and port"),
@@ -111,6 +112,7 @@ CODES = (
          "a `redirect prefix` on a route whose matches are not all path prefixes"),
     Code("E224", "header-op-arity", "values", "a header operation has the wrong number of values"),
     Code("E225", "hsts-without-tls", "lint", "hsts on a listener that does not serve HTTPS"),
+    Code("E226", "body-not-allowed", "values", "`respond` gives a body to a status HTTP sends without one (204, 205, 304)"),
     # lint warnings
     Code("W301", "unused-upstream", "lint", "an upstream no route uses"),
     Code("W302", "unused-auth", "lint", "an auth provider no route uses"),

@@ -20,6 +20,7 @@ COMMANDS = {
     "lsp": "serve the language server protocol on stdin/stdout (diagnostics, formatting, symbols)",
     "import": "write the .edge file that behaves as an nginx.conf or Ingress objects did (--verify compares)",
     "graph": "draw listeners, hosts, routes in precedence order and upstreams (dot, mermaid, svg, png)",
+    "fuzz": "serve generated edge files with real gateways and compare every answer with `edgec explain`",
 }
 
 

@@ -13,9 +13,20 @@ from typing import Iterator
 from . import directives, ir
 from .diagnostics import Span
 
+# what requests send that a product may treat otherwise than routing.decide: no edge file
+# uses these, a request does (edgec.harness.live.case_features says which)
+REQUEST_FEATURES: dict[str, str] = {
+    "request.path.unnormalised": "a request path that normalisation changes (dot segments, '//', %XX of a "
+                                 "character that needs none): what the backend receives",
+    "request.path.unsafe_characters": "raw ASCII characters RFC 3986 leaves out of a path "
+                                      "(| { } [ ] < > ^ \\ \" and backtick): passed on as sent",
+    "request.query.bare": "a target ending in a bare '?' (an empty query): where it goes on",
+    "request.host.upper_case": "a Host with upper-case letters: the host of a redirect's Location",
+}
+
 # name → what it means (docs/targets.md is generated from this and the tables), as the
-# directives declare them
-FEATURES: dict[str, str] = directives.features()
+# directives declare them, then the request features
+FEATURES: dict[str, str] = {**directives.features(), **REQUEST_FEATURES}
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,7 @@ def host_hint(edge: ir.Edge, request: Request, decision: "Decision") -> str | No
         for m in route.matches:
             for pattern in m.hosts:
                 host = "www" + pattern[1:] if pattern.startswith("*.") else pattern
-                again = decide(edge, Request(request.method, request.scheme, host, request.port, request.path,
-                                             request.query, request.headers))
+                again = decide(edge, dataclasses.replace(request, host=host))
                 if again.route is not None:
                     return (f"no Host was given, so the request was sent with Host {DEFAULT_HOST}; route "
                             f"'{again.route}' takes it with Host {host} (add -H 'Host: {host}', or "
@@ -100,6 +99,7 @@ class Request:
     path: str  # raw path as sent, without the query
     query: str = ""  # raw query string, without "?"
     headers: Headers = ()  # every other header line, in order (Host is `host`)
+    bare_query: bool = False  # the target ends in a "?" with nothing after it
 
     @classmethod
     def from_url(cls, method: str, url: str, headers: Iterable[tuple[str, str]] = (),
@@ -123,15 +123,15 @@ class Request:
             rest = url[len(scheme) + 3 + len(parts.netloc):] or "/"
         else:
             scheme, url_host, rest = "http", None, url or "/"
-        path, _, query = rest.partition("?")
+        path, mark, query = rest.partition("?")
         chosen_host = host if host is not None else host_header if host_header is not None else \
             url_host if url_host is not None else DEFAULT_HOST
-        return cls(method, scheme, chosen_host, port, path or "/", query, tuple(hdrs))
+        return cls(method, scheme, chosen_host, port, path or "/", query, tuple(hdrs), bool(mark) and not query)
 
     @property
     def target(self) -> str:
-        """The request target as sent: raw path plus query."""
-        return self.path + ("?" + self.query if self.query else "")
+        """The request target as sent: raw path plus query (a bare "?" included)."""
+        return self.path + ("?" + self.query if self.query or self.bare_query else "")
 
     @classmethod
     def to_edge(cls, edge: ir.Edge, method: str, url: str, headers: Iterable[tuple[str, str]] = (),
@@ -142,7 +142,7 @@ class Request:
         if port is None and not url.startswith(("http://", "https://")):
             lst = next((x for x in edge.listeners if x.redirect is None), None)
             if lst is not None:
-                req = cls(req.method, lst.protocol, req.host, lst.port, req.path, req.query, req.headers)
+                req = dataclasses.replace(req, scheme=lst.protocol, port=lst.port)
         return req
 
 
@@ -241,7 +241,10 @@ class BadPath(ValueError):
     pass
 
 
-_PATH_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/")
+# what a gateway must escape in a path it sends: what would end the path or the request line
+# (controls, space, "#", "?"), "%" (which would read as an escape), DEL and non-ASCII bytes;
+# nginx's own set (NGX_ESCAPE_URI), so other characters go on as the client sent them
+PATH_SENT_AS_IS = frozenset(range(0x21, 0x7f)) - frozenset(b"#%?")
 _NEEDS_WORK = re.compile(r"%|//|/\.")
 
 
@@ -285,12 +288,20 @@ def normalize_path(raw: str) -> str:
 
 
 def escape_path(path: str) -> str:
-    """A decoded path made fit to send again: bytes outside the RFC 3986 path characters
-    become %XX (so a decoded "%" or "?" cannot change the request's meaning)."""
+    """A decoded path made fit to send again: controls, space, "#", "%", "?", DEL and bytes
+    over 0x7f become %XX (so a decoded "%" or "?" cannot change the request's meaning);
+    other characters, `[` or `|` among them, are sent as they are."""
     data = path.encode("utf-8", "surrogateescape")
-    if all(b in _PATH_SAFE for b in data):
+    if all(b in PATH_SENT_AS_IS for b in data):
         return path
-    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in data)
+    return "".join(chr(b) if b in PATH_SENT_AS_IS else f"%{b:02X}" for b in data)
+
+
+def without_underscores(headers: Headers) -> Headers:
+    """The header lines an edge reads and passes on: a name with "_" is dropped, as nginx
+    and Envoy drop it by default (through a proxy that maps "_" and "-" to one CGI name,
+    X_User could pose as X-User)."""
+    return tuple((n, v) for n, v in headers if "_" not in n)
 
 
 def strip_slash(prefix: str) -> str:
@@ -653,12 +664,16 @@ class Router:
         return out
 
     def decide(self, req: Request) -> Decision:
+        if req.headers and any("_" in name for name, _ in req.headers):
+            req = dataclasses.replace(req, headers=without_underscores(req.headers))
         if req.host and not valid_host(req.host):  # never routed on, nor reflected into a redirect
             return Decision(400, "bad_request", reason="invalid Host header")
         if self.redirecting:
             listener = self.redirecting.get(req.port if req.port is not None else self.listener_port(req))
             if listener is not None:
                 return self._listener_redirect(req, listener)
+        if not (req.path.isascii() and req.query.isascii()):
+            return Decision(400, "bad_request", reason="bad request target: a raw byte over 0x7f (send it %XX-encoded)")
         try:
             path = normalize_path(req.path)
         except BadPath as err:
@@ -674,7 +689,7 @@ class Router:
         if plan[0] == "forward":  # the hot path: everything that does not depend on the request is ready
             _, head, tail, rw_path, rw_host, ops = plan
             if rw_path is None:
-                upstream_path = req.path + "?" + req.query if req.query else req.path
+                upstream_path = req.target
             else:
                 upstream_path = self._rewritten(rw_path, e, path) + ("?" + req.query if req.query else "")
             headers = req.headers if ops is None else tuple(apply_header_ops(ops, req.headers))
@@ -1005,4 +1020,4 @@ def decide(edge: ir.Edge, request: Request) -> Decision:
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
            "first_match_order", "per_edge", "virtual_hosts", "address_allowed", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
-           "valid_host", "target_parts", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]
+           "valid_host", "target_parts", "without_underscores", "PATH_SENT_AS_IS", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

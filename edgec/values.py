@@ -281,11 +281,17 @@ class Values:
             return default
         return self.string(items[key].args["values"][0], what, allow_secret=allow_secret, default=default)
 
-    def path(self, value: Value | None, what: str) -> str:
+    def path(self, value: Value | None, what: str, with_query: bool = False) -> str:
+        """A path value; with_query: a request target, which may hold a query (`/orders?mine=1`)."""
         text = self.string(value, what, default="/")
         if not text.startswith("/"):
             self.sink.error("E210", f"{what} '{text}' must start with '/'", value.span if value else None,
                             hint=f'write "/{text}"')
+        elif not with_query and ("?" in text or "#" in text):
+            self.sink.error("E210", f"{what} '{text}' holds '{'?' if '?' in text else '#'}', which ends a path",
+                            value.span if value else None,
+                            hint='a request\'s path never holds a raw "?" or "#": test the query with '
+                                 '`query "name" = "value"`, or write an encoded %3F / %23')
         return text
 
     def check_regex(self, pattern: str | None, span: Span) -> None:

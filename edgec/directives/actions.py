@@ -8,6 +8,7 @@ from ..ir import DEFAULT_PART_TIMEOUT_MS, DEFAULT_REDIRECT_STATUS, DEFAULT_RESPO
 from . import directive
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+BODILESS = (204, 205, 304)  # statuses HTTP sends without content
 
 
 def _forward_uses(route: ir.Route):
@@ -88,8 +89,12 @@ def redirect(v, stmt, out):
 def respond(v, stmt, out):
     a = stmt.args
     status = v.integer(a["status"], "response status", default=200, low=100, high=599)
+    body = v.string(a["body"], "response body", default="", controls="\n\r\t") if a["body"] else ""
+    if body and status in BODILESS:
+        v.sink.error("E226", f"a {status} response has no body (RFC 9110 §15): the body would never be sent",
+                     a["body"].span, hint=f"write `respond {status}`, or answer 200 with the body")
     out["action"] = ir.Respond(
-        "respond", status, v.string(a["body"], "response body", default="", controls="\n\r\t") if a["body"] else "",
+        "respond", status, body,
         v.string(a["type"], "content type", default=DEFAULT_RESPOND_TYPE) if a["type"] else DEFAULT_RESPOND_TYPE)
 
 
@@ -108,7 +113,7 @@ def aggregate(v, stmt, out):
         method = a["method"].value.upper()
         if method not in ir.HTTP_METHODS:
             v.sink.error("E211", f"unknown HTTP method '{a['method'].value}'", a["method"].span)
-        parts.append(ir.AggregatePart(name, method, a["upstream"].value, v.path(a["path"], "part path"),
+        parts.append(ir.AggregatePart(name, method, a["upstream"].value, v.path(a["path"], "part path", with_query=True),
                                       a["timeout"].value if a["timeout"] else DEFAULT_PART_TIMEOUT_MS))
     if not parts:
         v.sink.error("E208", "aggregate needs at least one part", stmt.span,

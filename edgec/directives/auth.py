@@ -9,6 +9,7 @@ from ..ir import (DEFAULT_API_KEY_HEADER, DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS, DEFA
                   DEFAULT_JWT_LEEWAY_MS, DEFAULT_REALM, HEADER_NAME)
 from . import directive
 from .upstream import server_address
+from .match import check_header_name
 
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                   "EdDSA", "HS256", "HS384", "HS512")
@@ -45,7 +46,7 @@ def _jwt(v, stmt, name, items) -> ir.JwtAuth:
         if "secret" in items else None,
         audiences=audiences, algorithms=algorithms,
         leeway_ms=items["leeway"].args["values"][0].value if "leeway" in items else DEFAULT_JWT_LEEWAY_MS,
-        header=v.one_string(items, "header", "jwt header", default="Authorization"),
+        header=_header(v, items, "jwt header", "Authorization"),
         span=stmt.span)
 
 
@@ -67,7 +68,7 @@ def _api_key(v, stmt, name, items) -> ir.ApiKeyAuth:
         if secret is not None:
             keys.append(secret)
     return ir.ApiKeyAuth(name=name, kind="api_key",
-                         header=v.one_string(items, "header", "api key header", default=DEFAULT_API_KEY_HEADER),
+                         header=_header(v, items, "api key header", DEFAULT_API_KEY_HEADER),
                          keys_file=v.one_string(items, "keys_file", "keys file"),
                          keys=tuple(keys), span=stmt.span)
 
@@ -107,3 +108,9 @@ def _header_names(v, items, key) -> tuple[str, ...]:
         elif text.lower() not in (n.lower() for n in names):
             names.append(text)
     return tuple(names)
+def _header(v, items, what: str, default: str) -> str:
+    """The request header a provider reads its credential from."""
+    name = v.one_string(items, "header", what, default=default)
+    if "header" in items:
+        check_header_name(v, name, items["header"].args["values"][0].span)
+    return name

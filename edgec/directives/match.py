@@ -47,6 +47,19 @@ def match(v, stmt, out):
                  tuple(conds["header"]), tuple(conds["query"]), span=stmt.span))
 
 
+def check_header_name(v, name: str, span, request: bool = True) -> None:
+    """A header name a route may test or change: an HTTP token, and for a request header
+    one without "_" (the edge drops such header lines, as nginx and Envoy do:
+    routing.without_underscores)."""
+    if not HEADER_NAME.match(name):
+        v.sink.error("E219", f"'{name}' is not a valid header name", span,
+                     hint="header names are letters, digits and !#$%&'*+-.^_`|~")
+    elif request and "_" in name:
+        v.sink.error("E219", f"request header '{name}' has '_': the edge drops such headers", span,
+                     hint=f"nginx and Envoy drop header lines whose names hold '_' (a proxy could read X_User as "
+                          f"X-User); write '{name.replace('_', '-')}'")
+
+
 def _path(v, cond, out: list) -> None:
     a = cond.args
     ptype = a["type"].value
@@ -83,8 +96,8 @@ def _value(v, cond, out: list) -> None:
     a = cond.args
     header = cond.kind == "header"
     name = v.string(a["name"], f"{cond.kind} name", default="")
-    if header and not HEADER_NAME.match(name):
-        v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span)
+    if header:
+        check_header_name(v, name, a["name"].span)
     value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None
     if a["op"] == "regex":
         v.check_regex(value, a["value"].span)

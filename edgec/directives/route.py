@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from .. import ir
 from ..ir import CACHE_KEY, DEFAULT_CACHE_METHODS, DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS, \
-    DEFAULT_RETRY_STATUSES, HEADER_NAME
+    DEFAULT_RETRY_STATUSES
 from . import directive, lower_body
+from .match import check_header_name
 
 
 @directive("edge", "route", opens="route")
@@ -99,9 +100,7 @@ def header_op(v, stmt, out):
     ops = out["request_headers" if a["direction"].value == "request_header" else "response_headers"]
     verb = a["verb"].value
     name = v.string(a["name"], "header name", default="")
-    if not HEADER_NAME.match(name):
-        v.sink.error("E219", f"'{name}' is not a valid header name", a["name"].span,
-                     hint="header names are letters, digits and !#$%&'*+-.^_`|~")
+    check_header_name(v, name, a["name"].span, request=a["direction"].value == "request_header")
     if verb == "remove":
         if a["value"] is not None:
             v.sink.error("E224", "remove takes only the header name", a["value"].span,

@@ -117,7 +117,7 @@ def health(v, stmt, out):
     a = stmt.args
     out["health"] = ir.HealthCheck(
         method=a["method"].value.upper(),
-        path=v.path(a["path"], "health check path"),
+        path=v.path(a["path"], "health check path", with_query=True),
         interval_ms=a["every"].value if a.get("every") else DEFAULT_HEALTH["interval_ms"],
         timeout_ms=a["timeout"].value if a.get("timeout") else DEFAULT_HEALTH["timeout_ms"],
         unhealthy_threshold=v.integer(a.get("unhealthy"), "unhealthy threshold",

@@ -45,7 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
-        record = {"backend": server.name, "method": self.command, "path": self.path,
+        # the target as sent: http.server turns a leading "//" into "/" in self.path
+        target = self.requestline.split(" ")[1] if self.requestline.count(" ") == 2 else self.path
+        record = {"backend": server.name, "method": self.command, "path": target,
                   "host": self.headers.get("Host", ""), "headers": headers,
                   "body": body.decode("utf-8", "replace")}
         with server.lock:

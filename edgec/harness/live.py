@@ -75,7 +75,30 @@ def case_features(edge: ir.Edge, case: Case) -> set[str]:
             out |= {u.feature for u in route_features(one) if u.feature.startswith("match.")}
     except BadPath:
         out |= {u.feature for r in edge.routes for u in route_features(r) if u.feature.startswith("match.")}
+    out |= request_features(req)
     out |= set(case.requires)
+    return out
+
+
+_UNSAFE = frozenset('|{}[]<>^\\"`')
+
+
+def request_features(req) -> set[str]:
+    """The REQUEST_FEATURES (edgec.features) this request has."""
+    from edgec.routing import BadPath, normalize_path
+    out = set()
+    try:
+        unnormalised = normalize_path(req.path) != req.path
+    except BadPath:
+        unnormalised = True
+    if unnormalised:
+        out.add("request.path.unnormalised")
+    if any(c in _UNSAFE for c in req.path):
+        out.add("request.path.unsafe_characters")
+    if req.bare_query:
+        out.add("request.query.bare")
+    if req.host != req.host.lower():
+        out.add("request.host.upper_case")
     return out
 
 

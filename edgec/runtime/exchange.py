@@ -94,6 +94,8 @@ class Exchange:
         raw = []  # (name, value, lower-case name), Host apart
         hb: dict[bytes, bytes] = {}  # lower-case name → value (repeated lines joined with ",")
         for n, v in raw_headers:
+            if b"_" in n:
+                continue  # dropped at the edge (routing.without_underscores)
             low = n.lower()
             if low in _FRAMING:
                 if low == b"host":
@@ -182,7 +184,8 @@ class Exchange:
             self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
                         gw.metrics.render())
             return
-        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self)
+        bare = not query and target[-1:] == "?"  # "/x?": the empty query goes on as sent
+        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self, bare)
         self.route = d.route or ""
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")

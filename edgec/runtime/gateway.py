@@ -108,13 +108,13 @@ class Decisions:
         self.headers_matter = any(m.headers for r in edge.routes for m in r.matches)
         self.memo: dict[tuple, routing.Decision] = {}
 
-    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex):
+    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex, bare: bool = False):
         if self.headers_matter:
-            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(ex.headers)))
-        key = (port, method, host, path, query)
+            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(ex.headers), bare))
+        key = (port, method, host, path, query, bare)
         d = self.memo.get(key)
         if d is None:
-            d = self.router.decide(routing.Request(method, scheme, host, port, path, query, ()))
+            d = self.router.decide(routing.Request(method, scheme, host, port, path, query, (), bare))
             if len(self.memo) >= self.MAX:
                 self.memo.clear()
             self.memo[key] = d

@@ -107,6 +107,10 @@ CAPABILITIES = {
                           "balancer's security group or a WAF web ACL of your own"),
     "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
                                    "a previous hop's value"),
+    "request.path.unnormalised": native(),
+    "request.path.unsafe_characters": native(),
+    "request.query.bare": native(),
+    "request.host.upper_case": native(),
 }
 
 _RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "

@@ -123,6 +123,13 @@ CAPABILITIES: dict[str, Capability] = {
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
     "access": native("RBAC on remote_ip (the address original IP detection finds): the edge's lists in a filter "
                      "of their own on every listener, a route's as the per-route policy of a second one"),
+    "request.path.unnormalised": approximate(PATH_NOTE),
+    "request.path.unsafe_characters": approximate("Envoy's path normalisation %XX-encodes them in the path it "
+                                                  "forwards and in a redirect's Location"),
+    "request.query.bare": approximate("a bare '?' is kept after a rewritten path and a redirect's new path too "
+                                      "(the others send it only with the client's own path)"),
+    "request.host.upper_case": approximate("a redirect that names no host keeps the Host as the client spelled it "
+                                           "(`Location: http://C.TEST/…`; the others send the lower-case name)"),
     "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
                                    "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
                                    "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "

@@ -61,8 +61,10 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
         "preserve_external_request_id": True,
         "always_set_request_id_in_response": True,
         "request_headers_timeout": seconds(limits.header_timeout_ms),
+        # a header name with "_" is dropped, as routing.without_underscores does
         "common_http_protocol_options": {"idle_timeout": seconds(limits.idle_timeout_ms),
-                                         "max_headers_count": limits.max_headers},
+                                         "max_headers_count": limits.max_headers,
+                                         "headers_with_underscores_action": "DROP_HEADER"},
         # Envoy bounds the whole header block in KiB; edgec bounds each line
         "max_request_headers_kb": min(8192, max(1, -(-limits.max_header_bytes * limits.max_headers // 1024))),
         "route_config": config,

@@ -19,7 +19,7 @@ import re._constants as C  # noqa: N812  (the parser's opcode names)
 import re._parser as P  # noqa: N812
 from dataclasses import dataclass
 
-from edgec.routing import decoded_path, escape_path, strip_slash
+from edgec.routing import decoded_path, strip_slash
 
 
 class Unsupported(ValueError):
@@ -213,12 +213,20 @@ def _one_group(text: str) -> bool:
 
 # what Envoy's path normalisation leaves as it is: a client's %XX of these is decoded
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+# what it shows raw: the RFC 3986 path characters (it %XX-encodes the others)
+_RFC3986_PATH = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/")
+
+
+def _normalised(text: str) -> str:
+    data = text.encode("utf-8", "surrogateescape")
+    return "".join(chr(b) if b in _RFC3986_PATH else f"%{b:02X}" for b in data)
 
 
 def path(value: str) -> str:
     """A configured exact path as Envoy's normalised path shows it when the client encoded
-    nothing it did not have to: decoded, then escaped as routing escapes a path."""
-    return escape_path(decoded_path(value))
+    nothing it did not have to: decoded, then the characters outside RFC 3986's path set
+    %XX-encoded."""
+    return _normalised(decoded_path(value))
 
 
 def prefix_path(value: str) -> str:
@@ -243,7 +251,7 @@ def path_pattern(decoded: str) -> str:
             continue
         encoded = "".join("%" + "".join(f"[{d.upper()}{d.lower()}]" if d.isalpha() else d for d in f"{b:02X}")
                           for b in c.encode("utf-8", "surrogateescape"))
-        raw = escape_path(c) == c
+        raw = _normalised(c) == c
         out.append(f"(?:{char(ord(c))}|{encoded})" if raw else f"(?:{encoded})")
     return "".join(out)
 

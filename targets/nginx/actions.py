@@ -19,6 +19,24 @@ CACHE_ZONE = "edgec_cache"
 NON_IDEMPOTENT = ("POST", "PATCH", "LOCK")
 
 
+def _byte_class(allowed: frozenset[int]) -> str:
+    """A PCRE class of these bytes, as ranges."""
+    out, b = [], 0
+    while b < 256:
+        if b in allowed:
+            end = b
+            while end + 1 in allowed:
+                end += 1
+            out.append(f"\\x{b:02x}" + (f"-\\x{end:02x}" if end > b else ""))
+            b = end
+        b += 1
+    return "[" + "".join(out) + "]"
+
+
+# the characters routing.escape_path sends as they are
+_SENT_AS_IS = _byte_class(routing.PATH_SENT_AS_IS)
+
+
 class Actions:
     def __init__(self, edge: ir.Edge, variables: Variables, upstreams: Upstreams, headers: Headers):
         self.edge = edge
@@ -171,22 +189,36 @@ class Actions:
                 D("http:80", ""), D("https:443", ""), D("default", Expr(":$server_port"))])))]
 
     def prefix_redirect_var(self, match: str, replacement: str) -> str:
-        """The request target with the prefix replaced, read from the raw $request_uri (never
-        the decoded $uri, which may hold a line break)."""
+        """The request target with the prefix replaced: the rest of the normalised $uri when
+        it needs no escaping (routing.escape_path would leave it as it is), else the rest of
+        the raw $request_uri (never the decoded $uri, which may hold a line break). The query
+        follows when it is not empty."""
         p = strip_slash(routing.decoded_path(match))
         r = escape_path(strip_slash(replacement))
 
-        def make(n: str) -> D:
+        def raw(n: str) -> D:
             head = "~^" + regex.percent_tolerant(p)
+            query = f"(?:\\?|(?<{n}_q>\\?.+))?\\z"  # a bare "?" is not repeated on a new path
             return D("map", Expr("$request_uri"), Expr("$" + n), block=[
-                D(head + f"(?<{n}_p>(?:/|%2[Ff])[^?]*)(?<{n}_q>\\?.*)?\\z", Expr(expr(r) + f"${n}_p${n}_q")),
-                D(head + f"(?<{n}_q>\\?.*)?\\z", Expr(expr(r or "/") + f"${n}_q")),
+                D(head + f"(?<{n}_p>(?:/|%2[Ff])[^?]*){query}", Expr(expr(r) + f"${n}_p${n}_q")),
+                D(head + query, Expr(expr(r or "/") + f"${n}_q")),
                 D("default", r or "/")])
-        return self.vars.define(("redirect", p, r), make)
 
-    @staticmethod
-    def respond(r: ir.Respond) -> list[D]:
-        return [D("default_type", r.content_type), D("return", r.status, r.body)]
+        def normalised(n: str) -> D:
+            head = "~^" + regex.literal(p)
+            return D("map", Expr("$uri"), Expr("$" + n), block=[
+                D(head + f"(?<{n}_p>/{_SENT_AS_IS}*)\\z", Expr(expr(r) + f"${n}_p$is_args$args")),
+                D(head + "\\z", Expr(expr(r or "/") + "$is_args$args")),
+                D("default", Expr("$" + self.vars.define(("redirect_raw", p, r), raw)))])
+        return self.vars.define(("redirect", p, r), normalised)
+
+    def respond(self, r: ir.Respond) -> list[D]:
+        if r.body:
+            return [D("default_type", r.content_type), D("return", r.status, r.body)]
+        # `return 403 ""` sends nginx's HTML error page; an empty text from a variable is sent as it is
+        empty = self.vars.define(("empty",), lambda n: D("map", Expr("$uri"), Expr("$" + n), block=[D("default", "")],
+                                                          comment="an empty response body"))
+        return [D("default_type", r.content_type), D("return", r.status, Expr("$" + empty))]
 
 
 # how many certificates a server's chain may hold above its own (OpenSSL's default, which the

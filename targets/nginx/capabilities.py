@@ -74,7 +74,9 @@ CAPABILITIES: dict[str, Capability] = {
                     "TTL, responses with Set-Cookie or no-store are not stored"),
     "cache.vary": native("the Vary request headers are part of proxy_cache_key"),
     "request_headers.set": native(),
-    "request_headers.add": native("appended to the first line of the header (nginx 1.22)"),
+    "request_headers.add": approximate("a header the client sends on several lines is appended to its first line "
+                                       "only (nginx 1.22's $http_*: `X-Trace: c1`, `X-Trace: c2` + add `edge` "
+                                       "reaches the backend as `c1,edge`)"),
     "request_headers.remove": native(),
     "response_headers.set": native("proxy_hide_header + add_header … always"),
     "response_headers.add": native("a second header line, which HTTP reads as the comma list"),
@@ -109,6 +111,11 @@ CAPABILITIES: dict[str, Capability] = {
                           "header lines: max_headers is not enforced"),
     "access": native("a geo variable on the realip client address, and `return 403` in the server's and the "
                      "route's rewrite phase"),
+    "request.path.unnormalised": native("the backend receives $request_uri as sent; a rewritten path or a "
+                                        "prefix redirect is built from the normalised $uri"),
+    "request.path.unsafe_characters": native(),
+    "request.query.bare": native(),
+    "request.host.upper_case": native("$host is lower-case"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
 }
 

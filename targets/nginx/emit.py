@@ -145,9 +145,6 @@ class Emitter:
             D("limit_req_status", 429),
             D("proxy_http_version", "1.1"),
         ]
-        if self._underscore_headers():
-            out.append(D("underscores_in_headers", "on",
-                         comment="A header name the source tests or sets has '_'; nginx drops such headers by default."))
         out += self.logging()
         out += self.cache_path()
         out += self.real_ip()
@@ -156,15 +153,6 @@ class Emitter:
         if self.resolver and self.version >= (1, 27, 3):
             out.append(D("resolver", self.resolver))
         return out
-
-    def _underscore_headers(self) -> bool:
-        for route in self.edge.routes:
-            names = [h.name for m in route.matches for h in m.headers]
-            names += [n for n, _ in route.request_headers.set + route.request_headers.add]
-            names += list(route.request_headers.remove)
-            if any("_" in n for n in names):
-                return True
-        return any(a.kind == "api_key" and "_" in a.header for a in self.edge.auth)
 
     def logging(self) -> list[D]:
         log = self.edge.observability.access_log
@@ -249,6 +237,12 @@ class Emitter:
             out.append(D("http2", "on"))
         return out
 
+    def malformed_target(self) -> D:
+        """400 for a raw byte over 0x7f in the request target, as routing.decide answers."""
+        bad = self.vars.define(("malformed",), lambda n: D("map", Expr("$request_uri"), Expr("$" + n), block=[
+            D("~[\\x80-\\xff]", "1"), D("default", "")]))
+        return D("if", Expr(f"(${bad})"), block=[D("return", 400)])
+
     def redirect_servers(self) -> list[D]:
         out = []
         for lst in self.edge.listeners:
@@ -282,7 +276,9 @@ class Emitter:
             for group in self.listener_groups():
                 head = [self.listen(lst, default) for lst in group]
                 head.append(D("server_name", *(["_"] if default else []), *hosts))
-                head += self.tls(group) + self.policies.access(self.edge.access)
+                head += self.tls(group)
+                head.append(self.malformed_target())
+                head += self.policies.access(self.edge.access)
                 what = "requests no host-specific server takes" if default else "host " + ", ".join(hosts)
                 out.append(D("server", block=head + body, comment=f"Routes for {what}"))
         return out

@@ -39,9 +39,10 @@ def _hex(byte: int) -> str:
 def percent_tolerant(text: str) -> str:
     """A pattern matching `text` in a raw query string whichever of its characters the client
     %-encoded (routing compares query names and values after %XX decoding; nginx's $args
-    is raw)."""
+    is raw). A "%" or "#" can only arrive encoded: a raw "%" starts an escape, a raw "#" the
+    fragment."""
     out = []
     for ch in text:
         encoded = "".join("%" + _hex(b) for b in ch.encode("utf-8"))
-        out.append(f"(?:{literal(ch)}|{encoded})")
+        out.append(encoded if ch in "%#" else f"(?:{literal(ch)}|{encoded})")
     return "".join(out)

@@ -31,6 +31,10 @@ class SpringTarget(Target):
         "listener.tls_min_version": native("server.ssl.enabled-protocols"),
         "listener.redirect_https": native("a reactor-netty listener that answers every request with the redirect"),
         "listener.hsts": native("a WebFilter adding the header to every response over TLS"),
+        "request.path.unnormalised": native(),
+        "request.path.unsafe_characters": approximate("Spring's URI parsing answers 400"),
+        "request.query.bare": approximate("a prefix redirect keeps a bare '?' after the new path"),
+        "request.host.upper_case": native(),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
                                        "WebFilter puts the subject in the header"),

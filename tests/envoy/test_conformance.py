@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from edgec.targets.envoy.capabilities import PATH_NOTE
 from tests.conformance import corpus
 from edgec.harness.driver import failures
 from tests.conftest import free_port
@@ -15,17 +14,10 @@ from .support import Envoy, admin_options, build, write
 FILES = corpus.files()
 
 
-def skip_reason(edge, case) -> str | None:
-    reason = corpus.skip_reason("envoy", edge, case)
-    if reason is None and corpus.unnormalised(case.request(edge)):
-        reason = f"envoy: {PATH_NOTE}"
-    return reason
-
-
 @pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
 def test_corpus(casefile, tmp_path):
     edge = corpus.edge_of(casefile)
-    skipped = {c.name: skip_reason(edge, c) for c in casefile.cases}
+    skipped = {c.name: corpus.skip_reason("envoy", edge, c) for c in casefile.cases}
     if all(skipped.values()):
         pytest.skip(next(iter(skipped.values())))
     echoes = {name: EchoServer(name).start() for name in corpus.upstream_names(edge)}
@@ -45,6 +37,6 @@ def test_corpus(casefile, tmp_path):
 
 def test_every_skip_names_a_capability_table_reason():
     """Skips come only from the capability table, never from a list kept here."""
-    reasons = {skip_reason(corpus.edge_of(c), c) for f in FILES for c in f.cases}
+    reasons = {corpus.skip_reason("envoy", corpus.edge_of(c), c) for f in FILES for c in f.cases}
     for reason in reasons - {None}:
         assert reason.startswith("envoy"), reason

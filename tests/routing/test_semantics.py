@@ -319,3 +319,49 @@ def test_the_compile_cache_does_not_keep_an_ir_alive():
     del e
     gc.collect()
     assert all(key not in once.cache for once in cached)
+
+
+    assert key not in routing._ROUTERS
+
+
+# ---- request-level rules: the target, "_" in header names, a bare "?" ---------------------------
+
+def test_raw_non_ascii_target_is_a_bad_request():
+    e = edge('route r { forward v1 }')
+    for url in ("/x/\u00e9", "/x?q=\u00e9"):
+        d = decide(e, Request.from_url("GET", url))
+        assert (d.status, d.action) == (400, "bad_request"), url
+    assert decide(e, Request.from_url("GET", "/x/%C3%A9")).route == "r"
+    # raw ASCII outside RFC 3986 is routed and passed on as sent
+    assert decide(e, Request.from_url("GET", "/x/a|b[c]")).upstream_path == "/x/a|b[c]"
+
+
+def test_underscore_headers_are_dropped():
+    e = edge('route r { match header "X-Tier" = "gold" request_header add "X-Trace" "edge" forward v1 }')
+    assert route_of(e, "/", headers=[("X_Tier", "gold")]) is None
+    d = decide(e, Request.from_url("GET", "/", [("X-Tier", "gold"), ("X_Trace", "c1"), ("X-Trace", "c2")]))
+    assert d.route == "r"
+    assert d.request_headers == (("X-Tier", "gold"), ("X-Trace", "c2,edge"))
+
+
+def test_bare_query_goes_on_only_with_the_clients_own_path():
+    e = edge('route keep { match path prefix "/k" forward v1 }\n'
+             'route rw { match path prefix "/rw" rewrite prefix "/rw" "/new" forward v1 }\n'
+             'route red { match path prefix "/red" redirect }\n'
+             'route redp { match path prefix "/rp" redirect prefix "/new" }\n'
+             'route redf { match path prefix "/rf" redirect path "/moved" }')
+    req = Request.from_url("GET", "/k/a?")
+    assert req.bare_query and req.target == "/k/a?"
+    assert decide(e, req).upstream_path == "/k/a?"
+    assert decide(e, Request.from_url("GET", "/rw/a?")).upstream_path == "/new/a"
+    assert decide(e, Request.from_url("GET", "/red/a?")).location.endswith("/red/a?")
+    assert decide(e, Request.from_url("GET", "/rp/a?")).location.endswith("/new/a")
+    assert decide(e, Request.from_url("GET", "/rf/a?")).location.endswith("/moved")
+    assert decide(e, Request.from_url("GET", "/k/a")).upstream_path == "/k/a"
+
+
+def test_rebuilt_path_escapes_only_what_it_must():
+    e = edge('route rw { match path prefix "/rw" rewrite prefix "/rw" "/new" forward v1 }')
+    assert decide(e, Request.from_url("GET", "/rw/a[b]|c")).upstream_path == "/new/a[b]|c"
+    assert decide(e, Request.from_url("GET", "/rw/a%20b%3F%23%25")).upstream_path == "/new/a%20b%3F%23%25"
+    assert decide(e, Request.from_url("GET", "/rw/%C3%A9")).upstream_path == "/new/%C3%A9"

@@ -26,7 +26,7 @@ def edge_string(value: str) -> str:
 
 H = edge_string(ASCII)
 U = edge_string(UNICODE)
-PATH = "/p" + UNICODE.replace(" ", "_").replace("/", "_").replace("\\", "_")  # a path has no "\" or "/" inside
+PATH = "/p" + UNICODE.replace(" ", "_").replace("/", "_").replace("\\", "_").replace("?", "_").replace("#", "_")  # a path has no "\", "/", "?" or "#" inside
 
 SOURCE = f"""
 edge {U} {{
