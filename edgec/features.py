@@ -21,7 +21,7 @@ REQUEST_FEATURES: dict[str, str] = {
     "request.path.unsafe_characters": "raw ASCII characters RFC 3986 leaves out of a path "
                                       "(| { } [ ] < > ^ \\ \" and backtick): passed on as sent",
     "request.query.bare": "a target ending in a bare '?' (an empty query): where it goes on",
-    "request.host.upper_case": "a Host with upper-case letters: the host of a redirect's Location",
+    "request.host.spelling": "a Host with upper-case letters or a trailing dot: the host of a redirect's Location",
 }
 
 # name → what it means (docs/targets.md is generated from this and the tables), as the

@@ -251,10 +251,12 @@ _NEEDS_WORK = re.compile(r"%|//|/\.")
 def normalize_path(raw: str) -> str:
     """The path routes are matched against: %XX decoded (UTF-8; other bytes kept as
     surrogates), "." and ".." segments resolved, runs of "/" merged. Raises BadPath for a
-    path not starting with "/" (e.g. "*"), a malformed escape, an encoded NUL, or ".."
-    above the root (nginx answers 400)."""
+    path not starting with "/" (e.g. "*"), a raw byte over 0x7f, a malformed escape, an
+    encoded NUL, or ".." above the root (nginx answers 400)."""
     if not raw.startswith("/"):
         raise BadPath("the path must start with '/'")
+    if not raw.isascii():
+        raise BadPath("a raw byte over 0x7f (send it %XX-encoded)")
     if not _NEEDS_WORK.search(raw):
         return raw
     if "%" in raw:
@@ -474,9 +476,13 @@ class Entry:
 def decoded_path(value: str) -> str:
     """A route's `exact` or `prefix` path value as requests are compared with it: normalised
     as a request path is (normalize_path). A value normalize_path refuses is kept as written
-    (lowering accepts only paths that start with "/", so it never reaches a target)."""
+    (lowering accepts only paths that start with "/", so it never reaches a target). A
+    character over 0x7f in the value stands for its UTF-8 %XX escapes, the only way a
+    request can send it."""
+    sent = value if value.isascii() else \
+        "".join(c if c.isascii() else "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in value)
     try:
-        return normalize_path(value)
+        return normalize_path(sent)
     except BadPath:
         return value
 
@@ -672,8 +678,8 @@ class Router:
             listener = self.redirecting.get(req.port if req.port is not None else self.listener_port(req))
             if listener is not None:
                 return self._listener_redirect(req, listener)
-        if not (req.path.isascii() and req.query.isascii()):
-            return Decision(400, "bad_request", reason="bad request target: a raw byte over 0x7f (send it %XX-encoded)")
+        if not req.query.isascii():
+            return Decision(400, "bad_request", reason="bad request query: a raw byte over 0x7f (send it %XX-encoded)")
         try:
             path = normalize_path(req.path)
         except BadPath as err:

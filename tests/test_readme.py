@@ -122,7 +122,7 @@ EXPECTED_EXIT = {"edgec diff": 1, "edgec build samples/storefront.edge --env pro
 
 def test_every_example_of_the_commands_table_works_as_written(shell, checkout):
     examples = _table_examples()
-    assert len(examples) == 12
+    assert len(examples) == 13
     for line in examples:
         if line.startswith("edgec run"):
             proc = shell(line, background=True)

@@ -14,7 +14,7 @@ _DURATION = re.compile(r"^(\d+)(s|m|h)$")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--targets", default="runtime,nginx",
-                        help="comma-separated: runtime, nginx, envoy (default: runtime,nginx)")
+                        help="comma-separated: runtime, nginx, envoy, spring (default: runtime,nginx)")
     limit = parser.add_mutually_exclusive_group()
     limit.add_argument("--time", metavar="DURATION", help="run this long (30s, 10m, 1h)")
     limit.add_argument("--configs", type=int, metavar="N", help="generate N edge files (default: 20)")

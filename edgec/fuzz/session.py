@@ -16,7 +16,9 @@ left is written as a corpus case (an .edge file and its case file).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -33,7 +35,7 @@ from edgec.harness.processes import free_port
 
 from .spec import Spec
 
-TARGETS = ("runtime", "nginx", "envoy")
+TARGETS = ("runtime", "nginx", "envoy", "spring")
 # headers a gateway adds or owns on the way to the backend: never compared
 GATEWAY_HEADERS = frozenset(("host", "connection", "keep-alive", "te", "transfer-encoding", "upgrade",
                              "content-length", "x-request-id", "x-forwarded-for", "x-forwarded-proto",
@@ -89,7 +91,7 @@ def expectation(edge: ir.Edge, req: routing.Request) -> dict:
             if key in GATEWAY_HEADERS:
                 continue
             want[key] = want[key] + "," + value if key in want else value
-        exp["headers"] = {n: v for n, v in want.items()}
+        exp["headers"] = want
         exp["absent_headers"] = sorted((sent | touched) - set(want) - GATEWAY_HEADERS)
     else:
         exp["status"] = d.status
@@ -144,6 +146,15 @@ def _start(target: str, live: ir.Edge, workdir: Path, ports: list[int]):
         path.write_text(text, encoding="utf-8")
     if target == "nginx":
         return gateways.Nginx(workdir, ports).start()
+    if target == "spring":
+        from edgec.harness.spring import SpringApp, package
+        app = SpringApp(package(workdir), [], ports[0], workdir / "app.log").start()
+        try:
+            app.wait_ready()
+        except BaseException:
+            app.stop()
+            raise
+        return app
     return gateways.Envoy(workdir / "envoy.yaml", ports, int(options["admin_port"])).start()
 
 
@@ -180,7 +191,11 @@ def compare(target: str, spec: Spec, requests: list[routing.Request], tally: Tal
             todo.append(req)
     if not todo:
         return
-    served = Served(target, edge, workdir)
+    try:
+        served = Served(target, edge, workdir)
+    except RuntimeError as err:  # the product refused the generated configuration: a finding too
+        tally.divergences.append(Divergence(target, spec, todo[0], [f"gateway did not start: {err}"[:2000]]))
+        return
     try:
         for req in todo:
             problems = served.check(req)
@@ -189,6 +204,7 @@ def compare(target: str, spec: Spec, requests: list[routing.Request], tally: Tal
                 tally.divergences.append(Divergence(target, spec, req, problems))
     finally:
         served.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def diverges(target: str, spec: Spec, req: routing.Request, workdir: Path) -> list[str]:
@@ -196,11 +212,19 @@ def diverges(target: str, spec: Spec, req: routing.Request, workdir: Path) -> li
     edge = compile_source(spec.render())
     if edge is None or refusal(target, edge) or skip(target, edge, as_case(req, expectation(edge, req))):
         return []
-    served = Served(target, edge, workdir)
+    try:
+        served = Served(target, edge, workdir)
+    except RuntimeError as err:
+        return [f"gateway did not start: {err}"[:2000]]
     try:
         return served.check(req)
     finally:
         served.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# gateways started while shrinking one divergence: a Spring app is a Maven build and a JVM
+SHRINK_BUDGET = {"runtime": 60, "nginx": 60, "envoy": 30, "spring": 3}
 
 
 def shrink(target: str, spec: Spec, req: routing.Request, workdir: Path, budget: int = 60) -> tuple[Spec, routing.Request, list[str]]:
@@ -237,7 +261,8 @@ def write_case(out: Path, spec: Spec, req: routing.Request, target: str, problem
     from ruamel.yaml import YAML
     out.mkdir(parents=True, exist_ok=True)
     source = spec.render()
-    name = f"fuzz_{target}_{abs(hash((source, req.target, req.host, req.headers))) % 10**8:08d}"
+    digest = hashlib.sha256(repr((source, req.method, req.target, req.host, req.headers)).encode()).hexdigest()
+    name = f"fuzz_{target}_{digest[:8]}"
     edge = compile_source(source)
     assert edge is not None
     request: dict = {"method": req.method, "url": req.target, "host": req.host}
@@ -260,8 +285,8 @@ def missing(targets: tuple[str, ...]) -> str | None:
     import importlib.util
     import shutil
     if importlib.util.find_spec("hypothesis") is None:
-        return "the fuzzer generates with Hypothesis: pip install hypothesis"
-    for target, program in (("nginx", "nginx"), ("envoy", "envoy")):
+        return "the fuzzer generates with Hypothesis: pip install 'edgec[fuzz]'"
+    for target, program in (("nginx", "nginx"), ("envoy", "envoy"), ("spring", "mvn"), ("spring", "java")):
         if target in targets and shutil.which(program) is None:
             return f"target {target} needs the {program} program on PATH"
     return None
@@ -274,7 +299,6 @@ def run(targets: tuple[str, ...], seed: int, configs: int | None, seconds: float
     written there as corpus cases (the first of each target and kind of problem): the
     tally, and the case files written."""
     import logging
-    import shutil
 
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seeded
@@ -314,7 +338,7 @@ def run(targets: tuple[str, ...], seed: int, configs: int | None, seconds: float
                 if kind in seen:
                     continue
                 seen.add(kind)
-                small, req, problems = shrink(d.target, d.spec, d.request, work / "shrink")
+                small, req, problems = shrink(d.target, d.spec, d.request, work / "shrink", SHRINK_BUDGET[d.target])
                 if problems:
                     written.append(write_case(out, small, req, d.target, problems))
     finally:

@@ -182,7 +182,7 @@ def requests(draw, spec: Spec) -> Request:
         pairs.append(f"{draw(st.sampled_from(QUERY_NAMES))}={draw(st.sampled_from(QUERY_VALUES))}")
     if pairs:
         query = "&".join(pairs)
-    elif draw(st.integers(0, 5)) == 0:
+    elif draw(st.integers(0, 5)) == 5:
         bare = True
     host = _bend_host(draw, draw(st.sampled_from(m.hosts))) if m.hosts and draw(st.integers(0, 4)) else \
         _bend_host(draw, draw(st.sampled_from(HOSTS)))

@@ -85,7 +85,7 @@ _UNSAFE = frozenset('|{}[]<>^\\"`')
 
 def request_features(req) -> set[str]:
     """The REQUEST_FEATURES (edgec.features) this request has."""
-    from edgec.routing import BadPath, normalize_path
+    from edgec.routing import BadPath, host_of, normalize_path
     out = set()
     try:
         unnormalised = normalize_path(req.path) != req.path
@@ -97,8 +97,9 @@ def request_features(req) -> set[str]:
         out.add("request.path.unsafe_characters")
     if req.bare_query:
         out.add("request.query.bare")
-    if req.host != req.host.lower():
-        out.add("request.host.upper_case")
+    spelled = req.host.rsplit(":", 1)[0] if ":" in req.host and not req.host.endswith("]") else req.host
+    if host_of(req.host) != spelled:
+        out.add("request.host.spelling")
     return out
 
 

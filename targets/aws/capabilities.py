@@ -110,7 +110,7 @@ CAPABILITIES = {
     "request.path.unnormalised": native(),
     "request.path.unsafe_characters": native(),
     "request.query.bare": native(),
-    "request.host.upper_case": native(),
+    "request.host.spelling": native(),
 }
 
 _RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "

@@ -128,8 +128,9 @@ CAPABILITIES: dict[str, Capability] = {
                                                   "forwards and in a redirect's Location"),
     "request.query.bare": approximate("a bare '?' is kept after a rewritten path and a redirect's new path too "
                                       "(the others send it only with the client's own path)"),
-    "request.host.upper_case": approximate("a redirect that names no host keeps the Host as the client spelled it "
-                                           "(`Location: http://C.TEST/…`; the others send the lower-case name)"),
+    "request.host.spelling": approximate("a redirect that names no host keeps the Host as the client spelled it "
+                                         "(`Location: http://C.TEST./…`; the others send the lower-case name "
+                                         "without the dot)"),
     "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
                                    "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
                                    "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "

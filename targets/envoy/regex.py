@@ -258,10 +258,11 @@ def path_pattern(decoded: str) -> str:
 
 def percent_tolerant(text: str) -> str:
     """An RE2 pattern matching `text` in a raw query string whichever of its characters the
-    client %-encoded (routing compares decoded values, Envoy the raw ones)."""
+    client %-encoded (routing compares decoded values, Envoy the raw ones). A "%" or "#" can
+    only arrive encoded: a raw "%" starts an escape, a raw "#" the fragment."""
     out = []
     for c in text:
         encoded = "".join("%" + "".join(f"[{d.upper()}{d}]" if d.isalpha() else d for d in f"{b:02x}")
                           for b in c.encode("utf-8"))
-        out.append(f"(?:{char(ord(c))}|{encoded})")
+        out.append(encoded if c in "%#" else f"(?:{char(ord(c))}|{encoded})")
     return "".join(out)

@@ -97,6 +97,11 @@ GENERIC: dict[str, Capability] = {
     "limits": approximate("request size and time limits are " + IMPL),
     "access": unsupported(NO_CORE),
     "trusted_proxies": approximate("how the client address is read is " + IMPL),
+    "request.path.unnormalised": approximate("path normalisation, and the path a backend then receives, are " + IMPL),
+    "request.path.unsafe_characters": approximate("how characters outside RFC 3986 are passed on is " + IMPL),
+    "request.query.bare": approximate("whether a bare '?' goes on is " + IMPL),
+    "request.host.spelling": approximate("the host a redirect without a hostname sends is the request's, as the "
+                                         "implementation reads it"),
 }
 
 # Envoy Gateway's listeners normalise the path and forward what they routed on

@@ -115,7 +115,7 @@ CAPABILITIES: dict[str, Capability] = {
                                         "prefix redirect is built from the normalised $uri"),
     "request.path.unsafe_characters": native(),
     "request.query.bare": native(),
-    "request.host.upper_case": native("$host is lower-case"),
+    "request.host.spelling": native("$host is lower-case, without a trailing dot"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
 }
 

@@ -34,7 +34,7 @@ class SpringTarget(Target):
         "request.path.unnormalised": native(),
         "request.path.unsafe_characters": approximate("Spring's URI parsing answers 400"),
         "request.query.bare": approximate("a prefix redirect keeps a bare '?' after the new path"),
-        "request.host.upper_case": native(),
+        "request.host.spelling": native(),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
                                        "WebFilter puts the subject in the header"),

@@ -9,12 +9,8 @@ Maven goes online once when it does not (a fresh CI machine).
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -22,10 +18,8 @@ from xml.etree import ElementTree
 from edgec import ir
 from edgec.diagnostics import Sink
 from edgec.targets import BuildContext, get
-from edgec.harness.processes import stop as stop_process
+from edgec.harness.spring import JAVA_TEST_FLAGS, M2, SpringApp, mvn  # noqa: F401 (the spring tests use them)
 
-M2 = Path(os.environ.get("EDGEC_M2_REPOSITORY", Path.home() / ".m2" / "repository"))
-JAVA_TEST_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k"]  # start faster; tests only
 
 
 @dataclass
@@ -140,16 +134,6 @@ def _aggregator(modules: list[str]) -> str:
 """
 
 
-def mvn(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    """`mvn -B` offline, or online once when the local repository lacks something."""
-    base = ["mvn", "-B", "-q", f"-Dmaven.repo.local={M2}"]
-    proc = subprocess.run(base + ["-o"] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode and re.search(r"offline mode|has not been downloaded|Cannot access .* in offline",
-                                     proc.stdout + proc.stderr):
-        proc = subprocess.run(base + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    return proc
-
-
 def build_all(root: Path) -> dict[str, Project]:
     """Emit every registered project under `root` and package them; lint warnings fail a build."""
     projects: dict[str, Project] = {}
@@ -240,38 +224,3 @@ def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
     return args
 
 
-class SpringApp:
-    """A generated gateway started with `java -jar`, stopped by PID."""
-
-    def __init__(self, jar: Path, args: list[str], port: int, log: Path, env: dict | None = None,
-                 java_flags: list[str] | None = None):
-        self.jar, self.args, self.port, self.log_path = jar, args, port, log
-        self.env = {**os.environ, **(env or {})}
-        self.java_flags = JAVA_TEST_FLAGS if java_flags is None else java_flags
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "SpringApp":
-        java = shutil.which("java") or "java"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([java, *self.java_flags, "-jar", str(self.jar), *self.args],
-                                         stdout=log, stderr=subprocess.STDOUT, env=self.env)
-        return self
-
-    def wait_ready(self, timeout: float = 240, marker: str = "Started EdgeApplication") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the gateway exited with {self.proc.returncode}:\n{self.log()[-6000:]}")
-            if marker in self.log():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"the gateway did not start in {timeout}s:\n{self.log()[-6000:]}")
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        stop_process(self.proc, grace=20)
