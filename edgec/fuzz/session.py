@@ -193,8 +193,8 @@ def compare(target: str, spec: Spec, requests: list[routing.Request], tally: Tal
         return
     try:
         served = Served(target, edge, workdir)
-    except RuntimeError as err:  # the product refused the generated configuration: a finding too
-        tally.divergences.append(Divergence(target, spec, todo[0], [f"gateway did not start: {err}"[:2000]]))
+    except Exception as err:  # noqa: BLE001 (a target that cannot build or start the file is a finding too)
+        tally.divergences.append(Divergence(target, spec, todo[0], [f"gateway did not start: {err!r}"[:2000]]))
         return
     try:
         for req in todo:
@@ -214,8 +214,8 @@ def diverges(target: str, spec: Spec, req: routing.Request, workdir: Path) -> li
         return []
     try:
         served = Served(target, edge, workdir)
-    except RuntimeError as err:
-        return [f"gateway did not start: {err}"[:2000]]
+    except Exception as err:  # noqa: BLE001 (as in compare)
+        return [f"gateway did not start: {err!r}"[:2000]]
     try:
         return served.check(req)
     finally:
