@@ -321,9 +321,6 @@ def test_the_compile_cache_does_not_keep_an_ir_alive():
     assert all(key not in once.cache for once in cached)
 
 
-    assert key not in routing._ROUTERS
-
-
 # ---- request-level rules: the target, "_" in header names, a bare "?" ---------------------------
 
 def test_raw_non_ascii_target_is_a_bad_request():
