@@ -109,7 +109,8 @@ CAPABILITIES = {
                                    "a previous hop's value"),
     "request.path.unnormalised": native(),
     "request.path.unsafe_characters": native(),
-    "request.query.bare": native(),
+    "request.query.bare": approximate("the load balancer forwards and redirects to the path and the query it "
+                                      "parsed: an empty query leaves no bare '?' behind"),
     "request.host.spelling": native(),
 }
 
