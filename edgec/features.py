@@ -22,6 +22,9 @@ REQUEST_FEATURES: dict[str, str] = {
                                       "(| { } [ ] < > ^ \\ \" and backtick): passed on as sent",
     "request.query.bare": "a target ending in a bare '?' (an empty query): where it goes on",
     "request.host.spelling": "a Host with upper-case letters or a trailing dot: the host of a redirect's Location",
+    "request.target.non_ascii": "a raw byte over 0x7f in the request target: answered 400",
+    "request.header.underscore": "a header line named with '_': dropped before routing, never forwarded",
+    "request.header.repeated": "a header sent on several lines: matched by its first line, added to as one list",
 }
 
 # name → what it means (docs/targets.md is generated from this and the tables), as the

@@ -100,6 +100,13 @@ def request_features(req) -> set[str]:
     spelled = req.host.rsplit(":", 1)[0] if ":" in req.host and not req.host.endswith("]") else req.host
     if host_of(req.host) != spelled:
         out.add("request.host.spelling")
+    if any(ord(c) > 0x7f for c in req.path + req.query):
+        out.add("request.target.non_ascii")
+    names = [name.lower() for name, _ in req.headers]
+    if any("_" in name for name in names):
+        out.add("request.header.underscore")
+    if len(set(names)) != len(names):
+        out.add("request.header.repeated")
     return out
 
 

@@ -112,6 +112,9 @@ CAPABILITIES = {
     "request.query.bare": approximate("the load balancer forwards and redirects to the path and the query it "
                                       "parsed: an empty query leaves no bare '?' behind"),
     "request.host.spelling": native(),
+    "request.target.non_ascii": native(),
+    "request.header.underscore": native(),
+    "request.header.repeated": native(),
 }
 
 _RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "

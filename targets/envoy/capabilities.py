@@ -131,6 +131,10 @@ CAPABILITIES: dict[str, Capability] = {
     "request.host.spelling": approximate("a redirect that names no host keeps the Host as the client spelled it "
                                          "(`Location: http://C.TEST./…`; the others send the lower-case name "
                                          "without the dot)"),
+    "request.target.non_ascii": native(),
+    "request.header.underscore": native("headers_with_underscores_action DROP_HEADER"),
+    "request.header.repeated": approximate("a header sent on several lines is matched as its lines joined with "
+                                           "',' (the others match its first line)"),
     "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
                                    "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
                                    "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "

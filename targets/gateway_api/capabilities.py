@@ -102,6 +102,10 @@ GENERIC: dict[str, Capability] = {
     "request.query.bare": approximate("whether a bare '?' goes on is " + IMPL),
     "request.host.spelling": approximate("the host a redirect without a hostname sends is the request's, as the "
                                          "implementation reads it"),
+    "request.target.non_ascii": approximate("whether raw non-ASCII bytes in the target are refused is " + IMPL),
+    "request.header.underscore": approximate("what happens to header lines named with '_' is " + IMPL +
+                                             " (Envoy Gateway answers 400)"),
+    "request.header.repeated": approximate("how a header sent on several lines is matched is " + IMPL),
 }
 
 # Envoy Gateway's listeners normalise the path and forward what they routed on

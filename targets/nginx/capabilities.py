@@ -116,6 +116,9 @@ CAPABILITIES: dict[str, Capability] = {
     "request.path.unsafe_characters": native(),
     "request.query.bare": native(),
     "request.host.spelling": native("$host is lower-case, without a trailing dot"),
+    "request.target.non_ascii": native(),
+    "request.header.underscore": native(),
+    "request.header.repeated": native(),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
 }
 

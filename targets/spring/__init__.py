@@ -35,6 +35,11 @@ class SpringTarget(Target):
         "request.path.unsafe_characters": approximate("Spring's URI parsing answers 400"),
         "request.query.bare": approximate("a prefix redirect keeps a bare '?' after the new path"),
         "request.host.spelling": native(),
+        "request.target.non_ascii": approximate("raw non-ASCII bytes in the target are routed and forwarded, "
+                                                "not answered 400"),
+        "request.header.underscore": approximate("header lines named with '_' are matched and forwarded"),
+        "request.header.repeated": approximate("request_header add repeats every line of a header sent on "
+                                               "several lines whose names differ in letter case"),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
                                        "WebFilter puts the subject in the header"),
