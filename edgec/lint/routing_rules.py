@@ -15,7 +15,7 @@ from typing import Iterator
 
 from .. import ir
 from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, first_match_order, host_matches, host_of,
-                       normalize_path, per_edge, prefix_matches, strip_slash)
+                       normalize_path, per_edge, prefix_matches, regex_literal_prefix, strip_slash)
 from . import Finding, Rule, edges, rule
 
 MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
@@ -308,21 +308,6 @@ class RedirectLoop(Rule):
 
 # paths below a prefix a regex is tried on before W318 supposes it accepts them all
 _PROBES = ("", "/", "/x", "/x/y-1.z")
-_META = re.compile(r"[\\.^$|?*+()\[\]{}]")
-
-
-def _literal_start(pattern: str) -> str:
-    """Text every path the regex accepts starts with: its plain characters up to the first
-    special one (less the last, when `?`, `*` or `{` makes it optional); none with an
-    alternative anywhere (`a|b`)."""
-    if "|" in pattern:
-        return ""
-    m = _META.search(pattern)
-    if m is None:
-        return pattern
-    return pattern[:m.start() - 1] if m.group() in "?*{" and m.start() else pattern[:m.start()]
-
-
 @per_edge
 def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     """Route name → the routes whose regex paths seem to accept every request it accepts:
@@ -333,7 +318,7 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     regexes: dict[str, list[tuple[int, object, _Shape]]] = {}
     for i, e in enumerate(compile(edge).entries):
         if e.match.path.type == "regex":
-            regexes.setdefault(_literal_start(e.match.path.value), []).append(
+            regexes.setdefault(regex_literal_prefix(e.match.path.value), []).append(
                 (i, e, _Shape(e.route_index, e.match_index, e.route, e.match)))
     certain = never_wins(edge)
     out = {}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from edgec import ir
 from edgec import routing
-from edgec.routing import Entry, precedence_key
+from edgec.routing import Entry, precedence_key, regex_literal_prefix
 
 DEFAULT = None  # the default server's key
 
@@ -113,21 +113,6 @@ def _locations(cands: list[Candidate]) -> list[Location]:
     return out
 
 
-def literal_prefix(pattern: str) -> str:
-    """The text every full match of `pattern` starts with ("" when unsure), so that a regex
-    is tested only in the locations whose paths it can match."""
-    if "|" in pattern:
-        return ""
-    out = []
-    for i, ch in enumerate(pattern):
-        if ch in "\\^$.|?*+()[]{}":
-            if ch in "?*{" and out:
-                out.pop()  # the quantifier may take the last character away
-            break
-        out.append(ch)
-    return "".join(out)
-
-
 class _RegexStarts:
     """The regexes (by index, in their order) found by the text their matches start with, so
     that a path is tried only against the regexes that can match it: trying every regex at
@@ -136,7 +121,7 @@ class _RegexStarts:
     def __init__(self, patterns: list[str]):
         self.by_start: dict[str, list[int]] = {}
         for i, pattern in enumerate(patterns):
-            self.by_start.setdefault(literal_prefix(pattern), []).append(i)
+            self.by_start.setdefault(regex_literal_prefix(pattern), []).append(i)
         self.starts = sorted(self.by_start)
 
     def under(self, path: str) -> list[int]:
