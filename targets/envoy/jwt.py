@@ -23,7 +23,7 @@ def providers(edge: ir.Edge) -> list[ir.JwtAuth]:
 
 
 def cluster_name(auth: ir.JwtAuth) -> str:
-    return f"jwks_{auth.name}"
+    return f"jwks.{auth.name}"  # a dot: no upstream of the source is named so
 
 
 def filters(edge: ir.Edge) -> list[Plan]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-ADMIN_CLUSTER = "edgec_admin"  # the admin listener, for the metrics route
+ADMIN_CLUSTER = "edgec.admin"  # the admin listener, for the metrics route; a dot: no upstream is named so
 
 
 def route_name(route: ir.Route, match_index: int) -> str:

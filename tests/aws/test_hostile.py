@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 
-from ..conftest import ROOT
 from .build import build, plan_of
 from .readback import state
 

@@ -12,9 +12,10 @@ def test_jwt_with_a_jwks_on_loopback(gateway):
         gw = gateway(f'''edge "t" {{
           listen http 8080
           upstream app {{ server "127.0.0.1:1" }}
+          upstream jwks_main {{ server "127.0.0.1:1" }}
           auth jwt main {{ issuer "{tokens.ISSUER}" jwks "{jwks.url}" audience "{tokens.AUDIENCE}" algorithms RS256 }}
           route api {{ match path prefix "/api" auth main forward app }}
-          route open {{ match path prefix "/open" forward app }}
+          route open {{ match path prefix "/open" forward jwks_main }}
         }}''')
         token = tokens.token(good)
         for _ in range(3):
@@ -22,7 +23,9 @@ def test_jwt_with_a_jwks_on_loopback(gateway):
             assert ok.status == 200, ok.body
             assert ok.echo()["headers"]["authorization"] == f"Bearer {token}"
         assert jwks.hits == 1  # fetched once, then served from Envoy's cache
-        assert gw.get("/open").status == 200  # a route without auth needs no token
+        # a route without auth needs no token; its upstream is named as the JWKS fetch could be
+        assert gw.get("/open").status == 200
+        assert len(gw.echoes["jwks_main"].requests) == 1
         refused = tokens.refused(good, other)
         before = len(gw.echoes["app"].requests)
         statuses = {case: gw.get("/api/x", [("Authorization", f"Bearer {bad}")] if bad else []).status

@@ -79,7 +79,7 @@ def test_https_on_loopback_and_the_redirect_to_it(gateway):
     }''')
     plain = gw.get("/p?q=1", port=8080)
     assert plain.status == 301
-    assert plain.header("Location") == f"https://edge.test:8443/p?q=1"
+    assert plain.header("Location") == "https://edge.test:8443/p?q=1"
     secure = gw.get("/p?q=1", port=8443, https=True)
     assert secure.status == 200
     import socket
