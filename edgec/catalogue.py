@@ -27,6 +27,12 @@ class Code:
         return ERROR if self.code.startswith("E") else WARNING
 
     @property
+    def suppressible(self) -> bool:
+        """Whether `# edgec: ignore[name]` in the .edge file can silence it: not errors, not what is
+        about the file as a whole or its suppressions, not what is about another file (an import)."""
+        return self.level == WARNING and self.stage not in ("format", "suppressions", "import")
+
+    @property
     def anchor(self) -> str:
         """The fragment of its entry in docs/lint.md (the heading `## E104 undefined-upstream`)."""
         return f"{self.code.lower()}-{self.name}"

@@ -182,7 +182,7 @@ def render_text(diagnostics: list[Diagnostic], sources: dict[str, str], color: b
                 out.append(" " * len(gutter) + caret)
         if d.hint:
             out.append(f"  = hint: {printable(d.hint)}")
-        if d.severity == WARNING and d.rule and d.span is not None and d.rule not in noted:
+        if d.rule and d.span is not None and d.rule not in noted and lookup(d.code).suppressible:
             noted.add(d.rule)  # once per rule: the name is what the reader needs
             out.append(f"  = note: `# edgec: ignore[{d.rule}]` silences this warning on its line")
     for file, count in per_file.items():

@@ -61,9 +61,10 @@ def all_rules() -> list[type[Rule]]:
 
 _SUPPRESSION = re.compile(r"#\s*edgec:\s*ignore\b(?:\[([^\]]*)\])?")
 
-# warnings that are about the whole file or about suppressions themselves
-UNSUPPRESSIBLE = {"not-formatted": "run `edgec fmt`, or lint with --no-fmt-check",
-                  "unknown-suppression": "remove the comment", "unused-suppression": "remove the comment"}
+# what to do instead, for warnings a suppression cannot silence
+INSTEAD = {"not-formatted": "run `edgec fmt`, or lint with --no-fmt-check",
+           "unknown-suppression": "remove the comment", "unused-suppression": "remove the comment",
+           "import-not-carried-over": "it is about the configuration an import read, not this file: remove the comment"}
 
 
 @dataclass
@@ -113,7 +114,7 @@ def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Dia
     kept = []
     for d in diagnostics:
         hit = None
-        if d.severity == WARNING and d.span is not None and d.rule not in UNSUPPRESSIBLE:
+        if d.span is not None and d.rule in BY_NAME and BY_NAME[d.rule].suppressible:
             hit = next((s for s in sups if s.rule == d.rule and s.line == d.span.line), None)
         if hit:
             hit.used = True
@@ -127,10 +128,10 @@ def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Dia
             guess = did_you_mean(s.rule, BY_NAME)
             sink.warning("W308", f"unknown rule '{s.rule}' in suppression", s.span,
                          hint=f"did you mean '{guess}'?" if guess else "see docs/lint.md for rule names")
-        elif BY_NAME[s.rule].level == ERROR or s.rule in UNSUPPRESSIBLE:
+        elif not BY_NAME[s.rule].suppressible:
             sink.warning("W308", f"'{s.rule}' cannot be suppressed", s.span,
-                         hint=UNSUPPRESSIBLE.get(s.rule, "it reports errors, which leave nothing to build: fix the "
-                                                "cause instead"))
+                         hint=INSTEAD.get(s.rule, "it reports errors, which leave nothing to build: fix the "
+                                          "cause instead"))
         elif not s.used:
             sink.warning("W309", f"suppression of '{s.rule}' silences nothing here", s.span,
                          hint="remove the comment")

@@ -85,3 +85,18 @@ def test_suppressions_in_strings_are_not_comments():
                                             '    request_header set "X" "# edgec: ignore[unused-upstream]"\n'
                                             '    forward u\n')
     assert lint(source) == [("W301", 5, 12)]
+
+
+def test_no_suppression_is_offered_for_a_warning_about_an_imported_file():
+    from edgec.diagnostics import Span, diagnostic, render_text
+    source = "http {\n  gzip on;\n}\n"
+    found = diagnostic("W503", "`gzip` is not carried over", "site.conf", Span(2, 3, 2, 7))
+    text = render_text([found], {"site.conf": source})
+    assert "W503" in text and "edgec: ignore" not in text
+
+
+def test_a_suppression_of_an_import_warning_says_why_it_cannot_work():
+    result = analyse(with_unused_upstream(trailing="  # edgec: ignore[import-not-carried-over]"), "t.edge",
+                     all_envs=True)
+    assert [(d.code, d.line) for d in result.diagnostics] == [("W301", 5), ("W308", 5)]
+    assert "configuration an import read" in result.diagnostics[1].hint
