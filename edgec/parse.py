@@ -9,9 +9,11 @@ import sys
 from functools import lru_cache
 
 from lark import Lark, Token, Transformer, Tree, v_args
+from lark.tree import Meta
 
 from . import directives
 from .diagnostics import CompileError, Sink, Span, printable
+from .lalr import Driver, tree_meta
 from .syntax import MAX_DIGITS, Comment, Document, Stmt, Value, VarRef
 from .syntax_errors import parse_tree
 
@@ -45,6 +47,8 @@ def _build(grammar: str, strict: bool) -> Lark:
 
 
 def _span(obj) -> Span:
+    if isinstance(obj, Span):  # a node's span from the one-pass parse (edgec.lalr)
+        return obj
     if isinstance(obj, Token):
         return Span(obj.line, obj.column, obj.end_line or obj.line, obj.end_column or obj.column + len(obj))
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
@@ -78,24 +82,30 @@ class _ToSyntax(Transformer):
         super().__init__(visit_tokens=True)
         self.sink = sink
 
+    def callback(self, name: str):
+        """The function (children, span or lark Meta) → node of a rule; a rule the builder
+        has no method or directive for stays a lark Tree."""
+        f = getattr(self, name, None)
+        if f is None:
+            declared = directives.by_rule(name)
+            if declared is not None:
+                return lambda children, meta: _declared(declared, children, meta)
+            return lambda children, meta: Tree(name, children, meta if isinstance(meta, Meta) else tree_meta(meta))
+        wrapper = getattr(f, "visit_wrapper", None)
+        if wrapper is not None:
+            return lambda children, meta: wrapper(f, name, children, meta)
+        return lambda children, meta: f(children)
+
+    def terminals(self, names) -> dict:
+        """terminal type → its conversion, for the types that have one"""
+        return {name: f for name in names if (f := getattr(self, name, None)) is not None}
+
     def transform(self, tree: Tree) -> Stmt:
         """What lark's Transformer.transform does, with each callback looked up once rather
         than at every node, where lark also re-wraps @v_args methods (a 10,000-route file
         has some 400,000 nodes)."""
         rules: dict = {}
         terminals: dict = {}
-
-        def rule(name):
-            f = getattr(self, name, None)
-            if f is None:
-                declared = directives.by_rule(name)
-                if declared is not None:
-                    return lambda children, meta: _declared(declared, children, meta)
-                return lambda children, meta: Tree(name, children, meta)
-            wrapper = getattr(f, "visit_wrapper", None)
-            if wrapper is not None:
-                return lambda children, meta: wrapper(f, name, children, meta)
-            return lambda children, meta: f(children)
 
         def walk(node: Tree):
             children = []
@@ -110,7 +120,7 @@ class _ToSyntax(Transformer):
                         child = f(child)
                 children.append(child)
             if node.data not in rules:
-                rules[node.data] = rule(node.data)
+                rules[node.data] = self.callback(node.data)
             return rules[node.data](children, node.meta)
 
         return walk(tree)
@@ -468,13 +478,26 @@ class _ToSyntax(Transformer):
 def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Document:
     """Parse one .edge file. Raises CompileError with every syntax problem found."""
     sink = sink or Sink(file)
-    tree = parse_tree(parser(), text, sink)
-    if tree is None:
-        raise CompileError(sink.items)
+    own = Sink(file)  # what the builder reports counts only if the one-pass parse gets to the end
+    edge = _driver().parse(text, _ToSyntax(own))
+    if edge is not None:
+        sink.items.extend(own.items)
+    else:  # not well-formed: every syntax error found and explained, then the tree walked
+        tree = parse_tree(parser(), text, sink)
+        if tree is None:
+            raise CompileError(sink.items)
+        edge = _ToSyntax(sink).transform(tree)
     comments = _comments(text)
-    edge = _ToSyntax(sink).transform(tree)
     sink.raise_if_errors()
     return Document(file, text, edge, tuple(comments))
+
+
+@lru_cache(maxsize=1)
+def _driver() -> Driver:
+    driver = Driver(parser())
+    if not driver.usable():
+        raise AssertionError("the grammar has a shape edgec.lalr does not reproduce")
+    return driver
 
 
 # what can hold a '#' that does not start a comment (strings, ${vars}), and comments
