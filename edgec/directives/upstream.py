@@ -175,9 +175,20 @@ directive("upstream", "read_timeout")(timeout)
 directive("upstream", "send_timeout")(timeout)
 
 
+def _tls_uses(up: ir.Upstream):
+    if up.tls:
+        yield "upstream.tls"
+        if not up.tls.verify:
+            yield "upstream.tls.no_verify"
+        if up.tls.cert:
+            yield "upstream.tls.client_cert"
+
+
 @directive("upstream", "up_tls", args=("ca", "sni", "verify", "cert", "key"), once="tls",
-           features={"upstream.tls": "TLS to the servers: CA, SNI, verification, a client certificate"},
-           uses=lambda up: ["upstream.tls"] if up.tls else [])
+           features={"upstream.tls": "TLS to the servers: their certificate checked against a CA and a name (SNI)",
+                     "upstream.tls.no_verify": "TLS to the servers without checking their certificate (verify off)",
+                     "upstream.tls.client_cert": "the edge's own certificate presented to the servers (cert, key)"},
+           uses=_tls_uses)
 def up_tls(v, stmt, out):
     a = stmt.args
     verify = a["verify"] is None or a["verify"].value == "on"

@@ -51,6 +51,9 @@ CAPABILITIES = {
                                           "a session cookie (no ttl) lasts one day"),
     "upstream.tls": unsupported("an ALB target group of protocol HTTPS never checks its targets' certificates "
                                 "(no CA, no name) and sends none of its own"),
+    "upstream.tls.no_verify": unsupported("an ALB target group of protocol HTTPS never checks its targets' "
+                                "certificates: with the rest of upstream TLS, refused"),
+    "upstream.tls.client_cert": unsupported("an ALB sends no certificate of its own to its targets"),
     "upstream.keepalive": native("ALB reuses connections to targets from a pool it sizes itself"),
     "upstream.timeouts": approximate("ALB has one idle timeout per load balancer (set to the largest read "
                                      "timeout); connect and send timeouts cannot be set"),

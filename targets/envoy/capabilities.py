@@ -56,7 +56,9 @@ CAPABILITIES: dict[str, Capability] = {
                                           "server's address (base64), which the client can read; a session "
                                           "whose server is gone is balanced again"),
     "upstream.tls": native("the cluster's TLS transport socket: trusted CA, SNI, the name matched against the "
-                           "certificate's subject alternative names, a client certificate"),
+                           "certificate's subject alternative names"),
+    "upstream.tls.no_verify": native("a TLS transport socket without a validation context"),
+    "upstream.tls.client_cert": native("the transport socket's tls_certificates"),
     "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
                                  "cap on idle connections)"),
     "upstream.timeouts": native("connect_timeout; the read timeout bounds each attempt (per_try_timeout, "

@@ -8,6 +8,7 @@ from edgec.targets import Capability, approximate, native, unsupported
 # what an implementation decides for itself is a declared difference, not a silent one
 IMPL = "implementation-specific in the Gateway API"
 NO_CORE = "the standard channel of the Gateway API has no field for it"
+FAILED_CONNECTION = 503  # Envoy's answer to a connection to a server that failed, which Envoy Gateway keeps
 
 GENERIC: dict[str, Capability] = {
     "listener.http": native("a Gateway listener of protocol HTTP"),
@@ -51,8 +52,15 @@ GENERIC: dict[str, Capability] = {
                                          "the pool only if the implementation ejects it on its own"),
     "upstream.passive_check": approximate("ejecting a failing server is " + IMPL),
     "upstream.sticky_cookie": unsupported("session persistence is experimental in the Gateway API"),
-    "upstream.tls": unsupported("not emitted yet: a BackendTLSPolicy per upstream would carry the CA and the "
-                                "name, and the Gateway API has no field for the edge's client certificate"),
+    "upstream.tls": approximate("a BackendTLSPolicy: the CA bundle from a ConfigMap (key ca.crt; `edgec build` "
+                                "prints the kubectl command that makes it from the file), the hostname sent as SNI "
+                                "and matched (the servers' host name when no sni is given); a server that fails the "
+                                "check is a failed connection, answered with the implementation's own status "
+                                f"(Envoy Gateway's: {FAILED_CONNECTION}, where edgec answers 502)"),
+    "upstream.tls.no_verify": unsupported("a BackendTLSPolicy always checks the servers' certificate"),
+    "upstream.tls.client_cert": native("the Gateway's spec.tls.backend.clientCertificateRef (a TLS Secret): one "
+                                       "certificate for every upstream reached with TLS, so they must all name the "
+                                       "same one"),
     "upstream.keepalive": approximate("connection reuse to the servers is " + IMPL),
     "upstream.timeouts": approximate("the read timeout bounds each request to a backend (timeouts."
                                      "backendRequest); connect and send timeouts are " + IMPL),
@@ -130,4 +138,9 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "match.query.regex": approximate("RegularExpression (RE2) matched against the raw (undecoded) value"),
     "match.query.present": native("RegularExpression .* (RE2)"),
     "match.query.exact": approximate("Envoy compares the raw (undecoded) value"),
+    "upstream.tls.no_verify": native("the upstream becomes Envoy Gateway's Backend with tls.insecureSkipVerify "
+                                     "(the Backend API must be enabled: extensionApis.enableBackend)"),
+    "upstream.tls.client_cert": native("the upstream becomes Envoy Gateway's Backend with its own tls."
+                                       "clientCertificateRef, checked by a BackendTLSPolicy (the Backend API must "
+                                       "be enabled: extensionApis.enableBackend)"),
 }

@@ -14,17 +14,21 @@ def listener_name(lst: ir.Listener) -> str:
 
 def tls_secrets(edge: ir.Edge, base: str) -> dict[tuple[str, str], str]:
     """(certificate file, key file) → the name of the Secret that holds them: `base`, then
-    base-2, base-3 for further pairs, in listener order."""
+    base-2, base-3 for further pairs, the listeners' first, then the upstreams' client
+    certificates."""
+    pairs = [(lst.tls.cert, lst.tls.key) for lst in edge.listeners if lst.tls]
+    pairs += [(up.tls.cert, up.tls.key) for up in edge.upstreams if up.tls and up.tls.cert and up.tls.key]
     out: dict[tuple[str, str], str] = {}
-    for lst in edge.listeners:
-        if lst.tls and (lst.tls.cert, lst.tls.key) not in out:
-            out[(lst.tls.cert, lst.tls.key)] = base if not out else f"{base}-{len(out) + 1}"
+    for pair in pairs:
+        if pair not in out:
+            out[pair] = base if not out else f"{base}-{len(out) + 1}"
     return out
 
 
 def gateway(edge: ir.Edge, meta, gateway_class: str, secrets: dict[tuple[str, str], str],
-            parameters: Plan | None = None) -> Plan:
-    """`parameters`: the implementation's own resource the Gateway refers to (infrastructure)."""
+            parameters: Plan | None = None, client: str | None = None) -> Plan:
+    """`parameters`: the implementation's own resource the Gateway refers to (infrastructure);
+    `client`: the Secret of the certificate presented to every upstream reached with TLS."""
     listeners = []
     for lst in edge.listeners:
         out: Plan = {"name": listener_name(lst), "port": lst.port, "protocol": lst.protocol.upper()}
@@ -39,6 +43,8 @@ def gateway(edge: ir.Edge, meta, gateway_class: str, secrets: dict[tuple[str, st
         spec["infrastructure"] = {"parametersRef": {"group": group, "kind": parameters["kind"],
                                                     "name": parameters["metadata"]["name"]}}
     spec["listeners"] = listeners
+    if client:
+        spec["tls"] = {"backend": {"clientCertificateRef": {"kind": "Secret", "name": client}}}
     return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": meta(label(edge.name)),
             "spec": spec}
 

@@ -63,8 +63,9 @@ def duration(ms: int) -> str:
 
 
 class Builder:
-    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank, respond=None):
+    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank, respond=None, ref=backend_ref):
         self.edge = edge
+        self.ref = ref  # (edge, upstream, weight) → the upstream's backendRef
         self.respond = respond  # route → the implementation's resource that answers it (None: refused before)
         self.rank = rank  # the implementation's rank of a match (lower first), None: rule order
         self.regex = regex  # (pattern, is_path) → the pattern as the implementation reads it
@@ -165,7 +166,7 @@ class Builder:
                 plan["filters"] = filters
             if isinstance(route.action, ir.Forward):
                 backends = [b for b in route.action.backends if b.weight > 0]
-                plan["backendRefs"] = [backend_ref(self.edge, b.upstream, b.weight if len(backends) > 1 else None)
+                plan["backendRefs"] = [self.ref(self.edge, b.upstream, b.weight if len(backends) > 1 else None)
                                        for b in backends]
                 plan.update(self.timeouts(route, backends))
             out.append(Rule([alt], plan))
@@ -272,7 +273,7 @@ class Builder:
         return {"type": "ReplacePrefixMatch", "replacePrefixMatch": replacement}, True
 
     def mirror(self, m: ir.Mirror) -> Plan:
-        out: Plan = {"backendRef": backend_ref(self.edge, m.upstream)}
+        out: Plan = {"backendRef": self.ref(self.edge, m.upstream)}
         if m.percent < 100:
             if float(m.percent).is_integer():
                 out["percent"] = int(m.percent)

@@ -50,7 +50,9 @@ CAPABILITIES: dict[str, Capability] = {
                                           "(consistent), so a session moves when servers are added or removed; "
                                           "native with -O nginx_version=1.29.6 or later"),
     "upstream.tls": native("proxy_pass https with proxy_ssl_verify, proxy_ssl_trusted_certificate, proxy_ssl_name "
-                           "and proxy_ssl_server_name, proxy_ssl_certificate"),
+                           "and proxy_ssl_server_name"),
+    "upstream.tls.no_verify": native("proxy_ssl_verify off"),
+    "upstream.tls.client_cert": native("proxy_ssl_certificate and proxy_ssl_certificate_key"),
     "upstream.keepalive": native("keepalive pool with proxy_http_version 1.1 and a cleared Connection header"),
     "upstream.timeouts": native(),
     "auth.jwt": native("with njs (-O njs=auto): WebCrypto checks of RS, PS, ES (P-256/384/521) and HS signatures, "

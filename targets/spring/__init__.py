@@ -65,6 +65,8 @@ class SpringTarget(Target):
         "upstream.tls": unsupported("the gateway's HTTP client has one TLS setting for every route "
                                     "(spring.cloud.gateway.httpclient.ssl): no CA, name or client certificate per "
                                     "upstream"),
+        "upstream.tls.no_verify": unsupported("the gateway's HTTP client has one TLS setting for every route"),
+        "upstream.tls.client_cert": unsupported("the gateway's HTTP client has one TLS setting for every route"),
         "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
         "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),

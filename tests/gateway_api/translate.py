@@ -5,12 +5,16 @@ real Envoy runs (what the control plane would stream: listeners with their route
 configurations, clusters with their endpoints, TLS secrets).
 
 What a cluster would fill in is filled in here: each Service's cluster IP (the test's echo
-backends listen on 127.0.0.1, at the Service port), and the GatewayClass of Envoy Gateway's
-controller."""
+backends listen on 127.0.0.1, at the Service port), the GatewayClass of Envoy Gateway's
+controller, and the Secrets and ConfigMaps the manifests' header says to create, made by
+those very commands' arguments. Envoy Gateway takes a Backend's loopback address only on
+its Host infrastructure: a stand-in address goes through the translator instead, and the
+bootstrap is given the loopback address back."""
 from __future__ import annotations
 
 import base64
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from edgec.targets import yaml_text
 
 EGCTL = Path.home() / ".cache" / "edgec-tools" / "bin" / "egctl"
 CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+LOOPBACK, STAND_IN = "127.0.0.1", "192.0.2.1"  # TEST-NET-1: never a real server
 
 
 def egctl() -> Path:
@@ -37,7 +42,10 @@ def cluster_inputs(manifests: str, gateway_class: str, tls: tuple[bytes, bytes] 
     docs = list(YAML(typ="safe").load_all(manifests))
     for doc in docs:
         if doc["kind"] == "Service" and doc["spec"].get("type") != "ExternalName":
-            doc["spec"]["clusterIP"] = "127.0.0.1"
+            doc["spec"]["clusterIP"] = LOOPBACK
+        for endpoint in doc["spec"].get("endpoints", []) if doc["kind"] == "Backend" else ():
+            if endpoint.get("ip", {}).get("address") == LOOPBACK:
+                endpoint["ip"]["address"] = STAND_IN
     extra = [{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": gateway_class},
               "spec": {"controllerName": CONTROLLER}}]
     gateway = next(d for d in docs if d["kind"] == "Gateway")
@@ -48,7 +56,31 @@ def cluster_inputs(manifests: str, gateway_class: str, tls: tuple[bytes, bytes] 
                               "metadata": {"name": ref["name"]},
                               "data": {"tls.crt": base64.b64encode(tls[0]).decode(),
                                        "tls.key": base64.b64encode(tls[1]).decode()}})
-    return yaml_text.dump(extra + docs, "")
+    return yaml_text.dump(extra + created(manifests, {e["metadata"]["name"] for e in extra}) + docs, "")
+
+
+def created(manifests: str, made: set[str]) -> list[dict]:
+    """What the header's `kubectl create` commands make (a Secret already in `made` is the
+    listeners', made from the test's certificate)."""
+    out = []
+    for line in manifests.splitlines():
+        if not line.startswith("# Create ") or "kubectl create" not in line:
+            continue
+        words = shlex.split(line[line.index("kubectl create"):])
+        args = dict(w[2:].split("=", 1) for w in words if w.startswith("--"))
+        if words[2:4] == ["secret", "tls"] and words[4] not in made:
+            out.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                        "metadata": {"name": words[4]},
+                        "data": {"tls.crt": _base64(args["cert"]), "tls.key": _base64(args["key"])}})
+        elif words[2] == "configmap":
+            key, path = args["from-file"].split("=", 1)
+            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": words[3]},
+                        "data": {key: Path(path).read_text(encoding="utf-8")}})
+    return out
+
+
+def _base64(path: str) -> str:
+    return base64.b64encode(Path(path).read_bytes()).decode()
 
 
 def translate(manifests: str, directory: Path, gateway_class: str = "edgec",
@@ -69,10 +101,12 @@ def _of(configs: list[dict], kind: str) -> dict:
     return next((c for c in configs if c["@type"].endswith("." + kind)), {})
 
 
-def bootstrap(dump: dict, admin_port: int, tls: tuple[bytes, bytes] | None = None) -> dict:
+def bootstrap(dump: dict, admin_port: int, tls: tuple[bytes, bytes] | None = None, inputs: str = "") -> dict:
     """A static bootstrap of the config dump: routes inlined where listeners name them (RDS),
     endpoints where clusters name them (EDS), and the certificate the listeners name (SDS:
-    the control plane would stream the Secret) as static secrets."""
+    the control plane would stream the Secret) as static secrets; so are the upstreams' CA
+    bundles and client certificates, from the Secrets and ConfigMaps of `inputs` (what
+    cluster_inputs gave the translator)."""
     configs = dump["configs"]
     routes = {r["routeConfig"]["name"]: r["routeConfig"]
               for r in _of(configs, "RoutesConfigDump").get("dynamicRouteConfigs", [])}
@@ -91,11 +125,14 @@ def bootstrap(dump: dict, admin_port: int, tls: tuple[bytes, bytes] | None = Non
             cluster.pop("edsClusterConfig")
             cluster["type"] = "STATIC"
             cluster["loadAssignment"] = _untyped(endpoints[cluster["name"]])
-        clusters.append(_static(cluster, routes))
+        clusters.append(_static(_loopback(cluster), routes))
     names = sorted({ref["name"] for listener in listeners for ref in _found(listener, "tlsCertificateSdsSecretConfigs")})
     secrets = [{"name": name, "tlsCertificate": {
         "certificateChain": {"inlineBytes": base64.b64encode(tls[0]).decode()},
         "privateKey": {"inlineBytes": base64.b64encode(tls[1]).decode()}}} for name in names if tls]
+    taken = {secret["name"] for secret in secrets}
+    secrets += [secret for secret in _upstream_secrets(clusters, list(YAML(typ="safe").load_all(inputs)) if inputs
+                                                       else []) if secret["name"] not in taken]
     static = {"listeners": listeners, "clusters": clusters}
     if secrets:
         static["secrets"] = secrets
@@ -103,13 +140,44 @@ def bootstrap(dump: dict, admin_port: int, tls: tuple[bytes, bytes] | None = Non
             "staticResources": static}
 
 
-def _found(node, key: str) -> list:
-    """Every item of the lists held under `key` anywhere in node."""
+def _upstream_secrets(clusters: list[dict], resources: list[dict]) -> list[dict]:
+    """Envoy Gateway names an upstream's CA "POLICY/NAMESPACE-ca" (the BackendTLSPolicy's
+    ConfigMap) and its client certificate "NAMESPACE/SECRET"."""
+    by_kind = {(r["kind"], r["metadata"]["name"]): r for r in resources}
+    out: dict[str, dict] = {}
+    for ref in _found(clusters, "tlsCertificateSdsSecretConfigs"):
+        secret = by_kind[("Secret", ref["name"].split("/", 1)[1])]["data"]
+        out[ref["name"]] = {"name": ref["name"], "tlsCertificate": {
+            "certificateChain": {"inlineBytes": secret["tls.crt"]}, "privateKey": {"inlineBytes": secret["tls.key"]}}}
+    for context in _values(clusters, "validationContextSdsSecretConfig"):
+        policy = by_kind[("BackendTLSPolicy", context["name"].split("/", 1)[0])]
+        bundle = "".join(by_kind[("ConfigMap", ref["name"])]["data"]["ca.crt"]
+                         for ref in policy["spec"]["validation"]["caCertificateRefs"])
+        out[context["name"]] = {"name": context["name"], "validationContext": {"trustedCa": {"inlineString": bundle}}}
+    return [out[name] for name in sorted(out)]
+
+
+def _loopback(node):
+    """The node with the stand-in address of cluster_inputs given back its loopback one."""
     if isinstance(node, list):
-        return [x for item in node for x in _found(item, key)]
+        return [_loopback(x) for x in node]
+    if isinstance(node, dict):
+        return {k: LOOPBACK if k == "address" and v == STAND_IN else _loopback(v) for k, v in node.items()}
+    return node
+
+
+def _values(node, key: str) -> list:
+    """Every value held under `key` anywhere in node."""
+    if isinstance(node, list):
+        return [x for item in node for x in _values(item, key)]
     if not isinstance(node, dict):
         return []
-    return [x for k, v in node.items() for x in (v if k == key else _found(v, key))]
+    return [x for k, v in node.items() for x in ([v] if k == key else _values(v, key))]
+
+
+def _found(node, key: str) -> list:
+    """Every item of the lists held under `key` anywhere in node."""
+    return [x for items in _values(node, key) for x in items]
 
 
 def _untyped(resource: dict) -> dict:
