@@ -527,9 +527,25 @@ class AccessLog:
 
 
 @_node
+class Tracing:
+    """OpenTelemetry: a server span per request and a client span per upstream attempt, sent
+    over OTLP/HTTP (protobuf) to `url`, the collector's traces endpoint; W3C `traceparent` taken
+    from the client (its sampling decision followed) and passed on. A trace the client did not
+    start is kept with probability sample_percent / 100."""
+
+    url: str  # e.g. http://127.0.0.1:4318/v1/traces
+    scheme: Literal["http", "https"]
+    host: str
+    port: int
+    path: str  # "/v1/traces"
+    sample_percent: float
+
+
+@_node
 class Observability:
     access_log: AccessLog
     metrics_path: str | None
+    tracing: Tracing | None = None
 
 
 # the header lines of a request head together may be this many times max_header_bytes
@@ -599,6 +615,8 @@ DEFAULT_RESPOND_TYPE = "text/plain; charset=utf-8"
 DEFAULT_LIMITS = Limits(max_body_bytes=1024 * 1024, max_header_bytes=8 * 1024, max_headers=100,
                         header_timeout_ms=60_000, idle_timeout_ms=75_000)
 DEFAULT_ACCESS_LOG = AccessLog("json", "-")
+DEFAULT_TRACING_SAMPLE_PERCENT = 100.0  # as the OpenTelemetry SDK's default sampler (parent-based, always on)
+OTLP_TRACES_PATH = "/v1/traces"  # what OTLP/HTTP appends to a collector's base URL
 DEFAULT_JWT_ALGORITHMS = ("RS256",)
 DEFAULT_JWT_LEEWAY_MS = 0
 DEFAULT_API_KEY_HEADER = "X-API-Key"

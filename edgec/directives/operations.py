@@ -1,9 +1,12 @@
-"""What the edge does besides routing: access log, metrics, limits, trusted proxies."""
+"""What the edge does besides routing: access log, metrics, tracing, limits, trusted proxies."""
 from __future__ import annotations
 
+import re
+
 from .. import ir
-from ..ir import DEFAULT_LIMITS
+from ..ir import DEFAULT_LIMITS, DEFAULT_TRACING_SAMPLE_PERCENT, OTLP_TRACES_PATH
 from . import directive
+from .upstream import server_address
 
 
 @directive("edge", "access_log", args=("format", "path"), once="access_log",
@@ -21,6 +24,56 @@ def access_log(v, stmt, out):
            uses=lambda edge: ["observability.metrics"] if edge.observability.metrics_path else [])
 def metrics(v, stmt, out):
     out["metrics_path"] = v.path(stmt.args["path"], "metrics path")
+
+
+# http(s)://HOST[:PORT][/PATH]: a collector's base URL (the traces endpoint is PATH/v1/traces, as the
+# OpenTelemetry exporters read OTEL_EXPORTER_OTLP_ENDPOINT) or its traces endpoint itself
+OTLP_URL = re.compile(r"(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:?#\[\]@\s]+)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@directive("edge", "tracing", args=("url", "sample"), once="tracing",
+           features={"observability.tracing": "OpenTelemetry spans (OTLP/HTTP) for each request and upstream "
+                                              "attempt, W3C traceparent taken and passed on, trace_id logged"},
+           uses=lambda edge: ["observability.tracing"] if edge.observability.tracing else [])
+def tracing(v, stmt, out):
+    url_value = stmt.args["url"]
+    url = v.string(url_value, "tracing url")
+    if url is None:
+        return
+    m = OTLP_URL.fullmatch(url)
+    if not m:
+        v.sink.error("E221", f"'{url}' is not an http:// or https:// collector url", url_value.span,
+                     hint='write the OTLP/HTTP collector\'s url, like "http://otel-collector:4318" (no query, '
+                          "no user name)")
+        return
+    scheme, host, port, path = m.groups()
+    server = server_address(v, f"{host}:{port or DEFAULT_PORTS[scheme]}", url_value.span)
+    sample = _sample(v, stmt.args["sample"])
+    if server is None or sample is None:
+        return
+    path = (path or "").rstrip("/")
+    if not path.endswith(OTLP_TRACES_PATH):
+        path += OTLP_TRACES_PATH
+    shown = f"[{server.host}]" if ":" in server.host else server.host
+    out["tracing"] = ir.Tracing(f"{scheme}://{shown}:{server.port}{path}", scheme, server.host, server.port, path,
+                                sample)
+
+
+def _sample(v, written) -> float | None:
+    if written is None:
+        return DEFAULT_TRACING_SAMPLE_PERCENT
+    value = v.resolve(written)
+    if value is None:
+        return None
+    if value.kind != "percent":
+        v.sink.error("E108", "tracing sample must be a percentage such as 10%", value.span)
+        return None
+    if not 0 <= value.value <= 100:
+        v.sink.error("E212", f"tracing sample {value.raw} must be within 0..100%", value.span,
+                     hint="the share of new traces kept: 0% keeps only those the client's traceparent asks for")
+        return None
+    return value.value
 
 
 LIMIT_FIELDS = {"max_body": "max_body_bytes", "max_header_size": "max_header_bytes", "max_headers": "max_headers",

@@ -28,6 +28,8 @@ _VALID_ID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 # request headers the edge sets itself, or that describe only the client's connection
 _DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto",
                                    b"x-forwarded-host", b"x-real-ip", b"x-request-id", b"host"}
+# with tracing, the edge passes on its own span in their place
+_DROP_TRACED = _DROP_REQUEST | {b"traceparent", b"tracestate"}
 _FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
 _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
@@ -48,7 +50,7 @@ def _request_id(given: bytes | None) -> bytes:
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
@@ -79,6 +81,7 @@ class Exchange:
         self.sent_continue = False
         self.deadline = 0.0
         self.gw = None  # set when the exchange starts (its turn on the connection)
+        self.trace = None  # the request's spans (tracing.RequestTrace) when the edge traces
         self.t0 = 0.0
         self.decision = None
         self.policy = None
@@ -163,6 +166,9 @@ class Exchange:
         self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
         self.request_id = _request_id(self.hb.get(b"x-request-id"))
+        if gw.tracer is not None:
+            self.trace = gw.tracer.request(self.method, conn.listening.scheme, self.url.decode("latin-1"),
+                                           self.hb.get(b"traceparent"), self.hb.get(b"tracestate"), self.client_ip)
         if gw.access is not None and not gw.access(self.client_ip):
             return self.error(403, "address not allowed")
         target = self.url.decode("latin-1")
@@ -302,7 +308,10 @@ class Exchange:
                         d.body.encode("utf-8"))
         elif d.action == "aggregate":
             from .aggregate import aggregate
-            self._wait_aggregate(aggregate(self.gw, d.parts, self.host, self._forward_headers()))
+            headers = self._forward_headers()
+            if self.trace is not None:
+                headers += self.trace.header_lines()
+            self._wait_aggregate(aggregate(self.gw, d.parts, self.host, headers))
         else:
             self._forward()
 
@@ -458,6 +467,8 @@ class Exchange:
             return
         self.done = True
         self._untime()
+        if self.trace is not None:
+            self.trace.end(self.status, self.route)
         self._record(self.status)
         conn = self.conn
         if self.then_close_data is not None:
@@ -475,7 +486,7 @@ class Exchange:
                 "host": self.host, "status": status, "bytes_sent": self.sent, "duration_s": round(t, 3),
                 "route": self.route, "upstream": self._server_tried(),
                 "user_agent": self.header(b"user-agent") or "", "cache": self.cache_status.decode()
-                if self.cache_status else None})
+                if self.cache_status else None, "trace_id": self.trace.trace_id if self.trace is not None else ""})
 
     def _server_tried(self) -> str | None:
         """The server of the last attempt, kept after it failed (a 502 names the server that failed);
@@ -559,7 +570,7 @@ class Exchange:
         """The client's header lines as the backend (or an aggregation part) receives them:
         hop-by-hop ones dropped, the route's header operations applied, forwarding headers
         set by the edge."""
-        drop = _DROP_REQUEST
+        drop = _DROP_REQUEST if self.trace is None else _DROP_TRACED
         listed = self.hb.get(b"connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
@@ -617,6 +628,10 @@ class Exchange:
         state.active += 1
         self.tries += 1
         self.tried.append(state)
+        if self.trace is not None:
+            server = state.server
+            self.traced_head = self.head[:-2] + self.trace.attempt(self.method, self.upstream.ir.name, server.host,
+                                                                   server.port) + b"\r\n"
         conn = state.pool.get()
         if conn is not None:
             self._send(conn)
@@ -642,10 +657,11 @@ class Exchange:
     def _send(self, conn) -> None:
         self.up = conn
         body = self.copy if self.copy is not None else self.pending
+        head = self.head if self.trace is None else self.traced_head
         if body and self.chunked:
-            data = self.head + b"".join(http.chunk(b) for b in body)
+            data = head + b"".join(http.chunk(b) for b in body)
         else:
-            data = self.head + b"".join(body) if body else self.head
+            data = head + b"".join(body) if body else head
         if self.chunked and self.body_done:
             data += http.LAST_CHUNK
         self.pending = []
@@ -670,6 +686,8 @@ class Exchange:
         self.up = None
         if state is not None:
             state.active -= 1
+        if self.trace is not None:
+            self.trace.attempt_end(kind)
         stale = (kind == "reset" and conn is not None and conn.reused and not self.answered
                  and self.method in _IDEMPOTENT)
         if stale and self.body_done and (self.copy is not None or not self.body_size):
@@ -713,6 +731,8 @@ class Exchange:
 
     # ---- upstream sink --------------------------------------------------------------------------
     def on_head(self, conn, status: int, headers, _keep_alive: bool) -> None:
+        if self.trace is not None:
+            self.trace.attempt_status(status)
         if status in self.retry.statuses and self._can_retry("status"):
             self.discard = True
             return
@@ -789,6 +809,8 @@ class Exchange:
             state.active -= 1
             state.succeeded()
         self.up = None
+        if self.trace is not None:
+            self.trace.attempt_end()
         if self.done:
             return
         if self.status == 101:
@@ -816,6 +838,8 @@ class Exchange:
         if self.answered:
             # the response is half sent: the client can only learn of it by the connection closing
             self.flush()
+            if self.trace is not None:
+                self.trace.attempt_end(kind)
             if self.state is not None:
                 self.state.active -= 1
                 self.state.failed(self.upstream.ir.passive, time.monotonic())

@@ -133,6 +133,12 @@ class Gateway:
         self.header_s = edge.limits.header_timeout_ms / 1000
         self.metrics_path = edge.observability.metrics_path
         self.log = AccessLog(edge.observability.access_log)
+        tracing = edge.observability.tracing
+        if tracing is not None:
+            from .tracing import Tracer  # the OpenTelemetry SDK: only for an edge that traces
+            self.tracer = Tracer(tracing, edge.name)
+        else:
+            self.tracer = None
         self.trusted = [ipaddress.ip_network(c) for c in edge.trusted_proxies]
         self._trust_memo: dict[str, bool] = {}
         self.access = address_check(edge.access)
@@ -229,6 +235,8 @@ class Gateway:
             for state in up.states:
                 state.pool.close()
         self.log.close()
+        if self.tracer is not None:
+            self.tracer.close()
 
     def upstream_states(self) -> dict[str, list[tuple[str, bool]]]:
         now = time.monotonic()

@@ -105,6 +105,10 @@ CAPABILITIES = {
     "observability.access_log": approximate("ALB writes its own access-log format to S3 once "
                                             "access_logs.s3.* is enabled with a bucket; edgec does not enable it"),
     "observability.metrics": approximate("ALB publishes CloudWatch metrics; there is no metrics endpoint"),
+    "observability.tracing": approximate("ALB sends no spans and reads no traceparent: the client's traceparent "
+                                         "reaches the backend untouched (none when the client sent none), and "
+                                         "ALB adds its own X-Amzn-Trace-Id, which its access log records as "
+                                         "trace_id"),
     "limits": approximate("ALB has fixed request limits; they cannot be set"),
     "access": unsupported("edgec builds no IP sets for ALB or WAF yet: keep the addresses out with the load "
                           "balancer's security group or a WAF web ACL of your own"),

@@ -121,6 +121,9 @@ CAPABILITIES: dict[str, Capability] = {
                                             "and cache fields, and the combined format does not escape quotes"),
     "observability.metrics": native("the metrics path answers Envoy's /stats/prometheus from the admin "
                                     "listener, to loopback and trusted proxies only (403 otherwise)"),
+    "observability.tracing": native("the OpenTelemetry tracer (OTLP/HTTP through a cluster of its own) with "
+                                    "random_sampling at the share and a span per upstream attempt "
+                                    "(spawn_upstream_span); %TRACE_ID% in the log"),
     "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
     "access": native("RBAC on remote_ip (the address original IP detection finds): the edge's lists in a filter "

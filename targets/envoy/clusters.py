@@ -24,6 +24,22 @@ def is_ip(host: str) -> bool:
     return True
 
 
+def service_cluster(name: str, scheme: str, host: str, port: int, ca_file: str, connect_timeout_ms: int) -> Plan:
+    """A cluster for a service the edge itself calls at a URL (a JWKS server, a trace collector):
+    over https its certificate must chain to `ca_file` and name the host."""
+    c: Plan = {"name": name, "type": "STRICT_DNS", "dns_lookup_family": "V4_PREFERRED",
+               "connect_timeout": seconds(connect_timeout_ms),
+               "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
+                   "address": {"socket_address": {"address": host, "port_value": port}}}}]}]}}
+    if scheme == "https":
+        c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": UPSTREAM_TLS, "sni": host,
+            "common_tls_context": {"validation_context": {
+                "trusted_ca": {"filename": ca_file},
+                "match_typed_subject_alt_names": [{"san_type": "DNS", "matcher": {"exact": host}}]}}}}
+    return c
+
+
 def cluster(up: ir.Upstream) -> Plan:
     out: Plan = {
         "name": up.name,

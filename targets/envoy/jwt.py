@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 from edgec import ir
 
 from .actions import seconds
+from .clusters import service_cluster
 
 Plan = dict
 
 FILTER = "envoy.filters.http.jwt_authn"
 _T = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3."
-UPSTREAM_TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 JWKS_TIMEOUT_MS = 5_000
 JWKS_CACHE_MS = 300_000
 
@@ -64,17 +64,6 @@ def clusters(edge: ir.Edge, ca_file: str) -> list[Plan]:
     out = []
     for auth in providers(edge):
         url = urlsplit(auth.jwks_url)
-        port = url.port or (443 if url.scheme == "https" else 80)
-        name = cluster_name(auth)
-        c: Plan = {"name": name, "type": "STRICT_DNS", "dns_lookup_family": "V4_PREFERRED",
-                   "connect_timeout": seconds(JWKS_TIMEOUT_MS),
-                   "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {
-                       "address": {"socket_address": {"address": url.hostname, "port_value": port}}}}]}]}}
-        if url.scheme == "https":
-            c["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-                "@type": UPSTREAM_TLS, "sni": url.hostname,
-                "common_tls_context": {"validation_context": {
-                    "trusted_ca": {"filename": ca_file},
-                    "match_typed_subject_alt_names": [{"san_type": "DNS", "matcher": {"exact": url.hostname}}]}}}}
-        out.append(c)
+        out.append(service_cluster(cluster_name(auth), url.scheme, url.hostname,
+                                   url.port or (443 if url.scheme == "https" else 80), ca_file, JWKS_TIMEOUT_MS))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import lua, policies, routes
+from . import lua, policies, routes, tracing
 from .actions import REDIRECT_CODES, seconds
 from .headers import literal, option
 from .logs import access_log
@@ -82,7 +82,10 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
     if edge.trusted_proxies:  # in place of use_remote_address (Envoy refuses both)
         out["original_ip_detection_extensions"] = original_ip_detection(edge.trusted_proxies)
         del out["use_remote_address"], out["xff_num_trusted_hops"]
-    log = access_log(edge.observability.access_log)
+    traced = tracing.connection_manager(edge)
+    if traced:
+        out["tracing"] = traced
+    log = access_log(edge.observability)
     if log:
         out["access_log"] = [log]
     return out

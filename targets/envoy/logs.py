@@ -21,16 +21,21 @@ JSON_FIELDS = {
     "upstream": "%UPSTREAM_HOST%",
     "user_agent": "%REQ(USER-AGENT)%",
     "request_id": "%REQ(X-REQUEST-ID)%",
+    "trace_id": "",  # %TRACE_ID% on an edge that traces
 }
 COMBINED = ('%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% - - [%START_TIME(%d/%b/%Y:%H:%M:%S %z)%] '
             f'"%REQ(:METHOD)% {PATH} %PROTOCOL%" %RESPONSE_CODE% %BYTES_SENT% "%REQ(REFERER)%" '
             '"%REQ(USER-AGENT)%"\n')
 
 
-def access_log(log: ir.AccessLog) -> Plan | None:
+def access_log(observability: ir.Observability) -> Plan | None:
+    log = observability.access_log
     if log.format == "off":
         return None
-    fmt: Plan = {"json_format": dict(JSON_FIELDS)} if log.format == "json" else \
+    fields = dict(JSON_FIELDS)
+    if observability.tracing is not None:
+        fields["trace_id"] = "%TRACE_ID%"
+    fmt: Plan = {"json_format": fields} if log.format == "json" else \
         {"text_format_source": {"inline_string": COMBINED}}
     return {"name": "envoy.access_loggers.file",
             "typed_config": {"@type": FILE, "path": "/dev/stdout" if log.path == "-" else log.path,

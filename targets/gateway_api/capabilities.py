@@ -102,6 +102,7 @@ GENERIC: dict[str, Capability] = {
                                     "use the runtime target"),
     "observability.access_log": approximate("access logs are the implementation's, in its format"),
     "observability.metrics": approximate("the implementation serves its own metrics, not at the metrics path"),
+    "observability.tracing": unsupported(NO_CORE),
     "limits": approximate("request size and time limits are " + IMPL),
     "access": unsupported(NO_CORE),
     "trusted_proxies": approximate("how the client address is read is " + IMPL),
@@ -123,6 +124,8 @@ PATH_NOTE = ("Envoy Gateway's Envoy matches the normalised path (RFC 3986 dot se
 
 ENVOY_GATEWAY: dict[str, Capability] = {
     **GENERIC,
+    "observability.tracing": unsupported("edgec does not emit Envoy Gateway's tracing (the EnvoyProxy's "
+                                         "telemetry.tracing) yet"),
     "match.path.exact": native("path type Exact; " + PATH_NOTE),
     "protocol.websocket": native("Envoy Gateway lets every route upgrade to WebSocket"),
     "action.respond": native("an HTTPRouteFilter (Envoy Gateway's) with a direct response: status, content type "

@@ -109,6 +109,12 @@ CAPABILITIES: dict[str, Capability] = {
     "observability.access_log": native("log_format escape=json"),
     "observability.metrics": approximate("stub_status counters in nginx's text format, not Prometheus, "
                                          "answered to loopback and trusted proxies only"),
+    "observability.tracing": approximate("nginx open source has no OpenTelemetry module (Debian's nginx ships "
+                                         "none): no spans are sent; the client's well-formed traceparent is "
+                                         "passed on as it came (the backend's parent is the client's span), "
+                                         "else a new trace (id $request_id, sampled by split_clients at the "
+                                         "share) whose parent span id no collector receives; the log's trace_id "
+                                         "is the trace passed on"),
     "limits": approximate("nginx bounds the header bytes (large_client_header_buffers), not the number of "
                           "header lines: max_headers is not enforced"),
     "access": native("a geo variable on the realip client address, and `return 403` in the server's and the "

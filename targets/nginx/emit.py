@@ -33,7 +33,8 @@ JSON_LOG = ('{"time":"$time_iso8601","remote_addr":"$remote_addr","method":"$req
             '"uri":"$request_uri","protocol":"$server_protocol","status":$status,'
             '"bytes_sent":$body_bytes_sent,"duration_s":$request_time,"host":"$host",'
             '"upstream":"$upstream_addr","upstream_status":"$upstream_status",'
-            '"cache":"$upstream_cache_status","user_agent":"$http_user_agent","request_id":"$edgec_request_id"}')
+            '"cache":"$upstream_cache_status","user_agent":"$http_user_agent","request_id":"$edgec_request_id",'
+            '"trace_id":"$edgec_trace_id"}')
 LAYOUTS = {
     # relative to the prefix given with `nginx -p DIR` (the build's output directory)
     "prefix": dict(run="nginx -p <this directory> -c nginx.conf -g 'daemon off;' (in the foreground: the "
@@ -160,7 +161,9 @@ class Emitter:
             return [D("access_log", "off")]
         path = self.layout["stdout_log"] if log.path == "-" else log.path
         if log.format == "json":
-            return [D("log_format", "edgec_json", "escape=json", Expr(JSON_LOG)),
+            fmt = JSON_LOG.replace("$edgec_trace_id", "$" + self.headers.trace_id_var()
+                                   if self.edge.observability.tracing else "")
+            return [D("log_format", "edgec_json", "escape=json", Expr(fmt)),
                     D("access_log", path, "edgec_json")]
         return [D("access_log", path, "combined")]
 

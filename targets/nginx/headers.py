@@ -40,6 +40,31 @@ class Headers:
             "map", Expr("$http_x_request_id"), Expr("$" + n), block=[
                 D("~^[A-Za-z0-9._:-]{1,128}\\z", Expr("$http_x_request_id")), D("default", Expr("$request_id"))]))
 
+    def traceparent_var(self) -> str:
+        """The traceparent the backend gets: the client's when it is a well-formed version-00 one
+        (nginx has no span of its own to put between them), else a new trace whose id is nginx's
+        random $request_id, sampled as the edge's share says."""
+        sample = self.edge.observability.tracing.sample_percent
+        if 0 < sample < 100:
+            flags = Var(self.vars.define(("trace_sampled",), lambda n: D(
+                # a hash input of its own: the weighted splits draw from ${request_id}
+                "split_clients", Expr("${request_id}trace"), Expr("$" + n), block=[
+                    D(f"{sample:.2f}".rstrip("0").rstrip(".") + "%", "01"), D("*", "00")])))
+        else:
+            flags = "01" if sample else "00"
+        # the new trace's parent span id: half of $request_id (32 random hex digits) again
+        new = self.vars.define(("trace_new",), lambda n: D("map", Expr("$request_id"), Expr("$" + n), block=[
+            D(f"~^(?<{n}_span>[0-9a-f]{{16}})", expr("00-", Var("request_id"), "-", Var(n + "_span"), "-", flags))]))
+        return self.vars.define(("traceparent",), lambda n: D("map", Expr("$http_traceparent"), Expr("$" + n), block=[
+            D("~^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\\z", Expr("$http_traceparent")),
+            D("default", Expr("$" + new))]))
+
+    def trace_id_var(self) -> str:
+        """The trace id of the traceparent passed on, for the access log."""
+        tp = self.traceparent_var()
+        return self.vars.define(("trace_id",), lambda n: D("map", Expr("$" + tp), Expr("$" + n), block=[
+            D(f"~^00-(?<{n}_v>[0-9a-f]{{32}})-", Expr(f"${n}_v")), D("default", "")]))
+
     def forwarded(self) -> list[tuple[str, Expr]]:
         host = self.host_var()
         if not self.edge.trusted_proxies:
@@ -67,6 +92,8 @@ class Headers:
         for name, value in self.forwarded():
             headers[name.lower()] = (name, value)
         headers["x-request-id"] = ("X-Request-Id", Expr("$" + self.request_id_var()))
+        if self.edge.observability.tracing is not None:
+            headers["traceparent"] = ("traceparent", Expr("$" + self.traceparent_var()))
         # the verified client certificate's subject; empty (no header) without one, or on a
         # listener that asks for none, so that a client never sends its own
         for lst in self.edge.listeners:

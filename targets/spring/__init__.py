@@ -110,6 +110,7 @@ class SpringTarget(Target):
         "observability.access_log": approximate("reactor-netty's access log, in its own format, "
                                                 "to the application log"),
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
+        "observability.tracing": unsupported("edgec does not yet emit Micrometer Tracing for Spring"),
         "limits": approximate("only the header size and idle timeout are set; no body size, header count "
                               "or header timeout limits"),
         "access": native("the edge's lists in the first WebFilter (and the HTTPS-redirect listener), a route's in "
