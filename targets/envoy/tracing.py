@@ -9,7 +9,7 @@ from .clusters import service_cluster
 
 Plan = dict
 
-CLUSTER = "edgec_tracing"
+CLUSTER = "edgec.tracing"  # a dot: no upstream of the source is named so
 OTEL = "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig"
 SAMPLERS = "type.googleapis.com/envoy.extensions.tracers.opentelemetry.samplers.v3."
 EXPORT_TIMEOUT_MS = 5_000
