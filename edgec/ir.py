@@ -632,9 +632,18 @@ EXTERNAL_AUTH_DENY_STATUSES = (401, 403)
 
 def to_json(node: Any) -> Any:
     """IR → plain JSON data (spans left out, tuples as lists, secrets as {"secret": NAME})."""
-    if is_dataclass(node):
-        return {f.name: to_json(getattr(node, f.name)) for f in fields(node) if f.metadata.get("json", True)}
+    names = _json_fields(type(node))
+    if names is not None:
+        return {name: to_json(getattr(node, name)) for name in names}
     if isinstance(node, (tuple, list)):
         return [to_json(x) for x in node]
     return node
+
+
+@functools.cache
+def _json_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of an IR class its JSON form has (None: not a dataclass), asked once per class."""
+    if not is_dataclass(cls):
+        return None
+    return tuple(f.name for f in fields(cls) if f.metadata.get("json", True))
 

@@ -118,7 +118,7 @@ def _check(schema: dict, defs: dict):
     checks = []
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
-        checks.append(lambda v: defs[name](v))
+        checks.append(lambda v: defs[name](v))  # looked up late: definitions refer to each other
     if "type" in schema:
         checks.append(_TYPES[schema["type"]])
     if "const" in schema:
@@ -135,12 +135,20 @@ def _check(schema: dict, defs: dict):
         required = tuple(schema.get("required", ()))
         closed = schema.get("additionalProperties", True) is False
 
+        checked = tuple(props.items())
+
         def obj(v):
             if type(v) is not dict:
                 return True
             if closed and not v.keys() <= props.keys():
                 return False
-            return all(k in v for k in required) and all(c(v[k]) for k, c in props.items() if k in v)
+            for k in required:
+                if k not in v:
+                    return False
+            for k, c in checked:
+                if k in v and not c(v[k]):
+                    return False
+            return True
         checks.append(obj)
     if "items" in schema or "prefixItems" in schema or "minItems" in schema or "maxItems" in schema:
         items = _check(schema["items"], defs) if "items" in schema else None
@@ -152,9 +160,14 @@ def _check(schema: dict, defs: dict):
                 return True
             if len(v) < least or (most is not None and len(v) > most):
                 return False
-            if not all(c(x) for c, x in zip(prefix, v)):
-                return False
-            return items is None or all(items(x) for x in v[len(prefix):])
+            for c, x in zip(prefix, v):
+                if not c(x):
+                    return False
+            if items is not None:
+                for x in v[len(prefix):] if prefix else v:
+                    if not items(x):
+                        return False
+            return True
         checks.append(arr)
     known = {"$ref", "type", "const", "enum", "anyOf", "properties", "required", "additionalProperties", "items",
              "prefixItems", "minItems", "maxItems", "description", "$schema", "$id", "title", "$defs"}
@@ -163,4 +176,7 @@ def _check(schema: dict, defs: dict):
         raise ValueError(f"no fast check for {sorted(unknown)}")
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:  # the usual pair (a type and its shape): no generator per value
+        first, second = checks
+        return lambda v: first(v) and second(v)
     return lambda v: all(c(v) for c in checks)

@@ -21,13 +21,11 @@ class Matching:
     def selector(self, cands: list[Candidate], named: Callable[[Candidate], str], not_found: Callable[[], str]) -> str:
         """The variable naming the location for the first candidate whose conditions hold:
         named(c) is the candidate's named location, not_found() the 404 one."""
-        atoms: list[str] = []
+        atoms: dict[str, None] = {}  # in order of first use
         rows = []
         for c in cands:
             bits = [self.atom(a) for a in conditions(c)]
-            for b in bits:
-                if b not in atoms:
-                    atoms.append(b)
+            atoms.update(dict.fromkeys(bits))
             rows.append((bits, named(c), c))
         last = rows[-1]
         default = last[1] if not last[2].conditional else not_found()
@@ -37,8 +35,13 @@ class Matching:
         source = Expr("".join("$" + a for a in atoms))
 
         def make(name: str) -> D:
-            entries = [D("~^" + "".join("1" if a in bits else "." for a in atoms), target)
-                       for bits, target, _ in rows]
+            column = {a: i for i, a in enumerate(atoms)}
+            entries = []
+            for bits, target, _ in rows:  # a row's key: 1 where it has the atom, '.' elsewhere
+                pattern = ["."] * len(atoms)
+                for b in bits:
+                    pattern[column[b]] = "1"
+                entries.append(D("~^" + "".join(pattern), target))
             return D("map", source, Expr("$" + name), block=entries + [D("default", default)])
         return self.vars.define(key, make)
 

@@ -250,29 +250,55 @@ _ROOM = 64  # what the emitter may wrap around a value in one token (anchors, gr
 def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
     """A string the config would carry in one token longer than nginx reads, with its field named:
     counted as printed (quoted, `$` spelled through a variable, regex metacharacters escaped)."""
+    printed: dict[tuple[bool, str], int] = {}  # the same strings recur in route after route
     for owner, field, text, span in _strings(edge, "the edge", "", edge.listeners[0].span if edge.listeners else None):
         # query conditions match the raw query string: each character also as its %XX forms
-        spelled = (percent_tolerant if field.startswith("matches.query") else regex_literal)(text.replace("\0", ""))
-        printed = len(quote(conf_literal(spelled)).encode("utf-8")) + _ROOM
-        if printed > PARAMETER_BYTES:
+        key = (field.startswith("matches.query"), text)
+        size = printed.get(key)
+        if size is None:
+            spelled = (percent_tolerant if key[0] else regex_literal)(text.replace("\0", ""))
+            size = printed[key] = len(quote(conf_literal(spelled)).encode("utf-8")) + _ROOM
+        if size > PARAMETER_BYTES:
             yield Problem(span, f"the {field} of {owner} ({len(text.encode('utf-8')):,} bytes): nginx refuses a "
                                 f"parameter over {PARAMETER_BYTES:,} bytes", "shorten it", "error")
 
 
-def _strings(node, owner: str, field: str, span) -> Iterator[tuple[str, str, str, Span | None]]:
+def _strings(node, owner: str, field: str, span) -> list[tuple[str, str, str, Span | None]]:
+    """Every string in the IR under `node`: (whose, which field, the string, where)."""
+    out: list = []
+    _collect(node, owner, field, span, out)
+    return out
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # IR class → its fields (dataclasses.fields is slow to ask at every node)
+_LEAVES = (int, float, bool, type(None))
+
+
+def _collect(node, owner: str, field: str, span, out: list) -> None:
     if isinstance(node, str):
-        yield owner, field or "value", node, span
-    elif isinstance(node, (tuple, list)):
+        out.append((owner, field or "value", node, span))
+        return
+    if isinstance(node, (tuple, list)):
         for item in node:
-            yield from _strings(item, owner, field, span)
-    elif dataclasses.is_dataclass(node) and not isinstance(node, ir.Secret):
-        name = getattr(node, "name", None)
-        kind = type(node).__name__.lower().replace("auth", " auth").strip()
-        if getattr(node, "span", None) is not None and isinstance(name, str):
+            _collect(item, owner, field, span, out)
+        return
+    cls = type(node)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)) \
+            if dataclasses.is_dataclass(cls) and not issubclass(cls, ir.Secret) else ()
+    if not names:
+        return
+    name = getattr(node, "name", None)
+    if isinstance(name, str):
+        if getattr(node, "span", None) is not None:
+            kind = cls.__name__.lower().replace("auth", " auth").strip()
             owner, field, span = f"{kind} '{name}'", "", node.span
-        for f in dataclasses.fields(node):
-            if f.name not in ("span", "name") or not isinstance(name, str):
-                yield from _strings(getattr(node, f.name), owner, f"{field}.{f.name}".lstrip("."), span)
+        names = tuple(n for n in names if n not in ("span", "name"))
+    for n in names:
+        value = getattr(node, n)
+        if not isinstance(value, _LEAVES):
+            _collect(value, owner, f"{field}.{n}" if field else n, span, out)
 
 
 Check = Callable[..., Problems]
