@@ -127,7 +127,7 @@ def _policies(d) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if d.auth is not None:
         out["auth"] = ir.to_json(d.auth)
-    for name in ("rate_limit", "cache", "cors"):
+    for name in ("require", "rate_limit", "cache", "cors"):
         value = getattr(d, name)
         if value is not None:
             out[name] = ir.to_json(value)

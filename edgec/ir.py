@@ -409,6 +409,30 @@ class Access:
 
 
 @_node
+class ClaimRequirement:
+    """One `require claim` line: the verified token's claim `name` must be a string equal to
+    one of `values`, or an array holding such a string."""
+
+    name: str
+    values: tuple[str, ...]
+    span: Span | None = _span()
+
+
+@_node
+class Requirements:
+    """What a route's verified JWT must carry besides being valid (routing.authorized): every
+    claim line holds and every scope is granted. A valid token that falls short is answered
+    403, never 401."""
+
+    claims: tuple[ClaimRequirement, ...] = ()
+    scopes: tuple[str, ...] = ()  # all of them, in the order first written
+
+    @property
+    def empty(self) -> bool:
+        return not (self.claims or self.scopes)
+
+
+@_node
 class Timeouts:
     request_ms: int  # the whole request, retries included; 0: no limit
     per_try_ms: int  # one attempt at one server; 0: the upstream's read timeout
@@ -496,6 +520,7 @@ class Route:
     retry: Retry = Retry(0, (), False, 0)
     mirrors: tuple[Mirror, ...] = ()
     access: Access = Access()  # on top of the edge's: a request must pass both
+    require: Requirements = Requirements()  # of the token the route's jwt auth verified
     span: Span | None = _span()
 
 

@@ -287,6 +287,7 @@ class _ToSyntax(Transformer):
     def header_verb(self, children): return self._word(children)
     def log_format(self, children): return self._word(children)
     def access_verb(self, children): return self._word(children)
+    def require_kind(self, children): return self._word(children)
     def client_cert_mode(self, children): return self._word(children)
     def verify_mode(self, children): return self._word(children)
 

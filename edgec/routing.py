@@ -39,6 +39,8 @@ What a target reads here instead of deriving it again (a rule written twice drif
     replace_prefix, prefix_matches, strip_slash, escape_path, host_of, apply_header_ops
                                  the path, host and header functions decide itself uses
     address_allowed(access, ip)  whether `allow`/`deny` lists let a client address in (deny wins)
+    authorized(require, claims)  whether a verified token carries what a route requires (else
+                                 403 with forbidden_challenge(auth), never 401); granted_scopes
 """
 from __future__ import annotations
 
@@ -175,6 +177,7 @@ class Decision:
     parts: tuple[ir.AggregatePart, ...] = ()
     # policies of the route
     auth: ir.Auth | None = None
+    require: ir.Requirements | None = None  # of the token `auth` verified
     rate_limit: ir.RateLimit | None = None
     cache: ir.Cache | None = None
     cors: ir.Cors | None = None
@@ -737,7 +740,8 @@ class Router:
         return e.plan
 
     def _route_static(self, route: ir.Route) -> dict:
-        policies = dict(auth=self.auth.get(route.auth) if route.auth else None, rate_limit=route.rate_limit,
+        policies = dict(auth=self.auth.get(route.auth) if route.auth else None,
+                        require=None if route.require.empty else route.require, rate_limit=route.rate_limit,
                         cache=route.cache, cors=route.cors, timeouts=route.timeouts, retry=route.retry,
                         mirrors=route.mirrors)
         backends: list[tuple[str, int]] = []
@@ -990,6 +994,52 @@ def address_allowed(access: ir.Access, address: str) -> bool:
     if any(ip in net for net in _networks(access.deny)):
         return False
     return not access.allow or any(ip in net for net in _networks(access.allow))
+
+
+# ---- verified tokens ------------------------------------------------------------------------------
+# A token that is missing, malformed, badly signed, expired or for another issuer or audience is
+# answered 401 by its auth provider. A valid token without what the route requires is 403 (RFC
+# 6750 §3.1 insufficient_scope), as Spring Security, Envoy's RBAC and Kong answer it: the client
+# is known, and a new token of the same grant would not help.
+FORBIDDEN_STATUS = 403
+
+
+def forbidden_challenge(auth: ir.Auth) -> str:
+    """The WWW-Authenticate of that 403: the provider's realm, as its 401 names it."""
+    return f'Bearer realm="{auth.name}", error="insufficient_scope"'
+
+
+def _words(value) -> list[str]:
+    """A scope claim's scopes: a space-separated string, or an array of strings."""
+    if isinstance(value, str):
+        return value.split(" ")
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def granted_scopes(claims: dict) -> frozenset[str]:
+    """The scopes a verified token grants: those of `scope` (OAuth 2.0's space-separated string)
+    and of `scp` (a string or an array, as Okta and Entra ID issue it) together."""
+    return frozenset(w for name in ("scope", "scp") for w in _words(claims.get(name)) if w)
+
+
+def claim_holds(value, wanted: tuple[str, ...]) -> bool:
+    """A claim holds one of `wanted`: it is that string, or an array with that string in it.
+    Numbers, booleans and objects never match (a `"true"` is not `true`)."""
+    if isinstance(value, str):
+        return value in wanted
+    return isinstance(value, list) and any(isinstance(v, str) and v in wanted for v in value)
+
+
+def authorized(require: ir.Requirements | None, claims: dict) -> bool:
+    """Whether the claims of a verified token carry what a route requires: each `require claim`
+    line holds (any of its values) and every `require scope` is granted."""
+    if require is None:
+        return True
+    if not all(claim_holds(claims.get(c.name), c.values) for c in require.claims):
+        return False
+    return not require.scopes or granted_scopes(claims).issuperset(require.scopes)
 
 
 # ---- entry points ----------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """`route` and the policies its block holds (its action is in actions.py, its matches in match.py)."""
 from __future__ import annotations
 
+import re
+
 from .. import ir
 from ..ir import CACHE_KEY, DEFAULT_CACHE_METHODS, DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS, \
     DEFAULT_RETRY_STATUSES
@@ -31,6 +33,53 @@ def route(v, stmt, out):
 @directive("route", "auth_ref", args=("name",), rule="route_auth", once="auth_ref")
 def auth_ref(v, stmt, out):
     out["auth"] = stmt.args["name"].value
+
+
+# RFC 6749 §3.3: a scope is printable ASCII without space, '"' and '\\'
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+# registered claims whose value is a number (RFC 7519 §4.1.4-6): no string value ever matches
+NUMERIC_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _require_uses(route: ir.Route):
+    if route.require.claims:
+        yield "auth.claims"
+    if route.require.scopes:
+        yield "auth.scopes"
+
+
+@directive("route", "require", args=("kind", "*values"), rule="route_require", features={
+    "auth.claims": "a claim of the verified JWT must hold one of the values given (403 when it does not)",
+    "auth.scopes": "the verified JWT must grant every scope given, in `scope` or `scp` (403 when it does not)",
+}, uses=_require_uses)
+def require(v, stmt, out):
+    kind = stmt.args["kind"]
+    items = v.strings_of(stmt.args["values"], f"required {kind.value}")
+    held = out.get("require", ir.Requirements())
+    if kind.value == "scope":
+        scopes = list(held.scopes)
+        for text, span in items:
+            if not SCOPE_TOKEN.fullmatch(text):
+                v.sink.error("E231", f"'{text}' cannot be a scope: a token's scopes are printable ASCII without "
+                             "spaces, '\"' or '\\'", span,
+                             hint="list each scope as a string of its own: require scope \"orders:read\" \"orders:write\"")
+            elif text not in scopes:
+                scopes.append(text)
+        out["require"] = ir.Requirements(held.claims, tuple(scopes))
+        return
+    if not items:
+        return
+    (name, name_span), values = items[0], tuple(dict.fromkeys(t for t, _ in items[1:]))
+    if not values:
+        v.sink.error("E231", f"require claim '{name}' names no value", stmt.span,
+                     hint=f'give the values it may hold (any of them will do): require claim "{name}" "VALUE"')
+    elif not name:
+        v.sink.error("E231", "a claim's name cannot be empty", name_span, hint='name the claim: require claim "role" "admin"')
+    elif name in NUMERIC_CLAIMS:
+        v.sink.error("E231", f"claim '{name}' is a number (RFC 7519 NumericDate): no string value can match it",
+                     name_span, hint="the token's times are checked by the auth provider; require a claim holding text")
+    else:
+        out["require"] = ir.Requirements((*held.claims, ir.ClaimRequirement(name, values, stmt.span)), held.scopes)
 
 
 def _rate_limit_uses(route: ir.Route):

@@ -281,14 +281,32 @@ class ClaimKeyNeedsJwt(Rule):
     code = "E214"
 
     def check(self, ctx):
-        for env, edge in edges(ctx):
-            kinds = {a.name: a.kind for a in edge.auth}
-            for route in edge.routes:
-                rl = route.rate_limit
-                if rl and rl.key.source == "claim" and kinds.get(route.auth or "") != "jwt":
-                    yield Finding(f"route '{route.name}' limits by claim '{rl.key.name}' but has no jwt auth",
-                                  _statement(ctx, route, "rate_limit"),
-                                  "add `auth NAME` naming a jwt provider, or key by client_ip")
+        for route in _routes_without_jwt(ctx):
+            rl = route.rate_limit
+            if rl and rl.key.source == "claim":
+                yield Finding(f"route '{route.name}' limits by claim '{rl.key.name}' but has no jwt auth",
+                              _statement(ctx, route, "rate_limit"),
+                              "add `auth NAME` naming a jwt provider, or key by client_ip")
+
+
+@rule
+class RequireNeedsJwt(Rule):
+    code = "E230"
+
+    def check(self, ctx):
+        for route in _routes_without_jwt(ctx):
+            if not route.require.empty:
+                what = "claims" if route.require.claims else "scopes"
+                yield Finding(f"route '{route.name}' requires {what} of a token but has no jwt auth",
+                              _statement(ctx, route, "require"),
+                              "add `auth NAME` naming a jwt provider: its verified token is what `require` reads")
+
+
+def _routes_without_jwt(ctx):
+    """The routes of every environment whose auth is no jwt provider: no verified token's claims."""
+    for env, edge in edges(ctx):
+        jwt = {a.name for a in edge.auth if a.kind == "jwt"}
+        yield from (r for r in edge.routes if r.auth not in jwt)
 
 
 @rule

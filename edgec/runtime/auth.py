@@ -18,7 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 
-from .. import ir
+from .. import ir, routing
 
 log = logging.getLogger("edgec.runtime")
 
@@ -244,6 +244,33 @@ class ApiKeyChecker:
         for key in self.keys:  # every key is compared, so timing says nothing about which matched
             ok |= hmac.compare_digest(value, key)
         return ALLOW if ok else Reject(401, "invalid API key", self.challenge)
+
+
+class RequiringChecker:
+    """A jwt checker held to a route's `require` (routing.authorized): a valid token that lacks
+    what the route requires is 403, whatever else the checker answers stays as it is."""
+
+    def __init__(self, inner: JwtChecker, require: ir.Requirements):
+        self.inner = inner
+        self.require = require
+        challenge = routing.forbidden_challenge(inner.auth).encode("latin-1")
+        self.forbidden = Reject(routing.FORBIDDEN_STATUS, "token lacks what the route requires",
+                                [(b"www-authenticate", challenge)])
+
+    def check(self, ex):
+        verdict = self.inner.check(ex)
+        if type(verdict) is Allow:
+            return self._hold(verdict)
+        if type(verdict) is Reject:
+            return verdict
+        return self._later(verdict)
+
+    def _hold(self, allow: Allow):
+        return allow if routing.authorized(self.require, allow.claims or {}) else self.forbidden
+
+    async def _later(self, pending):
+        verdict = await pending
+        return self._hold(verdict) if type(verdict) is Allow else verdict
 
 
 def make_checker(auth: ir.Auth, resolve_secret):

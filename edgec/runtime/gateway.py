@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .. import ir, routing
 from .accesslog import AccessLog
-from .auth import make_checker
+from .auth import RequiringChecker, make_checker
 from .balance import Balancer, ServerState
 from .cache import ResponseCache
 from .cors import CorsPolicy
@@ -86,6 +86,14 @@ class RoutePolicy:
     response_ops: ir.HeaderOps | None = None  # None when the route has none
 
 
+def _checker(checkers: dict, route: ir.Route):
+    """The route's auth check, held to its `require` when it has one (only on jwt: E230)."""
+    checker = checkers.get(route.auth) if route.auth else None
+    if checker is None or route.require.empty:
+        return checker
+    return RequiringChecker(checker, route.require)
+
+
 def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
     """routing.apply_header_ops treats names and values alike whether str or bytes, except
     that `add` joins values with a str comma: without `add`, the request's header lines can
@@ -153,7 +161,7 @@ class Gateway:
         for route in edge.routes:
             self.policies[route.name] = RoutePolicy(
                 access=address_check(route.access),
-                auth=checkers.get(route.auth) if route.auth else None,
+                auth=_checker(checkers, route),
                 limiter=make_limiter(route.rate_limit, redis, edge.name, route.name) if route.rate_limit else None,
                 cache=ResponseCache(route.cache, edge.limits.max_body_bytes, cache_max_bytes)
                 if route.cache else None,

@@ -60,6 +60,10 @@ CAPABILITIES = {
     "auth.jwt": approximate("jwt-validation action on HTTPS listeners: RS256 and a JWKS URL only, "
                             "the token is read from Authorization, leeway is ALB's own, "
                             "each audience is checked as the single-string claim aud"),
+    "auth.claims": unsupported("ALB's jwt-validation action checks the signature, issuer, audience "
+                               "and expiry only: it cannot require a claim value"),
+    "auth.scopes": unsupported("ALB's jwt-validation action checks the signature, issuer, audience "
+                               "and expiry only: it cannot require a scope"),
     "auth.basic": unsupported("ALB has no basic authentication; use auth jwt"),
     "auth.api_key": unsupported("ALB has no API-key authentication; use auth jwt"),
     "auth.external": unsupported("ALB cannot ask an authorization service about a request (its authenticate-oidc "

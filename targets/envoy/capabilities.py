@@ -68,6 +68,8 @@ CAPABILITIES: dict[str, Capability] = {
                             "5 min), exp required: the algorithms list is not enforced (Envoy accepts what the JWKS "
                             "keys allow, never `none`); a valid token for another audience is answered 403, not "
                             "401; a shared secret is a compile error (give a JWKS)"),
+    "auth.claims": unsupported("not built yet: the runtime serves `require`"),
+    "auth.scopes": unsupported("not built yet: the runtime serves `require`"),
     "auth.basic": approximate("basic_auth filter: only {SHA} (SHA-1) htpasswd entries, the file read when "
                               "Envoy starts (a secret is written into envoy.yaml, mode 0600); the realm is not "
                               "sent: Envoy's WWW-Authenticate names the request URL"),

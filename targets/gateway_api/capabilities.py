@@ -65,6 +65,8 @@ GENERIC: dict[str, Capability] = {
     "upstream.timeouts": approximate("the read timeout bounds each request to a backend (timeouts."
                                      "backendRequest); connect and send timeouts are " + IMPL),
     "auth.jwt": unsupported(NO_CORE),
+    "auth.claims": unsupported(NO_CORE),
+    "auth.scopes": unsupported(NO_CORE),
     "auth.basic": unsupported(NO_CORE),
     "auth.api_key": unsupported(NO_CORE),
     "auth.external": unsupported(NO_CORE),

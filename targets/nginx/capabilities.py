@@ -59,6 +59,8 @@ CAPABILITIES: dict[str, Capability] = {
                        "iss/aud/exp/nbf as the runtime checks them; the JWKS is fetched by nginx (its host name "
                        "resolved at start, https verified against the system CAs) and cached 10 minutes, refetched "
                        "at most every 30 s for an unknown key id"),
+    "auth.claims": unsupported("not built yet: the runtime serves `require`"),
+    "auth.scopes": unsupported("not built yet: the runtime serves `require`"),
     "auth.basic": native("auth_basic with the htpasswd file (a secret is written to secrets/<name>.htpasswd, "
                          "mode 0600)"),
     "auth.api_key": approximate("keys are read at build time (keys_file and secrets) into secrets/<name>.keys "

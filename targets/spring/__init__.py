@@ -70,6 +70,8 @@ class SpringTarget(Target):
         "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
         "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),
+        "auth.claims": unsupported("not built yet: the runtime serves `require`"),
+        "auth.scopes": unsupported("not built yet: the runtime serves `require`"),
         "auth.basic": native("bcrypt and {SHA} htpasswd entries"),
         "auth.api_key": native(),
         "auth.external": native("a route filter that asks the service with WebClient"),
