@@ -564,6 +564,7 @@ class Tracing:
     port: int
     path: str  # "/v1/traces"
     sample_percent: float
+    span: Span | None = _span()
 
 
 @_node

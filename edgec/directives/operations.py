@@ -57,7 +57,7 @@ def tracing(v, stmt, out):
         path += OTLP_TRACES_PATH
     shown = f"[{server.host}]" if ":" in server.host else server.host
     out["tracing"] = ir.Tracing(f"{scheme}://{shown}:{server.port}{path}", scheme, server.host, server.port, path,
-                                sample)
+                                sample, stmt.span)
 
 
 def _sample(v, written) -> float | None:

@@ -112,7 +112,10 @@ class SpringTarget(Target):
         "observability.access_log": approximate("reactor-netty's access log, in its own format, "
                                                 "to the application log"),
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),
-        "observability.tracing": unsupported("edgec does not yet emit Micrometer Tracing for Spring"),
+        "observability.tracing": approximate("Micrometer Tracing's OpenTelemetry bridge (Boot's parent-based "
+                                             "sampler at the share, OTLP/HTTP): a server span per request and a "
+                                             "client span per upstream call of the gateway; the access log "
+                                             "(reactor-netty's format) has no trace_id"),
         "limits": approximate("only the header size and idle timeout are set; no body size, header count "
                               "or header timeout limits"),
         "access": native("the edge's lists in the first WebFilter (and the HTTPS-redirect listener), a route's in "
@@ -143,6 +146,10 @@ class SpringTarget(Target):
                 if bad:
                     ctx.unsupported(f"JWT algorithm {', '.join(bad)} in auth '{auth.name}'", auth.span,
                                     hint="Spring Security supports " + ", ".join(SUPPORTED_JWT_ALGORITHMS))
+        if edge.observability.tracing and boot == "4":
+            ctx.unsupported("tracing with Spring Boot 4 (its OpenTelemetry properties and starter differ from "
+                            "Boot 3's, which edgec writes)", edge.observability.tracing.span,
+                            hint="build with -O boot=3")
         for route in edge.routes:
             if route.retry.attempts:
                 odd = [s for s in route.retry.statuses if s not in HTTP_STATUS_ENUM]

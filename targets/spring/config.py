@@ -123,6 +123,15 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         _put(root, "management.endpoints.web.exposure.include", "prometheus")
         _put(root, "management.endpoints.web.path-mapping.prometheus", literal(leaf))
         _put(root, "management.endpoints.web.discovery.enabled", False)
+    tracing = edge.observability.tracing
+    if tracing:
+        # Boot's sampler is parent-based: the client's sampled flag, else this probability
+        _put(root, "management.tracing.sampling.probability", tracing.sample_percent / 100)
+        _put(root, "management.tracing.propagation.type", "w3c")
+        _put(root, "management.otlp.tracing.endpoint", literal(tracing.url))
+        _put(root, "management.otlp.tracing.transport", "http")
+        if not metrics:  # the actuator is there for tracing only: it answers no path of the edge's
+            _put(root, "management.endpoints.web.exposure.exclude", "*")
     out = io.StringIO()
     yaml = YAML()
     yaml.default_flow_style = False

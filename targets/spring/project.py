@@ -126,9 +126,16 @@ def dependencies(edge: ir.Edge) -> list[Dependency]:
     if any(r.cache for r in edge.routes):
         deps.append(Dependency("org.springframework.boot", "spring-boot-starter-cache", "LocalResponseCache"))
         deps.append(Dependency("com.github.ben-manes.caffeine", "caffeine", "LocalResponseCache storage"))
+    actuator = [why for why, needed in (("the metrics endpoint", edge.observability.metrics_path),
+                                         ("the tracing of requests", edge.observability.tracing)) if needed]
+    if actuator:
+        deps.append(Dependency("org.springframework.boot", "spring-boot-starter-actuator", ", ".join(actuator)))
     if edge.observability.metrics_path:
-        deps.append(Dependency("org.springframework.boot", "spring-boot-starter-actuator", "the metrics endpoint"))
         deps.append(Dependency("io.micrometer", "micrometer-registry-prometheus", "Prometheus exposition format"))
+    if edge.observability.tracing:
+        deps.append(Dependency("io.micrometer", "micrometer-tracing-bridge-otel",
+                               "Micrometer's observations as OpenTelemetry spans, W3C traceparent"))
+        deps.append(Dependency("io.opentelemetry", "opentelemetry-exporter-otlp", "spans sent over OTLP/HTTP"))
     return deps
 
 

@@ -99,7 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class OtlpReceiver:
-    def __init__(self):
+    def __init__(self, port: int = 0):
+        self.wanted_port = port  # 0: any free one
         self.spans: list[Span] = []
         self.paths: list[str] = []  # the request path of each export
         self.errors: list[str] = []
@@ -107,7 +108,7 @@ class OtlpReceiver:
         self.httpd: ThreadingHTTPServer | None = None
 
     def start(self) -> "OtlpReceiver":
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.wanted_port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.receiver = self  # type: ignore[attr-defined]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
