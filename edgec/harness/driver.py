@@ -76,6 +76,24 @@ def send(scheme: str, host: str, port: int, method: str, target: str, headers, t
         conn.close()
 
 
+class Client:
+    """Requests to a gateway on loopback whose `ports` map each declared listener port to the
+    real one (the first listener when no port is given)."""
+
+    ports: dict[int, int]
+
+    def request(self, method: str, target: str, headers=(), port: int | None = None, https: bool = False,
+                host: str = "edge.test") -> Response:
+        real = self.ports[port] if port is not None else next(iter(self.ports.values()))
+        lines = list(headers)
+        if not any(n.lower() == "host" for n, _ in lines):
+            lines.insert(0, ("Host", host))
+        return send("https" if https else "http", "127.0.0.1", real, method, target, lines)
+
+    def get(self, target: str, headers=(), **kw) -> Response:
+        return self.request("GET", target, headers, **kw)
+
+
 def check(case: Case, echoes: dict, *, base_url: str | None = None, listener_ports: dict[int, int] | None = None,
           timeout: float = 10.0, edge=None) -> list[str]:
     """Run the case against a live gateway. Either `base_url` (one listener) or

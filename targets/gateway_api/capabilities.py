@@ -148,4 +148,27 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "upstream.tls.client_cert": native("the upstream becomes Envoy Gateway's Backend with its own tls."
                                        "clientCertificateRef, checked by a BackendTLSPolicy (the Backend API must "
                                        "be enabled: extensionApis.enableBackend)"),
+    # ClientTrafficPolicy (client_traffic.py)
+    "trusted_proxies": native("ClientTrafficPolicy clientIPDetection: X-Forwarded-For read from the right past "
+                              "the trusted CIDRs"),
+    "request.header.underscore": native("ClientTrafficPolicy headers withUnderscoresAction DropHeader"),
+    "listener.tls_min_version": native("ClientTrafficPolicy tls minVersion"),
+    "listener.http2": native("ClientTrafficPolicy tls alpnProtocols: h2 offered only where the listener says "
+                             "http2"),
+    # SecurityPolicy (security.py)
+    "auth.jwt": approximate("SecurityPolicy jwt with the issuer, audiences and the JWKS URL (keys cached 5 min): "
+                            "Envoy Gateway sets no clock skew and does not require exp, so a token without exp "
+                            "is accepted and one expired less than 60 s ago too (Envoy's default leeway); the "
+                            "algorithms list is not enforced; a valid token for another audience is answered "
+                            "403; a shared secret is refused (give a JWKS)"),
+    "auth.basic": approximate("SecurityPolicy basicAuth with the users in a Secret (`edgec build` prints the "
+                              "kubectl command that makes it from the htpasswd file or secret): only {SHA} "
+                              "entries; the realm is not sent"),
+    "auth.api_key": native("SecurityPolicy apiKeyAuth with the keys in a Secret (`edgec build` prints the kubectl "
+                           "command that makes it from the keys file and secrets): re-create it when they change"),
+    "auth.external": approximate("SecurityPolicy extAuth over HTTP to a Service for the authorization service: "
+                                 "a copied header the service does not send reaches the upstream with the "
+                                 "client's own value"),
+    "access": native("SecurityPolicy authorization on clientCIDRs (the address client IP detection finds): the "
+                     "edge's lists on the Gateway, a route's (with the edge's) on its rules"),
 }

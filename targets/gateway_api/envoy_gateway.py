@@ -28,6 +28,17 @@ def direct_response(edge: ir.Edge, route: ir.Route, meta) -> Plan:
             "spec": {"directResponse": answer}}
 
 
+def no_route(edge: ir.Edge, meta) -> tuple[Plan, Plan]:
+    """A last rule of every HTTPRoute and the HTTPRouteFilter it answers 404 with: Envoy's
+    own 404 for a request no rule takes meets no policy, and the edge's client address lists
+    must answer such a request 403 first."""
+    answer = {"apiVersion": API, "kind": "HTTPRouteFilter", "metadata": meta(label(edge.name, "no-route")),
+              "spec": {"directResponse": {"statusCode": 404}}}
+    rule = {"name": "no-route", "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+            "filters": [extension_ref(answer)]}
+    return rule, answer
+
+
 def extension_ref(resource: Plan) -> Plan:
     """A rule's filter that applies one of Envoy Gateway's HTTPRouteFilters."""
     return {"type": "ExtensionRef", "extensionRef": {"group": API.split("/")[0], "kind": resource["kind"],

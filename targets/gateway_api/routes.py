@@ -50,6 +50,8 @@ class Routes:
     plans: list[Plan] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     extras: dict[str, Plan] = field(default_factory=dict)  # the implementation's resources the rules name
+    # edge route → its rules as (HTTPRoute, rule name): what a policy for the route targets
+    rules_of: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def duration(ms: int) -> str:
@@ -63,9 +65,11 @@ def duration(ms: int) -> str:
 
 
 class Builder:
-    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank, respond=None, ref=backend_ref):
+    def __init__(self, edge: ir.Edge, regex, meta, parents, rank=mx.rank, respond=None, ref=backend_ref,
+                 last: Plan | None = None):
         self.edge = edge
         self.ref = ref  # (edge, upstream, weight) → the upstream's backendRef
+        self.last = last  # a rule after every host's rules: what a request no route takes meets
         self.respond = respond  # route → the implementation's resource that answers it (None: refused before)
         self.rank = rank  # the implementation's rank of a match (lower first), None: rule order
         self.regex = regex  # (pattern, is_path) → the pattern as the implementation reads it
@@ -83,10 +87,12 @@ class Builder:
         """HTTPRoutes for the listeners of `parents`; `response_set` are headers set on every
         response there (HSTS)."""
         for vh in routing.virtual_hosts(self.edge):
-            if vh.name is None and not vh.alternatives:
+            if vh.name is None and not vh.alternatives and not self.last:
                 continue
             alternatives = self.reachable(vh)
             rules = [rule for alt in alternatives for rule in self.rules(alt, response_set)]
+            if self.last:
+                rules.append(Rule([], self.last))
             for index, chunk in enumerate(self.chunks(vh, rules)):
                 name = label(self.edge.name, host_slug(vh.name), *([suffix] if suffix else []),
                              *([str(index + 1)] if index else []), dots=True)
@@ -94,6 +100,9 @@ class Builder:
                 if vh.name is not None:
                     spec["hostnames"] = [vh.name]
                 spec["rules"] = [r.plan for r in chunk]
+                for r in chunk:
+                    if r.alternatives:
+                        self.out.rules_of.setdefault(r.alternatives[0].route.name, []).append((name, r.plan["name"]))
                 self.out.plans.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
                                        "metadata": self.meta(name), "spec": spec})
         return self.out

