@@ -48,11 +48,9 @@ class _Plan:
         self.passthrough = bool(options.expand1 and not rule.alias)
         self.inline = self.origin.startswith("_")  # spliced into its parent: a plain list
         self.name = rule.alias or options.template_source or self.origin  # the builder's callback
-
-    @property
-    def simple_passthrough(self) -> bool:
-        return self.size == 1 and len(self.include) == 1 and not self.include[0][1] \
-            and not self.include[0][2] and not self.nones_after
+        if self.passthrough and not (self.size == 1 and self.include == ((0, False, 0),) and not self.nones_after):
+            raise AssertionError(f"edgec.lalr does not reproduce lark's tree for `?{self.origin}`: "
+                                 "only a single kept symbol is passed through")
 
 
 def _nones_before(rule) -> list[int]:
@@ -81,12 +79,8 @@ class Driver:
         start = p.options.start[0]
         self.start_state = parse_table.start_states[start]
         self.end_state = parse_table.end_states[start]
-        self.plans = {rule: _Plan(rule) for rule in p.rules}
+        self.plans = _Plans()
         self.terminal_names = tuple(t.name for t in p.terminals)
-
-    def usable(self) -> bool:
-        """Whether the grammar has only the shapes this driver reproduces exactly."""
-        return all(plan.simple_passthrough for plan in self.plans.values() if plan.passthrough)
 
     def parse(self, text: str, builder):
         """What `builder` makes of `text`, or None if it is not a well-formed file. The
@@ -166,6 +160,15 @@ def _extent(kids: list) -> Span | None:
         if last is not None:
             break
     return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+class _Plans(dict):
+    """Rule → its plan, made when a file first reduces by it (a sample uses a fraction of the
+    grammar, and a start-up pays for what it uses)."""
+
+    def __missing__(self, rule):
+        plan = self[rule] = _Plan(rule)
+        return plan
 
 
 class _Callbacks(dict):
