@@ -6,9 +6,6 @@ from __future__ import annotations
 import bisect
 import os
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-
 from .shared_metrics import PUBLISH_EVERY_S
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -50,8 +47,7 @@ class Metrics(Counts):
         self.shared = None  # this worker's shared_metrics.Slot under --workers N
         self._published: dict | None = None
         self._next_publish = 0.0
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)
+        self._registry = None  # see registry(): an edge without /metrics never imports prometheus_client
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         key = (route, status)
@@ -112,6 +108,7 @@ class Metrics(Counts):
         return total, up
 
     def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
         counts, up = self._totals() if self.shared is not None else (self, self._up())
         c = CounterMetricFamily("edge_requests", "Requests answered, by route and status",
                                 labels=["route", "status"])
@@ -138,5 +135,14 @@ class Metrics(Counts):
             g.add_metric([upstream, server], v)
         yield g
 
+    def registry(self):
+        """prometheus_client's registry of this collector, made (and the library imported) once."""
+        if self._registry is None:
+            from prometheus_client import CollectorRegistry
+            self._registry = CollectorRegistry(auto_describe=False)
+            self._registry.register(self)
+        return self._registry
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        from prometheus_client import generate_latest
+        return generate_latest(self.registry())

@@ -22,7 +22,6 @@ from typing import Callable
 from .. import ir
 from . import devcert
 from .gateway import Gateway
-from .h2conn import negotiating
 from .metrics import Metrics
 from .shared_metrics import Slot, make_directory, remove_directory
 from .server import ClientConnection, Listening
@@ -130,6 +129,8 @@ class Runtime:
 
     async def _gateway(self, edge: ir.Edge) -> Gateway:
         gw = build_gateway(edge, self.options, self.clock, self.metrics, self.redis)
+        if gw.metrics_path is not None:
+            self.metrics.registry()  # the library loaded now rather than during the first scrape
         await gw.start()
         return gw
 
@@ -139,6 +140,7 @@ class Runtime:
                               lst.hsts.header_value.encode() if lst.hsts and ctx is not None else None,
                               subject.lower().encode("latin-1") if subject else None)
         if ctx is not None and lst.http2:  # (http2 without TLS is refused by lint, E207)
+            from .h2conn import negotiating  # h2 is imported only by an edge that serves HTTP/2
             factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
         else:
             factory = lambda li=listening: ClientConnection(li)  # noqa: E731

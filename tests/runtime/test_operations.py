@@ -372,3 +372,28 @@ def test_startup_problems_are_reported_without_traceback(tmp_path):
         assert "cannot listen" in out and "address already in use" in out.lower() and "Traceback" not in out
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize("metrics", [False, True], ids=["plain", "with-metrics"])
+def test_an_edge_imports_the_libraries_of_the_features_it_uses_only(tmp_path, echo_servers, metrics):
+    """`edgec run` starts sooner when prometheus_client, h2 and the JWKS fetcher's
+    urllib.request are imported only for an edge that has /metrics, HTTP/2 or a JWKS URL
+    (bench/results/ready.md)."""
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    f = _write(tmp_path / "i.edge", f"""edge "i" {{
+      listen http {port}
+      upstream a {{ server "{echo.address}" }}
+      route api {{ match path prefix "/" forward a }}
+      {'metrics "/metrics"' if metrics else ""}
+    }}""")
+    with RuntimeProcess(f, port, env={"PYTHONPROFILEIMPORTTIME": "1"}) as rt:
+        assert request(port, path="/x")[0] == 200
+        if metrics:
+            assert request(port, path="/metrics")[0] == 200
+    imported = {line.split("|")[-1].strip() for line in rt.output().splitlines() if line.startswith("import time:")}
+    assert "edgec.runtime.gateway" in imported  # the measurement works
+    assert ("prometheus_client" in imported) is metrics
+    assert not imported & {"h2", "h2.connection"}
+    if not metrics:  # (prometheus_client imports it for its own push gateway client)
+        assert "urllib.request" not in imported
