@@ -9,6 +9,7 @@ builder would (tokens filtered out, `_rule`s spliced in, None for an absent `[op
 lark would have given the node. Terminals are converted when shifted, which is the order
 a walk of lark's tree converts them in.
 
+Tokens come from edgec.lexer's one-loop `tokens()`, the same tokens as lark's lexer gives.
 It knows nothing about errors: at the first token the tables refuse, or lexing trouble,
 it gives up (None) and the file is parsed again by edgec.syntax_errors, which finds,
 explains and recovers from every syntax error. So a file either parses here exactly as it
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 from lark import Lark, Token
 from lark.exceptions import LexError, UnexpectedInput
-from lark.lexer import LexerState, TextSlice
 from lark.parsers.lalr_analysis import Shift
 from lark.tree import Meta
 
@@ -100,7 +100,7 @@ class Driver:
         spans: list = []  # each symbol's extent as lark sees it: its token, a Span, or None (empty)
         where = _Position(self.start_state)
         last = None
-        for tok in self.lexer.lex(LexerState(TextSlice.cast_from(text)), where):
+        for tok in self.lexer.tokens(text, where):
             last = tok
             self._feed(tok, state_stack, values, spans, states, plans, terminals, callbacks)
             where.position = state_stack[-1]

@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from copy import copy
 
-from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, Scanner, UnlessCallback
+from typing import Iterator
+
+from lark.exceptions import LexError
+from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, Scanner, TextSlice, Token, UnlessCallback
 
 
 class _Shared:
@@ -69,14 +72,20 @@ class _StateScanner:
     def allowed_types(self):  # read by lark only to report a syntax error
         return self._own().allowed_types
 
+    def fits(self, value: str, type_: str) -> str | None:
+        """The type this state reads the shared scanner's token as, or None if it cannot take it."""
+        if type_ in self.shared.keyword_types and value in self.keywords:
+            return self.keywords[value]
+        if type_ in self.names:
+            return type_
+        return None
+
     def match(self, text, pos):
         res = self.shared.scanner.match(text, pos)
         if res is not None:
-            value, type_ = res
-            if type_ in self.shared.keyword_types and value in self.keywords:
-                return value, self.keywords[value]
-            if type_ in self.names:
-                return value, type_
+            type_ = self.fits(*res)
+            if type_ is not None:
+                return res[0], type_
         res = self._own().match(text, pos)
         if res is None:
             return None
@@ -130,9 +139,44 @@ class SharedScannerLexer(ContextualLexer):
         root_conf.terminals = list(conf.terminals)
         root_conf.skip_validation = True  # lark has checked the terminals already
         self.root_lexer = BasicLexer(root_conf)  # lark's, for its error reports
-        shared = _Shared(self.root_lexer)
+        shared = self.shared = _Shared(self.root_lexer)
         if lazy:
             self.lexers = _StateLexers(root_conf, states, always_accept, shared)
         else:
             for lexer in set(self.lexers.values()):
                 lexer.shared = shared
+
+    def tokens(self, text: str, parser_state) -> Iterator[Token]:
+        """What lex() yields for the whole of `text`, as one loop instead of lark's layers per
+        token (a generator, the state's lexer, its scanner, a line counter). Tokens the shared
+        scanner finds are read as the parser's state reads them (`_StateScanner.fits`), others
+        by the state's own scanner, as in match(). Text no terminal matches raises LexError:
+        the caller parses again with lark's lexer to report it."""
+        lexers = self.lexers
+        scanners: dict = {}  # parser state → its _StateScanner
+        ignore = self.root_lexer.ignore_types
+        newline_types = self.root_lexer.newline_types
+        shared = self.shared.scanner
+        whole = TextSlice.cast_from(text)
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        while pos < end:
+            res = shared.match(whole, pos)
+            if res is None or res[1] not in ignore:  # (every state skips what the grammar ignores)
+                state = parser_state.position
+                scanner = scanners.get(state)
+                if scanner is None:
+                    scanner = scanners[state] = lexers[state].scanner
+                type_ = None if res is None else scanner.fits(*res)
+                res = (res[0], type_) if type_ is not None else scanner.match(whole, pos)
+            if res is None:
+                raise LexError(f"no token at line {line}, column {pos - line_start + 1}")
+            value, type_ = res
+            start, start_line, start_column = pos, line, pos - line_start + 1
+            if type_ in newline_types:
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+            pos += len(value)
+            if type_ not in ignore:
+                yield Token(type_, value, start, start_line, start_column, line, pos - line_start + 1, pos)
