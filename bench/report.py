@@ -1,6 +1,6 @@
 """Medians of the interleaved runs in a results.jsonl → the Markdown table of bench/results.
 
-usage: report.py RESULTS.jsonl            the table
+usage: report.py RESULTS.jsonl [BASE]     the table, ratios to the BASE label (nginx)
        report.py --hold LINE.json          one sentence on the held connections (bench/hold.py)"""
 from __future__ import annotations
 
@@ -19,18 +19,19 @@ def main() -> None:
     if sys.argv[1] == "--hold":
         return hold(sys.argv[2])
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    base_label = sys.argv[2] if len(sys.argv) > 2 else "nginx"
     groups: dict[tuple[str, int], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["label"], r["conns"]), []).append(r)
 
     def med(rs, key):
         return statistics.median(r[key] for r in rs)
-    base = {c: med(rs, "rps") for (label, c), rs in groups.items() if label == "nginx"}
-    base_cpu = {c: med(rs, "cpu_us_per_req") for (label, c), rs in groups.items() if label == "nginx"}
-    base_p99 = {c: med(rs, "p99_ms") for (label, c), rs in groups.items() if label == "nginx"}
+    base = {c: med(rs, "rps") for (label, c), rs in groups.items() if label == base_label}
+    base_cpu = {c: med(rs, "cpu_us_per_req") for (label, c), rs in groups.items() if label == base_label}
+    base_p99 = {c: med(rs, "p99_ms") for (label, c), rs in groups.items() if label == base_label}
     plain_cpu = {c: med(rs, "cpu_us_per_req") for (label, c), rs in groups.items() if label == "runtime"}
     print("| proxy (core 0) | conns | reps | rps median (min..max) | p50 ms | p99 ms | CPU µs/req (user) "
-          "| errors | rps / nginx | CPU / nginx | p99 / nginx | CPU / plain runtime |")
+          f"| errors | rps / {base_label} | CPU / {base_label} | p99 / {base_label} | CPU / plain runtime |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (label, c), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         rps = med(rs, "rps")
@@ -42,7 +43,7 @@ def main() -> None:
         print(f"| {label} | {c} | {len(rs)} | {rps:,.0f} ({min(r['rps'] for r in rs):,.0f}..{max(r['rps'] for r in rs):,.0f}) "
               f"| {med(rs, 'p50_ms'):.2f} | {p99:.2f} | {cpu:.1f} ({med(rs, 'user_us_per_req'):.1f}) "
               f"| {sum(r['errors'] for r in rs)} | {ratio(rps, base)} | {ratio(cpu, base_cpu)} | {ratio(p99, base_p99)} "
-              f"| {ratio(cpu, plain_cpu) if label != 'nginx' else '—'} |")
+              f"| {ratio(cpu, plain_cpu) if label != base_label else '—'} |")
 
 
 if __name__ == "__main__":

@@ -57,6 +57,17 @@ def instance_metadata(up: ir.Upstream, server: ir.Server) -> dict[str, str]:
     return metadata
 
 
+def server_uri(server: ir.Server) -> str:
+    host = f"[{server.host}]" if ":" in server.host else server.host
+    return f"http://{host}:{server.port}"
+
+
+def client_connect_timeout_ms(edge: ir.Edge) -> int:
+    """The connect timeout set once on the gateway's HTTP client (EdgeApplication); a route whose
+    upstream waits otherwise carries its own in its metadata."""
+    return max(u.timeouts.connect_ms for u in edge.upstreams)
+
+
 def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
     root = CommentedMap()
     main = main_listener(edge)
@@ -87,8 +98,7 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         service = names.service(up.name)
         instances = []
         for i, server in enumerate(up.servers, start=1):
-            host = f"[{server.host}]" if ":" in server.host else server.host
-            inst = CommentedMap(uri=f"http://{host}:{server.port}", **{"instance-id": f"{service}-{i}"})
+            inst = CommentedMap(uri=server_uri(server), **{"instance-id": f"{service}-{i}"})
             metadata = instance_metadata(up, server)
             if metadata:
                 inst["metadata"] = CommentedMap(metadata)
@@ -106,11 +116,10 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
             _put(root, f"spring.cloud.loadbalancer.clients.{service}.sticky-session.instance-id-cookie-name",
                  up.sticky.cookie)
     if edge.upstreams:
-        # the instances are static: nothing to cache between lookups
+        # the instances are static: EdgeLoadBalancing reads them once, no cache to keep
         _put(root, "spring.cloud.loadbalancer.cache.enabled", False)
-        # connect timeout and pool: one HTTP client for every upstream; routes set their own timeouts
-        _put(root, f"{GATEWAY}.httpclient.connect-timeout",
-             max(u.timeouts.connect_ms for u in edge.upstreams))
+        # one connection pool for every upstream. No httpclient.connect-timeout: with it set, SCG
+        # copies the client for every request to set it again; EdgeApplication sets it once
         _put(root, f"{GATEWAY}.httpclient.pool.max-idle-time",
              duration(max(u.keepalive.idle_timeout_ms for u in edge.upstreams)))
     if "cache" in needs:

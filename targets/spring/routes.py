@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from edgec import ir, routing
 
+from . import config
 from .java import Java, literal, literals, regex
 from .names import Names
 
@@ -259,10 +260,24 @@ def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
                 f"{literal(r.port or 0)}, {literal(path_mode)}, {literal(path_value)}, {literal(prefix)}))")
 
 
-def upstream_timeouts(up: ir.Upstream, route: ir.Route) -> list[tuple[Java, Java]]:
+def upstream_timeouts(up: ir.Upstream, route: ir.Route, ctx: RouteContext) -> list[tuple[Java, Java]]:
+    """The route's timeouts as SCG route metadata. The connect timeout only where it differs from
+    the client's (config.client_connect_timeout_ms): SCG copies the HTTP client for every request
+    of a route that carries one."""
     limits = routing.time_limits(route.timeouts, up)
-    return [(Java("RESPONSE_TIMEOUT_ATTR"), Java(literal(limits.attempt_ms))),
-            (Java("CONNECT_TIMEOUT_ATTR"), Java(literal(limits.connect_ms)))]
+    out = [(Java("RESPONSE_TIMEOUT_ATTR"), Java(literal(limits.attempt_ms)))]
+    if limits.connect_ms != config.client_connect_timeout_ms(ctx.edge):
+        out.append((Java("CONNECT_TIMEOUT_ATTR"), Java(literal(limits.connect_ms))))
+    return out
+
+
+def upstream_uri(up: ir.Upstream, names: Names) -> str:
+    """Where a route forwards: its upstream's LoadBalancer client (lb://) when there is a choice to
+    make, or a server's health or cookie to follow; else the one server itself, which spares every
+    request SCG's load-balancer filter (a bean lookup and an instance list on another thread)."""
+    if len(up.servers) > 1 or up.health or up.sticky:
+        return f"lb://{names.service(up.name)}"
+    return config.server_uri(up.servers[0])
 
 
 def build_routes(ctx: RouteContext) -> list[SpringRoute]:
@@ -311,6 +326,6 @@ def spring_route(alt: routing.Alternative, pi: int, backends: tuple, bi: int, or
                 f"{up.sticky.ttl_ms // 1000}, {literal(up.sticky.path)}))"))
         if route.retry.attempts:
             spring.filters.append(retry_filter(route.retry))
-        spring.metadata += upstream_timeouts(up, route)
-        spring.uri = Java(literal(f"lb://{ctx.names.service(up.name)}"))
+        spring.metadata += upstream_timeouts(up, route, ctx)
+        spring.uri = Java(literal(upstream_uri(up, ctx.names)))
     return spring

@@ -115,3 +115,40 @@ def test_the_matching_notes_say_what_the_generated_code_does():
     for feature in ("match.query.exact", "match.query.regex"):
         assert "the first value of the parameter" in capabilities[feature].note
     assert not any("any value" in c.note for c in capabilities.values())
+
+
+def test_only_a_choice_or_a_check_goes_through_the_load_balancer():
+    """A route to one server forwards to it (SCG's load-balancer filter costs every request a bean
+    lookup and an instance list); a route carries a connect timeout only when it differs from the
+    one the HTTP client is given."""
+    edge = analyse("""edge "direct" {
+  upstream one {
+    server "127.0.0.1:9001"
+    connect_timeout 2s
+  }
+  upstream two {
+    server "127.0.0.1:9002"
+    server "127.0.0.1:9003"
+    connect_timeout 7s
+  }
+  upstream checked {
+    server "[::1]:9004"
+    health get "/h" every 2s timeout 1s
+  }
+  upstream v6 {
+    server "[::1]:9005"
+  }
+  route a { match path prefix "/a" forward one }
+  route b { match path prefix "/b" forward two }
+  route c { match path prefix "/c" forward checked }
+  route d { forward v6 }
+}""", "direct.edge").edge
+    files, _ = harness.emit(edge)
+    java = files["src/main/java/edge/direct/EdgeRoutes.java"]
+    routes = {chunk.split('"', 1)[0]: chunk for chunk in java.split('.route("')[1:]}
+    assert '.uri("http://127.0.0.1:9001")' in routes["a"] and "CONNECT_TIMEOUT_ATTR, 2000" in routes["a"]
+    assert '.uri("lb://two")' in routes["b"] and "CONNECT_TIMEOUT_ATTR" not in routes["b"]
+    assert '.uri("lb://checked")' in routes["c"] and "CONNECT_TIMEOUT_ATTR, 5000" in routes["c"]
+    assert '.uri("http://[::1]:9005")' in routes["d"]
+    assert "CONNECT_TIMEOUT_MILLIS, 7000)" in files["src/main/java/edge/direct/EdgeApplication.java"]
+    assert "connect-timeout" not in files["src/main/resources/application.yml"]
