@@ -57,9 +57,9 @@ def instance_metadata(up: ir.Upstream, server: ir.Server) -> dict[str, str]:
     return metadata
 
 
-def server_uri(server: ir.Server) -> str:
-    host = f"[{server.host}]" if ":" in server.host else server.host
-    return f"http://{host}:{server.port}"
+def instances_property(service: str) -> str:
+    """The property that lists an upstream's servers (Spring Cloud's simple discovery client)."""
+    return f"spring.cloud.discovery.client.simple.instances.{service}"
 
 
 def client_connect_timeout_ms(edge: ir.Edge) -> int:
@@ -98,12 +98,13 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         service = names.service(up.name)
         instances = []
         for i, server in enumerate(up.servers, start=1):
-            inst = CommentedMap(uri=server_uri(server), **{"instance-id": f"{service}-{i}"})
+            host = f"[{server.host}]" if ":" in server.host else server.host
+            inst = CommentedMap(uri=f"http://{host}:{server.port}", **{"instance-id": f"{service}-{i}"})
             metadata = instance_metadata(up, server)
             if metadata:
                 inst["metadata"] = CommentedMap(metadata)
             instances.append(inst)
-        _put(root, f"spring.cloud.discovery.client.simple.instances.{service}", instances)
+        _put(root, instances_property(service), instances)
         if up.health:
             client = f"spring.cloud.loadbalancer.clients.{service}.health-check"
             _put(root, f"{client}.path.{service}", literal(up.health.path))

@@ -151,6 +151,7 @@ def _imports(spring_routes: list[routes.SpringRoute], params: str) -> tuple[list
         "org.springframework.http.HttpMethod": "HttpMethod",
         "org.springframework.http.HttpStatus": "HttpStatus",
         "org.springframework.util.unit.DataSize": "DataSize",
+        "org.springframework.core.env.Environment": "Environment environment",
     }
     imports = sorted({"org.springframework.cloud.gateway.route.RouteLocator",
                       "org.springframework.cloud.gateway.route.builder.RouteLocatorBuilder",
@@ -172,8 +173,10 @@ def uses_subrequests(edge: ir.Edge) -> bool:
 ROUTES_PER_CLASS = 250
 
 
-def _parameters(edge: ir.Edge, names) -> str:
+def _parameters(edge: ir.Edge, names, spring_routes: list[routes.SpringRoute]) -> str:
     params = ["RouteLocatorBuilder builder"]
+    if routes.reads_environment(spring_routes):
+        params.append("Environment environment")
     if edge.auth:
         params.append("EdgeSecurity security")
     if uses_subrequests(edge):
@@ -296,7 +299,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         connect_timeout_ms=config.client_connect_timeout_ms(edge) if edge.upstreams else None,
         any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge),
         subject_header=_subject_header(edge), subject_header_comment=comment(_subject_header(edge) or ""))
-    parameters = _parameters(edge, names)
+    parameters = _parameters(edge, names, spring_routes)
     wrapped = parameters.replace(", ", ",\n            ") if len(parameters) > 60 else parameters
     static_imports, imports = _imports(spring_routes, parameters)
     route_views = [{

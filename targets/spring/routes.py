@@ -271,13 +271,20 @@ def upstream_timeouts(up: ir.Upstream, route: ir.Route, ctx: RouteContext) -> li
     return out
 
 
-def upstream_uri(up: ir.Upstream, names: Names) -> str:
+def upstream_uri(up: ir.Upstream, names: Names) -> Java:
     """Where a route forwards: its upstream's LoadBalancer client (lb://) when there is a choice to
     make, or a server's health or cookie to follow; else the one server itself, which spares every
-    request SCG's load-balancer filter (a bean lookup and an instance list on another thread)."""
+    request SCG's load-balancer filter (a bean lookup and an instance list on another thread). That
+    server is read from application.yml, where the servers of every upstream are set."""
+    service = names.service(up.name)
     if len(up.servers) > 1 or up.health or up.sticky:
-        return f"lb://{names.service(up.name)}"
-    return config.server_uri(up.servers[0])
+        return Java(literal(f"lb://{service}"))
+    return Java(f"environment.getRequiredProperty({literal(config.instances_property(service) + '[0].uri')})")
+
+
+def reads_environment(spring_routes: list[SpringRoute]) -> bool:
+    """Whether a route's URI is read from the application's properties (upstream_uri)."""
+    return any(r.uri.startswith("environment.") for r in spring_routes)
 
 
 def build_routes(ctx: RouteContext) -> list[SpringRoute]:
@@ -327,5 +334,5 @@ def spring_route(alt: routing.Alternative, pi: int, backends: tuple, bi: int, or
         if route.retry.attempts:
             spring.filters.append(retry_filter(route.retry))
         spring.metadata += upstream_timeouts(up, route, ctx)
-        spring.uri = Java(literal(upstream_uri(up, ctx.names)))
+        spring.uri = upstream_uri(up, ctx.names)
     return spring
