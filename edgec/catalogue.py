@@ -119,6 +119,7 @@ CODES = (
     Code("E224", "header-op-arity", "values", "a header operation has the wrong number of values"),
     Code("E225", "hsts-without-tls", "lint", "hsts on a listener that does not serve HTTPS"),
     Code("E226", "body-not-allowed", "values", "`respond` gives a body to a status HTTP sends without one (204, 205, 304)"),
+    Code("E227", "service-with-servers", "values", "an upstream names a Kubernetes Service and servers too"),
     Code("E230", "require-needs-jwt", "values", "`require claim` or `require scope` on a route without JWT auth"),
     Code("E231", "impossible-requirement", "values",
          "a required claim or scope no token can carry (no value, an empty or numeric claim, a scope with a space)"),

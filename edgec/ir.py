@@ -143,6 +143,7 @@ class Server:
     port: int
     weight: int = 1
     backup: bool = False
+    service: bool = False  # `host` names a Kubernetes Service of the edge's namespace (a DNS name elsewhere)
 
     @property
     def address(self) -> str:

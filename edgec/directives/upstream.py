@@ -100,6 +100,29 @@ def servers(v, stmt, out):
             out["servers"].append(found)
 
 
+SERVICE = re.compile(r"([a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):([0-9]{1,5})")
+
+
+@directive("upstream", "service", args=("address",), once="service",
+           features={"upstream.service": "a Kubernetes Service named instead of servers (service \"NAME:PORT\")"},
+           uses=lambda up: ["upstream.service"] if any(s.service for s in up.servers) else [])
+def service(v, stmt, out):
+    text = v.string(stmt.args["address"], "service")
+    if text is None:
+        return
+    m = SERVICE.fullmatch(text)
+    if not m:
+        v.sink.error("E202", f"service '{text}' is not NAME:PORT of a Kubernetes Service", stmt.args["address"].span,
+                     hint='a Service name (lower-case letters, digits and "-", starting with a letter, at most 63) '
+                          'and its port, like "users:8080"')
+        return
+    port = int(m.group(2))
+    if not 1 <= port <= 65535:
+        v.sink.error("E201", f"port {port} is out of range (1..65535)", stmt.args["address"].span)
+        return
+    out["servers"].append(ir.Server(m.group(1), port, service=True))
+
+
 def status_range(v, pair) -> tuple[int, int]:
     if not pair:
         return DEFAULT_HEALTH["expect"]

@@ -359,6 +359,22 @@ class UpstreamWithoutServers(Rule):
 
 
 @rule
+class ServiceWithServers(Rule):
+    """A Service is one backend whose endpoints the cluster keeps: servers beside it have no
+    meaning a Gateway API backendRef could keep."""
+    code = "E227"
+
+    def check(self, ctx):
+        for env, edge in edges(ctx):
+            for up in edge.upstreams:
+                if any(s.service for s in up.servers) and len(up.servers) > 1:
+                    where = f" in env '{env}'" if env else ""
+                    yield Finding(f"upstream '{up.name}' names a Service and servers too{where}",
+                                  _statement(ctx, up, "service"),
+                                  "give the Service its own upstream, and weigh the two in the route's forward")
+
+
+@rule
 class BackupWithHash(Rule):
     code = "E217"
 

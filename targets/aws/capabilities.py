@@ -54,6 +54,8 @@ CAPABILITIES = {
     "upstream.tls.no_verify": unsupported("an ALB target group of protocol HTTPS never checks its targets' "
                                 "certificates: with the rest of upstream TLS, refused"),
     "upstream.tls.client_cert": unsupported("an ALB sends no certificate of its own to its targets"),
+    "upstream.service": unsupported("an ALB target group registers instances or IP addresses, not a Kubernetes "
+                                  "Service (the AWS Load Balancer Controller binds the two)"),
     "upstream.keepalive": native("ALB reuses connections to targets from a pool it sizes itself"),
     "upstream.timeouts": approximate("ALB has one idle timeout per load balancer (set to the largest read "
                                      "timeout); connect and send timeouts cannot be set"),

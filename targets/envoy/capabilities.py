@@ -59,6 +59,8 @@ CAPABILITIES: dict[str, Capability] = {
                            "certificate's subject alternative names"),
     "upstream.tls.no_verify": native("a TLS transport socket without a validation context"),
     "upstream.tls.client_cert": native("the transport socket's tls_certificates"),
+    "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "
+                               "resolves for a gateway in its namespace (a STRICT_DNS cluster)"),
     "upstream.keepalive": native("the idle timeout of upstream connections; Envoy sizes the pool itself (no "
                                  "cap on idle connections)"),
     "upstream.timeouts": native("connect_timeout; the read timeout bounds each attempt (per_try_timeout, "

@@ -67,12 +67,12 @@ class GatewayApiTarget(Target):
         if any(d.severity == "error" for d in ctx.sink.items[before:]):
             return  # a feature the table refuses: the routes would only repeat it
         for up in ctx.edge.upstreams:
-            why = backends.problem(up)
-            if why:
-                ctx.unsupported(why, up.span, "give the upstream one host name, or addresses only")
-        found = None if self._envoy_gateway(ctx) else backends.client_cert_problem(ctx.edge)
-        if found:
-            ctx.unsupported(found[1], found[0].span, "give every upstream with tls the same cert and key, or build "
+            found = backends.problem(up, self._envoy_gateway(ctx))
+            if found:
+                ctx.unsupported(found[0], up.span, found[1])
+        mixed = None if self._envoy_gateway(ctx) else backends.client_cert_problem(ctx.edge)
+        if mixed:
+            ctx.unsupported(mixed[1], mixed[0].span, "give every upstream with tls the same cert and key, or build "
                                                      "with -O impl=envoy-gateway (a Backend per upstream)")
         if self._envoy_gateway(ctx):
             self._check_regexes(ctx)

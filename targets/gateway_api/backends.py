@@ -2,7 +2,9 @@
 
 Servers given by address become a Service without a selector and one EndpointSlice per
 server port (an EndpointSlice's ports apply to all its endpoints); a single server given
-by host name becomes an ExternalName Service, which resolves it through the cluster's DNS.
+by host name becomes an ExternalName Service, which resolves it through the cluster's DNS;
+a Service the source names (`service "NAME:PORT"`) is the cluster's own, referred to as
+it is.
 
 An upstream spoken to with TLS gets a BackendTLSPolicy: the CA bundle comes from a
 ConfigMap (key ca.crt) made from the file the source names, and its hostname is both
@@ -27,7 +29,13 @@ CA_KEY = "ca.crt"  # the ConfigMap key a BackendTLSPolicy's caCertificateRefs re
 
 
 def service_name(edge: ir.Edge, upstream: str) -> str:
-    return label(edge.name, upstream)
+    up = edge.upstream(upstream)
+    return up.servers[0].host if _existing(up) else label(edge.name, upstream)
+
+
+def _existing(up: ir.Upstream) -> bool:
+    """Whether the upstream is a Service the cluster has (`service "NAME:PORT"`)."""
+    return bool(up.servers) and up.servers[0].service
 
 
 def service_port(up: ir.Upstream) -> int:
@@ -54,15 +62,19 @@ def tls_hostname(up: ir.Upstream) -> str | None:
     return up.tls.sni or (host if address_type(host) is None else None)
 
 
-def problem(up: ir.Upstream) -> str | None:
-    """Why the upstream's servers cannot be a backend, or None."""
+def problem(up: ir.Upstream, envoy_gateway: bool) -> tuple[str, str] | None:
+    """Why the upstream's servers cannot be a backend, and what to do instead; or None."""
+    if _existing(up) and is_backend(up, envoy_gateway):
+        return (f"upstream '{up.name}': verify off or a client certificate needs Envoy Gateway's Backend, which "
+                "names servers by address or domain name, not a Service", "name the Service's servers instead")
     named = [s for s in up.servers if address_type(s.host) is None]
     if named and len(up.servers) > 1:
         return (f"upstream '{up.name}': several servers where one is a host name ({named[0].host}): a Service "
-                "reaches one DNS name (ExternalName) or addresses (EndpointSlice), not both")
+                "reaches one DNS name (ExternalName) or addresses (EndpointSlice), not both",
+                "give the upstream one host name, or addresses only")
     if up.tls and up.tls.verify and tls_hostname(up) is None:
         return (f"upstream '{up.name}': a BackendTLSPolicy sends and checks a host name, and its servers are "
-                "addresses: give the tls an sni")
+                "addresses", "give the tls an sni")
     return None
 
 
@@ -99,11 +111,11 @@ def resources(edge: ir.Edge, up: ir.Upstream, meta, envoy_gateway: bool, cas: di
     """What the upstream's backendRefs name, and its BackendTLSPolicy."""
     name = service_name(edge, up.name)
     backend = is_backend(up, envoy_gateway)
-    out = [_backend(up, name, meta, secrets)] if backend else _service(up, name, meta)
+    out = [_backend(up, name, meta, secrets)] if backend else [] if _existing(up) else _service(up, name, meta)
     if up.tls and up.tls.verify:
         target = {"group": EG_API.split("/")[0], "kind": "Backend"} if backend else {"group": "", "kind": "Service"}
         out.append({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "BackendTLSPolicy",
-                    "metadata": meta(label(name, "tls")),
+                    "metadata": meta(label(edge.name, up.name, "tls")),
                     "spec": {"targetRefs": [{**target, "name": name}],
                              "validation": {"caCertificateRefs": [{"group": "", "kind": "ConfigMap",
                                                                    "name": cas[up.tls.ca or ""]}],

@@ -61,6 +61,8 @@ GENERIC: dict[str, Capability] = {
     "upstream.tls.client_cert": native("the Gateway's spec.tls.backend.clientCertificateRef (a TLS Secret): one "
                                        "certificate for every upstream reached with TLS, so they must all name the "
                                        "same one"),
+    "upstream.service": native("backendRefs to the Service, of the edge's namespace, that the cluster already "
+                                "has: no Service or EndpointSlice is written for it"),
     "upstream.keepalive": approximate("connection reuse to the servers is " + IMPL),
     "upstream.timeouts": approximate("the read timeout bounds each request to a backend (timeouts."
                                      "backendRequest); connect and send timeouts are " + IMPL),

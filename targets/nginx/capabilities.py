@@ -53,6 +53,9 @@ CAPABILITIES: dict[str, Capability] = {
                            "and proxy_ssl_server_name"),
     "upstream.tls.no_verify": native("proxy_ssl_verify off"),
     "upstream.tls.client_cert": native("proxy_ssl_certificate and proxy_ssl_certificate_key"),
+    "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "
+                               "resolves for a gateway in its namespace (a name resolved when nginx starts, or "
+                               "with -O resolver)"),
     "upstream.keepalive": native("keepalive pool with proxy_http_version 1.1 and a cleared Connection header"),
     "upstream.timeouts": native(),
     "auth.jwt": native("with njs (-O njs=auto): WebCrypto checks of RS, PS, ES (P-256/384/521) and HS signatures, "

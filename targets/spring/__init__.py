@@ -67,6 +67,8 @@ class SpringTarget(Target):
                                     "upstream"),
         "upstream.tls.no_verify": unsupported("the gateway's HTTP client has one TLS setting for every route"),
         "upstream.tls.client_cert": unsupported("the gateway's HTTP client has one TLS setting for every route"),
+        "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "
+                                   "resolves for a gateway in its namespace"),
         "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
         "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),

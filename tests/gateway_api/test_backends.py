@@ -6,8 +6,13 @@ on the real Envoy against HTTPS echo backends (tests/support/upstream_tls.py), w
 failed check is the status the capability table declares."""
 from __future__ import annotations
 
+import json
 import shlex
+import urllib.request
 
+from ruamel.yaml import YAML
+
+from edgec.harness.echo import EchoServer
 from edgec.harness.gateways import Envoy
 from edgec.pipeline import analyse
 from edgec.targets import yaml_text
@@ -83,7 +88,7 @@ def test_what_the_standard_channel_cannot_say_is_refused_at_the_upstream(compile
     # an address is no name to send and check
     found = errors(compile_edge, TLS_EDGE.replace('sni "a.internal" ', ''))
     assert [(d.code, d.line) for d in found] == [("E401", 3)]
-    assert "give the tls an sni" in found[0].message
+    assert "sends and checks a host name" in found[0].message and found[0].hint == "give the tls an sni"
 
 
 def test_hostile_file_names_stay_one_word_of_the_printed_commands(compile_edge, tmp_path, crd_dir):
@@ -132,3 +137,55 @@ def test_tls_to_upstreams_with_the_gateways_client_certificate(tmp_path, crd_dir
         only = ("verified", "wrong_ca", "wrong_name", "mutual")
         source = upstream_tls.edge(backends, listen=f"listen http {port}", client_cert=cert, only=only)
         assert _run(source, {}, tmp_path, port, crd_dir, only) == []
+
+
+SERVICE_EDGE = '''edge "t" {
+  listen http 8080
+  upstream users { service "users:8080" tls ca "/etc/edge/ca.pem" }
+  route r { forward users }
+}'''
+
+
+def test_a_service_the_cluster_has_is_referred_to_and_not_written(compile_edge, tmp_path, crd_dir):
+    docs = manifests(compile_edge, SERVICE_EDGE, tmp_path, crd_dir)
+    assert not kinds(docs, "Service") and not kinds(docs, "EndpointSlice")
+    rules = next(iter(kinds(docs, "HTTPRoute").values()))["spec"]["rules"]
+    assert rules[0]["backendRefs"] == [{"name": "users", "port": 8080}]
+    assert kinds(docs, "BackendTLSPolicy")["t-users-tls"]["spec"] == {
+        "targetRefs": [{"group": "", "kind": "Service", "name": "users"}],
+        "validation": {"caCertificateRefs": [{"group": "", "kind": "ConfigMap", "name": "t-ca"}],
+                       "hostname": "users"}}
+
+
+def test_envoy_gateway_refuses_a_backend_of_a_service(compile_edge):
+    found = errors(compile_edge, SERVICE_EDGE.replace('ca "/etc/edge/ca.pem"', "verify off"), impl="envoy-gateway")
+    assert [(d.code, d.line) for d in found] == [("E401", 3)]
+    assert "not a Service" in found[0].message
+
+
+def test_a_service_reference_reaches_the_services_endpoints(tmp_path, crd_dir):
+    # the cluster's Service (here made by the test, as the cluster would have it) is what
+    # Envoy Gateway resolves the backendRef to
+    echo = EchoServer("users").start()
+    try:
+        port = free_port()
+        result = analyse(f'edge "t" {{\n  listen http {port}\n  upstream users {{ service "users:{echo.port}" }}\n'
+                         '  route r { forward users }\n}', "t.edge")
+        files, diagnostics = build(result.edge, {"impl": "envoy-gateway"})
+        assert files is not None, [d.message for d in diagnostics if d.severity == "error"]
+        service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "users"},
+                   "spec": {"ports": [{"name": "http", "port": echo.port, "protocol": "TCP"}]}}
+        endpoints = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                     "metadata": {"name": "users-1", "labels": {"kubernetes.io/service-name": "users"}},
+                     "addressType": "IPv4", "ports": [{"name": "http", "port": echo.port, "protocol": "TCP"}],
+                     "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}]}
+        admin = free_port()
+        cluster = [service, endpoints, *YAML(typ="safe").load_all(files["manifests.yaml"])]
+        dump = translate(yaml_text.dump(cluster, ""), tmp_path)
+        config = tmp_path / "envoy.yaml"
+        config.write_text(yaml_text.dump([bootstrap(dump, admin)], "translated by egctl"), encoding="utf-8")
+        with Envoy(config, [port], admin):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/x", timeout=20) as answer:
+                assert json.loads(answer.read())["backend"] == "users"
+    finally:
+        echo.stop()

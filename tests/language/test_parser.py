@@ -269,6 +269,23 @@ def test_upstream_tls_refused(written, code):
     assert code in {d.code for d in result.diagnostics if d.severity == "error"}
 
 
+def test_a_service_is_a_server_named_by_its_service():
+    result = analyse('edge "e" { upstream u { service "users-v2:8080" } route r { forward u } }', "e.edge")
+    assert result.edge.upstreams[0].servers == (ir.Server("users-v2", 8080, service=True),)
+
+
+@pytest.mark.parametrize("written,code", [
+    ('service "Users:8080"', "E202"),  # a Service name is a lower-case DNS label
+    ('service "users.shop:8080"', "E202"),  # of the edge's namespace
+    ('service "users"', "E202"),
+    ('service "users:0"', "E201"),
+    ('service "a:1" service "b:1"', "E215"),
+])
+def test_a_service_refused(written, code):
+    result = analyse(f'edge "e" {{ upstream u {{ {written} }} route r {{ forward u }} }}', "e.edge")
+    assert code in {d.code for d in result.diagnostics if d.severity == "error"}
+
+
 def test_auth_external():
     a = edge('auth external x { url "http://authz.internal:8181/v1/check/" forward_headers "Cookie" "X-Tenant" '
              '"cookie" copy_headers "X-User" timeout 250ms }', "auth x\n    forward u").auth_provider("x")
