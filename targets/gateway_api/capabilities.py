@@ -128,8 +128,10 @@ PATH_NOTE = ("Envoy Gateway's Envoy matches the normalised path (RFC 3986 dot se
 
 ENVOY_GATEWAY: dict[str, Capability] = {
     **GENERIC,
-    "observability.tracing": unsupported("edgec does not emit Envoy Gateway's tracing (the EnvoyProxy's "
-                                         "telemetry.tracing) yet"),
+    "observability.tracing": unsupported("Envoy Gateway's OpenTelemetry provider (the EnvoyProxy's "
+                                         "telemetry.tracing, v1.9.1) exports over OTLP/gRPC only, and the file "
+                                         "names an OTLP/HTTP collector: use the envoy target, or configure the "
+                                         "EnvoyProxy with a gRPC collector yourself"),
     "match.path.exact": native("path type Exact; " + PATH_NOTE),
     "protocol.websocket": native("Envoy Gateway lets every route upgrade to WebSocket"),
     "action.respond": native("an HTTPRouteFilter (Envoy Gateway's) with a direct response: status, content type "

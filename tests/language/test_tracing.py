@@ -84,3 +84,21 @@ def test_written_once():
 def test_the_hover_shows_the_reference():
     entries = lookup("edge", "tracing")
     assert entries and "traceparent" in entries[0].text and "OTLP/HTTP" in entries[0].text
+
+
+@pytest.mark.parametrize("target,options,expected", [
+    ("envoy", {}, set()),
+    ("nginx", {}, {"W402"}),
+    ("spring", {}, {"W402"}),
+    ("spring", {"boot": "4"}, {"W402", "E401"}),
+    ("aws", {}, {"W402"}),
+    ("gateway-api", {"impl": "envoy-gateway"}, {"E401"}),
+    ("gateway-api", {}, {"E401"}),
+])
+def test_each_target_says_what_it_does_with_it(target, options, expected):
+    from edgec.diagnostics import Sink
+    from edgec.targets import BuildContext, get
+    edge = analyse(source('tracing otlp "http://c:4318" sample 10%'), "a.edge").edge
+    sink = Sink("a.edge")
+    get(target).check(BuildContext(edge, sink, dict(options), target=target))
+    assert {d.code for d in sink.items if "tracing" in d.message} == expected
