@@ -34,6 +34,16 @@ def wait_listening(proc: subprocess.Popen, ports, timeout: float, name: str) -> 
                 time.sleep(0.02)
 
 
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    """Whether `condition()` came true within `timeout` seconds (asked every 0.2 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def stop(proc: subprocess.Popen | None, grace: float = 10) -> int | None:
     """SIGTERM, wait up to `grace` seconds for a clean exit, then SIGKILL. Returns the exit code."""
     if proc is None:

@@ -16,7 +16,7 @@ import shlex
 from edgec import ir
 from edgec.targets import BuildContext, Target, yaml_text
 
-from . import backends, client_traffic, envoy_gateway, gateway, security
+from . import backend_traffic, backends, client_traffic, envoy_gateway, gateway, security
 from .capabilities import ENVOY_GATEWAY, GENERIC
 from .matches import rank
 from .names import label
@@ -81,6 +81,8 @@ class GatewayApiTarget(Target):
                 if isinstance(auth, ir.JwtAuth) and auth.name in used and not auth.jwks_url:
                     ctx.unsupported(f"auth '{auth.name}': a JWT shared secret (Envoy Gateway checks tokens against "
                                     "a JWKS)", auth.span, "give the auth a jwks URL")
+            for route, what, hint in backend_traffic.problems(ctx.edge):
+                ctx.approximates(what, route.span, hint)
         for p in self._routes(ctx).problems:
             ctx.unsupported(p.what, p.span, p.hint)
 
@@ -172,6 +174,7 @@ class GatewayApiTarget(Target):
         docs += routes.plans + [routes.extras[name] for name in sorted(routes.extras)]
         if proxy:
             docs += client_traffic.policies(edge, meta) + security.policies(edge, routes.rules_of, meta)
+            docs += backend_traffic.policies(edge, routes.rules_of, meta)
         for up in (*edge.upstreams, *(security.external_services(edge) if proxy else ())):
             if up.servers:
                 docs += backends.resources(edge, up, meta, eg, cas, secrets)

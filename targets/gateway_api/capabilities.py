@@ -159,6 +159,41 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "listener.tls_min_version": native("ClientTrafficPolicy tls minVersion"),
     "listener.http2": native("ClientTrafficPolicy tls alpnProtocols: h2 offered only where the listener says "
                              "http2"),
+    # BackendTrafficPolicy (backend_traffic.py): one per route, on the cluster of each of its rules
+    "balance.round_robin": native("BackendTrafficPolicy loadBalancer RoundRobin"),
+    "balance.least_conn": approximate("LeastRequest: Envoy counts active requests (power of two choices), not "
+                                      "connections"),
+    "balance.ip_hash": approximate("ConsistentHash SourceIP on the whole client address (nginx's ip_hash keys on "
+                                   "the first three octets)"),
+    "balance.hash.header": native("ConsistentHash Header"),
+    "balance.hash.cookie": native("ConsistentHash Cookie"),
+    "balance.hash.client_ip": native("ConsistentHash SourceIP"),
+    "balance.hash.uri": native("ConsistentHash of the :path header (path and query)"),
+    "balance.random": native("loadBalancer Random"),
+    "upstream.health_check": approximate("BackendTrafficPolicy healthCheck.active HTTP with the path, method, "
+                                         "expected statuses and thresholds, each rule's cluster probing on its own; "
+                                         "Envoy Gateway leaves Envoy's no-traffic intervals at 60 s, and servers "
+                                         "were probed about once a minute here, not at the interval"),
+    "upstream.passive_check": native("healthCheck.passive: max_fails consecutive connect failures, timeouts or "
+                                     "resets eject a server for fail_timeout (statuses never do)"),
+    "upstream.sticky_cookie": approximate("ConsistentHash Cookie with the cookie's ttl: Envoy sets a hash cookie "
+                                          "when the request has none, so the server is the hash's choice, and a "
+                                          "server leaving or joining the pool moves some sessions"),
+    "upstream.timeouts": approximate("timeout.tcp.connectTimeout and the read timeout as timeouts.backendRequest; "
+                                     "the send timeout is Envoy's"),
+    "retry": approximate("BackendTrafficPolicy retry (numRetries, connect-failure and reset): every method is "
+                         "retried, POST and PATCH too"),
+    "retry.statuses": native("retryOn retriable-status-codes with httpStatusCodes"),
+    "retry.backoff": approximate("perRetry backOff: Envoy waits a random time up to the backoff"),
+    "rate_limit.client_ip": approximate("BackendTrafficPolicy local rate limit, a bucket per client address "
+                                        "(sourceCIDR Distinct, at most 10,000 tracked) in each Envoy: the bucket "
+                                        "holds the requests of one second, minute, hour or day and refills whole"),
+    "rate_limit.header": approximate("local rate limit, a bucket per header value (headers Distinct; requests "
+                                     "without it are not limited) in each Envoy: see rate_limit.client_ip"),
+    "rate_limit.burst": approximate("the bucket holds the rate's requests per second, minute, hour or day, "
+                                    "whichever is nearest burst + 1, all let through at once"),
+    "rate_limit.retry_after": approximate("responseOverride sets Retry-After on every 429 of the route's rules, a "
+                                          "backend's own 429 too"),
     # SecurityPolicy (security.py)
     "auth.jwt": approximate("SecurityPolicy jwt with the issuer, audiences and the JWKS URL (keys cached 5 min): "
                             "Envoy Gateway sets no clock skew and does not require exp, so a token without exp "

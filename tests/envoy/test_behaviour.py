@@ -5,6 +5,7 @@ import re
 import time
 
 from edgec import routing
+from edgec.harness.processes import wait_until
 
 
 def test_rate_limit_answers_429_after_the_burst(gateway):
@@ -103,27 +104,18 @@ def test_health_checks_eject_and_return_a_server(gateway):
     def spread(n=20):
         return {gw.get(f"/x?i={i}").echo()["backend"] for i in range(n)}
 
-    assert _wait(lambda: gw.health("app").get(address) == "healthy")
+    assert wait_until(lambda: gw.health("app").get(address) == "healthy")
     assert spread() == {"app1", "app2"}
     app1.stop()
-    assert _wait(lambda: "failed_active_hc" in gw.health("app").get(address, "")), gw.health("app")
+    assert wait_until(lambda: "failed_active_hc" in gw.health("app").get(address, "")), gw.health("app")
     assert spread() == {"app2"}  # no request reaches the stopped server
     back = EchoServer("app1", port=app1.port).start()
     try:
-        assert _wait(lambda: gw.health("app").get(address) == "healthy"), gw.health("app")
-        assert _wait(lambda: spread() == {"app1", "app2"})
+        assert wait_until(lambda: gw.health("app").get(address) == "healthy"), gw.health("app")
+        assert wait_until(lambda: spread() == {"app1", "app2"})
         assert any(r["path"] == "/health" for r in back.requests)
     finally:
         back.stop()
-
-
-def _wait(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_sticky_cookie_keeps_a_client_on_one_server(gateway):
@@ -151,7 +143,7 @@ def test_weighted_split_and_mirror(gateway):
     seen = [gw.get(f"/s?i={i}").echo()["backend"] for i in range(200)]
     share = seen.count("a") / len(seen)
     assert 0.6 < share < 0.9, share
-    assert _wait(lambda: len(gw.echoes["shadow"].requests) == 200, 5)
+    assert wait_until(lambda: len(gw.echoes["shadow"].requests) == 200, 5)
     assert gw.echoes["shadow"].requests[0]["path"] == "/s?i=0"
     assert gw.echoes["shadow"].requests[0]["host"] == "edge.test"
 

@@ -15,13 +15,13 @@ def crd_dir(tmp_path_factory):
 
 @pytest.fixture
 def envoy_gateway(tmp_path):
-    """envoy_gateway(source, secrets={Secret name: {key: value}}) → a running Live: the source
-    built with -O impl=envoy-gateway, translated by egctl and served by the real Envoy, each
-    upstream one echo backend named after it."""
+    """envoy_gateway(source, secrets={Secret name: {key: value}}, servers={upstream: n}) → a
+    running Live: the source built with -O impl=envoy-gateway, translated by egctl and served
+    by the real Envoy, each upstream n echo backends (one by default) named after it."""
     stack = contextlib.ExitStack()
 
-    def start(source: str, secrets=None, env: str | None = None) -> Live:
-        return stack.enter_context(Live(source, tmp_path / f"eg{len(stack._exit_callbacks)}", secrets, env))
+    def start(source: str, secrets=None, env: str | None = None, servers=None) -> Live:
+        return stack.enter_context(Live(source, tmp_path / f"eg{len(stack._exit_callbacks)}", secrets, env, servers))
 
     try:
         yield start
