@@ -525,3 +525,36 @@ def test_head_over_the_bound_refuses_its_stream(h2_gateway):
     assert client.get("/small", [(f"x-pad-{i}", "a" * 900) for i in range(3)]).status == 200
     assert [r["path"] for r in echo.requests] == ["/small"]
     client.close()
+
+
+def test_backend_fields_go_out_as_http2_has_them(tmp_path, gateway):
+    """HTTP/1.1 lets a backend write field names in upper case and values with whitespace after
+    them; over HTTP/2 they go out lower-cased and stripped (the edge's own HEADERS are not checked
+    again by h2, so the edge makes them so itself), and the client's h2 accepts them."""
+    backend = socket.create_server(("127.0.0.1", 0))
+    answer = (b"HTTP/1.1 200 OK\r\nX-Padded: v  \t\r\nX-UPPER: Kept Case \r\nContent-Type: text/plain\r\n"
+              b"Content-Length: 2\r\n\r\nok")
+
+    def serve():
+        conn, _ = backend.accept()
+        with conn:
+            while not conn.recv(65536).endswith(b"\r\n\r\n"):
+                pass
+            conn.sendall(answer)
+            conn.recv(1)  # until the edge closes
+
+    threading.Thread(target=serve, daemon=True).start()
+    cert, key = _certificate(tmp_path)
+    port = free_port()
+    gateway(f"""edge "h2" {{
+      listen https {port} {{ tls cert "{cert}" key "{key}" http2 }}
+      upstream a {{ server "127.0.0.1:{backend.getsockname()[1]}" }}
+      route r {{ forward a }}
+      access_log off
+    }}""")
+    client = H2Client(port)
+    r = client.get("/")
+    assert (r.status, r.body) == (200, b"ok")
+    assert r.headers["x-padded"] == "v" and r.headers["x-upper"] == "Kept Case"
+    client.close()
+    backend.close()
