@@ -23,12 +23,10 @@ import h2.events
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.request_path import RESPONSE, Collecting  # noqa: E402
-from edgec.pipeline import compile_file, secret_resolver  # noqa: E402
+from bench.request_path import RESPONSE, Collecting, serving  # noqa: E402
 from edgec.runtime.h2conn import H2Connection  # noqa: E402
-from edgec.runtime.process import _GC_GEN0, Options, Runtime, _new_loop  # noqa: E402
+from edgec.runtime.process import _GC_GEN0, _new_loop  # noqa: E402
 from edgec.runtime.server import Listening  # noqa: E402
-from edgec.runtime.upstream import UpstreamConnection  # noqa: E402
 
 REQUEST = [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"https"), (b":authority", b"127.0.0.1:18443"),
            (b"user-agent", b"h2load nghttp2/1.52.0")]
@@ -72,16 +70,7 @@ class Client:
 
 
 async def per_request_us(file: str, requests: int, streams: int, profile: cProfile.Profile | None) -> float:
-    edge = compile_file(file).edge
-    runtime = Runtime(Options(file, lambda: edge, secret_resolver(None), drain_s=1.0, cache_max_bytes=0), edge)
-    runtime.clock.start()
-    runtime.gateway = await runtime._gateway(runtime.edge)
-    upstream = runtime.gateway.upstreams[runtime.edge.routes[0].action.backends[0].upstream]
-    pool = upstream.states[0].pool
-    for _ in range(streams):
-        conn = UpstreamConnection(pool)
-        conn.connection_made(Collecting())
-        pool.idle.append(conn)
+    runtime = await serving(file, streams)
     edge_side = H2Connection(Listening(runtime, "https", 18443))
     wire = Wire()
     edge_side.connection_made(wire)

@@ -52,22 +52,28 @@ class Collecting:
         pass
 
 
-async def per_request_us(file: str, requests: int, in_flight: int) -> float:
+async def serving(file: str, in_flight: int) -> Runtime:
+    """The runtime of an edge, its clock running, with one idle keep-alive connection per request
+    in flight in the pool of the first route's upstream, as the pool holds under load."""
     edge = compile_file(file).edge
     runtime = Runtime(Options(file, lambda: edge, secret_resolver(None), drain_s=1.0, cache_max_bytes=0), edge)
     runtime.clock.start()
     runtime.gateway = await runtime._gateway(runtime.edge)
-    listening = Listening(runtime, "http", runtime.edge.listeners[0].port)
-    clients = [ClientConnection(listening) for _ in range(in_flight)]
-    for c in clients:
-        c.connection_made(Collecting())
-    # one idle keep-alive connection per request in flight, as the pool holds under load
     upstream = runtime.gateway.upstreams[runtime.edge.routes[0].action.backends[0].upstream]
     pool = upstream.states[0].pool
     for _ in range(in_flight):
         conn = UpstreamConnection(pool)
         conn.connection_made(Collecting())
         pool.idle.append(conn)
+    return runtime
+
+
+async def per_request_us(file: str, requests: int, in_flight: int) -> float:
+    runtime = await serving(file, in_flight)
+    listening = Listening(runtime, "http", runtime.edge.listeners[0].port)
+    clients = [ClientConnection(listening) for _ in range(in_flight)]
+    for c in clients:
+        c.connection_made(Collecting())
 
     def batch():  # like one event-loop pass: every client's request, then every backend's answer
         waiting = []
