@@ -563,6 +563,8 @@ class Exchange:
         mirrors, self.mirrors = self.mirrors, None
         body = b"".join(self.copy) if self.copy else b""
         head = self._upstream_head(len(body)) if self.length or self.chunked else self.head
+        if self.trace is not None:  # a copy of the request: the request's span is its parent
+            head = head[:-2] + self.trace.header_lines() + b"\r\n"
         for upstream in mirrors:
             mirror_request(self.gw, upstream, self.method, self.decision.upstream_path, head + body)
 

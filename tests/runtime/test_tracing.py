@@ -117,3 +117,53 @@ def test_no_tracing_logs_an_empty_trace_id_and_passes_traceparent_through(tmp_pa
         lines = log_lines(log, 1)
     assert json.loads(body)["headers"]["traceparent"] == header
     assert lines[0]["trace_id"] == ""
+
+
+def test_an_aggregation_part_continues_the_request_trace(tmp_path, echo_servers, receiver):
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    f = tmp_path / "agg.edge"
+    f.write_text(f"""edge "shop" {{
+      listen http {port}
+      upstream a {{ server "{echo.address}" }}
+      route profile {{
+        match path exact "/profile"
+        aggregate {{
+          user = get a "/users/me"
+          orders = get a "/orders"
+        }}
+      }}
+      tracing otlp "{receiver.url}"
+    }}""")
+    with RuntimeProcess(f, port):
+        status, _, body = request(port, path="/profile", headers={"traceparent": _traceparent(TRACE, PARENT, True)})
+        spans = receiver.wait(lambda s: any(x.kind == "server" for x in s))
+    parts = json.loads(body)
+    server = next(s for s in spans if s.kind == "server")
+    assert status == 200 and server.trace_id == TRACE and server.parent_span_id == PARENT
+    for name in ("user", "orders"):
+        assert parts[name]["headers"]["traceparent"] == _traceparent(TRACE, server.span_id, True)
+
+
+def test_a_mirrored_copy_continues_the_request_trace(tmp_path, echo_servers, receiver):
+    echoes = echo_servers("a", "b")
+    port = free_port()
+    f = tmp_path / "mirror.edge"
+    f.write_text(f"""edge "shop" {{
+      listen http {port}
+      upstream a {{ server "{echoes['a'].address}" }}
+      upstream b {{ server "{echoes['b'].address}" }}
+      route api {{
+        mirror b
+        forward a
+      }}
+      tracing otlp "{receiver.url}"
+    }}""")
+    with RuntimeProcess(f, port):
+        assert request(port, path="/x", headers={"traceparent": _traceparent(TRACE, PARENT, True)})[0] == 200
+        spans = receiver.wait(lambda s: any(x.kind == "server" for x in s))
+        deadline = time.monotonic() + 10
+        while not echoes["b"].requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+    server = next(s for s in spans if s.kind == "server")
+    assert echoes["b"].requests[0]["headers"]["traceparent"] == _traceparent(TRACE, server.span_id, True)
