@@ -376,9 +376,9 @@ def test_startup_problems_are_reported_without_traceback(tmp_path):
 
 @pytest.mark.parametrize("metrics", [False, True], ids=["plain", "with-metrics"])
 def test_an_edge_imports_the_libraries_of_the_features_it_uses_only(tmp_path, echo_servers, metrics):
-    """`edgec run` starts sooner when prometheus_client, h2 and the JWKS fetcher's
-    urllib.request are imported only for an edge that has /metrics, HTTP/2 or a JWKS URL
-    (bench/results/ready.md)."""
+    """`edgec run` starts sooner when prometheus_client, h2, the JWKS fetcher's urllib.request
+    and the OpenTelemetry SDK are imported only for an edge that has /metrics, HTTP/2, a JWKS URL
+    or tracing (bench/results/ready.md)."""
     echo = echo_servers("a")["a"]
     port = free_port()
     f = _write(tmp_path / "i.edge", f"""edge "i" {{
@@ -395,5 +395,6 @@ def test_an_edge_imports_the_libraries_of_the_features_it_uses_only(tmp_path, ec
     assert "edgec.runtime.gateway" in imported  # the measurement works
     assert ("prometheus_client" in imported) is metrics
     assert not imported & {"h2", "h2.connection"}
+    assert not {name for name in imported if name.startswith("opentelemetry")}  # only an edge that traces
     if not metrics:  # (prometheus_client imports it for its own push gateway client)
         assert "urllib.request" not in imported
