@@ -157,10 +157,16 @@ class SharedScannerLexer(ContextualLexer):
         ignore = self.root_lexer.ignore_types
         newline_types = self.root_lexer.newline_types
         shared = self.shared.scanner
+        # lark splits a scanner into several regexes only past Python's group limit; edgec's is one
+        single = shared._mres[0] if len(shared._mres) == 1 else None
         whole = TextSlice.cast_from(text)
         pos, line, line_start, end = 0, 1, 0, len(text)
         while pos < end:
-            res = shared.match(whole, pos)
+            if single is not None:
+                m = single.match(text, pos)
+                res = m and (m.group(0), m.lastgroup)
+            else:
+                res = shared.match(whole, pos)
             if res is None or res[1] not in ignore:  # (every state skips what the grammar ignores)
                 state = parser_state.position
                 scanner = scanners.get(state)
