@@ -94,6 +94,8 @@ FIELDS = {
                     'route r {{ forward u }} }}',
     "client cert": 'edge "t" {{ listen https 8443 {{ tls cert "/c" key "/k" client_cert ca {s} header {s} }} '
                    'route r {{ respond 200 "x" }} }}',
+    "tracing url": 'edge "t" {{ vars {{ p = {s} }} route r {{ respond 200 "x" }} '
+                   'tracing otlp "http://127.0.0.1:9/${{p}}" }}',
     "external auth url": 'edge "t" {{ vars {{ p = {s} }} auth external x {{ url "http://127.0.0.1:9/${{p}}" }} '
                          'upstream u {{ server "127.0.0.1:9" }} route r {{ auth x forward u }} }}',
     "external auth headers": 'edge "t" {{ auth external x {{ url "http://127.0.0.1:9" forward_headers {s} '
