@@ -70,8 +70,11 @@ CAPABILITIES: dict[str, Capability] = {
                             "5 min), exp required: the algorithms list is not enforced (Envoy accepts what the JWKS "
                             "keys allow, never `none`); a valid token for another audience is answered 403, not "
                             "401; a shared secret is a compile error (give a JWKS)"),
-    "auth.claims": unsupported("not built yet: the runtime serves `require`"),
-    "auth.scopes": unsupported("not built yet: the runtime serves `require`"),
+    "auth.claims": native("jwt_authn puts the verified payload in dynamic metadata, an RBAC filter after it matches "
+                          "the claim as a string or a list element; a local reply mapper adds the 403's "
+                          "insufficient_scope challenge"),
+    "auth.scopes": native("RBAC metadata matchers on scope and scp: a word of the space-separated string (RE2) or "
+                          "an element of the list"),
     "auth.basic": approximate("basic_auth filter: only {SHA} (SHA-1) htpasswd entries, the file read when "
                               "Envoy starts (a secret is written into envoy.yaml, mode 0600); the realm is not "
                               "sent: Envoy's WWW-Authenticate names the request URL"),

@@ -26,18 +26,21 @@ def cluster_name(auth: ir.JwtAuth) -> str:
     return f"jwks.{auth.name}"  # a dot: no upstream of the source is named so
 
 
-def filters(edge: ir.Edge) -> list[Plan]:
+def filters(edge: ir.Edge, payloads: set[str]) -> list[Plan]:
+    """`payloads`: the providers whose verified payload later filters read (claims.py)."""
     found = providers(edge)
     if not found:
         return []
     return [{"name": FILTER, "typed_config": {
         "@type": _T + "JwtAuthentication",
-        "providers": {a.name: provider(a) for a in found},
+        "providers": {a.name: provider(a, a.name in payloads) for a in found},
         "requirement_map": {a.name: {"provider_name": a.name} for a in found},
     }}]
 
 
-def provider(auth: ir.JwtAuth) -> Plan:
+def provider(auth: ir.JwtAuth, payload: bool = False) -> Plan:
+    """`payload`: the verified token's payload goes into the request's dynamic metadata, under
+    the provider's name."""
     out: Plan = {}
     if auth.issuer:
         out["issuer"] = auth.issuer
@@ -53,6 +56,8 @@ def provider(auth: ir.JwtAuth) -> Plan:
     out["clock_skew_seconds"] = -(-auth.leeway_ms // 1000)
     out["require_expiration"] = True  # routing refuses a token without exp
     out["forward"] = True
+    if payload:
+        out["payload_in_metadata"] = auth.name
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import lua, policies, routes, tracing
+from . import claims, lua, policies, routes, tracing
 from .actions import REDIRECT_CODES, seconds
 from .headers import literal, option
 from .logs import access_log
@@ -72,7 +72,7 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
         # a server that cannot be connected to (refused, reset, a TLS check failed) is 502, as on
         # every other target; Envoy's own answer would be 503
         "local_reply_config": {"mappers": [{"filter": {"response_flag_filter": {"flags": ["UF"]}},
-                                            "status_code": 502}]},
+                                            "status_code": 502}, *claims.local_replies(edge)]},
     }
     if lst.redirect is None:
         # the buffer filter waits for the end of the request body, which an upgraded

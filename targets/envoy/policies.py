@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from . import credentials, external_auth, jwt
+from . import claims, credentials, external_auth, jwt
 from .actions import seconds
 from .headers import option
 
@@ -32,7 +32,8 @@ def filters(edge: ir.Edge, metrics: bool, creds: dict[str, Plan]) -> list[Plan]:
     if any(r.cors for r in edge.routes):
         out.append({"name": CORS, "typed_config": {"@type": _T + "cors.v3.Cors"}})
     if edge.auth and any(r.auth for r in edge.routes):
-        out += jwt.filters(edge) + credentials.filters(edge, creds) + external_auth.filters(edge)
+        out += jwt.filters(edge, claims.providers(edge)) + credentials.filters(edge, creds) \
+            + external_auth.filters(edge) + claims.filters(edge)
     if any(r.rate_limit for r in edge.routes):
         out.append({"name": RATELIMIT, "typed_config": {"@type": _T + "local_ratelimit.v3.LocalRateLimit",
                                                          "stat_prefix": "edgec_rate_limit"}})
@@ -53,6 +54,8 @@ def route_policies(edge: ir.Edge, route: ir.Route, creds: dict[str, Plan]) -> Pl
         per_filter.update(jwt.per_route(auth) if isinstance(auth, ir.JwtAuth)
                           else external_auth.per_route(auth) if isinstance(auth, ir.ExternalAuth)
                           else credentials.per_route(auth, creds))
+        if not route.require.empty:
+            per_filter.update(claims.per_route(route))
     if route.rate_limit:
         per_filter[RATELIMIT] = rate_limit(route.rate_limit)
     if isinstance(route.action, ir.Forward):
