@@ -62,8 +62,8 @@ CAPABILITIES: dict[str, Capability] = {
                        "iss/aud/exp/nbf as the runtime checks them; the JWKS is fetched by nginx (its host name "
                        "resolved at start, https verified against the system CAs) and cached 10 minutes, refetched "
                        "at most every 30 s for an unknown key id"),
-    "auth.claims": unsupported("not built yet: the runtime serves `require`"),
-    "auth.scopes": unsupported("not built yet: the runtime serves `require`"),
+    "auth.claims": native("with njs: the route's gate checks the verified claims after the signature"),
+    "auth.scopes": native("with njs: the words of scope and scp, strings or arrays"),
     "auth.basic": native("auth_basic with the htpasswd file (a secret is written to secrets/<name>.htpasswd, "
                          "mode 0600)"),
     "auth.api_key": approximate("keys are read at build time (keys_file and secrets) into secrets/<name>.keys "
@@ -139,6 +139,8 @@ CAPABILITIES: dict[str, Capability] = {
 WITHOUT_NJS: dict[str, Capability] = {
     "auth.jwt": unsupported("JWT validation (auth_jwt) is NGINX Plus only; nginx open source does it with njs "
                             "(-O njs=auto or on, package libnginx-mod-http-js)"),
+    "auth.claims": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
+    "auth.scopes": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
     "rate_limit.claim": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
     "action.aggregate": unsupported("merging several backend responses into one JSON document needs njs "
                                     "(-O njs=auto or on)"),

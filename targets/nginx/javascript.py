@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from edgec import ir
+from edgec import ir, routing
 
 from .conf import D, Expr, duration, size
 
@@ -86,6 +86,10 @@ class Javascript:
                     "issuer": auth.issuer, "audiences": list(auth.audiences), "algorithms": list(auth.algorithms),
                     "leeway_s": auth.leeway_ms / 1000, "jwks": f"/_edgec/jwks/{auth.name}" if auth.jwks_url else None,
                     "secret": self.secret_vars.get(auth.name), "claim": claim, "then": then}
+        if not route.require.empty:
+            settings["require"] = {"claims": [[c.name, list(c.values)] for c in route.require.claims],
+                                   "scopes": list(route.require.scopes),
+                                   "challenge": routing.forbidden_challenge(auth)}
         return [D("set", Expr("$edgec_jwt"), json.dumps(settings, sort_keys=True)),
                 D("js_content", "edgec_jwt.gate")]
 

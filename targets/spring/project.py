@@ -338,6 +338,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         files[src + "EdgeSecurity.java"] = render(
             "EdgeSecurity.java.j2", providers=providers, has_jwt="jwt" in kinds, has_basic="basic" in kinds,
             has_api_key="api_key" in kinds, has_external="external" in kinds,
+            has_require=any(not r.require.empty for r in edge.routes),
             deny_statuses=Java("List.of(" + ", ".join(map(str, ir.EXTERNAL_AUTH_DENY_STATUSES)) + ")"),
             error_status=ir.EXTERNAL_AUTH_ERROR_STATUS,
             has_hmac=any(p.get("hmac") for p in providers))

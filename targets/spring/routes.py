@@ -204,6 +204,8 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
         out.append(cors_filter(route.cors))
     if route.auth:
         out.append(Java(f"filter(security.{ctx.names.auth_method(route.auth)}())"))
+    if not route.require.empty:
+        out.append(require_filter(route, ctx.edge.auth_provider(route.auth)))
     if route.rate_limit:
         out.append(Java(f"filter(EdgeFilters.retryAfter({route.rate_limit.status}, {route.rate_limit.retry_after_s}))"))
         out.append(rate_limit_filter(route, ctx))
@@ -232,6 +234,13 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     out += [Java(f"filter(subrequests.mirror({literal(ctx.names.service(mirror.upstream))}, {mirror.percent!r}))")
             for mirror in route.mirrors]
     return out
+
+
+def require_filter(route: ir.Route, auth: ir.Auth) -> Java:
+    claims = ", ".join(f"new EdgeSecurity.Claim({literal(c.name)}, List.of({literals(c.values)}))"
+                       for c in route.require.claims)
+    return Java(f"filter(EdgeSecurity.require({literal(routing.forbidden_challenge(auth))}, List.of({claims}), "
+                f"List.of({literals(route.require.scopes)})))")
 
 
 def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:

@@ -15,7 +15,7 @@ import websockets.sync.server
 class JsonServer:
     """Serves one JSON document at every path; counts the requests."""
 
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, port: int = 0):
         self.body = json.dumps(document).encode()
         self.hits = 0
         outer = self
@@ -32,7 +32,7 @@ class JsonServer:
                 self.end_headers()
                 self.wfile.write(outer.body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 

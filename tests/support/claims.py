@@ -65,10 +65,10 @@ def edge(app: str, jwks_url: str, listen: str = "") -> str:
 
 
 @contextlib.contextmanager
-def services():
-    """The backend and the server of the JWKS."""
+def services(jwks_port: int = 0):
+    """The backend and the server of the JWKS (on `jwks_port` when a build had to know it)."""
     from tests.runtime.servers import JsonServer
-    jwks = JsonServer(JWKS)
+    jwks = JsonServer(JWKS, jwks_port)
     try:
         with EchoServer("app") as app:
             yield app, jwks
@@ -116,8 +116,10 @@ def bearer(claims) -> dict[str, str]:
     return {"Authorization": f"Bearer {tok}"}
 
 
-def failures(base_url: str, app: EchoServer, cases=CASES) -> list[str]:
-    """Every case sent to the gateway; what went wrong, in words (empty: all passed)."""
+def failures(base_url: str, app: EchoServer, cases=CASES, challenge: bool = True) -> list[str]:
+    """Every case sent to the gateway; what went wrong, in words (empty: all passed).
+    `challenge`: the 403 carries the insufficient_scope challenge (False: a target whose
+    capability row says it sends none)."""
     out = []
     url = urlsplit(base_url)
     for name, path, claims, status in cases:
@@ -129,13 +131,14 @@ def failures(base_url: str, app: EchoServer, cases=CASES) -> list[str]:
             response.read()
         finally:
             conn.close()
-        challenge = response.getheader("WWW-Authenticate") or ""
+        answer = response.getheader("WWW-Authenticate") or ""
         if response.status != status:
             out.append(f"{name}: status {response.status}, expected {status}")
-        elif status == 401 and not challenge.startswith("Bearer"):
-            out.append(f"{name}: 401 with WWW-Authenticate {challenge!r}")
-        elif status == 403 and not (challenge.startswith("Bearer") and 'error="insufficient_scope"' in challenge):
-            out.append(f"{name}: 403 with WWW-Authenticate {challenge!r}, not Bearer error=\"insufficient_scope\"")
+        elif status == 401 and not answer.startswith("Bearer"):
+            out.append(f"{name}: 401 with WWW-Authenticate {answer!r}")
+        elif status == 403 and challenge and not (
+                answer.startswith("Bearer") and 'error="insufficient_scope"' in answer):
+            out.append(f"{name}: 403 with WWW-Authenticate {answer!r}, not Bearer error=\"insufficient_scope\"")
         reached = len(app.requests)
         if reached != (1 if status == 200 else 0):
             out.append(f"{name}: the backend saw {reached} requests")

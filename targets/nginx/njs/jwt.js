@@ -266,6 +266,35 @@ async function verify(r, settings) {
 }
 
 // ---- the handler ------------------------------------------------------------------------
+// ---- what a route requires of a valid token, as routing.authorized says -------------------
+// a claim holds one of the values as a string or in an array; numbers, booleans, objects never
+function holds(value, values) {
+    if (typeof value === 'string') {
+        return values.indexOf(value) >= 0;
+    }
+    return Array.isArray(value) && value.some(function(v) { return typeof v === 'string' && values.indexOf(v) >= 0; });
+}
+
+// the words of scope and scp together, each a space-separated string or an array of strings
+function granted(claims) {
+    var out = [];
+    ['scope', 'scp'].forEach(function(name) {
+        var value = claims[name];
+        if (typeof value === 'string') {
+            out = out.concat(value.split(' '));
+        } else if (Array.isArray(value)) {
+            out = out.concat(value.filter(function(v) { return typeof v === 'string'; }));
+        }
+    });
+    return out;
+}
+
+function authorized(claims, require) {
+    var scopes = granted(claims);
+    return require.claims.every(function(c) { return holds(claims[c[0]], c[1]); }) &&
+        require.scopes.every(function(s) { return scopes.indexOf(s) >= 0; });
+}
+
 async function gate(r) {
     var settings = JSON.parse(r.variables.edgec_jwt);
     var claims;
@@ -279,6 +308,12 @@ async function gate(r) {
         r.headersOut['Content-Type'] = 'application/json';
         // the runtime's error body, byte for byte (the messages are plain ASCII words)
         r.return(401, '{"error": "' + e.message + '", "status": 401}');
+        return;
+    }
+    if (settings.require !== undefined && !authorized(claims, settings.require)) {
+        r.headersOut['WWW-Authenticate'] = settings.require.challenge;
+        r.headersOut['Content-Type'] = 'application/json';
+        r.return(403, '{"error": "token lacks what the route requires", "status": 403}');
         return;
     }
     if (settings.claim !== null) {
