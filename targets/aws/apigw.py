@@ -343,6 +343,17 @@ def _cors(edge: ir.Edge) -> dict | None:
             "ExposeHeaders": list(c.expose), "AllowCredentials": c.credentials, "MaxAge": min(c.max_age_s, 86400)}
 
 
+def _scopes(route: ir.Route) -> dict:
+    """The route's AuthorizationScopes: API Gateway lets a token through that grants any one of
+    them (403 otherwise), which is edgec's rule only for a single scope."""
+    scopes = route.require.scopes
+    if len(scopes) > 1:
+        raise PlanError(CANNOT, f"route '{route.name}' requires {len(scopes)} scopes, and API Gateway lets a token "
+                                "through that grants any one of a route's authorization scopes, not every one",
+                        route.span, hint="require one scope per route on this profile, or use another target")
+    return {"AuthorizationScopes": list(scopes)} if scopes else {}
+
+
 def _authorizer(auth: ir.Auth, api: Ref, tags_span) -> ApiAuthorizer:
     if not isinstance(auth, ir.JwtAuth) or not auth.issuer or auth.secret is not None:
         raise PlanError(CANNOT, "an HTTP API JWT authorizer checks RSA-signed tokens against an issuer's "
@@ -428,6 +439,7 @@ def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
         if route.auth:
             rspec.update(AuthorizationType="JWT", AuthorizerId=Ref(f"authorizer_{used_auth.index(route.auth)}",
                                                                    "abc123"))
+            rspec.update(_scopes(route))
         else:
             rspec["AuthorizationType"] = "NONE"
         out.routes.append(ApiRoute(

@@ -62,8 +62,8 @@ CAPABILITIES = {
     "auth.jwt": approximate("jwt-validation action on HTTPS listeners: RS256 and a JWKS URL only, "
                             "the token is read from Authorization, leeway is ALB's own, "
                             "each audience is checked as the single-string claim aud"),
-    "auth.claims": unsupported("ALB's jwt-validation action checks the signature, issuer, audience "
-                               "and expiry only: it cannot require a claim value"),
+    "auth.claims": unsupported("ALB's jwt-validation action and API Gateway's JWT authorizer check the signature, "
+                               "issuer, audience, expiry (and scopes) only: neither can require a claim value"),
     "auth.scopes": unsupported("ALB's jwt-validation action checks the signature, issuer, audience "
                                "and expiry only: it cannot require a scope"),
     "auth.basic": unsupported("ALB has no basic authentication; use auth jwt"),
@@ -142,6 +142,10 @@ GATEWAY = {
                             "found through the issuer's OpenID discovery document (not the jwks URL), RSA tokens "
                             "only, leeway is API Gateway's own; keep the load balancer internal "
                             "(scheme \"internal\" in target aws { }) so that nothing reaches it around the authorizer"),
+    "auth.scopes": approximate("AuthorizationScopes on the route's API Gateway routes, read from scope or scp: "
+                               "a valid token without the scope is answered 403 without WWW-Authenticate; API "
+                               "Gateway accepts a token with any one of a route's scopes, so a route requiring "
+                               "more than one is refused"),
     "rate_limit.client_ip": approximate("stage throttling of the route's API Gateway routes is one token bucket "
                                         "per route shared by every client, not per client; the per-client limit "
                                         "stays a WAF rate rule on the load balancer, counted by the first "

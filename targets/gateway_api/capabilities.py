@@ -208,6 +208,11 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "auth.external": approximate("SecurityPolicy extAuth over HTTP to a Service for the authorization service: "
                                  "a copied header the service does not send reaches the upstream with the "
                                  "client's own value"),
+    "auth.claims": approximate("SecurityPolicy authorization rules with a jwt principal (one per way of reading the "
+                               "claims: a string or a string array); a valid token that falls short is answered "
+                               "403 without WWW-Authenticate; a claim name with '.' is read as a nested path"),
+    "auth.scopes": approximate("the jwt principal's scopes (scope and scp, space-separated or arrays); 403 without "
+                               "WWW-Authenticate"),
     "access": native("SecurityPolicy authorization on clientCIDRs (the address client IP detection finds): the "
                      "edge's lists on the Gateway, a route's (with the edge's) on its rules"),
 }

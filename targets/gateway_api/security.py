@@ -12,6 +12,7 @@ the build (`secret_commands`).
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import shlex
 
 from edgec import ir
@@ -37,8 +38,8 @@ def policies(edge: ir.Edge, targets: dict[str, list[tuple[str, str]]], meta) -> 
         spec: Plan = {}
         if route.auth:
             spec.update(_auth(edge, edge.auth_provider(route.auth)))
-        if not route.access.empty or (spec and not edge.access.empty):
-            spec["authorization"] = authorization(edge.access, route.access)
+        if not route.access.empty or not route.require.empty or (spec and not edge.access.empty):
+            spec["authorization"] = authorization(edge.access, route.access, jwt_principals(route))
         refs = targets.get(route.name)
         if spec and refs:
             out.append(_policy(meta(label(edge.name, route.name)),
@@ -87,17 +88,36 @@ def external_services(edge: ir.Edge) -> list[ir.Upstream]:
     return [a.service for a in edge.auth if isinstance(a, ir.ExternalAuth) and a.name in used]
 
 
-def authorization(outer: ir.Access, inner: ir.Access) -> Plan:
-    """Rules a client address must pass for both lists: first match wins, so the denied
-    networks of either come first, then the networks both allow."""
+def jwt_principals(route: ir.Route) -> list[Plan]:
+    """The route's `require` as JWT principals, any of which lets a verified token in. Envoy
+    Gateway matches a claim either as a string or as a string array (valueType), and edgec's
+    rule takes both: one principal per way of reading each claim."""
+    if route.require.empty:
+        return []
+    base: Plan = {"provider": label(route.auth or "")}
+    if route.require.scopes:
+        base["scopes"] = list(route.require.scopes)
+    readings = itertools.product(*[[{"name": c.name, "valueType": kind, "values": list(c.values)}
+                                    for kind in ("String", "StringArray")] for c in route.require.claims])
+    return [{**base, **({"claims": list(claims)} if claims else {})} for claims in readings]
+
+
+def authorization(outer: ir.Access, inner: ir.Access, jwt: list[Plan] | None = None) -> Plan:
+    """Rules a client address must pass for both lists, and a verified token for `jwt` (any
+    of those principals): first match wins, so the denied networks of either come first, then
+    the networks both allow, each with every JWT principal."""
     rules = []
     deny = [*outer.deny, *inner.deny]
     if deny:
         rules.append({"name": "deny", "action": "Deny", "principal": {"clientCIDRs": _cidrs(deny)}})
     allowed = _intersection(outer.allow, inner.allow)
-    if allowed:
-        rules.append({"name": "allow", "action": "Allow", "principal": {"clientCIDRs": _cidrs(allowed)}})
-    restricted = bool(outer.allow or inner.allow)
+    cidrs: Plan = {"clientCIDRs": _cidrs(allowed)} if allowed else {}
+    if jwt:
+        rules += [{"name": f"require-{i + 1}", "action": "Allow", "principal": {**cidrs, "jwt": p}}
+                  for i, p in enumerate(jwt)]
+    elif allowed:
+        rules.append({"name": "allow", "action": "Allow", "principal": cidrs})
+    restricted = bool(outer.allow or inner.allow or jwt)
     out: Plan = {"defaultAction": "Deny" if restricted else "Allow"}
     if rules:
         out["rules"] = rules

@@ -74,7 +74,8 @@ def api_state(aws, name: str) -> dict | None:
                                                 "responses": i.get("ResponseParameters") or {}}
                              for k, i in integrations.items()},
             "routes": [{"id": r["RouteId"], "key": r["RouteKey"], "target": r["Target"],
-                        "auth": r.get("AuthorizationType"), "authorizer": r.get("AuthorizerId")} for r in routes],
+                        "auth": r.get("AuthorizationType"), "authorizer": r.get("AuthorizerId"),
+                        "scopes": r.get("AuthorizationScopes", [])} for r in routes],
             "stages": [{"name": s["StageName"], "settings": s.get("RouteSettings", {}),
                         "log": s.get("AccessLogSettings"), "tags": s.get("Tags", {})} for s in stages]}
 
@@ -155,6 +156,7 @@ def test_the_api_read_back_is_the_ir(lifecycle):
         assert target_of[r["target"]] == route.name
         assert (r["auth"], r["authorizer"]) == (("JWT", got["authorizers"]["main"]["id"]) if route.auth
                                                 else ("NONE", None))
+        assert r["scopes"] == list(route.require.scopes)
     [stage] = got["stages"]
     assert stage["name"] == "$default"
     limited = {k: edge.route(n).rate_limit for k, n in keys.items() if edge.route(n).rate_limit}

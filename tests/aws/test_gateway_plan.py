@@ -81,6 +81,25 @@ def test_a_conditional_route_cannot_hide_an_authorizer():
     assert err.code == "E410" and "would apply the settings of route 'open'" in err.message
 
 
+def test_one_required_scope_is_the_routes_authorization_scope_and_two_are_refused():
+    one = BASE % '''  route orders {
+    match path prefix "/orders"
+    auth main
+    require scope "orders:read"
+    forward a
+  }'''
+    target, ctx, items = compile_(one)
+    assert codes(items) == []
+    creates = [c for c in target.plan(ctx).api.calls() if c.operation == "CreateRoute"]
+    assert creates and all(c.params["AuthorizationScopes"] == ["orders:read"] for c in creates)
+    assert [p for c in creates for p in problems(c)] == []
+    _, _, items = compile_(one.replace('"orders:read"', '"orders:read" "orders:write"'))
+    [err] = [d for d in items if d.severity == "error"]
+    assert err.code == "E410" and "any one of" in err.message and err.line == 10
+    _, _, items = compile_(one.replace('require scope "orders:read"', 'require claim "role" "admin"'))
+    assert [d.code for d in items if d.severity == "error"] == ["E401"]
+
+
 def test_header_values_with_dollar_are_refused_at_the_route():
     source = BASE % '''  route r {
     request_header set "X-A" "$context.x"

@@ -14,7 +14,7 @@ from edgec.pipeline import analyse
 from edgec.targets import get
 from tests.nginx.support import TEST_HTPASSWD, TEST_PASSWORD, TEST_USER
 from tests.runtime.servers import JsonServer
-from tests.support import external_auth, tokens
+from tests.support import claims, external_auth, tokens
 
 from .support import build
 
@@ -45,6 +45,15 @@ def test_jwt_with_a_jwks_on_loopback(envoy_gateway):
                             for case in refused}
     finally:
         jwks.stop()
+
+
+def test_claims_and_scopes_as_jwt_principals(envoy_gateway):
+    """tests/support/claims.py's table; the 403 has no challenge (declared in auth.claims)."""
+    with claims.services() as (_, jwks):
+        gw = envoy_gateway(claims.edge("127.0.0.1:1", jwks.url, listen="listen http 8080"))
+        url = f"http://127.0.0.1:{gw.ports[8080]}"
+        claims.wait_for_keys(url, gw.echoes["app"])
+        assert claims.failures(url, gw.echoes["app"], challenge=False) == []
 
 
 def secrets_made_by_the_notes(source: str, tmp_path: Path, env: dict[str, str]) -> dict[str, dict[str, str]]:
