@@ -67,3 +67,16 @@ def test_a_variable_holding_the_values():
     edge = analyse(source('    require scope ${scopes}\n').replace(
         'edge "a" {\n', 'edge "a" {\n  vars {\n    scopes = ["x", "y"]\n  }\n'), "a.edge").edge
     assert edge.route("r").require == ir.Requirements((), ("x", "y"))
+
+
+def test_the_editor_offers_and_explains_it_in_a_route():
+    from edgec.editor.complete import complete
+    from edgec.editor.hover import hover
+    from edgec.parse import parse
+    text = source('    require scope "a"\n')
+    line = text.split("\n").index('    require scope "a"') + 1
+    doc = parse(text, "a.edge")
+    shown = hover(doc, {None: analyse(text, "a.edge").edge}, line, 6)
+    assert shown and "403" in shown and "insufficient_scope" in shown
+    offered = complete(text.replace('    require scope "a"\n', "    req\n"), line, 8, doc)
+    assert "require" in {c.label for c in offered}
