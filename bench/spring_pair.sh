@@ -63,7 +63,12 @@ for round in $(seq "$ROUNDS"); do
   fi
   for label in "${order[@]}"; do
     taskset -c 0 java -jar "${JARS[$label]}" >"$WORK/$label.log" 2>&1 &
-    proxy_started 18080 1200
+    if ! proxy_started 18080 2400; then  # two minutes: a JVM on a busy core starts slowly
+      echo "round $round/$ROUNDS: $label did not start, skipped; its log ends:" >&2
+      tail -20 "$WORK/$label.log" >&2
+      stop_proxy java 18080 200
+      continue
+    fi
     until curl -fs -o /dev/null "$PROXY_URL"; do sleep 0.05; done
     measure "$label" 200 "$WARM" >/dev/null  # discarded: the JIT compiler's warm-up
     for conns in $CONNS; do measure "$label" "$conns" "$SECS" >> "$RESULTS"; done
