@@ -28,9 +28,8 @@ PORT_NAME = "http"
 CA_KEY = "ca.crt"  # the ConfigMap key a BackendTLSPolicy's caCertificateRefs read
 
 
-def service_name(edge: ir.Edge, upstream: str) -> str:
-    up = edge.upstream(upstream)
-    return up.servers[0].host if _existing(up) else label(edge.name, upstream)
+def service_name(edge: ir.Edge, up: ir.Upstream) -> str:
+    return up.servers[0].host if _existing(up) else label(edge.name, up.name)
 
 
 def _existing(up: ir.Upstream) -> bool:
@@ -109,7 +108,7 @@ def ca_configmaps(edge: ir.Edge, base: str) -> dict[str, str]:
 def resources(edge: ir.Edge, up: ir.Upstream, meta, envoy_gateway: bool, cas: dict[str, str],
               secrets: dict[tuple[str, str], str]) -> list[Plan]:
     """What the upstream's backendRefs name, and its BackendTLSPolicy."""
-    name = service_name(edge, up.name)
+    name = service_name(edge, up)
     backend = is_backend(up, envoy_gateway)
     out = [_backend(up, name, meta, secrets)] if backend else [] if _existing(up) else _service(up, name, meta)
     if up.tls and up.tls.verify:
@@ -165,7 +164,7 @@ def refs(envoy_gateway: bool):
     """(edge, upstream, weight) → the backendRef of the upstream, as the profile builds it."""
     def backend_ref(edge: ir.Edge, upstream: str, weight: int | None = None) -> Plan:
         up = edge.upstream(upstream)
-        name = service_name(edge, upstream)
+        name = service_name(edge, up)
         out: Plan = ({"group": EG_API.split("/")[0], "kind": "Backend", "name": name}
                      if is_backend(up, envoy_gateway) else {"name": name, "port": service_port(up)})
         if weight is not None:

@@ -72,7 +72,7 @@ def _auth(edge: ir.Edge, auth: ir.Auth) -> Plan:
                                "extractFrom": [{"headers": [auth.header]}]}}
     assert isinstance(auth, ir.ExternalAuth)
     service = auth.service
-    http: Plan = {"backendRefs": [{"name": service_name(edge, service.name), "port": service.servers[0].port}]}
+    http: Plan = {"backendRefs": [{"name": service_name(edge, service), "port": service.servers[0].port}]}
     if auth.path:
         http["path"] = auth.path
     if auth.copy_headers:
