@@ -171,6 +171,8 @@ class HealthCheck:
 class PassiveCheck:
     max_fails: int  # consecutive failures that eject a server; 0 disables ejection
     fail_timeout_ms: int  # the window failures are counted in, and how long a server stays out
+    # answers of a server that count as failures, as a connect error, reset or timeout does
+    statuses: tuple[int, ...] = ()
 
 
 @_node
@@ -636,6 +638,8 @@ CACHE_KEY = ("method", "scheme", "host", "path", "query")
 DEFAULT_CORS_METHODS = ("GET", "HEAD", "POST")
 DEFAULT_CORS_MAX_AGE_S = 600
 DEFAULT_RETRY_STATUSES = (502, 503, 504)
+# what `5xx` stands for in `retries ... on` and `passive ... on`: the server errors every target can name
+STATUSES_5XX = (500, 502, 503, 504)
 DEFAULT_PART_TIMEOUT_MS = 5_000
 DEFAULT_REDIRECT_STATUS = 302
 DEFAULT_RESPOND_TYPE = "text/plain; charset=utf-8"

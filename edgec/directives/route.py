@@ -262,7 +262,7 @@ def retries(v, stmt, out):
             elif cond.value in ("connect_error", "connect_errors", "timeout"):
                 connect_errors = True
             elif cond.value == "5xx":
-                statuses.extend((500, 502, 503, 504))
+                statuses.extend(ir.STATUSES_5XX)
             else:
                 v.sink.error("E220", f"unknown retry condition '{cond.value}'", cond.span,
                              hint="use status codes (502 503), 5xx, or connect_error")

@@ -151,15 +151,32 @@ def health(v, stmt, out):
     )
 
 
-@directive("upstream", "passive", args=("max_fails", "fail_timeout"),
-           features={"upstream.passive_check": "passive ejection after failures (max_fails / fail_timeout)"},
-           uses=lambda up: ["upstream.passive_check"] if up.passive.max_fails else [],
-           default=lambda up: up.passive == DEFAULT_PASSIVE)
+def _passive_uses(up: ir.Upstream):
+    if up.passive.max_fails:
+        yield "upstream.passive_check"
+        if up.passive.statuses:
+            yield "upstream.passive_check.statuses"
+
+
+@directive("upstream", "passive", args=("max_fails", "fail_timeout", "*on"), features={
+    "upstream.passive_check": "passive ejection after failures (max_fails / fail_timeout)",
+    "upstream.passive_check.statuses": "passive ejection counting a server's error answers (passive ... on 5xx)",
+}, uses=_passive_uses, default=lambda up: up.passive == DEFAULT_PASSIVE)
 def passive(v, stmt, out):
     a = stmt.args
+    statuses: list[int] = []
+    for cond in a["on"]:
+        if cond.value == "5xx":
+            statuses.extend(ir.STATUSES_5XX)
+        elif cond.kind == "int" and 500 <= cond.value <= 599:
+            statuses.append(cond.value)
+        else:
+            v.sink.error("E221", f"'{cond.raw}' is not a server error a passive check can count", cond.span,
+                         hint="use 5xx or status codes 500-599 (502 503 504)")
     out["passive"] = ir.PassiveCheck(
         max_fails=v.integer(a["max_fails"], "max_fails", default=1, low=0, high=1000),
-        fail_timeout_ms=a["fail_timeout"].value if a["fail_timeout"] else DEFAULT_PASSIVE.fail_timeout_ms)
+        fail_timeout_ms=a["fail_timeout"].value if a["fail_timeout"] else DEFAULT_PASSIVE.fail_timeout_ms,
+        statuses=tuple(sorted(set(statuses))))
 
 
 @directive("upstream", "sticky", args=("cookie", "ttl"),

@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         with server.lock:
             server.requests.append(record)
         query = parse_qs(urlsplit(self.path).query)
-        status = 200
+        status = server.status
         if "delay" in query:
             time.sleep(float(query["delay"][0].rstrip("s")))
         if "status" in query:
@@ -110,9 +110,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class EchoServer:
-    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0, tls=None):
-        """`tls`: an ssl.SSLContext (server side) to answer over HTTPS."""
+    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0, tls=None, status: int = 200):
+        """`tls`: an ssl.SSLContext (server side) to answer over HTTPS; `status`: what every answer
+        the query does not decide has (a server that fails at the application level)."""
         self.name = name
+        self.status = status
         self.requests: list[dict] = []
         self.attempts: dict[str, int] = {}
         self.connections: set = set()

@@ -733,12 +733,12 @@ class Exchange:
 
     # ---- upstream sink --------------------------------------------------------------------------
     def on_head(self, conn, status: int, headers, _keep_alive: bool) -> None:
+        self.status = status  # the attempt's answer, which on_end judges the server by
         if self.trace is not None:
             self.trace.attempt_status(status)
         if status in self.retry.statuses and self._can_retry("status"):
             self.discard = True
             return
-        self.status = status
         out = []
         length = None
         for n, v in headers:
@@ -809,7 +809,12 @@ class Exchange:
         state = self.state
         if state is not None:
             state.active -= 1
-            state.succeeded()
+            passive = self.upstream.ir.passive
+            if self.status in passive.statuses:  # an answer the upstream counts as the server failing
+                state.failed(passive, time.monotonic())
+                self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
+            else:
+                state.succeeded()
         self.up = None
         if self.trace is not None:
             self.trace.attempt_end()

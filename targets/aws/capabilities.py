@@ -47,6 +47,8 @@ CAPABILITIES = {
     "upstream.health_check": native("ALB health checks always use GET"),
     "upstream.passive_check": approximate("ALB has no passive ejection: only the active health check "
                                           "takes a target out of service"),
+    "upstream.passive_check.statuses": approximate("ALB does not count the answers to traffic: only the active "
+                                                   "health check's expected statuses take a target out"),
     "upstream.sticky_cookie": approximate("stickiness uses ALB's own AWSALB cookie, not the cookie named; "
                                           "a session cookie (no ttl) lasts one day"),
     "upstream.tls": unsupported("an ALB target group of protocol HTTPS never checks its targets' certificates "

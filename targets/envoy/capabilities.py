@@ -52,6 +52,9 @@ CAPABILITIES: dict[str, Capability] = {
     "upstream.passive_check": native("outlier detection: max_fails consecutive connect failures, timeouts or "
                                      "resets eject a server for fail_timeout; with every server out Envoy "
                                      "balances over all of them again (panic threshold)"),
+    "upstream.passive_check.statuses": native("outlier detection's consecutive_gateway_failure for 502 503 504, "
+                                              "consecutive_5xx (every 5xx, warned) for other statuses; connect "
+                                              "failures, timeouts and resets count as 503 and 504"),
     "upstream.sticky_cookie": approximate("stateful session with the cookie named: its value is the chosen "
                                           "server's address (base64), which the client can read; a session "
                                           "whose server is gone is balanced again"),

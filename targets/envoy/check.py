@@ -7,6 +7,7 @@ from edgec import ir
 
 from . import regex
 from .actions import REDIRECT_CODES
+from .clusters import GATEWAY_FAILURES
 
 # Envoy refuses to add or remove these through header operations
 _PROTECTED = re.compile(r":.*|host", re.I)
@@ -60,6 +61,11 @@ _HOST = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 
 def problems(edge: ir.Edge):
+    for up in edge.upstreams:
+        if up.passive.max_fails and up.passive.statuses not in ((), GATEWAY_FAILURES):
+            yield (up.span, f"upstream '{up.name}' counts {' '.join(map(str, up.passive.statuses))} as failures: "
+                            "Envoy's outlier detection counts either 502 503 504 or every 5xx answer, and "
+                            "counts every 5xx here", "write `on 502 503 504` for Envoy's gateway failures", "warning")
     for route in edge.routes:
         hosts = [(h, m.span or route.span) for m in route.matches for h in m.hosts]
         hosts += [(route.rewrite.host, route.span)] if route.rewrite.host else []

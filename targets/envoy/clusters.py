@@ -117,14 +117,25 @@ def health_check(h: ir.HealthCheck) -> Plan:
             "http_health_check": http}
 
 
+GATEWAY_FAILURES = (502, 503, 504)
+
+
 def outlier_detection(p: ir.PassiveCheck) -> Plan:
-    """max_fails consecutive failures Envoy itself sees (connect errors, timeouts, resets: what
-    routing counts, not the statuses a server answers with) eject a server for fail_timeout;
-    the other ejection rules are off."""
-    return {"split_external_local_origin_errors": True,
-            "consecutive_local_origin_failure": p.max_fails, "enforcing_consecutive_local_origin_failure": 100,
-            "enforcing_consecutive_5xx": 0, "enforcing_consecutive_gateway_failure": 0,
-            "enforcing_success_rate": 0, "enforcing_local_origin_success_rate": 0,
-            "enforcing_failure_percentage": 0, "enforcing_failure_percentage_local_origin": 0,
-            "interval": seconds(p.fail_timeout_ms), "base_ejection_time": seconds(p.fail_timeout_ms),
-            "max_ejection_time": seconds(p.fail_timeout_ms), "max_ejection_percent": 100}
+    """max_fails consecutive failures eject a server for fail_timeout; the other ejection rules
+    are off. Without statuses the failures are those Envoy itself sees (connect errors, timeouts,
+    resets: what routing counts); with them, Envoy counts the answers too, and its own failures
+    as the 503 or 504 it makes of them: 502 503 504 are its gateway failures, any other list
+    its every 5xx (check.py warns)."""
+    out: Plan = {"split_external_local_origin_errors": not p.statuses}
+    if not p.statuses:
+        out |= {"consecutive_local_origin_failure": p.max_fails, "enforcing_consecutive_local_origin_failure": 100}
+    elif p.statuses == GATEWAY_FAILURES:
+        out["consecutive_gateway_failure"] = p.max_fails
+    else:
+        out["consecutive_5xx"] = p.max_fails
+    out |= {"enforcing_consecutive_5xx": 100 if "consecutive_5xx" in out else 0,
+            "enforcing_consecutive_gateway_failure": 100 if "consecutive_gateway_failure" in out else 0}
+    return out | {"enforcing_success_rate": 0, "enforcing_local_origin_success_rate": 0,
+                  "enforcing_failure_percentage": 0, "enforcing_failure_percentage_local_origin": 0,
+                  "interval": seconds(p.fail_timeout_ms), "base_ejection_time": seconds(p.fail_timeout_ms),
+                  "max_ejection_time": seconds(p.fail_timeout_ms), "max_ejection_percent": 100}

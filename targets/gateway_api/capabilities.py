@@ -51,6 +51,7 @@ GENERIC: dict[str, Capability] = {
     "upstream.health_check": approximate("the path is not probed (" + NO_CORE + "): a failing server leaves "
                                          "the pool only if the implementation ejects it on its own"),
     "upstream.passive_check": approximate("ejecting a failing server is " + IMPL),
+    "upstream.passive_check.statuses": approximate("counting a server's error answers is " + IMPL),
     "upstream.sticky_cookie": unsupported("session persistence is experimental in the Gateway API"),
     "upstream.tls": approximate("a BackendTLSPolicy: the CA bundle from a ConfigMap (key ca.crt; `edgec build` "
                                 "prints the kubectl command that makes it from the file), the hostname sent as SNI "

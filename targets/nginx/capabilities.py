@@ -45,6 +45,10 @@ CAPABILITIES: dict[str, Capability] = {
     "upstream.health_check": approximate("active health checks are NGINX Plus only: nginx ejects a server after "
                                          "passive failures (max_fails/fail_timeout) and does not probe the path"),
     "upstream.passive_check": native("max_fails / fail_timeout per server"),
+    "upstream.passive_check.statuses": approximate("nginx counts an answer against max_fails only when it tries "
+                                                   "another server for it (proxy_next_upstream http_500 ... and a "
+                                                   "try left): only on routes that retry on the status, never the "
+                                                   "last attempt's answer; 501 and 505-599 never count"),
     "upstream.sticky_cookie": approximate("the sticky directive is NGINX Plus before 1.29.6: edgec sets the cookie "
                                           "to a random id on the first response and balances by `hash` of it "
                                           "(consistent), so a session moves when servers are added or removed; "

@@ -61,6 +61,8 @@ class SpringTarget(Target):
                                              "(no timeout, thresholds or status range)"),
         "upstream.passive_check": approximate("no passive ejection: a failed server is not taken out; "
                                               "retries go to the next server"),
+        "upstream.passive_check.statuses": approximate("no passive ejection: a server answering errors is not "
+                                                       "taken out; retries on the status go to the next server"),
         "upstream.sticky_cookie": native("request-based sticky sessions, plus a filter that sets the cookie"),
         "upstream.tls": unsupported("the gateway's HTTP client has one TLS setting for every route "
                                     "(spring.cloud.gateway.httpclient.ssl): no CA, name or client certificate per "

@@ -88,6 +88,19 @@ def test_failover_when_a_server_is_killed(gateway):
     assert seen == {"app2"}
 
 
+def test_passive_on_gateway_failures_ejects_a_server_that_answers_them(gateway):
+    from edgec.harness.echo import EchoServer
+    with EchoServer("good") as good, EchoServer("bad", status=503) as bad:
+        gw = gateway(f'''edge "t" {{
+          listen http 8080
+          upstream app {{ server "{good.address}" server "{bad.address}"
+                          passive max_fails 2 fail_timeout 30s on 502 503 504 }}
+          route r {{ forward app }}
+        }}''', keep_servers=("app",))
+        statuses = [gw.get(f"/x?i={i}").status for i in range(10)]
+        assert statuses.count(503) == 2 and len(bad.requests) == 2  # two in a row, then ejected
+
+
 def test_health_checks_eject_and_return_a_server(gateway):
     from edgec.harness.echo import EchoServer
     gw = gateway('''edge "t" {

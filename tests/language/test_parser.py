@@ -174,6 +174,24 @@ def test_passive_ejection():
     assert upstream('server "10.0.0.1:80" passive max_fails 0').passive.max_fails == 0
 
 
+@pytest.mark.parametrize("written,statuses", [
+    ("on 5xx", (500, 502, 503, 504)),
+    ("on 503 502 503", (502, 503)),
+    ("on 5xx 501", (500, 501, 502, 503, 504)),
+])
+def test_passive_counts_the_statuses_written(written, statuses):
+    p = upstream(f'server "10.0.0.1:80" passive max_fails 3 {written}').passive
+    assert (p.max_fails, p.fail_timeout_ms, p.statuses) == (3, ir.DEFAULT_PASSIVE.fail_timeout_ms, statuses)
+
+
+@pytest.mark.parametrize("written", ["on 404", "on 4xx", "on 499", "on 600"])
+def test_passive_refuses_what_is_not_a_server_error(written):
+    src = f'edge "e" {{ upstream u {{ server "127.0.0.1:1" passive max_fails 1 {written} }} route r {{ forward u }} }}'
+    result = analyse(src, "e.edge")
+    column = src.index(written) + len("on ") + 1
+    assert {(d.code, d.column) for d in result.diagnostics if d.severity == "error"} == {("E221", column)}
+
+
 def test_sticky_cookie_with_and_without_ttl():
     assert upstream('server "10.0.0.1:80" sticky cookie "S" ttl 1h').sticky == ir.Sticky("S", 3_600_000)
     assert upstream('server "10.0.0.1:80" sticky cookie "S"').sticky == ir.Sticky("S", 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from edgec import routing
+from edgec.harness.echo import EchoServer
 
 from .support import TEST_PASSWORD, TEST_USER
 
@@ -104,6 +105,24 @@ def test_failover_when_a_server_is_down(gateway):
     statuses = [gw.get(f"/{i}").status for i in range(6)]
     assert statuses == [200] * 6
     assert len(gw.echoes["app2"].requests) == 6
+
+
+def test_passive_on_5xx_ejects_a_server_nginx_retried_an_error_answer_of(gateway):
+    """nginx counts an error answer against max_fails only when it tries another server for it
+    (the capability row's approximation): with retries the failing server is out after one
+    answer; without them it keeps its share."""
+    with EchoServer("good") as good, EchoServer("bad", status=503) as bad:
+        source = f'''edge "t" {{
+          listen http 8080
+          upstream app {{ server "{good.address}" server "{bad.address}" passive max_fails 1 fail_timeout 30s on 5xx }}
+          route all {{ RETRIES forward app }}
+        }}'''
+        gw = gateway(source.replace("RETRIES", "retries 1"), keep_servers=("app",))
+        assert [gw.get(f"/{i}").status for i in range(6)] == [200] * 6
+        assert len(bad.requests) == 1
+        assert any("upstream.passive_check.statuses" in w.message for w in gw.warnings)
+        gw = gateway(source.replace("RETRIES", ""), keep_servers=("app",))
+        assert sorted(gw.get(f"/{i}").status for i in range(6)) == [200] * 3 + [503] * 3
 
 
 def test_header_operations_reach_the_backend_and_the_client(gateway):

@@ -170,3 +170,31 @@ def test_active_health_check_takes_a_server_out_and_back(gateway, echo_servers):
         assert any(r["path"] == "/healthz" and r["headers"].get("user-agent") == "edgec-health" for r in b.requests)
     finally:
         b.stop()
+
+
+def test_passive_on_5xx_ejects_a_server_that_answers_errors(gateway, echo_servers):
+    e = echo_servers("a")
+    failing = EchoServer("b", status=503).start()
+    try:
+        servers = [f'server "{e["a"].address}"', f'server "{failing.address}"']
+        _, port = gateway(_edge(free_port(), servers, extra="passive max_fails 2 fail_timeout 30s on 5xx"))
+        assert _backends(port, 10) == {"a": 8, 503: 2}  # b answered 503 twice in a row: out
+        _, port = gateway(_edge(free_port(), servers, extra="passive max_fails 2 fail_timeout 30s"))
+        assert _backends(port, 10) == {"a": 5, 503: 5}  # an answer is not a failure unless `on` says so
+        _, port = gateway(_edge(free_port(), servers, extra="passive max_fails 1 fail_timeout 30s on 500"))
+        assert _backends(port, 10) == {"a": 5, 503: 5}  # only the statuses listed count
+    finally:
+        failing.stop()
+
+
+def test_passive_on_5xx_counts_the_answers_a_retry_replaced(gateway, echo_servers):
+    e = echo_servers("a")
+    failing = EchoServer("b", status=502).start()
+    try:
+        _, port = gateway(_edge(free_port(), [f'server "{failing.address}"', f'server "{e["a"].address}"'],
+                                extra="passive max_fails 1 fail_timeout 30s on 502 503 504",
+                                route_extra="retries 1"))
+        assert _backends(port, 6) == {"a": 6}
+        assert len(failing.requests) == 1  # its 502 was retried on a, and it was ejected
+    finally:
+        failing.stop()
