@@ -351,6 +351,16 @@ class RateLimit:
         request again (one request's share of the window), at least 1."""
         return max(1, -(-self.window_s // self.count))
 
+    def refusal_headers(self, policy: str) -> tuple[tuple[str, str], ...]:
+        """The headers of a refused request: Retry-After, and the limit as the IETF draft's
+        RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers-10, Structured
+        Field lists) name it: `policy` (a route name: letters, digits, - and _, nothing to
+        escape in an sf-string) allows `count` per `window_s` seconds, and none is left for
+        Retry-After seconds."""
+        after = str(self.retry_after_s)
+        return (("Retry-After", after), ("RateLimit-Policy", f'"{policy}";q={self.count};w={self.window_s}'),
+                ("RateLimit", f'"{policy}";r=0;t={after}'))
+
 
 @_node
 class Cache:

@@ -86,6 +86,7 @@ def _rate_limit_uses(route: ir.Route):
     if route.rate_limit:
         yield f"rate_limit.{route.rate_limit.key.source}"
         yield "rate_limit.retry_after"
+        yield "rate_limit.headers"
         if route.rate_limit.burst:
             yield "rate_limit.burst"
 
@@ -96,6 +97,7 @@ def _rate_limit_uses(route: ir.Route):
     "rate_limit.claim": "rate limit per JWT claim",
     "rate_limit.burst": "rate limit burst allowance",
     "rate_limit.retry_after": "Retry-After on a rate limit's 429 answers: when the limit lets a request through again",
+    "rate_limit.headers": "the IETF draft's RateLimit-Policy and RateLimit headers on a rate limit's 429 answers",
 }, uses=_rate_limit_uses)
 def rate_limit(v, stmt, out):
     a = stmt.args

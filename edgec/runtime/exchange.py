@@ -285,7 +285,8 @@ class Exchange:
 
     def _limited(self) -> None:
         limit = self.decision.rate_limit
-        self.error(limit.status, "rate limit exceeded", [(b"retry-after", b"%d" % limit.retry_after_s)])
+        self.error(limit.status, "rate limit exceeded",
+                   [(n.lower().encode(), v.encode()) for n, v in limit.refusal_headers(self.route)])
 
     def _limit_key(self) -> str:
         key = self.decision.rate_limit.key

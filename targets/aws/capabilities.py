@@ -82,6 +82,9 @@ CAPABILITIES = {
     "rate_limit.retry_after": approximate("the WAF rule's custom 429 carries Retry-After with the route's refill "
                                           "time, but WAF blocks until the count over its window (1 to 10 minutes) "
                                           "falls below the limit, which can take longer"),
+    "rate_limit.headers": approximate("the WAF rule's custom 429 carries RateLimit-Policy and RateLimit "
+                                      "(draft-ietf-httpapi-ratelimit-headers-10) with the route's limit, which WAF "
+                                      "counts over its own window (see rate_limit.retry_after)"),
     "rate_limit.burst": approximate("WAF has no burst allowance: the limit counts every request "
                                     "in the window"),
     "cache": unsupported("ALB does not cache responses; put CloudFront in front of it"),
@@ -158,6 +161,8 @@ GATEWAY = {
     "rate_limit.burst": approximate("the route's throttling burst limit, shared by every client"),
     "rate_limit.retry_after": approximate("API Gateway's stage throttling answers 429 without Retry-After; the "
                                           "WAF rule's 429 behind it carries one (see the load balancer's row)"),
+    "rate_limit.headers": approximate("API Gateway's stage throttling answers 429 without RateLimit headers; the "
+                                      "WAF rule's 429 behind it carries them (see the load balancer's row)"),
     "request_headers.set": native("parameter mapping overwrite:header on the route's integration"),
     "request_headers.add": native("parameter mapping append:header on the route's integration"),
     "request_headers.remove": native("parameter mapping remove:header on the route's integration"),

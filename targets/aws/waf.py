@@ -81,6 +81,6 @@ def rule(route: ir.Route, priority: int, forwarded: bool = False) -> dict:
     name = waf_name("rate", route.name)
     return {"Name": name, "Priority": priority, "Statement": {"RateBasedStatement": statement},
             "Action": {"Block": {"CustomResponse": {"ResponseCode": rate.status, "ResponseHeaders": [
-                {"Name": "Retry-After", "Value": str(rate.retry_after_s)}]}}},
+                {"Name": n, "Value": v} for n, v in rate.refusal_headers(route.name)]}}},
             "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
                                  "MetricName": name}}

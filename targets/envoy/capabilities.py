@@ -95,6 +95,9 @@ CAPABILITIES: dict[str, Capability] = {
     "rate_limit.claim": unsupported("Envoy's local rate limit cannot key on a JWT claim without a rate limit "
                                     "service"),
     "rate_limit.retry_after": native("local rate limit response_headers_to_add, on the limited responses only"),
+    "rate_limit.headers": native("RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-10) in the "
+                                 "local rate limit's response_headers_to_add, edgec's values (Envoy's own "
+                                 "x-ratelimit-* headers are off)"),
     "rate_limit.burst": native("the bucket holds burst + 1 tokens, refilled at count per window"),
     "cache": unsupported("Envoy's cache filter is marked work-in-progress, not for production; use the nginx "
                          "or runtime target"),

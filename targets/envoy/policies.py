@@ -7,7 +7,7 @@ from edgec import ir
 
 from . import claims, credentials, external_auth, jwt
 from .actions import seconds
-from .headers import option
+from .headers import literal, option
 
 Plan = dict
 
@@ -57,7 +57,7 @@ def route_policies(edge: ir.Edge, route: ir.Route, creds: dict[str, Plan]) -> Pl
         if not route.require.empty:
             per_filter.update(claims.per_route(route))
     if route.rate_limit:
-        per_filter[RATELIMIT] = rate_limit(route.rate_limit)
+        per_filter[RATELIMIT] = rate_limit(route.rate_limit, route.name)
     if isinstance(route.action, ir.Forward):
         sticky = next((edge.upstream(b.upstream).sticky for b in route.action.backends
                        if b.weight > 0 and edge.upstream(b.upstream).sticky), None)
@@ -88,7 +88,7 @@ def _bucket(limit: ir.RateLimit) -> Plan:
             "fill_interval": f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}s"}
 
 
-def rate_limit(limit: ir.RateLimit) -> Plan:
+def rate_limit(limit: ir.RateLimit, policy: str) -> Plan:
     key = limit.key
     if key.source == "header":
         entry = {"request_headers": {"header_name": key.name, "descriptor_key": "client_header",
@@ -109,7 +109,7 @@ def rate_limit(limit: ir.RateLimit) -> Plan:
         "max_dynamic_descriptors": MAX_CLIENTS,
         "always_consume_default_token_bucket": False,
         "rate_limits": [{"actions": [entry]}],
-        "response_headers_to_add": [option("retry-after", str(limit.retry_after_s))],
+        "response_headers_to_add": [option(n.lower(), literal(v)) for n, v in limit.refusal_headers(policy)],
     }
     return config
 

@@ -78,6 +78,7 @@ GENERIC: dict[str, Capability] = {
     "rate_limit.claim": unsupported(NO_CORE),
     "rate_limit.burst": unsupported(NO_CORE),
     "rate_limit.retry_after": unsupported(NO_CORE),
+    "rate_limit.headers": unsupported(NO_CORE),
     "cache": unsupported(NO_CORE),
     "cache.vary": unsupported(NO_CORE),
     "request_headers.set": native("RequestHeaderModifier set"),

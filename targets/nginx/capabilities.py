@@ -80,6 +80,8 @@ CAPABILITIES: dict[str, Capability] = {
                                "the token is checked (a token without the claim counts by client address)"),
     "rate_limit.retry_after": native("add_header Retry-After from a map on $status:$upstream_status: on limit_req's "
                                      "refusals, not on a backend's own 429"),
+    "rate_limit.headers": native("add_header RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers-10) "
+                                 "beside Retry-After, on limit_req's refusals only"),
     "rate_limit.burst": native(),
     "cache": native("proxy_cache of 200 responses; the backend's Cache-Control/Expires max-age overrides the "
                     "TTL, responses with Set-Cookie or no-store are not stored"),

@@ -167,8 +167,8 @@ class Headers:
         if route.cache and proxied:
             out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
         if route.rate_limit:
-            out.append(D("add_header", "Retry-After", Expr("$" + self.policies.retry_after_var(route.rate_limit)),
-                         "always"))
+            out += [D("add_header", name, Expr("$" + self.policies.refusal_var(route.rate_limit, name, value)), "always")
+                    for name, value in route.rate_limit.refusal_headers(route.name)]
         key_auth = self.policies.api_key_of(route)
         if key_auth:
             out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),

@@ -90,12 +90,12 @@ class Policies:
             self.zones.append(D("limit_req_zone", Expr(key), f"zone={name}:10m", f"rate={rate(rl)}"))
         return name
 
-    def retry_after_var(self, limit: ir.RateLimit) -> str:
-        """Retry-After on the limit's refusals only, not on a backend's own 429 (nginx leaves out a
+    def refusal_var(self, limit: ir.RateLimit, header: str, value: str) -> str:
+        """A header of the limit's refusals only, not of a backend's own 429 (nginx leaves out a
         header whose value is empty)."""
-        return self.vars.define(("retry", limit.status, limit.retry_after_s), lambda n: D(
+        return self.vars.define(("refusal", limit.status, header, value), lambda n: D(
             "map", Expr("$status:$upstream_status"), Expr("$" + n),
-            block=[D(f"{limit.status}:", str(limit.retry_after_s)), D("default", "")]))
+            block=[D(f"{limit.status}:", value), D("default", "")]))
 
     # ---- API keys ------------------------------------------------------------------------------------
     def api_key_of(self, route: ir.Route) -> ir.ApiKeyAuth | None:

@@ -84,6 +84,8 @@ class SpringTarget(Target):
         "rate_limit.claim": native("RedisRateLimiter (needs Redis)"),
         "rate_limit.retry_after": native("a route filter sets Retry-After on the rate limiter's 429 (besides "
                                          "RedisRateLimiter's own X-RateLimit-* headers)"),
+        "rate_limit.headers": native("the same filter sets RateLimit-Policy and RateLimit "
+                                     "(draft-ietf-httpapi-ratelimit-headers-10) on the limiter's 429"),
         "rate_limit.burst": native("token bucket capacity"),
         "cache": approximate("LocalResponseCache: only GET responses with status 200, 206 or 301 are cached"),
         "cache.vary": approximate("LocalResponseCache keys entries by the headers the backend's Vary "

@@ -207,7 +207,8 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     if not route.require.empty:
         out.append(require_filter(route, ctx.edge.auth_provider(route.auth)))
     if route.rate_limit:
-        out.append(Java(f"filter(EdgeFilters.retryAfter({route.rate_limit.status}, {route.rate_limit.retry_after_s}))"))
+        pairs = [text for header in route.rate_limit.refusal_headers(route.name) for text in header]
+        out.append(Java(f"filter(EdgeFilters.refusalHeaders({route.rate_limit.status}, {literals(pairs)}))"))
         out.append(rate_limit_filter(route, ctx))
     out += response_header_filters(route.response_headers)
     action = route.action

@@ -142,7 +142,9 @@ def test_the_first_run_builds_what_the_ir_says(lifecycle, aws):
              w["Action"]["Block"]["CustomResponse"]["ResponseCode"],
              w["Action"]["Block"]["CustomResponse"]["ResponseHeaders"]) for w in acl["Rules"]] == [
         (f"rate-{r.name}", r.rate_limit.count * 60 // r.rate_limit.window_s, 60, 429,
-         [{"Name": "Retry-After", "Value": str(r.rate_limit.retry_after_s)}]) for r in limited]
+         [{"Name": "Retry-After", "Value": str(r.rate_limit.retry_after_s)},
+          {"Name": "RateLimit-Policy", "Value": f'"{r.name}";q={r.rate_limit.count};w={r.rate_limit.window_s}'},
+          {"Name": "RateLimit", "Value": f'"{r.name}";r=0;t={r.rate_limit.retry_after_s}'}]) for r in limited]
     assert subset(plan.waf.create.params["Rules"], acl["Rules"]) == []
 
 

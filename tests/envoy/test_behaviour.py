@@ -20,6 +20,8 @@ def test_rate_limit_answers_429_after_the_burst(gateway):
     assert [r.status for r in replies] == [200, 200, 200, 429, 429]
     # a refusal says when the next request is let through: one request's share of the window
     assert [r.header("Retry-After") for r in replies] == [None, None, None, "60", "60"]
+    assert [(r.header("RateLimit-Policy"), r.header("RateLimit")) for r in replies[2:]] == [
+        (None, None), ('"api";q=1;w=60', '"api";r=0;t=60'), ('"api";q=1;w=60', '"api";r=0;t=60')]
     assert [gw.get("/ping").status for _ in range(4)] == [200, 200, 429, 429]
     # one bucket per header value; requests without the header are not limited
     assert [gw.get("/keyed", [("X-Key", "a")]).status for _ in range(2)] == [200, 429]

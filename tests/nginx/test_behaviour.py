@@ -26,12 +26,15 @@ def test_rate_limit_answers_429_after_the_burst(gateway):
     assert [r.status for r in replies] == [200, 200, 200, 429, 429]
     # a refusal says when the next request is let through: one request's share of the window
     assert [r.header("Retry-After") for r in replies] == [None, None, None, "60", "60"]
+    assert [(r.header("RateLimit-Policy"), r.header("RateLimit")) for r in replies[2:]] == [
+        (None, None), ('"api";q=1;w=60', '"api";r=0;t=60'), ('"api";q=1;w=60', '"api";r=0;t=60')]
     # `return` answers in nginx's rewrite phase, before limit_req: the fixed response must still be limited
     replies = [gw.get("/ping") for _ in range(4)]
     assert [(r.status, r.header("Retry-After")) for r in replies] == [(200, None), (200, None), (429, "60"),
                                                                       (429, "60")]
     # a backend's own 429 is passed on as it is; the limit's own refusal right after it is not
     assert [gw.get("/fast?status=429").header("Retry-After") for _ in range(2)] == [None, "60"]
+    assert gw.get("/fast?status=429").header("RateLimit") == '"fast";r=0;t=60'
     assert gw.get("/ping").body != b"pong"
 
 

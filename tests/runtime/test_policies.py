@@ -133,7 +133,10 @@ def test_rate_limit_token_bucket(gateway, echo_servers):
     assert [r[0] for r in replies] == [200, 200, 200, 429, 429]  # burst 2 + 1
     # a refusal says when the next request is let through: one request's share of the window
     assert [r[1].get("retry-after") for r in replies] == [None, None, None, "30", "30"]
-    assert [request(port, path="/f?status=429")[1].get("retry-after") for _ in range(2)] == [None, "60"]
+    # and names the limit as the IETF draft's RateLimit fields do
+    assert [(r[1].get("ratelimit-policy"), r[1].get("ratelimit")) for r in replies[2:]] == [
+        (None, None), ('"limited";q=2;w=60', '"limited";r=0;t=30'), ('"limited";q=2;w=60', '"limited";r=0;t=30')]
+    assert [request(port, path="/f?status=429")[1].get("ratelimit") for _ in range(2)] == [None, '"fast";r=0;t=60']
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 200
     assert request(port, path="/k", headers={"X-User": "u1"})[0] == 429
     assert request(port, path="/k", headers={"X-User": "u2"})[0] == 200  # a separate bucket

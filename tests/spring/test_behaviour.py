@@ -280,6 +280,8 @@ def test_rate_limit_answers_429_after_the_bucket_is_empty(gateway):
     assert [r[0] for r in replies] == [200, 200, 429]
     # the refusal says when the next request is let through: one request's share of the window
     assert [r[1].get("Retry-After") for r in replies] == [None, None, "30"]
+    assert [(r[1].get("RateLimit-Policy"), r[1].get("RateLimit")) for r in replies[1:]] == [
+        (None, None), ('"limited";q=2;w=60', '"limited";r=0;t=30')]
 
 
 def test_one_limit_for_every_match_of_a_route(gateway):
@@ -289,6 +291,7 @@ def test_one_limit_for_every_match_of_a_route(gateway):
     assert [r[0] for r in replies] == [429, 200, 429]
     # the backend's own 429 is passed on as it is; the limit's refusal says when to come back
     assert [r[1].get("Retry-After") for r in replies] == [None, None, "30"]
+    assert [r[1].get("RateLimit") for r in replies] == [None, None, '"limited_twice";r=0;t=30']
     assert get(port, "/two", {"X-Tenant": uuid.uuid4().hex})[0] == 200  # another key, another bucket
 
 
