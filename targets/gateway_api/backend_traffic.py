@@ -69,7 +69,7 @@ def _spec(edge: ir.Edge, route: ir.Route) -> Plan:
     if route.rate_limit:
         limit = route.rate_limit
         spec["rateLimit"] = {"type": "Local", "local": {"rules": rate_rules(limit)}}
-        answer: Plan = {"header": {"set": [{"name": "Retry-After", "value": str(limit.retry_after_s)}]}}
+        answer: Plan = {"header": {"set": [{"name": n, "value": v} for n, v in limit.refusal_headers(route.name)]}}
         if limit.status != LIMITED:
             answer["statusCode"] = limit.status
         spec["responseOverride"] = [{"match": {"statusCodes": [{"type": "Value", "value": LIMITED}]},

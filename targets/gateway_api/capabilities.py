@@ -196,6 +196,8 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                                     "whichever is nearest burst + 1, all let through at once"),
     "rate_limit.retry_after": approximate("responseOverride sets Retry-After on every 429 of the route's rules, a "
                                           "backend's own 429 too"),
+    "rate_limit.headers": approximate("the same responseOverride sets RateLimit-Policy and RateLimit "
+                                      "(draft-ietf-httpapi-ratelimit-headers-10), on a backend's own 429 too"),
     # SecurityPolicy (security.py)
     "auth.jwt": approximate("SecurityPolicy jwt with the issuer, audiences and the JWKS URL (keys cached 5 min): "
                             "Envoy Gateway sets no clock skew and does not require exp, so a token without exp "
