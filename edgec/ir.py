@@ -209,6 +209,16 @@ class UpstreamTls:
 
 
 @_node
+class CircuitBreaker:
+    """At most `max_connections` requests hold a connection to the upstream's servers at once
+    (all servers together, per process or proxy); up to `max_pending` more wait for one, in
+    arrival order; a request beyond those is answered 503 at once."""
+
+    max_connections: int
+    max_pending: int
+
+
+@_node
 class Upstream:
     name: str
     servers: tuple[Server, ...]
@@ -220,6 +230,7 @@ class Upstream:
     keepalive: Keepalive
     timeouts: UpstreamTimeouts
     tls: UpstreamTls | None = None
+    circuit_breaker: CircuitBreaker | None = None
     span: Span | None = _span()
 
 
@@ -648,6 +659,7 @@ CACHE_KEY = ("method", "scheme", "host", "path", "query")
 DEFAULT_CORS_METHODS = ("GET", "HEAD", "POST")
 DEFAULT_CORS_MAX_AGE_S = 600
 DEFAULT_RETRY_STATUSES = (502, 503, 504)
+DEFAULT_MAX_PENDING = 1024  # requests that wait for a connection when circuit_breaker does not say (Envoy's)
 # what `5xx` stands for in `retries ... on` and `passive ... on`: the server errors every target can name
 STATUSES_5XX = (500, 502, 503, 504)
 DEFAULT_PART_TIMEOUT_MS = 5_000

@@ -179,6 +179,17 @@ def passive(v, stmt, out):
         statuses=tuple(sorted(set(statuses))))
 
 
+@directive("upstream", "circuit_breaker", args=("max_connections", "max_pending"), once="circuit_breaker",
+           features={"upstream.circuit_breaker": "at most N connections to the servers, a bounded queue, "
+                                                 "503 beyond it"},
+           uses=lambda up: ["upstream.circuit_breaker"] if up.circuit_breaker else [])
+def circuit_breaker(v, stmt, out):
+    a = stmt.args
+    out["circuit_breaker"] = ir.CircuitBreaker(
+        max_connections=v.integer(a["max_connections"], "max_connections", default=1, low=1, high=1_000_000),
+        max_pending=v.integer(a["max_pending"], "max_pending", default=ir.DEFAULT_MAX_PENDING, low=0, high=1_000_000))
+
+
 @directive("upstream", "sticky", args=("cookie", "ttl"),
            features={"upstream.sticky_cookie": "cookie-based session persistence"},
            uses=lambda up: ["upstream.sticky_cookie"] if up.sticky else [])

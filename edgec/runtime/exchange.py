@@ -395,7 +395,7 @@ class Exchange:
         if up is not None and up.sink is self:
             up.abandon()
         if self.state is not None:
-            self.state.active -= 1
+            self._let_go(self.state)
             self.state = None
         self._untime()
 
@@ -624,8 +624,21 @@ class Exchange:
         return head + b"\r\n"
 
     def _attempt(self) -> None:
+        breaker = self.upstream.breaker
+        if breaker is not None:
+            admitted = breaker.enter(self)
+            if admitted is None:
+                return  # waits for a connection: admitted() goes on
+            if not admitted:
+                return self.error(503, "upstream overloaded")
+        self.admitted()
+
+    def admitted(self) -> None:
+        """The attempt may hold a connection (the upstream's circuit breaker let it in)."""
         state = self.upstream.balancer.choose(self.hash_key, self.sticky_id, self.tried)
         if state is None:
+            if self.upstream.breaker is not None:
+                self.upstream.breaker.leave()
             return self.error(502, "no server available")
         self.state = state
         state.active += 1
@@ -641,6 +654,13 @@ class Exchange:
         else:
             self.connecting = task = asyncio.ensure_future(state.pool.connect())
             task.add_done_callback(self._connected)
+
+    def _let_go(self, state) -> None:
+        """The attempt on `state` is over: its place in the count of requests in flight (and in
+        the circuit breaker's) goes."""
+        state.active -= 1
+        if self.upstream.breaker is not None:
+            self.upstream.breaker.leave()
 
     def _connected(self, task) -> None:
         self.connecting = None
@@ -688,7 +708,7 @@ class Exchange:
         state, self.state = self.state, None
         self.up = None
         if state is not None:
-            state.active -= 1
+            self._let_go(state)
         if self.trace is not None:
             self.trace.attempt_end(kind)
         stale = (kind == "reset" and conn is not None and conn.reused and not self.answered
@@ -809,7 +829,7 @@ class Exchange:
     def on_end(self, conn) -> None:
         state = self.state
         if state is not None:
-            state.active -= 1
+            self._let_go(state)
             passive = self.upstream.ir.passive
             if self.status in passive.statuses:  # an answer the upstream counts as the server failing
                 state.failed(passive, time.monotonic())
@@ -840,7 +860,7 @@ class Exchange:
     def on_fail(self, conn, kind: str) -> None:
         if self.done:
             if self.state is not None:
-                self.state.active -= 1
+                self._let_go(self.state)
                 self.state = None
             return
         if self.answered:
@@ -849,7 +869,7 @@ class Exchange:
             if self.trace is not None:
                 self.trace.attempt_end(kind)
             if self.state is not None:
-                self.state.active -= 1
+                self._let_go(self.state)
                 self.state.failed(self.upstream.ir.passive, time.monotonic())
                 self.state = None
             self.keep_alive = False

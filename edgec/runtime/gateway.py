@@ -17,6 +17,7 @@ from .cors import CorsPolicy
 from .external_auth import ExternalChecker
 from .health import watch
 from .ratelimit import make_limiter
+from .breaker import Breaker
 from .upstream import Pool, tls_context
 
 
@@ -29,6 +30,7 @@ class UpstreamRuntime:
         self.states = [ServerState(s, Pool(s, upstream.keepalive, upstream.timeouts, clock, tls, sni))
                        for s in upstream.servers]
         self.balancer = Balancer(upstream, self.states)
+        self.breaker = Breaker(upstream.circuit_breaker) if upstream.circuit_breaker else None
         key = upstream.hash_key
         if upstream.balance == "ip_hash":
             key = ir.HashKey("client_ip")

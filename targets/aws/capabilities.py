@@ -53,6 +53,7 @@ CAPABILITIES = {
                                           "a session cookie (no ttl) lasts one day"),
     "upstream.tls": unsupported("an ALB target group of protocol HTTPS never checks its targets' certificates "
                                 "(no CA, no name) and sends none of its own"),
+    "upstream.circuit_breaker": unsupported("a target group has no connection limit or request queue"),
     "upstream.tls.no_verify": unsupported("an ALB target group of protocol HTTPS never checks its targets' "
                                 "certificates: with the rest of upstream TLS, refused"),
     "upstream.tls.client_cert": unsupported("an ALB sends no certificate of its own to its targets"),

@@ -60,6 +60,10 @@ CAPABILITIES: dict[str, Capability] = {
                                           "whose server is gone is balanced again"),
     "upstream.tls": native("the cluster's TLS transport socket: trusted CA, SNI, the name matched against the "
                            "certificate's subject alternative names"),
+    "upstream.circuit_breaker": approximate("the cluster's circuit_breakers (max_connections, "
+                                            "max_pending_requests, 503): Envoy counts idle "
+                                            "keep-alive connections against max_connections too, and a request "
+                                            "waiting for a new connection to open as pending"),
     "upstream.tls.no_verify": native("a TLS transport socket without a validation context"),
     "upstream.tls.client_cert": native("the transport socket's tls_certificates"),
     "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "

@@ -62,6 +62,13 @@ def cluster(up: ir.Upstream) -> Plan:
         out["health_checks"] = [health_check(up.health)]
     if up.passive.max_fails:
         out["outlier_detection"] = outlier_detection(up.passive)
+    if up.circuit_breaker:
+        cb = up.circuit_breaker
+        # the requests are bounded by the connections and the queue (one request per HTTP/1.1
+        # connection): max_requests, whose default is 1024, must not bind first
+        out["circuit_breakers"] = {"thresholds": [{"max_connections": cb.max_connections,
+                                                   "max_pending_requests": cb.max_pending,
+                                                   "max_requests": cb.max_connections + cb.max_pending}]}
     return out
 
 

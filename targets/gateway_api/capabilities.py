@@ -58,6 +58,7 @@ GENERIC: dict[str, Capability] = {
                                 "and matched (the servers' host name when no sni is given); a server that fails the "
                                 "check is a failed connection, answered with the implementation's own status "
                                 f"(Envoy Gateway's: {FAILED_CONNECTION}, where edgec answers 502)"),
+    "upstream.circuit_breaker": unsupported(NO_CORE),
     "upstream.tls.no_verify": unsupported("a BackendTLSPolicy always checks the servers' certificate"),
     "upstream.tls.client_cert": native("the Gateway's spec.tls.backend.clientCertificateRef (a TLS Secret): one "
                                        "certificate for every upstream reached with TLS, so they must all name the "

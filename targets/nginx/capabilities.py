@@ -55,6 +55,10 @@ CAPABILITIES: dict[str, Capability] = {
                                           "native with -O nginx_version=1.29.6 or later"),
     "upstream.tls": native("proxy_pass https with proxy_ssl_verify, proxy_ssl_trusted_certificate, proxy_ssl_name "
                            "and proxy_ssl_server_name"),
+    "upstream.circuit_breaker": approximate("max_conns on each server (the connections shared out among the "
+                                            "servers, rounded up), counted across workers in the upstream's zone; "
+                                            "the queue is NGINX Plus only: a request finding every server full is "
+                                            "answered 502 at once, max_pending is not used"),
     "upstream.tls.no_verify": native("proxy_ssl_verify off"),
     "upstream.tls.client_cert": native("proxy_ssl_certificate and proxy_ssl_certificate_key"),
     "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "

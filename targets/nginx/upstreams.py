@@ -47,7 +47,7 @@ class Upstreams:
         passive = up.passive if repeat == 1 else ir.PassiveCheck(0, up.passive.fail_timeout_ms)
         body: list[D] = [D("zone", name or up.name, "64k"), *self.balance(up)]
         for server in up.servers:
-            args = self.server_args(server, passive)
+            args = self.server_args(server, passive, _max_conns(up, repeat))
             body += [D("server", *args) for _ in range(repeat)]
         if up.sticky and self.version >= STICKY_OSS:
             s = up.sticky
@@ -74,10 +74,12 @@ class Upstreams:
             return [D("hash", Expr(key), "consistent")]
         return []
 
-    def server_args(self, server: ir.Server, passive: ir.PassiveCheck) -> list[str]:
+    def server_args(self, server: ir.Server, passive: ir.PassiveCheck, max_conns: int = 0) -> list[str]:
         args = [server.address]
         if server.weight != 1:
             args.append(f"weight={server.weight}")
+        if max_conns:
+            args.append(f"max_conns={max_conns}")
         args.append(f"max_fails={passive.max_fails}")
         if passive.max_fails:
             args.append(f"fail_timeout={duration(passive.fail_timeout_ms)}")
@@ -109,6 +111,14 @@ class Upstreams:
         return self.vars.define(("setcookie", up.name), lambda n: D(
             "map", Expr("$cookie_" + s.cookie), Expr("$" + n), block=[
                 D("", expr(s.cookie + "=", Var(key), attrs)), D("default", "")]))
+
+
+def _max_conns(up: ir.Upstream, repeat: int) -> int:
+    """max_conns of each server entry: the upstream's connections shared out among its primary
+    servers and each entry of a server in a retry pool (rounded up: never below what was written)."""
+    if not up.circuit_breaker:
+        return 0
+    return math.ceil(up.circuit_breaker.max_connections / (len(_primary(up)) * repeat))
 
 
 def _primary(up: ir.Upstream) -> list[ir.Server]:

@@ -67,6 +67,10 @@ class SpringTarget(Target):
         "upstream.tls": unsupported("the gateway's HTTP client has one TLS setting for every route "
                                     "(spring.cloud.gateway.httpclient.ssl): no CA, name or client certificate per "
                                     "upstream"),
+        "upstream.circuit_breaker": unsupported("the gateway's HTTP client has one connection pool setting for "
+                                                "every route (spring.cloud.gateway.httpclient.pool), and "
+                                                "Resilience4j's circuit breaker opens on failure rates, not on "
+                                                "connections in use"),
         "upstream.tls.no_verify": unsupported("the gateway's HTTP client has one TLS setting for every route"),
         "upstream.tls.client_cert": unsupported("the gateway's HTTP client has one TLS setting for every route"),
         "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "

@@ -174,6 +174,25 @@ def test_passive_ejection():
     assert upstream('server "10.0.0.1:80" passive max_fails 0').passive.max_fails == 0
 
 
+@pytest.mark.parametrize("written,expected", [
+    ("circuit_breaker max_connections 100 max_pending 10", ir.CircuitBreaker(100, 10)),
+    ("circuit_breaker max_connections 5", ir.CircuitBreaker(5, ir.DEFAULT_MAX_PENDING)),
+    ("circuit_breaker max_connections 5 max_pending 0", ir.CircuitBreaker(5, 0)),
+    ("", None),
+])
+def test_circuit_breaker(written, expected):
+    assert upstream(f'server "10.0.0.1:80" {written}').circuit_breaker == expected
+
+
+@pytest.mark.parametrize("written,code", [
+    ("circuit_breaker max_connections 0", "E212"),
+    ("circuit_breaker max_connections 1 circuit_breaker max_connections 2", "E215"),
+])
+def test_circuit_breaker_refused(written, code):
+    result = analyse(f'edge "e" {{ upstream u {{ server "127.0.0.1:1" {written} }} route r {{ forward u }} }}', "e.edge")
+    assert code in {d.code for d in result.diagnostics if d.severity == "error"}
+
+
 @pytest.mark.parametrize("written,statuses", [
     ("on 5xx", (500, 502, 503, 504)),
     ("on 503 502 503", (502, 503)),

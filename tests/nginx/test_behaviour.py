@@ -5,6 +5,7 @@ import time
 
 from edgec import routing
 from edgec.harness.echo import EchoServer
+from tests.support import at_once
 
 from .support import TEST_PASSWORD, TEST_USER
 
@@ -370,3 +371,17 @@ def test_address_lists_answer_403_before_a_return_or_a_redirect(gateway):
     assert gw.get("/ping", port=8443, https=True).status == 403
     assert gw.get("/ping", port=8080).status == 403  # the HTTPS redirect is refused too
     assert "duplicate network" not in (gw.nginx.prefix / "nginx.stderr").read_text()
+
+
+def test_circuit_breaker_is_max_conns_without_a_queue(gateway):
+    """nginx open source has max_conns but no queue (the capability row): what does not fit in
+    the connections is answered 502 at once."""
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" circuit_breaker max_connections 2 max_pending 5 }
+      route r { forward app }
+    }''')
+    assert "max_conns=2" in gw.files["nginx.conf"]
+    statuses = at_once.statuses(gw.ports[8080], 4, "/slow?delay=1")
+    assert statuses == [502, 502, 200, 200]
+    assert any("upstream.circuit_breaker" in w.message for w in gw.warnings)

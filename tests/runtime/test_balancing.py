@@ -8,6 +8,7 @@ import json
 import time
 
 from tests.conftest import free_port
+from tests.support import at_once
 from tests.runtime.conftest import request
 from edgec.harness.echo import EchoServer
 
@@ -198,3 +199,14 @@ def test_passive_on_5xx_counts_the_answers_a_retry_replaced(gateway, echo_server
         assert len(failing.requests) == 1  # its 502 was retried on a, and it was ejected
     finally:
         failing.stop()
+
+
+def test_circuit_breaker_queues_then_refuses(gateway, echo_servers):
+    e = echo_servers("a")
+    _, port = gateway(_edge(free_port(), [f'server "{e["a"].address}"'],
+                            extra="circuit_breaker max_connections 2 max_pending 1"))
+    # two hold a connection for 1 s, one waits for theirs, two find the queue full: 503 at once
+    statuses = at_once.statuses(port, 5, "/slow?delay=1")
+    assert statuses == [503, 503, 200, 200, 200]
+    assert len(e["a"].requests) == 3
+    assert sorted(at_once.statuses(port, 3, "/again?delay=0.2")) == [200, 200, 200]  # every place was given back
