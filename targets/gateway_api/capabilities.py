@@ -189,8 +189,10 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "retry.statuses": native("retryOn retriable-status-codes with httpStatusCodes"),
     "retry.backoff": approximate("perRetry backOff: Envoy waits a random time up to the backoff"),
     "rate_limit.client_ip": approximate("BackendTrafficPolicy local rate limit, a bucket per client address "
-                                        "(sourceCIDR Distinct, at most 10,000 tracked) in each Envoy: the bucket "
-                                        "holds the requests of one second, minute, hour or day and refills whole"),
+                                        "(sourceCIDR Distinct, at most 10,000 tracked) in each Envoy and for each rule "
+                                        "(every match of the route, under every host, counts on its own): the "
+                                        "bucket holds the requests of one second, minute, hour or day and refills "
+                                        "whole"),
     "rate_limit.header": approximate("local rate limit, a bucket per header value (headers Distinct; requests "
                                      "without it are not limited) in each Envoy: see rate_limit.client_ip"),
     "rate_limit.burst": approximate("the bucket holds the rate's requests per second, minute, hour or day, "

@@ -108,3 +108,13 @@ def test_the_rate_in_the_unit_nearest_the_burst_and_the_heaviest_upstream(compil
                                         "perRetry": {"backOff": {"baseInterval": "100ms", "maxInterval": "100ms"}}}
     # the heaviest upstream's settings hold for the rule's cluster
     assert policies["t-s"]["loadBalancer"] == policies["t-r"]["loadBalancer"]
+
+
+def test_each_match_of_a_route_counts_on_its_own(envoy_gateway):
+    # declared in rate_limit.client_ip: Envoy keeps a bucket per rule (each match, each host)
+    gw = envoy_gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route two { match path prefix "/a" match path prefix "/b" rate_limit 1/min forward app }
+    }''')
+    assert [gw.get(p).status for p in ("/a", "/a", "/b", "/b")] == [200, 429, 200, 429]
