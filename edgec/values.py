@@ -36,6 +36,12 @@ class Env:
     target_blocks: dict[str, Stmt] = field(default_factory=dict)  # the block each target's settings end in
 
 
+# a rewrite or redirect sets a path only: Gateway API's filters have no query to set, so
+# the client's query (or none) always follows, on every target
+KEEPS_QUERY = ('write the path alone: the client\'s own "?..." follows it (a redirect or rewrite sets no '
+               'query); a "?" or "#" the path itself holds is written %3F / %23')
+
+
 class Values:
     """Reads the values of one environment, reporting into `sink`."""
 
@@ -280,17 +286,24 @@ class Values:
             return default
         return self.string(items[key].args["values"][0], what, allow_secret=allow_secret, default=default)
 
-    def path(self, value: Value | None, what: str, with_query: bool = False) -> str:
-        """A path value; with_query: a request target, which may hold a query (`/orders?mine=1`)."""
+    def path(self, value: Value | None, what: str, with_query: bool = False, sent: bool = False) -> str:
+        """A path value; with_query: a request target, which may hold a query (`/orders?mine=1`);
+        sent: a path the gateway sends on (a rewrite's, a redirect's), after which the client's
+        own query goes."""
         text = self.string(value, what, default="/")
         if not text.startswith("/"):
             self.sink.error("E210", f"{what} '{text}' must start with '/'", value.span if value else None,
                             hint=f'write "/{text}"')
         elif not with_query and ("?" in text or "#" in text):
-            self.sink.error("E210", f"{what} '{text}' holds '{'?' if '?' in text else '#'}', which ends a path",
-                            value.span if value else None,
-                            hint='a request\'s path never holds a raw "?" or "#": test the query with '
-                                 '`query "name" = "value"`, or write an encoded %3F / %23')
+            mark = "?" if "?" in text else "#"
+            if sent:
+                self.sink.error("E210", f"{what} '{text}' holds '{mark}': the client's query goes after the path "
+                                "as it was sent, and no other", value.span if value else None, hint=KEEPS_QUERY)
+            else:
+                self.sink.error("E210", f"{what} '{text}' holds '{mark}', which ends a path",
+                                value.span if value else None,
+                                hint='a request\'s path never holds a raw "?" or "#": test the query with '
+                                     '`query "name" = "value"`, or write an encoded %3F / %23')
         return text
 
     def check_regex(self, pattern: str | None, span: Span) -> None:

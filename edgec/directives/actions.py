@@ -5,6 +5,7 @@ import re
 
 from .. import ir
 from ..ir import DEFAULT_PART_TIMEOUT_MS, DEFAULT_REDIRECT_STATUS, DEFAULT_RESPOND_TYPE
+from ..values import KEEPS_QUERY
 from . import directive
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -57,7 +58,10 @@ def redirect(v, stmt, out):
     if a["location"] is not None:
         text = v.string(a["location"], "redirect location", default="")
         m = re.fullmatch(r"(?:(https?)://([^/:?#]+)(?::([0-9]{1,5}))?)?(/[^?#]*)?", text)
-        if not m or not text:
+        if m is None and re.fullmatch(r"(?:https?://[^/?#]+)?/[^?#]*[?#].*", text):
+            v.sink.error("E210", f"redirect location '{text}' holds a query or fragment: the client's query goes "
+                         "after the path as it was sent, and no other", a["location"].span, hint=KEEPS_QUERY)
+        elif not m or not text:
             v.sink.error("E210", f"redirect location '{text}' is not a path or http(s) URL",
                          a["location"].span, hint='write "/new/path" or "https://example.com/new"')
         else:
@@ -74,7 +78,7 @@ def redirect(v, stmt, out):
     if "port" in opts:
         port = v.integer(opts["port"], "redirect port", low=1, high=65535)
     if "path" in opts:
-        path = ir.PathRewrite("full", v.path(opts["path"], "redirect path"))
+        path = ir.PathRewrite("full", v.path(opts["path"], "redirect path", sent=True))
     if "prefix" in opts:
         prefix = v.string(opts["prefix"], "redirect prefix", default="")
         if prefix and not prefix.startswith("/"):

@@ -194,7 +194,7 @@ def rewrite(v, stmt, out):
     if a["what"] == "host":
         out["rewrite"]["host"] = v.hostname(a["to"], "host rewrite")
     elif a["what"] == "path":
-        out["rewrite"]["path"] = ir.PathRewrite("full", v.path(a["to"], "rewritten path"))
+        out["rewrite"]["path"] = ir.PathRewrite("full", v.path(a["to"], "rewritten path", sent=True))
     else:
         prefix = v.path(a["from"], "prefix")
         replacement = v.string(a["to"], "replacement prefix", default="") if a["to"] else ""
