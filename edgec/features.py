@@ -25,6 +25,24 @@ REQUEST_FEATURES: dict[str, str] = {
     "request.target.non_ascii": "a raw byte over 0x7f in the request target: answered 400",
     "request.header.underscore": "a header line named with '_': dropped before routing, never forwarded",
     "request.header.repeated": "a header sent on several lines: matched by its first line, added to as one list",
+    "request.header.empty": "a header sent with an empty value: present, and an empty element when joined with "
+                            "its other lines or a value `request_header add` appends (`,edge`)",
+}
+
+# when an approximate row's difference can show at all (its `when`): a case outside it is held
+# to decide like any other (edgec.harness.live.exercised says which a case is in)
+EXERCISED: dict[str, str] = {
+    "location_takes_host": "a redirect's Location takes the request's host (the redirect names none)",
+    "path_goes_on": "the request is forwarded or redirected, so its path and query go on",
+    "path_rebuilt": "a rewrite or a redirect builds a new path",
+    "forwarded": "the request reaches a backend",
+    "repeated_header_tested": "a header sent on several lines is one a header condition tests",
+    "repeated_header_added": "a header sent on several lines is one the route's `request_header add` extends",
+    "empty_header_tested": "a header a `present` condition tests is sent with an empty value",
+    "query_escaped": "the query holds a %XX escape",
+    "empty_header_joined": "a header sent with an empty value reaches the backend joined with another line of its "
+                           "name or a value `request_header add` appends",
+    "empty_header_added": "a header sent with an empty value is one the route's `request_header add` extends",
 }
 
 # name → what it means (docs/targets.md is generated from this and the tables), as the

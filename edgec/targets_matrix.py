@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .features import FEATURES
+from .features import EXERCISED, FEATURES
 
 
 def matrix() -> dict:
@@ -14,13 +14,20 @@ def matrix() -> dict:
         out["targets"][name] = {
             "description": target.description,
             "options": {k: {"default": d, "help": h} for k, (d, h) in target.options.items()},
-            "capabilities": {f: {"level": c.level, "note": c.note} for f, c in target.capabilities.items()},
+            "capabilities": {f: _row(c) for f, c in target.capabilities.items()},
         }
         for option, table in target.profiles.items():  # another column for what an option changes
             out["targets"][f"{name} -O {option}"] = {
                 "description": f"{name} built with -O {option}", "options": {}, "base": name,
-                "capabilities": {f: {"level": c.level, "note": c.note} for f, c in table.items()}}
+                "capabilities": {f: _row(c) for f, c in table.items()}}
     return out
+
+
+def _row(c) -> dict:
+    row = {"level": c.level, "note": c.note}
+    if c.when:
+        row["when"] = c.when
+    return row
 
 
 _MARK = {"native": "yes", "approximate": "approx.", "unsupported": "no"}
@@ -53,7 +60,8 @@ def render(m: dict, fmt: str) -> str:
                      if c["note"] and (base is m["targets"][name]["capabilities"] or base.get(f) != c)]
             if notes:
                 lines += [f"### {name}", ""]
-                lines += [f"- `{f}` ({c['level']}): {c['note']}" for f, c in notes]
+                lines += [f"- `{f}` ({c['level']}" + (f", only when {EXERCISED[c['when']]}" if c.get("when") else "")
+                          + f"): {c['note']}" for f, c in notes]
                 lines.append("")
         return "\n".join(lines).rstrip("\n") + "\n"
     width = max(len(f) for f in m["features"]) + 2

@@ -25,14 +25,17 @@ UNSUPPORTED = "unsupported"
 class Capability:
     level: str  # native | approximate | unsupported
     note: str = ""  # for approximate: what differs; for unsupported: why, and what to do instead
+    # for approximate: the only requests on which the difference can show, a name of
+    # edgec.features.EXERCISED (None: every request whose outcome depends on the feature)
+    when: str | None = None
 
 
 def native(note: str = "") -> Capability:
     return Capability(NATIVE, note)
 
 
-def approximate(note: str) -> Capability:
-    return Capability(APPROXIMATE, note)
+def approximate(note: str, when: str | None = None) -> Capability:
+    return Capability(APPROXIMATE, note, when)
 
 
 def unsupported(note: str) -> Capability:

@@ -62,22 +62,66 @@ def case_features(edge: ir.Edge, case: Case) -> set[str]:
     """Features whose exact behaviour the case's outcome depends on: every feature of the
     expected route, the `match.*` features of every match whose host and path accept the request (its method, header and query
     conditions must be evaluated right for the right route to win), and `requires`."""
-    from edgec.routing import BadPath, compile as compile_router, normalize_path
     routes = {r.name: r for r in edge.routes}
     expected = case.expect.get("route")
     chosen = [routes[expected]] if expected in routes else []
     out = {u.feature for r in chosen for u in route_features(r)}
     req = case.request(edge)
-    try:
-        competing = compile_router(edge).matching(req, normalize_path(req.path), conditions=False)
-        for _, entry, _ in competing:
-            one = dataclasses.replace(entry.route, matches=(entry.match,))
-            out |= {u.feature for u in route_features(one) if u.feature.startswith("match.")}
-    except BadPath:
-        out |= {u.feature for r in edge.routes for u in route_features(r) if u.feature.startswith("match.")}
+    for route, match in _competing(edge, req):
+        one = dataclasses.replace(route, matches=(match,))
+        out |= {u.feature for u in route_features(one) if u.feature.startswith("match.")}
     out |= request_features(req)
     out |= set(case.requires)
     return out
+
+
+def _competing(edge: ir.Edge, req) -> list[tuple[ir.Route, ir.Match]]:
+    """Every (route, match) whose host and path accept the request: their other conditions
+    are evaluated (all of them when the path cannot be normalised)."""
+    from edgec.routing import BadPath, compile as compile_router, normalize_path
+    try:
+        found = compile_router(edge).matching(req, normalize_path(req.path), conditions=False)
+    except BadPath:
+        return [(r, m) for r in edge.routes for m in r.matches]
+    return [(entry.route, entry.match) for _, entry, _ in found]
+
+
+def exercised(condition: str, edge: ir.Edge, case: Case) -> bool:
+    """Is the case one on which a row approximate only `when` this condition (a name of
+    edgec.features.EXERCISED) can differ from decide?"""
+    from edgec.routing import decide
+    req = case.request(edge)
+    d = decide(edge, req)
+    route = edge.route(d.route) if d.route else None
+    lines: dict[str, list[str]] = {}
+    for name, value in req.headers:
+        lines.setdefault(name.lower(), []).append(value)
+    repeated = {name for name, values in lines.items() if len(values) > 1}
+    tested = [c for _, m in _competing(edge, req) for c in m.headers]
+    added = {n.lower() for n, _ in route.request_headers.add} if d.action == "forward" else set()
+    if condition == "location_takes_host":
+        return d.action == "listener_redirect" or (d.action == "redirect" and route.action.host is None)
+    if condition == "path_goes_on":
+        return d.action in ("forward", "redirect", "listener_redirect")
+    if condition == "path_rebuilt":
+        return ((d.action == "forward" and route.rewrite.path is not None)
+                or (d.action == "redirect" and route.action.path is not None))
+    if condition == "forwarded":
+        return d.action == "forward"
+    if condition == "repeated_header_tested":
+        return bool(repeated & {c.name.lower() for c in tested})
+    if condition == "repeated_header_added":
+        return bool(repeated & added)
+    if condition == "empty_header_tested":
+        return any("" in lines.get(c.name.lower(), ()) for c in tested if c.type == "present")
+    if condition == "query_escaped":
+        return "%" in req.query
+    if condition == "empty_header_joined":
+        return d.action == "forward" and any("" in values and (len(values) > 1 or name in added)
+                                             for name, values in lines.items())
+    if condition == "empty_header_added":
+        return any("" in lines.get(name, ()) for name in added)
+    raise ValueError(f"no such condition: {condition}")
 
 
 _UNSAFE = frozenset('|{}[]<>^\\"`')
@@ -107,6 +151,8 @@ def request_features(req) -> set[str]:
         out.add("request.header.underscore")
     if len(set(names)) != len(names):
         out.add("request.header.repeated")
+    if any(value == "" for _, value in req.headers):
+        out.add("request.header.empty")
     return out
 
 
@@ -123,7 +169,7 @@ def skip_reason(target, edge: ir.Edge, case: Case) -> str | None:
             return f"{t.name} cannot build this edge: {use.feature} is unsupported ({cap.note})"
     for feature in sorted(case_features(edge, case)):
         cap = t.capabilities.get(feature, missing)
-        if cap.level != NATIVE:
+        if cap.level != NATIVE and (cap.when is None or exercised(cap.when, edge, case)):
             kind = "approximate" if cap.level == APPROXIMATE else "unsupported"
             return f"{t.name}: {feature} is {kind}: {cap.note or FEATURES.get(feature, '')}"
     return None

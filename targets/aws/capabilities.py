@@ -28,7 +28,8 @@ CAPABILITIES = {
     "match.method": native(),
     "match.header.exact": approximate(_CASE.format(what="header values")),
     "match.header.regex": unsupported("ALB header regexes use another dialect; match exact values"),
-    "match.header.present": approximate("becomes the header value pattern *, which also matches an empty value"),
+    "match.header.present": approximate("becomes the header value pattern *, which also matches an empty value",
+                                        when="empty_header_tested"),
     "match.query.exact": approximate(_CASE.format(what="query parameter names and values")),
     "match.query.regex": unsupported("ALB query-string conditions have no regular expressions"),
     "match.query.present": approximate("becomes the value pattern *; the name is compared case-insensitively"),
@@ -129,11 +130,12 @@ CAPABILITIES = {
     "request.path.unnormalised": native(),
     "request.path.unsafe_characters": native(),
     "request.query.bare": approximate("the load balancer forwards and redirects to the path and the query it "
-                                      "parsed: an empty query leaves no bare '?' behind"),
+                                      "parsed: an empty query leaves no bare '?' behind", when="path_goes_on"),
     "request.host.spelling": native(),
     "request.target.non_ascii": native(),
     "request.header.underscore": native(),
     "request.header.repeated": native(),
+    "request.header.empty": native(),
 }
 
 _RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "

@@ -32,7 +32,7 @@ CAPABILITIES: dict[str, Capability] = {
     "match.query.exact": native("a regex over the raw value accepting every character %-encoded or not; the "
                                 "name is compared as sent (a name that needs %-encoding is a compile error)"),
     "match.query.regex": approximate("the regex is matched against the raw (undecoded) value: a value the "
-                                     "client %-encoded may not match"),
+                                     "client %-encoded may not match", when="query_escaped"),
     "match.query.present": native("present_match; the name is compared as sent (see match.query.exact)"),
     "balance.round_robin": native(),
     "balance.least_conn": approximate("LEAST_REQUEST: Envoy counts active requests (power of two choices), not "
@@ -149,14 +149,17 @@ CAPABILITIES: dict[str, Capability] = {
     "request.path.unsafe_characters": approximate("Envoy's path normalisation %XX-encodes them in the path it "
                                                   "forwards and in a redirect's Location"),
     "request.query.bare": approximate("a bare '?' is kept after a rewritten path and a redirect's new path too "
-                                      "(the others send it only with the client's own path)"),
+                                      "(the others send it only with the client's own path)", when="path_rebuilt"),
     "request.host.spelling": approximate("a redirect that names no host keeps the Host as the client spelled it "
                                          "(`Location: http://C.TEST./…`; the others send the lower-case name "
-                                         "without the dot)"),
+                                         "without the dot)", when="location_takes_host"),
     "request.target.non_ascii": native(),
     "request.header.underscore": native("headers_with_underscores_action DROP_HEADER"),
     "request.header.repeated": approximate("a header sent on several lines is matched as its lines joined with "
-                                           "',' (the others match its first line)"),
+                                           "',' (the others match its first line)", when="repeated_header_tested"),
+    "request.header.empty": approximate("an empty value is left out of a list: `request_header add` gives the "
+                                        "added value alone (`edge`, not `,edge`) and an empty line of a header sent "
+                                        "on several lines is dropped (`a,b`, not `,a,b`)", when="empty_header_joined"),
     "trusted_proxies": approximate("original IP detection reads the client address from X-Forwarded-For right "
                                    "to left past the trusted proxies (logs, rate limits, X-Real-IP); the backend "
                                    "gets X-Forwarded-For as sent with the peer appended, and X-Forwarded-Proto as "

@@ -117,11 +117,13 @@ GENERIC: dict[str, Capability] = {
     "request.path.unsafe_characters": approximate("how characters outside RFC 3986 are passed on is " + IMPL),
     "request.query.bare": approximate("whether a bare '?' goes on is " + IMPL),
     "request.host.spelling": approximate("the host a redirect without a hostname sends is the request's, as the "
-                                         "implementation reads it"),
+                                         "implementation reads it", when="location_takes_host"),
     "request.target.non_ascii": approximate("whether raw non-ASCII bytes in the target are refused is " + IMPL),
     "request.header.underscore": approximate("what happens to header lines named with '_' is " + IMPL +
                                              " (Envoy Gateway answers 400)"),
     "request.header.repeated": approximate("how a header sent on several lines is matched is " + IMPL),
+    "request.header.empty": approximate("how a header sent with an empty value is joined with other values is "
+                                        + IMPL),
 }
 
 # Envoy Gateway's listeners normalise the path and forward what they routed on

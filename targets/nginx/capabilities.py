@@ -27,10 +27,10 @@ CAPABILITIES: dict[str, Capability] = {
                                  "(nginx 1.22; 1.23+ joins them)"),
     "match.header.regex": native("map over $http_name"),
     "match.header.present": approximate("nginx cannot tell an empty header from a missing one: a header sent "
-                                        "with an empty value counts as absent"),
+                                        "with an empty value counts as absent", when="empty_header_tested"),
     "match.query.exact": native("map over the raw $args with every character accepted %-encoded or not"),
     "match.query.regex": approximate("the regex is matched against the raw (undecoded) value: a value the "
-                                     "client %-encoded may not match"),
+                                     "client %-encoded may not match", when="query_escaped"),
     "match.query.present": native(),
     "balance.round_robin": native(),
     "balance.least_conn": native(),
@@ -93,7 +93,7 @@ CAPABILITIES: dict[str, Capability] = {
     "request_headers.set": native(),
     "request_headers.add": approximate("a header the client sends on several lines is appended to its first line "
                                        "only (nginx 1.22's $http_*: `X-Trace: c1`, `X-Trace: c2` + add `edge` "
-                                       "reaches the backend as `c1,edge`)"),
+                                       "reaches the backend as `c1,edge`)", when="repeated_header_added"),
     "request_headers.remove": native(),
     "response_headers.set": native("proxy_hide_header + add_header … always"),
     "response_headers.add": native("a second header line, which HTTP reads as the comma list"),
@@ -142,6 +142,8 @@ CAPABILITIES: dict[str, Capability] = {
     "request.target.non_ascii": native(),
     "request.header.underscore": native(),
     "request.header.repeated": native(),
+    "request.header.empty": approximate("an empty value counts as none: `request_header add` gives the added "
+                                        "value alone (`edge`, not `,edge`)", when="empty_header_added"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),
 }
 

@@ -33,13 +33,17 @@ class SpringTarget(Target):
         "listener.hsts": native("a WebFilter adding the header to every response over TLS"),
         "request.path.unnormalised": native(),
         "request.path.unsafe_characters": approximate("Spring's URI parsing answers 400"),
-        "request.query.bare": approximate("a prefix redirect keeps a bare '?' after the new path"),
+        "request.query.bare": approximate("a bare '?' is dropped when the client's own path is forwarded "
+                                          "(`/x?` reaches the backend as `/x`) and kept after a prefix "
+                                          "redirect's new path", when="path_goes_on"),
         "request.host.spelling": native(),
         "request.target.non_ascii": approximate("raw non-ASCII bytes in the target are routed and forwarded, "
                                                 "not answered 400"),
-        "request.header.underscore": approximate("header lines named with '_' are matched and forwarded"),
-        "request.header.repeated": approximate("request_header add repeats every line of a header sent on "
-                                               "several lines whose names differ in letter case"),
+        "request.header.underscore": approximate("header lines named with '_' are forwarded", when="forwarded"),
+        "request.header.repeated": approximate("a header sent on several lines whose names differ in letter case "
+                                               "reaches the backend with every line twice (`A: a`, `a: b` → "
+                                               "`a,b,a,b`)", when="forwarded"),
+        "request.header.empty": native(),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
                                        "WebFilter puts the subject in the header"),
@@ -112,7 +116,9 @@ class SpringTarget(Target):
         "mirror": native("copies of bodiless requests through the upstream's LoadBalancer client "
                          "(WebClient); requests with a body are not mirrored"),
         "mirror.percent": native(),
-        "action.forward": native(),
+        "action.forward": native("a bodiless request reaches the backend framed as Content-Length: 0 (GET, "
+                                 "DELETE) or as chunked with only the last chunk (POST, PUT, PATCH): "
+                                 "the same empty body"),
         "action.forward.weighted": native("Weight route predicate"),
         "protocol.websocket": native("the WebSocket routing filter (an Upgrade request to an http or lb route)"),
         "action.redirect": native(),

@@ -1,7 +1,12 @@
 """skip_reason: a target runner may skip a corpus case only with its capability note."""
 from __future__ import annotations
 
-from edgec.features import FEATURES
+import pytest
+
+from edgec.cases import Case
+from edgec.features import EXERCISED, FEATURES
+from edgec.harness.live import case_features, skip_reason
+from edgec.pipeline import analyse
 from edgec.targets import Target, approximate, native, unsupported
 from tests.conformance import corpus
 
@@ -51,3 +56,84 @@ def test_requires_and_unsupported():
     t = target(**{"action__forward__weighted": unsupported("no split")})
     f = _file("weight")
     assert corpus.skip_reason(t, corpus.edge_of(f), f.cases[0]).startswith("fake cannot build this edge")
+
+
+WHEN_EDGE = """edge "when" {
+  listen http 80
+  upstream u1 { server "127.0.0.1:9001" }
+  route tested {
+    match path prefix "/t" header "X-A" present query "q" ~ "a.*"
+    forward u1
+  }
+  route added {
+    match path prefix "/add"
+    request_header add "X-T" "edge"
+    forward u1
+  }
+  route rw {
+    match path prefix "/rw"
+    rewrite prefix "/rw" "/new"
+    forward u1
+  }
+  route back {
+    match path prefix "/back"
+    redirect prefix "/new"
+  }
+  route away {
+    match path prefix "/away"
+    redirect host "other.example"
+  }
+  route fixed {
+    match path prefix "/fixed"
+    respond 200 "ok"
+  }
+  route rest {
+    match path prefix "/"
+    forward u1
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("feature, when, exercised, not_exercised", [
+    ("request.host.spelling", "location_takes_host", ("/back/x", "EDGE.test.", ()), ("/away/x", "EDGE.test.", ())),
+    ("request.host.spelling", "location_takes_host", ("/back/x", "EDGE.test.", ()), ("/x", "EDGE.test.", ())),
+    ("request.query.bare", "path_goes_on", ("/x?", "edge.test", ()), ("/fixed?", "edge.test", ())),
+    ("request.query.bare", "path_rebuilt", ("/rw/x?", "edge.test", ()), ("/x?", "edge.test", ())),
+    ("request.query.bare", "path_rebuilt", ("/back/x?", "edge.test", ()), ("/x?", "edge.test", ())),
+    ("request.header.underscore", "forwarded", ("/x", "edge.test", (("X_A", "1"),)),
+     ("/fixed", "edge.test", (("X_A", "1"),))),
+    ("request.header.repeated", "repeated_header_tested", ("/t?q=a", "edge.test", (("X-A", "1"), ("x-a", "2"))),
+     ("/x", "edge.test", (("X-A", "1"), ("X-A", "2")))),
+    ("request.header.repeated", "repeated_header_added", ("/add", "edge.test", (("X-T", "1"), ("X-T", "2"))),
+     ("/add", "edge.test", (("X-B", "1"), ("X-B", "2")))),
+    ("match.header.present", "empty_header_tested", ("/t?q=a", "edge.test", (("X-A", ""),)),
+     ("/t?q=a", "edge.test", (("X-A", "1"),))),
+    ("request.header.empty", "empty_header_joined", ("/x", "edge.test", (("X-A", ""), ("X-A", "1"))),
+     ("/x", "edge.test", (("X-A", ""),))),
+    ("request.header.empty", "empty_header_added", ("/add", "edge.test", (("X-T", ""),)),
+     ("/x", "edge.test", (("X-A", ""), ("X-A", "1")))),
+    ("match.query.regex", "query_escaped", ("/t?q=a%20", "edge.test", (("X-A", "1"),)),
+     ("/t?q=ab", "edge.test", (("X-A", "1"),))),
+])
+def test_a_row_approximate_only_when_skips_only_those_requests(feature, when, exercised, not_exercised):
+    """A row with `when` excuses only the requests on which its difference can show; the
+    same feature without `when` excuses both."""
+    edge = analyse(WHEN_EDGE, "when.edge").edge
+    yes, no = (Case("c", "GET", url, host, headers, None, {}) for url, host, headers in (exercised, not_exercised))
+    narrow = target(**{feature.replace(".", "__"): approximate("differs", when=when)})
+    broad = target(**{feature.replace(".", "__"): approximate("differs")})
+    assert feature in case_features(edge, yes) and feature in case_features(edge, no)
+    assert skip_reason(narrow, edge, yes) == f"fake: {feature} is approximate: differs"
+    assert skip_reason(narrow, edge, no) is None
+    assert skip_reason(broad, edge, no) is not None
+
+
+def test_every_when_names_a_condition_of_an_approximate_row():
+    from edgec.targets import APPROXIMATE, get, names
+    for name in names():
+        t = get(name)
+        for table in (t.capabilities, *t.profiles.values()):
+            for feature, cap in table.items():
+                if cap.when is not None:
+                    assert cap.when in EXERCISED and cap.level == APPROXIMATE, (name, feature)
