@@ -50,7 +50,7 @@ def _request_id(given: bytes | None) -> bytes:
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
@@ -641,6 +641,7 @@ class Exchange:
                 self.upstream.breaker.leave()
             return self.error(502, "no server available")
         self.state = state
+        self.attempt_t0 = time.monotonic()
         state.active += 1
         self.tries += 1
         self.tried.append(state)
@@ -831,8 +832,10 @@ class Exchange:
         if state is not None:
             self._let_go(state)
             passive = self.upstream.ir.passive
+            now = time.monotonic()
+            self.gw.metrics.upstream_answered(self.upstream.ir.name, now - self.attempt_t0)
             if self.status in passive.statuses:  # an answer the upstream counts as the server failing
-                state.failed(passive, time.monotonic())
+                state.failed(passive, now)
                 self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
             else:
                 state.succeeded()

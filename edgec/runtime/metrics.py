@@ -17,24 +17,28 @@ class Counts:
     def __init__(self):
         self.requests: dict[tuple[str, int], int] = {}
         self.latency: dict[str, list] = {}  # route → [bucket counts..., +Inf count, sum]
+        self.upstream_latency: dict[str, list] = {}  # upstream → the same, per attempt answered
         self.upstream_failures: dict[tuple[str, str], int] = {}
 
     def counts(self) -> dict:
         return {"requests": [[route, status, n] for (route, status), n in self.requests.items()],
                 "latency": {route: list(h) for route, h in self.latency.items()},
+                "upstream_latency": {up: list(h) for up, h in self.upstream_latency.items()},
                 "failures": [[up, server, n] for (up, server), n in self.upstream_failures.items()]}
 
     def add(self, counts: dict) -> None:
         for route, status, n in counts["requests"]:
             key = (route, status)
             self.requests[key] = self.requests.get(key, 0) + n
-        for route, h in counts["latency"].items():
-            mine = self.latency.get(route)
-            if mine is None:
-                self.latency[route] = list(h)
-            else:
-                for i, n in enumerate(h):
-                    mine[i] += n
+        # a worker started before upstream_latency existed publishes none
+        for mine, theirs in ((self.latency, counts["latency"]),
+                             (self.upstream_latency, counts.get("upstream_latency", {}))):
+            for key, h in theirs.items():
+                if key not in mine:
+                    mine[key] = list(h)
+                else:
+                    for i, n in enumerate(h):
+                        mine[key][i] += n
         for up, server, n in counts["failures"]:
             key = (up, server)
             self.upstream_failures[key] = self.upstream_failures.get(key, 0) + n
@@ -52,11 +56,11 @@ class Metrics(Counts):
     def observe(self, route: str, status: int, seconds: float) -> None:
         key = (route, status)
         self.requests[key] = self.requests.get(key, 0) + 1
-        h = self.latency.get(route)
-        if h is None:
-            h = self.latency[route] = [0] * (len(BUCKETS) + 1) + [0.0]
-        h[bisect.bisect_left(BUCKETS, seconds)] += 1
-        h[-1] += seconds
+        _bump(self.latency, route, seconds)
+
+    def upstream_answered(self, upstream: str, seconds: float) -> None:
+        """An attempt's time, from asking for a connection to the end of the server's answer."""
+        _bump(self.upstream_latency, upstream, seconds)
 
     def upstream_failed(self, upstream: str, server: str) -> None:
         key = (upstream, server)
@@ -108,23 +112,19 @@ class Metrics(Counts):
         return total, up
 
     def collect(self):
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
         counts, up = self._totals() if self.shared is not None else (self, self._up())
         c = CounterMetricFamily("edge_requests", "Requests answered, by route and status",
                                 labels=["route", "status"])
         for (route, status), n in sorted(counts.requests.items()):
             c.add_metric([route, str(status)], n)
         yield c
-        h = HistogramMetricFamily("edge_request_duration_seconds", "Time from request head to response end",
-                                  labels=["route"])
-        for route, latency in sorted(counts.latency.items()):
-            cumulative, buckets = 0, []
-            for bound, n in zip((*map(str, BUCKETS), "+Inf"), latency[:-1]):
-                cumulative += n
-                buckets.append((bound, cumulative))
-            h.add_metric([route], buckets, latency[-1])
-        yield h
-        f = CounterMetricFamily("edge_upstream_failures", "Failed attempts (connect, reset, timeout) by server",
+        yield _histogram("edge_request_duration_seconds", "Time from request head to response end", "route",
+                         counts.latency)
+        yield _histogram("edge_upstream_duration_seconds",
+                         "Time of an attempt answered by a server, from asking for a connection to the answer's end",
+                         "upstream", counts.upstream_latency)
+        f = CounterMetricFamily("edge_upstream_failures", "Failed attempts (connect, reset, timeout, answers passive ... on counts) by server",
                                 labels=["upstream", "server"])
         for (upstream, server), n in sorted(counts.upstream_failures.items()):
             f.add_metric([upstream, server], n)
@@ -146,3 +146,23 @@ class Metrics(Counts):
     def render(self) -> bytes:
         from prometheus_client import generate_latest
         return generate_latest(self.registry())
+
+
+def _bump(histograms: dict[str, list], key: str, seconds: float) -> None:
+    h = histograms.get(key)
+    if h is None:
+        h = histograms[key] = [0] * (len(BUCKETS) + 1) + [0.0]
+    h[bisect.bisect_left(BUCKETS, seconds)] += 1
+    h[-1] += seconds
+
+
+def _histogram(name: str, text: str, label: str, histograms: dict[str, list]):
+    from prometheus_client.core import HistogramMetricFamily
+    out = HistogramMetricFamily(name, text, labels=[label])
+    for key, h in sorted(histograms.items()):
+        cumulative, buckets = 0, []
+        for bound, n in zip((*map(str, BUCKETS), "+Inf"), h[:-1]):
+            cumulative += n
+            buckets.append((bound, cumulative))
+        out.add_metric([key], buckets, h[-1])
+    return out

@@ -64,6 +64,7 @@ def test_metrics_and_json_access_log(tmp_path, echo_servers):
         assert 'edge_requests_total{route="",status="404"} 1.0' in text
         assert 'edge_request_duration_seconds_count{route="api"} 3.0' in text
         assert 'edge_request_duration_seconds_bucket{le="+Inf",route="api"} 3.0' in text
+        assert 'edge_upstream_duration_seconds_count{upstream="a"} 3.0' in text  # the 404 reached none
         assert f'edge_upstream_up{{server="{echo.address}",upstream="a"}} 1.0' in text
         assert _until(lambda: log.exists() and len(log.read_text().splitlines()) == 5)
         lines = [json.loads(x) for x in log.read_text().splitlines()]
