@@ -20,6 +20,8 @@ REQUEST_FEATURES: dict[str, str] = {
                                  "character that needs none): what the backend receives",
     "request.path.unsafe_characters": "raw ASCII characters RFC 3986 leaves out of a path "
                                       "(| { } [ ] < > ^ \\ \" and backtick): passed on as sent",
+    "request.path.trailing_slash": "a path below '/' that ends in '/' (an empty last segment): the route it "
+                                   "selects",
     "request.query.bare": "a target ending in a bare '?' (an empty query): where it goes on",
     "request.host.spelling": "a Host with upper-case letters or a trailing dot: the host of a redirect's Location",
     "request.target.non_ascii": "a raw byte over 0x7f in the request target: answered 400",

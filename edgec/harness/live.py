@@ -139,6 +139,8 @@ def request_features(req) -> set[str]:
         out.add("request.path.unnormalised")
     if any(c in _UNSAFE for c in req.path):
         out.add("request.path.unsafe_characters")
+    if req.path != "/" and req.path.endswith("/"):
+        out.add("request.path.trailing_slash")
     if req.bare_query:
         out.add("request.query.bare")
     spelled = req.host.rsplit(":", 1)[0] if ":" in req.host and not req.host.endswith("]") else req.host

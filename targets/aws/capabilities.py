@@ -129,6 +129,7 @@ CAPABILITIES = {
                                    "a previous hop's value"),
     "request.path.unnormalised": native(),
     "request.path.unsafe_characters": native(),
+    "request.path.trailing_slash": native(),
     "request.query.bare": approximate("the load balancer forwards and redirects to the path and the query it "
                                       "parsed: an empty query leaves no bare '?' behind", when="path_goes_on"),
     "request.host.spelling": native(),
@@ -176,6 +177,12 @@ GATEWAY = {
                         "API Gateway answers every preflight itself"),
     "timeout.request": approximate("the integration timeout of the route (50 ms to 30 s): API Gateway answers "
                                    "504 after it; the load balancer's idle timeout still applies behind it"),
+    "request.path.trailing_slash": approximate("AWS documents that a greedy path variable {proxy+} \"catches all "
+                                               "child resources of a route\" and that a literal route matches its "
+                                               "path exactly, but not whether a path ending in '/' (an empty last "
+                                               "segment, as in /api/) is a child of /api, matches /api, or neither: "
+                                               "which API Gateway route, and so which authorizer and throttling, "
+                                               "such a request meets is not claimed to be decide's"),
     "observability.access_log": approximate("the $default stage writes JSON lines with the other targets' field "
                                             "names to the CloudWatch Logs group log_group of target aws { }; the duration is "
                                             "duration_ms (API Gateway's responseLatency), there is no cache field"),

@@ -148,6 +148,7 @@ CAPABILITIES: dict[str, Capability] = {
     "request.path.unnormalised": approximate(PATH_NOTE),
     "request.path.unsafe_characters": approximate("Envoy's path normalisation %XX-encodes them in the path it "
                                                   "forwards and in a redirect's Location"),
+    "request.path.trailing_slash": native(),
     "request.query.bare": approximate("a bare '?' is kept after a rewritten path and a redirect's new path too "
                                       "(the others send it only with the client's own path)", when="path_rebuilt"),
     "request.host.spelling": approximate("a redirect that names no host keeps the Host as the client spelled it "

@@ -115,6 +115,7 @@ GENERIC: dict[str, Capability] = {
     "trusted_proxies": approximate("how the client address is read is " + IMPL),
     "request.path.unnormalised": approximate("path normalisation, and the path a backend then receives, are " + IMPL),
     "request.path.unsafe_characters": approximate("how characters outside RFC 3986 are passed on is " + IMPL),
+    "request.path.trailing_slash": native(),
     "request.query.bare": approximate("whether a bare '?' goes on is " + IMPL),
     "request.host.spelling": approximate("the host a redirect without a hostname sends is the request's, as the "
                                          "implementation reads it", when="location_takes_host"),

@@ -137,6 +137,7 @@ CAPABILITIES: dict[str, Capability] = {
     "request.path.unnormalised": native("the backend receives $request_uri as sent; a rewritten path or a "
                                         "prefix redirect is built from the normalised $uri"),
     "request.path.unsafe_characters": native(),
+    "request.path.trailing_slash": native(),
     "request.query.bare": native(),
     "request.host.spelling": native("$host is lower-case, without a trailing dot"),
     "request.target.non_ascii": native(),

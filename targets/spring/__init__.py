@@ -33,6 +33,7 @@ class SpringTarget(Target):
         "listener.hsts": native("a WebFilter adding the header to every response over TLS"),
         "request.path.unnormalised": native(),
         "request.path.unsafe_characters": approximate("Spring's URI parsing answers 400"),
+        "request.path.trailing_slash": native(),
         "request.query.bare": approximate("a bare '?' is dropped when the client's own path is forwarded "
                                           "(`/x?` reaches the backend as `/x`) and kept after a prefix "
                                           "redirect's new path", when="path_goes_on"),
