@@ -7,7 +7,7 @@ from edgec import ir
 from edgec.targets import BuildContext, Target, approximate, native, unsupported
 
 from .java import KEYWORDS
-from .routes import MATCHING
+from .routes import MATCHING, bucket_raised
 from .project import SUPPORTED_JWT_ALGORITHMS, VERSIONS, emit_project
 
 # the 4xx and 5xx codes Spring's HttpStatus enum names (RetryConfig.setStatuses takes only those)
@@ -168,6 +168,12 @@ class SpringTarget(Target):
                             "Boot 3's, which edgec writes)", edge.observability.tracing.span,
                             hint="build with -O boot=3")
         for route in edge.routes:
+            at_once = route.rate_limit and bucket_raised(route.rate_limit)
+            if at_once:
+                ctx.approximates(f"rate_limit of route '{route.name}' with burst {route.rate_limit.burst}: Spring's "
+                                 f"RedisRateLimiter refills in whole seconds and needs a bucket of at least a "
+                                 f"second's refill, so up to {at_once} requests are accepted at once",
+                                 route.span, hint=f"write `burst {at_once - 1}` to say what Spring does")
             if route.retry.attempts:
                 odd = [s for s in route.retry.statuses if s not in HTTP_STATUS_ENUM]
                 if odd:

@@ -156,12 +156,22 @@ def token_bucket(rate: ir.RateLimit) -> tuple[int, int, int]:
     `requestedTokens` a request, so count/window_s requests a second is
     replenish/requested with g = gcd(count, window): replenish = count/g,
     requested = window/g (100/min: 5 tokens a second, 3 a request). The bucket holds
-    the burst on top of one request, as many requests' worth of tokens.
+    the burst on top of one request, as many requests' worth of tokens, but never less
+    than a second's refill: RedisRateLimiter refuses a smaller bucket at start-up (it
+    refills in whole seconds), so such a limit takes a second's worth at once
+    (`bucket_raised` says when).
     """
     from math import gcd
     g = gcd(rate.count, rate.window_s)
     replenish, requested = rate.count // g, rate.window_s // g
-    return replenish, (rate.burst + 1) * requested, requested
+    return replenish, max((rate.burst + 1) * requested, replenish), requested
+
+
+def bucket_raised(rate: ir.RateLimit) -> int | None:
+    """The requests Spring accepts at once for a limit whose burst is below a second's
+    refill, else None (see token_bucket)."""
+    _, capacity, requested = token_bucket(rate)
+    return capacity // requested if capacity // requested > rate.burst + 1 else None
 
 
 def http_method(name: str) -> str:

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from edgec import ir
 from edgec.pipeline import analyse
 from edgec.targets.spring.java import string
-from edgec.targets.spring.routes import token_bucket
+from edgec.targets.spring.routes import bucket_raised, token_bucket
 
 from . import harness
 
@@ -56,7 +56,7 @@ def test_yaml_values_stay_literal():
 
 @pytest.mark.parametrize("count, window, burst, expected", [
     (100, 60, 20, (5, 63, 3)),  # 5 tokens/s, 3 a request: 100/min; 21 requests at once
-    (10, 1, 0, (10, 1, 1)),
+    (10, 1, 0, (10, 10, 1)),  # SCG refuses a bucket below a second's refill: 10 at once (warned)
     (1, 3600, 0, (1, 3600, 3600)),
     (7, 60, 2, (7, 180, 60)),
 ])
@@ -64,4 +64,17 @@ def test_token_bucket(count, window, burst, expected):
     replenish, capacity, requested = token_bucket(ir.RateLimit(count, window, ir.RateLimitKey("client_ip"), burst))
     assert (replenish, capacity, requested) == expected
     assert replenish / requested == pytest.approx(count / window)  # the steady rate
-    assert capacity // requested == burst + 1  # requests accepted at once, as the runtime does
+    assert capacity >= replenish  # what RedisRateLimiter.Config asserts at start-up
+    rate = ir.RateLimit(count, window, ir.RateLimitKey("client_ip"), burst)
+    # requests accepted at once: as the runtime does, unless the build warned otherwise
+    assert capacity // requested == (bucket_raised(rate) or burst + 1)
+
+
+def test_a_burst_below_a_seconds_refill_is_warned_at_its_route():
+    from edgec.pipeline import analyse
+    source = ('edge "t" {\n  upstream a {\n    server "127.0.0.1:1"\n  }\n'
+              '  route r {\n    rate_limit 600/min by client_ip burst 4\n    forward a\n  }\n'
+              '  route s {\n    rate_limit 600/min by client_ip burst 9\n    forward a\n  }\n}\n')
+    found = [d for d in analyse(source, "t.edge", targets=("spring",)).diagnostics
+             if d.code == "W402" and "rate_limit" in d.message]
+    assert [(d.line, d.hint) for d in found] == [(5, "write `burst 9` to say what Spring does")]
