@@ -4,7 +4,10 @@ Target runners import this module; README.md in this folder shows how.
 """
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
+import tempfile
 from pathlib import Path
 
 from edgec import ir, routing
@@ -14,7 +17,17 @@ from edgec.harness.live import with_listener_ports as _with_listener_ports
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-TLS_DIR = HERE / "tls"
+
+
+@functools.cache
+def tls_dir() -> Path:
+    """The corpus' TLS listener certificate (cert.pem, key.pem, for edge.test, example.org and the
+    loopback addresses), made once per test process: certificates are never checked in."""
+    from edgec.runtime import devcert
+    directory = Path(tempfile.mkdtemp(prefix="edgec-corpus-tls-"))
+    atexit.register(shutil.rmtree, directory, True)
+    devcert.ensure(ir.Tls(str(directory / "cert.pem"), str(directory / "key.pem")), ["edge.test", "example.org"])
+    return directory
 
 
 def files() -> list[CaseFile]:
@@ -41,8 +54,8 @@ def upstream_names(edge: ir.Edge) -> list[str]:
 
 def with_listener_ports(edge: ir.Edge, ports: dict[int, int], address: str = "127.0.0.1") -> ir.Edge:
     """The edge with its listeners moved to free local ports ({declared port: actual port});
-    TLS listeners get the corpus' test certificate (tests/conformance/tls)."""
-    return _with_listener_ports(edge, ports, address, (str(TLS_DIR / "cert.pem"), str(TLS_DIR / "key.pem")))
+    TLS listeners get the corpus' test certificate (tls_dir)."""
+    return _with_listener_ports(edge, ports, address, (str(tls_dir() / "cert.pem"), str(tls_dir() / "key.pem")))
 
 
 def unnormalised(req: routing.Request) -> bool:

@@ -52,7 +52,7 @@ class Live(Client):
             assert files is not None, [d.message for d in diagnostics]
             self.files = files
             self.warnings = [d for d in diagnostics if d.severity == "warning"]
-            tls = (corpus.TLS_DIR / "cert.pem").read_bytes(), (corpus.TLS_DIR / "key.pem").read_bytes()
+            tls = (corpus.tls_dir() / "cert.pem").read_bytes(), (corpus.tls_dir() / "key.pem").read_bytes()
             admin = self.admin_port = free_port()
             config = self.directory / "envoy.yaml"
             dump = translate(files["manifests.yaml"], self.directory, tls=tls, secrets=self.secrets)

@@ -47,7 +47,7 @@ def test_corpus(casefile, tmp_path):
                                           ports)
         files, diagnostics = build(live, {"impl": "envoy-gateway"})
         assert files is not None, [d.message for d in diagnostics]
-        tls = (corpus.TLS_DIR / "cert.pem").read_bytes(), (corpus.TLS_DIR / "key.pem").read_bytes()
+        tls = (corpus.tls_dir() / "cert.pem").read_bytes(), (corpus.tls_dir() / "key.pem").read_bytes()
         admin_port = free_port()
         config = tmp_path / "envoy.yaml"
         config.write_text(yaml_text.dump([bootstrap(translate(files["manifests.yaml"], tmp_path, tls=tls),

@@ -61,8 +61,8 @@ def apps(built, tmp_path_factory):
             args += harness.listener_args(edge, ports) + harness.server_args(
                 edge, {n: [e.address] for n, e in echoes.items()})
             if any(lst.tls for lst in edge.listeners):
-                args += [f"--spring.ssl.bundle.pem.edge.keystore.certificate={corpus.TLS_DIR / 'cert.pem'}",
-                         f"--spring.ssl.bundle.pem.edge.keystore.private-key={corpus.TLS_DIR / 'key.pem'}"]
+                args += [f"--spring.ssl.bundle.pem.edge.keystore.certificate={corpus.tls_dir() / 'cert.pem'}",
+                         f"--spring.ssl.bundle.pem.edge.keystore.private-key={corpus.tls_dir() / 'key.pem'}"]
             running[f.path] = Running(echoes, ports)
         combined = built[COMBINED]
         assert combined.jar is not None, f"mvn package failed:\n{combined.build_log}"
