@@ -19,8 +19,10 @@ from .test_deploy import write
 
 EDGE = ROOT / "tests" / "aws" / "gateway.edge"
 LOG_GROUP = {"EDGE_AWS_LOG_GROUP": "arn:aws:logs:us-east-1:123456789012:log-group:edge"}
-# the same edge changed: the header mapping of orders and the rate limit gone, a route added
+# the same edge changed: the header mapping of orders, the required scope and the rate limit gone,
+# a route added
 CHANGES = [('    request_header add "X-Via" "edge"\n', ""),
+           ('    require scope "users:write"\n', ""),
            ("    rate_limit 100/min by client_ip burst 20\n", ""),
            ('    response_header set "X-Frame-Options" "DENY"\n', ""),
            ('  route status {\n', '  route health {\n    match path exact "/healthz"\n    respond 200 "up"\n  }\n'
@@ -176,7 +178,11 @@ def test_a_changed_edge_converges_in_place(lifecycle):
     assert after["authorizers"] == before["authorizers"]
     keys = expected_keys(changed_source())
     assert [r["key"] for r in after["routes"]] == sorted(keys)
-    kept = {r["key"]: r["id"] for r in before["routes"]}
+    # a route that no longer requires a scope is made again (an update cannot empty its scopes)
+    kept = {r["key"]: r["id"] for r in before["routes"] if not r["scopes"]}
+    assert len(kept) < len(before["routes"])
+    assert "replacing it: it no longer requires a scope" in lifecycle["change"].stderr
+    assert [r["scopes"] for r in after["routes"]] == [[] for _ in after["routes"]]
     assert all(r["id"] == kept[r["key"]] for r in after["routes"] if r["key"] in kept)
     assert after["integrations"]["edgec route orders"]["parameters"] == {}
     assert after["integrations"]["edgec route orders"]["id"] == before["integrations"]["edgec route orders"]["id"]
