@@ -123,8 +123,9 @@ CAPABILITIES = {
                                          "ALB adds its own X-Amzn-Trace-Id, which its access log records as "
                                          "trace_id"),
     "limits": approximate("ALB has fixed request limits; they cannot be set"),
-    "access": unsupported("edgec builds no IP sets for ALB or WAF yet: keep the addresses out with the load "
-                          "balancer's security group or a WAF web ACL of your own"),
+    "access": approximate("the edge's lists are WAF IP sets (one per list and address family) with web ACL rules "
+                          "that block with 403 (WAF's own body) a denied client and one outside the allow list, "
+                          "by the connection's address; a route's own lists are refused (E410)"),
     "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
                                    "a previous hop's value"),
     "request.path.unnormalised": native(),
@@ -167,6 +168,9 @@ GATEWAY = {
                                           "WAF rule's 429 behind it carries one (see the load balancer's row)"),
     "rate_limit.headers": approximate("API Gateway's stage throttling answers 429 without RateLimit headers; the "
                                       "WAF rule's 429 behind it carries them (see the load balancer's row)"),
+    "access": approximate("the edge's lists are WAF IP sets on the load balancer (see its row), matched against "
+                          "the last X-Forwarded-For address, the one API Gateway appended for the client it saw; a "
+                          "request without that header is in no list"),
     "request_headers.set": native("parameter mapping overwrite:header on the route's integration"),
     "request_headers.add": native("parameter mapping append:header on the route's integration"),
     "request_headers.remove": native("parameter mapping remove:header on the route's integration"),

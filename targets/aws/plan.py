@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from edgec import ir
 from edgec import routing
 
-from . import actions, apigw, waf
+from . import actions, apigw, ipsets, waf
 from .calls import Call, Origin, Ref, Words
 from .conditions import rule_matches
 from .errors import CANNOT, QUOTA, PlanError
@@ -85,6 +85,7 @@ class Teardown:
 
     disassociate: Call
     delete_acl: Call
+    delete_ip_set: Call  # the set named $ip_set_name
     delete_rule: Call
     delete_listener: Call
     delete_target_group: Call
@@ -97,6 +98,9 @@ def _teardown(acl_name: str) -> Teardown:
         Call("wafv2", "DisassociateWebACL", {"ResourceArn": Ref("lb")}, origin),
         Call("wafv2", "DeleteWebACL", {"Name": acl_name, "Scope": "REGIONAL", "Id": Ref("acl_id", WAF_ID),
                                        "LockToken": Ref("acl_lock", WAF_ID)}, origin),
+        Call("wafv2", "DeleteIPSet", {"Name": Ref("ip_set_name", acl_name), "Scope": "REGIONAL",
+                                      "Id": Ref("ip_set_id", ipsets.SET_ID),
+                                      "LockToken": Ref("ip_set_lock", ipsets.SET_ID)}, origin),
         Call("elbv2", "DeleteRule", {"RuleArn": Ref("arn")}, origin),
         Call("elbv2", "DeleteListener", {"ListenerArn": Ref("arn")}, origin),
         Call("elbv2", "DeleteTargetGroup", {"TargetGroupArn": Ref("arn")}, origin),
@@ -116,11 +120,18 @@ class Plan:
     listeners: list[Listener]
     waf: WebAcl | None
     waf_name: str
+    ip_sets: list[ipsets.IpSet]  # created before the web ACL that refers to them
+    ip_set_names: list[str]  # every IP set the edge may own: those not in ip_sets are deleted
     teardown: Teardown
     api_teardown: apigw.ApiTeardown
     api: apigw.HttpApi | None = None  # gateway=apigw: the HTTP API in front of the load balancer
     # gateway=apigw: why rules answer 501 instead of the redirect or response the ALB cannot make
     declined: list[PlanError] = field(default_factory=list)
+
+    @property
+    def stale_ip_set_names(self) -> list[str]:
+        planned = {s.name for s in self.ip_sets}
+        return [n for n in self.ip_set_names if n not in planned]
 
     @property
     def owned_query(self) -> str:
@@ -131,7 +142,7 @@ class Plan:
 
     def calls(self) -> list[Call]:
         t = self.teardown
-        out = [self.lb_create, *self.lb_converge, t.disassociate, t.delete_acl, t.delete_rule, t.delete_listener,
+        out = [self.lb_create, *self.lb_converge, t.disassociate, t.delete_acl, t.delete_ip_set, t.delete_rule, t.delete_listener,
                t.delete_target_group, t.delete_lb]
         for tg in self.target_groups:
             out += [tg.create, tg.modify, tg.attributes, tg.register, tg.tags, tg.delete]
@@ -139,6 +150,8 @@ class Plan:
             out += [lst.create, lst.modify, *([lst.attributes] if lst.attributes else [])]
             for r in lst.rules:
                 out += [r.create, r.modify, r.tags]
+        for s in self.ip_sets:
+            out += [s.create, s.update]
         if self.waf:
             out += [self.waf.create, self.waf.update, self.waf.associate]
         out += self.api_teardown.calls()
@@ -334,10 +347,17 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
     # behind API Gateway a limit per JWT claim is its route throttling alone: WAF cannot read claims
     rate_routes = [r for r in edge.routes if r.rate_limit and not (gateway and r.rate_limit.key.source == "claim")]
     acl_name = waf_name("edgec", edge.name, env)
+    for route in edge.routes:
+        if not route.access.empty:
+            raise PlanError(CANNOT, f"route '{route.name}' has its own allow or deny list; edgec builds the edge's "
+                                    "lists as WAF IP sets but no per-route lists on AWS", route.span,
+                            hint="move the networks to the edge's allow/deny, or serve this route on another target")
     web_acl = None
-    if rate_routes:
-        wrules = [waf.rule(r, i, gateway) for i, r in enumerate(rate_routes)]
-        worigin = Origin("the WAF web ACL", rate_routes[0].span)
+    ip_sets = ipsets.build(edge, env, tags)
+    access_rules = ipsets.rules(ip_sets, gateway)
+    if rate_routes or access_rules:
+        wrules = access_rules + [waf.rule(r, i, gateway) for i, r in enumerate(rate_routes, len(access_rules))]
+        worigin = Origin("the WAF web ACL", rate_routes[0].span if rate_routes else None)
         spec = {"DefaultAction": {"Allow": {}}, "Rules": wrules,
                 "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
                                      "MetricName": acl_name}}
@@ -360,4 +380,5 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
               and (i.key != "vpc" or target_groups)
               and (i.key != "log_group" or (api is not None and api.stage.params.get("AccessLogSettings")))]
     return Plan(edge.name, env, lb_name, needed, defaults, lb_create, lb_converge, target_groups,
-                listeners, web_acl, acl_name, _teardown(acl_name), apigw.teardown(edge), api, declined)
+                listeners, web_acl, acl_name, ip_sets, ipsets.every_name(edge.name, env), _teardown(acl_name),
+                apigw.teardown(edge), api, declined)

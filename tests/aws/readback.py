@@ -34,9 +34,10 @@ def _strip(value):
 
 def state(aws, plan: Plan) -> dict:
     """Everything of this plan's names that exists: load balancer, target groups, listeners,
-    rules, the web ACL and its association."""
+    rules, the web ACL and its association, the IP sets."""
     elbv2, waf = aws.client("elbv2"), aws.client("wafv2")
-    out: dict = {"load_balancers": [], "target_groups": {}, "listeners": {}, "web_acls": [], "association": None}
+    out: dict = {"load_balancers": [], "target_groups": {}, "listeners": {}, "web_acls": [], "association": None,
+                 "ip_sets": {}}
     lbs = [lb for lb in elbv2.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == plan.lb_name]
     names = {tg.name for tg in plan.target_groups}
     tgs = [tg for tg in elbv2.describe_target_groups()["TargetGroups"] if tg["TargetGroupName"] in names]
@@ -76,9 +77,17 @@ def state(aws, plan: Plan) -> dict:
         acl = waf.get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"]).get("WebACL")
         out["association"] = _strip(acl) if acl else None
     out["web_acls"] = [a["Name"] for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == plan.waf_name]
+    for summary in waf.list_ip_sets(Scope="REGIONAL")["IPSets"]:
+        if summary["Name"] in plan.ip_set_names:
+            got = waf.get_ip_set(Name=summary["Name"], Scope="REGIONAL", Id=summary["Id"])["IPSet"]
+            tags = waf.list_tags_for_resource(ResourceARN=got["ARN"])["TagInfoForResource"].get("TagList", [])
+            out["ip_sets"][got["Name"]] = {"arn": got["ARN"], "version": got["IPAddressVersion"],
+                                           "addresses": sorted(got["Addresses"]),
+                                           "tags": {t["Key"]: t["Value"] for t in tags}}
     return out
 
 
 def is_empty(snapshot: dict) -> bool:
     return not (snapshot["load_balancers"] or snapshot["target_groups"] or snapshot["listeners"]
-                or snapshot["web_acls"])
+                or snapshot["web_acls"]
+                or snapshot["ip_sets"])

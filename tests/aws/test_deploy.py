@@ -16,12 +16,15 @@ from .build import build, plan_of
 from .readback import is_empty, state
 
 EDGE = ROOT / "tests" / "aws" / "edges" / "alb.edge"
-# the same edge changed: a route and an upstream gone, servers changed, every rate limit dropped
+# the same edge changed: a route and an upstream gone, servers changed, every rate limit and the
+# allow list dropped, the deny list changed
 CHANGES = [('  route legacy {\n    match path exact "/old"\n    redirect 301 "https://new.example.com/new"\n  }\n', ""),
            ("forward orders 90, orders_v2 10", "forward orders"),
            ('users = ["10.0.1.10:8080", "10.0.1.11:8080"]', 'users = ["10.0.1.12:8080"]'),
            ('    rate_limit 20/min by header "X-Api-Client"\n', ""),
-           ("    rate_limit 100/min by client_ip\n", "")]
+           ("    rate_limit 100/min by client_ip\n", ""),
+           ('  allow "0.0.0.0/0" "2001:db8::/32"\n', ""),
+           ('deny "203.0.113.0/24" "2001:db8:bad::/48"', 'deny "203.0.113.0/25"')]
 
 
 def write(files: dict[str, str], folder):
@@ -140,12 +143,21 @@ def test_the_first_run_builds_what_the_ir_says(lifecycle, aws):
     assert [(w["Name"], w["Statement"]["RateBasedStatement"]["Limit"],
              w["Statement"]["RateBasedStatement"]["EvaluationWindowSec"],
              w["Action"]["Block"]["CustomResponse"]["ResponseCode"],
-             w["Action"]["Block"]["CustomResponse"]["ResponseHeaders"]) for w in acl["Rules"]] == [
+             w["Action"]["Block"]["CustomResponse"]["ResponseHeaders"]) for w in acl["Rules"][2:]] == [
         (f"rate-{r.name}", r.rate_limit.count * 60 // r.rate_limit.window_s, 60, 429,
          [{"Name": "Retry-After", "Value": str(r.rate_limit.retry_after_s)},
           {"Name": "RateLimit-Policy", "Value": f'"{r.name}";q={r.rate_limit.count};w={r.rate_limit.window_s}'},
           {"Name": "RateLimit", "Value": f'"{r.name}";r=0;t={r.rate_limit.retry_after_s}'}]) for r in limited]
-    assert subset(plan.waf.create.params["Rules"], acl["Rules"]) == []
+    arns.update({f"{s.var}_arn": got["ip_sets"][s.name]["arn"] for s in plan.ip_sets})
+    assert subset(resolved(plan.waf.create.params["Rules"], arns), acl["Rules"]) == []
+    assert {n: (s["version"], s["addresses"], s["tags"]) for n, s in got["ip_sets"].items()} == {
+        "edgec-alb-prod-deny-v4": ("IPV4", ["203.0.113.0/24"], lb["tags"]),
+        "edgec-alb-prod-deny-v6": ("IPV6", ["2001:db8:bad::/48"], lb["tags"]),
+        "edgec-alb-prod-allow-v4": ("IPV4", ["0.0.0.0/1", "128.0.0.0/1"], lb["tags"]),
+        "edgec-alb-prod-allow-v6": ("IPV6", ["2001:db8::/32"], lb["tags"])}
+    refused = [(w["Name"], w["Action"]["Block"]["CustomResponse"]["ResponseCode"]) for w in acl["Rules"][:2]]
+    assert refused == [("deny-clients", 403), ("allow-clients", 403)]
+    assert "NotStatement" in acl["Rules"][1]["Statement"]
 
 
 def test_a_second_run_changes_nothing(lifecycle):
@@ -169,7 +181,24 @@ def test_a_changed_edge_converges_in_place(lifecycle):
     assert "legacy" not in [r["route"] for r in https["rules"]]
     [orders] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "orders")]
     assert {r["actions"][0]["TargetGroupArn"] for r in https["rules"] if r["route"] == "orders"} == {orders["arn"]}
-    assert after["association"] is None and after["web_acls"] == []  # no rate limit: no web ACL
+    # the changed deny list updated in place; the allow list and the deny list's IPv6 set gone
+    assert {n: s["addresses"] for n, s in after["ip_sets"].items()} == {"edgec-alb-prod-deny-v4": ["203.0.113.0/25"]}
+    assert after["ip_sets"]["edgec-alb-prod-deny-v4"]["arn"] == before["ip_sets"]["edgec-alb-prod-deny-v4"]["arn"]
+    [acl] = [after["association"]]
+    assert [(w["Name"], w["Statement"]) for w in acl["Rules"]] == [
+        ("deny-clients", {"IPSetReferenceStatement": {"ARN": after["ip_sets"]["edgec-alb-prod-deny-v4"]["arn"]}})]
+
+
+def test_an_edge_without_lists_or_rate_limits_has_no_web_acl(aws, tmp_path):
+    source = changed_source().replace('  deny "203.0.113.0/25"\n', "")
+    folder = write(build(EDGE, "prod", source=source)[1], tmp_path / "plain")
+    plan = plan_of(EDGE, "prod", source=source)
+    try:
+        aws.run(folder / "deploy.sh")
+        after = state(aws, plan)
+        assert after["association"] is None and after["web_acls"] == [] and after["ip_sets"] == {}
+    finally:
+        aws.run(folder / "destroy.sh")
 
 
 def test_destroy_leaves_nothing_and_can_run_again(lifecycle):
@@ -183,7 +212,9 @@ def test_progress_lines_say_what_happens(lifecycle):
     assert "exists; converging" in lifecycle.redeploy.stderr
     assert "deleting rule" in lifecycle.change.stderr
     assert "deleting target group" in lifecycle.change.stderr
-    assert "detaching the web ACL" in lifecycle.change.stderr
+    assert "deleting IP set edgec-alb-prod-allow-v4: the edge no longer has that list" in lifecycle.change.stderr
+    assert "exists; replacing its addresses" in lifecycle.change.stderr
+    assert "deleting IP set edgec-alb-prod-deny-v4: the edge is destroyed" in lifecycle.destroy.stderr
     assert "deleting load balancer" in lifecycle.destroy.stderr
 
 

@@ -553,7 +553,97 @@ while read -r arn; do
   esac
 done <<< "$owned"
 
-# ---- WAF web ACL for the rate limits -------------------------------------------------------
+# ---- WAF IP sets of the edge's client address lists ------------------------------------------
+say 'IP set edgec-alb-prod-deny-v4'
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-alb-prod-deny-v4'"'"'] | [0].[Id, LockToken, ARN]')
+if found "$ip_set"; then
+  read -r ipset_deny_v4_id ipset_deny_v4_lock ipset_deny_v4_arn <<< "$ip_set"
+  say "  exists; replacing its addresses"
+  aws_ wafv2 update-ip-set \
+      --name edgec-alb-prod-deny-v4 \
+      --scope REGIONAL \
+      --id "$ipset_deny_v4_id" \
+      --addresses 203.0.113.0/24 \
+      --lock-token "$ipset_deny_v4_lock" >/dev/null
+else
+  say "  creating"
+  ipset_deny_v4_arn=$(aws_ wafv2 create-ip-set \
+      --name edgec-alb-prod-deny-v4 \
+      --scope REGIONAL \
+      --ip-address-version IPV4 \
+      --addresses 203.0.113.0/24 \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
+      --query Summary.ARN --output text)
+fi
+say 'IP set edgec-alb-prod-deny-v6'
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-alb-prod-deny-v6'"'"'] | [0].[Id, LockToken, ARN]')
+if found "$ip_set"; then
+  read -r ipset_deny_v6_id ipset_deny_v6_lock ipset_deny_v6_arn <<< "$ip_set"
+  say "  exists; replacing its addresses"
+  aws_ wafv2 update-ip-set \
+      --name edgec-alb-prod-deny-v6 \
+      --scope REGIONAL \
+      --id "$ipset_deny_v6_id" \
+      --addresses 2001:db8:bad::/48 \
+      --lock-token "$ipset_deny_v6_lock" >/dev/null
+else
+  say "  creating"
+  ipset_deny_v6_arn=$(aws_ wafv2 create-ip-set \
+      --name edgec-alb-prod-deny-v6 \
+      --scope REGIONAL \
+      --ip-address-version IPV6 \
+      --addresses 2001:db8:bad::/48 \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
+      --query Summary.ARN --output text)
+fi
+say 'IP set edgec-alb-prod-allow-v4'
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-alb-prod-allow-v4'"'"'] | [0].[Id, LockToken, ARN]')
+if found "$ip_set"; then
+  read -r ipset_allow_v4_id ipset_allow_v4_lock ipset_allow_v4_arn <<< "$ip_set"
+  say "  exists; replacing its addresses"
+  aws_ wafv2 update-ip-set \
+      --name edgec-alb-prod-allow-v4 \
+      --scope REGIONAL \
+      --id "$ipset_allow_v4_id" \
+      --addresses 0.0.0.0/1 128.0.0.0/1 \
+      --lock-token "$ipset_allow_v4_lock" >/dev/null
+else
+  say "  creating"
+  ipset_allow_v4_arn=$(aws_ wafv2 create-ip-set \
+      --name edgec-alb-prod-allow-v4 \
+      --scope REGIONAL \
+      --ip-address-version IPV4 \
+      --addresses 0.0.0.0/1 128.0.0.0/1 \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
+      --query Summary.ARN --output text)
+fi
+say 'IP set edgec-alb-prod-allow-v6'
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-alb-prod-allow-v6'"'"'] | [0].[Id, LockToken, ARN]')
+if found "$ip_set"; then
+  read -r ipset_allow_v6_id ipset_allow_v6_lock ipset_allow_v6_arn <<< "$ip_set"
+  say "  exists; replacing its addresses"
+  aws_ wafv2 update-ip-set \
+      --name edgec-alb-prod-allow-v6 \
+      --scope REGIONAL \
+      --id "$ipset_allow_v6_id" \
+      --addresses 2001:db8::/32 \
+      --lock-token "$ipset_allow_v6_lock" >/dev/null
+else
+  say "  creating"
+  ipset_allow_v6_arn=$(aws_ wafv2 create-ip-set \
+      --name edgec-alb-prod-allow-v6 \
+      --scope REGIONAL \
+      --ip-address-version IPV6 \
+      --addresses 2001:db8::/32 \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
+      --query Summary.ARN --output text)
+fi
+
+# ---- WAF web ACL for the rate limits and address lists ----------------------------------------
 say 'web ACL edgec-alb-prod'
 acl=$(aws_ wafv2 list-web-acls --scope REGIONAL --output text \
   --query 'WebACLs[?Name=='"'"'edgec-alb-prod'"'"'] | [0].[Id, LockToken, ARN]')
@@ -572,7 +662,7 @@ if found "$acl_id"; then
       --id "$acl_id" \
       --lock-token "$acl_lock" \
       --default-action '{"Allow":{}}' \
-      --rules '[{"Name":"rate-users","Priority":0,"Statement":{"RateBasedStatement":{"Limit":100,"EvaluationWindowSec":60,"AggregateKeyType":"IP","ScopeDownStatement":{"AndStatement":{"Statements":[{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/api/v1/users","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/api/v1/users/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}},{"ByteMatchStatement":{"SearchString":"api.example.com","FieldToMatch":{"SingleHeader":{"Name":"host"}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"LOWERCASE"}]}},{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"GET","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"POST","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"1"},{"Name":"RateLimit-Policy","Value":"\"users\";q=100;w=60"},{"Name":"RateLimit","Value":"\"users\";r=0;t=1"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-users"}},{"Name":"rate-admin","Priority":1,"Statement":{"RateBasedStatement":{"Limit":20,"EvaluationWindowSec":60,"AggregateKeyType":"CUSTOM_KEYS","CustomKeys":[{"Header":{"Name":"X-Api-Client","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}],"ScopeDownStatement":{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/admin","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/admin/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"3"},{"Name":"RateLimit-Policy","Value":"\"admin\";q=20;w=60"},{"Name":"RateLimit","Value":"\"admin\";r=0;t=3"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-admin"}}]' \
+      --rules '[{"Name":"deny-clients","Priority":0,"Statement":{"OrStatement":{"Statements":[{"IPSetReferenceStatement":{"ARN":"'"$ipset_deny_v4_arn"'"}},{"IPSetReferenceStatement":{"ARN":"'"$ipset_deny_v6_arn"'"}}]}},"Action":{"Block":{"CustomResponse":{"ResponseCode":403}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"deny-clients"}},{"Name":"allow-clients","Priority":1,"Statement":{"NotStatement":{"Statement":{"OrStatement":{"Statements":[{"IPSetReferenceStatement":{"ARN":"'"$ipset_allow_v4_arn"'"}},{"IPSetReferenceStatement":{"ARN":"'"$ipset_allow_v6_arn"'"}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":403}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"allow-clients"}},{"Name":"rate-users","Priority":2,"Statement":{"RateBasedStatement":{"Limit":100,"EvaluationWindowSec":60,"AggregateKeyType":"IP","ScopeDownStatement":{"AndStatement":{"Statements":[{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/api/v1/users","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/api/v1/users/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}},{"ByteMatchStatement":{"SearchString":"api.example.com","FieldToMatch":{"SingleHeader":{"Name":"host"}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"LOWERCASE"}]}},{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"GET","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"POST","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"1"},{"Name":"RateLimit-Policy","Value":"\"users\";q=100;w=60"},{"Name":"RateLimit","Value":"\"users\";r=0;t=1"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-users"}},{"Name":"rate-admin","Priority":3,"Statement":{"RateBasedStatement":{"Limit":20,"EvaluationWindowSec":60,"AggregateKeyType":"CUSTOM_KEYS","CustomKeys":[{"Header":{"Name":"X-Api-Client","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}],"ScopeDownStatement":{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/admin","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/admin/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"3"},{"Name":"RateLimit-Policy","Value":"\"admin\";q=20;w=60"},{"Name":"RateLimit","Value":"\"admin\";r=0;t=3"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-admin"}}]' \
       --visibility-config '{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"edgec-alb-prod"}' >/dev/null
 else
   say "  creating"
@@ -580,7 +670,7 @@ else
     --name edgec-alb-prod \
     --scope REGIONAL \
     --default-action '{"Allow":{}}' \
-    --rules '[{"Name":"rate-users","Priority":0,"Statement":{"RateBasedStatement":{"Limit":100,"EvaluationWindowSec":60,"AggregateKeyType":"IP","ScopeDownStatement":{"AndStatement":{"Statements":[{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/api/v1/users","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/api/v1/users/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}},{"ByteMatchStatement":{"SearchString":"api.example.com","FieldToMatch":{"SingleHeader":{"Name":"host"}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"LOWERCASE"}]}},{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"GET","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"POST","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"1"},{"Name":"RateLimit-Policy","Value":"\"users\";q=100;w=60"},{"Name":"RateLimit","Value":"\"users\";r=0;t=1"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-users"}},{"Name":"rate-admin","Priority":1,"Statement":{"RateBasedStatement":{"Limit":20,"EvaluationWindowSec":60,"AggregateKeyType":"CUSTOM_KEYS","CustomKeys":[{"Header":{"Name":"X-Api-Client","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}],"ScopeDownStatement":{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/admin","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/admin/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"3"},{"Name":"RateLimit-Policy","Value":"\"admin\";q=20;w=60"},{"Name":"RateLimit","Value":"\"admin\";r=0;t=3"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-admin"}}]' \
+    --rules '[{"Name":"deny-clients","Priority":0,"Statement":{"OrStatement":{"Statements":[{"IPSetReferenceStatement":{"ARN":"'"$ipset_deny_v4_arn"'"}},{"IPSetReferenceStatement":{"ARN":"'"$ipset_deny_v6_arn"'"}}]}},"Action":{"Block":{"CustomResponse":{"ResponseCode":403}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"deny-clients"}},{"Name":"allow-clients","Priority":1,"Statement":{"NotStatement":{"Statement":{"OrStatement":{"Statements":[{"IPSetReferenceStatement":{"ARN":"'"$ipset_allow_v4_arn"'"}},{"IPSetReferenceStatement":{"ARN":"'"$ipset_allow_v6_arn"'"}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":403}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"allow-clients"}},{"Name":"rate-users","Priority":2,"Statement":{"RateBasedStatement":{"Limit":100,"EvaluationWindowSec":60,"AggregateKeyType":"IP","ScopeDownStatement":{"AndStatement":{"Statements":[{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/api/v1/users","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/api/v1/users/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}},{"ByteMatchStatement":{"SearchString":"api.example.com","FieldToMatch":{"SingleHeader":{"Name":"host"}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"LOWERCASE"}]}},{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"GET","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"POST","FieldToMatch":{"Method":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"1"},{"Name":"RateLimit-Policy","Value":"\"users\";q=100;w=60"},{"Name":"RateLimit","Value":"\"users\";r=0;t=1"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-users"}},{"Name":"rate-admin","Priority":3,"Statement":{"RateBasedStatement":{"Limit":20,"EvaluationWindowSec":60,"AggregateKeyType":"CUSTOM_KEYS","CustomKeys":[{"Header":{"Name":"X-Api-Client","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}],"ScopeDownStatement":{"OrStatement":{"Statements":[{"ByteMatchStatement":{"SearchString":"/admin","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"EXACTLY","TextTransformations":[{"Priority":0,"Type":"NONE"}]}},{"ByteMatchStatement":{"SearchString":"/admin/","FieldToMatch":{"UriPath":{}},"PositionalConstraint":"STARTS_WITH","TextTransformations":[{"Priority":0,"Type":"NONE"}]}}]}}}},"Action":{"Block":{"CustomResponse":{"ResponseCode":429,"ResponseHeaders":[{"Name":"Retry-After","Value":"3"},{"Name":"RateLimit-Policy","Value":"\"admin\";q=20;w=60"},{"Name":"RateLimit","Value":"\"admin\";r=0;t=3"}]}}},"VisibilityConfig":{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"rate-admin"}}]' \
     --visibility-config '{"SampledRequestsEnabled":true,"CloudWatchMetricsEnabled":true,"MetricName":"edgec-alb-prod"}' \
     --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"}]' \
     --query Summary.ARN --output text)

@@ -497,7 +497,8 @@ while read -r arn; do
   esac
 done <<< "$owned"
 
-# ---- WAF web ACL for the rate limits -------------------------------------------------------
+
+# ---- WAF web ACL for the rate limits and address lists ----------------------------------------
 say 'web ACL edgec-secure-prod'
 acl=$(aws_ wafv2 list-web-acls --scope REGIONAL --output text \
   --query 'WebACLs[?Name=='"'"'edgec-secure-prod'"'"'] | [0].[Id, LockToken, ARN]')
@@ -507,17 +508,65 @@ if found "$acl"; then
 fi
 associated=$(aws_ wafv2 get-web-acl-for-resource --resource-arn "$lb" --query 'WebACL.ARN' --output text)
 if found "$associated"; then
-  say "  no route has a rate limit; detaching the web ACL"
+  say "  no rate limit and no address list; detaching the web ACL"
   aws_ wafv2 disassociate-web-acl \
       --resource-arn "$lb" >/dev/null
 fi
 if found "$acl_id"; then
-  say "  no route has a rate limit; deleting it"
+  say "  no rate limit and no address list; deleting it"
   aws_ wafv2 delete-web-acl \
       --name edgec-secure-prod \
       --scope REGIONAL \
       --id "$acl_id" \
       --lock-token "$acl_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-deny-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-deny-v4: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-deny-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-deny-v6: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-allow-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-allow-v4: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-allow-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-allow-v6: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
 fi
 
 # an earlier build with -O gateway=apigw may have put an HTTP API in front: this one has none

@@ -121,6 +121,54 @@ if found "$acl"; then
       --id "$acl_id" \
       --lock-token "$acl_lock" >/dev/null
 fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-deny-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-deny-v4: the edge is destroyed'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-deny-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-deny-v6: the edge is destroyed'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-allow-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-allow-v4: the edge is destroyed'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-secure-prod-allow-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-secure-prod-allow-v6: the edge is destroyed'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
 
 # ---- rules and listeners ----------------------------------------------------------------------
 if found "$lb"; then

@@ -509,7 +509,8 @@ while read -r arn; do
   esac
 done <<< "$owned"
 
-# ---- WAF web ACL for the rate limits -------------------------------------------------------
+
+# ---- WAF web ACL for the rate limits and address lists ----------------------------------------
 say 'web ACL edgec-storefront-dev'
 acl=$(aws_ wafv2 list-web-acls --scope REGIONAL --output text \
   --query 'WebACLs[?Name=='"'"'edgec-storefront-dev'"'"'] | [0].[Id, LockToken, ARN]')
@@ -557,6 +558,54 @@ if [ "$associated" != "$acl_arn" ]; then
     say "  WAF does not know the load balancer yet; retrying in $((attempt * 5)) s"
     sleep "$((attempt * 5))"
   done
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-storefront-dev-deny-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-storefront-dev-deny-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-storefront-dev-deny-v4: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-storefront-dev-deny-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-storefront-dev-deny-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-storefront-dev-deny-v6: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-storefront-dev-allow-v4'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-storefront-dev-allow-v4
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-storefront-dev-allow-v4: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
+fi
+ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+  --query 'IPSets[?Name=='"'"'edgec-storefront-dev-allow-v6'"'"'] | [0].[Id, LockToken]')
+if found "$ip_set"; then
+  ip_set_name=edgec-storefront-dev-allow-v6
+  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  say 'deleting IP set edgec-storefront-dev-allow-v6: the edge no longer has that list'
+  aws_ wafv2 delete-ip-set \
+      --name "$ip_set_name" \
+      --scope REGIONAL \
+      --id "$ip_set_id" \
+      --lock-token "$ip_set_lock" >/dev/null
 fi
 
 # an earlier build with -O gateway=apigw may have put an HTTP API in front: this one has none
