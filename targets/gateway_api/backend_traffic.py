@@ -80,7 +80,7 @@ def _spec(edge: ir.Edge, route: ir.Route) -> Plan:
 def _cluster(up: ir.Upstream) -> tuple:
     """What of an upstream the rule's cluster takes."""
     return (up.balance, up.hash_key, up.health, up.passive, up.sticky, up.timeouts.connect_ms,
-            up.keepalive.idle_timeout_ms)
+            up.keepalive.idle_timeout_ms, up.circuit_breaker)
 
 
 def _cluster_plan(up: ir.Upstream) -> Plan:
@@ -93,6 +93,12 @@ def _cluster_plan(up: ir.Upstream) -> Plan:
     if health:
         health["panicThreshold"] = 0  # with every server out, none is tried (routing answers 502)
         out["healthCheck"] = health
+    if up.circuit_breaker:
+        cb = up.circuit_breaker
+        # one request per HTTP/1.1 connection bounds the requests by the connections and the
+        # queue: maxParallelRequests (default 1024) must not bind first
+        out["circuitBreaker"] = {"maxConnections": cb.max_connections, "maxPendingRequests": cb.max_pending,
+                                 "maxParallelRequests": cb.max_connections + cb.max_pending}
     out["timeout"] = {"tcp": {"connectTimeout": duration(up.timeouts.connect_ms)},
                       "http": {"connectionIdleTimeout": duration(up.keepalive.idle_timeout_ms)}}
     return out

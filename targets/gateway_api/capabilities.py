@@ -182,6 +182,10 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                                          "were probed about once a minute here, not at the interval"),
     "upstream.passive_check": native("healthCheck.passive: max_fails consecutive connect failures, timeouts or "
                                      "resets eject a server for fail_timeout (statuses never do)"),
+    "upstream.circuit_breaker": approximate("BackendTrafficPolicy circuitBreaker (maxConnections, "
+                                            "maxPendingRequests, 503) on each rule's cluster, in each Envoy: Envoy "
+                                            "counts idle keep-alive connections against maxConnections too, and a "
+                                            "request waiting for a new connection to open as pending"),
     "upstream.sticky_cookie": approximate("ConsistentHash Cookie with the cookie's ttl: Envoy sets a hash cookie "
                                           "when the request has none, so the server is the hash's choice, and a "
                                           "server leaving or joining the pool moves some sessions"),

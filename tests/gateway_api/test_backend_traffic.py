@@ -3,7 +3,11 @@ per client and per header value with Retry-After, retries, active health checks,
 after failures, balancing by a cookie."""
 from __future__ import annotations
 
+from edgec.harness.driver import send
 from edgec.harness.processes import wait_until
+from tests.support import at_once
+
+from .support import validate
 
 
 def test_rate_limits_per_client_and_per_header_value(envoy_gateway):
@@ -118,3 +122,25 @@ def test_each_match_of_a_route_counts_on_its_own(envoy_gateway):
       route two { match path prefix "/a" match path prefix "/b" rate_limit 1/min forward app }
     }''')
     assert [gw.get(p).status for p in ("/a", "/a", "/b", "/b")] == [200, 429, 200, 429]
+
+
+def test_circuit_breaker_refuses_what_does_not_fit(envoy_gateway, crd_dir, tmp_path):
+    gw = envoy_gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" circuit_breaker max_connections 2 max_pending 2 }
+      route r { forward app }
+    }''')
+    (tmp_path / "manifests.yaml").write_text(gw.files["manifests.yaml"], encoding="utf-8")
+    verdict = validate(tmp_path / "manifests.yaml", crd_dir)
+    assert verdict["ok"], verdict["output"]
+    answers = at_once.statuses(gw.ports[8080], 8, "/slow?delay=1")
+    served, refused = answers.count(200), answers.count(503)
+    # two connections and two places in the queue at most (Envoy also counts a request waiting
+    # for a new connection to open as pending, so fewer may be served: the capability row)
+    assert 2 <= served <= 4 and served + refused == 8, answers
+    assert len(gw.echoes["app"].requests) == served
+    # Envoy's own count of what the rule cluster's circuit breaker refused
+    stats = send("http", "127.0.0.1", gw.admin_port, "GET", "/stats?filter=upstream_rq_pending_overflow$",
+                 [("Host", "admin")]).body.decode()
+    counts = [int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if line.startswith("cluster.httproute")]
+    assert sum(counts) == refused, stats
