@@ -125,7 +125,10 @@ CAPABILITIES = {
     "limits": approximate("ALB has fixed request limits; they cannot be set"),
     "access": approximate("the edge's lists are WAF IP sets (one per list and address family) with web ACL rules "
                           "that block with 403 (WAF's own body) a denied client and one outside the allow list, "
-                          "by the connection's address; a route's own lists are refused (E410)"),
+                          "by the connection's address; a route's own lists are source-ip conditions of its "
+                          "listener rules, a 403 fixed-response rule before the route's for a denied client and "
+                          "after them for one outside the allow list (each network chunk of three is one more "
+                          "rule against the 100-rule quota)"),
     "trusted_proxies": unsupported("ALB appends the client address to X-Forwarded-For and never trusts "
                                    "a previous hop's value"),
     "request.path.unnormalised": native(),
@@ -170,7 +173,8 @@ GATEWAY = {
                                       "WAF rule's 429 behind it carries them (see the load balancer's row)"),
     "access": approximate("the edge's lists are WAF IP sets on the load balancer (see its row), matched against "
                           "the last X-Forwarded-For address, the one API Gateway appended for the client it saw; a "
-                          "request without that header is in no list"),
+                          "request without that header is in no list; a route's own lists are refused (E410): "
+                          "the load balancer's source-ip is API Gateway's"),
     "request_headers.set": native("parameter mapping overwrite:header on the route's integration"),
     "request_headers.add": native("parameter mapping append:header on the route's integration"),
     "request_headers.remove": native("parameter mapping remove:header on the route's integration"),

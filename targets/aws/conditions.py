@@ -156,6 +156,18 @@ def rule_matches(match: ir.Match, span, split_paths: bool) -> list[RuleMatch]:
     return out
 
 
+def from_sources(conditions: tuple[dict, ...], networks: tuple[str, ...], span) -> list[tuple[dict, ...]]:
+    """`conditions` narrowed to clients in `networks`: one rule per chunk of networks that
+    fits beside them (a rule holds one source-ip condition)."""
+    room = min(MAX_VALUES_PER_CONDITION, MAX_VALUES_PER_RULE - sum(len(_values(c)) for c in conditions))
+    if room < 1:
+        raise PlanError(QUOTA, f"this match leaves no room for a source-ip condition within ALB's "
+                               f"{MAX_VALUES_PER_RULE} match evaluations per rule", span,
+                        hint="split the match into several `match` lines")
+    return [conditions + ({"Field": "source-ip", "SourceIpConfig": {"Values": list(chunk)}},)
+            for chunk in _chunks(networks, room)]
+
+
 def _values(cond: dict) -> list[str]:
     for key, config in cond.items():
         if key.endswith("Config"):

@@ -15,7 +15,7 @@ from edgec import routing
 
 from . import actions, apigw, ipsets, waf
 from .calls import Call, Origin, Ref, Words
-from .conditions import rule_matches
+from .conditions import from_sources, rule_matches
 from .errors import CANNOT, QUOTA, PlanError
 from .names import elb_name, jmespath_literal, waf_name
 from .settings import INPUTS, is_ipv4, targets_environ
@@ -23,6 +23,8 @@ from .settings import INPUTS, is_ipv4, targets_environ
 MAX_RULES = 100
 NOT_FOUND = {"Type": "fixed-response",
              "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain", "MessageBody": "not found"}}
+FORBIDDEN = {"Type": "fixed-response",
+             "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain", "MessageBody": "forbidden"}}
 # behind API Gateway, a route AWS cannot serve (aggregate) keeps its place in the rules and says so
 NOT_BUILT = {"Type": "fixed-response", "FixedResponseConfig": {
     "StatusCode": "501", "ContentType": "text/plain", "MessageBody": "not implemented on this deployment"}}
@@ -247,6 +249,41 @@ def _transforms(route: ir.Route, piece) -> list[dict]:
     return out
 
 
+def _guarded(route: ir.Route, conditions: tuple[dict, ...], acts: list[dict], transforms: list[dict],
+             span, gateway: bool) -> list[tuple[tuple[dict, ...], list[dict], list[dict]]]:
+    """The rules of one rule match with the route's own address lists, in priority order:
+    a denied client is answered 403, then a client of the allow list gets the route's
+    actions, and 403 answers the rest (a request refused by both lists is refused either way)."""
+    if gateway and not route.access.empty:
+        # the load balancer's connections come from API Gateway's VPC link, not from clients
+        raise PlanError(CANNOT, f"route '{route.name}' has its own allow or deny list, which a load balancer "
+                                "behind API Gateway cannot test: its source-ip is API Gateway's", route.span,
+                        hint="move the networks to the edge's allow/deny (a WAF IP set), or build without "
+                             "-O gateway=apigw")
+    out = [(c, [FORBIDDEN], []) for c in (from_sources(conditions, route.access.deny, span)
+                                          if route.access.deny else [])]
+    if not route.access.allow:
+        return out + [(conditions, acts, transforms)]
+    return out + [(c, acts, transforms) for c in from_sources(conditions, route.access.allow, span)] + [
+        (conditions, [FORBIDDEN], [])]
+
+
+def _rule(priority: int, route: ir.Route, listener: Listener, conditions: tuple[dict, ...], acts: list[dict],
+          transforms: list[dict], tags: list[dict], span) -> Rule:
+    origin = Origin(f"rule {priority} of route '{route.name}' on {listener.protocol}:{listener.port}", span)
+    create = {"ListenerArn": Ref(listener.var), "Priority": priority, "Conditions": list(conditions),
+              "Actions": acts, "Tags": _tags(tags, route=route.name)}
+    modify = {"RuleArn": Ref("rule"), "Conditions": list(conditions), "Actions": acts}
+    if transforms:
+        create["Transforms"] = modify["Transforms"] = transforms
+    else:
+        modify["ResetTransforms"] = True
+    return Rule(priority, route.name, Call("elbv2", "CreateRule", create, origin),
+                Call("elbv2", "ModifyRule", modify, origin),
+                Call("elbv2", "AddTags", {"ResourceArns": [Ref("rule")], "Tags": _tags(tags, route=route.name)},
+                     origin))
+
+
 def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict],
            gateway: bool, declined: list[PlanError]) -> list[Rule]:
     https = listener.protocol == "https"
@@ -255,7 +292,6 @@ def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list
         route, match = alt.route, alt.one_host_match
         split = bool(route.rewrite.path) or isinstance(route.action, ir.Redirect)
         for rm in rule_matches(match, match.span or route.span, split_paths=split):
-            priority = len(rules) + 1
             piece = rm.paths[0]
             try:
                 acts = _rule_actions(route, edge, match, piece, https, groups, gateway)
@@ -267,19 +303,10 @@ def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list
                                           err.span, err.hint))
                 acts = [NOT_BUILT]
             transforms = _transforms(route, piece)
-            origin = Origin(f"rule {priority} of route '{route.name}' on {listener.protocol}:{listener.port}",
-                            match.span or route.span)
-            create = {"ListenerArn": Ref(listener.var), "Priority": priority, "Conditions": list(rm.conditions),
-                      "Actions": acts, "Tags": _tags(tags, route=route.name)}
-            modify = {"RuleArn": Ref("rule"), "Conditions": list(rm.conditions), "Actions": acts}
-            if transforms:
-                create["Transforms"] = modify["Transforms"] = transforms
-            else:
-                modify["ResetTransforms"] = True
-            rules.append(Rule(priority, route.name, Call("elbv2", "CreateRule", create, origin),
-                              Call("elbv2", "ModifyRule", modify, origin),
-                              Call("elbv2", "AddTags", {"ResourceArns": [Ref("rule")],
-                                                        "Tags": _tags(tags, route=route.name)}, origin)))
+            for conditions, rule_acts, rule_transforms in _guarded(route, rm.conditions, acts, transforms,
+                                                                   match.span or route.span, gateway):
+                rules.append(_rule(len(rules) + 1, route, listener, conditions, rule_acts, rule_transforms, tags,
+                                   match.span or route.span))
     return rules
 
 
@@ -347,11 +374,6 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
     # behind API Gateway a limit per JWT claim is its route throttling alone: WAF cannot read claims
     rate_routes = [r for r in edge.routes if r.rate_limit and not (gateway and r.rate_limit.key.source == "claim")]
     acl_name = waf_name("edgec", edge.name, env)
-    for route in edge.routes:
-        if not route.access.empty:
-            raise PlanError(CANNOT, f"route '{route.name}' has its own allow or deny list; edgec builds the edge's "
-                                    "lists as WAF IP sets but no per-route lists on AWS", route.span,
-                            hint="move the networks to the edge's allow/deny, or serve this route on another target")
     web_acl = None
     ip_sets = ipsets.build(edge, env, tags)
     access_rules = ipsets.rules(ip_sets, gateway)

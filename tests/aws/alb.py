@@ -3,9 +3,12 @@ rules in priority order, first match wins, the listener's default action otherwi
 Condition semantics as the ALB documentation gives them: path patterns compare the path
 (not the query) case-sensitively; host, header and query values case-insensitively;
 methods exactly; `*` is any run of characters and `?` one character; in query strings a
-backslash escapes them. Transforms come from the plan: the emulator drops them."""
+backslash escapes them; source-ip holds for a client inside one of its networks. Transforms
+come from the plan: the emulator drops them. The web ACL in front is modelled for its IP set
+rules (a rate rule never blocks one request)."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -36,8 +39,16 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def condition_holds(cond: dict, req: Request) -> bool:
+def _inside(client: str, networks: list[str]) -> bool:
+    ip = ipaddress.ip_address(client)
+    return any(ip in ipaddress.ip_network(n) for n in networks)
+
+
+def condition_holds(cond: dict, req: Request, client: str | None = None) -> bool:
     field = cond["Field"]
+    if field == "source-ip":
+        assert client is not None, "a source-ip condition needs the client's address"
+        return _inside(client, cond["SourceIpConfig"]["Values"])
     if field == "path-pattern":
         return any(wildcard(v, req.path, True) for v in cond["PathPatternConfig"]["Values"])
     if field == "host-header":
@@ -87,12 +98,32 @@ def _redirect(config: dict, req: Request, listener_port: int) -> tuple[int, str]
     return int(config["StatusCode"][5:]), f"{scheme}://{authority}{path}" + (f"?{query}" if query else "")
 
 
+def _statement_holds(statement: dict, ip_sets: dict[str, list[str]], client: str) -> bool:
+    if "IPSetReferenceStatement" in statement:
+        return _inside(client, ip_sets[statement["IPSetReferenceStatement"]["ARN"]])
+    if "OrStatement" in statement:
+        return any(_statement_holds(s, ip_sets, client) for s in statement["OrStatement"]["Statements"])
+    if "NotStatement" in statement:
+        return not _statement_holds(statement["NotStatement"]["Statement"], ip_sets, client)
+    assert "RateBasedStatement" in statement, statement
+    return False
+
+
+def waf_refusal(acl: dict | None, ip_sets: dict[str, list[str]], client: str) -> int | None:
+    """The status the web ACL (as read back) blocks the client's request with, or None.
+    ip_sets: IP set ARN → its addresses."""
+    for rule in sorted(acl["Rules"] if acl else [], key=lambda r: r["Priority"]):
+        if _statement_holds(rule["Statement"], ip_sets, client) and "Block" in rule["Action"]:
+            return rule["Action"]["Block"]["CustomResponse"]["ResponseCode"]
+    return None
+
+
 def evaluate(listener: dict, upstream_of: dict[str, str], transforms: dict[int, list[dict]], req: Request,
-             listener_port: int) -> Outcome:
+             listener_port: int, client: str | None = None) -> Outcome:
     """`listener` as readback.state gives it; upstream_of: target group ARN → upstream;
-    transforms: priority → the plan's transforms of that rule."""
+    transforms: priority → the plan's transforms of that rule; client: the connection's address."""
     for rule in listener["rules"]:
-        if all(condition_holds(c, req) for c in rule["conditions"]):
+        if all(condition_holds(c, req, client) for c in rule["conditions"]):
             return _act(rule["actions"], rule["route"], upstream_of, transforms.get(int(rule["priority"]), []),
                         req, listener_port)
     return _act(listener["default_actions"], None, upstream_of, [], req, listener_port)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from edgec.pipeline import analyse
 from edgec.diagnostics import Sink
 from edgec.targets.aws import plan as planner
+from edgec.targets.aws.errors import PlanError
 from edgec.targets.aws.settings import file_values
 from edgec.targets.aws.validate import problems
 
@@ -60,10 +63,40 @@ def test_without_lists_every_set_the_edge_may_own_is_stale():
     assert p.ip_sets == [] and p.waf is None and len(p.stale_ip_set_names) == 4
 
 
-def test_a_route_list_is_refused_at_the_route():
-    source = edge('route r {\n    allow "10.0.0.0/8"\n    forward a\n  }')
+def rule_list(p) -> list[tuple]:
+    return [(r.route, [c.get("SourceIpConfig", {}).get("Values") for c in r.create.params["Conditions"]
+                       if c["Field"] == "source-ip"], r.create.params["Actions"][-1]["Type"],
+             r.create.params["Actions"][-1].get("FixedResponseConfig", {}).get("StatusCode"))
+            for lst in p.listeners for r in lst.rules]
+
+
+def test_a_route_list_is_deny_rules_before_it_and_a_refusal_after_its_allowed_sources():
+    p = plan(edge('route r {\n    match path prefix "/r" method GET POST\n'
+                  '    allow "10.0.0.0/8" "10.1.0.0/16" "10.2.0.0/16" "2001:db8::/32"\n'
+                  '    deny "10.9.0.0/16"\n    forward a\n  }\n'
+                  '  route open { forward a }'))
+    # path (2 values) and methods (2) leave room for one network per rule within ALB's five evaluations
+    assert rule_list(p) == [
+        ("r", [["10.9.0.0/16"]], "fixed-response", "403"),
+        ("r", [["10.0.0.0/8"]], "forward", None), ("r", [["10.1.0.0/16"]], "forward", None),
+        ("r", [["10.2.0.0/16"]], "forward", None), ("r", [["2001:db8::/32"]], "forward", None),
+        ("r", [], "fixed-response", "403"),
+        ("open", [], "forward", None)]
+    assert [c for lst in p.listeners for r in lst.rules for c in (r.create, r.modify) if problems(c)] == []
+    assert p.waf is None  # route lists need no web ACL
+
+
+def test_a_route_list_with_no_room_left_is_refused_naming_the_quota():
+    source = edge('route r {\n    match path exact "/a" method GET POST header "X-A" present header "X-B" present\n'
+                  '    deny "10.0.0.0/8"\n    forward a\n  }')
     diagnostics, files = build(HERE, "prod", source=source)
     assert not files
     [err] = errors(diagnostics)
-    assert err["code"] == "E410" and "route 'r' has its own allow or deny list" in err["message"]
-    assert err["line"] == 5
+    assert err["code"] == "E411" and "source-ip" in err["message"] and err["line"] == 6
+
+
+def test_behind_api_gateway_a_route_list_is_refused_at_the_route():
+    with pytest.raises(PlanError) as refused:
+        plan(edge('route r {\n    allow "10.0.0.0/8"\n    forward a\n  }'), gateway=True)
+    assert refused.value.code == "E410" and "route 'r' has its own allow or deny list" in refused.value.message
+    assert refused.value.span.line == 5

@@ -180,7 +180,8 @@ def test_a_changed_edge_converges_in_place(lifecycle):
     assert [r["route"] for r in https["rules"]] == [r.route for r in plan.listeners[1].rules]
     assert "legacy" not in [r["route"] for r in https["rules"]]
     [orders] = after["target_groups"][next(t.name for t in plan.target_groups if t.upstream == "orders")]
-    assert {r["actions"][0]["TargetGroupArn"] for r in https["rules"] if r["route"] == "orders"} == {orders["arn"]}
+    assert {r["actions"][0]["TargetGroupArn"] for r in https["rules"]
+            if r["route"] == "orders" and r["actions"][0]["Type"] == "forward"} == {orders["arn"]}
     # the changed deny list updated in place; the allow list and the deny list's IPv6 set gone
     assert {n: s["addresses"] for n, s in after["ip_sets"].items()} == {"edgec-alb-prod-deny-v4": ["203.0.113.0/25"]}
     assert after["ip_sets"]["edgec-alb-prod-deny-v4"]["arn"] == before["ip_sets"]["edgec-alb-prod-deny-v4"]["arn"]
@@ -250,3 +251,37 @@ def test_inputs_from_the_environment_are_checked(tmp_path):
     assert done.returncode == 2
     assert "EDGE_AWS_VPC: 'vpc-1;' is not the VPC" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+CLIENTS = ["192.0.2.1", "203.0.113.9", "198.51.100.7", "10.1.2.3", "2001:db8:1::5", "2001:db8:2::5",
+           "2001:db8:bad::1", "2001:db9::1"]
+REQUESTS = [("GET", "https://api.example.com/api/v1/users/1", ()), ("GET", "https://x.example.com/orders/9", ()),
+            ("GET", "https://api.example.com/admin/a", (("X-Admin", "1"),)),
+            ("GET", "https://api.example.com/status", ()), ("GET", "https://api.example.com/nowhere", ())]
+
+
+def test_clients_are_refused_as_the_edge_and_route_lists_say(lifecycle):
+    """The read-back web ACL and IP sets, then the listener's rules, answer each client as decide
+    and the lists do: 403 before anything else for a client the edge's lists refuse, 403 at the
+    route for one its own lists refuse."""
+    from edgec import routing
+    from .alb import evaluate, waf_refusal
+    edge, got = ir(), lifecycle.first
+    ip_sets = {s["arn"]: s["addresses"] for s in got["ip_sets"].values()}
+    [https] = got["listeners"][443]
+    upstream_of = {tg["arn"]: p.upstream for p in lifecycle.plan.target_groups for tg in got["target_groups"][p.name]}
+    checked = set()
+    for method, url, headers in REQUESTS:
+        req = routing.Request.from_url(method, url, headers)
+        decision = routing.decide(edge, req)
+        route = edge.route(decision.route) if decision.route else None
+        for client in CLIENTS:
+            refused = not routing.address_allowed(edge.access, client) or (
+                route is not None and not routing.address_allowed(route.access, client))
+            status = waf_refusal(got["association"], ip_sets, client)
+            if status is None:
+                status = evaluate(https, upstream_of, {}, req, 443, client).status
+            assert status == (403 if refused else decision.status or 200), (url, client)
+            checked.add((refused, route is not None and not route.access.empty))
+    assert checked == {(False, False), (True, False), (False, True), (True, True)}
+

@@ -426,8 +426,8 @@ rule=$(rule_at 3 "$rules")
 if found "$rule"; then
   aws_ elbv2 modify-rule \
       --rule-arn "$rule" \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}}]' \
-      --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"'"$tg_2"'","Weight":90},{"TargetGroupArn":"'"$tg_3"'","Weight":10}]}}]' \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["198.51.100.0/24"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
       --reset-transforms >/dev/null
   aws_ elbv2 add-tags \
       --resource-arns "$rule" \
@@ -436,50 +436,88 @@ else
   aws_ elbv2 create-rule \
       --listener-arn "$listener_2" \
       --priority 3 \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}}]' \
-      --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"'"$tg_2"'","Weight":90},{"TargetGroupArn":"'"$tg_3"'","Weight":10}]}}]' \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["198.51.100.0/24"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
       --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
 fi
-say '  rule 4: route status'
+say '  rule 4: route orders'
 rule=$(rule_at 4 "$rules")
 if found "$rule"; then
   aws_ elbv2 modify-rule \
       --rule-arn "$rule" \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/status"]}}]' \
-      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"200","ContentType":"text/plain","MessageBody":"ok"}}]' \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}}]' \
+      --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"'"$tg_2"'","Weight":90},{"TargetGroupArn":"'"$tg_3"'","Weight":10}]}}]' \
       --reset-transforms >/dev/null
   aws_ elbv2 add-tags \
       --resource-arns "$rule" \
-      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"status"}]' >/dev/null
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
 else
   aws_ elbv2 create-rule \
       --listener-arn "$listener_2" \
       --priority 4 \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/status"]}}]' \
-      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"200","ContentType":"text/plain","MessageBody":"ok"}}]' \
-      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"status"}]' >/dev/null
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/orders","/orders/*"]}},{"Field":"host-header","HostHeaderConfig":{"Values":["*.example.com"]}}]' \
+      --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"'"$tg_2"'","Weight":90},{"TargetGroupArn":"'"$tg_3"'","Weight":10}]}}]' \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
 fi
-say '  rule 5: route legacy'
+say '  rule 5: route status'
 rule=$(rule_at 5 "$rules")
 if found "$rule"; then
   aws_ elbv2 modify-rule \
       --rule-arn "$rule" \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/old"]}}]' \
-      --actions '[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS","Port":"443","Host":"new.example.com","Path":"/new","Query":"#{query}","StatusCode":"HTTP_301"}}]' \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/status"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"200","ContentType":"text/plain","MessageBody":"ok"}}]' \
       --reset-transforms >/dev/null
   aws_ elbv2 add-tags \
       --resource-arns "$rule" \
-      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"legacy"}]' >/dev/null
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"status"}]' >/dev/null
 else
   aws_ elbv2 create-rule \
       --listener-arn "$listener_2" \
       --priority 5 \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/status"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"200","ContentType":"text/plain","MessageBody":"ok"}}]' \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"status"}]' >/dev/null
+fi
+say '  rule 6: route legacy'
+rule=$(rule_at 6 "$rules")
+if found "$rule"; then
+  aws_ elbv2 modify-rule \
+      --rule-arn "$rule" \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/old"]}}]' \
+      --actions '[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS","Port":"443","Host":"new.example.com","Path":"/new","Query":"#{query}","StatusCode":"HTTP_301"}}]' \
+      --reset-transforms >/dev/null
+  aws_ elbv2 add-tags \
+      --resource-arns "$rule" \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"legacy"}]' >/dev/null
+else
+  aws_ elbv2 create-rule \
+      --listener-arn "$listener_2" \
+      --priority 6 \
       --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/old"]}}]' \
       --actions '[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS","Port":"443","Host":"new.example.com","Path":"/new","Query":"#{query}","StatusCode":"HTTP_301"}}]' \
       --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"legacy"}]' >/dev/null
 fi
-say '  rule 6: route orders'
-rule=$(rule_at 6 "$rules")
+say '  rule 7: route orders'
+rule=$(rule_at 7 "$rules")
+if found "$rule"; then
+  aws_ elbv2 modify-rule \
+      --rule-arn "$rule" \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/api/v1/orders","/api/v1/orders/*"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["198.51.100.0/24"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
+      --reset-transforms >/dev/null
+  aws_ elbv2 add-tags \
+      --resource-arns "$rule" \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
+else
+  aws_ elbv2 create-rule \
+      --listener-arn "$listener_2" \
+      --priority 7 \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/api/v1/orders","/api/v1/orders/*"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["198.51.100.0/24"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
+fi
+say '  rule 8: route orders'
+rule=$(rule_at 8 "$rules")
 if found "$rule"; then
   aws_ elbv2 modify-rule \
       --rule-arn "$rule" \
@@ -492,17 +530,17 @@ if found "$rule"; then
 else
   aws_ elbv2 create-rule \
       --listener-arn "$listener_2" \
-      --priority 6 \
+      --priority 8 \
       --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/api/v1/orders","/api/v1/orders/*"]}}]' \
       --actions '[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"'"$tg_2"'","Weight":90},{"TargetGroupArn":"'"$tg_3"'","Weight":10}]}}]' \
       --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"orders"}]' >/dev/null
 fi
-say '  rule 7: route admin'
-rule=$(rule_at 7 "$rules")
+say '  rule 9: route admin'
+rule=$(rule_at 9 "$rules")
 if found "$rule"; then
   aws_ elbv2 modify-rule \
       --rule-arn "$rule" \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}}]' \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["10.0.0.0/8","2001:db8:1::/48"]}}]' \
       --actions '[{"Type":"forward","TargetGroupArn":"'"$tg_2"'"}]' \
       --transforms '[{"Type":"host-header-rewrite","HostHeaderRewriteConfig":{"Rewrites":[{"Regex":"^.*$","Replace":"admin.internal"}]}}]' >/dev/null
   aws_ elbv2 add-tags \
@@ -511,13 +549,32 @@ if found "$rule"; then
 else
   aws_ elbv2 create-rule \
       --listener-arn "$listener_2" \
-      --priority 7 \
-      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}}]' \
+      --priority 9 \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}},{"Field":"source-ip","SourceIpConfig":{"Values":["10.0.0.0/8","2001:db8:1::/48"]}}]' \
       --actions '[{"Type":"forward","TargetGroupArn":"'"$tg_2"'"}]' \
       --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"admin"}]' \
       --transforms '[{"Type":"host-header-rewrite","HostHeaderRewriteConfig":{"Rewrites":[{"Regex":"^.*$","Replace":"admin.internal"}]}}]' >/dev/null
 fi
-keep=' 1 2 3 4 5 6 7 '
+say '  rule 10: route admin'
+rule=$(rule_at 10 "$rules")
+if found "$rule"; then
+  aws_ elbv2 modify-rule \
+      --rule-arn "$rule" \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
+      --reset-transforms >/dev/null
+  aws_ elbv2 add-tags \
+      --resource-arns "$rule" \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"admin"}]' >/dev/null
+else
+  aws_ elbv2 create-rule \
+      --listener-arn "$listener_2" \
+      --priority 10 \
+      --conditions '[{"Field":"path-pattern","PathPatternConfig":{"Values":["/admin","/admin/*"]}},{"Field":"http-header","HttpHeaderConfig":{"HttpHeaderName":"X-Admin","Values":["*"]}}]' \
+      --actions '[{"Type":"fixed-response","FixedResponseConfig":{"StatusCode":"403","ContentType":"text/plain","MessageBody":"forbidden"}}]' \
+      --tags '[{"Key":"edgec:edge","Value":"alb"},{"Key":"edgec:env","Value":"prod"},{"Key":"edgec:route","Value":"admin"}]' >/dev/null
+fi
+keep=' 1 2 3 4 5 6 7 8 9 10 '
 while read -r priority arn; do
   [ -n "$arn" ] || continue
   case "$keep" in
