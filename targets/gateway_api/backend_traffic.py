@@ -132,12 +132,24 @@ def active(h: ir.HealthCheck) -> Plan:
             "unhealthyThreshold": h.unhealthy_threshold, "healthyThreshold": h.healthy_threshold}
 
 
+# the answers Envoy counts as gateway failures (its own failures become 503 or 504 among them)
+GATEWAY_FAILURES = (502, 503, 504)
+
+
 def passive(p: ir.PassiveCheck) -> Plan:
-    """max_fails consecutive failures the gateway sees eject a server for fail_timeout."""
-    return {"splitExternalLocalOriginErrors": True, "consecutiveLocalOriginFailures": p.max_fails,
-            "consecutive5XxErrors": NEVER, "consecutiveGatewayErrors": NEVER,
-            "interval": duration(p.fail_timeout_ms), "baseEjectionTime": duration(p.fail_timeout_ms),
-            "maxEjectionPercent": 100}
+    """max_fails consecutive failures eject a server for fail_timeout: without statuses those the
+    gateway sees itself (connect errors, timeouts, resets); with them the answers too, as Envoy's
+    gateway failures (502 503 504) or, for any other list, its every 5xx (the capability row)."""
+    out: Plan = {"splitExternalLocalOriginErrors": not p.statuses, "consecutive5XxErrors": NEVER,
+                 "consecutiveGatewayErrors": NEVER}
+    if not p.statuses:
+        out["consecutiveLocalOriginFailures"] = p.max_fails
+    elif p.statuses == GATEWAY_FAILURES:
+        out["consecutiveGatewayErrors"] = p.max_fails
+    else:
+        out["consecutive5XxErrors"] = p.max_fails
+    return out | {"interval": duration(p.fail_timeout_ms), "baseEjectionTime": duration(p.fail_timeout_ms),
+                  "maxEjectionPercent": 100}
 
 
 def retry(r: ir.Retry) -> Plan:

@@ -181,7 +181,11 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                                          "Envoy Gateway leaves Envoy's no-traffic intervals at 60 s, and servers "
                                          "were probed about once a minute here, not at the interval"),
     "upstream.passive_check": native("healthCheck.passive: max_fails consecutive connect failures, timeouts or "
-                                     "resets eject a server for fail_timeout (statuses never do)"),
+                                     "resets eject a server for fail_timeout"),
+    "upstream.passive_check.statuses": approximate("healthCheck.passive consecutiveGatewayErrors for 502 503 504 "
+                                                   "(a connect failure, reset or timeout counts too, as the 503 or "
+                                                   "504 Envoy makes of it); any other list is consecutive5XxErrors, "
+                                                   "which counts every 5xx"),
     "upstream.circuit_breaker": approximate("BackendTrafficPolicy circuitBreaker (maxConnections, "
                                             "maxPendingRequests, 503) on each rule's cluster, in each Envoy: Envoy "
                                             "counts idle keep-alive connections against maxConnections too, and a "

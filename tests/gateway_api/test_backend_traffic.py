@@ -79,6 +79,22 @@ def test_passive_ejection_after_failures(envoy_gateway):
     assert wait_until(lambda: "failed_outlier_check" in "".join(gw.health().values())), gw.health()
 
 
+def test_passive_ejection_on_gateway_failures_the_server_answers(envoy_gateway):
+    gw = envoy_gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" passive max_fails 2 fail_timeout 30s on 502 503 504 }
+      route r { forward app }
+    }''')
+    assert gw.get("/x?responseCode=503&succeedAfter=100&uuid=bad").status == 503
+    assert "failed_outlier_check" not in "".join(gw.health().values())  # one failure of the two
+    # not one of the statuses: the count starts again
+    assert gw.get("/x?responseCode=500&succeedAfter=100&uuid=other").status == 500
+    assert gw.get("/x?responseCode=503&succeedAfter=100&uuid=bad").status == 503
+    assert "failed_outlier_check" not in "".join(gw.health().values())
+    assert gw.get("/x?responseCode=503&succeedAfter=100&uuid=bad").status == 503
+    assert wait_until(lambda: "failed_outlier_check" in "".join(gw.health().values())), gw.health()
+
+
 def test_balancing_by_a_cookie_keeps_a_client_on_one_server(envoy_gateway):
     gw = envoy_gateway('''edge "t" {
       listen http 8080
