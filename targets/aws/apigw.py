@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from edgec import ir, routing
 
+from . import direct as public
 from .calls import Call, Origin, Ref, Words
 from .errors import CANNOT, QUOTA, PlanError
 from .names import jmespath_literal, waf_name
@@ -205,10 +206,12 @@ def route_keys(match: ir.Match, span) -> list[str]:
     return [f"{m} {p}" for p in paths for m in methods]
 
 
-def gateway_settings(route: ir.Route) -> tuple:
-    """What API Gateway does for a route before the ALB sees the request."""
+def gateway_settings(route: ir.Route, direct: dict[str, ir.Upstream]) -> tuple:
+    """What API Gateway does for a route before the ALB sees the request, and the public
+    upstream it sends the request to instead of the ALB (direct: route name → upstream)."""
+    up = direct.get(route.name)
     return (route.auth, route.rate_limit, route.request_headers, route.response_headers, route.cors,
-            route.timeouts.request_ms)
+            route.timeouts.request_ms, up.name if up else None)
 
 
 def select(keys: list[str], method: str, path: str) -> str | None:
@@ -235,20 +238,20 @@ def select(keys: list[str], method: str, path: str) -> str | None:
     return best if best is not None else ("$default" if "$default" in keys else None)
 
 
-def _owners(edge: ir.Edge) -> dict[str, ir.Route]:
+def _owners(edge: ir.Edge, direct: dict[str, ir.Upstream]) -> dict[str, ir.Route]:
     """Route key → the route whose settings it carries: the first in first-match order."""
     owners: dict[str, ir.Route] = {}
     for alt in routing.first_match_order(edge):
         for key in route_keys(alt.match, alt.match.span or alt.route.span):
             other = owners.setdefault(key, alt.route)
-            if other is not alt.route and gateway_settings(other) != gateway_settings(alt.route):
+            if other is not alt.route and gateway_settings(other, direct) != gateway_settings(alt.route, direct):
                 raise PlanError(CANNOT, f"API Gateway selects routes by method and path only: routes "
                                         f"'{other.name}' and '{alt.route.name}' both need the route key "
-                                        f"'{key}' but differ in authorizer, throttling, header mappings or CORS",
+                                        f"'{key}' but differ in authorizer, throttling, header mappings, CORS "
+                                        f"or a public upstream",
                                 alt.match.span or alt.route.span,
                                 hint="give them the same auth, rate_limit, request_header, response_header, "
-                                     "timeout and cors, or "
-                                     "distinct paths")
+                                     "timeout, cors and public upstream, or distinct paths")
     return owners
 
 
@@ -260,10 +263,10 @@ def _probes(keys, edge: ir.Edge):
             yield m, path
 
 
-def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
-    """Refuse the edge when a request would get another route's API Gateway settings than
-    the route decide picks (the ALB's host, header and query conditions are invisible to
-    API Gateway)."""
+def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route], direct: dict[str, ir.Upstream]) -> None:
+    """Refuse the edge when a request would get another route's API Gateway settings (or
+    public upstream) than the route decide picks (the ALB's host, header and query conditions
+    are invisible to API Gateway)."""
     keys = list(owners)
     for lst in edge.listeners:
         if lst.redirect:
@@ -277,9 +280,9 @@ def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
                 picked = edge.route(decision.route) if decision.route else None
                 owner = owners.get(chosen) if chosen else None
                 if picked is None:  # the ALB answers 404, unless the authorizer answers 401 first
-                    bad = owner is not None and owner.auth is not None
+                    bad = owner is not None and (owner.auth is not None or owner.name in direct)
                 else:
-                    bad = owner is None or gateway_settings(owner) != gateway_settings(picked)
+                    bad = owner is None or gateway_settings(owner, direct) != gateway_settings(picked, direct)
                 if bad:
                     where = picked or owner
                     raise PlanError(CANNOT, f"API Gateway would apply the settings of "
@@ -288,7 +291,8 @@ def gateway_conflicts(edge: ir.Edge, owners: dict[str, ir.Route]) -> None:
                                             f"{('route ' + repr(picked.name)) if picked else 'no route'} answers",
                                     where.span, hint="API Gateway cannot select by host, header or query: give "
                                                      "routes that differ only there the same auth, rate_limit, "
-                                                     "request_header, response_header, timeout and cors")
+                                                     "request_header, response_header, timeout, cors and "
+                                                     "public upstream")
 
 
 # ---- the resources -------------------------------------------------------------------------
@@ -315,8 +319,16 @@ def header_mappings(ops: ir.HeaderOps, route: ir.Route) -> dict[str, str]:
     return out
 
 
-def request_parameters(route: ir.Route) -> dict[str, str]:
-    return header_mappings(route.request_headers, route)
+def request_parameters(route: ir.Route, to_url: bool = False) -> dict[str, str]:
+    """`to_url`: the integration sends to a public URL without a path, so the request's own
+    path is mapped onto it (as the load balancer would forward it)."""
+    out = header_mappings(route.request_headers, route)
+    if to_url:
+        if len(out) == MAX_MAPPINGS:
+            raise PlanError(QUOTA, f"an API Gateway integration has at most {MAX_MAPPINGS} parameter mappings, "
+                                   "one of them the path sent to the public upstream", route.span)
+        out["overwrite:path"] = "$request.path"
+    return out
 
 
 def response_parameters(route: ir.Route) -> dict[str, dict[str, str]]:
@@ -377,7 +389,22 @@ def throttling(rate: ir.RateLimit) -> dict:
     return {"ThrottlingRateLimit": rate.count / rate.window_s, "ThrottlingBurstLimit": max(1, rate.burst)}
 
 
-def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
+def _destination(route: ir.Route, listener_var: str, direct: dict[str, ir.Upstream]) -> tuple[str, dict]:
+    """The integration's description (how deploy.sh finds it again: a new destination is a new
+    integration, and the old one is deleted as stale) and where it sends the request."""
+    up = direct.get(route.name)
+    if up is None:
+        return f"edgec route {route.name}", {
+            "ConnectionType": "VPC_LINK", "ConnectionId": Ref("vpc_link", "abc123"),
+            "IntegrationUri": Ref(listener_var, LISTENER_ARN)}
+    url = public.uri(up)
+    return f"edgec route {route.name} to {url}", {
+        "ConnectionType": "INTERNET", "IntegrationUri": url,
+        "TlsConfig": {"ServerNameToVerify": public.server_name(up)}}
+
+
+def build(edge: ir.Edge, listener_var: str, tags: list[dict], direct: dict[str, ir.Upstream]) -> HttpApi:
+    """`direct`: route name → the public upstream its integration sends requests to."""
     tag_map = {t["Key"]: t["Value"] for t in tags}
     name = api_name(edge)
     api = Ref("api", API_ID)
@@ -401,8 +428,8 @@ def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
     out.authorizers = [_authorizer(edge.auth_provider(a), api, edge.auth_provider(a).span) for a in used_auth]
     if len(out.authorizers) > MAX_AUTHORIZERS:
         raise PlanError(QUOTA, f"an HTTP API has at most {MAX_AUTHORIZERS} authorizers", edge.routes[0].span)
-    owners = _owners(edge)
-    gateway_conflicts(edge, owners)
+    owners = _owners(edge, direct)
+    gateway_conflicts(edge, owners, direct)
     if len(owners) > MAX_ROUTES:
         raise PlanError(QUOTA, f"this edge needs {len(owners)} API Gateway routes; an HTTP API has at most "
                                f"{MAX_ROUTES}", edge.routes[0].span)
@@ -411,15 +438,15 @@ def build(edge: ir.Edge, listener_var: str, tags: list[dict]) -> HttpApi:
         var = f"integration_{len(integration_var) + 1}"
         integration_var[route.name] = var
         origin = Origin(f"the integration of route '{route.name}'", route.span)
-        ispec = {"IntegrationType": "HTTP_PROXY", "IntegrationMethod": "ANY", "ConnectionType": "VPC_LINK",
-                 "ConnectionId": Ref("vpc_link", "abc123"), "IntegrationUri": Ref(listener_var, LISTENER_ARN),
-                 "PayloadFormatVersion": "1.0", "Description": f"edgec route {route.name}"}
+        description, destination = _destination(route, listener_var, direct)
+        ispec = {"IntegrationType": "HTTP_PROXY", "IntegrationMethod": "ANY", **destination,
+                 "PayloadFormatVersion": "1.0", "Description": description}
         if route.timeouts.request_ms:
             if route.timeouts.request_ms > TIMEOUT_MS[1]:
                 raise PlanError(QUOTA, f"an HTTP API waits at most {TIMEOUT_MS[1] // 1000} s for an integration, "
                                        f"not {route.timeouts.request_ms / 1000:g} s", route.span)
             ispec["TimeoutInMillis"] = max(TIMEOUT_MS[0], route.timeouts.request_ms)
-        params = request_parameters(route)
+        params = request_parameters(route, route.name in direct)
         if params:
             ispec["RequestParameters"] = params
         responses = response_parameters(route)

@@ -181,6 +181,13 @@ GATEWAY = {
     "response_headers.set": approximate(_RESPONSE.format(op="overwrite")),
     "response_headers.add": approximate(_RESPONSE.format(op="append")),
     "response_headers.remove": approximate(_RESPONSE.format(op="remove")),
+    "upstream.tls": approximate("an upstream of one server named by DNS, with tls (verify on, no cert/key), is an "
+                                "HTTP_PROXY integration to https://HOST:PORT with the request's path, reached over "
+                                "the internet, not through the load balancer: API Gateway checks the certificate "
+                                "for the sni name against public CAs only, not the ca bundle; any other upstream with "
+                                "tls is refused at the upstream (a target group never checks certificates), and so "
+                                "are a health check, sticky sessions, a rewrite or a split to another upstream on "
+                                "such a one"),
     "cors": approximate("an HTTP API has one CORS configuration: every route must declare the same cors, and "
                         "API Gateway answers every preflight itself"),
     "timeout.request": approximate("the integration timeout of the route (50 ms to 30 s): API Gateway answers "

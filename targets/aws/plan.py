@@ -14,6 +14,7 @@ from edgec import ir
 from edgec import routing
 
 from . import actions, apigw, ipsets, waf
+from . import direct as public
 from .calls import Call, Origin, Ref, Words
 from .conditions import from_sources, rule_matches
 from .errors import CANNOT, QUOTA, PlanError
@@ -285,11 +286,15 @@ def _rule(priority: int, route: ir.Route, listener: Listener, conditions: tuple[
 
 
 def _rules(edge: ir.Edge, listener: Listener, groups: dict[str, Ref], tags: list[dict],
-           gateway: bool, declined: list[PlanError]) -> list[Rule]:
+           gateway: bool, declined: list[PlanError], direct: set[str]) -> list[Rule]:
+    """`direct`: routes API Gateway sends to their public upstream, which the ALB never sees
+    (API Gateway sends it only requests decide gives other routes: apigw.gateway_conflicts)."""
     https = listener.protocol == "https"
     rules: list[Rule] = []
     for alt in routing.first_match_order(edge):
         route, match = alt.route, alt.one_host_match
+        if route.name in direct:
+            continue
         split = bool(route.rewrite.path) or isinstance(route.action, ir.Redirect)
         for rm in rule_matches(match, match.span or route.span, split_paths=split):
             piece = rm.paths[0]
@@ -356,7 +361,10 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
             {"Key": "routing.http2.enabled", "Value": "true"}]}, origin),
         Call("elbv2", "AddTags", {"ResourceArns": [lb], "Tags": tags}, origin),
     ]
-    used = {b.upstream for r in edge.routes if isinstance(r.action, ir.Forward) for b in r.action.backends}
+    # behind API Gateway, a public HTTPS upstream is its integration's URL, not a target group
+    direct = public.routes(edge, public.upstreams(edge)) if gateway else {}
+    used = {b.upstream for r in edge.routes if isinstance(r.action, ir.Forward) and r.name not in direct
+            for b in r.action.backends}
     target_groups = [_target_group(u, i, edge, tags)
                      for i, u in enumerate((u for u in edge.upstreams if u.name in used), 1)]
     groups = {tg.upstream: Ref(tg.var) for tg in target_groups}
@@ -364,7 +372,7 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
     declined: list[PlanError] = []
     for lst, source in zip(listeners, edge.listeners):
         if not source.redirect:
-            lst.rules = _rules(edge, lst, groups, tags, gateway, declined)
+            lst.rules = _rules(edge, lst, groups, tags, gateway, declined, set(direct))
     every_rule = [r for lst in listeners for r in lst.rules]
     if len(every_rule) > MAX_RULES:
         over = edge.route(every_rule[MAX_RULES].route)
@@ -396,7 +404,7 @@ def build(edge: ir.Edge, defaults: dict[str, tuple[str, ...]], gateway: bool = F
         if behind is None:
             raise PlanError(CANNOT, "API Gateway needs a listener that serves routes behind its VPC link",
                             edge.listeners[0].span if edge.listeners else None)
-        api = apigw.build(edge, behind.var, tags)
+        api = apigw.build(edge, behind.var, tags, direct)
     needed = [i for i in INPUTS
               if (i.key != "certificate" or any(lst.protocol == "https" for lst in edge.listeners))
               and (i.key != "vpc" or target_groups)
