@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ir, regexes
+from .directives.actions import KEEPS_QUERY
 from .diagnostics import Sink, Span, did_you_mean
 from .ir import HOST_LABEL
 from .syntax import MAX_DIGITS, Document, Stmt, Value, VarRef
@@ -34,12 +35,6 @@ class Env:
     # target name → key → its `target NAME { }` line (vars', then the env's over them)
     targets: dict[str, dict[str, Stmt]] = field(default_factory=dict)
     target_blocks: dict[str, Stmt] = field(default_factory=dict)  # the block each target's settings end in
-
-
-# a rewrite or redirect sets a path only: Gateway API's filters have no query to set, so
-# the client's query (or none) always follows, on every target
-KEEPS_QUERY = ('write the path alone: the client\'s own "?..." follows it (a redirect or rewrite sets no '
-               'query); a "?" or "#" the path itself holds is written %3F / %23')
 
 
 class Values:

@@ -5,11 +5,14 @@ import re
 
 from .. import ir
 from ..ir import DEFAULT_PART_TIMEOUT_MS, DEFAULT_REDIRECT_STATUS, DEFAULT_RESPOND_TYPE
-from ..values import KEEPS_QUERY
 from . import directive
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 BODILESS = (204, 205, 304)  # statuses HTTP sends without content
+# a rewrite or redirect sets a path only: Gateway API's filters have no query to set, so
+# the client's query (or none) always follows, on every target
+KEEPS_QUERY = ('write the path alone: the client\'s own "?..." follows it (a redirect or rewrite sets no '
+               'query); a "?" or "#" the path itself holds is written %3F / %23')
 
 
 def _forward_uses(route: ir.Route):
