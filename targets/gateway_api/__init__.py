@@ -183,13 +183,16 @@ class GatewayApiTarget(Target):
                   f"Apply: kubectl apply -f {FILE} ({VERSIONS}, -O impl={self.option(ctx, 'impl')})")
         if any(d["kind"] == "Backend" for d in docs):
             header += "\nEnvoy Gateway's Backend API must be enabled (EnvoyGateway extensionApis.enableBackend)"
+        namespace = self.option(ctx, "namespace")
+        where = f" -n {namespace}" if namespace else ""  # the option's pattern admits no shell metacharacter
         for (cert, key), name in secrets.items():
-            header += f"\n{SECRET_NOTE[2:]}kubectl create secret tls {name} --cert={shlex.quote(cert)} " \
+            header += f"\n{SECRET_NOTE[2:]}kubectl create secret tls {name}{where} --cert={shlex.quote(cert)} " \
                       f"--key={shlex.quote(key)}"
         for ca, name in cas.items():
-            header += f"\n{CA_NOTE[2:]}kubectl create configmap {name} --from-file={backends.CA_KEY}={shlex.quote(ca)}"
+            header += (f"\n{CA_NOTE[2:]}kubectl create configmap {name}{where} "
+                       f"--from-file={backends.CA_KEY}={shlex.quote(ca)}")
         if proxy:
-            for command in security.secret_commands(edge, self.option(ctx, "namespace")):
+            for command in security.secret_commands(edge, namespace):
                 header += f"\n{CREDENTIALS_NOTE[2:]}{command}"
         return {FILE: yaml_text.dump(docs, header)}
 

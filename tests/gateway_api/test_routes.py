@@ -160,6 +160,19 @@ def test_https_redirect_tls_secret_and_hsts(compile_edge, tmp_path, crd_dir):
     assert gateway["metadata"]["name"].startswith("shop-edge-")
 
 
+def test_printed_kubectl_commands_name_the_namespace(compile_edge):
+    result = compile_edge('''edge "shop" {
+      listen https 443 { tls cert "/etc/x.crt" key "/etc/x.key" }
+      upstream a { server "10.0.0.1:443" tls ca "/etc/ca.pem" sni "a.internal" }
+      route r { match path prefix "/" forward a }
+    }''')
+    files, _ = build(result.edge, {"namespace": "edge-prod", "tls_secret": "shop-tls"})
+    commands = [line for line in files["manifests.yaml"].splitlines() if "kubectl create" in line]
+    assert len(commands) == 2
+    assert any("kubectl create secret tls shop-tls -n edge-prod --cert=/etc/x.crt" in c for c in commands)
+    assert any("kubectl create configmap" in c and " -n edge-prod --from-file=" in c for c in commands)
+
+
 def test_hostile_values_stay_values(compile_edge, tmp_path, crd_dir):
     text = HOSTILE  # line breaks are refused in header values before any target
     docs = manifests(compile_edge, f'''edge "t" {{
