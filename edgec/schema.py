@@ -7,6 +7,7 @@ visible change to the contract (regenerate: edgec schema > docs/ir.schema.json).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
 from functools import lru_cache
@@ -17,7 +18,9 @@ _PRIMITIVES = {str: {"type": "string"}, int: {"type": "integer"}, bool: {"type":
                float: {"type": "number"}, type(None): {"type": "null"}}
 
 
-def _type_schema(tp, defs: dict) -> dict:
+def _type_schema(tp, defs: dict, classes: dict | None = None) -> dict:
+    """The schema of type `tp`; the dataclasses met are added to `defs` (and to `classes`,
+    name → class, when given)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp in _PRIMITIVES:
@@ -25,15 +28,17 @@ def _type_schema(tp, defs: dict) -> dict:
     if origin is typing.Literal:
         return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
-        options = [_type_schema(a, defs) for a in args]
+        options = [_type_schema(a, defs, classes) for a in args]
         return {"anyOf": options}
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return {"type": "array", "items": _type_schema(args[0], defs)}
-        return {"type": "array", "prefixItems": [_type_schema(a, defs) for a in args],
+            return {"type": "array", "items": _type_schema(args[0], defs, classes)}
+        return {"type": "array", "prefixItems": [_type_schema(a, defs, classes) for a in args],
                 "minItems": len(args), "maxItems": len(args)}
     if dataclasses.is_dataclass(tp):
         name = tp.__name__
+        if classes is not None:
+            classes[name] = tp
         if name not in defs:
             defs[name] = {}  # placeholder against recursion
             hints = typing.get_type_hints(tp)
@@ -41,7 +46,7 @@ def _type_schema(tp, defs: dict) -> dict:
             for f in dataclasses.fields(tp):
                 if not f.metadata.get("json", True):
                     continue
-                props[f.name] = _type_schema(hints[f.name], defs)
+                props[f.name] = _type_schema(hints[f.name], defs, classes)
                 required.append(f.name)
             defs[name] = {"type": "object", "properties": props, "required": required,
                           "additionalProperties": False}
@@ -74,6 +79,131 @@ def validate_ir(data: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(ir_schema())
     return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}"
             for e in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def ir_conforms(edge: ir.Edge) -> bool:
+    """Whether ir.to_json(edge) would meet the schema, asked of the IR objects themselves: the
+    JSON copy costs as much as checking it. Like conforms(), it only has to be right when it
+    says yes (it is stricter: an integer field holding 2.0 is a no); on no, schema_problems
+    checks the JSON form and says why."""
+    return _quick_ir_check()(edge)
+
+
+@lru_cache(maxsize=1)
+def _quick_ir_check():
+    classes: dict[str, type] = {}
+    _type_schema(ir.Edge, {}, classes)
+    schema = ir_schema()
+    defs: dict = {}  # looked up when a value is checked: definitions refer to each other
+    defs.update({name: _object_check(classes[name], sub, defs) for name, sub in schema["$defs"].items()})
+    return _check_ir({"$ref": schema["$ref"]}, defs)
+
+
+# JSON types whose values to_json passes on as they are → the Python types that make them
+_EXACT = {"string": (str,), "boolean": (bool,), "null": (type(None),), "integer": (int,), "number": (int, float)}
+
+
+def _exact_types(schema: dict) -> frozenset | None:
+    """The Python types a value of this schema may have when the type is all it says, else None."""
+    if schema.keys() == {"type"} and schema["type"] in _EXACT:
+        return frozenset(_EXACT[schema["type"]])
+    if schema.keys() == {"anyOf"}:
+        parts = [_exact_types(s) for s in schema["anyOf"]]
+        if all(p is not None for p in parts):
+            return frozenset().union(*parts)
+    return None
+
+
+def _object_check(cls: type, schema: dict, defs: dict):
+    """The check of an instance of the IR class `cls` against the schema made from it."""
+    names = ir._json_fields(cls)
+    if (schema.get("type") != "object" or tuple(schema["properties"]) != names
+            or tuple(schema["required"]) != names or schema.get("additionalProperties") is not False
+            or set(schema) - {"type", "properties", "required", "additionalProperties", "description"}):
+        raise ValueError(f"no fast check for the schema of {cls.__name__}")
+    simple, other = [], []
+    for name, sub in schema["properties"].items():
+        types = _exact_types(sub)
+        if types is None:
+            other.append((name, _check_ir(sub, defs)))
+        else:
+            simple.append((name, types))
+    simple_types = tuple(t for _, t in simple)
+    get_simple = operator.attrgetter(*(n for n, _ in simple)) if len(simple) > 1 else None
+    only = simple[0][0] if len(simple) == 1 else None
+    other_checks = tuple(other)
+
+    def check(v) -> bool:
+        if type(v) is not cls:
+            return False
+        if get_simple is not None:
+            for x, types in zip(get_simple(v), simple_types):
+                if type(x) not in types:
+                    return False
+        elif only is not None and type(getattr(v, only)) not in simple_types[0]:
+            return False
+        for name, c in other_checks:
+            if not c(getattr(v, name)):
+                return False
+        return True
+    return check
+
+
+def _check_ir(schema: dict, defs: dict):
+    """_check for a value of the IR instead of its JSON form: tuples (or lists) for arrays,
+    IR objects for objects."""
+    types = _exact_types(schema)
+    if types is not None:
+        return lambda v: type(v) in types
+    checks = []
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        checks.append(lambda v: defs[name](v))
+    if "type" in schema:
+        if schema["type"] not in _EXACT and schema["type"] != "array":
+            raise ValueError(f"no fast check for type {schema['type']!r} outside a definition")
+        checks.append(_TYPES[schema["type"]] if schema["type"] != "array" else lambda v: type(v) in (tuple, list))
+    if "const" in schema:
+        const = schema["const"]
+        checks.append(lambda v: _same(v, const))
+    if "enum" in schema:
+        options = schema["enum"]
+        checks.append(lambda v: any(_same(v, o) for o in options))
+    if "anyOf" in schema:
+        options = [_check_ir(s, defs) for s in schema["anyOf"]]
+        checks.append(lambda v: any(o(v) for o in options))
+    if "items" in schema or "prefixItems" in schema or "minItems" in schema or "maxItems" in schema:
+        item_types = _exact_types(schema["items"]) if "items" in schema else None
+        items = _check_ir(schema["items"], defs) if "items" in schema and item_types is None else None
+        prefix = [_check_ir(s, defs) for s in schema.get("prefixItems", ())]
+        least, most = schema.get("minItems", 0), schema.get("maxItems")
+
+        def arr(v) -> bool:
+            if type(v) not in (tuple, list):
+                return False
+            if len(v) < least or (most is not None and len(v) > most):
+                return False
+            for c, x in zip(prefix, v):
+                if not c(x):
+                    return False
+            rest = v[len(prefix):] if prefix else v
+            if item_types is not None:
+                for x in rest:
+                    if type(x) not in item_types:
+                        return False
+            elif items is not None:
+                for x in rest:
+                    if not items(x):
+                        return False
+            return True
+        checks.append(arr)
+    unknown = set(schema) - {"$ref", "type", "const", "enum", "anyOf", "items", "prefixItems", "minItems",
+                             "maxItems", "description"}
+    if unknown:
+        raise ValueError(f"no fast check for {sorted(unknown)}")
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)
 
 
 def conforms(data) -> bool:

@@ -3,6 +3,7 @@ jsonschema on every sample's IR and on IR broken in every way a compiler bug cou
 and a broken IR is still reported with jsonschema's messages."""
 from __future__ import annotations
 
+import copy
 import json
 import random
 
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgec import ir
 from edgec.ir import to_json
 from edgec.pipeline import analyse
 from edgec.schema import ir_schema, validate_ir
@@ -21,14 +23,19 @@ OTHER_VALUES = [None, 0, 7, -1, 1.5, 2.0, True, False, "", "x", "GET", [], [1], 
 
 
 @pytest.fixture(scope="module")
-def samples() -> list[dict]:
+def edges() -> list[ir.Edge]:
     out = []
     for path, env in (p.values for p in sample_envs()):
         result = analyse(path.read_text(), str(path), env=env)
         if result.edge is not None:
-            out.append(json.loads(json.dumps(to_json(result.edge))))
+            out.append(result.edge)
     assert len(out) > 5
     return out
+
+
+@pytest.fixture(scope="module")
+def samples(edges) -> list[dict]:
+    return [json.loads(json.dumps(to_json(edge))) for edge in edges]
 
 
 def _jsonschema_valid(data) -> bool:
@@ -94,3 +101,83 @@ def test_a_broken_ir_is_reported_with_where_and_what(samples):
     problems = validate_ir(data)
     assert any(p.startswith("/routes/0/name:") and "is not of type 'string'" in p for p in problems), problems
     assert any(p.startswith("/listeners/0:") and "extra" in p for p in problems), problems
+
+
+def _ir_places(node, path=()):
+    """Every place in an IR object's JSON part: a path of field names and item indexes."""
+    yield path
+    names = ir._json_fields(type(node))
+    if names is not None:
+        for name in names:
+            yield from _ir_places(getattr(node, name), path + (name,))
+    elif isinstance(node, (tuple, list)):
+        for i, item in enumerate(node):
+            yield from _ir_places(item, path + (i,))
+
+
+def _at(node, path):
+    for step in path:
+        node = node[step] if isinstance(step, int) else getattr(node, step)
+    return node
+
+
+def _put(node, path, value):
+    """A copy of node with the value at path replaced (frozen objects copied, not changed)."""
+    if not path:
+        return value
+    step, rest = path[0], path[1:]
+    if isinstance(step, int):
+        items = list(node)
+        items[step] = _put(items[step], rest, value)
+        return type(node)(items)
+    changed = copy.copy(node)
+    object.__setattr__(changed, step, _put(getattr(node, step), rest, value))
+    return changed
+
+
+def _break_ir(edge, rnd: random.Random):
+    """One change somewhere in an IR object: another value (a JSON one, a tuple, an IR node
+    of another place, a float for an int), an item taken away or added, a tuple made a list."""
+    places = list(_ir_places(edge))
+    path = rnd.choice(places[1:])
+    node = _at(edge, path)
+    change = rnd.randrange(4)
+    if change == 0:
+        value = rnd.choice(OTHER_VALUES + [(), ("x",), (1,), 2.0, _at(edge, rnd.choice(places))])
+    elif change == 1 and isinstance(node, (tuple, list)) and node:
+        items = list(node)
+        items.pop(rnd.randrange(len(items)))
+        value = type(node)(items)
+    elif change == 2 and isinstance(node, (tuple, list)):
+        value = type(node)([*node, rnd.choice([*node, *OTHER_VALUES])])
+    elif isinstance(node, tuple):
+        value = list(node)
+    else:
+        value = rnd.choice(OTHER_VALUES)
+    return _put(edge, path, value)
+
+
+def test_the_ir_check_passes_every_sample(edges):
+    from edgec.schema import ir_conforms
+    assert all(ir_conforms(edge) for edge in edges)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(1, 3))
+def test_the_ir_check_says_yes_only_when_the_json_form_conforms(edges, rnd, changes):
+    """The check of the IR objects stands for a check of their JSON form (which is only made
+    when it says no): it may refuse more, never less."""
+    from edgec.schema import conforms, ir_conforms
+    edge = edges[rnd.randrange(len(edges))]
+    for _ in range(changes):
+        edge = _break_ir(edge, rnd)
+    if ir_conforms(edge):
+        assert conforms(to_json(edge)) and _jsonschema_valid(to_json(edge))
+
+
+def test_a_broken_ir_object_is_reported_from_its_json_form(edges):
+    from edgec.pipeline import schema_problems
+    broken = _put(edges[0], ("routes", 0, "name"), 5)
+    assert any(p.startswith("/routes/0/name:") and "is not of type 'string'" in p
+               for p in schema_problems(broken))
+    assert schema_problems(edges[0]) == []
