@@ -47,10 +47,18 @@ def problem(pattern: str) -> tuple[str, str] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a FutureWarning (a set operation to come) is a refusal, never printed
         try:
-            re.compile(pattern, re.ASCII)
+            compiled(pattern)
         except (re.error, FutureWarning) as err:
             return f"invalid regular expression: {getattr(err, 'msg', err)}", HINT
     return None
+
+
+@lru_cache(maxsize=4096)
+def compiled(pattern: str) -> re.Pattern:
+    """The pattern as routing matches it (classes ASCII, as every target reads them). Cached
+    apart from re's own small cache: lowering checks each pattern once, and every env's
+    router and lint rule then reuses what lowering compiled."""
+    return re.compile(pattern, re.ASCII)
 
 
 def _scan(p: str) -> str | None:

@@ -54,6 +54,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import ir
+from .regexes import compiled
 
 T = TypeVar("T")
 
@@ -422,7 +423,7 @@ def _value_test(vm: ir.ValueMatch):
     if vm.type == "present":
         return None
     if vm.type == "regex":
-        return re.compile(vm.value or "", re.ASCII).fullmatch  # \d \w \s \b as every target reads them
+        return compiled(vm.value or "").fullmatch
     return vm.value
 
 
@@ -613,7 +614,7 @@ class Router:
         rank = 0
         if p.type == "regex":
             rank = regex_slots.setdefault(p.value, len(regex_slots))
-            regex = re.compile(p.value, re.ASCII).fullmatch
+            regex = compiled(p.value).fullmatch
             value = p.value
         elif p.type == "prefix":
             value = strip_slash(decoded_path(p.value))
