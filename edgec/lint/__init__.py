@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Iterable, Iterator
 
 from .. import ir
 from ..catalogue import BY_NAME, lookup
 from ..diagnostics import ERROR, WARNING, Diagnostic, Sink, Span
-from ..syntax import Document
+from ..names import route_references
+from ..syntax import Document, Stmt, Value
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class LintContext:
     # env name → the variables lowering used in it
     used_variables: dict[str | None, set[str]] = field(default_factory=dict)
     target_names: tuple[str, ...] = ()  # the targets edgec has (the pipeline knows them, lint does not)
+
+    @cached_property
+    def route_references(self) -> list[tuple[str, Value, Stmt]]:
+        """edgec.names.route_references, walked once for the rules that read it."""
+        return list(route_references(self.doc))
 
 
 class Rule:

@@ -6,7 +6,7 @@ from typing import Iterable, Iterator
 
 from .. import ir
 from ..diagnostics import did_you_mean
-from ..names import blocks, route_references
+from ..names import blocks
 from ..syntax import Stmt
 from . import Finding, LintContext, Rule, edges, rule
 
@@ -50,7 +50,7 @@ class UndefinedUpstream(Rule):
 
     def check(self, ctx):
         known = _names(ctx, "upstream")
-        for kind, ref, _ in route_references(ctx.doc):
+        for kind, ref, _ in ctx.route_references:
             if kind == "upstream" and ref.value not in known:
                 yield Finding(f"upstream '{ref.value}' is not defined", ref.span, _hint(ref.value, known, "upstream"))
 
@@ -61,7 +61,7 @@ class UndefinedAuth(Rule):
 
     def check(self, ctx):
         known = _names(ctx, "auth")
-        for kind, ref, _ in route_references(ctx.doc):
+        for kind, ref, _ in ctx.route_references:
             if kind == "auth" and ref.value not in known:
                 guess = did_you_mean(ref.value, known)
                 yield Finding(f"auth '{ref.value}' is not defined", ref.span,
@@ -174,7 +174,7 @@ class UnusedUpstream(Rule):
     code = "W301"
 
     def check(self, ctx):
-        used = {ref.value for kind, ref, _ in route_references(ctx.doc) if kind == "upstream"}
+        used = {ref.value for kind, ref, _ in ctx.route_references if kind == "upstream"}
         for stmt in _decls(ctx, "upstream"):
             if stmt.args["name"].value not in used:
                 yield Finding(f"upstream '{stmt.args['name'].value}' is never used", stmt.args["name"].span,
@@ -186,7 +186,7 @@ class UnusedAuth(Rule):
     code = "W302"
 
     def check(self, ctx):
-        used = {ref.value for kind, ref, _ in route_references(ctx.doc) if kind == "auth"}
+        used = {ref.value for kind, ref, _ in ctx.route_references if kind == "auth"}
         for stmt in _decls(ctx, "auth"):
             if stmt.args["name"].value not in used:
                 yield Finding(f"auth '{stmt.args['name'].value}' is never used", stmt.args["name"].span,
