@@ -581,13 +581,13 @@ class Router:
             for e in self.entries:
                 for h in e.match.hosts:
                     by_pattern.setdefault(h, []).append(e)
-            hostless = [_alternative(e, None) for e in self.entries if not e.match.hosts]
+            hostless = [alternative(e, None) for e in self.entries if not e.match.hosts]
             out = []
             for name in sorted(by_pattern, key=lambda h: (h.startswith("*."), h)):
                 best: dict[int, Alternative] = {}
                 for pattern in _covering_patterns(name):
                     for e in by_pattern.get(pattern, ()):
-                        best.setdefault(id(e), _alternative(e, pattern))  # the first found is the most specific
+                        best.setdefault(id(e), alternative(e, pattern))  # the first found is the most specific
                 out.append(VirtualHost(name, tuple(sorted([*best.values(), *hostless], key=lambda a: a.key))))
             out.append(VirtualHost(None, tuple(sorted(hostless, key=lambda a: a.key))))
             self._vhosts = tuple(out)
@@ -596,7 +596,7 @@ class Router:
     def first_match_order(self) -> tuple[Alternative, ...]:
         """See the module function first_match_order."""
         if self._order is None:
-            alts = [_alternative(e, host) for e in self.entries for host in (e.match.hosts or (None,))]
+            alts = [alternative(e, host) for e in self.entries for host in (e.match.hosts or (None,))]
             self._order = tuple(sorted(alts, key=lambda a: a.key))
         return self._order
 
@@ -890,7 +890,8 @@ class Alternative:
         return self.match if self.match.hosts == hosts else dataclasses.replace(self.match, hosts=hosts)
 
 
-def _alternative(e: Entry, host: str | None) -> Alternative:
+def alternative(e: Entry, host: str | None) -> Alternative:
+    """The entry reached through one of its host patterns (None: it names none)."""
     return Alternative(e.route, e.match, host, e.route_index, e.match_index, e, precedence_key(e, host))
 
 
@@ -1091,6 +1092,6 @@ def regex_literal_prefix(pattern: str) -> str:
 
 
 __all__ = ["Request", "Decision", "Router", "Entry", "Alternative", "TimeLimits", "compile", "decide",
-           "first_match_order", "per_edge", "virtual_hosts", "address_allowed", "regex_literal_prefix", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
+           "first_match_order", "alternative", "per_edge", "virtual_hosts", "address_allowed", "regex_literal_prefix", "VirtualHost", "precedence_key", "time_limits", "attempt_timeout_ms", "decoded_path", "rewritten_prefix",
            "apply_header_ops", "normalize_path", "replace_prefix", "prefix_matches", "strip_slash", "host_of",
            "valid_host", "target_parts", "without_underscores", "PATH_SENT_AS_IS", "parse_query", "escape_path", "BadPath", "DEFAULT_PORTS", "DEFAULT_HOST"]

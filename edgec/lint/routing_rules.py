@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections import Counter
 from itertools import combinations
 from typing import Iterator
 
 from .. import ir
-from ..routing import (DEFAULT_PORTS, Alternative, Request, compile, first_match_order, host_matches, host_of,
+from ..routing import (DEFAULT_PORTS, Alternative, Entry, Request, alternative, compile, host_matches, host_of,
                        normalize_path, per_edge, prefix_matches, regex_literal_prefix, strip_slash)
 from . import Finding, Rule, edges, rule
 
@@ -59,8 +60,7 @@ def _implied(d: tuple[str, str, str | None], conds: dict[str, tuple[str, str, st
 class _Shape:
     """A match reduced to what dominance compares."""
 
-    __slots__ = ("route_index", "match_index", "route", "match", "hosts", "methods", "headers", "query", "exacts",
-                 "identity")
+    __slots__ = ("route_index", "match_index", "route", "match", "hosts", "methods", "headers", "query", "exacts")
 
     def __init__(self, ri: int, mi: int, route: ir.Route, m: ir.Match):
         self.route_index, self.match_index, self.route, self.match = ri, mi, route, m
@@ -70,12 +70,6 @@ class _Shape:
         self.query = {c[0]: c for c in (_cond(q, False) for q in m.query)}
         self.exacts = frozenset([("h",) + c for c in self.headers.values() if c[1] == "exact"]
                                 + [("q",) + c for c in self.query.values() if c[1] == "exact"])
-        self.identity = identity(m)
-
-    @property
-    def bucket(self) -> tuple:
-        # dominance needs the same path, the same method presence and the same condition counts
-        return (_path_key(self.match.path), bool(self.methods), len(self.headers), len(self.query))
 
     def takes(self, m: "_Shape", host: str | None, method: str | None) -> bool:
         """self accepts every request m accepts through the host pattern `host` (None: m
@@ -116,19 +110,34 @@ def _subsets(items: frozenset) -> Iterator[frozenset]:
             yield frozenset(combo)
 
 
+def _bucket(m: ir.Match) -> tuple:
+    """What a match and its dominators share: the path, whether methods are named, and how
+    many header and query names are tested (identical matches share it too)."""
+    return (_path_key(m.path), bool(m.methods), len({h.name.lower() for h in m.headers}) if m.headers else 0,
+            len({q.name for q in m.query}) if m.query else 0)
+
+
 @per_edge
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     """Route index → for each of its matches: earlier matches that together take every
     request it accepts ([] when there are none), and the one identical to it (if any)."""
+    buckets = [[_bucket(m) for m in route.matches] for route in edge.routes]
+    counts = Counter(b for row in buckets for b in row)
     # bucket → exact-condition set → shapes (an exact condition of a dominator must appear in the match)
     index: dict[tuple, dict[frozenset, list[_Shape]]] = {}
     identical: dict[tuple, _Shape] = {}
     out: dict[int, list[tuple[list[_Shape], _Shape | None]]] = {}
     for ri, route in enumerate(edge.routes):
-        shapes = [_Shape(ri, mi, route, m) for mi, m in enumerate(route.matches)]
-        results = []
-        for s in shapes:
-            by_exacts = index.get(s.bucket, {})
+        results: list[tuple[list[_Shape], _Shape | None]] = []
+        added = []
+        for mi, (m, bucket) in enumerate(zip(route.matches, buckets[ri])):
+            if counts[bucket] == 1:  # most matches: no other has its bucket, so nothing to compare
+                results.append(([], None))
+                continue
+            s = _Shape(ri, mi, route, m)
+            same = identity(m)
+            added.append((bucket, same, s))
+            by_exacts = index.get(bucket, {})
             if len(s.exacts) <= MAX_SUBSET_CONDITIONS:
                 pool = (d for sub in _subsets(s.exacts) for d in by_exacts.get(sub, ()))
             else:
@@ -136,11 +145,11 @@ def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | Non
             candidates = list(pool)
             whole = next((d for d in candidates if d.dominates(s)), None)
             found = [whole] if whole is not None else _union_cover(s, candidates)
-            results.append((found, identical.get(s.identity)))
+            results.append((found, identical.get(same)))
         out[ri] = results
-        for s in shapes:
-            index.setdefault(s.bucket, {}).setdefault(s.exacts, []).append(s)
-            identical.setdefault(s.identity, s)
+        for bucket, same, s in added:
+            index.setdefault(bucket, {}).setdefault(s.exacts, []).append(s)
+            identical.setdefault(same, s)
     return out
 
 
@@ -315,19 +324,21 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     only tried on a few paths, so this is "may", never "can never" (W304)."""
     # a regex takes a prefix's paths only if it accepts the prefix, so only if its literal
     # start is a start of the prefix: the regexes by literal start, each with its position
-    regexes: dict[str, list[tuple[int, object, _Shape]]] = {}
+    regexes: dict[str, list[tuple[int, Entry]]] = {}
     for i, e in enumerate(compile(edge).entries):
-        if e.match.path.type == "regex":
-            regexes.setdefault(regex_literal_prefix(e.match.path.value), []).append(
-                (i, e, _Shape(e.route_index, e.match_index, e.route, e.match)))
+        if e.regex is not None:
+            regexes.setdefault(regex_literal_prefix(e.match.path.value), []).append((i, e))
+    if not regexes:
+        return {}
+    starts = sorted({len(start) for start in regexes})
     certain = never_wins(edge)
     out = {}
     for route in edge.routes:
-        if route.name in certain or not route.matches or not regexes:
+        if route.name in certain or not route.matches:
             continue
         by: list[str] = []
         for m in route.matches:
-            taker = _regex_taker(route, m, regexes)
+            taker = _regex_taker(route, m, regexes, starts)
             if taker is None:
                 break
             by.append(taker.route.name)
@@ -337,16 +348,22 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     return out
 
 
-def _regex_taker(route: ir.Route, m: ir.Match, regexes: dict[str, list[tuple[int, object, _Shape]]]) -> object | None:
-    """The first regex entry that seems to take every request the prefix match m accepts."""
+def _regex_taker(route: ir.Route, m: ir.Match, regexes: dict[str, list[tuple[int, Entry]]],
+                 starts: list[int]) -> Entry | None:
+    """The first regex entry that seems to take every request the prefix match m accepts
+    (`starts`: the lengths of the regexes' literal starts, the only prefixes to look up)."""
     if m.path.type != "prefix":
         return None
     prefix = strip_slash(normalize_path(m.path.value)) if m.path.value.startswith("/") else m.path.value
+    first = prefix or "/"
+    candidates = sorted((c for n in starts if n <= len(first) for c in regexes.get(first[:n], ())),
+                        key=lambda c: c[0])
+    if not candidates:
+        return None
     probes = [prefix + p if prefix + p else "/" for p in _PROBES]
     shape = _Shape(0, 0, route, m)
-    candidates = sorted((c for n in range(len(probes[0]) + 1) for c in regexes.get(probes[0][:n], ())),
-                        key=lambda c: c[0])
-    for _, e, d in candidates:
+    for _, e in candidates:
+        d = _Shape(e.route_index, e.match_index, e.route, e.match)
         if (bool(d.hosts) == bool(shape.hosts) and shape.hosts <= d.hosts
                 and (not d.methods or (shape.methods and shape.methods <= d.methods))
                 and d.conditions_implied_by(shape)
@@ -395,13 +412,24 @@ def tie_breaks(edge: ir.Edge) -> list[Tie]:
     """For each pair of routes, the first of their matches that can take one request (the
     same host pattern and path) where a tie-break rule decides between them, best first.
     Routes that can never win (W304) and identical matches (W305) are left to those rules."""
-    groups: dict[tuple, list[Alternative]] = {}
-    for alt in first_match_order(edge):
-        groups.setdefault((alt.host, alt.match.path.type, alt.entry.path_value), []).append(alt)
+    # first_match_order grouped by host and path, the groups in the order of their best: only
+    # groups of two or more hold pairs, so only those are ranked (the position in the order
+    # written settles equal keys, as first_match_order's stable sort does)
+    by_path: dict[tuple, list[tuple[int, Entry, str | None]]] = {}
+    written = ((e, host) for e in compile(edge).entries for host in e.match.hosts or (None,))
+    for position, (e, host) in enumerate(written):
+        by_path.setdefault((host, e.match.path.type, e.path_value), []).append((position, e, host))
+    ranked = []
+    for members in by_path.values():
+        if len(members) > 1:
+            alts = [(alternative(e, host), position) for position, e, host in members]
+            ranked.append(sorted(alts, key=lambda pair: (pair[0].key, pair[1])))
+    ranked.sort(key=lambda alts: (alts[0][0].key, alts[0][1]))
+    groups = [[a for a, _ in alts] for alts in ranked]
     lost = set(never_wins(edge))
     seen: set[tuple[str, str]] = set()
     out = []
-    for group in groups.values():
+    for group in groups:
         for i, a in enumerate(group):
             for b in group[i + 1:]:
                 pair = (a.route.name, b.route.name)
