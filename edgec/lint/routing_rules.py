@@ -407,14 +407,11 @@ def _tie_break(a: Alternative, b: Alternative) -> str | None:
     return "headers" if headers_a != headers_b and query_b < query_a else None
 
 
-@per_edge
-def tie_breaks(edge: ir.Edge) -> list[Tie]:
-    """For each pair of routes, the first of their matches that can take one request (the
-    same host pattern and path) where a tie-break rule decides between them, best first.
-    Routes that can never win (W304) and identical matches (W305) are left to those rules."""
-    # first_match_order grouped by host and path, the groups in the order of their best: only
-    # groups of two or more hold pairs, so only those are ranked (the position in the order
-    # written settles equal keys, as first_match_order's stable sort does)
+def same_host_and_path(edge: ir.Edge) -> list[list[Alternative]]:
+    """first_match_order grouped by host pattern and path, groups of two or more only, in the
+    order of their best. Only those groups hold pairs, so only they are ranked: sorting the
+    whole order would rank every match (the position in the order written settles equal
+    keys, as first_match_order's stable sort does)."""
     by_path: dict[tuple, list[tuple[int, Entry, str | None]]] = {}
     written = ((e, host) for e in compile(edge).entries for host in e.match.hosts or (None,))
     for position, (e, host) in enumerate(written):
@@ -425,11 +422,18 @@ def tie_breaks(edge: ir.Edge) -> list[Tie]:
             alts = [(alternative(e, host), position) for position, e, host in members]
             ranked.append(sorted(alts, key=lambda pair: (pair[0].key, pair[1])))
     ranked.sort(key=lambda alts: (alts[0][0].key, alts[0][1]))
-    groups = [[a for a, _ in alts] for alts in ranked]
+    return [[a for a, _ in alts] for alts in ranked]
+
+
+@per_edge
+def tie_breaks(edge: ir.Edge) -> list[Tie]:
+    """For each pair of routes, the first of their matches that can take one request (the
+    same host pattern and path) where a tie-break rule decides between them, best first.
+    Routes that can never win (W304) and identical matches (W305) are left to those rules."""
     lost = set(never_wins(edge))
     seen: set[tuple[str, str]] = set()
     out = []
-    for group in groups:
+    for group in same_host_and_path(edge):
         for i, a in enumerate(group):
             for b in group[i + 1:]:
                 pair = (a.route.name, b.route.name)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from edgec.lint.routing_rules import tie_breaks
+from edgec.lint.routing_rules import same_host_and_path, tie_breaks
 from edgec.pipeline import analyse
+from edgec.routing import first_match_order
+
+from ..conftest import ROOT
 
 from .helpers import UPSTREAMS, edge, route_of
 
@@ -92,3 +95,40 @@ def test_one_finding_names_every_route_a_match_loses_to():
     found = [d.message for d in analyse(text, "t.edge").diagnostics if d.code == "W321"]
     assert found == ["route 'c' loses the requests routes 'a' (line 6) and 'b' (line 7) also take: "
                      "they win them only because they are written first"]
+
+
+def _groups_of_the_order(e) -> list[list]:
+    groups: dict[tuple, list] = {}
+    for alt in first_match_order(e):
+        groups.setdefault((alt.host, alt.match.path.type, alt.entry.path_value), []).append(alt)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+@pytest.mark.parametrize("routes", [
+    # one match naming two hosts of one rank: its two places in the order have equal keys,
+    # and the group of the host written second ranks below the first's
+    'route a { match host "b.example" "a.example" path prefix "/x" method GET forward v1 }\n'
+    'route z { match host "a.example" path prefix "/x" forward v2 }\n'
+    'route y { match host "b.example" path prefix "/x" header "H" present forward v3 }\n'
+    'route c { match path prefix "/x" forward v1 }\n'
+    'route d { match path prefix "/x/" query "q" present forward v2 }',
+    # a group whose first written member is not its best
+    'route a { match path prefix "/p" forward v1 }\n'
+    'route b { match path exact "/e" forward v1 }\n'
+    'route c { match path prefix "/p" method GET forward v2 }\n'
+    'route d { match path exact "/e" header "H" present forward v3 }',
+])
+def test_groups_are_those_of_the_first_match_order(routes):
+    e = edge(routes)
+    assert same_host_and_path(e) == _groups_of_the_order(e)
+
+
+def test_groups_of_every_sample_are_those_of_the_first_match_order():
+    checked = 0
+    for path in sorted((ROOT / "samples").glob("*.edge")):
+        result = analyse(path.read_text(), str(path), all_envs=True)
+        for e in result.edges.values():
+            if e is not None:
+                assert same_host_and_path(e) == _groups_of_the_order(e), path
+                checked += bool(_groups_of_the_order(e))
+    assert checked
