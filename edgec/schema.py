@@ -159,10 +159,10 @@ def _check_ir(schema: dict, defs: dict):
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
         checks.append(lambda v: defs[name](v))
-    if "type" in schema:
-        if schema["type"] not in _EXACT and schema["type"] != "array":
+    if "type" in schema and schema["type"] != "array":  # arrays: arr() below looks at the type
+        if schema["type"] not in _EXACT:
             raise ValueError(f"no fast check for type {schema['type']!r} outside a definition")
-        checks.append(_TYPES[schema["type"]] if schema["type"] != "array" else lambda v: type(v) in (tuple, list))
+        checks.append(_TYPES[schema["type"]])
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: _same(v, const))
@@ -172,7 +172,8 @@ def _check_ir(schema: dict, defs: dict):
     if "anyOf" in schema:
         options = [_check_ir(s, defs) for s in schema["anyOf"]]
         checks.append(lambda v: any(o(v) for o in options))
-    if "items" in schema or "prefixItems" in schema or "minItems" in schema or "maxItems" in schema:
+    if schema.get("type") == "array" or "items" in schema or "prefixItems" in schema or "minItems" in schema \
+            or "maxItems" in schema:
         item_types = _exact_types(schema["items"]) if "items" in schema else None
         items = _check_ir(schema["items"], defs) if "items" in schema and item_types is None else None
         prefix = [_check_ir(s, defs) for s in schema.get("prefixItems", ())]
