@@ -91,6 +91,9 @@ def quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+_NUMBERS = frozenset({int, bool})
+
+
 @dataclass
 class D:
     """One directive: name, arguments, and a block (None for `name args;`)."""
@@ -102,7 +105,9 @@ class D:
 
     def __init__(self, name: str, *args: str | int, block: list[D] | None = None, comment: str | None = None):
         self.name = name
-        self.args = tuple(str(a) if isinstance(a, int) else a for a in args)
+        # a few hundred thousand directives at 10,000 routes: numbers are rare, looked for in C
+        self.args = args if _NUMBERS.isdisjoint(map(type, args)) else \
+            tuple(str(a) if isinstance(a, int) else a for a in args)
         self.block = block
         self.comment = comment
 
@@ -111,34 +116,55 @@ class D:
 class Printer:
     indent: str = "    "
     used_dollar: bool = field(default=False)
+    # an argument → its printed form (and whether it spells a `$`): the same values recur in
+    # location after location
+    _plain: dict[str, str] = field(default_factory=dict, repr=False)
+    _complex: dict[tuple[str, bool], tuple[str, bool]] = field(default_factory=dict, repr=False)
 
-    def render(self, directives: list[D]) -> str:
+    def render(self, directives: list[D], depth: int = 0) -> str:
+        """The directives as text, each line indented `depth` levels."""
         lines: list[str] = []
-        self._block(directives, 0, lines, parent=None)
+        self._block(directives, depth, lines, parent=None)
         return "\n".join(lines) + "\n"
 
     def _arg(self, text: str, complex_value: bool) -> str:
-        if complex_value and not isinstance(text, Expr):
-            text = literal(text)
-        if complex_value and "${" + DOLLAR_VAR + "}" in text:
+        if not complex_value:
+            printed = self._plain.get(text)
+            if printed is None:
+                printed = self._plain[text] = quote(text)
+            return printed
+        key = (text, isinstance(text, Expr))
+        known = self._complex.get(key)
+        if known is None:
+            value = text if key[1] else literal(text)
+            known = self._complex[key] = (quote(value), "${" + DOLLAR_VAR + "}" in value)
+        if known[1]:
             self.used_dollar = True
-        return quote(text)
+        return known[0]
 
     def _block(self, directives: list[D], depth: int, lines: list[str], parent: str | None) -> None:
         pad = self.indent * depth
+        arg = self._arg
+        values = parent in VALUE_BLOCKS
         for i, d in enumerate(directives):
             if d.comment is not None:
                 if i and lines and lines[-1].strip():
                     lines.append("")
                 for text in d.comment.splitlines():
                     lines.append(f"{pad}# {text}".rstrip())
-            if parent in VALUE_BLOCKS:
+            args = d.args
+            if values:
                 # map/split_clients entry: the key is printed as is, the value is a complex value
-                words = [quote(d.name)] + [self._arg(a, True) for a in d.args]
+                head = " ".join([pad + quote(d.name)] + [arg(a, True) for a in args])
+            elif not args:
+                head = pad + d.name
             else:
-                positions = COMPLEX_ARGS.get(d.name, frozenset())
-                words = [d.name] + [self._arg(a, positions == "*" or j in positions) for j, a in enumerate(d.args)]
-            head = pad + " ".join(words)
+                positions = COMPLEX_ARGS.get(d.name)
+                if positions is None:
+                    head = " ".join([pad + d.name] + [arg(a, False) for a in args])
+                else:
+                    head = " ".join([pad + d.name] + [arg(a, positions == "*" or j in positions)
+                                                      for j, a in enumerate(args)])
             if d.block is None:
                 lines.append(head + ";")
             else:

@@ -123,10 +123,16 @@ class _RegexStarts:
         for i, pattern in enumerate(patterns):
             self.by_start.setdefault(regex_literal_prefix(pattern), []).append(i)
         self.starts = sorted(self.by_start)
+        self.lengths = sorted({len(s) for s in self.by_start})  # the only cuts of a path worth looking up
 
     def under(self, path: str) -> list[int]:
         """The regexes whose start `path` begins with."""
-        return sorted(i for n in range(len(path) + 1) for i in self.by_start.get(path[:n], ()))
+        by_start, found = self.by_start, []
+        for n in self.lengths:
+            if n > len(path):
+                break
+            found += by_start.get(path[:n], ())
+        return sorted(found)
 
     def related(self, path: str) -> list[int]:
         """Those, and the regexes whose start begins with `path`."""
