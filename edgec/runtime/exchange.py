@@ -44,13 +44,14 @@ _AUTH, _LIMIT, _ACTION = 0, 1, 2
 
 
 def _request_id(given: bytes | None) -> bytes:
-    if given and len(given) <= 128 and _VALID_ID.issuperset(given):
+    """The client's X-Request-Id when it is a sane one, else the edge's own."""
+    if given is not None and 0 < len(given) <= 128 and _VALID_ID.issuperset(given):
         return given
     return b"%s%08x" % (_ID_PREFIX, next(_REQUEST_IDS))
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
                  upgrade: bool):
@@ -84,11 +85,12 @@ class Exchange:
         self.trace = None  # the request's spans (tracing.RequestTrace) when the edge traces
         self.t0 = 0.0
         self.decision = None
+        self.plan = None
         self.policy = None
         self.claims = None
         self.route = ""
         self.mirrors = None  # mirror upstreams waiting for the request body
-        self.upgrade_buf: list[bytes] = []
+        self.upgrade_buf: list[bytes] | None = None  # the client's bytes for a tunnel not yet switched
         self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
         host = None
         length = None
@@ -191,8 +193,12 @@ class Exchange:
                         gw.metrics.render())
             return
         bare = not query and target[-1:] == "?"  # "/x?": the empty query goes on as sent
-        d = self.decision = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self, bare)
-        self.route = d.route or ""
+        plan = self.plan = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self, bare)
+        d = self.decision = plan.decision
+        self.route = plan.route
+        if plan.direct:  # nothing to check before forwarding
+            self.policy = plan.policy
+            return self._forward()
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
             return
@@ -202,7 +208,7 @@ class Exchange:
                 return self.error(d.status, d.reason)
             self.error(d.status)
             return
-        self.policy = gw.policies[d.route]
+        self.policy = plan.policy
         if self.policy.access is not None and not self.policy.access(self.client_ip):
             return self.error(403, "address not allowed")
         cors = self.policy.cors
@@ -374,6 +380,8 @@ class Exchange:
             up.transport.write(data)
         else:
             # the protocol has not switched (it may not): held, and no more read, until it has
+            if self.upgrade_buf is None:
+                self.upgrade_buf = []
             self.upgrade_buf.append(data)
             self.conn.hold_body(True)
 
@@ -478,9 +486,10 @@ class Exchange:
 
     def _record(self, status: int) -> None:
         gw = self.gw
-        t = time.monotonic() - self.t0
-        gw.metrics.observe(self.route, status, t)
+        if gw.counting:
+            gw.metrics.observe(self.route, status, time.monotonic() - self.t0)
         if gw.log.enabled:
+            t = time.monotonic() - self.t0
             gw.log.write({
                 "request_id": self.request_id.decode(), "remote_addr": self.client_ip,
                 "method": self.method, "uri": self.url.decode("latin-1"), "protocol": f"HTTP/{self.version}",
@@ -503,15 +512,18 @@ class Exchange:
     # ---- forwarding -----------------------------------------------------------------------------
     def _forward(self) -> None:
         d = self.decision
-        gw = self.gw
-        if len(d.backends) == 1 and not d.invalid_weight:
-            name = d.backends[0][0]
-        else:
+        plan = self.plan
+        up = plan.upstream
+        if up is None:  # a traffic split: the upstream is drawn per request
             names = [b[0] for b in d.backends] + [""]
             name = random.choices(names, weights=[b[1] for b in d.backends] + [d.invalid_weight])[0]
             if not name:
                 return self.error(500, "no backend for this share of requests")
-        self.upstream = up = gw.upstreams[name]
+            up = self.gw.upstreams[name]
+            self.read_s = routing.attempt_timeout_ms(d.timeouts, up.ir) / 1000
+        else:
+            self.read_s = plan.read_s
+        self.upstream = up
         cache = self.policy.cache
         if cache is not None:
             if self.method in cache.methods:
@@ -523,7 +535,7 @@ class Exchange:
                     return self.answer(entry.status, list(entry.headers), entry.body, route_ops=False)
             else:
                 self.cache_status = b"BYPASS"
-        self.hash_key = up.hash_key(self)
+        self.hash_key = up.hash_key(self) if up.key is not None else None
         self.sticky_id = None
         if up.sticky is not None:
             self.sticky_id = http.cookies(self.hb.get(b"cookie")).get(up.sticky.cookie)
@@ -534,11 +546,9 @@ class Exchange:
             self.copy = self.pending
             self.pending = []
         self.head = self._upstream_head()
-        timeouts = d.timeouts
-        self.read_s = routing.attempt_timeout_ms(timeouts, up.ir) / 1000
-        if timeouts.request_ms:
-            self.deadline = time.monotonic() + timeouts.request_ms / 1000
-            gw.clock.timed.add(self)
+        if plan.request_s:
+            self.deadline = time.monotonic() + plan.request_s
+            self.gw.clock.timed.add(self)
         if d.mirrors:
             self._choose_mirrors()
         self._attempt()
@@ -610,9 +620,7 @@ class Exchange:
 
     def _upstream_head(self, body_length: int | None = None) -> bytes:
         """The request head for the backend; with `body_length`, for a body sent whole."""
-        d = self.decision
-        head = (f"{self.method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n".encode("latin-1")
-                + self._forward_headers())
+        head = self.plan.head_start + self._forward_headers()
         if self.upgrade:
             head += b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b"")
         if body_length is not None:
@@ -635,13 +643,17 @@ class Exchange:
 
     def admitted(self) -> None:
         """The attempt may hold a connection (the upstream's circuit breaker let it in)."""
-        state = self.upstream.balancer.choose(self.hash_key, self.sticky_id, self.tried)
+        balancer = self.upstream.balancer
+        state = balancer.only  # one server: no choice to make
+        if state is None:
+            state = balancer.choose(self.hash_key, self.sticky_id, self.tried)
         if state is None:
             if self.upstream.breaker is not None:
                 self.upstream.breaker.leave()
             return self.error(502, "no server available")
         self.state = state
-        self.attempt_t0 = time.monotonic()
+        if self.gw.counting:
+            self.attempt_t0 = time.monotonic()
         state.active += 1
         self.tries += 1
         self.tried.append(state)
@@ -792,7 +804,7 @@ class Exchange:
             self.conn.transport.write(http.head(101, out))
             if self.upgrade_buf:
                 conn.transport.write(b"".join(self.upgrade_buf))
-                self.upgrade_buf = []
+                self.upgrade_buf = None
                 self.conn.hold_body(False)
             return
         # not switching (an Upgrade the backend refused, too): an HTTP/1.1 answer, and the
@@ -831,12 +843,13 @@ class Exchange:
         state = self.state
         if state is not None:
             self._let_go(state)
-            passive = self.upstream.ir.passive
-            now = time.monotonic()
-            self.gw.metrics.upstream_answered(self.upstream.ir.name, now - self.attempt_t0)
+            up = self.upstream
+            passive = up.ir.passive
+            if self.gw.counting:
+                self.gw.metrics.upstream_answered(up.ir.name, time.monotonic() - self.attempt_t0)
             if self.status in passive.statuses:  # an answer the upstream counts as the server failing
-                state.failed(passive, now)
-                self.gw.metrics.upstream_failed(self.upstream.ir.name, state.key)
+                state.failed(passive, time.monotonic())
+                self.gw.metrics.upstream_failed(up.ir.name, state.key)
             else:
                 state.succeeded()
         self.up = None

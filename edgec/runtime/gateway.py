@@ -106,29 +106,58 @@ def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
                         remove=tuple(n.encode("latin-1") for n in ops.remove))
 
 
+class Plan:
+    """A routing decision and what acting on it takes, worked out once per memoised decision:
+    the route's policy, whether a request goes straight to its forward (a forward whose route
+    has no address list, CORS, auth or rate limit), and for a forward to one upstream that
+    upstream, the first lines of the backend's request head and the attempt's timeouts."""
+
+    __slots__ = ("decision", "route", "policy", "direct", "upstream", "head_start", "read_s", "request_s")
+
+    def __init__(self, d: routing.Decision, method: str, gw: "Gateway"):
+        self.decision = d
+        self.route = d.route or ""
+        self.policy = pol = gw.policies[d.route] if d.route is not None else None
+        self.direct = (d.action == "forward" and pol is not None and pol.access is None and pol.cors is None
+                       and pol.auth is None and pol.limiter is None)
+        self.upstream = None
+        self.head_start = b""
+        self.read_s = self.request_s = 0.0
+        if d.action == "forward":
+            self.head_start = f"{method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n".encode("latin-1")
+            self.request_s = d.timeouts.request_ms / 1000
+            if len(d.backends) == 1 and not d.invalid_weight:
+                self.upstream = up = gw.upstreams[d.backends[0][0]]
+                self.read_s = routing.attempt_timeout_ms(d.timeouts, up.ir) / 1000
+
+
 class Decisions:
-    """routing.decide, memoised. decide is a pure function of the request; when no route of
-    the edge tests a header, it depends only on (listener, method, host, path, query), and the
-    backend's headers are made from the request's own by the route's header operations."""
+    """routing.decide, memoised, as Plans. decide is a pure function of the request; when no
+    route of the edge tests a header, it depends only on (listener, method, host, path, query),
+    and the backend's headers are made from the request's own by the route's header operations."""
 
     MAX = 10_000
 
-    def __init__(self, edge: ir.Edge):
+    def __init__(self, edge: ir.Edge, gw: "Gateway"):
         self.router = routing.compile(edge)
+        self.gw = gw
         self.headers_matter = any(m.headers for r in edge.routes for m in r.matches)
-        self.memo: dict[tuple, routing.Decision] = {}
+        self.memo: dict[tuple, Plan] = {}
 
-    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex, bare: bool = False):
+    def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex,
+               bare: bool = False) -> Plan:
         if self.headers_matter:
-            return self.router.decide(routing.Request(method, scheme, host, port, path, query, tuple(ex.headers), bare))
+            return Plan(self.router.decide(routing.Request(method, scheme, host, port, path, query,
+                                                           tuple(ex.headers), bare)), method, self.gw)
         key = (port, method, host, path, query, bare)
-        d = self.memo.get(key)
-        if d is None:
-            d = self.router.decide(routing.Request(method, scheme, host, port, path, query, (), bare))
+        plan = self.memo.get(key)
+        if plan is None:
+            plan = Plan(self.router.decide(routing.Request(method, scheme, host, port, path, query, (), bare)),
+                        method, self.gw)
             if len(self.memo) >= self.MAX:
                 self.memo.clear()
-            self.memo[key] = d
-        return d
+            self.memo[key] = plan
+        return plan
 
 
 class Gateway:
@@ -136,12 +165,14 @@ class Gateway:
         self.edge = edge
         self.clock = clock
         self.metrics = metrics
-        self.decisions = Decisions(edge)
+        self.decisions = Decisions(edge, self)
         self.limits = edge.limits
         self.max_head_bytes = edge.limits.max_head_bytes
         self.idle_s = edge.limits.idle_timeout_ms / 1000
         self.header_s = edge.limits.header_timeout_ms / 1000
         self.metrics_path = edge.observability.metrics_path
+        # requests are counted only where a scrape can read the counts
+        self.counting = self.metrics_path is not None
         self.log = AccessLog(edge.observability.access_log)
         tracing = edge.observability.tracing
         if tracing is not None:

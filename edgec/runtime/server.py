@@ -294,7 +294,7 @@ class ClientConnection(asyncio.Protocol):
         if self.tunnel is ex:  # the backend did not switch protocols: HTTP/1.1 goes on
             self.tunnel = None
             self.parser = httptools.HttpRequestParser(self)
-            rest, ex.upgrade_buf = ex.upgrade_buf, []
+            rest, ex.upgrade_buf = ex.upgrade_buf, None
             if rest:
                 self.data_received(b"".join(rest))
 
