@@ -29,6 +29,7 @@ from hyperframe.frame import GoAwayFrame
 
 from . import http
 from .exchange import Exchange
+from .hpack_out import AnswerEncoder
 from .ratelimit import Bucket
 from .server import ClientConnection, Listening, admit
 
@@ -106,6 +107,7 @@ class H2Connection(asyncio.Protocol):
         self.forwarded = b""
         self.subject: bytes | None = None
         self.h2 = h2.connection.H2Connection(_CONFIG)
+        self.h2.encoder = AnswerEncoder()
         self.streams: dict[int, Stream] = {}
         self.blocked: dict[int, Stream] = {}  # streams with response bytes waiting for a window, in order
         self.deadline = 0.0

@@ -1,0 +1,105 @@
+"""HPACK for the edge's HTTP/2 answers: hpack's Encoder, with what the edge knows about its
+own fields.
+
+hpack's Encoder inserts every field it cannot index into the dynamic table and searches that
+table, field by field, for each later one. Fields whose value changes on (nearly) every answer
+(Date, X-Request-Id, Content-Length, ...) then fill the table with entries no answer reuses,
+and make each search walk all of them. Here those fields go out as literals that are never
+inserted (as nginx sends all its fields), unencoded (Huffman in pure Python costs more than the
+bytes it saves on a value sent once); every other field is indexed as hpack would, so the table
+holds only what answers repeat (Content-Type, Strict-Transport-Security, CORS fields) and stays
+short to search. The dynamic table, its size updates and Huffman coding are hpack's own.
+"""
+from __future__ import annotations
+
+from hpack import Encoder, HeaderTuple
+from hpack.table import HeaderTable
+
+# fields whose value is (nearly) unique to one answer: an entry for them would never be reused
+VOLATILE = frozenset((b"age", b"content-length", b"content-range", b"date", b"etag", b"expires",
+                      b"last-modified", b"location", b"set-cookie", b"x-request-id"))
+
+_DYNAMIC_BASE = HeaderTable.STATIC_TABLE_LENGTH + 1  # index of the newest dynamic entry
+# name → (index of its first static entry, value → index of its static entry)
+_STATIC: dict[bytes, tuple[int, dict[bytes, int]]] = {}
+for _index, (_name, _value) in enumerate(HeaderTable.STATIC_TABLE, 1):
+    _STATIC.setdefault(_name, (_index, {}))[1][_value] = _index
+
+
+def _integer(value: int, prefix_bits: int, flags: int) -> bytes:
+    """An HPACK integer (RFC 7541 §5.1) whose first byte also carries `flags` above its prefix."""
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes((flags | value,))
+    out = bytearray((flags | limit,))
+    value -= limit
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _raw(string: bytes) -> bytes:
+    """A string literal without Huffman coding (RFC 7541 §5.2)."""
+    return _integer(len(string), 7, 0) + string
+
+
+_INDEXED = [_integer(i, 7, 0x80) for i in range(_DYNAMIC_BASE + 64)]  # indexed field (§6.1)
+
+
+def _indexed(index: int) -> bytes:
+    return _INDEXED[index] if index < len(_INDEXED) else _integer(index, 7, 0x80)
+_NOT_INDEXED, _NEVER_INDEXED, _INCREMENTAL = 0x00, 0x10, 0x40  # literal field kinds (§6.2)
+
+
+class AnswerEncoder(Encoder):
+    """hpack's Encoder for a connection's answers: fields in VOLATILE never enter the dynamic
+    table; a field marked sensitive (hpack's NeverIndexedHeaderTuple, or a third item True)
+    goes out never-indexed, as hpack sends it. Headers are (bytes, bytes) pairs in order,
+    pseudo-fields first, as h2 hands them over."""
+
+    def encode(self, headers, huffman: bool = True) -> bytes:
+        table = self.header_table
+        block = []
+        if table.resized:
+            block.append(self._encode_table_size_change())
+            table.resized = False
+        for header in headers:
+            name, value = header[0], header[1]
+            static = _STATIC.get(name)
+            if static is not None:
+                index = static[1].get(value)
+                if index is not None:
+                    block.append(_INDEXED[index])
+                    continue
+            if isinstance(header, HeaderTuple):
+                sensitive = not header.indexable
+            else:
+                sensitive = len(header) > 2 and header[2]
+            if sensitive or name in VOLATILE:
+                kind = _NEVER_INDEXED if sensitive else _NOT_INDEXED
+                if static is not None:
+                    block.append(_integer(static[0], 4, kind) + _raw(value))
+                else:
+                    block.append(bytes((kind,)) + _raw(name) + _raw(value))
+                continue
+            name_index = static[0] if static is not None else 0
+            for i, entry in enumerate(table.dynamic_entries):
+                if entry[0] == name:
+                    if entry[1] == value:
+                        block.append(_indexed(i + _DYNAMIC_BASE))
+                        break
+                    if not name_index:
+                        name_index = i + _DYNAMIC_BASE
+            else:
+                coded = self.huffman_coder.encode(value) if huffman else value
+                value_part = _integer(len(coded), 7, 0x80 if huffman else 0) + coded
+                if name_index:
+                    block.append(_integer(name_index, 6, _INCREMENTAL) + value_part)
+                else:
+                    coded = self.huffman_coder.encode(name) if huffman else name
+                    block.append(bytes((_INCREMENTAL,)) + _integer(len(coded), 7, 0x80 if huffman else 0) + coded
+                                 + value_part)
+                table.add(name, value)
+        return b"".join(block)
