@@ -34,7 +34,6 @@ _FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect
 _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # as nginx answers them: TRACE would echo the request (cookies included) back, CONNECT asks
 # for a tunnel the edge does not make
 _REFUSED_METHODS = {"TRACE": (405, "method not allowed"), "CONNECT": (400, "CONNECT is not served")}
@@ -440,7 +439,7 @@ class Exchange:
         headers = self._decorate(headers, route_ops)
         headers.append((b"content-length", b"%d" % len(body)))
         self.status = status
-        data = http.head(status, headers)
+        data = self.conn.head(status, headers)
         if self.method != "HEAD" and status not in _NO_BODY:
             data += body
         self.answered = True
@@ -704,7 +703,7 @@ class Exchange:
         conn.send(self, data, self.method == "HEAD", self.read_s)
         if self.expect and not self.sent_continue and not self.body_done:
             self.sent_continue = True
-            self.conn.transport.write(_CONTINUE)
+            self.conn.transport.write(self.conn.head(100, []))
 
     def _can_retry(self, kind: str) -> bool:
         r = self.retry
@@ -820,7 +819,7 @@ class Exchange:
                 self.keep_alive = False  # an HTTP/1.0 client learns the end from the close
         out = self._decorate(out, True)
         self.answered = True
-        self.out.append(http.head(status, out))
+        self.out.append(self.conn.head(status, out))
 
     def on_data(self, data: bytes) -> None:
         if self.discard or self.done:

@@ -3,10 +3,10 @@ or HTTP/1.1 for a client that does not offer it), and every HTTP/2 stream is ser
 Exchange exactly as an HTTP/1.1 request is.
 
 The h2 library does the protocol: framing, HPACK, stream states, flow control. A Stream
-plays the client connection for its Exchange: the Exchange writes an HTTP/1.1 response to
-it, httptools parses that back into status, headers and body, and those go out as HEADERS
-and DATA frames within the client's flow-control windows. The HTTP/1.1 data path is
-untouched: a connection that did not choose h2 is a plain ClientConnection.
+plays the client connection for its Exchange: the Exchange hands it a response's status and
+fields (`head`, which sends them as a HEADERS frame) and then writes the body, which goes out
+as DATA frames within the client's flow-control windows. The HTTP/1.1 data path is untouched:
+a connection that did not choose h2 is a plain ClientConnection.
 
 The Exchange is given the version "2.0": its access log says HTTP/2.0, and a response of
 unknown length is not chunk-framed for the stream (as for an HTTP/1.0 client, its end is the
@@ -22,7 +22,6 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
-import httptools
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
@@ -58,9 +57,9 @@ FEED_BYTES = 16 * 1024  # what h2 parses at once (about as many PINGs as the con
 CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its connection is cut
 
 # h2 checks and normalises what the client sends. What the edge sends is its own: response
-# fields as httptools parsed them (no CR, LF, NUL or other control byte), names lower-cased and
-# values stripped by Stream.on_header, connection-specific fields dropped (http.HOP_BY_HOP), the one
-# pseudo-field first. Checked again by h2 they cost about a tenth of the edge's work per stream.
+# fields the edge made or httptools parsed from the backend (no CR, LF, NUL or other control
+# byte), names lower-cased and values stripped by Stream.head, connection-specific fields dropped
+# (http.HOP_BY_HOP), the one pseudo-field first. Checked again by h2 they cost about a tenth of the edge's work per stream.
 _CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None, validate_outbound_headers=False,
                                     normalize_outbound_headers=False)
 _NO_BODY = (204, 304)
@@ -299,7 +298,6 @@ class H2Connection(asyncio.Protocol):
             stream.pump()
 
     def forget(self, stream: "Stream") -> None:
-        stream.parser = None  # it holds the stream: a cycle
         self.streams.pop(stream.id, None)
         self.blocked.pop(stream.id, None)
         self.runtime.clock.timed.discard(stream)
@@ -328,8 +326,8 @@ class Stream:
     """One request/response stream, in the role of an HTTP/1.1 client connection for its
     Exchange (`conn`), and of that connection's transport (`conn.transport`)."""
 
-    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "subject", "parser", "ex",
-                 "head_only", "headers", "final", "response_ended", "end_sent", "exchange_over",
+    __slots__ = ("conn", "id", "runtime", "listening", "peer", "forwarded", "subject", "ex",
+                 "head_only", "remaining", "final", "response_ended", "end_sent", "exchange_over",
                  "request_ended", "closed", "out", "offset", "buffered", "upstream_paused", "read_paused",
                  "unacked", "deadline")
 
@@ -345,10 +343,9 @@ class Stream:
         self.peer = conn.peer
         self.forwarded = conn.forwarded
         self.subject = conn.subject
-        self.parser = httptools.HttpResponseParser(self)
         self.ex: Exchange | None = None
         self.head_only = False
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.remaining = -1  # body bytes the response's Content-Length still announces; -1: unknown
         self.final = False  # the final (non-1xx) response head went out
         self.response_ended = False  # the whole response is known; END_STREAM follows its last byte
         self.end_sent = False
@@ -432,18 +429,46 @@ class Stream:
         self.exchange_over = True
         self.runtime.gateway.metrics.observe("", status, 0.0)
         body, ctype = http.error_body(status, message)
-        self.write(http.head(status, [(b"content-type", ctype), (b"content-length", b"%d" % len(body))]) + body)
+        self.head(status, [(b"content-type", ctype), (b"content-length", b"%d" % len(body))])
+        self.write(body)
 
-    # ---- the transport the Exchange writes its HTTP/1.1 response to ----------------------------
-    def write(self, data: bytes) -> None:
+    # ---- the response, from the Exchange ---------------------------------------------------------
+    def head(self, status: int, headers) -> bytes:
+        """The response's status and fields, as a HEADERS frame: nothing is left for the Exchange
+        to write before the body (ClientConnection.head gives it HTTP/1.1 bytes)."""
         if self.closed or self.response_ended:
+            return b""
+        h = self.conn.h2
+        fields = [(b":status", b"%d" % status)]
+        if status < 200:  # 100 Continue: an informational HEADERS frame
+            self._h2(h.send_headers, self.id, fields)
+            return b""
+        self.final = True
+        for name, value in headers:
+            name = name.lower()
+            if name in http.HOP_BY_HOP:
+                continue
+            if name == b"content-length":
+                self.remaining = int(value)
+            fields.append((name, value.strip()))  # httptools keeps a value's trailing whitespace
+        bodyless = self.head_only or status in _NO_BODY or self.remaining == 0
+        if self._h2(h.send_headers, self.id, fields, bodyless) and bodyless:
+            self.response_ended = self.end_sent = True  # any body written after it is not sent
+        return b""
+
+    def write(self, data: bytes) -> None:
+        """Response body: sent as far as the windows allow; it has ended once its Content-Length is
+        reached (a response of unknown length ends with its exchange)."""
+        if self.closed or self.response_ended or not data:
             return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as err:
-            log.error("internal error relaying a response over HTTP/2", exc_info=err.__cause__ or err)
-            self.cancel(ErrorCodes.INTERNAL_ERROR)
-            return
+        remaining = self.remaining
+        if remaining >= 0:
+            if len(data) >= remaining:
+                data = data[:remaining]
+                self.response_ended = True
+            self.remaining = remaining - len(data)
+        self.out.append(data)
+        self.buffered += len(data)
         self.pump()
         self.conn.send()
 
@@ -477,33 +502,6 @@ class Stream:
                 self.pump()
         self.settle()
         self.conn.send()
-
-    # ---- httptools callbacks over that response --------------------------------------------------
-    def on_header(self, name: bytes, value: bytes) -> None:
-        # httptools keeps a value's trailing whitespace; a field value sent over HTTP/2 has none
-        self.headers.append((name.lower(), value.strip()))
-
-    def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        headers, self.headers = self.headers, []
-        fields = [(b":status", b"%d" % status)]
-        if status < 200:  # 100 Continue: an informational HEADERS frame
-            self._h2(self.conn.h2.send_headers, self.id, fields)
-            return
-        self.final = True
-        fields.extend(h for h in headers if h[0] not in http.HOP_BY_HOP)
-        bodyless = self.head_only or status in _NO_BODY
-        if self._h2(self.conn.h2.send_headers, self.id, fields, bodyless) and bodyless:
-            # httptools cannot be told a response to HEAD has no body: what follows is ignored
-            self.response_ended = self.end_sent = True
-
-    def on_body(self, data: bytes) -> None:
-        self.out.append(data)
-        self.buffered += len(data)
-
-    def on_message_complete(self) -> None:
-        if self.final:
-            self.response_ended = True
 
     # ---- out, within the windows -----------------------------------------------------------------
     def pump(self) -> None:

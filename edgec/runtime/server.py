@@ -75,6 +75,9 @@ def client_subject(transport) -> bytes | None:
 
 
 class ClientConnection(asyncio.Protocol):
+    # what the Exchange writes before a response's body (an HTTP/2 stream sends its head itself)
+    head = staticmethod(http.head)
+
     def __init__(self, listening: Listening):
         self.listening = listening
         self.runtime = listening.runtime

@@ -527,21 +527,22 @@ def test_head_over_the_bound_refuses_its_stream(h2_gateway):
     client.close()
 
 
-def test_backend_fields_go_out_as_http2_has_them(tmp_path, gateway):
-    """HTTP/1.1 lets a backend write field names in upper case and values with whitespace after
-    them; over HTTP/2 they go out lower-cased and stripped (the edge's own HEADERS are not checked
-    again by h2, so the edge makes them so itself), and the client's h2 accepts them."""
+def _one_answer_backend(tmp_path, gateway, answer: bytes) -> int:
+    """A backend that answers one request with `answer` (sent in pieces, as a backend streams
+    it), behind an edge with HTTP/2: the edge's port."""
     backend = socket.create_server(("127.0.0.1", 0))
-    answer = (b"HTTP/1.1 200 OK\r\nX-Padded: v  \t\r\nX-UPPER: Kept Case \r\nContent-Type: text/plain\r\n"
-              b"Content-Length: 2\r\n\r\nok")
 
     def serve():
         conn, _ = backend.accept()
         with conn:
             while not conn.recv(65536).endswith(b"\r\n\r\n"):
                 pass
-            conn.sendall(answer)
-            conn.recv(1)  # until the edge closes
+            for at in range(0, len(answer), 7):
+                conn.sendall(answer[at:at + 7])
+                time.sleep(0.001)
+            if b"Connection: close" not in answer:
+                conn.recv(1)  # until the edge closes
+        backend.close()
 
     threading.Thread(target=serve, daemon=True).start()
     cert, key = _certificate(tmp_path)
@@ -552,9 +553,36 @@ def test_backend_fields_go_out_as_http2_has_them(tmp_path, gateway):
       route r {{ forward a }}
       access_log off
     }}""")
+    return port
+
+
+def test_backend_fields_go_out_as_http2_has_them(tmp_path, gateway):
+    """HTTP/1.1 lets a backend write field names in upper case and values with whitespace after
+    them; over HTTP/2 they go out lower-cased and stripped (the edge's own HEADERS are not checked
+    again by h2, so the edge makes them so itself), and the client's h2 accepts them."""
+    port = _one_answer_backend(tmp_path, gateway, b"HTTP/1.1 200 OK\r\nX-Padded: v  \t\r\nX-UPPER: Kept Case \r\n"
+                                                  b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
     client = H2Client(port)
     r = client.get("/")
     assert (r.status, r.body) == (200, b"ok")
     assert r.headers["x-padded"] == "v" and r.headers["x-upper"] == "Kept Case"
     client.close()
-    backend.close()
+
+
+@pytest.mark.parametrize("answer, status, body", [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n", 200,
+     b"firstsecond"),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the backend closes", 200, b"until the backend closes"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200, b""),
+    (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b""),
+    (b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody", 200,
+     b"body"),
+], ids=["chunked", "close-delimited", "empty", "204", "103-then-200"])
+def test_backend_bodies_of_every_framing_end_their_stream(tmp_path, gateway, answer, status, body):
+    """The stream's DATA is the backend's body whatever its HTTP/1.1 framing, and the stream ends
+    with it (no framing field reaches the client)."""
+    client = H2Client(_one_answer_backend(tmp_path, gateway, answer))
+    (r,) = client.wait(client.start("GET", "/"))
+    assert (r.status, r.body, r.ended) == (status, body, True)
+    assert "transfer-encoding" not in r.headers and "connection" not in r.headers
+    client.close()
