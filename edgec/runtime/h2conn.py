@@ -54,6 +54,10 @@ RESET_BURST, RESET_RATE = 200, 20.0
 # bodiless answers; DATA stops being queued when the client stops reading)
 UNREAD_LIMIT = 256 * 1024
 FEED_BYTES = 16 * 1024  # what h2 parses at once (about as many PINGs as the control budget)
+# Streams' frames wait for the end of the loop pass to go out together, in one TLS write; a
+# stream with this much response body waiting writes at once, so that a client that stops
+# reading pauses its writing (and meets UNREAD_LIMIT) as soon as when every frame is written
+FLUSH_BYTES = 64 * 1024
 CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its connection is cut
 
 # h2 checks and normalises what the client sends. What the edge sends is its own: response
@@ -102,7 +106,9 @@ class H2Connection(asyncio.Protocol):
         self.listening = listening
         self.runtime = listening.runtime
         self.wire = None
-        self.peer = ""
+        self.loop = None
+        self.send_due = False  # a send at the end of this loop pass is scheduled
+        self.unsent = 0  # response body handed to h2 since the last send
         self.forwarded = b""
         self.subject: bytes | None = None
         self.h2 = h2.connection.H2Connection(_CONFIG)
@@ -122,6 +128,7 @@ class H2Connection(asyncio.Protocol):
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.wire = transport
+        self.loop = asyncio.get_running_loop()
         admit(self, transport)
         conn = self.h2
         conn.local_settings = Settings(client=False, initial_values={
@@ -287,9 +294,22 @@ class H2Connection(asyncio.Protocol):
 
     # ---- used by streams ---------------------------------------------------------------------
     def send(self) -> None:
+        self.unsent = 0
         data = self.h2.data_to_send()
         if data:
             self.wire.write(data)
+
+    def send_soon(self) -> None:
+        """Send what h2 has queued at the end of this loop pass, with the frames of every other
+        stream answered in it."""
+        if not self.send_due:
+            self.send_due = True
+            self.loop.call_soon(self.send_now)
+
+    def send_now(self) -> None:
+        self.send_due = False
+        if not self.wire.is_closing():
+            self.send()
 
     def pump_blocked(self) -> None:
         for stream in list(self.blocked.values()):
@@ -470,7 +490,7 @@ class Stream:
         self.out.append(data)
         self.buffered += len(data)
         self.pump()
-        self.conn.send()
+        self.conn.send_soon()
 
     def close(self) -> None:
         """The Exchange gives up on the client: a stream cut short is reset; a complete
@@ -487,7 +507,7 @@ class Stream:
         if self.unacked and not self.closed:
             self.conn.h2.acknowledge_received_data(self.unacked, self.id)
             self.unacked = 0
-            self.conn.send()
+            self.conn.send_soon()
 
     def hold_body(self, on: bool) -> None:
         (self.pause_reading if on else self.resume_reading)()
@@ -501,7 +521,7 @@ class Stream:
                 self.response_ended = True  # a response of unknown length ends with its exchange
                 self.pump()
         self.settle()
-        self.conn.send()
+        self.conn.send_soon()
 
     # ---- out, within the windows -----------------------------------------------------------------
     def pump(self) -> None:
@@ -529,6 +549,9 @@ class Stream:
                 return
             sent += len(piece)
             self.end_sent = end
+            conn.unsent += len(piece)
+            if conn.unsent >= FLUSH_BYTES:
+                conn.send()
         self.buffered -= sent
         if self.response_ended and not out and not self.end_sent:
             if not self._h2(h.end_stream, self.id):
