@@ -4,6 +4,8 @@
 # on loopback (the proxy alone on core 0, backend and h2load on core 1), interleaved rounds,
 # medians. HTTP/2 with 1 and with 10 streams in flight per connection, HTTP/1.1 (h2load --h1).
 #
+# Requests/s and the proxy's CPU time per request (the figure a busy machine changes least).
+#
 # usage: bench/http2.sh [ROUNDS (3)] [SECONDS per run (5)]
 # needs h2load (Debian: nghttp2-client) and openssl; writes bench/results/http2.md.
 set -euo pipefail
@@ -52,22 +54,14 @@ start_proxy() {  # $1 nginx|runtime → PROXY_PID
   proxy_started 18443
 }
 
-measure() {  # proxy protocol → one JSON line
-  local args=(-c 10 -D "$SECS" --warm-up-time=1)
+measure() {  # proxy mode → one JSON line (bench/measure_h2.py: requests/s, CPU per request)
+  local args=(-c 10 -D "$SECS")
   case "$2" in
     h2-m1) args+=(-m 1) ;;
     h2-m10) args+=(-m 10) ;;
     h1) args+=(--h1) ;;
   esac
-  taskset -c 1 h2load "${args[@]}" https://127.0.0.1:18443/ 2>&1 | python3 -c '
-import json, re, sys
-text = sys.stdin.read()
-rps = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", text)
-done = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed", text)
-proto = re.search(r"Application protocol: (\S+)", text)
-print(json.dumps({"proxy": sys.argv[1], "mode": sys.argv[2], "rps": float(rps.group(1)) if rps else 0.0,
-                  "succeeded": int(done.group(3)) if done else 0, "failed": int(done.group(4)) if done else -1,
-                  "protocol": proto.group(1) if proto else None}))' "$1" "$2"
+  python3 bench/measure_h2.py "$PROXY_PID" "$1" "$2" 1 "${args[@]}" https://127.0.0.1:18443/
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -86,7 +80,7 @@ OUT=bench/results/http2.md
   echo "# HTTP/2 and HTTP/1.1 on one TLS listener (bench/http2.sh)"
   echo
   echo "Command: \`bench/http2.sh $ROUNDS $SECS\` ($ROUNDS interleaved rounds; per proxy and mode: h2load, 10 connections,"
-  echo "1 s warm-up, then ${SECS} s). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "1 s warm-up, then ${SECS} s; CPU per request of the proxy process and its children over those ${SECS} s). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
   machine
   echo "$(nginx -v 2>&1), $(h2load --version 2>&1 | head -1), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
@@ -96,20 +90,23 @@ OUT=bench/results/http2.md
   python3 - "$RESULTS" <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
-print("| proxy | mode | protocol | rps median (min..max) | failed | rps / nginx (same mode) |")
-print("|---|---|---|---:|---:|---:|")
-med = {}
+print("| proxy | mode | protocol | rps median (min..max) | failed | rps / nginx (same mode) "
+      "| CPU µs/request median | CPU / nginx (same mode) |")
+print("|---|---|---|---:|---:|---:|---:|---:|")
+med, cpu = {}, {}
 for proxy in ("nginx", "runtime"):
     for mode in ("h2-m1", "h2-m10", "h1"):
         rs = [r for r in rows if r["proxy"] == proxy and r["mode"] == mode]
         med[proxy, mode] = statistics.median(r["rps"] for r in rs)
+        cpu[proxy, mode] = statistics.median(r["cpu_us_per_req"] for r in rs)
 for proxy in ("nginx", "runtime"):
     for mode in ("h2-m1", "h2-m10", "h1"):
         rs = [r for r in rows if r["proxy"] == proxy and r["mode"] == mode]
         v = [r["rps"] for r in rs]
         ratio = med[proxy, mode] / med["nginx", mode] if med["nginx", mode] else 0
+        cpu_ratio = cpu[proxy, mode] / cpu["nginx", mode] if cpu["nginx", mode] else 0
         print(f"| {proxy} | {mode} | {rs[0]['protocol']} | {med[proxy, mode]:,.0f} ({min(v):,.0f}..{max(v):,.0f}) "
-              f"| {sum(r['failed'] for r in rs)} | {ratio:.2f} |")
+              f"| {sum(r['failed'] for r in rs)} | {ratio:.2f} | {cpu[proxy, mode]:,.1f} | {cpu_ratio:.2f} |")
 PY
   echo
   raw_runs "$RESULTS"
