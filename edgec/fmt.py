@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from itertools import accumulate
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Span, diagnostic
@@ -25,7 +26,7 @@ INDENT = "  "
 _TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     indent: int
     text: str
@@ -76,40 +77,45 @@ class _Formatter:
         text = doc.source
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
         # blank lines among source lines 1..n, to ask "is there a blank line between?" in O(1)
-        self.blanks_upto = [0]
-        for ln in text.split("\n"):
-            self.blanks_upto.append(self.blanks_upto[-1] + (not ln.strip()))
+        self.blanks_upto = [0, *accumulate(0 if ln.strip() else 1 for ln in text.split("\n"))]
         self.comments = []
         for c in doc.comments:
             start = self.offset(c.span.line, c.span.column)
             self.comments.append(_Tok(start, start + c.span.end_column - c.span.column, c.text))
         self.comment_starts = [c.start for c in self.comments]
-        self.tok_starts, self.tok_ends, self.tok_texts = [], [], []
-        cuts = self._statement_edges()
-        for m in _TOKEN.finditer(_blank_out(text, self.comments)):
-            start, end = m.span()
-            # the parser's lexer ends a token where the next statement begins (`min_version
-            # 1.3http2` is a tls statement and an http2 one): cut this token there too
-            i = bisect.bisect_right(cuts, start)
-            while i < len(cuts) and cuts[i] < end:
-                self._token(start, cuts[i], text)
-                start, i = cuts[i], i + 1
-            self._token(start, end, text)
+        spans = [m.span() for m in _TOKEN.finditer(_blank_out(text, self.comments))]
+        # the parser's lexer ends a token where the next statement begins (`min_version
+        # 1.3http2` is a tls statement and an http2 one): cut such a token there too. Nearly
+        # every statement edge is a token's edge or in the space between, so only the others
+        # are looked up
+        if spans:
+            starts, ends = zip(*spans)
+            at_edge = set(starts)
+            at_edge.update(ends)
+            inside = sorted(c for c in self._statement_edges() if c not in at_edge)
+            if inside:
+                spans = _cut(spans, starts, inside)
+                starts, ends = zip(*spans)
+        else:
+            starts = ends = ()
+        self.tok_starts, self.tok_ends = list(starts), list(ends)
+        self.tok_texts = [text[start:end] for start, end in spans]
+        self.braces = [i for i, t in enumerate(self.tok_texts) if t == "{"]  # token numbers of every `{`
         self.line_of_tok: list[_Line | None] = [None] * len(self.tok_starts)
         self.lines: list[_Line] = []
 
-    def _statement_edges(self) -> list[int]:
-        edges = set()
-        for stmt in self.doc.edge.walk():
+    def _statement_edges(self) -> set[int]:
+        """The offsets where statements start and end."""
+        starts, edges = self.starts, set()
+        todo = [self.doc.edge]
+        while todo:  # in any order: a set is made
+            stmt = todo.pop()
             span = stmt.span
-            edges.add(self.offset(span.line, span.column))
-            edges.add(self.offset(span.end_line, span.end_column))
-        return sorted(edges)
-
-    def _token(self, start: int, end: int, text: str) -> None:
-        self.tok_starts.append(start)
-        self.tok_ends.append(end)
-        self.tok_texts.append(text[start:end])
+            edges.add(starts[span.line - 1] + span.column - 1)
+            edges.add(starts[span.end_line - 1] + span.end_column - 1)
+            if stmt.body:
+                todo.extend(stmt.body)
+        return edges
 
     def offset(self, line: int, column: int) -> int:
         return self.starts[line - 1] + column - 1
@@ -123,8 +129,9 @@ class _Formatter:
                 bisect.bisect_left(self.tok_starts, starts[span.end_line - 1] + span.end_column - 1))
 
     def emit(self, lo: int, hi: int, indent: int, kind: str) -> _Line:
-        line = _Line(indent, _join(self.tok_texts[lo:hi]), self.src_line(self.tok_starts[lo]),
-                     self.src_line(self.tok_starts[hi - 1]), kind)
+        starts, tok_starts = self.starts, self.tok_starts
+        line = _Line(indent, _join(self.tok_texts[lo:hi]), bisect.bisect_right(starts, tok_starts[lo]),
+                     bisect.bisect_right(starts, tok_starts[hi - 1]), kind)
         self.line_of_tok[lo:hi] = [line] * (hi - lo)
         self.lines.append(line)
         return line
@@ -132,11 +139,11 @@ class _Formatter:
     # ---- statements --------------------------------------------------------------------------
     def stmt(self, stmt: Stmt, depth: int, lo: int, hi: int) -> None:
         """Lay out `stmt`, whose code tokens are lo..hi."""
-        try:
-            brace = self.tok_texts.index("{", lo, hi)
-        except ValueError:
+        i = bisect.bisect_left(self.braces, lo)
+        if i == len(self.braces) or self.braces[i] >= hi:
             self.emit(lo, hi, depth, "stmt")
             return
+        brace = self.braces[i]
         close = hi - 1
         first_inside = bisect.bisect_right(self.comment_starts, self.tok_starts[brace])
         comment_inside = first_inside < len(self.comments) and \
@@ -202,6 +209,22 @@ class _Formatter:
         return before - 1 > after and self.blanks_upto[before - 1] > self.blanks_upto[after]
 
 
+def _cut(spans: list[tuple[int, int]], starts: tuple[int, ...], cuts: list[int]) -> list[tuple[int, int]]:
+    """The token spans with each token holding one of the (sorted) cuts split there."""
+    at: dict[int, list[int]] = {}  # token → the cuts inside it
+    for c in cuts:
+        i = bisect.bisect_right(starts, c) - 1
+        if i >= 0 and starts[i] < c < spans[i][1]:
+            at.setdefault(i, []).append(c)
+    out = []
+    for i, (start, end) in enumerate(spans):
+        for c in at.get(i, ()):
+            out.append((start, c))
+            start = c
+        out.append((start, end))
+    return out
+
+
 def _blank_out(text: str, comments: list[_Tok]) -> str:
     """The text with its comments replaced by spaces, so that code tokens keep their offsets."""
     parts, pos = [], 0
@@ -223,8 +246,63 @@ def format_source(source: str, file: str = "<input>") -> str:
     return format_document(parse(source, file))
 
 
+class _Canonical:
+    """Whether a file without comments is laid out as _Formatter lays it out, read line by
+    line: each statement on lines of its own at its depth's indent, spaced as _join spaces
+    it, a block's head ending in its one `{` and its `}` alone on its last line, and between
+    two lines no line or one empty line where render keeps one. Saying yes only when every
+    line is certain, it spares a canonical file the formatter's work (lint checks every
+    file); anything else is left to the formatter."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        self.last = 0  # the source line of the previous output line (0: none yet)
+        self.last_kind = ""
+
+    def item(self, line_no: int, kind: str) -> bool:
+        """The source lines from the previous output line to this one are as render lays them out."""
+        gap, previous = line_no - self.last - 1, self.last
+        self.last, self.last_kind, opened = line_no, kind, self.last_kind == "open"
+        if previous == 0:
+            return line_no == 1
+        return gap == 0 or (gap == 1 and not opened and kind != "close" and self.lines[line_no - 2] == "")
+
+    def stmt(self, stmt: Stmt, depth: int) -> bool:
+        span, indent = stmt.span, INDENT * depth
+        line = self.lines[span.line - 1]
+        if span.column != len(indent) + 1:
+            return False
+        tokens = _TOKEN.findall(line)
+        if not stmt.body:  # one line: a statement without `{`, or an empty block `env prod {}`
+            if span.end_line != span.line or span.end_column != len(line) + 1:
+                return False
+            if "{" in tokens and not (tokens[-1] == "}" and tokens.index("{") == len(tokens) - 2):
+                return False
+            return line == indent + _join(tokens) and self.item(span.line, "stmt")
+        if "{" not in tokens or tokens.index("{") != len(tokens) - 1:
+            return False
+        if line != indent + _join(tokens) or not self.item(span.line, "open"):
+            return False
+        if not all(self.stmt(child, depth + 1) for child in stmt.body):
+            return False
+        close = self.lines[span.end_line - 1]
+        return close == indent + "}" and span.end_column == len(close) + 1 and self.item(span.end_line, "close")
+
+
+def is_canonical(doc: Document) -> bool:
+    """True only when format_document(doc) is certainly doc.source, found without formatting
+    (see _Canonical); False says nothing."""
+    lines = doc.source.split("\n")
+    if doc.comments or lines[-1] != "":
+        return False
+    check = _Canonical(lines)
+    return check.stmt(doc.edge, 0) and check.last == len(lines) - 1
+
+
 def not_formatted(doc: Document) -> list[Diagnostic]:
     """A W307 warning at the first line that differs from the canonical layout, or nothing."""
+    if is_canonical(doc):
+        return []
     formatted = format_document(doc)
     if formatted == doc.source:
         return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgec.fmt import format_source, not_formatted
+from edgec.fmt import format_document, format_source, is_canonical, not_formatted
 from edgec.parse import parse
 
 from ..conftest import SAMPLES
@@ -213,3 +213,52 @@ def test_a_token_the_lexer_cuts_between_two_statements_is_cut_there_too(glued, l
     assert formatted == 'edge "x" {\n' + "\n".join(lines) + "\n}\n"
     assert format_source(formatted) == formatted
     assert ir_json(formatted) == ir_json(source)
+
+
+def _without_comments(source: str) -> str:
+    """The source formatted, its comment lines dropped and trailing comments cut."""
+    doc = parse(format_source(source))
+    lines = doc.source.split("\n")
+    for c in sorted(doc.comments, key=lambda c: (c.span.line, c.span.column), reverse=True):
+        lines[c.span.line - 1] = lines[c.span.line - 1][:c.span.column - 1].rstrip()
+    return format_source("\n".join(lines))
+
+
+# ways to disturb a canonical file, each applied at every line
+MUTATIONS = {
+    "trailing space": lambda lines, i: lines[:i] + [lines[i] + " "] + lines[i + 1:],
+    "indent lost": lambda lines, i: lines[:i] + [lines[i].lstrip()] + lines[i + 1:],
+    "indent by a tab": lambda lines, i: lines[:i] + ["\t" + lines[i].lstrip()] + lines[i + 1:],
+    "blank line added": lambda lines, i: lines[:i] + [""] + lines[i:],
+    "blank line of spaces": lambda lines, i: lines[:i] + ["  "] + lines[i:],
+    "line removed when blank": lambda lines, i: lines[:i] + lines[i + 1:] if not lines[i] else None,
+    "joined with the next": lambda lines, i: lines[:i] + [lines[i] + " " + lines[i + 1].strip()] + lines[i + 2:]
+    if i + 1 < len(lines) - 1 else None,
+    "double space": lambda lines, i: lines[:i] + [lines[i].replace(" ", "  ", 1)] + lines[i + 1:],
+    "carriage return": lambda lines, i: lines[:i] + [lines[i] + "\r"] + lines[i + 1:],
+}
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_the_canonical_check_agrees_with_the_formatter(path):
+    """is_canonical spares lint the formatter only where it is certain: on each sample
+    without its comments it says yes, and on every disturbance of it at every line it says
+    yes only when the formatter would leave the text as it is."""
+    from edgec.diagnostics import CompileError
+    canonical = _without_comments(path.read_text())
+    assert is_canonical(parse(canonical)), "a canonical file goes without the formatter"
+    lines, kept = canonical.split("\n"), 0
+    for name, mutate in MUTATIONS.items():
+        for i in range(len(lines) - 1):
+            changed = mutate(lines, i)
+            if changed is None:
+                continue
+            text = "\n".join(changed)
+            try:
+                doc = parse(text)
+            except CompileError:
+                continue
+            if is_canonical(doc):
+                kept += 1
+                assert format_document(doc) == text, (name, i + 1)
+    assert kept, "some disturbances leave a canonical file (a blank line between two routes removed)"
