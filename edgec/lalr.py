@@ -1,56 +1,142 @@
-"""A well-formed file parsed in one pass: lark's LALR tables and lexer, no parse tree.
+"""A well-formed file parsed in one pass over plain tables: no lark, no parse tree.
 
 lark's parser builds a Tree for every rule, works out each node's source span as it goes
 (propagate_positions) and edgec.parse then walks the tree again to make the syntax tree:
-three Python layers per node, most of the time a large file takes to parse. This driver
-shifts and reduces on lark's own tables, shapes each rule's children as lark's tree
-builder would (tokens filtered out, `_rule`s spliced in, None for an absent `[optional]`,
-`?rule`s passed through) and hands them straight to the syntax builder with the span
-lark would have given the node. Terminals are converted when shifted, which is the order
-a walk of lark's tree converts them in.
+three Python layers per node. This driver lexes, shifts and reduces on lark's own tables,
+taken out of the Lark object once (`tables`) and kept as builtins only (edgec.parser_cache),
+so that loading them imports nothing of lark. It shapes each rule's children as lark's
+tree builder would (tokens filtered out, `_rule`s spliced in, None for an absent
+`[optional]`, `?rule`s passed through) and hands them straight to the syntax builder with
+the span lark would have given the node. Terminals are converted when shifted, which is the
+order a walk of lark's tree converts them in.
 
-Tokens come from edgec.lexer's one-loop `tokens()`, the same tokens as lark's lexer gives.
-It knows nothing about errors: at the first token the tables refuse, or lexing trouble,
-it gives up (None) and the file is parsed again by edgec.syntax_errors, which finds,
-explains and recovers from every syntax error. So a file either parses here exactly as it
-would there, or goes there.
+Tokens are those edgec.lexer's SharedScannerLexer gives lark's parser: one scanner of
+every terminal, its match read as the parser's state reads it (a name-like match becomes the
+state's keyword of that spelling), and the state's own scanner, exactly as lark builds it,
+only where that does not fit. The driver knows nothing about errors: at the first token the
+tables refuse, or text no terminal matches, it gives up (None) and the file is parsed again
+by edgec.syntax_errors, which finds, explains and recovers from every syntax error. So a file
+either parses here exactly as it would there, or goes there.
 """
 from __future__ import annotations
 
-from lark import Lark, Token
-from lark.exceptions import LexError, UnexpectedInput
-from lark.parsers.lalr_analysis import Shift
-from lark.tree import Meta
+import re
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
 from .diagnostics import Span
 
+if TYPE_CHECKING:
+    from lark import Lark
 
-class _Plan:
-    """What a reduction by one rule does."""
+END = "$END"
 
-    __slots__ = ("size", "origin", "include", "nones_after", "passthrough", "inline", "name")
 
-    def __init__(self, rule):
-        options = rule.options
-        self.size = len(rule.expansion)
-        self.origin = rule.origin.name
-        empties = _nones_before(rule) if options.empty_indices else [0] * (self.size + 1)
-        include, nones = [], 0
-        for i, sym in enumerate(rule.expansion):
-            nones += empties[i]
-            if options.keep_all_tokens or not (sym.is_term and sym.filter_out):
-                include.append((i, not sym.is_term and sym.name.startswith("_"), nones))
-                nones = 0
-        self.include = tuple(include)
-        self.nones_after = nones + empties[self.size]
-        # lark's ExpandSingleChild: the node is its one child (every such rule of edgec's
-        # grammar has one symbol, kept: see `usable`)
-        self.passthrough = bool(options.expand1 and not rule.alias)
-        self.inline = self.origin.startswith("_")  # spliced into its parent: a plain list
-        self.name = rule.alias or options.template_source or self.origin  # the builder's callback
-        if self.passthrough and not (self.size == 1 and self.include == ((0, False, 0),) and not self.nones_after):
-            raise AssertionError(f"edgec.lalr does not reproduce lark's tree for `?{self.origin}`: "
-                                 "only a single kept symbol is passed through")
+class Token(tuple):
+    """A terminal as the syntax builder sees it: (type, value, line, column, end line, end
+    column), the attributes lark's Token has for them. A tuple made in C is the cheapest
+    object per token; str methods go through `.value`."""
+
+    __slots__ = ()
+    type = property(itemgetter(0))
+    value = property(itemgetter(1))
+    line = property(itemgetter(2))
+    column = property(itemgetter(3))
+    end_line = property(itemgetter(4))
+    end_column = property(itemgetter(5))
+
+    @classmethod
+    def of(cls, tok) -> "Token":
+        """A lark token (the error-reporting parse's) as the builder sees tokens."""
+        end_line = tok.end_line or tok.line
+        end_column = tok.end_column or tok.column + len(tok)
+        return tuple.__new__(cls, (tok.type, str(tok), tok.line, tok.column, end_line, end_column))
+
+
+def tables(p: "Lark") -> dict:
+    """Everything the one-pass parse needs from a Lark object built with edgec.lexer's
+    SharedScannerLexer, as builtins (ints, strs, tuples, lists, dicts) that marshal keeps.
+
+    actions[state]: symbol → a shift (or goto) to state s as s, a reduction by rule r as ~r.
+    rules[r]: (size, origin, include, nones after, passthrough, inline, builder name).
+    The lexer: the shared scanner's regexes, the types a keyword may hide in, and for each
+    state its keywords (spelling → type) and the index of its own scanner (lark's regexes
+    of the state's terminals, and for a type that may spell one of them, those spellings)."""
+    from lark.parsers.lalr_analysis import Shift
+
+    frontend = p.parser
+    parse_table = frontend.parser.parser.parse_table
+    lexer = frontend.lexer
+    rule_index: dict = {}
+    rules: list = []
+    actions: list = [None] * len(parse_table.states)
+    for state, row in parse_table.states.items():
+        out = {}
+        for symbol, (action, arg) in row.items():
+            if action is Shift:
+                out[symbol] = arg
+            else:
+                if arg not in rule_index:
+                    rule_index[arg] = len(rules)
+                    rules.append(_plan(arg))
+                out[symbol] = ~rule_index[arg]
+        actions[state] = out
+
+    shared = lexer.shared.scanner
+    keyword_types = lexer.shared.keyword_types
+    own_index: dict = {}
+    own: list = []
+    keywords: list = []
+    lexer_of: list = []
+    for state in range(len(actions)):
+        scanner = lexer.lexers[state].scanner  # lark's lexer of the state (edgec.lexer._StateScanner)
+        keywords.append(dict(sorted(scanner.keywords.items())))
+        key = frozenset(scanner.names)
+        if key not in own_index:
+            own_index[key] = len(own)
+            scanner._own()
+            unless = {t: _patterns(cb.scanner) for t, cb in sorted(scanner.own_callbacks.items())}
+            own.append((_patterns(scanner.own), unless))
+        lexer_of.append(own_index[key])
+    start = p.options.start[0]
+    return {
+        "actions": actions, "rules": rules,
+        "start": parse_table.start_states[start], "end": parse_table.end_states[start],
+        "terminals": [t.name for t in p.terminals],
+        "shared": _patterns(shared), "keyword_types": sorted(keyword_types),
+        "ignore": sorted(lexer.root_lexer.ignore_types), "newline_types": sorted(lexer.root_lexer.newline_types),
+        "keywords": keywords, "lexer_of": lexer_of, "own": own,
+    }
+
+
+def _patterns(scanner) -> list:
+    """A lark Scanner as its regexes' (source, flags): more than one only past Python's group limit."""
+    return [(m.pattern, m.flags) for m in scanner._mres]
+
+
+def _plan(rule) -> tuple:
+    """What a reduction by one rule does (see `tables`)."""
+    options = rule.options
+    size = len(rule.expansion)
+    origin = rule.origin.name
+    empties = _nones_before(rule) if options.empty_indices else [0] * (size + 1)
+    include, nones = [], 0
+    for i, sym in enumerate(rule.expansion):
+        nones += empties[i]
+        if options.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            include.append((i, not sym.is_term and sym.name.startswith("_"), nones))
+            nones = 0
+    include = tuple(include)
+    nones_after = nones + empties[size]
+    # lark's ExpandSingleChild: the node is its one child (every such rule of edgec's grammar
+    # has one symbol, kept: checked below)
+    passthrough = bool(options.expand1 and not rule.alias)
+    inline = origin.startswith("_")  # spliced into its parent: a plain list
+    name = str(rule.alias or options.template_source or origin)  # the builder's callback
+    if passthrough and not (size == 1 and include == ((0, False, 0),) and not nones_after):
+        raise AssertionError(f"edgec.lalr does not reproduce lark's tree for `?{origin}`: "
+                             "only a single kept symbol is passed through")
+    return (size, str(origin), include, nones_after, passthrough, inline, name)
 
 
 def _nones_before(rule) -> list[int]:
@@ -59,28 +145,26 @@ def _nones_before(rule) -> list[int]:
     return [len(ones) for ones in bits.split("0")]
 
 
-class _Position:
-    """What lark's contextual lexer reads from a parser: the state it is in."""
-
-    __slots__ = ("position",)
-
-    def __init__(self, state):
-        self.position = state
+def _compiled(patterns: list) -> list:
+    return [re.compile(source, flags) for source, flags in patterns]
 
 
 class Driver:
-    """The tables and rule plans of one grammar."""
+    """The one-pass parse of one grammar's tables (see `tables`)."""
 
-    def __init__(self, p: Lark):
-        frontend = p.parser
-        parse_table = frontend.parser.parser.parse_table
-        self.lexer = frontend.lexer
-        self.states = parse_table.states
-        start = p.options.start[0]
-        self.start_state = parse_table.start_states[start]
-        self.end_state = parse_table.end_states[start]
-        self.plans = _Plans()
-        self.terminal_names = tuple(t.name for t in p.terminals)
+    def __init__(self, data: dict):
+        self.actions = data["actions"]
+        self.rules = data["rules"]
+        self.start_state, self.end_state = data["start"], data["end"]
+        self.terminal_names = tuple(data["terminals"])
+        self.shared = _compiled(data["shared"])
+        self.keyword_types = frozenset(data["keyword_types"])
+        self.ignore = frozenset(data["ignore"])
+        self.newline_types = frozenset(data["newline_types"])
+        self.keywords = data["keywords"]
+        self.lexer_of = data["lexer_of"]
+        self.own_data = data["own"]
+        self.own: dict = {}  # lexer index → compiled (regexes, {type: regexes}), made on first use
 
     def parse(self, text: str, builder):
         """What `builder` makes of `text`, or None if it is not a well-formed file. The
@@ -88,65 +172,125 @@ class Driver:
         and rules (`builder.callback(name)`: a function of the children and the span)."""
         try:
             return self._parse(text, builder)
-        except (KeyError, UnexpectedInput, LexError):
+        except KeyError:  # a goto the tables do not have: only after a token they refused
             return None
 
+    def _own_match(self, state: int, text: str, pos: int):
+        """The state's own scanner (lark's, for a token the shared one does not give it)."""
+        index = self.lexer_of[state]
+        scanner = self.own.get(index)
+        if scanner is None:
+            regexes, unless = self.own_data[index]
+            scanner = self.own[index] = (_compiled(regexes), {t: _compiled(p) for t, p in unless.items()})
+        regexes, unless = scanner
+        for regex in regexes:
+            m = regex.match(text, pos)
+            if m:
+                value, type_ = m.group(0), m.lastgroup
+                for keyword in unless.get(type_, ()):
+                    k = keyword.fullmatch(value)
+                    if k:
+                        return value, k.lastgroup
+                return value, type_
+        return None
+
     def _parse(self, text: str, builder):
-        states, plans = self.states, self.plans
+        actions, rules, keywords, keyword_types = self.actions, self.rules, self.keywords, self.keyword_types
+        ignore, newline_types, end_state = self.ignore, self.newline_types, self.end_state
         terminals = builder.terminals(self.terminal_names)
         callbacks = _Callbacks(builder)
-        state_stack = [self.start_state]
+        shared = self.shared[0] if len(self.shared) == 1 else None
+        new = tuple.__new__
+        state = self.start_state
+        stack = [state]
         values: list = []
         spans: list = []  # each symbol's extent as lark sees it: its token, a Span, or None (empty)
-        where = _Position(self.start_state)
-        last = None
-        for tok in self.lexer.tokens(text, where):
-            last = tok
-            self._feed(tok, state_stack, values, spans, states, plans, terminals, callbacks)
-            where.position = state_stack[-1]
-        end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
-        return self._feed(end, state_stack, values, spans, states, plans, terminals, callbacks)
-
-    def _feed(self, tok, state_stack, values, spans, states, plans, terminals, callbacks):
-        type_ = tok.type
-        end_state = self.end_state
+        pos, line, line_start, end = 0, 1, 0, len(text)
         while True:
-            action, arg = states[state_stack[-1]][type_]  # KeyError: a token that does not fit
-            if action is Shift:
-                state_stack.append(arg)
-                convert = terminals.get(type_)
-                values.append(tok if convert is None else convert(tok))
-                spans.append(tok)
-                return None
-            plan = plans[arg]
-            size = plan.size
-            if not plan.passthrough:
-                if size:
-                    children, kids = values[-size:], spans[-size:]
-                    del state_stack[-size:], values[-size:], spans[-size:]
+            if pos < end:
+                if shared is not None:
+                    m = shared.match(text, pos)
+                    res = m and (m.group(0), m.lastgroup)
                 else:
-                    children, kids = [], []
-                span = _extent(kids)
-                filtered: list = []
-                for i, expand, nones in plan.include:
-                    if nones:
-                        filtered += [None] * nones
-                    if expand:
-                        if filtered:
-                            filtered += children[i]
-                        else:  # left recursion (`item*`): keep extending the same list
-                            filtered = children[i]
+                    res = self._shared_match(text, pos)
+                act = None
+                if res is not None:
+                    value, type_ = res
+                    if type_ in ignore:  # every state skips what the grammar ignores
+                        act = -1
                     else:
-                        filtered.append(children[i])
-                if plan.nones_after:
-                    filtered += [None] * plan.nones_after
-                values.append(filtered if plan.inline else callbacks[plan.name](filtered, span))
-                spans.append(span)
-            else:  # the node is its only child: same value, same extent
-                del state_stack[-1]
-            state_stack.append(states[state_stack[-1]][plan.origin][1])
-            if type_ == "$END" and state_stack[-1] == end_state:
-                return values[-1]
+                        if type_ in keyword_types:
+                            type_ = keywords[state].get(value, type_)
+                        act = actions[state].get(type_)
+                if act is None:
+                    res = self._own_match(state, text, pos)
+                    if res is None:
+                        return None  # no token here: a syntax error
+                    value, type_ = res
+                    if type_ not in ignore:
+                        act = actions[state].get(type_)
+                        if act is None:
+                            return None
+                start_line, start_column = line, pos - line_start + 1
+                if type_ in newline_types:
+                    newlines = value.count("\n")
+                    if newlines:
+                        line += newlines
+                        line_start = pos + value.rindex("\n") + 1
+                pos += len(value)
+                if type_ in ignore:
+                    continue
+                tok = new(Token, (type_, value, start_line, start_column, line, pos - line_start + 1))
+            else:
+                type_, tok = END, None
+                act = actions[state].get(END)
+                if act is None:
+                    return None
+            while act < 0:  # reductions
+                size, origin, include, nones_after, passthrough, inline, name = rules[~act]
+                if not passthrough:
+                    if size:
+                        children, kids = values[-size:], spans[-size:]
+                        del stack[-size:], values[-size:], spans[-size:]
+                    else:
+                        children, kids = [], []
+                    span = _extent(kids)
+                    filtered: list = []
+                    for i, expand, nones in include:
+                        if nones:
+                            filtered += [None] * nones
+                        if expand:
+                            if filtered:
+                                filtered += children[i]
+                            else:  # left recursion (`item*`): keep extending the same list
+                                filtered = children[i]
+                        else:
+                            filtered.append(children[i])
+                    if nones_after:
+                        filtered += [None] * nones_after
+                    values.append(filtered if inline else callbacks[name](filtered, span))
+                    spans.append(span)
+                else:  # the node is its only child: same value, same extent
+                    del stack[-1]
+                state = actions[stack[-1]][origin]
+                stack.append(state)
+                if tok is None and state == end_state:
+                    return values[-1]
+                act = actions[state].get(type_)
+                if act is None:
+                    return None
+            stack.append(act)  # shift
+            state = act
+            convert = terminals.get(type_)
+            values.append(tok if convert is None else convert(tok))
+            spans.append(tok)
+
+    def _shared_match(self, text: str, pos: int):
+        for regex in self.shared:
+            m = regex.match(text, pos)
+            if m:
+                return m.group(0), m.lastgroup
+        return None
 
 
 def _extent(kids: list) -> Span | None:
@@ -162,15 +306,6 @@ def _extent(kids: list) -> Span | None:
     return Span(first.line, first.column, last.end_line, last.end_column)
 
 
-class _Plans(dict):
-    """Rule → its plan, made when a file first reduces by it (a sample uses a fraction of the
-    grammar, and a start-up pays for what it uses)."""
-
-    def __missing__(self, rule):
-        plan = self[rule] = _Plan(rule)
-        return plan
-
-
 class _Callbacks(dict):
     """Rule name → the builder's function for it, looked up once per parse."""
 
@@ -181,12 +316,3 @@ class _Callbacks(dict):
     def __missing__(self, name):
         f = self[name] = self.builder.callback(name)
         return f
-
-
-def tree_meta(span: Span | None) -> Meta:
-    """lark's Meta for a node the builder keeps as a lark Tree."""
-    meta = Meta()
-    if span is not None:
-        meta.line, meta.column, meta.end_line, meta.end_column = span.line, span.column, span.end_line, span.end_column
-        meta.empty = False
-    return meta

@@ -9,17 +9,15 @@ the state. A name-like match becomes the state's keyword of that spelling, as la
 "unless" callback does. Only when neither applies (a syntax error, mostly) is the state's
 own scanner built, exactly as lark builds it, so tokens and errors stay lark's.
 tests/language/test_parser.py checks that both lexers give the same tokens and the same
-errors on the samples and on mutated sources.
+errors on the samples and on mutated sources. The one-pass parse (edgec.lalr) lexes the same
+way from the scanners' regexes, taken out of this lexer into its tables.
 """
 from __future__ import annotations
 
 import re
 from copy import copy
 
-from typing import Iterator
-
-from lark.exceptions import LexError
-from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, Scanner, TextSlice, Token, UnlessCallback
+from lark.lexer import BasicLexer, ContextualLexer, PatternRE, PatternStr, Scanner, UnlessCallback
 
 
 class _Shared:
@@ -145,44 +143,3 @@ class SharedScannerLexer(ContextualLexer):
         else:
             for lexer in set(self.lexers.values()):
                 lexer.shared = shared
-
-    def tokens(self, text: str, parser_state) -> Iterator[Token]:
-        """What lex() yields for the whole of `text`, as one loop instead of lark's layers per
-        token (a generator, the state's lexer, its scanner, a line counter). Tokens the shared
-        scanner finds are read as the parser's state reads them (`_StateScanner.fits`), others
-        by the state's own scanner, as in match(). Text no terminal matches raises LexError:
-        the caller parses again with lark's lexer to report it."""
-        lexers = self.lexers
-        scanners: dict = {}  # parser state → its _StateScanner
-        ignore = self.root_lexer.ignore_types
-        newline_types = self.root_lexer.newline_types
-        shared = self.shared.scanner
-        # lark splits a scanner into several regexes only past Python's group limit; edgec's is one
-        single = shared._mres[0] if len(shared._mres) == 1 else None
-        whole = TextSlice.cast_from(text)
-        pos, line, line_start, end = 0, 1, 0, len(text)
-        while pos < end:
-            if single is not None:
-                m = single.match(text, pos)
-                res = m and (m.group(0), m.lastgroup)
-            else:
-                res = shared.match(whole, pos)
-            if res is None or res[1] not in ignore:  # (every state skips what the grammar ignores)
-                state = parser_state.position
-                scanner = scanners.get(state)
-                if scanner is None:
-                    scanner = scanners[state] = lexers[state].scanner
-                type_ = None if res is None else scanner.fits(*res)
-                res = (res[0], type_) if type_ is not None else scanner.match(whole, pos)
-            if res is None:
-                raise LexError(f"no token at line {line}, column {pos - line_start + 1}")
-            value, type_ = res
-            start, start_line, start_column = pos, line, pos - line_start + 1
-            if type_ in newline_types:
-                newlines = value.count("\n")
-                if newlines:
-                    line += newlines
-                    line_start = pos + value.rindex("\n") + 1
-            pos += len(value)
-            if type_ not in ignore:
-                yield Token(type_, value, start, start_line, start_column, line, pos - line_start + 1, pos)

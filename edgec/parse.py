@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import bisect
 import importlib.util
+import os
 import pkgutil
 import re
 import sys
 from functools import lru_cache
-
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.tree import Meta
+from typing import TYPE_CHECKING
 
 from . import directives
 from .diagnostics import CompileError, Sink, Span, printable
-from .lalr import Driver, tree_meta
+from .lalr import Driver, Token, tables
 from .syntax import MAX_DIGITS, Comment, Document, Stmt, Value, VarRef
-from .syntax_errors import parse_tree
+
+if TYPE_CHECKING:
+    from lark import Lark, Tree
 
 DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 RATE_WINDOW_S = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60,
@@ -28,30 +29,46 @@ MAX_SIZE_BYTES = 1024**4
 
 
 @lru_cache(maxsize=1)
-def parser() -> Lark:
+def _sources() -> tuple[str, ...]:
+    """What the parser and its tables are made from (the cache key), read without importing lark."""
     # the loader's own read (zip-safe, like importlib.resources, which costs ~4 ms of imports)
     grammar = pkgutil.get_data("edgec.grammar", "edge.lark").decode("utf-8")
-    lexer_code = pkgutil.get_data(__package__, "lexer.py").decode("utf-8")
+    code = "".join(pkgutil.get_data(__package__, f).decode("utf-8") for f in ("lexer.py", "lalr.py"))
+    spec = importlib.util.find_spec("lark")
+    installed = os.stat(spec.origin) if spec is not None and spec.origin else None
+    lark_version = f"{spec.origin} {installed.st_mtime_ns} {installed.st_size}" if installed else ""
+    return grammar, code, lark_version
+
+
+@lru_cache(maxsize=1)
+def parser() -> "Lark":
+    grammar = _sources()[0]
     # strict mode (terminal collisions are errors) needs interegular, a test dependency: the
     # tests hold the grammar to it, and users do not pay for importing it
     strict = importlib.util.find_spec("interegular") is not None
-    import lark
     from .parser_cache import load_or_build
-    return load_or_build(lambda: _build(grammar, strict), grammar, lexer_code, lark.__version__, str(strict))
+    return load_or_build(lambda: _build(grammar, strict), *_sources(), str(strict))
 
 
-def _build(grammar: str, strict: bool) -> Lark:
+def _build(grammar: str, strict: bool) -> "Lark":
+    from lark import Lark
+
     from .lexer import SharedScannerLexer
     return Lark(grammar, parser="lalr", strict=strict, propagate_positions=True, maybe_placeholders=True,
                 _plugins={"ContextualLexer": SharedScannerLexer})
 
 
 def _span(obj) -> Span:
-    if isinstance(obj, Span):  # a node's span from the one-pass parse (edgec.lalr)
+    """A token's or a node's span (a Span from the one-pass parse, lark's Meta from its tree)."""
+    if isinstance(obj, Span):
         return obj
-    if isinstance(obj, Token):
-        return Span(obj.line, obj.column, obj.end_line or obj.line, obj.end_column or obj.column + len(obj))
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
+
+
+def spanned(method):
+    """A rule's builder method that takes the node's span (or lark Meta) after its children."""
+    method.spanned = True
+    return method
 
 
 # control characters and bidirectional overrides: invisible, or they reorder what a reader sees
@@ -68,42 +85,41 @@ def _declared(d: "directives.Directive", children: list, meta) -> Stmt:
     args: dict = {}
     for i, name in enumerate(d.args):
         if name.startswith("*"):
-            args[name[1:]] = tuple(Value("word", str(c), str(c), _span(c)) if isinstance(c, Token) else c
+            args[name[1:]] = tuple(Value("word", c.value, c.value, _span(c)) if isinstance(c, Token) else c
                                    for c in children[i:])
             break
         args[name] = children[i]
     return Stmt(d.kind, args, _span(meta))
 
 
-class _ToSyntax(Transformer):
-    """Lark parse tree → Stmt/Value. Terminals become Values carrying their span."""
+class _ToSyntax:
+    """Rules and terminals → Stmt/Value. Terminals become Values carrying their span."""
 
     def __init__(self, sink: Sink):
-        super().__init__(visit_tokens=True)
         self.sink = sink
 
     def callback(self, name: str):
-        """The function (children, span or lark Meta) → node of a rule; a rule the builder
-        has no method or directive for stays a lark Tree."""
+        """The function (children, span or lark Meta) → node of a rule."""
         f = getattr(self, name, None)
         if f is None:
             declared = directives.by_rule(name)
-            if declared is not None:
-                return lambda children, meta: _declared(declared, children, meta)
-            return lambda children, meta: Tree(name, children, meta if isinstance(meta, Meta) else tree_meta(meta))
-        wrapper = getattr(f, "visit_wrapper", None)
-        if wrapper is not None:
-            return lambda children, meta: wrapper(f, name, children, meta)
+            if declared is None:  # tests/language/test_one_pass_parse.py asks for every rule's
+                raise AssertionError(f"the syntax builder has nothing for the grammar's rule `{name}`")
+            return lambda children, meta: _declared(declared, children, meta)
+        if getattr(f, "spanned", False):
+            return f
         return lambda children, meta: f(children)
 
     def terminals(self, names) -> dict:
         """terminal type → its conversion, for the types that have one"""
         return {name: f for name in names if (f := getattr(self, name, None)) is not None}
 
-    def transform(self, tree: Tree) -> Stmt:
-        """What lark's Transformer.transform does, with each callback looked up once rather
-        than at every node, where lark also re-wraps @v_args methods (a 10,000-route file
-        has some 400,000 nodes)."""
+    def transform(self, tree: "Tree") -> Stmt:
+        """The syntax tree of lark's parse tree (the error-reporting parse's), each callback
+        looked up once rather than at every node."""
+        from lark import Token as LarkToken
+        from lark import Tree
+
         rules: dict = {}
         terminals: dict = {}
 
@@ -112,7 +128,8 @@ class _ToSyntax(Transformer):
             for child in node.children:
                 if isinstance(child, Tree):
                     child = walk(child)
-                elif isinstance(child, Token):
+                elif isinstance(child, LarkToken):
+                    child = Token.of(child)
                     if child.type not in terminals:
                         terminals[child.type] = getattr(self, child.type, None)
                     f = terminals[child.type]
@@ -128,7 +145,7 @@ class _ToSyntax(Transformer):
     # ---- terminals ---------------------------------------------------------
     def STRING(self, tok: Token) -> Value:
         span = _span(tok)
-        body = tok[1:-1]
+        body = tok.value[1:-1]
         hidden = _HIDDEN.search(body)
         if hidden:
             self._hidden_character(tok, hidden.start(), hidden.group())
@@ -162,7 +179,7 @@ class _ToSyntax(Transformer):
                 buf.append(piece)
         if buf or not parts:
             parts.append("".join(buf))
-        return Value("string", tuple(parts), str(tok), span)
+        return Value("string", tuple(parts), tok.value, span)
 
     def _hidden_character(self, tok: Token, index: int, ch: str) -> None:
         col = tok.column + 1 + index
@@ -171,7 +188,7 @@ class _ToSyntax(Transformer):
 
     def VAR(self, tok: Token) -> Value:
         span = _span(tok)
-        return Value("var", VarRef(tok[2:-1].strip(), span), str(tok), span)
+        return Value("var", VarRef(tok.value[2:-1].strip(), span), tok.value, span)
 
     def _number(self, tok: Token, digits: str) -> int | None:
         """The value of a literal's digits; None (and an error) when there are too many to be meant."""
@@ -184,54 +201,55 @@ class _ToSyntax(Transformer):
 
     def _at_most(self, tok: Token, value: int, bound: int, kind: str, bound_text: str) -> int:
         if value > bound:
-            self.sink.error("E212", f"{kind} {printable(str(tok), 40)} is above {bound_text}, the largest a {kind} "
+            self.sink.error("E212", f"{kind} {printable(tok.value, 40)} is above {bound_text}, the largest a {kind} "
                             "can be", _span(tok), hint=f"write at most {bound_text}")
             return bound
         return value
 
     def INT(self, tok: Token) -> Value:
-        return Value("int", self._number(tok, str(tok)) or 0, str(tok), _span(tok))
+        return Value("int", self._number(tok, tok.value) or 0, tok.value, _span(tok))
 
     def DURATION(self, tok: Token) -> Value:
-        number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok).groups()
+        number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok.value).groups()
         ms = self._at_most(tok, (self._number(tok, number) or 0) * DURATION_MS[unit], MAX_DURATION_MS, "duration",
                            "3650d")
-        return Value("duration", ms, str(tok), _span(tok))
+        return Value("duration", ms, tok.value, _span(tok))
 
     def RATE(self, tok: Token) -> Value:
-        count, unit = tok.split("/")
-        return Value("rate", (self._number(tok, count) or 0, RATE_WINDOW_S[unit]), str(tok), _span(tok))
+        count, unit = tok.value.split("/")
+        return Value("rate", (self._number(tok, count) or 0, RATE_WINDOW_S[unit]), tok.value, _span(tok))
 
     def PERCENT(self, tok: Token) -> Value:
-        number = float(tok[:-1]) if self._number(tok, tok[:-1].partition(".")[0]) is not None else 0.0
-        return Value("percent", number, str(tok), _span(tok))
+        digits = tok.value[:-1]
+        number = float(digits) if self._number(tok, digits.partition(".")[0]) is not None else 0.0
+        return Value("percent", number, tok.value, _span(tok))
 
     def SIZE(self, tok: Token) -> Value:
-        number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", tok).groups()
+        number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", tok.value).groups()
         size = self._at_most(tok, (self._number(tok, number) or 0) * SIZE_BYTES[unit.lower()], MAX_SIZE_BYTES, "size",
                              "1024GiB")
-        return Value("size", size, str(tok), _span(tok))
+        return Value("size", size, tok.value, _span(tok))
 
     def NAME(self, tok: Token) -> Value:
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     def TLS_VERSION(self, tok: Token) -> Value:
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     def STATUS_CLASS(self, tok: Token) -> Value:
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     def TARGET(self, tok: Token) -> Value:
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     def VALUE_OP(self, tok: Token) -> Value:
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     # ---- helpers -------------------------------------------------------------
     @staticmethod
     def _word(children) -> Value:
         tok = children[0]
-        return Value("word", str(tok), str(tok), _span(tok))
+        return Value("word", tok.value, tok.value, _span(tok))
 
     def _options(self, opts: list, allowed_repeat: frozenset = frozenset()) -> dict:
         """`!opt` rules arrive as [keyword token, values...]; collect them by keyword."""
@@ -248,32 +266,32 @@ class _ToSyntax(Transformer):
     def start(self, children):
         return children[0]
 
-    @v_args(meta=True)
-    def edge(self, meta, children):
+    @spanned
+    def edge(self, children, meta):
         return Stmt("edge", {"name": children[0]}, _span(meta), tuple(children[1:]))
 
-    @v_args(meta=True)
-    def env_block(self, meta, children):
+    @spanned
+    def env_block(self, children, meta):
         return Stmt("env", {"name": children[0]}, _span(meta), tuple(children[1:]))
 
-    @v_args(meta=True)
-    def vars_block(self, meta, children):
+    @spanned
+    def vars_block(self, children, meta):
         return Stmt("vars", {}, _span(meta), tuple(children))
 
-    @v_args(meta=True)
-    def assignment(self, meta, children):
+    @spanned
+    def assignment(self, children, meta):
         return Stmt("assign", {"name": children[0], "value": children[1]}, _span(meta))
 
-    @v_args(meta=True)
-    def target_block(self, meta, children):
+    @spanned
+    def target_block(self, children, meta):
         return Stmt("target", {"name": children[1]}, _span(meta), tuple(children[2:]))
 
-    @v_args(meta=True)
-    def target_setting(self, meta, children):
+    @spanned
+    def target_setting(self, children, meta):
         return Stmt("setting", {"name": children[0], "value": children[1]}, _span(meta))
 
-    @v_args(meta=True)
-    def list(self, meta, children):
+    @spanned
+    def list(self, children, meta):
         items = tuple(c for c in children if c is not None)
         return Value("list", items, "", _span(meta))
 
@@ -291,110 +309,110 @@ class _ToSyntax(Transformer):
     def client_cert_mode(self, children): return self._word(children)
     def verify_mode(self, children): return self._word(children)
 
-    @v_args(meta=True)
-    def listen(self, meta, children):
+    @spanned
+    def listen(self, children, meta):
         protocol, port, *items = children
         body = tuple(i for i in items if i is not None)
         return Stmt("listen", {"protocol": protocol, "port": port}, _span(meta), body)
 
-    @v_args(meta=True)
-    def upstream(self, meta, children):
+    @spanned
+    def upstream(self, children, meta):
         return Stmt("upstream", {"name": children[0]}, _span(meta), tuple(children[1:]))
 
     def server_opt(self, children):
         return (children[0], children[1] if len(children) > 1 else True)
 
-    @v_args(meta=True)
-    def server(self, meta, children):
+    @spanned
+    def server(self, children, meta):
         opts = self._options(children[1:])
         return Stmt("server", {"address": children[0], "weight": opts.get("weight"),
                                "backup": "backup" in opts}, _span(meta))
 
-    @v_args(meta=True)
-    def balance(self, meta, children):
+    @spanned
+    def balance(self, children, meta):
         return Stmt("balance", {"algorithm": children[0], "source": None, "name": None}, _span(meta))
 
-    @v_args(meta=True)
-    def balance_hash(self, meta, children):
+    @spanned
+    def balance_hash(self, children, meta):
         algo = Value("word", "hash", "hash", _span(meta))
         return Stmt("balance", {"algorithm": algo, "source": children[0], "name": children[1]}, _span(meta))
 
     def health_opt(self, children):
-        if children[0] == "expect":
+        if children[0].value == "expect":
             return (children[0], (children[1], children[3]))
         return (children[0], children[1])
 
-    @v_args(meta=True)
-    def health(self, meta, children):
+    @spanned
+    def health(self, children, meta):
         opts = self._options(children[2:])
         return Stmt("health", {"method": children[0], "path": children[1], **opts}, _span(meta))
 
-    @v_args(meta=True)
-    def up_timeout(self, meta, children):
+    @spanned
+    def up_timeout(self, children, meta):
         return Stmt(children[0].value, {"duration": children[1]}, _span(meta))
 
     # block items: a keyword followed by values, each one line of its block
-    @v_args(meta=True)
-    def _item(self, meta, children):
+    @spanned
+    def _item(self, children, meta):
         keyword = children[0]
-        return Stmt(str(keyword), {"values": tuple(children[1:])}, _span(meta))
+        return Stmt(keyword.value, {"values": tuple(children[1:])}, _span(meta))
 
     jwt_item = basic_item = api_key_item = external_item = cors_item = limit_item = _item
 
-    def _auth(self, meta, children, kind):
+    def _auth(self, children, meta, kind):
         return Stmt("auth", {"type": Value("word", kind, kind, _span(meta)), "name": children[0]},
                     _span(meta), tuple(children[1:]))
 
-    @v_args(meta=True)
-    def auth_jwt(self, meta, children): return self._auth(meta, children, "jwt")
+    @spanned
+    def auth_jwt(self, children, meta): return self._auth(children, meta, "jwt")
 
-    @v_args(meta=True)
-    def auth_basic(self, meta, children): return self._auth(meta, children, "basic")
+    @spanned
+    def auth_basic(self, children, meta): return self._auth(children, meta, "basic")
 
-    @v_args(meta=True)
-    def auth_api_key(self, meta, children): return self._auth(meta, children, "api_key")
+    @spanned
+    def auth_api_key(self, children, meta): return self._auth(children, meta, "api_key")
 
-    @v_args(meta=True)
-    def auth_external(self, meta, children): return self._auth(meta, children, "external")
+    @spanned
+    def auth_external(self, children, meta): return self._auth(children, meta, "external")
 
-    @v_args(meta=True)
-    def route(self, meta, children):
+    @spanned
+    def route(self, children, meta):
         return Stmt("route", {"name": children[0]}, _span(meta), tuple(children[1:]))
 
-    @v_args(meta=True)
-    def match(self, meta, children):
+    @spanned
+    def match(self, children, meta):
         return Stmt("match", {"conditions": tuple(children)}, _span(meta))
 
-    @v_args(meta=True)
-    def path_cond(self, meta, children):
+    @spanned
+    def path_cond(self, children, meta):
         return Stmt("path", {"type": children[0], "value": children[1]}, _span(meta))
 
-    @v_args(meta=True)
-    def host_cond(self, meta, children):
+    @spanned
+    def host_cond(self, children, meta):
         hosts = []
         for c in children:
             hosts.extend(c.value if c.kind == "list" else [c])
         return Stmt("host", {"values": tuple(hosts)}, _span(meta))
 
-    @v_args(meta=True)
-    def method_cond(self, meta, children):
+    @spanned
+    def method_cond(self, children, meta):
         return Stmt("method", {"values": tuple(children)}, _span(meta))
 
-    def _value_cond(self, kind, meta, children):
+    def _value_cond(self, kind, children, meta):
         name = children[0]
         if len(children) == 1 or children[1] is None:
             return Stmt(kind, {"name": name, "op": "present", "value": None}, _span(meta))
         op = "exact" if children[1].value == "=" else "regex"
         return Stmt(kind, {"name": name, "op": op, "value": children[2]}, _span(meta))
 
-    @v_args(meta=True)
-    def header_cond(self, meta, children): return self._value_cond("header", meta, children)
+    @spanned
+    def header_cond(self, children, meta): return self._value_cond("header", children, meta)
 
-    @v_args(meta=True)
-    def query_cond(self, meta, children): return self._value_cond("query", meta, children)
+    @spanned
+    def query_cond(self, children, meta): return self._value_cond("query", children, meta)
 
-    @v_args(meta=True)
-    def key_client_ip(self, meta, children):
+    @spanned
+    def key_client_ip(self, children, meta):
         return ("client_ip", None)
 
     def key_header(self, children):
@@ -403,8 +421,8 @@ class _ToSyntax(Transformer):
     def key_claim(self, children):
         return ("claim", children[0])
 
-    @v_args(meta=True)
-    def cache(self, meta, children):
+    @spanned
+    def cache(self, children, meta):
         args = {"ttl": children[0], "methods": None, "vary": None}
         for kind, values in children[1:]:
             if args[kind] is not None:
@@ -415,64 +433,64 @@ class _ToSyntax(Transformer):
     def cache_methods(self, children): return ("methods", tuple(children))
     def cache_vary(self, children): return ("vary", tuple(children))
 
-    @v_args(meta=True)
-    def strip_prefix(self, meta, children):
+    @spanned
+    def strip_prefix(self, children, meta):
         return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": None}, _span(meta))
 
-    @v_args(meta=True)
-    def rewrite_prefix(self, meta, children):
+    @spanned
+    def rewrite_prefix(self, children, meta):
         return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": children[1]}, _span(meta))
 
-    @v_args(meta=True)
-    def rewrite_path(self, meta, children):
+    @spanned
+    def rewrite_path(self, children, meta):
         return Stmt("rewrite", {"what": "path", "to": children[0]}, _span(meta))
 
-    @v_args(meta=True)
-    def rewrite_host(self, meta, children):
+    @spanned
+    def rewrite_host(self, children, meta):
         return Stmt("rewrite", {"what": "host", "to": children[0]}, _span(meta))
 
-    @v_args(meta=True)
-    def cors(self, meta, children):
+    @spanned
+    def cors(self, children, meta):
         return Stmt("cors", {}, _span(meta), tuple(children))
 
     def retry_opt(self, children):
-        return (children[0], tuple(children[1:]) if children[0] == "on" else children[1])
+        return (children[0], tuple(children[1:]) if children[0].value == "on" else children[1])
 
-    @v_args(meta=True)
-    def retries(self, meta, children):
+    @spanned
+    def retries(self, children, meta):
         opts = self._options(children[1:])
         return Stmt("retries", {"attempts": children[0], "on": opts.get("on"), "backoff": opts.get("backoff")},
                     _span(meta))
 
-    @v_args(meta=True)
-    def backend(self, meta, children):
+    @spanned
+    def backend(self, children, meta):
         return (children[0], children[1])
 
-    @v_args(meta=True)
-    def forward(self, meta, children):
+    @spanned
+    def forward(self, children, meta):
         return Stmt("forward", {"backends": tuple(children)}, _span(meta))
 
     def redirect_opt(self, children):
         return (children[0], children[1])
 
-    @v_args(meta=True)
-    def redirect(self, meta, children):
+    @spanned
+    def redirect(self, children, meta):
         status, location, *opts = children
         return Stmt("redirect", {"status": status, "location": location, "opts": self._options(opts)},
                     _span(meta))
 
-    @v_args(meta=True)
-    def aggregate(self, meta, children):
+    @spanned
+    def aggregate(self, children, meta):
         return Stmt("aggregate", {}, _span(meta), tuple(children))
 
-    @v_args(meta=True)
-    def part(self, meta, children):
+    @spanned
+    def part(self, children, meta):
         name, method, upstream, path, timeout = children
         return Stmt("part", {"name": name, "method": method, "upstream": upstream, "path": path,
                              "timeout": timeout}, _span(meta))
 
-    @v_args(meta=True)
-    def limits(self, meta, children):
+    @spanned
+    def limits(self, children, meta):
         return Stmt("limits", {}, _span(meta), tuple(children))
 
 
@@ -484,6 +502,7 @@ def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Documen
     if edge is not None:
         sink.items.extend(own.items)
     else:  # not well-formed: every syntax error found and explained, then the tree walked
+        from .syntax_errors import parse_tree
         tree = parse_tree(parser(), text, sink)
         if tree is None:
             raise CompileError(sink.items)
@@ -495,7 +514,8 @@ def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Documen
 
 @lru_cache(maxsize=1)
 def _driver() -> Driver:
-    return Driver(parser())
+    from .parser_cache import load_tables
+    return Driver(load_tables(lambda: tables(parser()), *_sources()))
 
 
 # what can hold a '#' that does not start a comment (strings, ${vars}), and comments

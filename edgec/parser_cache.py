@@ -1,45 +1,61 @@
-"""The grammar's parser kept between runs: the built Lark object, pickled whole.
+"""The grammar's parser kept between runs, in two files of a per-user directory.
 
-lark's own cache stores the grammar's tables and rebuilds the parser objects from them at
-every start (~20 ms, a fifth of `edgec lint` on a sample); unpickling the built parser
-takes a third of that. The file lives in a per-user directory of the temp dir that nobody
-else can write to (a pickle runs code when loaded), under a key of everything the parser
-is made from. A file that cannot be read or loaded is rebuilt; a directory that cannot be
-used means no cache.
+- The one-pass parse's tables (edgec.lalr.tables), builtins only, marshalled: all a
+  well-formed file needs, loaded without importing lark.
+- The built Lark object, pickled whole, for the error-reporting parse (edgec.syntax_errors)
+  and the editor support: lark's own cache stores tables and rebuilds the parser objects
+  from them at every load, which takes three times as long as unpickling.
+
+The directory is in the temp dir and nobody else can write to it (a pickle runs code when
+loaded); a file is named by a checksum of everything it is made from, replaced whole, and
+rebuilt when it cannot be read or loaded. A directory that cannot be used means no cache.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
+import marshal
 import os
-import pickle
 import sys
 import tempfile
-import types
+import zlib
+from typing import TYPE_CHECKING, Any, Callable
 
-from lark import Lark
-from lark.parsers.lalr_analysis import Reduce, Shift
-
-# objects a parser refers to that must stay the very same objects (lark tests `action is Shift`)
-_SHARED = {"Shift": Shift, "Reduce": Reduce}
+if TYPE_CHECKING:
+    from lark import Lark
 
 
-def load_or_build(build, *key_parts: str) -> Lark:
-    path = _path(*key_parts)
+def load_tables(build: Callable[[], dict], *key_parts: str) -> dict:
+    path = _path("tables", "marshal", key_parts)
     if path is not None:
         try:
             with open(path, "rb") as f:
-                return _Unpickler(f).load()
+                data = marshal.load(f)
+            if isinstance(data, dict):
+                return data
+        except (OSError, EOFError, ValueError, TypeError):  # missing, truncated, or not ours: rebuild
+            pass
+    data = build()
+    if path is not None:
+        _save(path, lambda f: marshal.dump(data, f))
+    return data
+
+
+def load_or_build(build: Callable[[], "Lark"], *key_parts: str) -> "Lark":
+    path = _path("parser", "pickle", key_parts)
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                return _unpickler(f).load()
         except Exception:  # missing, truncated, or from an edgec that no longer fits: rebuild
             pass
     built = build()
     if path is not None:
-        _save(built, path)
+        _save(path, lambda f: _pickler(f).dump(built))
     return built
 
 
-def _path(*key_parts: str) -> str | None:
-    key = hashlib.sha256("\0".join((sys.version, *key_parts)).encode()).hexdigest()[:16]
+def _path(kind: str, suffix: str, key_parts: tuple) -> str | None:
+    # a checksum, not a digest: the directory is the user's own, the key only tells versions apart
+    key = zlib.crc32("\0".join((sys.version, *key_parts)).encode("utf-8", "surrogatepass"))
     uid = os.getuid() if hasattr(os, "getuid") else None
     directory = os.path.join(tempfile.gettempdir(), f"edgec-{uid if uid is not None else 'u'}")
     try:
@@ -49,35 +65,57 @@ def _path(*key_parts: str) -> str | None:
         return None
     if uid is not None and (info.st_uid != uid or info.st_mode & 0o022):
         return None  # someone else could put a file there for us to load
-    return os.path.join(directory, f"parser-{key}.pickle")
+    return os.path.join(directory, f"{kind}-{key:08x}.{suffix}")
 
 
-def _save(built: Lark, path: str) -> None:
+def _save(path: str, write: Callable[[Any], None]) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as f:
-            _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(built)
+            write(f)
         os.replace(tmp, path)  # whole or not at all, whatever other runs do at the same time
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # an unwritable directory or an object that does not keep: no cache
         try:
             os.remove(tmp)
         except OSError:
             pass
 
 
-class _Pickler(pickle.Pickler):
-    def persistent_id(self, obj):
-        if isinstance(obj, types.ModuleType):  # the `re` module the lexers use
-            return ("module", obj.__name__)
-        for name, shared in _SHARED.items():
-            if obj is shared:
-                return ("shared", name)
-        return None
+# objects a parser refers to that must stay the very same objects (lark tests `action is Shift`)
+def _shared() -> dict:
+    from lark.parsers.lalr_analysis import Reduce, Shift
+    return {"Shift": Shift, "Reduce": Reduce}
 
 
-class _Unpickler(pickle.Unpickler):
-    def persistent_load(self, pid):
-        kind, name = pid
-        if kind == "module":
-            return importlib.import_module(name)
-        return _SHARED[name]
+def _pickler(f):
+    import pickle
+    import types
+
+    shared = _shared()
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if isinstance(obj, types.ModuleType):  # the `re` module the lexers use
+                return ("module", obj.__name__)
+            for name, value in shared.items():
+                if obj is value:
+                    return ("shared", name)
+            return None
+
+    return Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpickler(f):
+    import importlib
+    import pickle
+
+    shared = _shared()
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid):
+            kind, name = pid
+            if kind == "module":
+                return importlib.import_module(name)
+            return shared[name]
+
+    return Unpickler(f)

@@ -81,11 +81,39 @@ def test_another_key_is_another_file(temp_dir):
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="ownership and modes are POSIX")
-def test_a_directory_others_can_write_to_is_not_used(temp_dir):
+@pytest.mark.parametrize("kept", ["parser", "tables"])
+def test_a_directory_others_can_write_to_is_not_used(temp_dir, kept):
+    load, build = (parser_cache.load_or_build, _build) if kept == "parser" else (parser_cache.load_tables, _tables)
     directory = temp_dir / f"edgec-{os.getuid()}"
     directory.mkdir(mode=0o777)
     directory.chmod(0o777)
     built = []
-    parser_cache.load_or_build(lambda: built.append(1) or _build(), "k")
-    parser_cache.load_or_build(lambda: built.append(1) or _build(), "k")
+    load(lambda: built.append(1) or build(), "k")
+    load(lambda: built.append(1) or build(), "k")
     assert built == [1, 1] and not list(directory.iterdir())
+
+
+# ---- the one-pass parse's tables (builtins, marshalled) ----------------------------------------
+def _tables():
+    from edgec.lalr import tables
+    return tables(_build())
+
+
+def _one_pass(data, source):
+    from edgec.diagnostics import Sink
+    from edgec.lalr import Driver
+    return Driver(data).parse(source, parse._ToSyntax(Sink("f.edge")))
+
+
+def test_the_tables_are_kept_as_built_and_a_damaged_file_is_rebuilt(temp_dir):
+    built = parser_cache.load_tables(_tables, "k")
+    assert parser_cache.load_tables(lambda: pytest.fail("the cached tables were not used"), "k") == built
+    (path,) = temp_dir.glob("edgec-*/tables-*.marshal")
+    path.write_bytes(path.read_bytes()[:1000])
+    rebuilt = []
+    again = parser_cache.load_tables(lambda: rebuilt.append(1) or _tables(), "k")
+    assert rebuilt == [1]
+    assert parser_cache.load_tables(lambda: pytest.fail("not replaced"), "k") == again
+    for sample in SAMPLES:  # (lark numbers the states differently from build to build)
+        source = sample.read_text(encoding="utf-8")
+        assert _one_pass(again, source) == _one_pass(built, source) is not None
