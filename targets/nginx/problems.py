@@ -247,17 +247,35 @@ PARAMETER_BYTES = 4096  # NGX_CONF_BUFFER: nginx refuses a longer token ("too lo
 _ROOM = 64  # what the emitter may wrap around a value in one token (anchors, groups, a map key's prefix)
 
 
+# The most bytes one source character can take printed (each step below spells a string
+# character by character; quote() may add two quotes around the whole): '$' as a regex literal
+# in a complex value is \\${edgec_dollar} (17 bytes quoted), U+FFFFF in a query condition
+# (?:c|%[Ff]3%[Bb][Ff]%[Bb][Ff]%[Bb][Ff]) (42). tests/nginx/test_sizes.py holds them to every character.
+MOST_PRINTED_BYTES = {False: 17, True: 42}
+
+
+def printed_size(text: str, query: bool) -> int:
+    """The bytes `text` takes in its token: quoted, `$` spelled through a variable, regex
+    metacharacters escaped; query conditions match the raw query string, so each character
+    there is also written as its %XX forms."""
+    spelled = (percent_tolerant if query else regex_literal)(text.replace("\0", ""))
+    return len(quote(conf_literal(spelled)).encode("utf-8"))
+
+
 def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
     """A string the config would carry in one token longer than nginx reads, with its field named:
     counted as printed (quoted, `$` spelled through a variable, regex metacharacters escaped)."""
     printed: dict[tuple[bool, str], int] = {}  # the same strings recur in route after route
+    # a string this short fits however it is spelled (most of them: spelling each costs ~5 µs)
+    short = {q: (PARAMETER_BYTES - _ROOM - 2) // most for q, most in MOST_PRINTED_BYTES.items()}
     for owner, field, text, span in _strings(edge, "the edge", "", edge.listeners[0].span if edge.listeners else None):
-        # query conditions match the raw query string: each character also as its %XX forms
-        key = (field.startswith("matches.query"), text)
+        query = field.startswith("matches.query")
+        if len(text) <= short[query]:
+            continue
+        key = (query, text)
         size = printed.get(key)
         if size is None:
-            spelled = (percent_tolerant if key[0] else regex_literal)(text.replace("\0", ""))
-            size = printed[key] = len(quote(conf_literal(spelled)).encode("utf-8")) + _ROOM
+            size = printed[key] = printed_size(text, query) + _ROOM
         if size > PARAMETER_BYTES:
             yield Problem(span, f"the {field} of {owner} ({len(text.encode('utf-8')):,} bytes): nginx refuses a "
                                 f"parameter over {PARAMETER_BYTES:,} bytes", "shorten it", "error")
@@ -270,35 +288,43 @@ def _strings(node, owner: str, field: str, span) -> list[tuple[str, str, str, Sp
     return out
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}  # IR class → its fields (dataclasses.fields is slow to ask at every node)
-_LEAVES = (int, float, bool, type(None))
+# IR class → its fields, whether it has a `name` (an owner's) and its fields but span and name
+_FIELDS: dict[type, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {}
+_LEAVES = frozenset({int, float, bool, type(None)})
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    names = tuple(f.name for f in dataclasses.fields(cls)) \
+        if dataclasses.is_dataclass(cls) and not issubclass(cls, ir.Secret) else ()
+    found = _FIELDS[cls] = (names, "name" in names, tuple(n for n in names if n not in ("span", "name")))
+    return found
 
 
 def _collect(node, owner: str, field: str, span, out: list) -> None:
+    # ~500,000 nodes at 10,000 routes: strings in tuples are taken without a call each
     if isinstance(node, str):
         out.append((owner, field or "value", node, span))
         return
     if isinstance(node, (tuple, list)):
         for item in node:
-            _collect(item, owner, field, span, out)
+            if type(item) is str:
+                out.append((owner, field or "value", item, span))
+            else:
+                _collect(item, owner, field, span, out)
         return
-    cls = type(node)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)) \
-            if dataclasses.is_dataclass(cls) and not issubclass(cls, ir.Secret) else ()
+    names, has_name, rest = _FIELDS.get(type(node)) or _fields_of(type(node))
     if not names:
         return
-    name = getattr(node, "name", None)
-    if isinstance(name, str):
+    if has_name and isinstance(node.name, str):
         if getattr(node, "span", None) is not None:
-            kind = cls.__name__.lower().replace("auth", " auth").strip()
-            owner, field, span = f"{kind} '{name}'", "", node.span
-        names = tuple(n for n in names if n not in ("span", "name"))
+            kind = type(node).__name__.lower().replace("auth", " auth").strip()
+            owner, field, span = f"{kind} '{node.name}'", "", node.span
+        names = rest
+    dotted = field + "." if field else ""
     for n in names:
         value = getattr(node, n)
-        if not isinstance(value, _LEAVES):
-            _collect(value, owner, f"{field}.{n}" if field else n, span, out)
+        if type(value) not in _LEAVES and not isinstance(value, (int, float)):
+            _collect(value, owner, dotted + n, span, out)
 
 
 Check = Callable[..., Problems]

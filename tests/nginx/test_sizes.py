@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgec.pipeline import analyse
 
@@ -77,3 +79,36 @@ def test_just_under_the_limit_passes_nginx_t():
     conf, res = nginx_t('edge "s" {\n  upstream u { server "127.0.0.1:9" }\n  route r { request_header set "X-A" "'
                         + "x" * 4000 + '" forward u }\n}\n')
     assert res.returncode == 0, res.stderr
+
+
+def _characters():
+    """Every character up to U+FFFF (surrogates aside: not in a UTF-8 source) and a spread of
+    the 4-byte ones, with the one whose UTF-8 bytes have the most hex letters."""
+    yield from (chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+    yield from (chr(c) for c in range(0x10000, 0x110000, 251))
+    yield "\U000FFFFF"
+
+
+def _inside_quotes(text: str, query: bool) -> int:
+    """printed_size without the two quotes quote() puts around a token that needs them."""
+    from edgec.targets.nginx.conf import literal, quote
+    from edgec.targets.nginx.problems import printed_size
+    from edgec.targets.nginx.regex import literal as regex_literal
+    from edgec.targets.nginx.regex import percent_tolerant
+    quoted = quote(literal((percent_tolerant if query else regex_literal)(text))).startswith('"')
+    return printed_size(text, query) - (2 if quoted else 0)
+
+
+@pytest.mark.parametrize("query", [False, True])
+def test_no_character_is_printed_longer_than_the_bound_the_length_check_skips_by(query):
+    """parameter_lengths only spells out strings too long to fit at the worst bytes per character."""
+    from edgec.targets.nginx.problems import MOST_PRINTED_BYTES
+    worst = max(_inside_quotes(ch, query) for ch in _characters())
+    assert worst == MOST_PRINTED_BYTES[query]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text(), st.booleans())
+def test_a_printed_size_is_the_sum_of_its_characters(a, b, query):
+    """What makes the bound per character a bound for the whole string."""
+    assert _inside_quotes(a + b, query) == _inside_quotes(a, query) + _inside_quotes(b, query)
