@@ -474,10 +474,13 @@ class Exchange:
         if self.done:
             return
         self.done = True
-        self._untime()
+        if self.deadline:
+            self._untime()
         if self.trace is not None:
             self.trace.end(self.status, self.route)
-        self._record(self.status)
+        gw = self.gw
+        if gw.counting or gw.log.enabled:
+            self._record(self.status)
         conn = self.conn
         if self.then_close_data is not None:
             conn.transport.write(self.then_close_data)
@@ -699,7 +702,8 @@ class Exchange:
             data = head + b"".join(body) if body else head
         if self.chunked and self.body_done:
             data += http.LAST_CHUNK
-        self.pending = []
+        if self.pending:
+            self.pending = []
         conn.send(self, data, self.method == "HEAD", self.read_s)
         if self.expect and not self.sent_continue and not self.body_done:
             self.sent_continue = True
