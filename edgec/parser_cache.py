@@ -6,18 +6,18 @@
   and the editor support: lark's own cache stores tables and rebuilds the parser objects
   from them at every load, which takes three times as long as unpickling.
 
-The directory is in the temp dir and nobody else can write to it (a pickle runs code when
+The files are in the per-user cache directory (edgec.usercache: a pickle runs code when
 loaded); a file is named by a checksum of everything it is made from, replaced whole, and
-rebuilt when it cannot be read or loaded. A directory that cannot be used means no cache.
+rebuilt when it cannot be read or loaded.
 """
 from __future__ import annotations
 
 import marshal
-import os
 import sys
-import tempfile
 import zlib
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
+
+from . import usercache
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -35,7 +35,7 @@ def load_tables(build: Callable[[], dict], *key_parts: str) -> dict:
             pass
     data = build()
     if path is not None:
-        _save(path, lambda f: marshal.dump(data, f))
+        usercache.write(path, lambda f: marshal.dump(data, f))
     return data
 
 
@@ -49,36 +49,14 @@ def load_or_build(build: Callable[[], "Lark"], *key_parts: str) -> "Lark":
             pass
     built = build()
     if path is not None:
-        _save(path, lambda f: _pickler(f).dump(built))
+        usercache.write(path, lambda f: _pickler(f).dump(built))
     return built
 
 
 def _path(kind: str, suffix: str, key_parts: tuple) -> str | None:
     # a checksum, not a digest: the directory is the user's own, the key only tells versions apart
     key = zlib.crc32("\0".join((sys.version, *key_parts)).encode("utf-8", "surrogatepass"))
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    directory = os.path.join(tempfile.gettempdir(), f"edgec-{uid if uid is not None else 'u'}")
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        info = os.stat(directory)
-    except OSError:
-        return None
-    if uid is not None and (info.st_uid != uid or info.st_mode & 0o022):
-        return None  # someone else could put a file there for us to load
-    return os.path.join(directory, f"{kind}-{key:08x}.{suffix}")
-
-
-def _save(path: str, write: Callable[[Any], None]) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)  # whole or not at all, whatever other runs do at the same time
-    except Exception:  # an unwritable directory or an object that does not keep: no cache
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+    return usercache.path(f"{kind}-{key:08x}.{suffix}")
 
 
 # objects a parser refers to that must stay the very same objects (lark tests `action is Shift`)

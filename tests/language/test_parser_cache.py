@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 
 import pytest
 from hypothesis import given, settings
@@ -20,7 +19,7 @@ SAMPLES = sorted(pathlib.Path(__file__).parents[2].joinpath("samples").glob("*.e
 
 @pytest.fixture
 def temp_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     return tmp_path
 
 
@@ -31,12 +30,10 @@ def _build():
 @pytest.fixture(scope="module")
 def built_and_loaded(tmp_path_factory):
     """A parser just built, and one loaded from the file its build left."""
-    old, tempfile.tempdir = tempfile.tempdir, str(tmp_path_factory.mktemp("cache"))
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(tmp_path_factory.mktemp("cache")))
         built = parser_cache.load_or_build(_build, "grammar")
         loaded = parser_cache.load_or_build(lambda: pytest.fail("the cached parser was not used"), "grammar")
-    finally:
-        tempfile.tempdir = old
     assert loaded is not built
     return built, loaded
 
