@@ -8,7 +8,7 @@ docs/src/lint.md (`python -m edgec.lintdoc > docs/lint.md`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .keptcode import dataclass
 
 ERROR = "error"
 WARNING = "warning"

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
 from .catalogue import ERROR, INFO, WARNING, lookup
+from .keptcode import dataclass
 
 
 @dataclass(frozen=True, slots=True)

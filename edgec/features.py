@@ -7,11 +7,11 @@ every feature it cannot express, by name, route and source position.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 from . import directives, ir
 from .diagnostics import Span
+from .keptcode import dataclass
 
 # what requests send that a product may treat otherwise than routing.decide: no edge file
 # uses these, a request does (edgec.harness.live.case_features says which)

@@ -15,10 +15,11 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
+from dataclasses import field
 from itertools import accumulate
-from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostic, Span, diagnostic
+from .keptcode import dataclass
 from .syntax import Document, Stmt
 
 INDENT = "  "

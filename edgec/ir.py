@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import field, fields, is_dataclass
 from typing import Any, Literal
 
 from .diagnostics import Span
+from .keptcode import dataclass
 
 IR_VERSION = 1
 

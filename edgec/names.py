@@ -5,10 +5,10 @@ references) read this one walk of the syntax tree, so both agree on what refers 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .diagnostics import Span
+from .keptcode import dataclass
 from .syntax import Document, Stmt, Value, VarRef
 
 

@@ -8,10 +8,11 @@ the same thing wherever it is compiled; the runtime is handed a loader built on 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from . import ir
 from .diagnostics import CompileError, Diagnostic, Sink, Span, diagnostic
+from .keptcode import dataclass
 from .syntax import Document
 
 

@@ -49,11 +49,11 @@ import functools
 import ipaddress
 import re
 import weakref
-from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import ir
+from .keptcode import dataclass
 from .regexes import compiled
 
 T = TypeVar("T")

@@ -6,10 +6,11 @@ lowering stage gives each kind its meaning.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Iterator
 
 from .diagnostics import Span
+from .keptcode import dataclass
 
 # the most digits a number has, written or in a string (docs/language.md "Bounds"): every
 # number then fits a signed 64-bit integer in each target's language

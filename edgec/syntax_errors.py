@@ -16,13 +16,13 @@ from __future__ import annotations
 import difflib
 import re
 from copy import copy
-from dataclasses import dataclass
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_parser_state import ParserState
 
 from .diagnostics import Sink, Span, printable
+from .keptcode import dataclass
 
 MAX_SYNTAX_ERRORS = 10
 MAX_REPAIRS = 1000  # echoes are repaired quietly; past this many the file is junk, and parsing stops

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from . import ir, regexes
 from .directives.actions import KEEPS_QUERY
 from .diagnostics import Sink, Span, did_you_mean
 from .ir import HOST_LABEL
+from .keptcode import dataclass
 from .syntax import MAX_DIGITS, Document, Stmt, Value, VarRef
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable, ClassVar
 
 from edgec import ir
 from edgec.diagnostics import Sink, Span, did_you_mean
 from edgec.features import FEATURES, used_features
+from edgec.keptcode import dataclass
 
 NATIVE = "native"
 APPROXIMATE = "approximate"

@@ -13,10 +13,11 @@ is the order of the features in the capability tables and in target diagnostics.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..diagnostics import Span
+from ..keptcode import dataclass
 
 if TYPE_CHECKING:
     from ..syntax import Stmt

@@ -7,13 +7,14 @@ unknown or unused suppressions itself.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import ClassVar, Iterable, Iterator
 
 from .. import ir
 from ..catalogue import BY_NAME, lookup
 from ..diagnostics import ERROR, WARNING, Diagnostic, Sink, Span
+from ..keptcode import dataclass
 from ..names import route_references
 from ..syntax import Document, Stmt, Value
 

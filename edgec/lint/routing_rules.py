@@ -9,12 +9,12 @@ path so the work stays close to linear in the number of routes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections import Counter
 from itertools import combinations
 from typing import Iterator
 
 from .. import ir
+from ..keptcode import dataclass
 from ..routing import (DEFAULT_PORTS, Alternative, Entry, Request, alternative, compile, host_matches, host_of,
                        normalize_path, per_edge, prefix_matches, regex_literal_prefix, strip_slash)
 from . import Finding, Rule, edges, rule

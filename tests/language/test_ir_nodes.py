@@ -1,6 +1,6 @@
-"""IR nodes compare, hash, print and refuse changes as frozen dataclasses do (edgec/ir.py
-writes __eq__, __hash__ and __repr__ once for all of them instead of letting @dataclass
-generate them per class)."""
+"""IR nodes are made, compare, hash, print and refuse changes as frozen dataclasses do
+(edgec/ir.py writes __eq__, __hash__ and __repr__ once for all of them instead of letting
+@dataclass generate them per class, and the rest is made from code edgec.keptcode keeps)."""
 from __future__ import annotations
 
 import dataclasses
@@ -64,6 +64,21 @@ def test_every_ir_class_is_a_frozen_node():
     assert len(NODES) > 40
     for cls in NODES:
         assert cls.__dataclass_params__.frozen, cls
+
+
+def test_made_as_a_generated_frozen_dataclass():
+    for cls in NODES:
+        twin = _twin(cls)
+        assert inspect.signature(cls) == inspect.signature(twin), cls  # names, order, annotations
+        assert repr(cls.__init__.__defaults__) == repr(twin.__init__.__defaults__), cls
+        assert cls.__init__.__qualname__ == twin.__init__.__qualname__
+        assert cls.__match_args__ == twin.__match_args__
+        if cls.__doc__.startswith(cls.__name__ + "("):  # no docstring: @dataclass writes the signature
+            assert cls.__doc__ == twin.__doc__
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'port'"):
+        ir.HttpsRedirect()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        ir.HttpsRedirect(443, colour=1)
 
 
 def test_repr_and_hash_are_those_of_a_generated_frozen_dataclass(edge):
