@@ -1,7 +1,6 @@
 """Diagnostics: one shape for every problem edgec reports, and its three printers."""
 from __future__ import annotations
 
-import json
 from dataclasses import field
 from typing import Iterable
 
@@ -205,6 +204,7 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
         "warning_count": sum(d.severity == WARNING for d in diagnostics),
         "diagnostics": [d.to_json() for d in sorted(diagnostics, key=sort_key)],
     }
+    import json  # only for --format json and sarif: lint's text output goes without
     return json.dumps(envelope, indent=2) + "\n"
 
 
@@ -280,6 +280,7 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
         "results": results,
     }
     sarif = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    import json
     return json.dumps(sarif, indent=2) + "\n"
 
 

@@ -13,7 +13,6 @@ right after `{`, before `}`, or at either end of the file.
 from __future__ import annotations
 
 import bisect
-import difflib
 import re
 from dataclasses import field
 from itertools import accumulate
@@ -317,4 +316,5 @@ def not_formatted(doc: Document) -> list[Diagnostic]:
 
 
 def unified_diff(old: str, new: str, file: str) -> str:
+    import difflib  # a diff is shown only for a file that is not formatted
     return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{file}", f"{file} (formatted)"))

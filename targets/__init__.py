@@ -14,7 +14,6 @@ from typing import Callable, ClassVar
 
 from edgec import ir
 from edgec.diagnostics import Sink, Span, did_you_mean
-from edgec.features import FEATURES, used_features
 from edgec.keptcode import dataclass
 
 NATIVE = "native"
@@ -81,6 +80,9 @@ class Target:
         """Report every feature the edge uses that this target cannot express exactly. Defaults
         the file does not write that the target only approximates are summed up in one warning:
         one per upstream would bury what the file asks for."""
+        # the feature table is read only when a target checks: `edgec lint` asks the registry
+        # for target names alone
+        from edgec.features import FEATURES, used_features
         reported = set()
         defaults: dict[str, int] = {}
         first_default = None  # where the summary points: a `# edgec: ignore` there silences it
