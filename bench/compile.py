@@ -63,6 +63,7 @@ def _measure(source: str) -> dict[str, float]:
     from edgec.diagnostics import Sink
     from edgec.fmt import not_formatted
     from edgec.lower import environments, lower_with_usage
+    from edgec.values import LoweredOnce
     from edgec.pipeline import analyse, parse_source
 
     times = {}
@@ -73,8 +74,9 @@ def _measure(source: str) -> dict[str, float]:
     ctx = lint.LintContext(doc, environments(doc))
     sink = Sink("bench.edge")
     t = time.process_time()
+    shared = LoweredOnce(doc)  # as edgec.pipeline lowers the envs
     for env in ctx.envs:
-        edge, state = lower_with_usage(doc, env, sink)
+        edge, state = lower_with_usage(doc, env, sink, shared)
         ctx.edges[env], ctx.used_variables[env] = edge, state.used
     times["lower"] = time.process_time() - t
     t = time.process_time()
@@ -124,11 +126,13 @@ def show_rules(source: str) -> None:
     from edgec import lint
     from edgec.diagnostics import Sink
     from edgec.lower import environments, lower_with_usage
+    from edgec.values import LoweredOnce
     from edgec.pipeline import parse_source
     doc, _ = parse_source(source, "bench.edge")
     ctx = lint.LintContext(doc, environments(doc))
+    shared = LoweredOnce(doc)
     for env in ctx.envs:
-        edge, state = lower_with_usage(doc, env, Sink("bench.edge"))
+        edge, state = lower_with_usage(doc, env, Sink("bench.edge"), shared)
         ctx.edges[env], ctx.used_variables[env] = edge, state.used
     from edgec.gcpause import paused
     print("\n| rule | time |\n|---|---:|")

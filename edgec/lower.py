@@ -12,7 +12,7 @@ from .diagnostics import CompileError, Sink, did_you_mean
 from .directives import lower_body
 from .ir import DEFAULT_ACCESS_LOG, DEFAULT_LIMITS, DEFAULT_LISTENER
 from .syntax import Document, Stmt
-from .values import Env, Values
+from .values import Env, LoweredOnce, Values
 
 
 def environments(doc: Document) -> list[str]:
@@ -53,9 +53,9 @@ class Lowerer:
     """Assembles the edge: its statements lower through their declarations (edgec.directives),
     reading values through `Values`."""
 
-    def __init__(self, doc: Document, env: Env, sink: Sink):
+    def __init__(self, doc: Document, env: Env, sink: Sink, shared: LoweredOnce | None = None):
         self.doc = doc
-        self.values = Values(doc, env, sink)
+        self.values = Values(doc, env, sink, shared)
 
     def edge(self) -> ir.Edge:
         v = self.values
@@ -116,11 +116,14 @@ def lower(doc: Document, env_name: str | None, sink: Sink) -> ir.Edge:
     return edge
 
 
-def lower_with_usage(doc: Document, env_name: str | None, sink: Sink) -> tuple[ir.Edge | None, Env]:
+def lower_with_usage(doc: Document, env_name: str | None, sink: Sink,
+                     shared: LoweredOnce | None = None) -> tuple[ir.Edge | None, Env]:
     """Like lower(), but also returns which variables were used (for the unused-variable rule)
-    and never raises: the IR is None when lowering found errors."""
+    and never raises: the IR is None when lowering found errors. `shared`: one LoweredOnce(doc)
+    handed to the lowering of each env of the document, so that what no env changes is
+    lowered once."""
     env = variables(doc, env_name, sink)
     before = len([d for d in sink.items if d.severity == "error"])
-    edge = Lowerer(doc, env, sink).edge()
+    edge = Lowerer(doc, env, sink, shared).edge()
     after = len([d for d in sink.items if d.severity == "error"])
     return (edge if after == before else None), env

@@ -82,6 +82,7 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
     from . import lint
     from .lower import environments, lower_with_usage
     from .targets import names as target_names
+    from .values import LoweredOnce
 
     result = Result(file, source)
     doc, diags = parse_source(source, file, previous)
@@ -106,8 +107,9 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
             result.diagnostics.extend(sink.items)
             return result
     ctx = lint.LintContext(doc, envs, target_names=tuple(target_names()))
+    shared = LoweredOnce(doc) if len(chosen) > 1 else None  # what every env lowers alike, lowered once
     for name in chosen:
-        edge, env_state = lower_with_usage(doc, name, sink)
+        edge, env_state = lower_with_usage(doc, name, sink, shared)
         ctx.edges[name] = edge
         ctx.used_variables[name] = env_state.used
     result.edges = ctx.edges

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import field
-from typing import Any
+from typing import Any, Callable
 
 from . import ir, regexes
 from .directives.actions import KEEPS_QUERY
-from .diagnostics import Sink, Span, did_you_mean
+from .diagnostics import Diagnostic, Sink, Span, did_you_mean
 from .ir import HOST_LABEL
 from .keptcode import dataclass
 from .syntax import MAX_DIGITS, Document, Stmt, Value, VarRef
@@ -38,15 +38,48 @@ class Env:
     target_blocks: dict[str, Stmt] = field(default_factory=dict)  # the block each target's settings end in
 
 
+class LoweredOnce:
+    """What the lowerings of the envs of one document share (Values.once_for_every_env): the
+    statements written without a variable, each lowered once, with what it reported."""
+
+    def __init__(self, doc: Document):
+        self.source = doc.source
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", doc.source))]
+        self.done: dict[int, tuple[Any, list[Diagnostic]]] = {}
+
+    def same_in_every_env(self, stmt: Stmt) -> bool:
+        """Whether the statement's text holds no `${`, which begins every variable (${env}
+        among them) written in a value or inside a string: found in the text at C speed, where
+        walking its values to find none would cost about what lowering it again saves."""
+        span, starts = stmt.span, self.line_starts
+        return self.source.find("${", starts[span.line - 1] + span.column - 1,
+                                starts[span.end_line - 1] + span.end_column - 1) < 0
+
+
 class Values:
     """Reads the values of one environment, reporting into `sink`."""
 
-    def __init__(self, doc: Document, env: Env, sink: Sink):
+    def __init__(self, doc: Document, env: Env, sink: Sink, shared: LoweredOnce | None = None):
         self.doc = doc
         self.env = env
         self.sink = sink
+        self.shared = shared  # see once_for_every_env
         self._expanding: list[str] = []  # the variables being put in, outermost first
         self._texts: dict[tuple[str, str, str], str | None] = {}  # (variable, what, controls) -> its text
+
+    def once_for_every_env(self, stmt: Stmt, lower: Callable[[], Any]) -> Any:
+        """lower(), for a statement whose lowering reads the env only through its variables:
+        when it has none it is lowered in the first env that shares `shared` (LoweredOnce) and
+        the others get that result, with the diagnostics it reported reported again."""
+        if self.shared is None or not self.shared.same_in_every_env(stmt):
+            return lower()
+        done = self.shared.done.get(id(stmt))
+        if done is None:
+            before = len(self.sink.items)
+            done = self.shared.done[id(stmt)] = (lower(), self.sink.items[before:])
+        else:
+            self.sink.items.extend(done[1])
+        return done[0]
 
     # ---- variables ---------------------------------------------------------------------------
     def _var(self, ref: VarRef, where: Span) -> Value | None:
@@ -139,7 +172,7 @@ class Values:
                 return default
             parts.append(text)
         text = "".join(parts)
-        control = next((c for c in _CONTROL.findall(text) if c not in controls), None)
+        control = _CONTROL.search(text) and next((c for c in _CONTROL.findall(text) if c not in controls), None)
         if control:
             self.sink.error("E022", f"control character U+{ord(control):04X} in the {what}", value.span,
                             hint="control characters are refused in every string but a respond body (which may "

@@ -79,8 +79,15 @@ def directive(block: str, kind: str, *, args: tuple[str, ...] | None = None, rul
     return register
 
 
+_loaded = False
+
+
 def _load() -> None:
+    global _loaded
+    if _loaded:  # lowering asks at every block, and an import statement costs even when done
+        return
     from . import listen, match, upstream, auth, route, access, actions, operations, variables  # noqa: F401 (they declare)
+    _loaded = True
 
 
 def of_block(block: str) -> dict[str, Directive]:

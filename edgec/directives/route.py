@@ -12,6 +12,12 @@ from .match import check_header_name
 
 @directive("edge", "route", opens="route")
 def route(v, stmt, out):
+    lowered = v.once_for_every_env(stmt, lambda: _route(v, stmt))
+    if lowered is not None:
+        out.setdefault("routes", []).append(lowered)
+
+
+def _route(v, stmt) -> ir.Route | None:
     name = stmt.args["name"].value
     fields: dict = {"request_headers": {"set": [], "add": [], "remove": []},
                     "response_headers": {"set": [], "add": [], "remove": []}, "rewrite": {}}
@@ -20,14 +26,14 @@ def route(v, stmt, out):
     if action is None:
         v.sink.error("E208", f"route '{name}' has no action", stmt.args["name"].span,
                      hint="add one of: forward UPSTREAM, redirect, respond STATUS, aggregate { }")
-        return
+        return None
     matches = fields.pop("matches", None) or [ir.Match(ir.PathMatch("prefix", "/"), span=stmt.span)]
     rewrite = fields.pop("rewrite")
     for direction in ("request_headers", "response_headers"):
         fields[direction] = ir.HeaderOps(**{k: tuple(ops) for k, ops in fields[direction].items()})
-    out.setdefault("routes", []).append(ir.Route(
+    return ir.Route(
         name=name, matches=tuple(matches), action=action, rewrite=ir.Rewrite(rewrite.get("path"), rewrite.get("host")),
-        span=stmt.span, **{k: tuple(f) if isinstance(f, list) else f for k, f in fields.items()}))
+        span=stmt.span, **{k: tuple(f) if isinstance(f, list) else f for k, f in fields.items()})
 
 
 @directive("route", "auth_ref", args=("name",), rule="route_auth", once="auth_ref")

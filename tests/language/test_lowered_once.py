@@ -1,0 +1,61 @@
+"""Lowering every env of a file lowers a route that names no variable once: the other envs
+get the same IR and the same diagnostics as lowering it again would give them."""
+from __future__ import annotations
+
+import pytest
+
+from edgec import ir
+from edgec.diagnostics import Sink
+from edgec.lower import environments, lower_with_usage
+from edgec.parse import parse
+from edgec.pipeline import analyse
+from edgec.values import LoweredOnce
+
+from ..conftest import ROOT
+
+SOURCE = '''edge "e" {
+  env dev { host = "dev.example" }
+  env prod { host = "prod.example" }
+  upstream u { server "127.0.0.1:9001" }
+  route plain { match path prefix "/a" method GET forward u }
+  route by_host { match host ${host} path prefix "/b" forward u }
+  route named_env { match path prefix "/c" request_header set "X-Env" "${env}" forward u }
+  route bad { match path prefix "/d" method FETCH request_header set "X_Y" "1" forward u }
+  route literal { match path prefix "/e" respond 200 "\\${not_a_variable}" }
+}
+'''
+
+
+def _lowered(source: str, shared: bool):
+    doc = parse(source)
+    sink, once = Sink("t.edge"), LoweredOnce(doc) if shared else None
+    edges = {env: lower_with_usage(doc, env, sink, once) for env in environments(doc)}
+    return edges, sink.items
+
+
+def test_a_route_without_variables_is_lowered_once_and_the_same_ir():
+    edges, _ = _lowered(SOURCE, shared=True)
+    dev, prod = edges["dev"][0], edges["prod"][0]
+    assert dev is None and prod is None  # route bad has errors in both envs
+    doc = parse(SOURCE.replace(" method FETCH", "").replace('"X_Y"', '"X-Y"'))
+    once = LoweredOnce(doc)
+    dev, _ = lower_with_usage(doc, "dev", Sink("t.edge"), once)
+    prod, _ = lower_with_usage(doc, "prod", Sink("t.edge"), once)
+    same = {r.name for r in dev.routes if prod.route(r.name) is r}
+    assert same == {"plain", "bad"}  # `literal` is written with "${" (escaped): lowered in each env
+    assert prod.route("literal").action.body == dev.route("literal").action.body == "${not_a_variable}"
+    assert dev.route("by_host").matches[0].hosts == ("dev.example",)
+    assert prod.route("by_host").matches[0].hosts == ("prod.example",)
+    assert prod.route("named_env").request_headers.set == (("X-Env", "prod"),)
+
+
+@pytest.mark.parametrize("source", [SOURCE] + [p.read_text() for p in sorted((ROOT / "samples").glob("*.edge"))],
+                         ids=lambda s: s.split("\n", 1)[0][:40])
+def test_every_env_gets_what_lowering_it_alone_gives(source):
+    shared, shared_items = _lowered(source, shared=True)
+    alone, alone_items = _lowered(source, shared=False)
+    assert shared_items == alone_items
+    for env in shared:
+        assert (ir.to_json(shared[env][0]) if shared[env][0] else None) == \
+            (ir.to_json(alone[env][0]) if alone[env][0] else None)
+        assert shared[env][1].used == alone[env][1].used
