@@ -20,6 +20,7 @@ either parses here exactly as it would there, or goes there.
 """
 from __future__ import annotations
 
+import gc
 import re
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -145,6 +146,24 @@ def _nones_before(rule) -> list[int]:
     return [len(ones) for ones in bits.split("0")]
 
 
+# what a reduction does: pass its one child through, wrap an item of a spliced list, make
+# a spliced list, or call the builder
+_PASS, _ITEM, _LIST, _NODE = "pass", "item", "list", "node"
+
+
+def _reduction(size, origin, include, nones_after, passthrough, inline, name) -> tuple:
+    """A rule's plan (see `tables`) as the parse loop reads it."""
+    if passthrough:
+        kind = _PASS
+    elif inline and size == 1 and include == ((0, False, 0),) and not nones_after:
+        kind = _ITEM
+    else:
+        kind = _LIST if inline else _NODE
+        if include == tuple((i, False, 0) for i in range(size)) and not nones_after:
+            include = None
+    return kind, origin, size, include, nones_after, name
+
+
 def _compiled(patterns: list) -> list:
     return [re.compile(source, flags) for source, flags in patterns]
 
@@ -154,7 +173,7 @@ class Driver:
 
     def __init__(self, data: dict):
         self.actions = data["actions"]
-        self.rules = data["rules"]
+        self.plans = [_reduction(*rule) for rule in data["rules"]]
         self.start_state, self.end_state = data["start"], data["end"]
         self.terminal_names = tuple(data["terminals"])
         self.shared = _compiled(data["shared"])
@@ -169,11 +188,19 @@ class Driver:
     def parse(self, text: str, builder):
         """What `builder` makes of `text`, or None if it is not a well-formed file. The
         builder converts terminals (`builder.terminals(names)`: type → function of the token)
-        and rules (`builder.callback(name)`: a function of the children and the span)."""
+        and rules (`builder.callback(name)`: a function of the children, and whether it takes
+        the node's Span after them)."""
+        # the parse makes a tree and no cycles: the collector would walk its ~25 objects per
+        # token again and again as they pile up (a third of the time at 10,000 routes)
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return self._parse(text, builder)
         except KeyError:  # a goto the tables do not have: only after a token they refused
             return None
+        finally:
+            if collecting:
+                gc.enable()
 
     def _own_match(self, state: int, text: str, pos: int):
         """The state's own scanner (lark's, for a token the shared one does not give it)."""
@@ -194,43 +221,57 @@ class Driver:
                 return value, type_
         return None
 
+    def _shared_match(self, text: str, pos: int):
+        for regex in self.shared:
+            m = regex.match(text, pos)
+            if m:
+                return m
+        return None
+
     def _parse(self, text: str, builder):
-        actions, rules, keywords, keyword_types = self.actions, self.rules, self.keywords, self.keyword_types
+        """The LALR loop with the lexer inlined. The span stack holds each symbol's extent as
+        lark sees it: its Token, a (None, None, line, column, end line, end column) tuple
+        for a rule (the same places as a Token's), or None for an empty one; a Span is made
+        only for a builder method that takes one."""
+        actions, plans, keywords, keyword_types = self.actions, self.plans, self.keywords, self.keyword_types
         ignore, newline_types, end_state = self.ignore, self.newline_types, self.end_state
         terminals = builder.terminals(self.terminal_names)
-        callbacks = _Callbacks(builder)
-        shared = self.shared[0] if len(self.shared) == 1 else None
+        callbacks: dict = {}
+        shared = self.shared[0].match if len(self.shared) == 1 else self._shared_match
         new = tuple.__new__
         state = self.start_state
         stack = [state]
         values: list = []
-        spans: list = []  # each symbol's extent as lark sees it: its token, a Span, or None (empty)
+        spans: list = []
         pos, line, line_start, end = 0, 1, 0, len(text)
         while True:
             if pos < end:
-                if shared is not None:
-                    m = shared.match(text, pos)
-                    res = m and (m.group(0), m.lastgroup)
-                else:
-                    res = self._shared_match(text, pos)
-                act = None
-                if res is not None:
-                    value, type_ = res
+                m = shared(text, pos)
+                if m is not None:
+                    type_ = m.lastgroup
                     if type_ in ignore:  # every state skips what the grammar ignores
-                        act = -1
-                    else:
-                        if type_ in keyword_types:
-                            type_ = keywords[state].get(value, type_)
-                        act = actions[state].get(type_)
-                if act is None:
+                        if type_ in newline_types:
+                            value = m.group()
+                            newlines = value.count("\n")
+                            if newlines:
+                                line += newlines
+                                line_start = pos + value.rindex("\n") + 1
+                        pos = m.end()
+                        continue
+                    value = m.group()
+                    if type_ in keyword_types:
+                        type_ = keywords[state].get(value, type_)
+                    act = actions[state].get(type_)
+                else:
+                    act = None
+                if act is None:  # not a token the state takes: its own scanner, as lark's lexer does
                     res = self._own_match(state, text, pos)
                     if res is None:
                         return None  # no token here: a syntax error
                     value, type_ = res
-                    if type_ not in ignore:
-                        act = actions[state].get(type_)
-                        if act is None:
-                            return None
+                    act = actions[state].get(type_)
+                    if act is None and type_ not in ignore:
+                        return None
                 start_line, start_column = line, pos - line_start + 1
                 if type_ in newline_types:
                     newlines = value.count("\n")
@@ -238,7 +279,7 @@ class Driver:
                         line += newlines
                         line_start = pos + value.rindex("\n") + 1
                 pos += len(value)
-                if type_ in ignore:
+                if act is None:  # ignored
                     continue
                 tok = new(Token, (type_, value, start_line, start_column, line, pos - line_start + 1))
             else:
@@ -247,31 +288,57 @@ class Driver:
                 if act is None:
                     return None
             while act < 0:  # reductions
-                size, origin, include, nones_after, passthrough, inline, name = rules[~act]
-                if not passthrough:
+                kind, origin, size, include, nones_after, name = plans[~act]
+                if kind is _PASS:  # the node is its only child: same value, same extent
+                    del stack[-1]
+                elif kind is _ITEM:  # one item of a spliced list: its extent is the item's
+                    values[-1] = [values[-1]]
+                    del stack[-1]
+                else:
                     if size:
-                        children, kids = values[-size:], spans[-size:]
+                        children = values[-size:]
+                        first, last = spans[-size], spans[-1]
+                        if first is None or last is None:
+                            kids = [k for k in spans[-size:] if k is not None]
+                            first, last = (kids[0], kids[-1]) if kids else (None, None)
+                        if size == 1:
+                            extent = first
+                        elif first is None:
+                            extent = None
+                        else:
+                            extent = (None, None, first[2], first[3], last[4], last[5])
                         del stack[-size:], values[-size:], spans[-size:]
                     else:
-                        children, kids = [], []
-                    span = _extent(kids)
-                    filtered: list = []
-                    for i, expand, nones in include:
-                        if nones:
-                            filtered += [None] * nones
-                        if expand:
-                            if filtered:
-                                filtered += children[i]
-                            else:  # left recursion (`item*`): keep extending the same list
-                                filtered = children[i]
+                        children, extent = [], None
+                    if include is None:  # every child kept as it is
+                        filtered = children
+                    else:
+                        filtered = []
+                        for i, expand, nones in include:
+                            if nones:
+                                filtered += [None] * nones
+                            if expand:
+                                if filtered:
+                                    filtered += children[i]
+                                else:  # left recursion (`item*`): keep extending the same list
+                                    filtered = children[i]
+                            else:
+                                filtered.append(children[i])
+                        if nones_after:
+                            filtered += [None] * nones_after
+                    if kind is _LIST:
+                        values.append(filtered)
+                    else:
+                        callback = callbacks.get(name)
+                        if callback is None:
+                            callback = callbacks[name] = builder.callback(name)
+                        f, spanned = callback
+                        if spanned:
+                            span = None if extent is None else Span(extent[2], extent[3], extent[4], extent[5])
+                            values.append(f(filtered, span))
                         else:
-                            filtered.append(children[i])
-                    if nones_after:
-                        filtered += [None] * nones_after
-                    values.append(filtered if inline else callbacks[name](filtered, span))
-                    spans.append(span)
-                else:  # the node is its only child: same value, same extent
-                    del stack[-1]
+                            values.append(f(filtered))
+                    spans.append(extent)
                 state = actions[stack[-1]][origin]
                 stack.append(state)
                 if tok is None and state == end_state:
@@ -284,35 +351,3 @@ class Driver:
             convert = terminals.get(type_)
             values.append(tok if convert is None else convert(tok))
             spans.append(tok)
-
-    def _shared_match(self, text: str, pos: int):
-        for regex in self.shared:
-            m = regex.match(text, pos)
-            if m:
-                return m.group(0), m.lastgroup
-        return None
-
-
-def _extent(kids: list) -> Span | None:
-    """From the start of the first child that has one to the end of the last (lark's rule)."""
-    for first in kids:
-        if first is not None:
-            break
-    else:
-        return None
-    for last in reversed(kids):
-        if last is not None:
-            break
-    return Span(first.line, first.column, last.end_line, last.end_column)
-
-
-class _Callbacks(dict):
-    """Rule name → the builder's function for it, looked up once per parse."""
-
-    def __init__(self, builder):
-        super().__init__()
-        self.builder = builder
-
-    def __missing__(self, name):
-        f = self[name] = self.builder.callback(name)
-        return f

@@ -60,6 +60,8 @@ def _build(grammar: str, strict: bool) -> "Lark":
 
 def _span(obj) -> Span:
     """A token's or a node's span (a Span from the one-pass parse, lark's Meta from its tree)."""
+    if type(obj) is Token:  # (line, column, end line, end column) are its last four
+        return Span(*obj[2:])
     if isinstance(obj, Span):
         return obj
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
@@ -99,16 +101,15 @@ class _ToSyntax:
         self.sink = sink
 
     def callback(self, name: str):
-        """The function (children, span or lark Meta) → node of a rule."""
+        """A rule's builder function and whether it takes the node's span (or lark Meta)
+        after the children."""
         f = getattr(self, name, None)
         if f is None:
             declared = directives.by_rule(name)
             if declared is None:  # tests/language/test_one_pass_parse.py asks for every rule's
                 raise AssertionError(f"the syntax builder has nothing for the grammar's rule `{name}`")
-            return lambda children, meta: _declared(declared, children, meta)
-        if getattr(f, "spanned", False):
-            return f
-        return lambda children, meta: f(children)
+            return lambda children, meta: _declared(declared, children, meta), True
+        return f, getattr(f, "spanned", False)
 
     def terminals(self, names) -> dict:
         """terminal type → its conversion, for the types that have one"""
@@ -138,7 +139,8 @@ class _ToSyntax:
                 children.append(child)
             if node.data not in rules:
                 rules[node.data] = self.callback(node.data)
-            return rules[node.data](children, node.meta)
+            f, spanned = rules[node.data]
+            return f(children, node.meta) if spanned else f(children)
 
         return walk(tree)
 

@@ -64,3 +64,16 @@ def test_mutated_sources_parse_in_one_pass_exactly_when_lark_finds_no_error(sour
 def test_text_with_a_syntax_error_is_left_to_the_error_reporting_parse():
     assert _driver().parse('edge "x" {\n  route r {\n    forward\n  }\n}\n', _ToSyntax(Sink("f"))) is None
     assert _driver().parse('edge "x" {\n  route r { € }\n}\n', _ToSyntax(Sink("f"))) is None
+
+
+@pytest.mark.parametrize("source", ['edge "x" { }\n', 'edge "x" {\n  route r { forward }\n}\n'])
+def test_the_collector_is_left_as_the_parse_found_it(source):
+    import gc
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            _driver().parse(source, _ToSyntax(Sink("f")))
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
