@@ -20,12 +20,12 @@ either parses here exactly as it would there, or goes there.
 """
 from __future__ import annotations
 
-import gc
 import re
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .diagnostics import Span
+from .gcpause import paused
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -146,9 +146,9 @@ def _nones_before(rule) -> list[int]:
     return [len(ones) for ones in bits.split("0")]
 
 
-# what a reduction does: pass its one child through, wrap an item of a spliced list, make
-# a spliced list, or call the builder
-_PASS, _ITEM, _LIST, _NODE = "pass", "item", "list", "node"
+# what a reduction does: pass its one child through, wrap the first item of a spliced list,
+# append the next one, make another spliced list, or call the builder
+_PASS, _ITEM, _MORE, _LIST, _NODE = "pass", "item", "more", "list", "node"
 
 
 def _reduction(size, origin, include, nones_after, passthrough, inline, name) -> tuple:
@@ -157,6 +157,8 @@ def _reduction(size, origin, include, nones_after, passthrough, inline, name) ->
         kind = _PASS
     elif inline and size == 1 and include == ((0, False, 0),) and not nones_after:
         kind = _ITEM
+    elif inline and size == 2 and include == ((0, True, 0), (1, False, 0)) and not nones_after:
+        kind = _MORE
     else:
         kind = _LIST if inline else _NODE
         if include == tuple((i, False, 0) for i in range(size)) and not nones_after:
@@ -190,17 +192,13 @@ class Driver:
         builder converts terminals (`builder.terminals(names)`: type → function of the token)
         and rules (`builder.callback(name)`: a function of the children, and whether it takes
         the node's Span after them)."""
-        # the parse makes a tree and no cycles: the collector would walk its ~25 objects per
-        # token again and again as they pile up (a third of the time at 10,000 routes)
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._parse(text, builder)
-        except KeyError:  # a goto the tables do not have: only after a token they refused
-            return None
-        finally:
-            if collecting:
-                gc.enable()
+        # the parse makes a tree and no cycles: the collector would walk its objects again and
+        # again as they pile up (a third of the time at 10,000 routes when it runs)
+        with paused():
+            try:
+                return self._parse(text, builder)
+            except KeyError:  # a goto the tables do not have: only after a token they refused
+                return None
 
     def _own_match(self, state: int, text: str, pos: int):
         """The state's own scanner (lark's, for a token the shared one does not give it)."""
@@ -294,6 +292,16 @@ class Driver:
                 elif kind is _ITEM:  # one item of a spliced list: its extent is the item's
                     values[-1] = [values[-1]]
                     del stack[-1]
+                elif kind is _MORE:  # the next item of a spliced list (left recursion): appended
+                    item = values.pop()
+                    values[-1].append(item)
+                    last = spans.pop()
+                    first = spans[-1]
+                    if first is None:
+                        spans[-1] = last
+                    elif last is not None:
+                        spans[-1] = (None, None, first[2], first[3], last[4], last[5])
+                    del stack[-2:]
                 else:
                     if size:
                         children = values[-size:]
