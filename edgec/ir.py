@@ -16,7 +16,7 @@ from dataclasses import field, fields, is_dataclass
 from typing import Any, Literal
 
 from .diagnostics import Span
-from .keptcode import dataclass
+from .keptcode import frozen
 
 IR_VERSION = 1
 
@@ -29,10 +29,11 @@ HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-
 
 
 def _node(cls):
-    """A frozen dataclass whose __eq__, __hash__ and __repr__ mean what @dataclass's do, written
-    once here: compiling the ~130 that @dataclass generates for the IR's classes cost ~20 ms of
-    every start (a fifth of `edgec lint` on a sample, bench/results/compile.md)."""
-    cls = dataclass(frozen=True, eq=False, repr=False)(cls)
+    """A frozen dataclass (edgec.keptcode.frozen) whose __eq__, __hash__ and __repr__ mean what
+    @dataclass's do, written once here: compiling the ~130 that @dataclass generates for the
+    IR's classes cost ~20 ms of every start (a fifth of `edgec lint` on a sample,
+    bench/results/compile.md)."""
+    cls = frozen(cls)
     for name, method in (("__eq__", _eq), ("__hash__", _hash), ("__repr__", _repr)):
         if name not in cls.__dict__:
             setattr(cls, name, method)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import functools
+import inspect
 import marshal
 import sys
 import zlib
@@ -30,6 +31,63 @@ def dataclass(cls=None, /, **options):
         return dataclasses.dataclass(cls, **options)
     finally:
         dataclasses.__dict__.pop("exec", None)
+
+
+def frozen(cls):
+    """@dataclass(frozen=True, eq=False, repr=False)(cls) for a class of plain fields (no
+    factory, InitVar, init=False, kw_only or __post_init__), made for less: its __init__ is
+    the text @dataclass writes, from kept code, and the __setattr__ and __delattr__ that refuse
+    every change are shared by all such classes, where @dataclass writes three functions per
+    class. The IR's ~50 classes are made so (bench/results/compile.md)."""
+    if {"__setattr__", "__delattr__", "__post_init__"} & set(cls.__dict__):
+        raise TypeError(f"{cls.__name__}: a frozen class is made from its fields alone")
+    documented = bool(cls.__doc__)
+    if not documented:
+        cls.__doc__ = cls.__name__  # @dataclass's text is written below, once there is an __init__
+    cls = dataclasses.dataclass(init=False, eq=False, repr=False)(cls)
+    cls.__dataclass_params__.init = cls.__dataclass_params__.frozen = True  # as made below
+    cls.__init__ = _frozen_init(cls)
+    cls.__setattr__, cls.__delattr__ = _frozen_setattr, _frozen_delattr
+    if not documented:
+        cls.__doc__ = cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
+    return cls
+
+
+def _frozen_init(cls):
+    """The __init__ @dataclass(frozen=True) writes: each parameter, annotated with its field's
+    type and defaulting to its default, assigned through object.__setattr__."""
+    own = dataclasses.fields(cls)
+    if len(own) != len(cls.__dataclass_fields__) or any(
+            f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only is True or f.name == "self"
+            for f in own):
+        raise TypeError(f"{cls.__name__}: a frozen class has plain fields (no factory, InitVar, init=False, "
+                        "kw_only or a field named self)")
+    values = {"__dataclass_builtins_object__": object, "_return_type": None}
+    params, body = [], []
+    for f in own:
+        values[f"_type_{f.name}"] = f.type
+        default = ""
+        if f.default is not dataclasses.MISSING:
+            values[f"_dflt_{f.name}"] = f.default
+            default = f"=_dflt_{f.name}"
+        params.append(f"{f.name}:_type_{f.name}{default}")
+        body.append(f"  __dataclass_builtins_object__.__setattr__(self,{f.name!r},{f.name})")
+    text = (f"def __create_fn__({', '.join(values)}):\n"
+            f" def __init__({','.join(['self', *params])})->_return_type:\n"
+            + "\n".join(body or ["  pass"]) + "\n return __init__")
+    namespace: dict = {}
+    _codes(cls.__module__).exec(text, sys.modules[cls.__module__].__dict__, namespace)
+    init = namespace["__create_fn__"](**values)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+def _frozen_setattr(self, name, value):
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+
+def _frozen_delattr(self, name):
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 class _Codes:

@@ -102,3 +102,29 @@ def test_edgec_starts_with_and_without_kept_code(tmp_path):
             for _ in range(2)]
     assert [r.stdout for r in runs] == ["Route.__init__ Tls(cert='c', key='k', min_version='1.2')\n"] * 2
     assert any(p.name.startswith("dataclasses-edgec.ir-") for p in _kept(tmp_path))
+
+
+def test_a_frozen_class_is_the_one_dataclass_makes(temp_dir, monkeypatch):
+    monkeypatch.setattr(keptcode, "_codes", lambda module: keptcode._Codes(module))
+
+    def pair(make):
+        class Pair:
+            left: int
+            right: tuple = ()
+        return make(Pair)
+    made, twin = pair(keptcode.frozen), pair(dataclasses.dataclass(frozen=True, eq=False, repr=False))
+    assert inspect.signature(made) == inspect.signature(twin)
+    assert made.__doc__ == twin.__doc__ == "Pair(left: 'int', right: 'tuple' = ())"
+    assert made.__init__.__qualname__ == twin.__init__.__qualname__ and made.__match_args__ == twin.__match_args__
+    assert vars(made(1, (2,))) == vars(twin(1, (2,))) == {"left": 1, "right": (2,)}
+    assert dataclasses.replace(made(1), right=(3,)).right == (3,)
+    for change in (lambda p: setattr(p, "left", 2), lambda p: delattr(p, "left"), lambda p: setattr(p, "other", 1)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            change(made(1))
+
+
+def test_a_frozen_class_of_fields_it_cannot_write_is_refused():
+    class Listed:
+        items: list = dataclasses.field(default_factory=list)
+    with pytest.raises(TypeError, match="plain fields"):
+        keptcode.frozen(Listed)
