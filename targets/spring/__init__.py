@@ -81,7 +81,8 @@ class SpringTarget(Target):
         "upstream.service": native("the Service's name as the servers' host name, which the cluster's DNS "
                                    "resolves for a gateway in its namespace"),
         "upstream.keepalive": approximate("one connection pool for every upstream; only its idle time is set"),
-        "upstream.timeouts": approximate("connect and response timeouts per route; no send timeout"),
+        "upstream.timeouts": approximate("connect and read timeouts: the HTTP client's for the edge's longest, "
+                                         "route metadata for a shorter one; no send timeout"),
         "auth.jwt": native("Spring Security's NimbusReactiveJwtDecoder in a route filter"),
         "auth.claims": native("a route filter after the jwt filter reads the verified Jwt's claims"),
         "auth.scopes": native("the same filter: the words of scope and scp, strings or lists"),
@@ -110,7 +111,8 @@ class SpringTarget(Target):
         "rewrite.host": native(),
         "cors": native(),
         "timeout.request": native(),
-        "timeout.per_try": native("route metadata response-timeout"),
+        "timeout.per_try": native("the HTTP client's response timeout for the edge's longest attempt, route "
+                                  "metadata response-timeout for a shorter one"),
         "retry": native("Retry filter; the next attempt goes to the next server"),
         "retry.statuses": native(),
         "retry.backoff": native(),

@@ -11,7 +11,7 @@ import io
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from edgec import ir
+from edgec import ir, routing
 
 from .names import Names
 
@@ -66,6 +66,18 @@ def client_connect_timeout_ms(edge: ir.Edge) -> int:
     """The connect timeout set once on the gateway's HTTP client (EdgeApplication); a route whose
     upstream waits otherwise carries its own in its metadata."""
     return max(u.timeouts.connect_ms for u in edge.upstreams)
+
+
+def client_response_timeout_ms(edge: ir.Edge) -> int | None:
+    """The response timeout set once on the gateway's HTTP client (EdgeApplication): the longest
+    attempt timeout of any route at any upstream it forwards to, None when no route forwards. A
+    route that waits less carries its own in its metadata (SCG then times its response with a
+    timer of its own, scheduled and cancelled for every request)."""
+    upstreams = {u.name: u for u in edge.upstreams}
+    attempts = [routing.attempt_timeout_ms(route.timeouts, upstreams[backend.upstream])
+                for route in edge.routes if isinstance(route.action, ir.Forward)
+                for backend in route.action.backends]
+    return max(attempts, default=None)
 
 
 def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:

@@ -297,6 +297,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
         connect_timeout_ms=config.client_connect_timeout_ms(edge) if edge.upstreams else None,
+        response_timeout_ms=ctx.response_timeout_ms,
         any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge),
         subject_header=_subject_header(edge), subject_header_comment=comment(_subject_header(edge) or ""))
     parameters = _parameters(edge, names, spring_routes)

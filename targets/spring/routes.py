@@ -201,6 +201,10 @@ class RouteContext:
     names: Names
     key_resolvers: dict[tuple[str, str | None], str]  # (source, name) → bean name
     split_limited: set[str] = field(default_factory=set)  # edge routes whose limit spans several SCG routes
+    response_timeout_ms: int | None = field(init=False)  # the HTTP client's (config.client_response_timeout_ms)
+
+    def __post_init__(self):
+        self.response_timeout_ms = config.client_response_timeout_ms(self.edge)
 
 
 def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]:
@@ -281,11 +285,14 @@ def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
 
 
 def upstream_timeouts(up: ir.Upstream, route: ir.Route, ctx: RouteContext) -> list[tuple[Java, Java]]:
-    """The route's timeouts as SCG route metadata. The connect timeout only where it differs from
-    the client's (config.client_connect_timeout_ms): SCG copies the HTTP client for every request
-    of a route that carries one."""
+    """The route's timeouts as SCG route metadata, each only where it differs from the client's
+    (config.client_connect_timeout_ms, config.client_response_timeout_ms): SCG copies the HTTP
+    client for every request of a route that carries a connect timeout, and schedules a timer
+    for every request of one that carries a response timeout."""
     limits = routing.time_limits(route.timeouts, up)
-    out = [(Java("RESPONSE_TIMEOUT_ATTR"), Java(literal(limits.attempt_ms)))]
+    out = []
+    if limits.attempt_ms != ctx.response_timeout_ms:
+        out.append((Java("RESPONSE_TIMEOUT_ATTR"), Java(literal(limits.attempt_ms))))
     if limits.connect_ms != config.client_connect_timeout_ms(ctx.edge):
         out.append((Java("CONNECT_TIMEOUT_ATTR"), Java(literal(limits.connect_ms))))
     return out
