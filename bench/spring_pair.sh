@@ -10,6 +10,10 @@
 #   EDGE...: each edge's project beside the hand-written app (the ablation of edgec's filters:
 #            bench/plain.edge bench/spring_ablation/*.edge), to bench/results/spring_ablation.md
 # CONNS="50 200" (the default) sets the concurrencies measured in each run.
+# PROFILE=1: a Java Flight Recording of every app during its measured runs (execution samples every
+#   millisecond), and where the time goes instead of the table: per frame, the microseconds a
+#   request spends in it in the hand-written app and in each generated one (bench/jfr_frames.py),
+#   to bench/results/spring_profile.md. One round is enough: `PROFILE=1 CONNS=200 bench/spring_pair.sh 1 15 30`.
 # Needs a warm local Maven repository (tests/spring builds one); a rate-limited edge gets a
 # redis-server on core 1.
 set -euo pipefail
@@ -21,6 +25,8 @@ EDGES=("${@:4}")
 OUT=bench/results/spring_ablation.md
 if [ ${#EDGES[@]} -eq 0 ]; then EDGES=(bench/plain.edge); OUT=bench/results/spring_pair.md; fi
 CONNS=${CONNS:-50 200}
+PROFILE=${PROFILE:-}
+if [ -n "$PROFILE" ]; then OUT=bench/results/spring_profile.md; fi
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
@@ -54,6 +60,10 @@ if [ -n "$NEEDS_REDIS" ]; then
   wait_port 18092
 fi
 export EDGE_REDIS_HOST=127.0.0.1 EDGE_REDIS_PORT=18092
+if [ -n "$PROFILE" ]; then  # the JDK's profiling settings, sampling every millisecond instead of every 10
+  sed '/<event name="jdk.ExecutionSample">/,/<\/event>/s|<setting name="period"\([^>]*\)>[^<]*<|<setting name="period"\1>1 ms<|' \
+    "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/lib/jfr/profile.jfc" > "$WORK/sample.jfc"
+fi
 
 for round in $(seq "$ROUNDS"); do
   order=("${LABELS[@]}")
@@ -71,7 +81,9 @@ for round in $(seq "$ROUNDS"); do
     fi
     until curl -fs -o /dev/null "$PROXY_URL"; do sleep 0.05; done
     measure "$label" 200 "$WARM" >/dev/null  # discarded: the JIT compiler's warm-up
+    if [ -n "$PROFILE" ]; then jcmd "$PROXY_PID" JFR.start name=bench settings="$WORK/sample.jfc" >/dev/null; fi
     for conns in $CONNS; do measure "$label" "$conns" "$SECS" >> "$RESULTS"; done
+    if [ -n "$PROFILE" ]; then jcmd "$PROXY_PID" JFR.stop name=bench filename="$WORK/$label.jfr" >/dev/null; fi
     stop_proxy java 18080 200
     echo "round $round/$ROUNDS: $label done" >&2
   done
@@ -80,7 +92,7 @@ done
 {
   echo "# Generated Spring Cloud Gateway projects vs a hand-written one (bench/spring_pair.sh)"
   echo
-  echo "Command: \`bench/spring_pair.sh $ROUNDS $SECS $WARM ${*:4}\` (CONNS=\"$CONNS\"; $ROUNDS rounds, the apps in turn,"
+  echo "Command: \`${PROFILE:+PROFILE=1 }bench/spring_pair.sh $ROUNDS $SECS $WARM ${*:4}\` (CONNS=\"$CONNS\"; $ROUNDS rounds, the apps in turn,"
   echo "every other round in reverse order; per app and round: a discarded ${WARM} s warm-up at c=200, then ${SECS} s"
   echo "at each concurrency). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
   echo
@@ -92,6 +104,22 @@ done
   echo
   python3 bench/report.py "$RESULTS" hand
   echo
+  if [ -n "$PROFILE" ]; then
+    cpu() { python3 -c 'import json, statistics, sys
+print(statistics.median(r["cpu_us_per_req"] for r in map(json.loads, open(sys.argv[1])) if r["label"] == sys.argv[2]))' "$RESULTS" "$1"; }
+    for label in "${LABELS[@]:1}"; do
+      echo "Where a request's CPU goes, hand (A) against $label (B), over every measured run (\`bench/jfr_frames.py\`;"
+      echo "a few hundred samples each: a row moves by a few µs between runs):"
+      echo
+      echo '```'
+      # the generated code, SCG's filters, and the per-request timers and copies the generator avoids
+      python3 bench/jfr_frames.py "$WORK/hand.jfr" "$(cpu hand)" "$WORK/$label.jfr" "$(cpu "$label")" --top 15 \
+        edge. cloud.gateway.filter. IdleTimeoutHandler ReadTimeoutHandler FluxTimeout ServerHttpRequest.mutate \
+        UUID SecureRandom | sed "s|$WORK/||g"
+      echo '```'
+      echo
+    done
+  fi
   raw_runs "$RESULTS"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
