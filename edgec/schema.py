@@ -155,23 +155,11 @@ def _check_ir(schema: dict, defs: dict):
     types = _exact_types(schema)
     if types is not None:
         return lambda v: type(v) in types
-    checks = []
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[1]
-        checks.append(lambda v: defs[name](v))
+    checks = _shared_checks(schema, defs, _check_ir)
     if "type" in schema and schema["type"] != "array":  # arrays: arr() below looks at the type
         if schema["type"] not in _EXACT:
             raise ValueError(f"no fast check for type {schema['type']!r} outside a definition")
         checks.append(_TYPES[schema["type"]])
-    if "const" in schema:
-        const = schema["const"]
-        checks.append(lambda v: _same(v, const))
-    if "enum" in schema:
-        options = schema["enum"]
-        checks.append(lambda v: any(_same(v, o) for o in options))
-    if "anyOf" in schema:
-        options = [_check_ir(s, defs) for s in schema["anyOf"]]
-        checks.append(lambda v: any(o(v) for o in options))
     if schema.get("type") == "array" or "items" in schema or "prefixItems" in schema or "minItems" in schema \
             or "maxItems" in schema:
         item_types = _exact_types(schema["items"]) if "items" in schema else None
@@ -245,13 +233,13 @@ def _same(a, b) -> bool:
     return a == b and (isinstance(a, (int, float)) == isinstance(b, (int, float)))
 
 
-def _check(schema: dict, defs: dict):
+def _shared_checks(schema: dict, defs: dict, compile_sub) -> list:
+    """The checks a value's JSON form and its IR form share: a reference, a constant, a choice
+    (compile_sub makes the check of each choice)."""
     checks = []
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
         checks.append(lambda v: defs[name](v))  # looked up late: definitions refer to each other
-    if "type" in schema:
-        checks.append(_TYPES[schema["type"]])
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: _same(v, const))
@@ -259,8 +247,15 @@ def _check(schema: dict, defs: dict):
         options = schema["enum"]
         checks.append(lambda v: any(_same(v, o) for o in options))
     if "anyOf" in schema:
-        options = [_check(s, defs) for s in schema["anyOf"]]
-        checks.append(lambda v: any(o(v) for o in options))
+        choices = [compile_sub(s, defs) for s in schema["anyOf"]]
+        checks.append(lambda v: any(c(v) for c in choices))
+    return checks
+
+
+def _check(schema: dict, defs: dict):
+    checks = _shared_checks(schema, defs, _check)
+    if "type" in schema:
+        checks.append(_TYPES[schema["type"]])
     if "properties" in schema or "required" in schema or "additionalProperties" in schema:
         props = {k: _check(s, defs) for k, s in schema.get("properties", {}).items()}
         required = tuple(schema.get("required", ()))
