@@ -8,11 +8,13 @@ statement's kind through this table, `edgec.features` derives the used features 
 and the parser builds the simple statements from it: a new directive is its grammar rule,
 its declaration, its IR field and what each target emits for it (docs/contributing.md).
 
-The modules below declare the directives of one block each; the order they are imported in
-is the order of the features in the capability tables and in target diagnostics.
+The modules of MODULES declare the directives of one block each; their order there, then
+the order of declarations in each, is the order of the features in the capability tables and
+in target diagnostics, whichever module a process happens to import first.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -55,6 +57,7 @@ class Directive:
 
 
 _BY_BLOCK: dict[str, dict[str, Directive]] = {}
+_DECLARED: list[Directive] = []  # in the order the declarations ran
 _BY_RULE: dict[str, Directive] = {}
 _FEATURES: dict[str, str] = {}
 
@@ -69,6 +72,7 @@ def directive(block: str, kind: str, *, args: tuple[str, ...] | None = None, rul
         if kind in _BY_BLOCK.setdefault(block, {}):
             raise ValueError(f"directive {block}.{kind} is declared twice")
         _BY_BLOCK[block][kind] = d
+        _DECLARED.append(d)
         if args is not None:
             _BY_RULE[d.rule] = d
         for name, text in d.features.items():
@@ -79,6 +83,7 @@ def directive(block: str, kind: str, *, args: tuple[str, ...] | None = None, rul
     return register
 
 
+MODULES = ("listen", "match", "upstream", "auth", "route", "access", "actions", "operations", "variables")
 _loaded = False
 
 
@@ -86,7 +91,17 @@ def _load() -> None:
     global _loaded
     if _loaded:  # lowering asks at every block, and an import statement costs even when done
         return
-    from . import listen, match, upstream, auth, route, access, actions, operations, variables  # noqa: F401 (they declare)
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}")  # each declares its statements
+    # a module imported on its own earlier (edgec.values reads a hint from actions) declared its
+    # statements first: put everything back in MODULES order (sorted() keeps each module's own)
+    rank = {f"{__name__}.{name}": i for i, name in enumerate(MODULES)}
+    declared = sorted(_DECLARED, key=lambda d: rank[d.lower.__module__])
+    _BY_BLOCK.clear()
+    _FEATURES.clear()
+    for d in declared:
+        _BY_BLOCK.setdefault(d.block, {})[d.kind] = d
+        _FEATURES.update(d.features)
     _loaded = True
 
 
