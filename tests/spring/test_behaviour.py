@@ -58,6 +58,7 @@ edge "behaviour" {{
     balance least_conn
   }}
   upstream chat {{ server "127.0.0.1:12" }}
+  upstream gone {{ server "127.0.0.1:13" }}
   upstream standby {{
     server "127.0.0.1:10"
     server "127.0.0.1:11" backup
@@ -109,6 +110,10 @@ edge "behaviour" {{
   route sticky {{
     match path prefix "/sticky"
     forward pair
+  }}
+  route gone {{
+    match path prefix "/gone"
+    forward gone
   }}
   route retried {{
     match path prefix "/retried"
@@ -412,6 +417,13 @@ def test_aggregate_reports_a_failed_part(gateway):
     assert status == 502
     assert merged["fine"]["path"] == "/fine" and merged["broken"] is None
     assert merged["errors"] == {"broken": {"error": "status", "status": 500}}
+
+
+def test_a_refused_connection_is_a_bad_gateway(gateway):
+    # nothing listens on the upstream's port (13): nginx and the runtime answer 502, as routing says
+    port, _ = gateway
+    status, _, _ = get(port, "/gone")
+    assert status == 502
 
 
 def test_mirror_sends_a_copy(gateway):
