@@ -72,6 +72,14 @@ class Gateway:
         return self.request("GET", target, headers, **kw)
 
 
+def listener_port() -> int:
+    """A free port whose number does not contain "443": gixy takes a `listen` whose arguments
+    contain that text for a TLS server and reports its missing TLS settings."""
+    while "443" in str(port := free_port()):
+        pass
+    return port
+
+
 @pytest.fixture
 def gateway(tmp_path):
     """gateway(source, env=None, options=None, secrets=None) → a running Gateway; every
@@ -105,7 +113,7 @@ def gateway(tmp_path):
                 ir.Server("127.0.0.1", int(a.rsplit(":", 1)[1]), template.weight, template.backup)
                 for a in addresses[up.name])))
         live = dataclasses.replace(edge, upstreams=tuple(ups))
-        ports = {lst.port: free_port() for lst in edge.listeners}
+        ports = {lst.port: listener_port() for lst in edge.listeners}
         live = with_listener_ports(live, ports)
         files, diagnostics = build(live, options, secrets)
         assert files is not None, [d.message for d in diagnostics]
