@@ -166,6 +166,24 @@ def test_data_flows_one_way(graph):
     assert not problems, "imports against the flow:\n  " + "\n  ".join(problems)
 
 
+def test_a_target_imports_no_other_target(graph):
+    """Adding or changing one target never touches another: what targets share (the YAML text,
+    Envoy's regex and outlier semantics for the targets that run on Envoy) is a module of
+    edgec.targets itself, beside them."""
+    from edgec.targets import names
+    targets = {f"edgec.targets.{n.replace('-', '_')}" for n in names()}
+    links = set()
+    for module in sorted(graph):
+        own = {t for t in targets if _within(module, (t,))}
+        # a shared module serves every target and knows none
+        if own or _within(module, ("edgec.targets",)):
+            path = chain(graph, module, tuple(targets - own))
+            if path:
+                links.add(" -> ".join(path[-2:]))
+    problems = sorted(links)
+    assert not problems, "a target reaches into another:\n  " + "\n  ".join(problems)
+
+
 def test_a_wrong_way_import_inside_a_function_is_caught(graph, tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("from typing import TYPE_CHECKING\n"

@@ -3,8 +3,9 @@ mirrors), redirect, or answer itself."""
 from __future__ import annotations
 
 from edgec import ir, routing
+from edgec.targets import envoy_regex as regex
 
-from . import lua, regex
+from . import lua
 from .headers import literal, option
 
 Plan = dict

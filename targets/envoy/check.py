@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from edgec import ir
+from edgec.targets import envoy_outlier
+from edgec.targets import envoy_regex as regex
 
-from . import regex
 from .actions import REDIRECT_CODES
-from .clusters import GATEWAY_FAILURES
 
 # Envoy refuses to add or remove these through header operations
 _PROTECTED = re.compile(r":.*|host", re.I)
@@ -62,7 +62,7 @@ _HOST = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
 def problems(edge: ir.Edge):
     for up in edge.upstreams:
-        if up.passive.max_fails and up.passive.statuses not in ((), GATEWAY_FAILURES):
+        if up.passive.max_fails and envoy_outlier.counter(up.passive) == "5xx":
             yield (up.span, f"upstream '{up.name}' counts {' '.join(map(str, up.passive.statuses))} as failures: "
                             "Envoy's outlier detection counts either 502 503 504 or every 5xx answer, and "
                             "counts every 5xx here", "write `on 502 503 504` for Envoy's gateway failures", "warning")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 
 from edgec import ir
+from edgec.targets import envoy_outlier
 
 from .actions import seconds
 
@@ -124,19 +125,14 @@ def health_check(h: ir.HealthCheck) -> Plan:
             "http_health_check": http}
 
 
-GATEWAY_FAILURES = (502, 503, 504)
-
-
 def outlier_detection(p: ir.PassiveCheck) -> Plan:
-    """max_fails consecutive failures eject a server for fail_timeout; the other ejection rules
-    are off. Without statuses the failures are those Envoy itself sees (connect errors, timeouts,
-    resets: what routing counts); with them, Envoy counts the answers too, and its own failures
-    as the 503 or 504 it makes of them: 502 503 504 are its gateway failures, any other list
-    its every 5xx (check.py warns)."""
-    out: Plan = {"split_external_local_origin_errors": not p.statuses}
-    if not p.statuses:
+    """max_fails consecutive failures (as envoy_outlier counts them) eject a server for
+    fail_timeout; the other ejection rules are off."""
+    kind = envoy_outlier.counter(p)
+    out: Plan = {"split_external_local_origin_errors": kind == "local_origin"}
+    if kind == "local_origin":
         out |= {"consecutive_local_origin_failure": p.max_fails, "enforcing_consecutive_local_origin_failure": 100}
-    elif p.statuses == GATEWAY_FAILURES:
+    elif kind == "gateway":
         out["consecutive_gateway_failure"] = p.max_fails
     else:
         out["consecutive_5xx"] = p.max_fails

@@ -10,8 +10,9 @@ wildcards that cover it, then those without a host condition.
 from __future__ import annotations
 
 from edgec import ir, routing
+from edgec.targets import envoy_regex as regex
 
-from . import policies, regex
+from . import policies
 from .actions import action_fields
 from .headers import header_ops
 from .names import ADMIN_CLUSTER, route_name

@@ -88,7 +88,7 @@ class GatewayApiTarget(Target):
 
     @staticmethod
     def _check_regexes(ctx: BuildContext) -> None:
-        from edgec.targets.envoy import regex
+        from edgec.targets import envoy_regex as regex
         for route in ctx.edge.routes:
             for m in route.matches:
                 patterns = [("path regex", m.path.value, True)] if m.path.type == "regex" else []
@@ -121,7 +121,7 @@ class GatewayApiTarget(Target):
     def _regex(self, ctx: BuildContext):
         if not self._envoy_gateway(ctx):
             return lambda pattern, path: pattern
-        from edgec.targets.envoy import regex  # Envoy Gateway hands the pattern to Envoy's RE2
+        from edgec.targets import envoy_regex as regex  # Envoy Gateway hands the pattern to Envoy's RE2
 
         def translate(pattern: str, path: bool) -> str:
             try:

@@ -10,6 +10,7 @@ its upstream's settings, and a route whose weighted upstreams differ in them is 
 from __future__ import annotations
 
 from edgec import ir
+from edgec.targets import envoy_outlier
 
 from .envoy_gateway import API
 from .names import label
@@ -132,22 +133,15 @@ def active(h: ir.HealthCheck) -> Plan:
             "unhealthyThreshold": h.unhealthy_threshold, "healthyThreshold": h.healthy_threshold}
 
 
-# the answers Envoy counts as gateway failures (its own failures become 503 or 504 among them)
-GATEWAY_FAILURES = (502, 503, 504)
-
-
 def passive(p: ir.PassiveCheck) -> Plan:
-    """max_fails consecutive failures eject a server for fail_timeout: without statuses those the
-    gateway sees itself (connect errors, timeouts, resets); with them the answers too, as Envoy's
-    gateway failures (502 503 504) or, for any other list, its every 5xx (the capability row)."""
-    out: Plan = {"splitExternalLocalOriginErrors": not p.statuses, "consecutive5XxErrors": NEVER,
+    """max_fails consecutive failures (as envoy_outlier counts them) eject a server for
+    fail_timeout."""
+    kind = envoy_outlier.counter(p)
+    out: Plan = {"splitExternalLocalOriginErrors": kind == "local_origin", "consecutive5XxErrors": NEVER,
                  "consecutiveGatewayErrors": NEVER}
-    if not p.statuses:
-        out["consecutiveLocalOriginFailures"] = p.max_fails
-    elif p.statuses == GATEWAY_FAILURES:
-        out["consecutiveGatewayErrors"] = p.max_fails
-    else:
-        out["consecutive5XxErrors"] = p.max_fails
+    field = {"local_origin": "consecutiveLocalOriginFailures", "gateway": "consecutiveGatewayErrors",
+             "5xx": "consecutive5XxErrors"}[kind]
+    out[field] = p.max_fails
     return out | {"interval": duration(p.fail_timeout_ms), "baseEjectionTime": duration(p.fail_timeout_ms),
                   "maxEjectionPercent": 100}
 
