@@ -54,7 +54,8 @@ class H2Client:
         self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
         assert self.sock.selected_alpn_protocol() == "h2"
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(
-            client_side=True, header_encoding="utf-8", validate_outbound_headers=validate))
+            client_side=True, header_encoding="utf-8", validate_outbound_headers=validate,
+            normalize_outbound_headers=validate))
         # h2 treats any GOAWAY received as the end of the connection; the streams a graceful one
         # lets finish (RFC 9113 §6.8) are what these tests read, so for this client it is not
         machine = self.h2.state_machine
@@ -371,6 +372,28 @@ def test_connect_refused_and_malformed_request_ends_only_its_connection(h2_gatew
     assert bad.goaway is not None and bad.goaway.error_code == ErrorCodes.PROTOCOL_ERROR
     bad.close()
     assert H2Client(port).get("/next").status == 200
+
+
+@pytest.mark.parametrize("fields", [
+    [("X-Smuggle", "1")], [("x-a", "1\r\nx-b: 2")], [("x-a", " 1")], [("transfer-encoding", "chunked")],
+    [("te", "gzip")], [("x-a", "1"), (":authority", "localhost")], [(":status", "200")],
+], ids=["upper-case name", "CRLF in value", "space around value", "transfer-encoding", "te", "late pseudo-field",
+        "response pseudo-field"])
+def test_malformed_requests_end_their_connection(h2_gateway, fields):
+    """Each request RFC 9113 calls malformed (tests/runtime/test_h2fields.py has them all) gets
+    GOAWAY PROTOCOL_ERROR and reaches no backend; the stream opened before it is answered."""
+    port, echo, _ = h2_gateway()
+    bad = H2Client(port, validate=False)
+    good = bad.start("GET", "/first")
+    bad.wait(good)
+    bad.start("GET", "/bad", fields)
+    while not bad.closed and bad.goaway is None:
+        bad.read()
+    assert bad.goaway is not None and bad.goaway.error_code == ErrorCodes.PROTOCOL_ERROR
+    assert bad.responses[good].status == 200
+    bad.close()
+    assert H2Client(port).get("/next").status == 200
+    assert [r["path"] for r in echo.requests] == ["/first", "/next"]
 
 
 def test_graceful_shutdown_sends_goaway_and_finishes_streams(h2_gateway):
