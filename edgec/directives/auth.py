@@ -21,7 +21,8 @@ HTPASSWD_ENTRY = re.compile(r"^[^/:\s]+:(?:\$(?:apr1|2[aby]|5|6)\$|\{SHA\})", re
     "auth.basic": "HTTP basic authentication against an htpasswd file",
     "auth.api_key": "API key in a request header",
     "auth.external": "an authorization service asked about each request (allow, deny, headers it adds)",
-}, uses=lambda auth: [f"auth.{auth.kind}"])
+    "auth.external.timeout": "the authorization service's timeout: one deadline over connecting to it and its answer",
+}, uses=lambda auth: [f"auth.{auth.kind}"] + (["auth.external.timeout"] if auth.kind == "external" else []))
 def auth(v, stmt, out):
     kind = stmt.args["type"].value
     lower = {"jwt": _jwt, "basic": _basic, "api_key": _api_key, "external": _external}[kind]

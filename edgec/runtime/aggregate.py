@@ -64,9 +64,10 @@ class Fetch:
         pass
 
 
-async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float, max_body: int | None = None):
+async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float | None, max_body: int | None = None):
     """Send `request` (complete: head and whole body) to one server of `upstream`; the answer's
-    body is kept up to `max_body` bytes (see Fetch)."""
+    body is kept up to `max_body` bytes (see Fetch). `timeout_s` bounds the wait for the answer
+    (None: the caller's own deadline, which may cancel the fetch at any point)."""
     state = upstream.balancer.choose(None, None)
     if state is None:
         raise UpstreamError("connect")
@@ -83,6 +84,10 @@ async def fetch(upstream, request: bytes, head_only: bool, timeout_s: float, max
         if conn is not None:
             conn.abandon()
         raise UpstreamError("timeout") from None
+    except asyncio.CancelledError:
+        if conn is not None:
+            conn.abandon()  # its answer will never be read: the connection cannot go back to the pool
+        raise
     except OSError:
         state.failed(upstream.ir.passive, time.monotonic())
         raise UpstreamError("connect") from None

@@ -3,6 +3,7 @@ ir.ExternalAuth's). The check goes over a keep-alive pool of its own, the same m
 upstreams use, and is a coroutine: asking another service is the slow path."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .. import ir
@@ -32,9 +33,12 @@ class ExternalChecker:
                 lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"Content-Length: 0\r\n\r\n")
         try:
-            status, headers, _ = await fetch(self.upstream, b"".join(lines), ex.method == "HEAD", self.timeout_s)
-        except UpstreamError as err:
-            log.warning("auth %s: the authorization service failed (%s)", self.auth.name, err.kind)
+            # the timeout is one deadline over connecting to the service and its answer
+            async with asyncio.timeout(self.timeout_s):
+                status, headers, _ = await fetch(self.upstream, b"".join(lines), ex.method == "HEAD", None)
+        except (TimeoutError, UpstreamError) as err:
+            log.warning("auth %s: the authorization service failed (%s)", self.auth.name,
+                        getattr(err, "kind", "timeout"))
             return self.failed
         if 200 <= status < 300:
             wanted = set(self.copy)

@@ -75,6 +75,7 @@ CAPABILITIES = {
     "auth.external": unsupported("ALB cannot ask an authorization service about a request (its authenticate-oidc "
                                  "action is a browser sign-in with an identity provider, not a check per request); "
                                  "use auth jwt, or a target that can"),
+    "auth.external.timeout": unsupported("ALB cannot ask an authorization service about a request"),
     "rate_limit.client_ip": approximate("a WAF rate-based rule per route: WAF counts over a window of "
                                         "60, 120, 300 or 600 s, checks about every 10 s, and scopes the "
                                         "count by the route's path, host and method conditions only"),

@@ -89,6 +89,8 @@ CAPABILITIES: dict[str, Capability] = {
                                 "into envoy.yaml (mode 0600): rebuild and restart Envoy when they change"),
     "auth.external": native("ext_authz with the HTTP service, one filter per auth; a header_mutation filter "
                             "takes the copied headers off the client's request first"),
+    "auth.external.timeout": native("the http_service's server_uri timeout bounds the whole check, connecting "
+                                    "included"),
     "rate_limit.client_ip": native("local rate limit with one token bucket per client address (the connection's "
                                    "peer, or behind trusted proxies the address read from X-Forwarded-For), at most 10,000 clients tracked per "
                                    "route (least recently seen forgotten); every Envoy instance counts on its own: "

@@ -74,6 +74,7 @@ GENERIC: dict[str, Capability] = {
     "auth.basic": unsupported(NO_CORE),
     "auth.api_key": unsupported(NO_CORE),
     "auth.external": unsupported(NO_CORE),
+    "auth.external.timeout": unsupported(NO_CORE),
     "rate_limit.client_ip": unsupported(NO_CORE),
     "rate_limit.header": unsupported(NO_CORE),
     "rate_limit.claim": unsupported(NO_CORE),
@@ -226,6 +227,8 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "auth.external": approximate("SecurityPolicy extAuth over HTTP to a Service for the authorization service: "
                                  "a copied header the service does not send reaches the upstream with the "
                                  "client's own value"),
+    "auth.external.timeout": native("the extAuth timeout, Envoy's ext_authz timeout over the whole check, "
+                                    "connecting included"),
     "auth.claims": approximate("SecurityPolicy authorization rules with a jwt principal (one per way of reading the "
                                "claims: a string or a string array); a valid token that falls short is answered "
                                "403 without WWW-Authenticate; a claim name with '.' is read as a nested path"),

@@ -78,6 +78,11 @@ CAPABILITIES: dict[str, Capability] = {
                                 "(mode 0600): rebuild and reload nginx when the keys change"),
     "auth.external": native("auth_request to an internal location that proxies the check; auth_request_set "
                             "carries the copied headers"),
+    "auth.external.timeout": approximate("the internal location bounds the connection (proxy_connect_timeout) and "
+                                         "then each read of the answer (proxy_read_timeout) with the timeout, each "
+                                         "on its own: a service slow to connect to and slow to answer holds the "
+                                         "request up to twice the timeout, longer if it answers a little at a "
+                                         "time, before the 503"),
     "rate_limit.client_ip": native("limit_req_zone $binary_remote_addr, nodelay, 429"),
     "rate_limit.header": native("limit_req_zone $http_name; requests without the header are not limited"),
     "rate_limit.claim": native("with njs (-O njs=auto): the checked token's claim is the limit_req key, after "

@@ -89,6 +89,7 @@ class SpringTarget(Target):
         "auth.basic": native("bcrypt and {SHA} htpasswd entries"),
         "auth.api_key": native(),
         "auth.external": native("a route filter that asks the service with WebClient"),
+        "auth.external.timeout": native("Mono.timeout over the WebClient exchange, connecting included"),
         "rate_limit.client_ip": native("RedisRateLimiter (needs Redis)"),
         "rate_limit.header": native("RedisRateLimiter (needs Redis)"),
         "rate_limit.claim": native("RedisRateLimiter (needs Redis)"),

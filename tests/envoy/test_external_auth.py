@@ -2,6 +2,7 @@
 slow or down (tests/support/external_auth.py holds the cases every target is held to)."""
 from __future__ import annotations
 
+from edgec.harness.echo import EchoServer
 from edgec.pipeline import analyse
 from tests.conftest import free_port
 from tests.support import external_auth
@@ -18,3 +19,19 @@ def test_the_authorization_service_decides(tmp_path):
         assert files is not None, [d.message for d in diagnostics]
         with Envoy(write(files, tmp_path), [port]):
             assert external_auth.failures(f"http://127.0.0.1:{port}", app, authz) == []
+
+
+def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(tmp_path):
+    """The capability row's claim: ext_authz's timeout runs from the check's start."""
+    port = free_port()
+    slow, quick = external_auth.SlowToAccept(answer_after_s=1.8), external_auth.SlowToAccept(answer_after_s=0.2)
+    try:
+        with EchoServer("app") as app:
+            source = external_auth.slow_edge(app.address, slow.address, quick.address, listen=f"listen http {port}")
+            files, diagnostics = build(analyse(source, "a.edge").edge, admin_options())
+            assert files is not None, [d.message for d in diagnostics]
+            with Envoy(write(files, tmp_path), [port]):
+                assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []
+    finally:
+        slow.close()
+        quick.close()
