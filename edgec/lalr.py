@@ -105,6 +105,7 @@ def tables(p: "Lark") -> dict:
         "start": parse_table.start_states[start], "end": parse_table.end_states[start],
         "terminals": [t.name for t in p.terminals],
         "shared": _patterns(shared), "keyword_types": sorted(keyword_types),
+        "skip": [t.pattern.to_regexp() for t in p.terminals if t.name in lexer.root_lexer.ignore_types],
         "ignore": sorted(lexer.root_lexer.ignore_types), "newline_types": sorted(lexer.root_lexer.newline_types),
         "keywords": keywords, "lexer_of": lexer_of, "own": own,
     }
@@ -147,18 +148,20 @@ def _nones_before(rule) -> list[int]:
 
 
 # what a reduction does: pass its one child through, wrap the first item of a spliced list,
-# append the next one, make another spliced list, or call the builder
-_PASS, _ITEM, _MORE, _LIST, _NODE = "pass", "item", "more", "list", "node"
+# append the next one, join two spliced lists, make another spliced list, or call the builder
+_PASS, _ITEM, _MORE, _JOIN, _LIST, _NODE = "pass", "item", "more", "join", "list", "node"
 
 
 def _reduction(size, origin, include, nones_after, passthrough, inline, name) -> tuple:
     """A rule's plan (see `tables`) as the parse loop reads it."""
-    if passthrough:
-        kind = _PASS
+    if passthrough or (inline and size == 1 and include == ((0, True, 0),) and not nones_after):
+        kind = _PASS  # (a spliced list made of one spliced list is that list)
     elif inline and size == 1 and include == ((0, False, 0),) and not nones_after:
         kind = _ITEM
     elif inline and size == 2 and include == ((0, True, 0), (1, False, 0)) and not nones_after:
         kind = _MORE
+    elif inline and size == 2 and include == ((0, True, 0), (1, True, 0)) and not nones_after:
+        kind = _JOIN
     else:
         kind = _LIST if inline else _NODE
         if include == tuple((i, False, 0) for i in range(size)) and not nones_after:
@@ -178,7 +181,10 @@ class Driver:
         self.plans = [_reduction(*rule) for rule in data["rules"]]
         self.start_state, self.end_state = data["start"], data["end"]
         self.terminal_names = tuple(data["terminals"])
-        self.shared = _compiled(data["shared"])
+        # each shared regex led by what the grammar ignores, skipped in the same match (atomic:
+        # all of it, as lark's lexer skips one ignored token after another), the token optional
+        skip = "|".join(data["skip"])
+        self.leads = [re.compile(f"((?>(?:{skip})*))(?:{source})?", flags) for source, flags in data["shared"]]
         self.keyword_types = frozenset(data["keyword_types"])
         self.ignore = frozenset(data["ignore"])
         self.newline_types = frozenset(data["newline_types"])
@@ -219,12 +225,12 @@ class Driver:
                 return value, type_
         return None
 
-    def _shared_match(self, text: str, pos: int):
-        for regex in self.shared:
+    def _lead_match(self, text: str, pos: int):
+        for regex in self.leads:
             m = regex.match(text, pos)
-            if m:
+            if m.lastindex != 1:  # a token after what was skipped
                 return m
-        return None
+        return m
 
     def _parse(self, text: str, builder):
         """The LALR loop with the lexer inlined. The span stack holds each symbol's extent as
@@ -235,7 +241,7 @@ class Driver:
         ignore, newline_types, end_state = self.ignore, self.newline_types, self.end_state
         terminals = builder.terminals(self.terminal_names)
         callbacks: dict = {}
-        shared = self.shared[0].match if len(self.shared) == 1 else self._shared_match
+        lead = self.leads[0].match if len(self.leads) == 1 else self._lead_match
         new = tuple.__new__
         state = self.start_state
         stack = [state]
@@ -244,22 +250,22 @@ class Driver:
         pos, line, line_start, end = 0, 1, 0, len(text)
         while True:
             if pos < end:
-                m = shared(text, pos)
-                if m is not None:
-                    type_ = m.lastgroup
-                    if type_ in ignore:  # every state skips what the grammar ignores
-                        if type_ in newline_types:
-                            value = m.group()
-                            newlines = value.count("\n")
-                            if newlines:
-                                line += newlines
-                                line_start = pos + value.rindex("\n") + 1
-                        pos = m.end()
-                        continue
-                    value = m.group()
+                m = lead(text, pos)
+                skipped = m.end(1)
+                if skipped != pos:  # whitespace and comments: every state skips them
+                    newlines = text.count("\n", pos, skipped)
+                    if newlines:
+                        line += newlines
+                        line_start = text.rindex("\n", pos, skipped) + 1
+                    pos = skipped
+                type_ = m.lastgroup
+                if type_ is not None:
+                    value = m[type_]
                     if type_ in keyword_types:
                         type_ = keywords[state].get(value, type_)
                     act = actions[state].get(type_)
+                elif pos == end:
+                    continue
                 else:
                     act = None
                 if act is None:  # not a token the state takes: its own scanner, as lark's lexer does
@@ -292,9 +298,12 @@ class Driver:
                 elif kind is _ITEM:  # one item of a spliced list: its extent is the item's
                     values[-1] = [values[-1]]
                     del stack[-1]
-                elif kind is _MORE:  # the next item of a spliced list (left recursion): appended
+                elif kind is _MORE or kind is _JOIN:  # the next item(s) of a spliced list (left recursion)
                     item = values.pop()
-                    values[-1].append(item)
+                    if kind is _MORE:
+                        values[-1].append(item)
+                    else:
+                        values[-1] += item
                     last = spans.pop()
                     first = spans[-1]
                     if first is None:

@@ -75,10 +75,16 @@ def spanned(method):
 
 # control characters and bidirectional overrides: invisible, or they reorder what a reader sees
 # ("Trojan Source", CVE-2021-42574); a tab is fine
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_HIDDEN_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_HIDDEN = re.compile(f"[{_HIDDEN_CHARS}]")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "$": "$"}
 # a string body's pieces: a plain run, an escape, a ${variable}, an unclosed ${, a lone $
 _STRING_PIECES = re.compile(r"[^\\$]+|\\u[0-9a-fA-F]{4}|\\.|\$\{[^}]*\}|\$\{|\$")
+# a string body that is its own value: no escape, no variable, nothing hidden (most strings)
+_PLAIN = re.compile(f"[^\\\\${_HIDDEN_CHARS}]*")
+# a DURATION's and a SIZE's number and unit (the grammar's terminals tell which units there are)
+_DURATION = re.compile(r"([0-9]+)([a-z]+)")
+_SIZE = re.compile(r"([0-9]+)([A-Za-z]+)")
 
 
 def _declared(d: "directives.Directive", children: list, meta) -> Stmt:
@@ -146,8 +152,11 @@ class _ToSyntax:
 
     # ---- terminals ---------------------------------------------------------
     def STRING(self, tok: Token) -> Value:
+        raw = tok[1]
+        body = raw[1:-1]
+        if _PLAIN.fullmatch(body):
+            return Value("string", (body,), raw, Span(tok[2], tok[3], tok[4], tok[5]))
         span = _span(tok)
-        body = tok.value[1:-1]
         hidden = _HIDDEN.search(body)
         if hidden:
             self._hidden_character(tok, hidden.start(), hidden.group())
@@ -212,7 +221,7 @@ class _ToSyntax:
         return Value("int", self._number(tok, tok.value) or 0, tok.value, _span(tok))
 
     def DURATION(self, tok: Token) -> Value:
-        number, unit = re.fullmatch(r"([0-9]+)([a-z]+)", tok.value).groups()
+        number, unit = _DURATION.fullmatch(tok.value).groups()
         ms = self._at_most(tok, (self._number(tok, number) or 0) * DURATION_MS[unit], MAX_DURATION_MS, "duration",
                            "3650d")
         return Value("duration", ms, tok.value, _span(tok))
@@ -227,7 +236,7 @@ class _ToSyntax:
         return Value("percent", number, tok.value, _span(tok))
 
     def SIZE(self, tok: Token) -> Value:
-        number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]+)", tok.value).groups()
+        number, unit = _SIZE.fullmatch(tok.value).groups()
         size = self._at_most(tok, (self._number(tok, number) or 0) * SIZE_BYTES[unit.lower()], MAX_SIZE_BYTES, "size",
                              "1024GiB")
         return Value("size", size, tok.value, _span(tok))
