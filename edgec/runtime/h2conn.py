@@ -28,6 +28,7 @@ from hyperframe.frame import GoAwayFrame
 
 from . import h2fields, http
 from .exchange import Exchange
+from .hpack_in import RequestDecoder
 from .hpack_out import AnswerEncoder
 from .ratelimit import Bucket
 from .server import ClientConnection, Listening, admit
@@ -116,6 +117,7 @@ class H2Connection(asyncio.Protocol):
         self.subject: bytes | None = None
         self.h2 = h2.connection.H2Connection(_CONFIG)
         self.h2.encoder = AnswerEncoder()
+        self.h2.decoder = RequestDecoder(self.h2.decoder.max_header_list_size)
         self.streams: dict[int, Stream] = {}
         self.blocked: dict[int, Stream] = {}  # streams with response bytes waiting for a window, in order
         self.deadline = 0.0
