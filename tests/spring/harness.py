@@ -9,6 +9,7 @@ Maven goes online once when it does not (a fresh CI machine).
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from xml.etree import ElementTree
 
 from edgec import ir
 from edgec.diagnostics import Sink
+from edgec.harness.echo import EchoServer
 from edgec.targets import BuildContext, get
 from edgec.harness.spring import JAVA_TEST_FLAGS, M2, SpringApp, mvn  # noqa: F401 (the spring tests use them)
 
@@ -224,3 +226,19 @@ def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
     return args
 
 
+@contextlib.contextmanager
+def echo_gateway(project: Project, edge: ir.Edge, upstream: str, log_dir: Path, env: dict | None = None):
+    """The project's gateway on a free port, `upstream`'s one server an echo backend: (port, echo).
+    Only for an edge with one listener."""
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+    listener, = edge.listeners
+    port, = free_ports(1)
+    echo = EchoServer(upstream).start()
+    args = listener_args(edge, {listener.port: port}) + server_args(edge, {upstream: [echo.address]})
+    app = SpringApp(project.jar, args, port, log_dir / "app.log", env=env)
+    try:
+        app.start().wait_ready()
+        yield port, echo
+    finally:
+        app.stop()
+        echo.stop()

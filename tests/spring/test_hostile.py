@@ -10,7 +10,6 @@ from urllib.parse import quote, unquote
 import pytest
 
 from edgec.pipeline import analyse
-from edgec.harness.echo import EchoServer
 
 from . import harness
 
@@ -138,20 +137,9 @@ def test_hostile_names_compile(built):
 
 @pytest.fixture(scope="module")
 def gateway(built, tmp_path_factory):
-    project = built[PROJECT]
-    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
-    echo = EchoServer("up").start()
-    port, = harness.free_ports(1)
-    app = harness.SpringApp(project.jar, harness.listener_args(EDGE, {8080: port})
-                            + harness.server_args(EDGE, {"up": [echo.address]}),
-                            port, tmp_path_factory.mktemp("hostile") / "app.log",
-                            env={"EDGE_HOSTILE_HTPASSWD": "nobody:{SHA}x"})
-    try:
-        app.start().wait_ready()
+    with harness.echo_gateway(built[PROJECT], EDGE, "up", tmp_path_factory.mktemp("hostile"),
+                              env={"EDGE_HOSTILE_HTPASSWD": "nobody:{SHA}x"}) as (port, echo):
         yield port, echo
-    finally:
-        app.stop()
-        echo.stop()
 
 
 def send(port, target, headers=()):

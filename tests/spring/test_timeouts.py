@@ -8,7 +8,6 @@ import http.client
 
 import pytest
 
-from edgec.harness.echo import EchoServer
 from edgec.pipeline import analyse
 
 from . import harness
@@ -42,20 +41,8 @@ PROJECT = harness.register("timeouts", EDGE)
 
 @pytest.fixture(scope="module")
 def gateway(built, tmp_path_factory):
-    project = built[PROJECT]
-    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
-    echo = EchoServer("slow").start()
-    port, = harness.free_ports(1)
-    app = None
-    try:
-        args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {"slow": [echo.address]})
-        app = harness.SpringApp(project.jar, args, port, tmp_path_factory.mktemp("timeouts") / "app.log")
-        app.start().wait_ready()
-        yield port, project, echo
-    finally:
-        if app:
-            app.stop()
-        echo.stop()
+    with harness.echo_gateway(built[PROJECT], EDGE, "slow", tmp_path_factory.mktemp("timeouts")) as (port, echo):
+        yield port, built[PROJECT], echo
 
 
 def status(port, path):
