@@ -427,13 +427,18 @@ def test_a_refused_connection_is_a_bad_gateway(gateway):
 
 
 def test_mirror_sends_a_copy(gateway):
+    """The copy carries the request's id, as the request the backend gets does."""
     port, echoes = gateway
     marker = uuid.uuid4().hex
-    status, _, body = get(port, f"/mirrored?m={marker}")
+    status, headers, body = get(port, f"/mirrored?m={marker}", {"X-Request-Id": "bad id"})
     assert status == 200 and json.loads(body)["backend"] == "a"
+    made = headers["X-Request-Id"]
+    assert made != "bad id" and json.loads(body)["headers"]["x-request-id"] == made
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if any(r["path"] == f"/mirrored?m={marker}" for r in list(echoes["b"].requests)):
+        copies = [r for r in list(echoes["b"].requests) if r["path"] == f"/mirrored?m={marker}"]
+        if copies:
+            assert copies[0]["headers"]["x-request-id"] == made
             break
         time.sleep(0.05)
     else:
