@@ -10,7 +10,7 @@ from edgec.routing import escape_path, strip_slash
 
 from . import regex
 from .capabilities import RETRYABLE_STATUSES
-from .conf import D, Expr, Var, duration, expr, header_var
+from .conf import D, Expr, Var, duration, expr, header_var, internal_uri
 from .headers import Headers
 from .upstreams import Upstreams
 from .variables import Variables
@@ -67,7 +67,7 @@ class Actions:
         out += self.retries(route)
         out += self.cache(route)
         for i, mirror in enumerate(route.mirrors):
-            out.append(D("mirror", f"/_edgec/mirror/{route.name}/{i + 1}"))
+            out.append(D("mirror", self.mirror_uri(route, i)))
         return out
 
     def split_var(self, route: ir.Route, backends: list[ir.Backend]) -> str:
@@ -138,6 +138,10 @@ class Actions:
                 D("proxy_cache_valid", 200, duration(c.ttl_ms)),
                 D("proxy_cache_methods", "GET", "HEAD", *methods), D("proxy_cache_lock", "on")]
 
+    @staticmethod
+    def mirror_uri(route: ir.Route, index: int) -> str:
+        return internal_uri("mirror", route.name, str(index + 1))
+
     def mirror_locations(self) -> list[D]:
         out = []
         for route in self.edge.routes:
@@ -152,7 +156,7 @@ class Actions:
                             D(f"{mirror.percent:g}%", ""), D("*", "1")]))
                     body.append(D("if", Expr(f"(${skip})"), block=[D("return", 204)]))
                 body.append(D("proxy_pass", Expr(f"http://{up.name}$request_uri")))
-                out.append(D("location", "=", f"/_edgec/mirror/{route.name}/{i + 1}", block=body))
+                out.append(D("location", "=", self.mirror_uri(route, i), block=body))
         return out
 
     # ---- redirect, respond ---------------------------------------------------------------------------

@@ -175,6 +175,15 @@ class Printer:
 
 # ---- values in nginx's own syntax --------------------------------------------------------------
 
+def internal_uri(*parts: str) -> str:
+    """The URI of a location only nginx's own subrequests ask (auth_request, mirror, njs). It
+    starts with "//": nginx merges the slashes of a client's path before it looks for a
+    location (merge_slashes, never turned off here) and a route's path is normalised the same
+    way (routing.decoded_path), so no request reaches it and no route's location is it; an
+    exact location, it is found before any prefix or regex location a route covers it with."""
+    return "//edgec/" + "/".join(parts)
+
+
 def duration(ms: int) -> str:
     if ms % 1000:
         return f"{ms}ms"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from edgec import ir
 
-from .conf import D, Expr, Var, duration, expr, header_var
+from .conf import D, Expr, Var, duration, expr, header_var, internal_uri
 
 FAILED = "@edgec_auth_failed"
 
@@ -25,7 +25,7 @@ class ExternalAuths:
 
     @staticmethod
     def uri(auth: ir.ExternalAuth) -> str:
-        return f"/.edgec/auth/{auth.name}"
+        return internal_uri("auth", auth.name)
 
     @staticmethod
     def copied_var(auth: ir.ExternalAuth, header: str) -> str:

@@ -19,7 +19,7 @@ from importlib import resources
 
 from edgec import ir, routing
 
-from .conf import D, Expr, duration, size
+from .conf import D, Expr, duration, internal_uri, size
 
 MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"  # Debian's and nginx.org's packages
 PACKAGE = "libnginx-mod-http-js"  # Debian's (nginx.org: nginx-module-njs)
@@ -84,7 +84,7 @@ class Javascript:
         claim = route.rate_limit.key.name if route.rate_limit and route.rate_limit.key.source == "claim" else None
         settings = {"name": auth.name, "header": auth.header, "bearer": auth.header.lower() == "authorization",
                     "issuer": auth.issuer, "audiences": list(auth.audiences), "algorithms": list(auth.algorithms),
-                    "leeway_s": auth.leeway_ms / 1000, "jwks": f"/_edgec/jwks/{auth.name}" if auth.jwks_url else None,
+                    "leeway_s": auth.leeway_ms / 1000, "jwks": internal_uri("jwks", auth.name) if auth.jwks_url else None,
                     "secret": self.secret_vars.get(auth.name), "claim": claim, "then": then}
         if not route.require.empty:
             settings["require"] = {"claims": [[c.name, list(c.values)] for c in route.require.claims],
@@ -113,7 +113,7 @@ class Javascript:
                 if auth.jwks_url.startswith("https://"):
                     body += [D("proxy_ssl_server_name", "on"), D("proxy_ssl_verify", "on"),
                              D("proxy_ssl_trusted_certificate", CA_BUNDLE)]
-                out.append(D("location", "=", f"/_edgec/jwks/{auth.name}{suffix}", block=body,
+                out.append(D("location", "=", internal_uri("jwks", auth.name) + suffix, block=body,
                              comment=None if suffix else f"the JWKS of auth {auth.name}, cached by nginx"))
         return out
 
@@ -128,7 +128,7 @@ class Javascript:
 
     @staticmethod
     def part_uri(route: ir.Route, index: int) -> str:
-        return f"/_edgec/aggregate/{route.name}/{index + 1}"
+        return internal_uri("aggregate", route.name, str(index + 1))
 
     def part_locations(self, base_headers: list[D], max_body: int) -> list[D]:
         """One internal location per part: the part's request to its upstream, with the part's

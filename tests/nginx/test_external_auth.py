@@ -2,6 +2,8 @@
 failing, slow or down (tests/support/external_auth.py holds the cases every target is held to)."""
 from __future__ import annotations
 
+from edgec.pipeline import analyse
+from edgec.routing import Request, decide
 from tests.support import external_auth
 
 from .support import gixy
@@ -27,3 +29,80 @@ def test_the_timeout_bounds_connecting_and_the_answer_each_on_its_own(gateway):
     finally:
         slow.close()
         quick.close()
+
+
+# routes on the paths of nginx's own internal locations (the subrequests of external auth,
+# JWKS fetches, mirrors and aggregation parts), and on what a client's `//edgec/...` becomes
+INTERNAL_PATHS = '''edge "internal" {
+  upstream app {
+    server "127.0.0.1:1"
+  }
+  upstream copy {
+    server "127.0.0.1:1"
+  }
+  auth external checker {
+    url "http://127.0.0.1:9/check"
+  }
+  auth jwt tokens {
+    issuer "https://issuer.test/"
+    jwks "http://127.0.0.1:9/jwks.json"
+  }
+  route guarded {
+    match path prefix "/guarded"
+    auth checker
+    forward app
+  }
+  route token {
+    match path prefix "/token"
+    auth tokens
+    forward app
+  }
+  route mirrored {
+    match path prefix "/mirrored"
+    forward app
+    mirror copy
+  }
+  route merged {
+    match path exact "/merged"
+    aggregate {
+      a = get app "/a"
+    }
+  }
+  route auth_path {
+    match path exact "/.edgec/auth/checker"
+    respond 200 "auth_path"
+  }
+  route below_auth {
+    match path prefix "/.edgec"
+    respond 200 "below_auth"
+  }
+  route internal {
+    match path prefix "/_edgec"
+    respond 200 "internal"
+  }
+  route merged_slashes {
+    match path prefix "/edgec"
+    respond 200 "merged_slashes"
+  }
+}
+'''
+
+
+# requests on those paths, raw and as nginx merges their slashes
+INTERNAL_REQUESTS = ["/.edgec/auth/checker", "/.edgec/auth/other", "/_edgec/jwks/tokens", "/_edgec/jwks/tokens/fresh",
+                     "/_edgec/mirror/mirrored/1", "/_edgec/aggregate/merged/1", "//edgec/auth/checker",
+                     "//edgec/jwks/tokens", "//edgec/mirror/mirrored/1", "//edgec/aggregate/merged/1",
+                     "/edgec//auth/checker"]
+
+
+def test_a_route_on_an_internal_location_path_is_what_explain_says(gateway):
+    """nginx's internal locations can be neither reached nor shadowed by a client's request."""
+    gw = gateway(INTERNAL_PATHS)
+    edge = analyse(INTERNAL_PATHS, "internal.edge").edge
+    wrong = []
+    for path in INTERNAL_REQUESTS:
+        expected = decide(edge, Request.from_url("GET", path)).route
+        reply = gw.get(path)
+        if (reply.status, reply.body.decode()) != (200, expected):
+            wrong.append(f"{path}: {reply.status} {reply.body[:40]!r}, decide says {expected}")
+    assert wrong == []
