@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import bisect
 import importlib.util
-import os
 import pkgutil
 import re
 import sys
@@ -34,10 +33,8 @@ def _sources() -> tuple[str, ...]:
     # the loader's own read (zip-safe, like importlib.resources, which costs ~4 ms of imports)
     grammar = pkgutil.get_data("edgec.grammar", "edge.lark").decode("utf-8")
     code = "".join(pkgutil.get_data(__package__, f).decode("utf-8") for f in ("lexer.py", "lalr.py"))
-    spec = importlib.util.find_spec("lark")
-    installed = os.stat(spec.origin) if spec is not None and spec.origin else None
-    lark_version = f"{spec.origin} {installed.st_mtime_ns} {installed.st_size}" if installed else ""
-    return grammar, code, lark_version
+    from .usercache import installed
+    return grammar, code, installed("lark")
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,10 @@ caller makes what it needs at every run.
 """
 from __future__ import annotations
 
+import functools
 import os
+import sys
+import time
 from typing import BinaryIO, Callable
 
 
@@ -39,6 +42,149 @@ def write(path: str, dump: Callable[[BinaryIO], None]) -> None:
             os.remove(tmp)
         except OSError:
             pass
+
+
+def digest(data: bytes) -> str:
+    """A digest that names a file by its content: two inputs never share one (a checksum
+    suits telling versions of one thing apart, not naming every file a user edits)."""
+    try:
+        from _blake2 import blake2b  # hashlib's own, without the ~3 ms of loading OpenSSL
+    except ImportError:
+        from hashlib import blake2b
+    return blake2b(data, digest_size=20).hexdigest()
+
+
+def installed(module: str) -> str:
+    """Where a top-level module is installed and its file's time and size, and the time of the
+    folder it is installed in (pip renames a distribution's record there at every install):
+    what changes when it is installed again, upgraded or edited in place, read without
+    importing it ("" when absent). A namespace package (ruamel) is its folders' times."""
+    import importlib.util
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        return ""
+    if spec.origin and spec.has_location:  # a package's __init__.py, or a module's file
+        files = [spec.origin]
+        levels = 2 if spec.submodule_search_locations is not None else 1
+    else:
+        files, levels = list(spec.submodule_search_locations or ()), 1
+    stamp = []
+    for name in files:
+        folder = name
+        for _ in range(levels):
+            folder = os.path.dirname(folder)
+        try:
+            info, folder = os.stat(name), os.stat(folder)
+        except OSError:
+            return ""
+        stamp.append(f"{name} {info.st_mtime_ns} {info.st_size} {folder.st_mtime_ns}")
+    return " ".join(stamp)
+
+
+# what the analysis of a file reads besides edgec: lark (and the regex module it imports when
+# installed) explains syntax errors. A target's check reads more (its libraries, files the
+# source names, an envoy on PATH): an analysis with one is not kept (edgec.commands.lint)
+_LIBRARIES = ("lark", "regex")
+# edgec's packages: edgec itself, and the folders pyproject.toml installs inside it
+_PACKAGES = ("edgec", "edgec.grammar", "edgec.targets")
+
+
+@functools.cache
+def code_stamp() -> str | None:
+    """What edgec's own code is in this process: this Python, each file of its packages (name,
+    time, size: as ccache checks a compiler, without reading 200 files at every start) and
+    the libraries its analysis reads. None when its files cannot be listed (a zip)."""
+    import importlib.util
+    parts = [sys.version, sys.implementation.cache_tag]
+    for package in _PACKAGES:
+        spec = importlib.util.find_spec(package)
+        folders = list(spec.submodule_search_locations or ()) if spec else []
+        if not folders:
+            return None
+        try:
+            parts.extend(_files(folders[0]))
+        except OSError:
+            return None
+    parts.extend(installed(name) for name in _LIBRARIES)
+    return "\n".join(parts)
+
+
+def _files(folder: str) -> list[str]:
+    out = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    out.extend(_files(entry.path))
+            elif not entry.name.endswith((".pyc", ".tmp")):
+                info = entry.stat()
+                out.append(f"{entry.path} {info.st_mtime_ns} {info.st_size}")
+    out.sort()
+    return out
+
+
+# pruning: at most once a day, files not used for a week go, then the least recently used
+# until the directory holds less than a bound (the analysis of 10,000 routes is ~10 MB)
+PRUNE_EVERY_S = 86_400
+UNUSED_FOR_S = 7 * 86_400
+MAX_BYTES = 512 * 1024 * 1024
+_STAMP = "pruned"
+
+
+def prune_now_and_then(now: float | None = None) -> None:
+    """Prune the directory when the last pruning is a day old; called when a file is written,
+    so a run that only reads pays nothing, and one that writes pays a stat."""
+    stamp = path(_STAMP)
+    if stamp is None:
+        return
+    now = time.time() if now is None else now
+    try:
+        if now - os.stat(stamp).st_mtime < PRUNE_EVERY_S:
+            return
+    except OSError:
+        pass  # never pruned
+    try:
+        with open(stamp, "w"):
+            pass
+        os.utime(stamp, (now, now))
+    except OSError:
+        return
+    prune(os.path.dirname(stamp), now)
+
+
+def prune(directory: str, now: float) -> None:
+    """Remove every edgec cache file not used (read or written) for UNUSED_FOR_S, then the
+    least recently used ones until the rest is under MAX_BYTES. Last use is the later of the
+    file's modification and access times: a file read again is one that mounts with relatime
+    mark at least once a day."""
+    kept = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name == _STAMP or not entry.is_file(follow_symlinks=False):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                used = max(info.st_mtime, info.st_atime)
+                # a .tmp file is one a run never finished (it was killed): an hour is enough
+                if now - used > (3600 if entry.name.endswith(".tmp") else UNUSED_FOR_S):
+                    _remove(entry.path)
+                else:
+                    kept.append((used, info.st_size, entry.path))
+    except OSError:
+        return
+    total = sum(size for _, size, _ in kept)
+    for _, size, name in sorted(kept):
+        if total <= MAX_BYTES:
+            break
+        _remove(name)
+        total -= size
+
+
+def _remove(name: str) -> None:
+    try:
+        os.remove(name)
+    except OSError:
+        pass
 
 
 def _temp_root() -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report, print_diagnostics
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     parser.add_argument("--target", "-t", required=True, help="target name, or 'all'")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("-o", "--output", required=True, metavar="DIR",
                         help="output directory (with --target all, one sub-directory per target)")
     parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import compile_or_report
+from ._common import add_no_cache, compile_or_report
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2
 
@@ -15,6 +15,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--env", "-e", action="append", default=[], metavar="ENV",
                         help="an environment to compare (give two)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_no_cache(parser)
 
 
 def run(args) -> int:

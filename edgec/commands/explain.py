@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("method", metavar="METHOD", help="request method, e.g. GET")
     parser.add_argument("url", metavar="URL",
                         help="a path (/api/x?q=1: the first listener that serves routes) or a URL "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report
 
 FORMATS = ("dot", "mermaid", "svg", "png")
 
@@ -13,6 +13,7 @@ FORMATS = ("dot", "mermaid", "svg", "png")
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("--format", "-f", choices=FORMATS, default=None,
                         help="dot and mermaid are text; svg and png are drawn by Graphviz's `dot` "
                              "(default: from the -o extension, else dot)")

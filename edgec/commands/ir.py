@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, compile_or_report
+from ._common import EXIT_OK, EXIT_PROBLEMS, add_env, add_no_cache, compile_or_report
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("--format", choices=("json", "yaml"), default="json")
 
 

@@ -1,7 +1,7 @@
 """edgec lint FILE...: every diagnostic for every environment (or one with --env)."""
 from __future__ import annotations
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, add_format, print_diagnostics
+from ._common import EXIT_OK, EXIT_PROBLEMS, add_format, add_no_cache, print_diagnostics
 
 
 def add_arguments(parser) -> None:
@@ -14,25 +14,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing when there is no problem (the default when not on a terminal)")
     add_format(parser)
+    add_no_cache(parser)
 
 
 def run(args) -> int:
-    from ..pipeline import compile_file
     from ..targets import UnknownTarget, names
     targets = tuple(names()) if "all" in args.target else tuple(args.target)
     diagnostics, sources = [], {}
     for path in args.files:
         try:
-            result = compile_file(path, env=args.env, all_envs=args.env is None, targets=targets,
-                                  strict=args.strict)
+            sources[path], found = _lint_file(path, args.env, targets, args.strict, not args.no_fmt_check)
         except UnknownTarget as err:
             import sys
             print(f"edgec lint: {err}", file=sys.stderr)
             return 2
-        sources[path] = result.source
-        diagnostics.extend(result.diagnostics)
-        if result.doc is not None and not args.no_fmt_check:
-            diagnostics.extend(_format_check(result.doc))
+        diagnostics.extend(found)
     import sys
     print_diagnostics(diagnostics, sources, args.format, stream=None if args.format != "text" else sys.stdout)
     if not diagnostics and args.format == "text" and not args.quiet and sys.stdout.isatty():
@@ -42,6 +38,34 @@ def run(args) -> int:
     return EXIT_PROBLEMS if diagnostics else EXIT_OK
 
 
-def _format_check(doc):
-    from ..fmt import not_formatted
-    return not_formatted(doc)
+def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: bool, format_check: bool):
+    """The file's text (None: unreadable) and its diagnostics, the format check's after the
+    analysis's: those an earlier lint of the same inputs found, when it kept them."""
+    from .. import analysiscache
+    from ..pipeline import analyse, read_source
+    source, problem = read_source(path)
+    if problem:
+        return None, [problem]
+    # a target's check reads what no key covers (the keys files the source names, the envoy
+    # on PATH that validates): with --target only the syntax tree is shared
+    name = None if targets else analysiscache.key("lint", path, source, env, strict, format_check)
+    kept = analysiscache.load_plain(name)
+    if kept is not None:
+        return source, [_diagnostic(*fields) for fields in kept]
+    result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict, kept=True)
+    found = list(result.diagnostics)
+    if result.doc is not None and format_check:
+        from ..fmt import not_formatted
+        found.extend(not_formatted(result.doc))
+    analysiscache.keep_plain(name, [_fields(d) for d in found])
+    return source, found
+
+
+def _fields(d) -> tuple:
+    span = d.span and (d.span.line, d.span.column, d.span.end_line, d.span.end_column)
+    return d.code, d.severity, d.message, d.file, span, d.hint, d.rule, d.mask
+
+
+def _diagnostic(code, severity, message, file, span, hint, rule, mask):
+    from ..diagnostics import Diagnostic, Span
+    return Diagnostic(code, severity, message, file, span and Span(*span), hint, rule, mask)

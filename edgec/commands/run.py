@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ._common import add_env, compile_or_report
+from ._common import add_env, add_no_cache, compile_or_report
 
 
 def _workers(text: str) -> int:
@@ -22,6 +22,7 @@ def _workers(text: str) -> int:
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("--workers", "-w", type=_workers, default=1, metavar="N|auto",
                         help="processes sharing each listening port (SO_REUSEPORT): a number, or 'auto' "
                              "for one per CPU; default 1")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, compile_or_report
+from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .edge file")
     add_env(parser)
+    add_no_cache(parser)
     parser.add_argument("cases", nargs="+", metavar="CASES.yaml", help="case files (format: docs/semantics.md, "
                                                                        "edgec/cases.py)")
     parser.add_argument("--format", choices=("text", "json"), default="text")

@@ -1,0 +1,284 @@
+"""The analysis kept between commands (edgec/analysiscache.py): every command prints and writes
+the same bytes and exits the same with the cache off, filling it, and reading it; a change of
+any input is a new analysis; a damaged, cut or foreign entry is analysed afresh; the directory
+stays bounded."""
+from __future__ import annotations
+
+import os
+import pathlib
+import pickle
+import shutil
+import time
+
+import pytest
+
+from edgec import analysiscache, cli, pipeline, usercache
+from edgec.lower import environments
+from edgec.parse import parse
+
+ROOT = pathlib.Path(__file__).parents[2]
+SAMPLES = sorted(ROOT.joinpath("samples").glob("*.edge"))
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A cache directory of this test's own, every syntax tree kept (the samples are small)."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.delenv("EDGEC_NO_CACHE", raising=False)
+    monkeypatch.setattr(analysiscache, "disabled", False)
+    monkeypatch.setattr(pipeline, "KEPT_SYNTAX_FROM", 0)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def entries(cache) -> list[pathlib.Path]:
+    return sorted(cache.glob("tmp/edgec-*/analysis-*"))
+
+
+def run(argv: list[str], capsys, out: pathlib.Path | None = None) -> tuple:
+    """What a command shows: exit code, stdout, stderr, and the files it wrote."""
+    if out is not None and out.exists():
+        shutil.rmtree(out)
+    code = cli.main(list(argv))
+    printed = capsys.readouterr()
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} \
+        if out is not None and out.exists() else {}
+    analysiscache.disabled = False  # a --no-cache run's choice ends with it
+    return code, printed.out, printed.err, files
+
+
+# what a command that reads the cache never runs again: the analysis, or for a lint with a
+# target's check (which reads files the source names, and an envoy binary) the parse
+ANALYSIS, PARSE = "edgec.pipeline._analyse", "edgec.parse.parse"
+
+
+def commands(sample: pathlib.Path, env: str) -> list[tuple[list[str], str | None, str]]:
+    s = str(sample)
+    return [
+        (["lint", s], None, ANALYSIS),
+        (["lint", s, "--env", env, "--format", "json"], None, ANALYSIS),
+        (["lint", s, "--target", "all", "--strict"], None, PARSE),
+        (["build", s, "--env", env, "--target", "all", "-o", "out"], "out", ANALYSIS),
+        (["ir", s, "--env", env, "--format", "json"], None, ANALYSIS),
+        (["explain", s, "GET", "http://localhost/api/v1/users/1", "--env", env], None, ANALYSIS),
+        (["graph", s, "--env", env, "--format", "mermaid"], None, ANALYSIS),
+        (["diff", s, "--env", "dev", "--env", "prod"], None, ANALYSIS),
+    ]
+
+
+def sample_envs():
+    return [pytest.param(p, env, id=f"{p.stem}-{env}")
+            for p in SAMPLES for env in environments(parse(p.read_text(), str(p))) or [None]]
+
+
+@pytest.mark.parametrize("sample, env", sample_envs())
+def test_every_command_is_the_same_without_filling_and_reading_the_cache(sample, env, cache, capsys,
+                                                                         monkeypatch):
+    for argv, out, skipped in commands(sample, env):
+        where = cache / out if out else None
+        cold = run([*argv, "--no-cache"], capsys, where)
+        assert entries(cache) == []  # --no-cache keeps nothing
+        filling = run(argv, capsys, where)
+        assert entries(cache), f"{argv} kept nothing"
+        with monkeypatch.context() as patch:  # reading: nothing is analysed again
+            patch.setattr(skipped, _never)
+            reading = run(argv, capsys, where)
+        assert filling == cold and reading == cold, argv
+        for entry in entries(cache):
+            entry.unlink()
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("analysed again: the kept analysis was not used")
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_build_after_lint_takes_the_syntax_tree_lint_kept(sample, cache, capsys, monkeypatch):
+    cold = run(["build", str(sample), "--env", "prod", "--target", "nginx", "-o", "out", "--no-cache"],
+               capsys, cache / "out")
+    run(["lint", str(sample)], capsys)
+    with monkeypatch.context() as patch:
+        patch.setattr("edgec.parse.parse", _never)
+        assert run(["build", str(sample), "--env", "prod", "--target", "nginx", "-o", "out"],
+                   capsys, cache / "out") == cold
+
+
+def test_small_files_keep_no_syntax_tree(cache, capsys, monkeypatch):
+    """Parsing a small file costs less than importing pickle to load its tree."""
+    monkeypatch.setattr(pipeline, "KEPT_SYNTAX_FROM", 16_384)
+    run(["lint", str(SAMPLES[0])], capsys)
+    assert [p.suffix for p in entries(cache)] == [".marshal"]  # the lint's diagnostics alone
+
+
+BROKEN = 'edge "x" {\n  route r { match path prefix "/a" forward nowhere }\n}\n'
+
+
+def test_an_edited_byte_is_analysed_again(cache, capsys):
+    path = cache / "app.edge"
+    path.write_text(BROKEN)
+    first = run(["lint", "app.edge"], capsys)
+    assert first[0] == 1 and "nowhere" in first[1]
+    path.write_text(BROKEN.replace("nowhere", "nowhera"))
+    second = run(["lint", "app.edge"], capsys)
+    assert "nowhera" in second[1] and "nowhere" not in second[1]
+    assert second == run(["lint", "app.edge", "--no-cache"], capsys)
+
+
+def test_each_choice_is_its_own_entry(cache, capsys):
+    shop = str(ROOT / "samples" / "shop.edge")
+    for argv in (["lint", shop], ["lint", shop, "--env", "dev"], ["lint", shop, "--env", "prod"],
+                 ["lint", shop, "--strict"], ["lint", shop, "--no-fmt-check"]):
+        before = len(entries(cache))
+        run(argv, capsys)
+        assert len(entries(cache)) > before, argv
+    # the same text under another name: diagnostics name the file, so another entry
+    shutil.copy(shop, cache / "copy.edge")
+    before = len(entries(cache))
+    run(["lint", "copy.edge"], capsys)
+    assert len(entries(cache)) > before
+
+
+def test_another_edgec_is_another_key(cache, capsys, monkeypatch):
+    shop = str(ROOT / "samples" / "shop.edge")
+    run(["lint", shop], capsys)
+    code = usercache.code_stamp()
+    monkeypatch.setattr(usercache, "code_stamp", lambda: code + "\nedgec/lint/rules.py 1 2")
+    with monkeypatch.context() as patch:
+        analysed = []
+        real = pipeline._analyse
+        patch.setattr(pipeline, "_analyse", lambda *a: analysed.append(1) or real(*a))
+        run(["lint", shop], capsys)
+    assert analysed == [1]
+
+
+def test_the_code_stamp_follows_every_file_of_a_package(tmp_path):
+    """A file edited, added or removed anywhere in a package changes what is stamped."""
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "sub" / "b.j2").write_text("{{ x }}\n")
+    first = usercache._files(str(package))
+    os.utime(package / "sub" / "b.j2", ns=(1, 1))
+    touched = usercache._files(str(package))
+    (package / "c.py").write_text("")
+    added = usercache._files(str(package))
+    assert len({tuple(first), tuple(touched), tuple(added)}) == 3
+    assert any("edgec/lint/rules.py" in line for line in usercache.code_stamp().splitlines())
+    assert any("edge.lark" in line for line in usercache.code_stamp().splitlines())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "renamed", "empty"])
+def test_a_damaged_or_foreign_entry_is_analysed_again(damage, cache, capsys):
+    shop = str(ROOT / "samples" / "shop.edge")
+    argv = ["build", shop, "--env", "prod", "--target", "nginx", "-o", "out"]
+    cold = run([*argv, "--no-cache"], capsys, cache / "out")
+    run(argv, capsys, cache / "out")
+    kept = [p for p in entries(cache) if p.suffix == ".pickle"]
+    assert kept
+    for entry in kept:
+        data = entry.read_bytes()
+        if damage == "truncated":
+            entry.write_bytes(data[:len(data) // 2])
+        elif damage == "garbage":
+            entry.write_bytes(b"\x80\x05not a pickle at all" * 10)
+        elif damage == "foreign":
+            entry.write_bytes(pickle.dumps({"what": "someone else's"}))
+        elif damage == "renamed":  # a whole entry, but another one's
+            name, value = pickle.loads(data)
+            entry.write_bytes(pickle.dumps(("0" * 40, value)))
+        else:
+            entry.write_bytes(b"")
+    assert run(argv, capsys, cache / "out") == cold
+    lint = ["lint", shop]
+    cold = run([*lint, "--no-cache"], capsys)
+    run(lint, capsys)
+    for entry in entries(cache):
+        if entry.suffix == ".marshal":
+            entry.write_bytes(entry.read_bytes()[:3])
+    assert run(lint, capsys) == cold
+
+
+def test_what_cannot_be_kept_is_left_out(cache):
+    name = analysiscache.key("test", "f.edge", "text")
+    analysiscache.keep_objects(name, lambda: None)  # a function defined here does not pickle
+    assert entries(cache) == [] and analysiscache.load_objects(name) is None
+
+
+def test_the_environment_variable_turns_it_off(cache, capsys, monkeypatch):
+    monkeypatch.setenv("EDGEC_NO_CACHE", "1")
+    run(["lint", str(SAMPLES[0])], capsys)
+    assert entries(cache) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="ownership and modes are POSIX")
+def test_a_directory_others_can_write_to_is_not_used(cache, capsys):
+    directory = cache / "tmp" / f"edgec-{os.getuid()}"
+    directory.mkdir(mode=0o700)
+    directory.chmod(0o777)
+    shop = str(ROOT / "samples" / "shop.edge")
+    cold = run([*(argv := ["lint", shop]), "--no-cache"], capsys)
+    assert run(argv, capsys) == cold
+    assert entries(cache) == []
+
+
+def test_pruning_drops_what_was_not_used_for_a_week_then_the_oldest_over_the_bound(tmp_path, monkeypatch):
+    now = time.time()
+    day = 86_400
+    files = {"old.pickle": 8 * day, "recent.pickle": day // 2, "older-but-read.marshal": 3 * day,
+             "x.pickle.123.tmp": 2 * 3600, "fresh.tmp": 60}
+    for name, age in files.items():
+        (tmp_path / name).write_bytes(b"x" * 100)
+        os.utime(tmp_path / name, (now - age, now - age))
+    # read yesterday, written ten days ago: it is used
+    os.utime(tmp_path / "older-but-read.marshal", (now - day, now - 10 * day))
+    usercache.prune(str(tmp_path), now)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.tmp", "older-but-read.marshal", "recent.pickle"]
+    monkeypatch.setattr(usercache, "MAX_BYTES", 250)  # three files of 100 bytes: the least recently used goes
+    usercache.prune(str(tmp_path), now)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.tmp", "recent.pickle"]
+
+
+def test_pruning_runs_once_a_day_when_something_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    pruned = []
+    monkeypatch.setattr(usercache, "prune", lambda directory, now: pruned.append(now))
+    now = time.time()
+    usercache.prune_now_and_then(now)
+    usercache.prune_now_and_then(now + 3600)
+    assert len(pruned) == 1
+    usercache.prune_now_and_then(now + usercache.PRUNE_EVERY_S + 1)
+    assert len(pruned) == 2
+
+
+def test_a_large_file_is_the_same_from_its_kept_syntax_tree(tmp_path, cache, capsys, monkeypatch):
+    """Above KEPT_SYNTAX_FROM, as the cache is used on real files: 300 routes of the benchmark."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_compile", ROOT / "bench" / "compile.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(pipeline, "KEPT_SYNTAX_FROM", 16_384)
+    source = bench.generate(300)
+    assert len(source) > 16_384
+    (cache / "big.edge").write_text(source)
+    build = ["build", "big.edge", "--env", "prod", "--target", "nginx", "-o", "out"]
+    cold = [run(["lint", "big.edge", "--no-cache"], capsys), run([*build, "--no-cache"], capsys, cache / "out")]
+    lint = run(["lint", "big.edge"], capsys)
+    with monkeypatch.context() as patch:
+        patch.setattr("edgec.parse.parse", _never)
+        assert [lint, run(build, capsys, cache / "out")] == cold
+
+
+def test_a_lint_with_a_target_reads_the_keys_file_again(cache, capsys):
+    """nginx reads an API-key auth's keys file when it checks: not a thing to keep."""
+    keys = cache / "keys.txt"
+    source = (ROOT / "samples" / "public-api.edge").read_text().replace("/run/secrets/api-keys.txt", str(keys))
+    assert str(keys) in source
+    (cache / "api.edge").write_text(source)
+    argv = ["lint", "api.edge", "--env", "prod", "--target", "nginx"]
+    missing = run(argv, capsys)
+    assert "cannot read the keys file" in missing[1]
+    keys.write_text("k1\n")
+    readable = run(argv, capsys)
+    assert "cannot read the keys file" not in readable[1]
+    assert readable == run([*argv, "--no-cache"], capsys)
