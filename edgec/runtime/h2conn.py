@@ -306,9 +306,13 @@ class H2Connection(asyncio.Protocol):
         self.on_control(ev)
 
     def on_goaway(self, _ev: h2.events.ConnectionTerminated) -> None:
-        # the client opens no more streams; those it has still get their answers
+        # h2 ends the connection on any GOAWAY it receives and sends nothing after it, so the
+        # streams still in flight (a load generator stopping mid-request) cannot be answered:
+        # they are let go as if the client had reset them
         self.closing = True
-        if not self.streams:
+        for stream in list(self.streams.values()):
+            stream.lost()
+        if not self.wire.is_closing():
             self.wire.close()
 
     # ---- used by streams ---------------------------------------------------------------------

@@ -396,6 +396,23 @@ def test_malformed_requests_end_their_connection(h2_gateway, fields):
     assert [r["path"] for r in echo.requests] == ["/first", "/next"]
 
 
+def test_streams_in_flight_when_the_client_sends_goaway_are_let_go(h2_gateway, caplog):
+    """h2 sends nothing after a GOAWAY it receives: the answer of a stream still in flight
+    is dropped (no internal error, no broken backend connection) and the connection closes."""
+    port, echo, _ = h2_gateway()
+    client = H2Client(port)
+    assert client.get("/first").status == 200  # both sides' settings exchanged
+    client.start("GET", "/inflight?delay=0.3")
+    _until(lambda: len(echo.requests) == 2)
+    client.h2.close_connection()
+    client.flush()
+    time.sleep(0.6)  # the backend has answered meanwhile
+    while not client.closed:
+        client.read()
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert H2Client(port).get("/next").status == 200
+
+
 def test_graceful_shutdown_sends_goaway_and_finishes_streams(h2_gateway):
     port, echo, rt = h2_gateway()
     client = H2Client(port)
