@@ -64,6 +64,12 @@ def _span(obj) -> Span:
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
 
 
+def _word_of(tok: Token) -> Value:
+    """A bare word as written (a keyword or a name)."""
+    text = tok[1]
+    return Value("word", text, text, Span(*tok[2:]))
+
+
 def spanned(method):
     """A rule's builder method that takes the node's span (or lark Meta) after its children."""
     method.spanned = True
@@ -84,17 +90,21 @@ _DURATION = re.compile(r"([0-9]+)([a-z]+)")
 _SIZE = re.compile(r"([0-9]+)([A-Za-z]+)")
 
 
-def _declared(d: "directives.Directive", children: list, meta) -> Stmt:
-    """The statement of a directive whose declaration names its grammar rule's children; a
+def _declared(d: "directives.Directive"):
+    """The builder of a directive whose declaration names its grammar rule's children; a
     `*name` takes the rest, keywords among them as words."""
-    args: dict = {}
-    for i, name in enumerate(d.args):
-        if name.startswith("*"):
-            args[name[1:]] = tuple(Value("word", c.value, c.value, _span(c)) if isinstance(c, Token) else c
-                                   for c in children[i:])
-            break
-        args[name] = children[i]
-    return Stmt(d.kind, args, _span(meta))
+    kind, names = d.kind, d.args
+    rest = next((i for i, name in enumerate(names) if name.startswith("*")), None)
+    if rest is None:
+        return lambda children, meta: Stmt(kind, dict(zip(names, children)), _span(meta))
+    first, rest_name = names[:rest], names[rest][1:]
+
+    def build(children, meta):
+        args = dict(zip(first, children))
+        args[rest_name] = tuple(Value("word", c.value, c.value, _span(c)) if isinstance(c, Token) else c
+                                for c in children[rest:])
+        return Stmt(kind, args, _span(meta))
+    return build
 
 
 class _ToSyntax:
@@ -111,7 +121,7 @@ class _ToSyntax:
             declared = directives.by_rule(name)
             if declared is None:  # tests/language/test_one_pass_parse.py asks for every rule's
                 raise AssertionError(f"the syntax builder has nothing for the grammar's rule `{name}`")
-            return lambda children, meta: _declared(declared, children, meta), True
+            return _declared(declared), True
         return f, getattr(f, "spanned", False)
 
     def terminals(self, names) -> dict:
@@ -238,26 +248,12 @@ class _ToSyntax:
                              "1024GiB")
         return Value("size", size, tok.value, _span(tok))
 
-    def NAME(self, tok: Token) -> Value:
-        return Value("word", tok.value, tok.value, _span(tok))
-
-    def TLS_VERSION(self, tok: Token) -> Value:
-        return Value("word", tok.value, tok.value, _span(tok))
-
-    def STATUS_CLASS(self, tok: Token) -> Value:
-        return Value("word", tok.value, tok.value, _span(tok))
-
-    def TARGET(self, tok: Token) -> Value:
-        return Value("word", tok.value, tok.value, _span(tok))
-
-    def VALUE_OP(self, tok: Token) -> Value:
-        return Value("word", tok.value, tok.value, _span(tok))
+    NAME = TLS_VERSION = STATUS_CLASS = TARGET = VALUE_OP = staticmethod(_word_of)
 
     # ---- helpers -------------------------------------------------------------
     @staticmethod
     def _word(children) -> Value:
-        tok = children[0]
-        return Value("word", tok.value, tok.value, _span(tok))
+        return _word_of(children[0])
 
     def _options(self, opts: list, allowed_repeat: frozenset = frozenset()) -> dict:
         """`!opt` rules arrive as [keyword token, values...]; collect them by keyword."""
