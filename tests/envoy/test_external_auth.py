@@ -24,14 +24,9 @@ def test_the_authorization_service_decides(tmp_path):
 def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(tmp_path):
     """The capability row's claim: ext_authz's timeout runs from the check's start."""
     port = free_port()
-    slow, quick = external_auth.SlowToAccept(answer_after_s=1.8), external_auth.SlowToAccept(answer_after_s=0.2)
-    try:
-        with EchoServer("app") as app:
-            source = external_auth.slow_edge(app.address, slow.address, quick.address, listen=f"listen http {port}")
-            files, diagnostics = build(analyse(source, "a.edge").edge, admin_options())
-            assert files is not None, [d.message for d in diagnostics]
-            with Envoy(write(files, tmp_path), [port]):
-                assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []
-    finally:
-        slow.close()
-        quick.close()
+    with external_auth.slow_services() as (slow, quick), EchoServer("app") as app:
+        source = external_auth.slow_edge(app.address, slow.address, quick.address, listen=f"listen http {port}")
+        files, diagnostics = build(analyse(source, "a.edge").edge, admin_options())
+        assert files is not None, [d.message for d in diagnostics]
+        with Envoy(write(files, tmp_path), [port]):
+            assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []

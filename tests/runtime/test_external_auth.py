@@ -15,13 +15,8 @@ def test_the_authorization_service_decides(gateway):
 
 
 def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(gateway):
-    slow, quick = external_auth.SlowToAccept(answer_after_s=1.8), external_auth.SlowToAccept(answer_after_s=0.2)
-    try:
-        with EchoServer("app") as app:
-            port = free_port()
-            _, port = gateway(external_auth.slow_edge(app.address, slow.address, quick.address,
-                                                      listen=f"listen http {port}"))
-            assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []
-    finally:
-        slow.close()
-        quick.close()
+    with external_auth.slow_services() as (slow, quick), EchoServer("app") as app:
+        port = free_port()
+        _, port = gateway(external_auth.slow_edge(app.address, slow.address, quick.address,
+                                                  listen=f"listen http {port}"))
+        assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []

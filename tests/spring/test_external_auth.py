@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from edgec.harness.echo import EchoServer
 from edgec.pipeline import analyse
 from tests.support import external_auth
 
@@ -14,6 +15,10 @@ AUTHZ_PORT, DEAD_PORT = harness.free_ports(2)
 EDGE = analyse(external_auth.edge("127.0.0.1:1", f"127.0.0.1:{AUTHZ_PORT}", DEAD_PORT, listen="listen http 8080"),
                "authz.edge").edge
 PROJECTS = [harness.register("external_auth", EDGE), harness.register("external_auth_boot4", EDGE, boot="4")]
+SLOW_PORT, QUICK_PORT = harness.free_ports(2)
+SLOW_EDGE = analyse(external_auth.slow_edge("127.0.0.1:1", f"127.0.0.1:{SLOW_PORT}", f"127.0.0.1:{QUICK_PORT}",
+                                            listen="listen http 8080"), "slow.edge").edge
+SLOW_PROJECT = harness.register("external_auth_deadline", SLOW_EDGE)
 
 
 @pytest.mark.parametrize("project_id", PROJECTS)
@@ -27,5 +32,20 @@ def test_the_authorization_service_decides(built, tmp_path, project_id):
         try:
             spring.wait_ready()
             assert external_auth.failures(f"http://127.0.0.1:{port}", app, authz) == []
+        finally:
+            spring.stop()
+
+
+def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(built, tmp_path):
+    """The capability row's claim: Mono.timeout runs from the check's start, connecting included."""
+    project = built[SLOW_PROJECT]
+    assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
+    port, = harness.free_ports(1)
+    with external_auth.slow_services(SLOW_PORT, QUICK_PORT) as (slow, quick), EchoServer("app") as app:
+        args = harness.listener_args(SLOW_EDGE, {8080: port}) + harness.server_args(SLOW_EDGE, {"app": [app.address]})
+        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
+        try:
+            spring.wait_ready()
+            assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []
         finally:
             spring.stop()
