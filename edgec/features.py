@@ -71,8 +71,8 @@ def used_features(edge: ir.Edge) -> Iterator[Use]:
         yield from route_features(route)
     for d in directives.of_block("edge").values():
         if d.opens is None:
-            for feature, at in d.used(edge, None):
-                yield Use(feature, "edge", at, d.unwritten(edge))
+            for feature, at, unwritten in d.used(edge, None):
+                yield Use(feature, "edge", at, unwritten)
 
 
 def route_features(route: ir.Route) -> Iterator[Use]:
@@ -83,5 +83,5 @@ def _uses(block: str, node, where: str, span: Span | None) -> Iterator[Use]:
     """What the node of a block uses: by the statement that opened the block, then by each
     statement the block may hold."""
     for d in (directives.opener(block), *directives.of_block(block).values()):
-        for feature, at in d.used(node, span):
-            yield Use(feature, where, at, d.unwritten(node))
+        for feature, at, unwritten in d.used(node, span):
+            yield Use(feature, where, at, unwritten)

@@ -39,7 +39,8 @@ class Directive:
     opens: str | None = None  # the block this statement opens (its IR node is what `uses` reads)
     features: dict[str, str] = field(default_factory=dict)
     # the block's IR node → the features it uses: a name, or (name, span) for a use narrower
-    # than the node (one match line of a route)
+    # than the node (one match line of a route), or (name, span, unwritten) for a use that is
+    # a default of its own, which the file may not write (a setting inside a block it opens)
     uses: Callable[[Any], Iterable[Any]] | None = None
     # the node → it holds only this statement's default, which the file does not write (a target
     # that approximates such a default says so once, not at every node)
@@ -48,9 +49,11 @@ class Directive:
     def unwritten(self, node: Any) -> bool:
         return self.default is not None and self.default(node)
 
-    def used(self, node: Any, span: Span | None) -> Iterator[tuple[str, Span | None]]:
+    def used(self, node: Any, span: Span | None) -> Iterator[tuple[str, Span | None, bool]]:
+        """(feature, where, whether it is only a default the file does not write) of each use."""
         for use in self.uses(node) if self.uses else ():
-            yield (use, span) if isinstance(use, str) else (use[0], use[1] or span)
+            name, at, *unwritten = (use, None) if isinstance(use, str) else use
+            yield name, at or span, unwritten[0] if unwritten else self.unwritten(node)
 
     def slot(self, stmt: "Stmt") -> str | None:
         return self.once(stmt) if callable(self.once) else self.once

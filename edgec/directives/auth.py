@@ -16,13 +16,19 @@ JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
 HTPASSWD_ENTRY = re.compile(r"^[^/:\s]+:(?:\$(?:apr1|2[aby]|5|6)\$|\{SHA\})", re.M)
 
 
+def _auth_uses(auth: ir.Auth):
+    yield f"auth.{auth.kind}"
+    if isinstance(auth, ir.ExternalAuth):  # a timeout always applies: the default when not written
+        yield "auth.external.timeout", None, auth.timeout_ms == DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS
+
+
 @directive("edge", "auth", opens="auth", features={
     "auth.jwt": "JWT validation (issuer, audience, expiry, JWKS or shared secret)",
     "auth.basic": "HTTP basic authentication against an htpasswd file",
     "auth.api_key": "API key in a request header",
     "auth.external": "an authorization service asked about each request (allow, deny, headers it adds)",
     "auth.external.timeout": "the authorization service's timeout: one deadline over connecting to it and its answer",
-}, uses=lambda auth: [f"auth.{auth.kind}"] + (["auth.external.timeout"] if auth.kind == "external" else []))
+}, uses=_auth_uses)
 def auth(v, stmt, out):
     kind = stmt.args["type"].value
     lower = {"jwt": _jwt, "basic": _basic, "api_key": _api_key, "external": _external}[kind]

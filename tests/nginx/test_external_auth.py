@@ -6,7 +6,7 @@ from edgec.pipeline import analyse
 from edgec.routing import Request, decide
 from tests.support import external_auth
 
-from .support import gixy
+from .support import build, gixy
 
 
 def test_the_authorization_service_decides(gateway):
@@ -102,3 +102,23 @@ def test_a_route_on_an_internal_location_path_is_what_explain_says(gateway):
         if (reply.status, reply.body.decode()) != (200, expected):
             wrong.append(f"{path}: {reply.status} {reply.body[:40]!r}, decide says {expected}")
     assert wrong == []
+
+
+def test_the_default_timeout_is_summed_up_and_a_written_one_reported_where_written():
+    """The approximation of a timeout the file does not write is one of the defaults' warning,
+    which --strict leaves a warning; a written one is reported at its auth (an error with --strict)."""
+    def built(timeout: str, strict: bool):
+        source = ('edge "a" {\n  upstream app {\n    server "127.0.0.1:1"\n  }\n'
+                  f'  auth external checker {{\n    url "http://127.0.0.1:9/check"\n{timeout}  }}\n'
+                  '  route r {\n    match path prefix "/"\n    auth checker\n    forward app\n  }\n}\n')
+        files, diagnostics = build(analyse(source, "a.edge").edge, strict=strict)
+        return files is not None, [(d.code, d.line, d.message) for d in diagnostics if "auth.external.timeout" in d.message]
+
+    ok, found = built("", strict=True)
+    assert ok and found == [("W402", 5, "target 'nginx' approximates defaults the file does not set: "
+                                        "auth.external.timeout (1)")]
+    ok, found = built("    timeout 500ms\n", strict=False)
+    assert ok and [(code, line) for code, line, _ in found] == [("W402", 5)]
+    assert found[0][2].startswith("target 'nginx' approximates the authorization service's timeout")
+    ok, found = built("    timeout 500ms\n", strict=True)
+    assert not ok and [(code, line) for code, line, _ in found] == [("E401", 5)]
