@@ -1,8 +1,9 @@
 """The analysis of a file kept between commands, by content (as ccache or mypy keep theirs).
 
-`edgec lint F` then `edgec build F`, or a second `edgec lint F`, find what an earlier command
-made of the very same inputs instead of parsing, lowering and linting again. An entry is
-named by a digest of everything the analysis reads:
+A second `edgec lint F`, or an `edgec build`, `ir`, `explain`… of F after one with the same env
+and options, finds what the earlier command made of the very same inputs instead of parsing,
+lowering and linting again: lint its diagnostics, the others the IR and its diagnostics. An
+entry is named by a digest of everything the analysis reads:
 
 - the source's bytes and the path it is reported under (diagnostics name it);
 - the command's choices (the env or every env, --strict, the format check);
@@ -12,7 +13,12 @@ named by a digest of everything the analysis reads:
 Parsing, lowering and the lint rules read nothing else: no file the source names, no
 environment variable. A target's check does (the keys files of API-key auth, secrets, the
 envoy binary that validates the bootstrap), so what is kept never includes one: `lint
---target` shares only the syntax tree, and `build` checks and emits afresh.
+--target` is not kept, and `build` checks and emits afresh.
+
+What is not kept: the syntax tree alone, which `edgec build` after `edgec lint` (the pre-commit
+order, whose analyses differ: every env, then one) could share. Pickling the tree of 10,000
+routes costs about half of parsing it and loading it a third, so lint would pay what build
+saves (bench/results/compile.md).
 
 The files are in the per-user cache directory (edgec.usercache: a pickle runs code when
 loaded). Anything that cannot be read, loaded or kept, or an entry written under another key,
@@ -61,25 +67,8 @@ def load_objects(name: str | None) -> Any:
 
 
 def keep_objects(name: str | None, value: Any) -> None:
-    _keep(name, "pickle", value, _dump_objects)
-
-
-def _dump_objects(value: Any, f) -> None:
-    import copyreg
     import pickle
-
-    from .diagnostics import Span
-    from .syntax import Value, VarRef
-    pickler = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL)
-    # the syntax tree's ~450,000 small frozen objects of 10,000 routes, each made again by its
-    # class from its fields: half the time of @dataclass's own state functions, both ways
-    pickler.dispatch_table = {
-        **copyreg.dispatch_table,
-        Span: lambda s: (Span, (s.line, s.column, s.end_line, s.end_column)),
-        Value: lambda v: (Value, (v.kind, v.value, v.raw, v.span)),
-        VarRef: lambda v: (VarRef, (v.name, v.span)),
-    }
-    pickler.dump(value)
+    _keep(name, "pickle", value, lambda v, f: pickle.dump(v, f, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _file(name: str, suffix: str) -> str | None:
@@ -103,5 +92,4 @@ def _keep(name: str | None, suffix: str, value: Any, dump) -> None:
     path = _file(name, suffix) if name else None
     if path is not None:
         usercache.write(path, lambda f: dump((name, value), f))
-        usercache.prune_now_and_then()
 

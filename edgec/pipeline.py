@@ -54,70 +54,52 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     if not kept:
         return analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
     from . import analysiscache
-    # a target's check reads more than the source (edgec.analysiscache): only the tree is kept then
+    # a target's check reads more than the source (edgec.analysiscache): nothing is kept then
     name = None if targets else analysiscache.key("analysis", path, source, env, all_envs, strict)
     result = analysiscache.load_objects(name)
     if isinstance(result, Result):
         return result
-    result = analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict, kept=True)
+    result = analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
     result.doc = None
     analysiscache.keep_objects(name, result)
     return result
 
 
-# the smallest source whose syntax tree is kept (parse_source): below, parsing it (~0.5 ms a
-# KB) costs less than importing pickle to load it (bench/results/compile.md)
-KEPT_SYNTAX_FROM = 16_384
-
-
-def parse_source(source: str, file: str, previous: Document | None = None,
-                 kept: bool = False) -> tuple[Document | None, list[Diagnostic]]:
+def parse_source(source: str, file: str, previous: Document | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """The syntax tree and the syntax errors; given the tree of an earlier version of the
-    text, the statements a change left alone are kept instead of parsed again (edgec.reparse).
-    kept: the tree an earlier command made of the same text is taken, and this one kept."""
+    text, the statements a change left alone are kept instead of parsed again (edgec.reparse)."""
+    from .parse import parse
     if previous is not None:
         from .reparse import reparse
         doc = reparse(previous, source)
         if doc is not None:
             return doc, []
-    name = None
-    if kept and len(source) >= KEPT_SYNTAX_FROM:
-        from . import analysiscache
-        name = analysiscache.key("syntax", file, source)
-        parsed = analysiscache.load_objects(name)
-        if isinstance(parsed, tuple) and len(parsed) == 2:
-            return parsed
-    from .parse import parse
     sink = Sink(file)
     try:
-        parsed = parse(source, file, sink), sink.items
+        return parse(source, file, sink), sink.items
     except CompileError as err:
-        parsed = None, err.diagnostics
-    if name is not None:
-        analysiscache.keep_objects(name, parsed)
-    return parsed
+        return None, err.diagnostics
 
 
 def analyse(source: str, file: str, env: str | None = None, all_envs: bool = False,
-            targets: tuple[str, ...] = (), strict: bool = False, previous: Document | None = None,
-            kept: bool = False) -> Result:
+            targets: tuple[str, ...] = (), strict: bool = False, previous: Document | None = None) -> Result:
     """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input.
     `previous`: the syntax tree of an earlier version of the text (an editor's), to parse
-    only what changed. kept: the syntax tree is shared with other commands (parse_source)."""
+    only what changed."""
     from .gcpause import paused
     with paused():
-        return _analyse(source, file, env, all_envs, targets, strict, previous, kept)
+        return _analyse(source, file, env, all_envs, targets, strict, previous)
 
 
 def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: tuple[str, ...],
-             strict: bool, previous: Document | None, kept: bool) -> Result:
+             strict: bool, previous: Document | None) -> Result:
     from . import lint
     from .lower import environments, lower_with_usage
     from .targets import names as target_names
     from .values import LoweredOnce
 
     result = Result(file, source)
-    doc, diags = parse_source(source, file, previous, kept)
+    doc, diags = parse_source(source, file, previous)
     result.diagnostics.extend(diags)
     if doc is None:
         return result

@@ -42,6 +42,7 @@ def write(path: str, dump: Callable[[BinaryIO], None]) -> None:
             os.remove(tmp)
         except OSError:
             pass
+    prune_now_and_then()
 
 
 def digest(data: bytes) -> str:
@@ -58,27 +59,19 @@ def installed(module: str) -> str:
     """Where a top-level module is installed and its file's time and size, and the time of the
     folder it is installed in (pip renames a distribution's record there at every install):
     what changes when it is installed again, upgraded or edited in place, read without
-    importing it ("" when absent). A namespace package (ruamel) is its folders' times."""
+    importing it ("" when absent)."""
     import importlib.util
     spec = importlib.util.find_spec(module)
-    if spec is None:
+    if spec is None or not spec.has_location or not spec.origin:
         return ""
-    if spec.origin and spec.has_location:  # a package's __init__.py, or a module's file
-        files = [spec.origin]
-        levels = 2 if spec.submodule_search_locations is not None else 1
-    else:
-        files, levels = list(spec.submodule_search_locations or ()), 1
-    stamp = []
-    for name in files:
-        folder = name
-        for _ in range(levels):
-            folder = os.path.dirname(folder)
-        try:
-            info, folder = os.stat(name), os.stat(folder)
-        except OSError:
-            return ""
-        stamp.append(f"{name} {info.st_mtime_ns} {info.st_size} {folder.st_mtime_ns}")
-    return " ".join(stamp)
+    folder = os.path.dirname(spec.origin)  # a module's folder, or a package's own
+    if spec.submodule_search_locations is not None:
+        folder = os.path.dirname(folder)
+    try:
+        info, installed_in = os.stat(spec.origin), os.stat(folder)
+    except OSError:
+        return ""
+    return f"{spec.origin} {info.st_mtime_ns} {info.st_size} {installed_in.st_mtime_ns}"
 
 
 # what the analysis of a file reads besides edgec: lark (and the regex module it imports when
@@ -132,8 +125,8 @@ _STAMP = "pruned"
 
 
 def prune_now_and_then(now: float | None = None) -> None:
-    """Prune the directory when the last pruning is a day old; called when a file is written,
-    so a run that only reads pays nothing, and one that writes pays a stat."""
+    """Prune the directory when the last pruning is a day old; called by write(), so a run that
+    only reads pays nothing, and one that writes pays a stat."""
     stamp = path(_STAMP)
     if stamp is None:
         return

@@ -47,12 +47,12 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     if problem:
         return None, [problem]
     # a target's check reads what no key covers (the keys files the source names, the envoy
-    # on PATH that validates): with --target only the syntax tree is shared
+    # on PATH that validates): with --target nothing is kept
     name = None if targets else analysiscache.key("lint", path, source, env, strict, format_check)
     kept = analysiscache.load_plain(name)
     if kept is not None:
         return source, [_diagnostic(*fields) for fields in kept]
-    result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict, kept=True)
+    result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict)
     found = list(result.diagnostics)
     if result.doc is not None and format_check:
         from ..fmt import not_formatted
