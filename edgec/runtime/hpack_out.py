@@ -42,7 +42,11 @@ def _integer(value: int, prefix_bits: int, flags: int) -> bytes:
 
 def _raw(string: bytes) -> bytes:
     """A string literal without Huffman coding (RFC 7541 §5.2)."""
-    return _integer(len(string), 7, 0) + string
+    size = len(string)
+    return (_SHORT[size] if size < 0x7F else _integer(size, 7, 0)) + string
+
+
+_SHORT = [bytes((n,)) for n in range(0x7F)]  # the length of a short string: its integer fits in one byte
 
 
 _INDEXED = [_integer(i, 7, 0x80) for i in range(_DYNAMIC_BASE + 64)]  # indexed field (§6.1)
@@ -51,6 +55,10 @@ _INDEXED = [_integer(i, 7, 0x80) for i in range(_DYNAMIC_BASE + 64)]  # indexed 
 def _indexed(index: int) -> bytes:
     return _INDEXED[index] if index < len(_INDEXED) else _integer(index, 7, 0x80)
 _NOT_INDEXED, _NEVER_INDEXED, _INCREMENTAL = 0x00, 0x10, 0x40  # literal field kinds (§6.2)
+# what a VOLATILE field's literal starts with: its kind and its name (a static index where there
+# is one), made once
+_VOLATILE_NAME = {name: _integer(_STATIC[name][0], 4, _NOT_INDEXED) if name in _STATIC
+                  else bytes((_NOT_INDEXED,)) + _raw(name) for name in VOLATILE}
 
 
 class AnswerEncoder(Encoder):
@@ -77,12 +85,15 @@ class AnswerEncoder(Encoder):
                 sensitive = not header.indexable
             else:
                 sensitive = len(header) > 2 and header[2]
-            if sensitive or name in VOLATILE:
-                kind = _NEVER_INDEXED if sensitive else _NOT_INDEXED
+            if sensitive:
                 if static is not None:
-                    block.append(_integer(static[0], 4, kind) + _raw(value))
+                    block.append(_integer(static[0], 4, _NEVER_INDEXED) + _raw(value))
                 else:
-                    block.append(bytes((kind,)) + _raw(name) + _raw(value))
+                    block.append(bytes((_NEVER_INDEXED,)) + _raw(name) + _raw(value))
+                continue
+            start = _VOLATILE_NAME.get(name)
+            if start is not None:
+                block.append(start + _raw(value))
                 continue
             name_index = static[0] if static is not None else 0
             for i, entry in enumerate(table.dynamic_entries):
