@@ -33,16 +33,18 @@ def write(path: str, dump: Callable[[BinaryIO], None]) -> None:
     a file that cannot be written, or an object that does not keep, is left out (the next run
     makes it again)."""
     tmp = f"{path}.{os.getpid()}.tmp"
+    written = 0
     try:
         with open(tmp, "wb") as f:
             dump(f)
+            written = f.tell()
         os.replace(tmp, path)
     except Exception:
         try:
             os.remove(tmp)
         except OSError:
             pass
-    prune_now_and_then()
+    prune_now_and_then(large=written >= LARGE_BYTES)
 
 
 def digest(data: bytes) -> str:
@@ -116,23 +118,27 @@ def _files(folder: str) -> list[str]:
     return out
 
 
-# pruning: at most once a day, files not used for a week go, then the least recently used
-# until the directory holds less than a bound (the analysis of 10,000 routes is ~10 MB)
+# pruning: files not used for a week go, then the least recently used until the directory
+# holds less than a bound. It runs once a day, and after every large file written: the IR of
+# 10,000 routes is ~8 MB, and each edit of edgec's own code makes every entry a new one, so a
+# day of work on a large file could otherwise fill the temp dir
 PRUNE_EVERY_S = 86_400
 UNUSED_FOR_S = 7 * 86_400
-MAX_BYTES = 512 * 1024 * 1024
+MAX_BYTES = 256 * 1024 * 1024
+LARGE_BYTES = 1024 * 1024  # a file that took long enough to make that listing the directory is cheap beside it
 _STAMP = "pruned"
 
 
-def prune_now_and_then(now: float | None = None) -> None:
-    """Prune the directory when the last pruning is a day old; called by write(), so a run that
-    only reads pays nothing, and one that writes pays a stat."""
+def prune_now_and_then(now: float | None = None, large: bool = False) -> None:
+    """Prune the directory when the last pruning is a day old, or a large file was just
+    written; called by write(), so a run that only reads pays nothing, and one that writes a
+    small file pays a stat."""
     stamp = path(_STAMP)
     if stamp is None:
         return
     now = time.time() if now is None else now
     try:
-        if now - os.stat(stamp).st_mtime < PRUNE_EVERY_S:
+        if not large and now - os.stat(stamp).st_mtime < PRUNE_EVERY_S:
             return
     except OSError:
         pass  # never pruned

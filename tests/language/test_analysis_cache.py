@@ -245,3 +245,16 @@ def test_a_lint_with_a_target_reads_the_keys_file_again(cache, capsys):
     readable = run(argv, capsys)
     assert "cannot read the keys file" not in readable[1]
     assert readable == run([*argv, "--no-cache"], capsys)
+
+
+def test_a_large_file_written_prunes_at_once(tmp_path, monkeypatch):
+    """A day of edits to a large file (each a new entry of megabytes) stays under the bound."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(usercache, "MAX_BYTES", 3 * usercache.LARGE_BYTES)
+    for n in range(6):
+        usercache.write(usercache.path(f"analysis-{n}.pickle"), lambda f: f.write(b"x" * usercache.LARGE_BYTES))
+        time.sleep(0.01)  # one after another in time: the oldest goes first
+    (directory,) = tmp_path.glob("edgec-*")
+    assert sorted(p.name for p in directory.glob("analysis-*")) == [f"analysis-{n}.pickle" for n in (3, 4, 5)]
+    usercache.write(usercache.path("small"), lambda f: f.write(b"x"))  # a small one waits for the day
+    assert len(list(directory.glob("analysis-*"))) == 3
