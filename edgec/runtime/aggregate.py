@@ -35,7 +35,7 @@ class Fetch:
         self.headers = []
         self.body: list[bytes] = []
 
-    def on_head(self, conn, status, headers, keep_alive):
+    def on_head(self, conn, status, headers):
         self.conn = conn
         self.status, self.headers = status, headers
 

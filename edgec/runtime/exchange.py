@@ -42,11 +42,9 @@ _REFUSED_METHODS = {"TRACE": (405, "method not allowed"), "CONNECT": (400, "CONN
 _AUTH, _LIMIT, _ACTION = 0, 1, 2
 
 
-def _request_id(given: bytes | None) -> bytes:
-    """The client's X-Request-Id when it is a sane one, else the edge's own."""
-    if given is not None and 0 < len(given) <= 128 and _VALID_ID.issuperset(given):
-        return given
-    return b"%s%08x" % (_ID_PREFIX, next(_REQUEST_IDS))
+def _sane_id(given: bytes) -> bool:
+    """Whether the client's X-Request-Id is one the edge passes on (else it makes its own)."""
+    return 0 < len(given) <= 128 and _VALID_ID.issuperset(given)
 
 
 class Exchange:
@@ -164,35 +162,46 @@ class Exchange:
     def start(self) -> None:
         conn = self.conn
         self.gw = gw = conn.runtime.gateway
-        self.t0 = time.monotonic()
+        if gw.recording:
+            self.t0 = time.monotonic()
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
-        self.request_id = _request_id(self.hb.get(b"x-request-id"))
+        given = self.hb.get(b"x-request-id")
+        self.request_id = (given if given is not None and _sane_id(given)
+                           else b"%s%08x" % (_ID_PREFIX, next(_REQUEST_IDS)))
         if gw.tracer is not None:
             self.trace = gw.tracer.request(self.method, conn.listening.scheme, self.url.decode("latin-1"),
                                            self.hb.get(b"traceparent"), self.hb.get(b"tracestate"), self.client_ip)
         if gw.access is not None and not gw.access(self.client_ip):
             return self.error(403, "address not allowed")
-        target = self.url.decode("latin-1")
-        if target[:1] == "/":  # origin-form: the Host header names the host
-            path, _, query = target.partition("?")
-        else:
-            host, path, query = routing.target_parts(target, self.host)
-            if host is not self.host:  # an absolute-form target: its host is the request's
-                self.host = host
-                self.host_bytes = host.encode("latin-1")
-                if not host:
-                    return self.error(400, "invalid Host header")
-        self.path, self.query = path, query
         lst = conn.listening
-        if lst.subject_header is not None:
+        if lst.subject_header is not None:  # before routing: a route may match on it
             self._vouched((lst.subject_header,), [(lst.subject_header, conn.subject)] if conn.subject else [])
-        if gw.metrics_path is not None and path == gw.metrics_path and self.method in ("GET", "HEAD"):
+        url = self.url
+        decisions = gw.decisions
+        # an origin-form target ("/..."): the Host header names the host, and a target seen before
+        # on this listener, method and host has its plan already
+        key = (lst.port, self.method, self.host_bytes, url) if url[:1] == b"/" else None
+        plan = decisions.known.get(key) if key is not None else None
+        if plan is None:
+            target = url.decode("latin-1")
+            if key is not None:
+                path, _, query = target.partition("?")
+            else:
+                host, path, query = routing.target_parts(target, self.host)
+                if host is not self.host:  # an absolute-form target: its host is the request's
+                    self.host = host
+                    self.host_bytes = host.encode("latin-1")
+                    if not host:
+                        return self.error(400, "invalid Host header")
+            bare = not query and target[-1:] == "?"  # "/x?": the empty query goes on as sent
+            plan = decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self, bare, key)
+        self.path, self.query = plan.path, plan.query
+        if gw.metrics_path is not None and plan.path == gw.metrics_path and self.method in ("GET", "HEAD"):
             self.route = "metrics"
             self.answer(200, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
                         gw.metrics.render())
             return
-        bare = not query and target[-1:] == "?"  # "/x?": the empty query goes on as sent
-        plan = self.plan = gw.decisions.decide(self.method, lst.scheme, self.host, lst.port, path, query, self, bare)
+        self.plan = plan
         d = self.decision = plan.decision
         self.route = plan.route
         if plan.direct:  # nothing to check before forwarding
@@ -478,8 +487,7 @@ class Exchange:
             self._untime()
         if self.trace is not None:
             self.trace.end(self.status, self.route)
-        gw = self.gw
-        if gw.counting or gw.log.enabled:
+        if self.gw.recording:
             self._record(self.status)
         conn = self.conn
         if self.then_close_data is not None:
@@ -769,7 +777,7 @@ class Exchange:
             self.error(504, "upstream timed out")
 
     # ---- upstream sink --------------------------------------------------------------------------
-    def on_head(self, conn, status: int, headers, _keep_alive: bool) -> None:
+    def on_head(self, conn, status: int, headers) -> None:
         self.status = status  # the attempt's answer, which on_end judges the server by
         if self.trace is not None:
             self.trace.attempt_status(status)
@@ -777,16 +785,16 @@ class Exchange:
             self.discard = True
             return
         out = []
+        keep = out.append
         length = None
-        for n, v in headers:
-            low = n.lower()
-            if low in _DROP_RESPONSE:
-                if low == b"content-length":
-                    length = v
-                elif status == 101 and low in (b"connection", b"upgrade"):
-                    out.append((n, v))
-                continue
-            out.append((n, v))
+        for h in headers:
+            low = h[0].lower()
+            if low not in _DROP_RESPONSE:
+                keep(h)
+            elif low == b"content-length":
+                length = h[1]
+            elif status == 101 and (low == b"connection" or low == b"upgrade"):
+                keep(h)
         up = self.upstream
         if up.sticky is not None and self.sticky_id != self.state.sticky_id:
             s = up.sticky

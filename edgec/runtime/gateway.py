@@ -108,14 +108,17 @@ def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
 
 class Plan:
     """A routing decision and what acting on it takes, worked out once per memoised decision:
-    the route's policy, whether a request goes straight to its forward (a forward whose route
-    has no address list, CORS, auth or rate limit), and for a forward to one upstream that
-    upstream, the first lines of the backend's request head and the attempt's timeouts."""
+    the target's path and query, the route's policy, whether a request goes straight to its
+    forward (a forward whose route has no address list, CORS, auth or rate limit), and for a
+    forward to one upstream that upstream, the first lines of the backend's request head and
+    the attempt's timeouts."""
 
-    __slots__ = ("decision", "route", "policy", "direct", "upstream", "head_start", "read_s", "request_s")
+    __slots__ = ("decision", "path", "query", "route", "policy", "direct", "upstream", "head_start", "read_s",
+                 "request_s")
 
-    def __init__(self, d: routing.Decision, method: str, gw: "Gateway"):
+    def __init__(self, d: routing.Decision, method: str, path: str, query: str, gw: "Gateway"):
         self.decision = d
+        self.path, self.query = path, query
         self.route = d.route or ""
         self.policy = pol = gw.policies[d.route] if d.route is not None else None
         self.direct = (d.action == "forward" and pol is not None and pol.access is None and pol.cors is None
@@ -134,7 +137,10 @@ class Plan:
 class Decisions:
     """routing.decide, memoised, as Plans. decide is a pure function of the request; when no
     route of the edge tests a header, it depends only on (listener, method, host, path, query),
-    and the backend's headers are made from the request's own by the route's header operations."""
+    and the backend's headers are made from the request's own by the route's header operations.
+    A plan is remembered under the request's own bytes when its target is in origin form
+    (listener port, method, Host, target), so that a target seen before is neither decoded nor
+    split again; an absolute-form one under its decoded parts."""
 
     MAX = 10_000
 
@@ -142,21 +148,23 @@ class Decisions:
         self.router = routing.compile(edge)
         self.gw = gw
         self.headers_matter = any(m.headers for r in edge.routes for m in r.matches)
-        self.memo: dict[tuple, Plan] = {}
+        self.known: dict[tuple, Plan] = {}  # stays empty when headers matter
 
     def decide(self, method: str, scheme: str, host: str, port: int, path: str, query: str, ex,
-               bare: bool = False) -> Plan:
+               bare: bool = False, key: tuple | None = None) -> Plan:
         if self.headers_matter:
             return Plan(self.router.decide(routing.Request(method, scheme, host, port, path, query,
-                                                           tuple(ex.headers), bare)), method, self.gw)
-        key = (port, method, host, path, query, bare)
-        plan = self.memo.get(key)
-        if plan is None:
-            plan = Plan(self.router.decide(routing.Request(method, scheme, host, port, path, query, (), bare)),
-                        method, self.gw)
-            if len(self.memo) >= self.MAX:
-                self.memo.clear()
-            self.memo[key] = plan
+                                                           tuple(ex.headers), bare)), method, path, query, self.gw)
+        if key is None:
+            key = (port, method, host, path, query, bare)
+            plan = self.known.get(key)
+            if plan is not None:
+                return plan
+        plan = Plan(self.router.decide(routing.Request(method, scheme, host, port, path, query, (), bare)),
+                    method, path, query, self.gw)
+        if len(self.known) >= self.MAX:
+            self.known.clear()
+        self.known[key] = plan
         return plan
 
 
@@ -174,6 +182,8 @@ class Gateway:
         # requests are counted only where a scrape can read the counts
         self.counting = self.metrics_path is not None
         self.log = AccessLog(edge.observability.access_log)
+        # a request's start time and end are kept only where a count or a log line takes them
+        self.recording = self.counting or self.log.enabled
         tracing = edge.observability.tracing
         if tracing is not None:
             from .tracing import Tracer  # the OpenTelemetry SDK: only for an edge that traces

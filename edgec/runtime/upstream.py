@@ -2,7 +2,7 @@
 per-server pool of idle keep-alive connections.
 
 A connection serves one request at a time and reports to its `sink` (an Exchange, or a
-buffered Fetch): on_head(status, headers, keep_alive), on_data(bytes), on_end(), and
+buffered Fetch): on_head(status, headers), on_data(bytes), on_end(), and
 on_fail(kind) with kind "reset" or "timeout". Connecting is the only coroutine.
 """
 from __future__ import annotations
@@ -120,7 +120,7 @@ class UpstreamConnection(asyncio.Protocol):
         if status == 101:
             self.upgraded = True  # from here on the bytes are the tunnel's, not HTTP
             self.read_timeout = self.deadline = 0.0
-        self.sink.on_head(self, status, headers, self.parser.should_keep_alive())
+        self.sink.on_head(self, status, headers)
 
     def on_body(self, data: bytes) -> None:
         if self.sink is not None:
