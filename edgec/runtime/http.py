@@ -26,11 +26,14 @@ REASONS[499] = b"Client Closed Request"
 STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, reason) for code, reason in REASONS.items()}
 
 
+_PAIR = b": ".join  # one header line of a (name, value) pair, joined in C
+
+
 def head(status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
     line = STATUS_LINES.get(status) or b"HTTP/1.1 %d Unknown\r\n" % status
     if not headers:
         return line + b"\r\n"
-    return line + b"\r\n".join([b": ".join(h) for h in headers]) + b"\r\n\r\n"
+    return line + b"\r\n".join(map(_PAIR, headers)) + b"\r\n\r\n"
 
 
 def chunk(data: bytes) -> bytes:
