@@ -61,9 +61,13 @@ class Stmt:
     body: tuple["Stmt", ...] | None = None
 
     def walk(self) -> Iterator["Stmt"]:
-        yield self
-        for child in self.body or ():
-            yield from child.walk()
+        """This statement and every one inside it, each before those inside it (in source order)."""
+        stack = [self]
+        while stack:
+            stmt = stack.pop()
+            yield stmt
+            if stmt.body:
+                stack += reversed(stmt.body)
 
     def arg_span(self, name: str) -> Span:
         value = self.args.get(name)

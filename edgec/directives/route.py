@@ -17,6 +17,10 @@ def route(v, stmt, out):
         out.setdefault("routes", []).append(lowered)
 
 
+# what most routes have: one value shared rather than one per route (IR nodes are frozen)
+_NO_HEADER_OPS, _NO_REWRITE = ir.HeaderOps(), ir.Rewrite()
+
+
 def _route(v, stmt) -> ir.Route | None:
     name = stmt.args["name"].value
     fields: dict = {"request_headers": {"set": [], "add": [], "remove": []},
@@ -30,9 +34,11 @@ def _route(v, stmt) -> ir.Route | None:
     matches = fields.pop("matches", None) or [ir.Match(ir.PathMatch("prefix", "/"), span=stmt.span)]
     rewrite = fields.pop("rewrite")
     for direction in ("request_headers", "response_headers"):
-        fields[direction] = ir.HeaderOps(**{k: tuple(ops) for k, ops in fields[direction].items()})
+        ops = fields[direction]
+        fields[direction] = ir.HeaderOps(**{k: tuple(o) for k, o in ops.items()}) if any(ops.values()) else _NO_HEADER_OPS
     return ir.Route(
-        name=name, matches=tuple(matches), action=action, rewrite=ir.Rewrite(rewrite.get("path"), rewrite.get("host")),
+        name=name, matches=tuple(matches), action=action,
+        rewrite=ir.Rewrite(rewrite.get("path"), rewrite.get("host")) if rewrite else _NO_REWRITE,
         span=stmt.span, **{k: tuple(f) if isinstance(f, list) else f for k, f in fields.items()})
 
 
