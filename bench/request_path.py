@@ -4,8 +4,12 @@ transports that only collect what is written. What it measures is the Python the
 runs per request (parsing callbacks, routing, policies, heads, metrics); the event loop and
 the kernel are left out, so it is steady enough to compare two versions of the data path.
 
-usage: python3 bench/request_path.py [EDGE (bench/plain.edge)] [REQUESTS (1000000)]
-prints one line per number of connections in flight (50, 200): µs of CPU per request."""
+usage: python3 bench/request_path.py [--opcodes] [EDGE (bench/plain.edge)] [REQUESTS (1000000)]
+prints one line per number of connections in flight (50, 200): µs of CPU per request, and how
+many passes the cyclic collector made meanwhile. With --opcodes (REQUESTS defaults to 10,000):
+the Python opcodes and Python function calls run per request instead, counted by a trace
+function: slow, but the same on any machine however busy, so two versions of the data path can
+be compared where timings are noise."""
 from __future__ import annotations
 
 import asyncio
@@ -68,7 +72,22 @@ async def serving(file: str, in_flight: int) -> Runtime:
     return runtime
 
 
-async def per_request_us(file: str, requests: int, in_flight: int) -> float:
+class Tally:
+    """A trace function counting the Python opcodes and function calls it sees."""
+
+    def __init__(self):
+        self.opcodes = self.calls = 0
+
+    def __call__(self, frame, event, _arg):
+        if event == "opcode":
+            self.opcodes += 1
+        elif event == "call":
+            self.calls += 1
+            frame.f_trace_opcodes = True
+        return self
+
+
+async def per_request(file: str, requests: int, in_flight: int, opcodes: bool) -> str:
     runtime = await serving(file, in_flight)
     listening = Listening(runtime, "http", runtime.edge.listeners[0].port)
     clients = [ClientConnection(listening) for _ in range(in_flight)]
@@ -86,24 +105,40 @@ async def per_request_us(file: str, requests: int, in_flight: int) -> float:
     for _ in range(200):
         batch()
     rounds = requests // in_flight
+    served = rounds * in_flight
+    if opcodes:
+        tally = Tally()
+        sys.settrace(tally)
+        for _ in range(rounds):
+            batch()
+        sys.settrace(None)
+        runtime.clock.stop()
+        return f"{tally.opcodes / served:.0f} Python opcodes and {tally.calls / served:.1f} Python calls per request"
+    passes = []
+    gc.callbacks.append(lambda phase, _info: passes.append(1) if phase == "start" else None)
     start = time.process_time()
     for _ in range(rounds):
         batch()
     spent = time.process_time() - start
+    gc.callbacks.pop()
     runtime.clock.stop()
-    return spent / (rounds * in_flight) * 1e6
+    return f"{spent / served * 1e6:.2f} µs of CPU per request, {len(passes)} collector passes"
 
 
 def main() -> None:
-    file = sys.argv[1] if len(sys.argv) > 1 else "bench/plain.edge"
-    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    args = sys.argv[1:]
+    opcodes = "--opcodes" in args
+    if opcodes:
+        args.remove("--opcodes")
+    file = args[0] if args else "bench/plain.edge"
+    requests = int(args[1]) if len(args) > 1 else 10_000 if opcodes else 1_000_000
     gc.freeze()  # as serve_one does
     gc.set_threshold(_GC_GEN0, *gc.get_threshold()[1:])
     for in_flight in (50, 200):
         loop = _new_loop()
-        us = loop.run_until_complete(per_request_us(file, requests, in_flight))
+        result = loop.run_until_complete(per_request(file, requests, in_flight, opcodes))
         loop.close()
-        print(f"{in_flight} in flight: {us:.2f} µs of CPU per request ({requests:,} requests, {file})")
+        print(f"{in_flight} in flight: {result} ({requests:,} requests, {file})")
 
 
 if __name__ == "__main__":
