@@ -10,7 +10,7 @@ from edgec.routing import escape_path, strip_slash
 
 from . import regex
 from .capabilities import RETRYABLE_STATUSES
-from .conf import D, Expr, Var, duration, expr, header_var, internal_uri
+from .conf import Chunks, D, Expr, Var, duration, expr, header_var, internal_uri
 from .headers import Headers
 from .upstreams import Upstreams
 from .variables import Variables
@@ -43,6 +43,7 @@ class Actions:
         self.vars = variables
         self.upstreams = upstreams
         self.headers = headers
+        self.chunks = Chunks()  # a route's timeouts, retries and cache: the same for many routes
 
     # ---- forward --------------------------------------------------------------------------------
     def forward(self, route: ir.Route) -> list[D]:
@@ -95,6 +96,10 @@ class Actions:
         return [D("rewrite", head + "(/.*)\\z", Expr("$1"), "break"), D("rewrite", head + "\\z", "/", "break")]
 
     def timeouts(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
+        return self.chunks.get(("timeouts", route.timeouts, *map(id, ups)), lambda: self._timeouts(route, ups))
+
+    @staticmethod
+    def _timeouts(route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
         # one location holds a weighted split: the longest limit of its upstreams (W402)
         limits = [routing.time_limits(route.timeouts, u) for u in ups]
         connect = max(t.connect_ms for t in limits)
@@ -111,6 +116,10 @@ class Actions:
             ("proxy_send_timeout", send, d.send_ms)) if ms != default]
 
     def retries(self, route: ir.Route) -> list[D]:
+        return self.chunks.get(("retries", route.retry, route.timeouts.request_ms), lambda: self._retries(route))
+
+    @staticmethod
+    def _retries(route: ir.Route) -> list[D]:
         r = route.retry
         if not r.attempts:
             return []
@@ -126,9 +135,10 @@ class Actions:
         return out
 
     def cache(self, route: ir.Route) -> list[D]:
-        c = route.cache
-        if c is None:
-            return []
+        return self.chunks.get(("cache", route.cache), lambda: self._cache(route.cache)) if route.cache else []
+
+    @staticmethod
+    def _cache(c: ir.Cache) -> list[D]:
         parts = {"method": "$request_method", "scheme": "$scheme", "host": "$host", "path": "$uri", "query": "$args"}
         key = "|".join(parts[p] for p in c.key)
         key = key.replace("$uri|$args", "$request_uri")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 DOLLAR_VAR = "edgec_dollar"
 
@@ -112,6 +113,35 @@ class D:
         self.comment = comment
 
 
+class Chunk(D):
+    """Directives that recur unchanged in block after block (the proxy headers, timeouts and
+    retries that route after route shares): made once, printed once per depth and then copied,
+    as if its directives stood in the block itself. Found by what it is made from (Chunks)."""
+
+    def __init__(self, directives: list[D]):
+        if any(d.comment is not None for d in directives):
+            # a comment's blank line above it depends on the line before the chunk
+            raise ValueError("a chunk's directives carry no comments")
+        super().__init__("", block=directives)
+
+
+class Chunks:
+    """One Chunk per key: the same directives, made from the same parts, are the same object,
+    which the printer prints once."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple, Chunk | None] = {}
+
+    def get(self, key: tuple, make: Callable[[], list[D]]) -> list[D]:
+        """[the chunk] of what make() returns (made the first time `key` is asked), [] when that is none."""
+        try:
+            chunk = self._made[key]
+        except KeyError:
+            directives = make()
+            chunk = self._made[key] = Chunk(directives) if directives else None
+        return [chunk] if chunk is not None else []
+
+
 @dataclass
 class Printer:
     indent: str = "    "
@@ -120,6 +150,9 @@ class Printer:
     # location after location
     _plain: dict[str, str] = field(default_factory=dict, repr=False)
     _complex: dict[tuple[str, bool], tuple[str, bool]] = field(default_factory=dict, repr=False)
+    # a chunk's id, depth and block → the chunk (kept, so that its id stays its own), its lines, and
+    # whether they spell a `$`
+    _chunks: dict[tuple[int, int, str | None], tuple[Chunk, list[str], bool]] = field(default_factory=dict, repr=False)
 
     def render(self, directives: list[D], depth: int = 0) -> str:
         """The directives as text, each line indented `depth` levels."""
@@ -147,6 +180,9 @@ class Printer:
         arg = self._arg
         values = parent in VALUE_BLOCKS
         for i, d in enumerate(directives):
+            if d.__class__ is Chunk:
+                lines += self._chunk(d, depth, parent)
+                continue
             if d.comment is not None:
                 if i and lines and lines[-1].strip():
                     lines.append("")
@@ -171,6 +207,18 @@ class Printer:
                 lines.append(head + " {")
                 self._block(d.block, depth + 1, lines, parent=d.name)
                 lines.append(pad + "}")
+
+    def _chunk(self, chunk: Chunk, depth: int, parent: str | None) -> list[str]:
+        known = self._chunks.get((id(chunk), depth, parent))
+        if known is None:
+            outside, self.used_dollar = self.used_dollar, False
+            lines: list[str] = []
+            self._block(chunk.block, depth, lines, parent)
+            known = self._chunks[(id(chunk), depth, parent)] = (chunk, lines, self.used_dollar)
+            self.used_dollar = outside
+        if known[2]:
+            self.used_dollar = True
+        return known[1]
 
 
 # ---- values in nginx's own syntax --------------------------------------------------------------

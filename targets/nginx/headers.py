@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgec import ir
 
 from .capabilities import STICKY_OSS
-from .conf import D, Expr, Var, expr, header_var, map_key
+from .conf import Chunks, D, Expr, Var, expr, header_var, map_key
 from .policies import Policies
 from .upstreams import Upstreams
 from .variables import Variables
@@ -23,6 +23,8 @@ class Headers:
         self.vars = variables
         self.upstreams = upstreams
         self.policies = policies
+        self.chunks = Chunks()  # the headers every proxied request and every answer gets, once
+        self._base: dict[str, tuple[str, str]] | None = None
 
     # ---- shared variables -------------------------------------------------------------------
     def host_var(self) -> str:
@@ -88,6 +90,11 @@ class Headers:
     def base_headers(self) -> dict[str, tuple[str, str]]:
         """The request headers every proxied request gets; set at http level and inherited by
         every location that sets none of its own (proxy_set_header inherits all or nothing)."""
+        if self._base is None:
+            self._base = self._base_headers()
+        return dict(self._base)
+
+    def _base_headers(self) -> dict[str, tuple[str, str]]:
         headers: dict[str, tuple[str, str]] = {"host": ("Host", Expr("$" + self.host_var()))}
         for name, value in self.forwarded():
             headers[name.lower()] = (name, value)
@@ -116,16 +123,21 @@ class Headers:
         if ops.empty and not host and not vouched:
             return []
         headers = self.base_headers()
+        own: dict[str, tuple[str, str]] = {}
         if host:
-            headers["host"] = ("Host", host)
+            own["host"] = ("Host", host)
         for name, value in vouched:  # as if the client had sent them: the route's ops apply after
-            headers[name.lower()] = (name, value)
+            own[name.lower()] = (name, value)
         for name in ops.remove:
-            headers[name.lower()] = (name, "")
+            own[name.lower()] = (name, "")
         for name, value in ops.set:
-            headers[name.lower()] = (name, value)
+            own[name.lower()] = (name, value)
         for name, value in ops.add:
-            headers[name.lower()] = (name, expr(Var(self.append_var(name)), value))
+            own[name.lower()] = (name, expr(Var(self.append_var(name)), value))
+        if own.keys().isdisjoint(headers):  # the shared ones as they are, then the route's own
+            base = self.chunks.get(("base",), lambda: [D("proxy_set_header", n, v) for n, v in headers.values()])
+            return base + [D("proxy_set_header", n, v) for n, v in own.values()]
+        headers.update(own)  # one the route sets stays where the shared ones list it
         return [D("proxy_set_header", n, v) for n, v in headers.values()]
 
     def append_var(self, name: str) -> str:
@@ -174,7 +186,7 @@ class Headers:
             out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),
                          "always"))
         if any(d.name == "add_header" for d in out):
-            out += self.always_headers()
+            out += self.chunks.get(("always",), self.always_headers)
         return out
 
     @staticmethod
