@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
+import typing
 from typing import Callable, Iterator, NamedTuple
 
 from edgec import ir
@@ -268,7 +270,8 @@ def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
     printed: dict[tuple[bool, str], int] = {}  # the same strings recur in route after route
     # a string this short fits however it is spelled (most of them: spelling each costs ~5 µs)
     short = {q: (PARAMETER_BYTES - _ROOM - 2) // most for q, most in MOST_PRINTED_BYTES.items()}
-    for owner, field, text, span in _strings(edge, "the edge", "", edge.listeners[0].span if edge.listeners else None):
+    for owner, field, text, span in _strings(edge, "the edge", "", edge.listeners[0].span if edge.listeners else None,
+                                             min(short.values())):
         query = field.startswith("matches.query")
         if len(text) <= short[query]:
             continue
@@ -281,50 +284,97 @@ def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
                                 f"parameter over {PARAMETER_BYTES:,} bytes", "shorten it", "error")
 
 
-def _strings(node, owner: str, field: str, span) -> list[tuple[str, str, str, Span | None]]:
-    """Every string in the IR under `node`: (whose, which field, the string, where)."""
+def _strings(node, owner: str, field: str, span, longer: int) -> list[tuple[str, str, str, Span | None]]:
+    """Every string in the IR under `node` longer than `longer` characters: (whose, which field,
+    the string, where)."""
     out: list = []
-    _collect(node, owner, field, span, out)
+    _collect(node, owner, field, span, out, longer)
     return out
 
 
-# IR class → its fields, whether it has a `name` (an owner's) and its fields but span and name
-_FIELDS: dict[type, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {}
-_LEAVES = frozenset({int, float, bool, type(None)})
+# how a field holds strings: a string (or None), a tuple of strings, or in anything else
+_STR, _STRS, _WALK = range(3)
+# IR class → whether it has a `name` (an owner's), and its fields that can hold a string but
+# `span` and `name` (a name is never one of the config's long parameters), each with how
+_FIELDS: dict[type, tuple[bool, tuple[tuple[str, int], ...]]] = {}
+_HOLDS: dict[object, bool] = {}  # a type → whether a value of it can hold a string
 
 
-def _fields_of(cls: type) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
-    names = tuple(f.name for f in dataclasses.fields(cls)) \
-        if dataclasses.is_dataclass(cls) and not issubclass(cls, ir.Secret) else ()
-    found = _FIELDS[cls] = (names, "name" in names, tuple(n for n in names if n not in ("span", "name")))
+def _fields_of(cls: type) -> tuple[bool, tuple[tuple[str, int], ...]]:
+    if not dataclasses.is_dataclass(cls) or issubclass(cls, ir.Secret):
+        found: tuple[bool, tuple[tuple[str, int], ...]] = (False, ())
+    else:
+        hints = typing.get_type_hints(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        found = ("name" in names, tuple((n, _how(hints[n])) for n in names
+                                        if n not in ("span", "name") and _holds_str(hints[n])))
+    _FIELDS[cls] = found
     return found
 
 
-def _collect(node, owner: str, field: str, span, out: list) -> None:
-    # ~500,000 nodes at 10,000 routes: strings in tuples are taken without a call each
+def _how(tp) -> int:
+    if tp is str or tp == (str | None):
+        return _STR
+    if typing.get_origin(tp) is tuple and typing.get_args(tp) == (str, Ellipsis):
+        return _STRS
+    return _WALK
+
+
+def _holds_str(tp) -> bool:
+    """Whether a value of type `tp` can hold a string (a Literal's are short words of the language)."""
+    known = _HOLDS.get(tp)
+    if known is not None:
+        return known
+    _HOLDS[tp] = False  # while its fields are looked at
+    origin = typing.get_origin(tp)
+    if tp is str:
+        holds = True
+    elif tp in (int, float, bool, type(None)) or origin is typing.Literal:
+        holds = False
+    elif origin in (tuple, typing.Union, types.UnionType):
+        holds = any(_holds_str(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        holds = not issubclass(tp, ir.Secret) and any(_holds_str(h) for n, h in typing.get_type_hints(tp).items()
+                                                      if n != "span")
+    else:
+        holds = True  # a type this does not know: looked through
+    _HOLDS[tp] = holds
+    return holds
+
+
+def _collect(node, owner: str, field: str, span, out: list, longer: int) -> None:
+    # ~150,000 nodes at 10,000 routes: only fields that can hold a string are looked at, and
+    # strings in tuples are taken without a call each
     if isinstance(node, str):
-        out.append((owner, field or "value", node, span))
+        if len(node) > longer:
+            out.append((owner, field or "value", node, span))
         return
     if isinstance(node, (tuple, list)):
         for item in node:
             if type(item) is str:
-                out.append((owner, field or "value", item, span))
+                if len(item) > longer:
+                    out.append((owner, field or "value", item, span))
             else:
-                _collect(item, owner, field, span, out)
+                _collect(item, owner, field, span, out, longer)
         return
-    names, has_name, rest = _FIELDS.get(type(node)) or _fields_of(type(node))
-    if not names:
-        return
-    if has_name and isinstance(node.name, str):
-        if getattr(node, "span", None) is not None:
-            kind = type(node).__name__.lower().replace("auth", " auth").strip()
-            owner, field, span = f"{kind} '{node.name}'", "", node.span
-        names = rest
+    has_name, fields = _FIELDS.get(type(node)) or _fields_of(type(node))
+    if has_name and isinstance(node.name, str) and getattr(node, "span", None) is not None:
+        kind = type(node).__name__.lower().replace("auth", " auth").strip()
+        owner, field, span = f"{kind} '{node.name}'", "", node.span
     dotted = field + "." if field else ""
-    for n in names:
+    for n, how in fields:
         value = getattr(node, n)
-        if type(value) not in _LEAVES and not isinstance(value, (int, float)):
-            _collect(value, owner, dotted + n, span, out)
+        if value is None:
+            continue
+        if how is _STR:
+            if len(value) > longer:
+                out.append((owner, dotted + n, value, span))
+        elif how is _STRS:
+            for item in value:
+                if len(item) > longer:
+                    out.append((owner, dotted + n, item, span))
+        elif value.__class__ is not tuple or value:
+            _collect(value, owner, dotted + n, span, out, longer)
 
 
 Check = Callable[..., Problems]
