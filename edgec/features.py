@@ -61,6 +61,13 @@ class Use:
 
 
 def used_features(edge: ir.Edge) -> Iterator[Use]:
+    for feature, where, span, default in feature_uses(edge):
+        yield Use(feature, where, span, default)
+
+
+def feature_uses(edge: ir.Edge) -> Iterator[tuple[str, str, Span | None, bool]]:
+    """used_features as plain (feature, where, span, default) tuples: a target's check reads
+    ~100,000 at 10,000 routes and keeps the few its table does not call native."""
     for lst in edge.listeners:
         yield from _uses("listen", lst, f"listener {lst.protocol}:{lst.port}", lst.span)
     for up in edge.upstreams:
@@ -68,20 +75,29 @@ def used_features(edge: ir.Edge) -> Iterator[Use]:
     for auth in edge.auth:
         yield from _uses("auth", auth, f"auth '{auth.name}'", auth.span)
     for route in edge.routes:
-        yield from route_features(route)
+        yield from _uses("route", route, f"route '{route.name}'", route.span)
     for d in directives.of_block("edge").values():
         if d.opens is None:
             for feature, at, unwritten in d.used(edge, None):
-                yield Use(feature, "edge", at, unwritten)
+                yield feature, "edge", at, unwritten
 
 
 def route_features(route: ir.Route) -> Iterator[Use]:
-    return _uses("route", route, f"route '{route.name}'", route.span)
+    for feature, where, span, default in _uses("route", route, f"route '{route.name}'", route.span):
+        yield Use(feature, where, span, default)
 
 
-def _uses(block: str, node, where: str, span: Span | None) -> Iterator[Use]:
+# block → the statement that opens it, then each statement it may hold, those that use features
+_READERS: dict[str, tuple[directives.Directive, ...]] = {}
+
+
+def _uses(block: str, node, where: str, span: Span | None) -> Iterator[tuple[str, str, Span | None, bool]]:
     """What the node of a block uses: by the statement that opened the block, then by each
     statement the block may hold."""
-    for d in (directives.opener(block), *directives.of_block(block).values()):
+    readers = _READERS.get(block)
+    if readers is None:
+        readers = _READERS[block] = tuple(d for d in (directives.opener(block), *directives.of_block(block).values())
+                                          if d.uses is not None)
+    for d in readers:
         for feature, at, unwritten in d.used(node, span):
-            yield Use(feature, where, at, unwritten)
+            yield feature, where, at, unwritten

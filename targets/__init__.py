@@ -82,25 +82,25 @@ class Target:
         one per upstream would bury what the file asks for."""
         # the feature table is read only when a target checks: `edgec lint` asks the registry
         # for target names alone
-        from edgec.features import FEATURES, used_features
+        from edgec.features import FEATURES, feature_uses
         reported = set()
         defaults: dict[str, int] = {}
         first_default = None  # where the summary points: a `# edgec: ignore` there silences it
-        for use in used_features(ctx.edge):
-            cap = self.capabilities.get(use.feature, Capability(UNSUPPORTED, "not in the capability table"))
-            key = (use.feature, use.where)
-            if cap.level == NATIVE or key in reported:
+        table = self.capabilities
+        unknown = Capability(UNSUPPORTED, "not in the capability table")
+        for feature, where, span, default in feature_uses(ctx.edge):
+            cap = table.get(feature, unknown)
+            if cap.level == NATIVE or (feature, where) in reported:
                 continue
-            reported.add(key)
-            what = f"{FEATURES.get(use.feature, use.feature)} [{use.feature}] in {use.where}" + \
-                (f": {cap.note}" if cap.note else "")
-            if use.default and cap.level == APPROXIMATE:
-                defaults[use.feature] = defaults.get(use.feature, 0) + 1
-                first_default = first_default or use.span
+            reported.add((feature, where))
+            what = f"{FEATURES.get(feature, feature)} [{feature}] in {where}" + (f": {cap.note}" if cap.note else "")
+            if default and cap.level == APPROXIMATE:
+                defaults[feature] = defaults.get(feature, 0) + 1
+                first_default = first_default or span
             elif cap.level == UNSUPPORTED:
-                ctx.unsupported(what, use.span, f"see `edgec targets` for what {self.name} supports")
+                ctx.unsupported(what, span, f"see `edgec targets` for what {self.name} supports")
             else:
-                ctx.approximates(what, use.span)
+                ctx.approximates(what, span)
         if defaults:
             listed = ", ".join(f"{feature} ({count})" for feature, count in sorted(defaults.items()))
             ctx.approximates(f"defaults the file does not set: {listed}", first_default,
