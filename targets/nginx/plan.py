@@ -71,15 +71,33 @@ SPLIT_LIMIT = 2000
 
 def plan(edge: ir.Edge) -> list[ServerPlan]:
     vhosts = routing.virtual_hosts(edge)
-    default = _locations([Candidate(a.entry, None, False) for a in vhosts[-1].alternatives])
-    if (len(vhosts) - 1) * len(default) > SPLIT_LIMIT:
+    default_entries = [a.entry for a in vhosts[-1].alternatives]
+    if (len(vhosts) - 1) * _location_count(default_entries) > SPLIT_LIMIT:
         order = routing.first_match_order(edge)
         return [ServerPlan(DEFAULT, _locations([Candidate(a.entry, a.host, False, a.host is not None)
                                                 for a in order]))]
-    servers = [ServerPlan(DEFAULT, default)]
+    servers = [ServerPlan(DEFAULT, _locations([Candidate(e, None, False) for e in default_entries]))]
     for vh in vhosts[:-1]:
         servers.append(ServerPlan(vh.name, _locations([Candidate(a.entry, a.host, False) for a in vh.alternatives])))
     return servers
+
+
+def _location_count(entries: list[Entry]) -> int:
+    """len(_locations(...)) of these entries' candidates, without choosing between them."""
+    exact, prefix = set(), set()
+    for e in entries:
+        t = e.match.path.type
+        if t == "exact":
+            exact.add(e.path_value)
+        elif t == "prefix" and e.path_value:  # "" is `location /`, counted below
+            prefix.add(e.path_value)
+    return len(exact | prefix | _slashless(exact)) + len(prefix) + 1
+
+
+def _slashless(exact) -> set[str]:
+    # nginx answers "/p" with a 301 to "/p/" when a location "/p/" (exact ones too) proxies
+    # and no location "= /p" exists: every such "/p" gets its own location
+    return {p[:-1] for p in exact if p.endswith("/") and len(p) > 1}
 
 
 def _locations(cands: list[Candidate]) -> list[Location]:
@@ -97,10 +115,7 @@ def _locations(cands: list[Candidate]) -> list[Location]:
     runtime_regex = [Candidate(c.entry, c.host_pattern, True, c.host_test) for c in regex]
     by_start = _RegexStarts([c.entry.match.path.value for c in regex])
     out: list[Location] = []
-    # nginx answers "/p" with a 301 to "/p/" when a location "/p/" (exact ones too) proxies
-    # and no location "= /p" exists: every such "/p" gets its own location
-    slashless = {p[:-1] for p in exact if p.endswith("/") and len(p) > 1}
-    for path in sorted(set(exact) | {p for p in prefix if p} | slashless):
+    for path in sorted(set(exact) | {p for p in prefix if p} | _slashless(exact)):
         found = list(exact.get(path, ()))
         found += [regex[i] for i in by_start.under(path) if regex[i].entry.regex(path) is not None]
         found += _covering(prefix, path)
