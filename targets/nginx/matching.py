@@ -47,8 +47,11 @@ class Matching:
 
     def atom(self, cond: tuple) -> str:
         """A variable that is "1" when the condition holds."""
+        return self.vars.define(("a", cond), lambda n: self._atom_map(cond, n))
+
+    def _atom_map(self, cond: tuple, name: str) -> D:
         source, entries = _ATOMS[cond[0]](self, cond)
-        return self.vars.define(("a", cond), lambda n: D("map", source, Expr("$" + n), block=entries))
+        return D("map", source, Expr("$" + name), block=entries)
 
     def _host(self, cond: tuple):
         pattern = cond[1]
