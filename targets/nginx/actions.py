@@ -2,7 +2,10 @@
 timeouts, retries and cache), redirect, fixed response; and the mirror locations."""
 from __future__ import annotations
 
+import dataclasses
 import math
+import operator
+from typing import Callable
 
 from edgec import ir, routing
 from edgec.ir import DEFAULT_TIMEOUTS
@@ -96,7 +99,7 @@ class Actions:
         return [D("rewrite", head + "(/.*)\\z", Expr("$1"), "break"), D("rewrite", head + "\\z", "/", "break")]
 
     def timeouts(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
-        return self.chunks.get(("timeouts", route.timeouts, *map(id, ups)), lambda: self._timeouts(route, ups))
+        return self.chunks.get(("timeouts", _fields(route.timeouts), *map(id, ups)), lambda: self._timeouts(route, ups))
 
     @staticmethod
     def _timeouts(route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
@@ -116,7 +119,8 @@ class Actions:
             ("proxy_send_timeout", send, d.send_ms)) if ms != default]
 
     def retries(self, route: ir.Route) -> list[D]:
-        return self.chunks.get(("retries", route.retry, route.timeouts.request_ms), lambda: self._retries(route))
+        return self.chunks.get(("retries", _fields(route.retry), route.timeouts.request_ms),
+                               lambda: self._retries(route))
 
     @staticmethod
     def _retries(route: ir.Route) -> list[D]:
@@ -135,7 +139,7 @@ class Actions:
         return out
 
     def cache(self, route: ir.Route) -> list[D]:
-        return self.chunks.get(("cache", route.cache), lambda: self._cache(route.cache)) if route.cache else []
+        return self.chunks.get(("cache", _fields(route.cache)), lambda: self._cache(route.cache)) if route.cache else []
 
     @staticmethod
     def _cache(c: ir.Cache) -> list[D]:
@@ -233,6 +237,18 @@ class Actions:
         empty = self.vars.define(("empty",), lambda n: D("map", Expr("$uri"), Expr("$" + n), block=[D("default", "")],
                                                           comment="an empty response body"))
         return [D("default_type", r.content_type), D("return", r.status, Expr("$" + empty))]
+
+
+_GETTERS: dict[type, Callable] = {}
+
+
+def _fields(node) -> tuple:
+    """An IR node's fields, as a key: hashing and comparing the node itself is ~3 times the
+    work, once per route (its timeouts, retries, cache)."""
+    get = _GETTERS.get(node.__class__)
+    if get is None:
+        get = _GETTERS[node.__class__] = operator.attrgetter(*(f.name for f in dataclasses.fields(node) if f.compare))
+    return get(node)
 
 
 # how many certificates a server's chain may hold above its own (OpenSSL's default, which the
