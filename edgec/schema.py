@@ -162,30 +162,7 @@ def _check_ir(schema: dict, defs: dict):
         checks.append(_TYPES[schema["type"]])
     if schema.get("type") == "array" or "items" in schema or "prefixItems" in schema or "minItems" in schema \
             or "maxItems" in schema:
-        item_types = _exact_types(schema["items"]) if "items" in schema else None
-        items = _check_ir(schema["items"], defs) if "items" in schema and item_types is None else None
-        prefix = [_check_ir(s, defs) for s in schema.get("prefixItems", ())]
-        least, most = schema.get("minItems", 0), schema.get("maxItems")
-
-        def arr(v) -> bool:
-            if type(v) not in (tuple, list):
-                return False
-            if len(v) < least or (most is not None and len(v) > most):
-                return False
-            for c, x in zip(prefix, v):
-                if not c(x):
-                    return False
-            rest = v[len(prefix):] if prefix else v
-            if item_types is not None:
-                for x in rest:
-                    if type(x) not in item_types:
-                        return False
-            elif items is not None:
-                for x in rest:
-                    if not items(x):
-                        return False
-            return True
-        checks.append(arr)
+        checks.append(_array_check(schema, defs, _check_ir, (tuple, list), False))
     unknown = set(schema) - {"$ref", "type", "const", "enum", "anyOf", "items", "prefixItems", "minItems",
                              "maxItems", "description"}
     if unknown:
@@ -193,6 +170,37 @@ def _check_ir(schema: dict, defs: dict):
     if len(checks) == 1:
         return checks[0]
     return lambda v: all(c(v) for c in checks)
+
+
+def _array_check(schema: dict, defs: dict, compile_sub, arrays: tuple[type, ...], others: bool):
+    """The check of an array's length and items, in either form: `arrays` are the types an array
+    has (a JSON list; an IR tuple or list), `others` what a value of another type gets (the JSON
+    check tests the type apart). compile_sub makes the check of an item; items whose schema is
+    a type alone are compared by type in the IR form (stricter than JSON's integer 2.0)."""
+    item_types = _exact_types(schema["items"]) if "items" in schema and compile_sub is _check_ir else None
+    items = compile_sub(schema["items"], defs) if "items" in schema and item_types is None else None
+    prefix = [compile_sub(s, defs) for s in schema.get("prefixItems", ())]
+    least, most = schema.get("minItems", 0), schema.get("maxItems")
+
+    def arr(v) -> bool:
+        if type(v) not in arrays:
+            return others
+        if len(v) < least or (most is not None and len(v) > most):
+            return False
+        for c, x in zip(prefix, v):
+            if not c(x):
+                return False
+        rest = v[len(prefix):] if prefix else v
+        if item_types is not None:
+            for x in rest:
+                if type(x) not in item_types:
+                    return False
+        elif items is not None:
+            for x in rest:
+                if not items(x):
+                    return False
+        return True
+    return arr
 
 
 def conforms(data) -> bool:
@@ -277,24 +285,7 @@ def _check(schema: dict, defs: dict):
             return True
         checks.append(obj)
     if "items" in schema or "prefixItems" in schema or "minItems" in schema or "maxItems" in schema:
-        items = _check(schema["items"], defs) if "items" in schema else None
-        prefix = [_check(s, defs) for s in schema.get("prefixItems", ())]
-        least, most = schema.get("minItems", 0), schema.get("maxItems")
-
-        def arr(v):
-            if type(v) is not list:
-                return True
-            if len(v) < least or (most is not None and len(v) > most):
-                return False
-            for c, x in zip(prefix, v):
-                if not c(x):
-                    return False
-            if items is not None:
-                for x in v[len(prefix):] if prefix else v:
-                    if not items(x):
-                        return False
-            return True
-        checks.append(arr)
+        checks.append(_array_check(schema, defs, _check, (list,), True))
     known = {"$ref", "type", "const", "enum", "anyOf", "properties", "required", "additionalProperties", "items",
              "prefixItems", "minItems", "maxItems", "description", "$schema", "$id", "title", "$defs"}
     unknown = set(schema) - known
