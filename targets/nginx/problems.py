@@ -95,6 +95,13 @@ def upstream_tls_name(up: ir.Upstream, scope: Scope) -> Problems:
                       'add sni "NAME" (the name their certificates hold)', "error")
 
 
+def upstream_certificate_paths(up: ir.Upstream, scope: Scope) -> Problems:
+    """proxy_ssl_certificate and its key take variables (nginx 1.21.0+): a `$` would name one."""
+    if up.tls and up.tls.cert:
+        yield from no_dollar(up.tls.cert, f"certificate path of upstream '{up.name}'", up.span)
+        yield from no_dollar(up.tls.key or "", f"key path of upstream '{up.name}'", up.span)
+
+
 def certificate_paths(lst: ir.Listener, scope: Scope) -> Problems:
     if lst.tls:
         yield from no_dollar(lst.tls.cert, "certificate path", lst.span)
@@ -378,7 +385,8 @@ def _collect(node, owner: str, field: str, span, out: list, longer: int) -> None
 
 
 Check = Callable[..., Problems]
-UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables, upstream_tls_name)
+UPSTREAM: tuple[Check, ...] = (upstream_name_case, backup_balance, upstream_variables, upstream_tls_name,
+                               upstream_certificate_paths)
 LISTENER: tuple[Check, ...] = (certificate_paths,)
 EDGE: tuple[Check, ...] = (access_log_path, parameter_lengths)
 AUTH: tuple[Check, ...] = (api_key_header, external_auth_headers, htpasswd_path, jwt_algorithms, jwks_url)

@@ -95,6 +95,18 @@ def test_hostile_strings_in_any_field(field, value):
         assert res.returncode == 0 or file_problem, (field, value, res.stderr)
 
 
+def test_a_dollar_in_an_upstream_certificate_path_is_refused():
+    """nginx reads proxy_ssl_certificate and proxy_ssl_certificate_key as complex values: `nginx -t`
+    refused a `$` there ("invalid variable name"), which the build wrote as it was."""
+    edge, errors = lower_only(FIELDS["upstream tls"].format(s=edge_string("$")))
+    assert edge is not None, errors
+    files, diags = build(edge)
+    assert files is None
+    messages = [d.message for d in diags if d.code == "E401"]
+    assert any("certificate path of upstream 'u' '$'" in m for m in messages), messages
+    assert any("key path of upstream 'u' '$'" in m for m in messages), messages
+
+
 @pytest.mark.parametrize("field", sorted(f for f in FIELDS if "{s}" in FIELDS[f]))
 def test_a_control_character_is_refused_in_every_field(field):
     """NUL (written as an escape) once crashed the nginx build in 17 of these fields."""
