@@ -49,9 +49,9 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     # a target's check reads what no key covers (the keys files the source names, the envoy
     # on PATH that validates): with --target nothing is kept
     name = None if targets else analysiscache.key("lint", path, source, env, strict, format_check)
-    kept = analysiscache.load_plain(name)
+    kept = _diagnostics(analysiscache.load_plain(name))
     if kept is not None:
-        return source, [_diagnostic(*fields) for fields in kept]
+        return source, kept
     result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict)
     found = list(result.diagnostics)
     if result.doc is not None and format_check:
@@ -62,10 +62,26 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
 
 
 def _fields(d) -> tuple:
-    span = d.span and (d.span.line, d.span.column, d.span.end_line, d.span.end_column)
-    return d.code, d.severity, d.message, d.file, span, d.hint, d.rule, d.mask
+    """A diagnostic as the builtins marshal keeps: its fields in the dataclass's order, the span
+    a tuple of its own."""
+    from dataclasses import astuple, fields, is_dataclass
+    return tuple([astuple(v) if is_dataclass(v := getattr(d, f.name)) else v for f in fields(d)])
 
 
-def _diagnostic(code, severity, message, file, span, hint, rule, mask):
+def _diagnostics(kept) -> list | None:
+    """The diagnostics _fields made `kept` from, or None when it has another shape (an entry an
+    edgec whose Diagnostic had other fields wrote): the file is then analysed again."""
+    from dataclasses import fields
     from ..diagnostics import Diagnostic, Span
-    return Diagnostic(code, severity, message, file, span and Span(*span), hint, rule, mask)
+    if not isinstance(kept, list):
+        return None
+    names = [f.name for f in fields(Diagnostic)]
+    found = []
+    try:
+        for values in kept:
+            d = dict(zip(names, values, strict=True))
+            d["span"] = d["span"] and Span(*d["span"])
+            found.append(Diagnostic(**d))
+    except (TypeError, ValueError):
+        return None
+    return found

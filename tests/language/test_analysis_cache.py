@@ -178,6 +178,47 @@ def test_a_damaged_or_foreign_entry_is_analysed_again(damage, cache, capsys):
     assert run(lint, capsys) == cold
 
 
+def test_a_diagnostic_kept_is_every_field_of_it():
+    """lint keeps Diagnostic's fields as the dataclass has them: a field added to it is kept too."""
+    import dataclasses
+    import marshal
+    from edgec.commands.lint import _diagnostics, _fields
+    from edgec.diagnostics import Diagnostic, Span
+    values = {"code": "W301", "severity": "warning", "message": "m", "file": "f.edge",
+              "span": Span(2, 3, 4, 5), "hint": "h", "rule": "unused-upstream", "mask": True}
+    every = Diagnostic(**{f.name: values[f.name] for f in dataclasses.fields(Diagnostic)})
+    assert all(getattr(every, name) != f.default for name, f in Diagnostic.__dataclass_fields__.items())
+    kept = marshal.loads(marshal.dumps([_fields(every), _fields(dataclasses.replace(every, span=None))]))
+    assert _diagnostics(kept) == [every, dataclasses.replace(every, span=None)]
+
+
+@pytest.mark.parametrize("shape", ["a field fewer", "a field more", "another span", "not a list"])
+def test_an_entry_of_another_diagnostic_shape_is_analysed_again(shape, cache, capsys, monkeypatch):
+    """A lint entry written when Diagnostic had other fields is not taken for today's."""
+    import marshal
+    path = cache / "app.edge"
+    path.write_text(BROKEN)
+    cold = run(["lint", "app.edge", "--no-cache"], capsys)
+    run(["lint", "app.edge"], capsys)
+    (entry,) = [p for p in entries(cache) if p.suffix == ".marshal"]
+    name, kept = marshal.loads(entry.read_bytes())
+    assert kept
+    if shape == "a field fewer":
+        kept = [fields[:-1] for fields in kept]
+    elif shape == "a field more":
+        kept = [(*fields, None) for fields in kept]
+    elif shape == "another span":
+        kept = [tuple(v[:2] if isinstance(v, tuple) else v for v in fields) for fields in kept]
+    else:
+        kept = {"diagnostics": kept}
+    entry.write_bytes(marshal.dumps((name, kept)))
+    analysed = []
+    real = pipeline._analyse
+    monkeypatch.setattr(pipeline, "_analyse", lambda *a: analysed.append(1) or real(*a))
+    assert run(["lint", "app.edge"], capsys) == cold
+    assert analysed == [1]
+
+
 def test_what_cannot_be_kept_is_left_out(cache):
     name = analysiscache.key("test", "f.edge", "text")
     analysiscache.keep_objects(name, lambda: None)  # a function defined here does not pickle
