@@ -15,10 +15,11 @@ environment variable. A target's check does (the keys files of API-key auth, sec
 envoy binary that validates the bootstrap), so what is kept never includes one: `lint
 --target` is not kept, and `build` checks and emits afresh.
 
-What is not kept: the syntax tree alone, which `edgec build` after `edgec lint` (the pre-commit
-order, whose analyses differ: every env, then one) could share. Pickling the tree of 10,000
-routes costs about half of parsing it and loading it a third, so lint would pay what build
-saves (bench/results/compile.md).
+`edgec lint` also keeps what the analysis of each env it lints finds alone (its IR, and
+the diagnostics a build of it prints: edgec.lint.run(alone=)), so that the pre-commit order,
+lint then `edgec build --env`, analyses once (edgec.pipeline.keep_each_env). What is not
+kept: the syntax tree, which pickles and loads at about the cost of parsing it
+(bench/results/compile.md).
 
 The files are in the per-user cache directory (edgec.usercache: a pickle runs code when
 loaded). Anything that cannot be read, loaded or kept, or an entry written under another key,
@@ -63,7 +64,10 @@ def keep_plain(name: str | None, value: Any) -> None:
 
 def load_objects(name: str | None) -> Any:
     import pickle
-    return _load(name, "pickle", pickle.load)
+
+    from .gcpause import paused
+    with paused():  # the IR of a large file is a few hundred thousand objects, none garbage
+        return _load(name, "pickle", pickle.load)
 
 
 def keep_objects(name: str | None, value: Any) -> None:

@@ -25,6 +25,9 @@ class Result:
     edge: ir.Edge | None = None  # the IR of the chosen env, when there were no errors
     # every env lowered (None: the file has none) → its IR, None where lowering found errors
     edges: dict[str | None, ir.Edge | None] = field(default_factory=dict)
+    # with analyse(each_env=True): every env lowered → the Result of analysing it alone (as
+    # `edgec build --env` does), without its syntax tree
+    alone: dict[str | None, Result] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -59,10 +62,36 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     result = analysiscache.load_objects(name)
     if isinstance(result, Result):
         return result
+    if name is not None and not all_envs:
+        result = _kept_alone(path, source, env)
+        if result is not None:
+            return result
     result = analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
     result.doc = None
     analysiscache.keep_objects(name, result)
     return result
+
+
+def keep_each_env(path: str, source: str, result: Result) -> None:
+    """Keep what analyse(each_env=True) found for each env alone, for a later compile_file of
+    one of them (the pre-commit order: `edgec lint`, then `edgec build --env`). One entry for
+    every env: their IRs share what no env changes, which is pickled and loaded once."""
+    if result.alone:
+        from . import analysiscache
+        analysiscache.keep_objects(analysiscache.key("each env", path, source), result.alone)
+
+
+def _kept_alone(path: str, source: str, env: str | None) -> Result | None:
+    """What keep_each_env kept for `env`: for no env, that of the file's only env (or of a
+    file without envs), as analyse chooses it."""
+    from . import analysiscache
+    kept = analysiscache.load_objects(analysiscache.key("each env", path, source))
+    if not isinstance(kept, dict):
+        return None
+    if env is None and len(kept) == 1:
+        env = next(iter(kept))
+    result = kept.get(env)
+    return result if isinstance(result, Result) else None
 
 
 def parse_source(source: str, file: str, previous: Document | None = None) -> tuple[Document | None, list[Diagnostic]]:
@@ -82,17 +111,19 @@ def parse_source(source: str, file: str, previous: Document | None = None) -> tu
 
 
 def analyse(source: str, file: str, env: str | None = None, all_envs: bool = False,
-            targets: tuple[str, ...] = (), strict: bool = False, previous: Document | None = None) -> Result:
+            targets: tuple[str, ...] = (), strict: bool = False, previous: Document | None = None,
+            each_env: bool = False) -> Result:
     """Parse, lower (one env, or every env with all_envs) and lint; never raises on bad input.
     `previous`: the syntax tree of an earlier version of the text (an editor's), to parse
-    only what changed."""
+    only what changed. each_env: also fill Result.alone (without targets: a target's check
+    is not part of what a build of one env is given)."""
     from .gcpause import paused
     with paused():
-        return _analyse(source, file, env, all_envs, targets, strict, previous)
+        return _analyse(source, file, env, all_envs, targets, strict, previous, each_env and not targets)
 
 
 def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: tuple[str, ...],
-             strict: bool, previous: Document | None) -> Result:
+             strict: bool, previous: Document | None, each_env: bool) -> Result:
     from . import lint
     from .lower import environments, lower_with_usage
     from .targets import names as target_names
@@ -122,17 +153,29 @@ def _analyse(source: str, file: str, env: str | None, all_envs: bool, targets: t
             return result
     ctx = lint.LintContext(doc, envs, target_names=tuple(target_names()))
     shared = LoweredOnce(doc) if len(chosen) > 1 else None  # what every env lowers alike, lowered once
+    # with each_env over several envs, each env's diagnostics apart: what its analysis alone reports
+    alone = {name: Sink(file) for name in chosen} if each_env and all_envs else {}
     for name in chosen:
-        edge, env_state = lower_with_usage(doc, name, sink, shared)
+        edge, env_state = lower_with_usage(doc, name, alone.get(name, sink), shared)
         ctx.edges[name] = edge
         ctx.used_variables[name] = env_state.used
+    for own in alone.values():
+        sink.items.extend(own.items)
     result.edges = ctx.edges
-    lint.run(ctx, sink)
+    lint.run(ctx, sink, alone)
     for name in targets:
         check_target(name, ctx, sink, strict)
     result.diagnostics.extend(lint.apply_suppressions(doc, lint.dedupe(sink.items)))
-    if not all_envs and result.ok:
-        result.edge = ctx.edges[env]
+    if not all_envs:
+        if result.ok:
+            result.edge = ctx.edges[env]
+        if each_env:
+            result.alone[env] = Result(file, source, list(result.diagnostics), edge=result.edge, edges=result.edges)
+    for name, own in alone.items():
+        one = result.alone[name] = Result(file, source, list(diags), edges={name: ctx.edges[name]})
+        one.diagnostics.extend(lint.apply_suppressions(doc, lint.dedupe(own.items)))
+        if one.ok:
+            one.edge = ctx.edges[name]
     return result
 
 

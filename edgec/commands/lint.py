@@ -42,7 +42,7 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     """The file's text (None: unreadable) and its diagnostics, the format check's after the
     analysis's: those an earlier lint of the same inputs found, when it kept them."""
     from .. import analysiscache
-    from ..pipeline import analyse, read_source
+    from ..pipeline import analyse, keep_each_env, read_source
     source, problem = read_source(path)
     if problem:
         return None, [problem]
@@ -52,12 +52,15 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     kept = _diagnostics(analysiscache.load_plain(name))
     if kept is not None:
         return source, kept
-    result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict)
+    # kept too: each env's analysis alone, which a build of that env reads instead of its own
+    result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict,
+                     each_env=name is not None)
     found = list(result.diagnostics)
     if result.doc is not None and format_check:
         from ..fmt import not_formatted
         found.extend(not_formatted(result.doc))
     analysiscache.keep_plain(name, [_fields(d) for d in found])
+    keep_each_env(path, source, result)
     return source, found
 
 

@@ -41,12 +41,29 @@ class LintContext:
         """edgec.names.route_references, walked once for the rules that read it."""
         return list(route_references(self.doc))
 
+    def alone(self, env: str | None) -> LintContext:
+        """The context of the same file with only `env` lowered; what is read from the syntax
+        tree alone is shared."""
+        one = LintContext(self.doc, self.envs, {env: self.edges[env]},
+                          {env: self.used_variables[env]} if env in self.used_variables else {},
+                          self.target_names)
+        if "route_references" in self.__dict__:
+            one.route_references = self.route_references
+        return one
+
 
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]  # these three are the catalogue's, filled in by @rule
     severity: ClassVar[str]
     summary: ClassVar[str]
+    # what a rule reads, which says how its findings for each env alone are had (run(alone=)):
+    # "file": the syntax tree only (not ctx.edges nor ctx.used_variables): the same findings
+    #   whichever envs are lowered;
+    # "env": each env's IR on its own: over several envs, each one's findings in their order;
+    # "envs": several envs together (a union over them, or what one env found holding back
+    #   another's): run over every env, and again over each alone. The default: always right.
+    scope: ClassVar[str] = "envs"
 
     def check(self, ctx: LintContext) -> Iterable[Finding]:
         raise NotImplementedError
@@ -146,11 +163,32 @@ def apply_suppressions(doc: Document, diagnostics: list[Diagnostic]) -> list[Dia
     return kept + sink.items
 
 
-def run(ctx: LintContext, sink: Sink) -> None:
+def run(ctx: LintContext, sink: Sink, alone: dict[str | None, Sink] | None = None) -> None:
+    """Report what the rules find over ctx's envs into `sink`; with `alone` (an env of
+    ctx.edges → a Sink), also what they find over that env alone, as when it is the only one
+    lowered (a build's analysis), into its sink. Each rule runs as few times as its scope
+    allows: a file rule once, an env rule once per env."""
+    if not alone:
+        for cls in all_rules():
+            _report(cls.code, cls().check(ctx), (sink,))
+        return
+    one = {env: ctx.alone(env) for env in ctx.edges}
+    every = (sink, *alone.values())
     for cls in all_rules():
-        r = cls()
-        for finding in r.check(ctx):
-            sink.report(r.code, finding.message, finding.span, finding.hint)
+        if cls.scope == "file":
+            _report(cls.code, cls().check(ctx), every)
+            continue
+        if cls.scope != "env":
+            _report(cls.code, cls().check(ctx), (sink,))
+        for env, env_ctx in one.items():
+            into = (alone[env], sink) if cls.scope == "env" else (alone[env],)
+            _report(cls.code, cls().check(env_ctx), into)
+
+
+def _report(code: str, findings: Iterable[Finding], sinks: tuple[Sink, ...]) -> None:
+    for finding in findings:
+        for sink in sinks:
+            sink.report(code, finding.message, finding.span, finding.hint)
 
 
 def dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -212,6 +212,7 @@ def _hosts_overlap(a: str | None, b: str | None) -> bool:
 @rule
 class ShadowedRoute(Rule):
     code = "W304"
+    scope = "env"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -225,6 +226,7 @@ class ShadowedRoute(Rule):
 @rule
 class DuplicateMatch(Rule):
     code = "W305"
+    scope = "env"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -272,6 +274,7 @@ def _follow(location: str, req: Request, ports: dict[int, str]) -> Request | Non
 @rule
 class RedirectLoop(Rule):
     code = "W306"
+    scope = "env"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -375,6 +378,7 @@ def _regex_taker(route: ir.Route, m: ir.Match, regexes: dict[str, list[tuple[int
 @rule
 class MayShadow(Rule):
     code = "W318"
+    scope = "env"
 
     def check(self, ctx):
         for _, edge in edges(ctx):
@@ -456,6 +460,7 @@ _WHY = {"order": "only because {it} written first",
 class TieBreak(Rule):
     """One finding per losing match and reason, naming every route that wins that way."""
     code = "W321"
+    scope = "env"
 
     def check(self, ctx):
         for _, edge in edges(ctx):

@@ -47,6 +47,7 @@ def _hint(name: str, known: Iterable[str], kind: str) -> str:
 @rule
 class UndefinedUpstream(Rule):
     code = "E104"
+    scope = "file"
 
     def check(self, ctx):
         known = _names(ctx, "upstream")
@@ -58,6 +59,7 @@ class UndefinedUpstream(Rule):
 @rule
 class UndefinedAuth(Rule):
     code = "E105"
+    scope = "file"
 
     def check(self, ctx):
         known = _names(ctx, "auth")
@@ -72,6 +74,7 @@ class UndefinedAuth(Rule):
 @rule
 class DuplicateName(Rule):
     code = "E106"
+    scope = "file"
 
     def check(self, ctx):
         for kind in ("route", "upstream", "auth", "env"):
@@ -150,6 +153,7 @@ class TargetInputVariable(Rule):
 @rule
 class UnknownTarget(Rule):
     code = "E113"
+    scope = "file"
 
     def check(self, ctx):
         for _, item in _env_items(ctx, "target"):
@@ -172,6 +176,7 @@ def _source(ctx: LintContext, span) -> str:
 @rule
 class UnusedUpstream(Rule):
     code = "W301"
+    scope = "file"
 
     def check(self, ctx):
         used = {ref.value for kind, ref, _ in ctx.route_references if kind == "upstream"}
@@ -184,6 +189,7 @@ class UnusedUpstream(Rule):
 @rule
 class UnusedAuth(Rule):
     code = "W302"
+    scope = "file"
 
     def check(self, ctx):
         used = {ref.value for kind, ref, _ in ctx.route_references if kind == "auth"}
@@ -196,6 +202,7 @@ class UnusedAuth(Rule):
 @rule
 class HttpsWithoutCertificate(Rule):
     code = "E207"
+    scope = "file"
 
     def check(self, ctx):
         for stmt in _decls(ctx, "listen"):
@@ -220,6 +227,7 @@ class HttpsWithoutCertificate(Rule):
 @rule
 class HealthTimeoutNotBelowInterval(Rule):
     code = "E206"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -235,6 +243,7 @@ class HealthTimeoutNotBelowInterval(Rule):
 @rule
 class ZeroWeights(Rule):
     code = "E204"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -248,6 +257,7 @@ class ZeroWeights(Rule):
 @rule
 class PercentagesNot100(Rule):
     code = "W310"
+    scope = "file"
 
     def check(self, ctx):
         for route in _decls(ctx, "route"):
@@ -265,6 +275,7 @@ class PercentagesNot100(Rule):
 @rule
 class DuplicateListener(Rule):
     code = "E222"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -279,6 +290,7 @@ class DuplicateListener(Rule):
 @rule
 class ClaimKeyNeedsJwt(Rule):
     code = "E214"
+    scope = "env"
 
     def check(self, ctx):
         for route in _routes_without_jwt(ctx):
@@ -292,6 +304,7 @@ class ClaimKeyNeedsJwt(Rule):
 @rule
 class RequireNeedsJwt(Rule):
     code = "E230"
+    scope = "env"
 
     def check(self, ctx):
         for route in _routes_without_jwt(ctx):
@@ -312,6 +325,7 @@ def _routes_without_jwt(ctx):
 @rule
 class RewritePrefixNotMatched(Rule):
     code = "E213"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -333,6 +347,7 @@ class RewritePrefixNotMatched(Rule):
 @rule
 class RedirectPrefixNeedsPrefixMatch(Rule):
     code = "E223"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -348,6 +363,7 @@ class RedirectPrefixNeedsPrefixMatch(Rule):
 @rule
 class UpstreamWithoutServers(Rule):
     code = "E216"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -363,6 +379,7 @@ class ServiceWithServers(Rule):
     """A Service is one backend whose endpoints the cluster keeps: servers beside it have no
     meaning a Gateway API backendRef could keep."""
     code = "E227"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -377,6 +394,7 @@ class ServiceWithServers(Rule):
 @rule
 class BackupWithHash(Rule):
     code = "E217"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -389,6 +407,7 @@ class BackupWithHash(Rule):
 @rule
 class DuplicateVariable(Rule):
     code = "E111"
+    scope = "file"
 
     def check(self, ctx):
         first: dict[tuple[int, str], Stmt] = {}  # by (block, name)
@@ -403,6 +422,7 @@ class DuplicateVariable(Rule):
 @rule
 class DuplicateServer(Rule):
     code = "W311"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -428,6 +448,7 @@ class DuplicateServer(Rule):
 @rule
 class PerTryTimeoutNotBelowTimeout(Rule):
     code = "W312"
+    scope = "file"
 
     def check(self, ctx):
         for stmt in _decls(ctx, "route"):
@@ -453,6 +474,7 @@ def _methods_matched(route: ir.Route) -> set[str] | None:
 @rule
 class CacheNeverUsed(Rule):
     code = "W313"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -479,6 +501,7 @@ class CacheNeverUsed(Rule):
 @rule
 class RetryNeverApplies(Rule):
     code = "W314"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -495,6 +518,7 @@ class RetryNeverApplies(Rule):
 @rule
 class MirrorToForwardUpstream(Rule):
     code = "W315"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -512,6 +536,7 @@ class MirrorToForwardUpstream(Rule):
 @rule
 class RedirectToMissingListener(Rule):
     code = "W316"
+    scope = "env"
 
     def check(self, ctx):
         for env, edge in edges(ctx):
@@ -534,6 +559,7 @@ def _hsts_statements(ctx: LintContext) -> Iterator[tuple[Stmt, Stmt]]:
 @rule
 class HstsWithoutTls(Rule):
     code = "E225"
+    scope = "file"
 
     def check(self, ctx):
         for stmt, item in _hsts_statements(ctx):
@@ -549,6 +575,7 @@ PRELOAD_MIN_AGE_MS = 365 * 86_400_000  # what hstspreload.org accepts
 @rule
 class HstsPreloadRequirements(Rule):
     code = "W317"
+    scope = "file"
 
     def check(self, ctx):
         for _, item in _hsts_statements(ctx):

@@ -18,6 +18,8 @@ from edgec.parse import parse
 
 ROOT = pathlib.Path(__file__).parents[2]
 SAMPLES = sorted(ROOT.joinpath("samples").glob("*.edge"))
+# the samples, and a file whose envs each lint differently alone than together
+FILES = [*SAMPLES, ROOT / "tests" / "language" / "data" / "envs_apart.edge"]
 
 
 @pytest.fixture
@@ -63,16 +65,30 @@ def commands(sample: pathlib.Path, env: str) -> list[tuple[list[str], str | None
 
 def sample_envs():
     return [pytest.param(p, env, id=f"{p.stem}-{env}")
-            for p in SAMPLES for env in environments(parse(p.read_text(), str(p))) or [None]]
+            for p in FILES for env in environments(parse(p.read_text(), str(p))) or [None]]
 
 
 @pytest.mark.parametrize("sample, env", sample_envs())
 def test_every_command_is_the_same_without_filling_and_reading_the_cache(sample, env, cache, capsys,
                                                                          monkeypatch):
+    colds = {}
+    for argv, out in commands(sample, env):
+        colds[tuple(argv)] = run([*argv, "--no-cache"], capsys, cache / out if out else None)
+        assert entries(cache) == []  # --no-cache keeps nothing
+    # the pre-commit order: a lint (of every env, or of this one) fills what the commands
+    # that read the IR of one env then read, without analysing again
+    for lint in (["lint", str(sample)], ["lint", str(sample), "--env", env]):
+        run(lint, capsys)
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "_analyse", _never)
+            for argv, out in commands(sample, env):
+                if argv[0] != "lint" and (argv[0] != "diff" or "--env" not in lint):
+                    assert run(argv, capsys, cache / out if out else None) == colds[tuple(argv)], (lint, argv)
+        for entry in entries(cache):
+            entry.unlink()
     for argv, out in commands(sample, env):
         where = cache / out if out else None
-        cold = run([*argv, "--no-cache"], capsys, where)
-        assert entries(cache) == []  # --no-cache keeps nothing
+        cold = colds[tuple(argv)]
         filling = run(argv, capsys, where)
         with monkeypatch.context() as patch:
             if "--target" not in argv or argv[0] != "lint":
