@@ -105,9 +105,17 @@ def respond(v, stmt, out):
         v.string(a["type"], "content type", default=DEFAULT_RESPOND_TYPE) if a["type"] else DEFAULT_RESPOND_TYPE)
 
 
-@directive("route", "aggregate", once="action",
-           features={"action.aggregate": "aggregate parallel sub-requests into one JSON response"},
-           uses=_action_uses("aggregate"))
+def _aggregate_uses(route):
+    if route.action.type == "aggregate":  # a part's timeout always applies: the default when not written
+        yield "action.aggregate"
+        yield "action.aggregate.timeout", None, all(p.timeout_ms == DEFAULT_PART_TIMEOUT_MS
+                                                     for p in route.action.parts)
+
+
+@directive("route", "aggregate", once="action", features={
+    "action.aggregate": "aggregate parallel sub-requests into one JSON response",
+    "action.aggregate.timeout": "a part's timeout: one deadline over connecting to its upstream and its answer",
+}, uses=_aggregate_uses)
 def aggregate(v, stmt, out):
     parts = []
     seen = set()

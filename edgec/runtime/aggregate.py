@@ -112,8 +112,12 @@ async def aggregate(gw, parts: tuple[ir.AggregatePart, ...], host: str, header_l
     async def one(part: ir.AggregatePart):
         up = gw.upstreams[part.upstream]
         try:
-            status, _, body = await fetch(up, _head(part.method, part.path, host, header_lines), part.method == "HEAD",
-                                          part.timeout_ms / 1000, gw.limits.max_body_bytes)
+            # the part's timeout is one deadline over connecting to the upstream and its answer
+            async with asyncio.timeout(part.timeout_ms / 1000):
+                status, _, body = await fetch(up, _head(part.method, part.path, host, header_lines),
+                                              part.method == "HEAD", None, gw.limits.max_body_bytes)
+        except TimeoutError:
+            return None, {"error": "timeout", "status": 504}
         except UpstreamError as err:
             if err.kind == "timeout":
                 return None, {"error": "timeout", "status": 504}

@@ -116,6 +116,7 @@ CAPABILITIES = {
     "action.redirect": native("status 301 or 302 only; a prefix replacement only on exact paths"),
     "action.respond": native("status 2xx, 4xx or 5xx, body up to 1024 bytes, five content types"),
     "action.aggregate": unsupported("ALB cannot aggregate responses; use the runtime target"),
+    "action.aggregate.timeout": unsupported("ALB cannot aggregate responses; use the runtime target"),
     "observability.access_log": approximate("ALB writes its own access-log format to S3 once "
                                             "access_logs.s3.* is enabled with a bucket; edgec does not enable it"),
     "observability.metrics": approximate("ALB publishes CloudWatch metrics; there is no metrics endpoint"),
@@ -221,6 +222,7 @@ WITHOUT = {
     "action.aggregate": approximate("the route is not built: API Gateway and the load balancer cannot aggregate, so "
                                     "the load balancer answers its requests 501 (after the route's authorizer and "
                                     "throttling); the runtime target serves it"),
+    "action.aggregate.timeout": approximate("the route is not built (action.aggregate)"),
     "trusted_proxies": approximate("API Gateway logs and throttles by the address of the connection it accepts "
                                    "($context.identity.sourceIp) and passes X-Forwarded-For on with that address; "
                                    "it believes no proxy in front of it"),

@@ -135,6 +135,8 @@ CAPABILITIES: dict[str, Capability] = {
     "action.respond": native("direct_response with the content type"),
     "action.aggregate": unsupported("Envoy cannot merge several backend responses into one JSON document "
                                     "without custom code; use the runtime target"),
+    "action.aggregate.timeout": unsupported("Envoy cannot merge several backend responses into one JSON "
+                                            "document without custom code; use the runtime target"),
     "observability.access_log": approximate("the same fields as the other targets, but the duration is "
                                             "duration_ms (Envoy has no seconds), there are no upstream_status "
                                             "and cache fields, and the combined format does not escape quotes"),

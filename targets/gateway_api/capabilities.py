@@ -108,6 +108,8 @@ GENERIC: dict[str, Capability] = {
     "action.respond": unsupported(NO_CORE),
     "action.aggregate": unsupported("a gateway cannot merge several backend responses into one JSON document; "
                                     "use the runtime target"),
+    "action.aggregate.timeout": unsupported("a gateway cannot merge several backend responses into one JSON "
+                                            "document; use the runtime target"),
     "observability.access_log": approximate("access logs are the implementation's, in its format"),
     "observability.metrics": approximate("the implementation serves its own metrics, not at the metrics path"),
     "observability.tracing": unsupported(NO_CORE),

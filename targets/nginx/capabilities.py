@@ -124,8 +124,14 @@ CAPABILITIES: dict[str, Capability] = {
     "action.redirect": native(),
     "action.respond": native(),
     "action.aggregate": native("with njs (-O njs=auto): parallel subrequests to the parts' upstreams, merged into "
-                               "the runtime's JSON byte for byte; a part's timeout bounds its connect and each "
-                               "read, and a body over max_body is a failed part as in the runtime"),
+                               "the runtime's JSON byte for byte; a body over max_body is a failed part as in "
+                               "the runtime"),
+    "action.aggregate.timeout": approximate("the part's internal location bounds the connection "
+                                            "(proxy_connect_timeout) and then each read of the answer "
+                                            "(proxy_read_timeout) with the timeout, each on its own: a part slow to "
+                                            "connect to and slow to answer is merged up to twice the timeout later, "
+                                            "longer if it answers a little at a time, where the runtime answers "
+                                            "504 at the timeout"),
     "observability.access_log": native("log_format escape=json"),
     "observability.metrics": approximate("stub_status counters in nginx's text format, not Prometheus, "
                                          "answered to loopback and trusted proxies only"),
@@ -162,6 +168,8 @@ WITHOUT_NJS: dict[str, Capability] = {
     "rate_limit.claim": unsupported("reading JWT claims needs njs (-O njs=auto or on)"),
     "action.aggregate": unsupported("merging several backend responses into one JSON document needs njs "
                                     "(-O njs=auto or on)"),
+    "action.aggregate.timeout": unsupported("merging several backend responses into one JSON document needs njs "
+                                            "(-O njs=auto or on)"),
 }
 
 # nginx 1.29.6 brought `sticky` to open source

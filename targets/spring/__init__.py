@@ -129,6 +129,7 @@ class SpringTarget(Target):
         "action.respond": native(),
         "action.aggregate": native("parts fetched in parallel through the upstreams' LoadBalancer clients "
                                    "(WebClient), merged with Jackson"),
+        "action.aggregate.timeout": native("Mono.timeout over the part's WebClient exchange, connecting included"),
         "observability.access_log": approximate("reactor-netty's access log, in its own format, "
                                                 "to the application log"),
         "observability.metrics": native("actuator + micrometer Prometheus endpoint"),

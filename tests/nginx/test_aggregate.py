@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import free_port
 from tests.runtime.conftest import LiveRuntime, compile_text
 from tests.runtime.servers import JsonServer
+from tests.support import aggregation
 from edgec.harness.echo import EchoServer
 
 # what json.loads then json.dumps change: key order kept, a repeated key's last value in its
@@ -83,3 +84,14 @@ def test_the_merged_answer_is_the_runtimes_byte_for_byte(both, path, status):
     expected = ask(runtime, path)
     assert expected[0] == status
     assert ask(nginx, path) == expected
+
+
+def test_a_part_timeout_bounds_connecting_and_the_answer_each_on_its_own(gateway):
+    """The action.aggregate.timeout row's difference, and its warning: a part that takes about a
+    second to connect to and answers just within the timeout after that is merged."""
+    with aggregation.slow_parts() as (slow, quick):
+        gw = gateway(aggregation.slow_edge(slow.address, quick.address), keep_servers=("slow", "quick"))
+        assert sum("[action.aggregate.timeout]" in d.message for d in gw.warnings) == 2
+        failures = aggregation.deadline_failures(f"http://127.0.0.1:{gw.ports[8080]}", slow, quick)
+        assert any(f.startswith("/slow: 200") for f in failures), failures
+        assert not [f for f in failures if f.startswith("/quick") or "did not wait" in f], failures

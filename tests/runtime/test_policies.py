@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import free_port
 from tests.runtime.conftest import request
 from tests.runtime.servers import HangingServer, JsonServer
-from tests.support import tokens
+from tests.support import aggregation, tokens
 
 
 def _edge(port, upstreams: dict, body: str, top=""):
@@ -328,3 +328,10 @@ def test_mirror_copies_request_bodies(gateway, echo_servers):
     seen = _mirrored(e["shadow"], 2)[1]
     assert (seen["method"], seen["body"]) == ("PUT", "abcdefg")
     assert seen["headers"]["content-length"] == "7" and "transfer-encoding" not in seen["headers"]
+
+
+def test_an_aggregation_part_timeout_is_one_deadline_over_connecting_and_the_answer(gateway):
+    with aggregation.slow_parts() as (slow, quick):
+        port = free_port()
+        gateway(aggregation.slow_edge(slow.address, quick.address, listen=f"listen http {port}"))
+        assert aggregation.deadline_failures(f"http://127.0.0.1:{port}", slow, quick) == []

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
-import threading
 import time
 from urllib.parse import urlsplit
 
 from edgec.harness.echo import EchoServer
+
+from .slow_accept import SlowToAccept, ask, slow_pair
 
 TIMEOUT_S = 1  # the auth's timeout; the slow service answers after SLOW_S
 SLOW_S = 4
@@ -138,69 +139,6 @@ def failures(base_url: str, app: EchoServer, authz: EchoServer, cases=CASES) -> 
     return out
 
 
-class SlowToAccept:
-    """An authorization service that takes about a second to take a connection (its listen
-    queue is full when the gateway connects, so the kernel drops the SYN and the gateway's
-    first retransmission, a second later, gets through) and then answers 200 after
-    `answer_after_s`. `release()` frees the queue: call it just after the gateway connects."""
-
-    def __init__(self, answer_after_s: float, port: int = 0):
-        self.answer_after_s = answer_after_s
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", port))
-        self.listener.listen(0)  # one connection waiting fills the queue
-        self.fillers = []
-        for _ in range(2):
-            s = socket.socket()
-            s.setblocking(False)
-            s.connect_ex(self.listener.getsockname())
-            self.fillers.append(s)
-        self.asked_at: list[float] = []  # time.monotonic() of each check request's head
-        self.done = threading.Event()
-
-    @property
-    def address(self) -> str:
-        return "127.0.0.1:%d" % self.listener.getsockname()[1]
-
-    def release(self) -> None:
-        for s in self.fillers:  # a filler still connecting stops retransmitting, and takes no place
-            s.close()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self.done.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(10)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return  # a filler the queue held
-                head += data
-            self.asked_at.append(time.monotonic())
-            time.sleep(self.answer_after_s)
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            except OSError:
-                pass  # the gateway gave up
-
-    def close(self) -> None:
-        self.done.set()
-        self.listener.close()
-
-
 def slow_edge(app: str, slow: str, quick: str, listen: str = "") -> str:
     """Two auths whose services take about a second to connect to (slow_services)."""
     return f'''edge "slow_authz" {{
@@ -231,19 +169,11 @@ def slow_edge(app: str, slow: str, quick: str, listen: str = "") -> str:
 
 
 DEADLINE_S = 3  # the auth's timeout
-CONNECT_S = 1  # the kernel's first SYN retransmission
 
 
-@contextlib.contextmanager
 def slow_services(slow_port: int = 0, quick_port: int = 0):
-    """Two services that take about a second to connect to: `slow` answers in time for the
-    timeout counted from the connection, too late for the deadline; `quick` at once."""
-    slow, quick = SlowToAccept(DEADLINE_S - 0.3, slow_port), SlowToAccept(0.2, quick_port)
-    try:
-        yield slow, quick
-    finally:
-        slow.close()
-        quick.close()
+    """Two services that take about a second to connect to (slow_accept.slow_pair)."""
+    return slow_pair(DEADLINE_S, slow_port, quick_port)
 
 
 def deadline_failures(base_url: str, app: EchoServer, slow: SlowToAccept, quick: SlowToAccept) -> list[str]:
@@ -251,26 +181,12 @@ def deadline_failures(base_url: str, app: EchoServer, slow: SlowToAccept, quick:
     and answer each fit in it but not together fails (503) without waiting for the answer, and
     one whose sum fits lets the request through (first: a gateway that starts cold warms up)."""
     out = []
-    url = urlsplit(base_url)
     for path, service, status in (("/quick/a", quick, 200), ("/slow/a", slow, 503)):
         app.requests.clear()
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=DEADLINE_S + 10)
-        t0 = time.monotonic()
-        try:
-            conn.request("GET", path)
-            threading.Timer(0.3, service.release).start()  # after the gateway's SYN, before its retry
-            response = conn.getresponse()
-            response.read()
-        finally:
-            conn.close()
-        took = time.monotonic() - t0
-        if len(service.asked_at) != 1 or service.asked_at[0] - t0 < CONNECT_S - 0.2:
-            out.append(f"{path}: the check did not wait for a slow connection (asked at "
-                       f"{[round(t - t0, 2) for t in service.asked_at]} s)")
-        if response.status != status:
-            out.append(f"{path}: status {response.status} after {took:.1f}s, expected {status}")
-        if status == 503 and service.asked_at and took > service.asked_at[0] - t0 + service.answer_after_s:
-            out.append(f"{path}: answered after {took:.1f}s, when the service did, not at the {DEADLINE_S}s deadline")
+        got, _, timing = ask(base_url, path, service, DEADLINE_S, gives_up=status == 503)
+        out += timing
+        if got != status:
+            out.append(f"{path}: status {got}, expected {status}")
         if (status == 200) != bool(app.requests):
             out.append(f"{path}: the backend saw {len(app.requests)} requests")
     return out
