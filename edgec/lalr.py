@@ -24,7 +24,7 @@ import re
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from .diagnostics import Span
+from .diagnostics import span_of
 from .gcpause import paused
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ class Driver:
                             callback = callbacks[name] = builder.callback(name)
                         f, spanned = callback
                         if spanned:
-                            span = None if extent is None else Span(extent[2], extent[3], extent[4], extent[5])
+                            span = None if extent is None else span_of(extent[2:])
                             values.append(f(filtered, span))
                         else:
                             values.append(f(filtered))

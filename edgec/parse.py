@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import directives
-from .diagnostics import CompileError, Sink, Span, printable
+from .diagnostics import CompileError, Sink, Span, printable, span_of
 from .lalr import Driver, Token, tables
 from .syntax import MAX_DIGITS, Comment, Document, Stmt, Value, VarRef
 
@@ -58,7 +58,7 @@ def _build(grammar: str, strict: bool) -> "Lark":
 def _span(obj) -> Span:
     """A token's or a node's span (a Span from the one-pass parse, lark's Meta from its tree)."""
     if type(obj) is Token:  # (line, column, end line, end column) are its last four
-        return Span(*obj[2:])
+        return span_of(obj[2:])
     if isinstance(obj, Span):
         return obj
     return Span(obj.line, obj.column, obj.end_line, obj.end_column)
@@ -67,7 +67,7 @@ def _span(obj) -> Span:
 def _word_of(tok: Token) -> Value:
     """A bare word as written (a keyword or a name)."""
     text = tok[1]
-    return Value("word", text, text, Span(*tok[2:]))
+    return Value("word", text, text, span_of(tok[2:]))
 
 
 def spanned(method):
@@ -162,7 +162,7 @@ class _ToSyntax:
         raw = tok[1]
         body = raw[1:-1]
         if _PLAIN.fullmatch(body):
-            return Value("string", (body,), raw, Span(tok[2], tok[3], tok[4], tok[5]))
+            return Value("string", (body,), raw, span_of(tok[2:]))
         span = _span(tok)
         hidden = _HIDDEN.search(body)
         if hidden:

@@ -66,9 +66,10 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
 
 def _fields(d) -> tuple:
     """A diagnostic as the builtins marshal keeps: its fields in the dataclass's order, the span
-    a tuple of its own."""
+    a plain tuple of its own (a Span is a named tuple, which marshal refuses)."""
     from dataclasses import astuple, fields, is_dataclass
-    return tuple([astuple(v) if is_dataclass(v := getattr(d, f.name)) else v for f in fields(d)])
+    return tuple([astuple(v) if is_dataclass(v := getattr(d, f.name)) else tuple(v) if isinstance(v, tuple) else v
+                  for f in fields(d)])
 
 
 def _diagnostics(kept) -> list | None:
