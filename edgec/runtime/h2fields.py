@@ -3,7 +3,8 @@
 h2 can check them too (its validate_inbound_headers), through a chain of seven generators per
 header block that costs about a tenth of the edge's work per request. Here the same checks run
 in the loop that picks the pseudo-fields out anyway, with one regular expression per name and
-per value. Each of them keeps a request the edge forwards over HTTP/1.1 from meaning something
+per value, and a regular field a client sent before in a well-formed request is not checked
+again. Each of them keeps a request the edge forwards over HTTP/1.1 from meaning something
 else to the backend than to the edge (smuggling): control bytes and CR/LF/NUL, upper case,
 connection-specific fields, TE, pseudo-fields duplicated, late, unknown or missing, and a Host
 that differs from :authority. A name must moreover be an HTTP token (RFC 9110 §5.1), as
@@ -16,11 +17,18 @@ from __future__ import annotations
 import re
 
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a token, lower case (RFC 9110 §5.1, 9113 §8.2.1)
-# NUL, CR or LF anywhere, whitespace at either end (RFC 9113 §8.2.1)
-_BAD_VALUE = re.compile(rb"[\x00\r\n]|\A[ \t]|[ \t]\Z")
+_CONTROL = re.compile(rb"[\x00\r\n]")  # NUL, CR or LF anywhere (RFC 9113 §8.2.1)
+_EDGE_WHITESPACE = (0x20, 0x09)  # nor whitespace at either end (a value's first or last byte)
 _CONNECTION_SPECIFIC = frozenset((b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding",
                                   b"upgrade"))
 _PSEUDO = frozenset((b":method", b":scheme", b":authority", b":path", b":protocol"))
+# Regular fields found well-formed, passed on without their checks made again: a client sends
+# the same few on every request (HPACK gives them back as the very same objects), and none of
+# these checks depends on the rest of the request (Host and Cookie, which do, are not kept).
+# Bounded: a client sending ever new fields empties it, and a long value is not kept.
+_WELL_FORMED: set = set()
+_WELL_FORMED_MAX = 512
+_WELL_FORMED_VALUE_MAX = 256
 
 
 class Malformed(Exception):
@@ -35,11 +43,15 @@ def request(fields) -> tuple[bytes, bytes | None, list]:
     headers = []
     cookies = None
     host = None
-    bad_value = _BAD_VALUE.search
+    control = _CONTROL.search
     name_ok = _NAME.fullmatch
+    well_formed = _WELL_FORMED
     for field in fields:
+        if field in well_formed:
+            headers.append(field)
+            continue
         name, value = field[0], field[1]
-        if value and bad_value(value):
+        if value and (value[0] in _EDGE_WHITESPACE or value[-1] in _EDGE_WHITESPACE or control(value)):
             raise Malformed(f"illegal value of {name!r}")
         if name[:1] == b":":
             if headers or cookies:
@@ -61,7 +73,12 @@ def request(fields) -> tuple[bytes, bytes | None, list]:
             host = value
         elif name == b"te" and value.lower() != b"trailers":
             raise Malformed("TE other than trailers")
-        headers.append((name, value))
+        field = (name, value)
+        headers.append(field)
+        if name != b"host" and len(value) <= _WELL_FORMED_VALUE_MAX:
+            if len(well_formed) >= _WELL_FORMED_MAX:
+                well_formed.clear()
+            well_formed.add(field)
     method = pseudo.get(b":method")
     path = pseudo.get(b":path")
     authority = pseudo.get(b":authority")
@@ -83,3 +100,4 @@ def request(fields) -> tuple[bytes, bytes | None, list]:
     if cookies is not None:
         headers.append((b"cookie", b"; ".join(cookies)))
     return method, path, headers
+

@@ -8,6 +8,7 @@ import pytest
 from h2.exceptions import ProtocolError
 from h2.utilities import HeaderValidationFlags, validate_headers
 
+from edgec.runtime import h2fields
 from edgec.runtime.h2fields import Malformed, request
 
 GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/a"), (b":authority", b"example.com")]
@@ -66,6 +67,30 @@ def test_malformed_requests_are_refused_as_h2_refuses_them(what, fields):
         request(fields)
 
 
+def test_fields_seen_in_well_formed_requests_do_not_let_a_malformed_one_through():
+    # every regular field of the cases above that some request may carry (with or without an
+    # :authority to agree with), seen first: the checks skipped for a field seen before must not
+    # be the ones that depend on the rest of the request (order, Host, cookies)
+    for _, fields in MALFORMED:
+        for field in fields:
+            for start in (GET, GET[:3]):
+                try:
+                    request(start + [field])
+                except Malformed:
+                    pass
+    for what, fields in MALFORMED:
+        with pytest.raises(Malformed):
+            request(fields)
+        assert _h2_refuses(fields), what
+
+
+def test_the_fields_remembered_are_bounded():
+    for n in range(3 * h2fields._WELL_FORMED_MAX):
+        request(GET + [(b"x-%d" % n, b"1"), (b"x-long", b"v" * (n % 1000))])
+        assert len(h2fields._WELL_FORMED) <= h2fields._WELL_FORMED_MAX
+    assert (b"x-long", b"v" * 999) not in h2fields._WELL_FORMED
+
+
 def test_names_outside_http_tokens_are_refused_though_http2_allows_them():
     # a backend receives the field over HTTP/1.1, where a name is a token (httptools refuses others)
     fields = GET + [(b'x-"quoted"', b"1")]
@@ -82,6 +107,7 @@ def test_a_well_formed_request_is_taken_apart_as_forwarded():
     assert (method, path) == (b"GET", b"/a")
     assert headers == [(b"accept", b"*/*"), (b"te", b"Trailers"), (b"x-empty", b""), (b"x-inner", b"a  b\tc"),
                        (b"host", b"example.com"), (b"cookie", b"a=1; b=2")]
+    assert request(fields) == (method, path, headers)  # its fields seen before: the same
 
 
 def test_host_alone_or_equal_to_authority_is_kept_where_it_was():
