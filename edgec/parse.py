@@ -55,13 +55,9 @@ def _build(grammar: str, strict: bool) -> "Lark":
                 _plugins={"ContextualLexer": SharedScannerLexer})
 
 
-def _span(obj) -> Span:
-    """A token's or a node's span (a Span from the one-pass parse, lark's Meta from its tree)."""
-    if type(obj) is Token:  # (line, column, end line, end column) are its last four
-        return span_of(obj[2:])
-    if isinstance(obj, Span):
-        return obj
-    return Span(obj.line, obj.column, obj.end_line, obj.end_column)
+def _span(tok: Token) -> Span:
+    """A token's span: (line, column, end line, end column) are its last four."""
+    return span_of(tok[2:])
 
 
 def _word_of(tok: Token) -> Value:
@@ -71,7 +67,7 @@ def _word_of(tok: Token) -> Value:
 
 
 def spanned(method):
-    """A rule's builder method that takes the node's span (or lark Meta) after its children."""
+    """A rule's builder method that takes the node's Span (None for an empty node) after its children."""
     method.spanned = True
     return method
 
@@ -96,14 +92,14 @@ def _declared(d: "directives.Directive"):
     kind, names = d.kind, d.args
     rest = next((i for i, name in enumerate(names) if name.startswith("*")), None)
     if rest is None:
-        return lambda children, meta: Stmt(kind, dict(zip(names, children)), _span(meta))
+        return lambda children, span: Stmt(kind, dict(zip(names, children)), span)
     first, rest_name = names[:rest], names[rest][1:]
 
-    def build(children, meta):
+    def build(children, span):
         args = dict(zip(first, children))
         args[rest_name] = tuple(Value("word", c.value, c.value, _span(c)) if isinstance(c, Token) else c
                                 for c in children[rest:])
-        return Stmt(kind, args, _span(meta))
+        return Stmt(kind, args, span)
     return build
 
 
@@ -114,8 +110,7 @@ class _ToSyntax:
         self.sink = sink
 
     def callback(self, name: str):
-        """A rule's builder function and whether it takes the node's span (or lark Meta)
-        after the children."""
+        """A rule's builder function and whether it takes the node's Span after the children."""
         f = getattr(self, name, None)
         if f is None:
             declared = directives.by_rule(name)
@@ -153,7 +148,11 @@ class _ToSyntax:
             if node.data not in rules:
                 rules[node.data] = self.callback(node.data)
             f, spanned = rules[node.data]
-            return f(children, node.meta) if spanned else f(children)
+            if not spanned:
+                return f(children)
+            meta = node.meta  # lark's; an empty node's has no position (the one-pass parse's None)
+            return f(children, Span(meta.line, meta.column, meta.end_line, meta.end_column) if hasattr(meta, "line")
+                     else None)
 
         return walk(tree)
 
@@ -271,33 +270,33 @@ class _ToSyntax:
         return children[0]
 
     @spanned
-    def edge(self, children, meta):
-        return Stmt("edge", {"name": children[0]}, _span(meta), tuple(children[1:]))
+    def edge(self, children, span):
+        return Stmt("edge", {"name": children[0]}, span, tuple(children[1:]))
 
     @spanned
-    def env_block(self, children, meta):
-        return Stmt("env", {"name": children[0]}, _span(meta), tuple(children[1:]))
+    def env_block(self, children, span):
+        return Stmt("env", {"name": children[0]}, span, tuple(children[1:]))
 
     @spanned
-    def vars_block(self, children, meta):
-        return Stmt("vars", {}, _span(meta), tuple(children))
+    def vars_block(self, children, span):
+        return Stmt("vars", {}, span, tuple(children))
 
     @spanned
-    def assignment(self, children, meta):
-        return Stmt("assign", {"name": children[0], "value": children[1]}, _span(meta))
+    def assignment(self, children, span):
+        return Stmt("assign", {"name": children[0], "value": children[1]}, span)
 
     @spanned
-    def target_block(self, children, meta):
-        return Stmt("target", {"name": children[1]}, _span(meta), tuple(children[2:]))
+    def target_block(self, children, span):
+        return Stmt("target", {"name": children[1]}, span, tuple(children[2:]))
 
     @spanned
-    def target_setting(self, children, meta):
-        return Stmt("setting", {"name": children[0], "value": children[1]}, _span(meta))
+    def target_setting(self, children, span):
+        return Stmt("setting", {"name": children[0], "value": children[1]}, span)
 
     @spanned
-    def list(self, children, meta):
+    def list(self, children, span):
         items = tuple(c for c in children if c is not None)
-        return Value("list", items, "", _span(meta))
+        return Value("list", items, "", span)
 
     def protocol(self, children): return self._word(children)
     def algorithm(self, children): return self._word(children)
@@ -314,32 +313,32 @@ class _ToSyntax:
     def verify_mode(self, children): return self._word(children)
 
     @spanned
-    def listen(self, children, meta):
+    def listen(self, children, span):
         protocol, port, *items = children
         body = tuple(i for i in items if i is not None)
-        return Stmt("listen", {"protocol": protocol, "port": port}, _span(meta), body)
+        return Stmt("listen", {"protocol": protocol, "port": port}, span, body)
 
     @spanned
-    def upstream(self, children, meta):
-        return Stmt("upstream", {"name": children[0]}, _span(meta), tuple(children[1:]))
+    def upstream(self, children, span):
+        return Stmt("upstream", {"name": children[0]}, span, tuple(children[1:]))
 
     def server_opt(self, children):
         return (children[0], children[1] if len(children) > 1 else True)
 
     @spanned
-    def server(self, children, meta):
+    def server(self, children, span):
         opts = self._options(children[1:])
         return Stmt("server", {"address": children[0], "weight": opts.get("weight"),
-                               "backup": "backup" in opts}, _span(meta))
+                               "backup": "backup" in opts}, span)
 
     @spanned
-    def balance(self, children, meta):
-        return Stmt("balance", {"algorithm": children[0], "source": None, "name": None}, _span(meta))
+    def balance(self, children, span):
+        return Stmt("balance", {"algorithm": children[0], "source": None, "name": None}, span)
 
     @spanned
-    def balance_hash(self, children, meta):
-        algo = Value("word", "hash", "hash", _span(meta))
-        return Stmt("balance", {"algorithm": algo, "source": children[0], "name": children[1]}, _span(meta))
+    def balance_hash(self, children, span):
+        algo = Value("word", "hash", "hash", span)
+        return Stmt("balance", {"algorithm": algo, "source": children[0], "name": children[1]}, span)
 
     def health_opt(self, children):
         if children[0].value == "expect":
@@ -347,76 +346,76 @@ class _ToSyntax:
         return (children[0], children[1])
 
     @spanned
-    def health(self, children, meta):
+    def health(self, children, span):
         opts = self._options(children[2:])
-        return Stmt("health", {"method": children[0], "path": children[1], **opts}, _span(meta))
+        return Stmt("health", {"method": children[0], "path": children[1], **opts}, span)
 
     @spanned
-    def up_timeout(self, children, meta):
-        return Stmt(children[0].value, {"duration": children[1]}, _span(meta))
+    def up_timeout(self, children, span):
+        return Stmt(children[0].value, {"duration": children[1]}, span)
 
     # block items: a keyword followed by values, each one line of its block
     @spanned
-    def _item(self, children, meta):
+    def _item(self, children, span):
         keyword = children[0]
-        return Stmt(keyword.value, {"values": tuple(children[1:])}, _span(meta))
+        return Stmt(keyword.value, {"values": tuple(children[1:])}, span)
 
     jwt_item = basic_item = api_key_item = external_item = cors_item = limit_item = _item
 
-    def _auth(self, children, meta, kind):
-        return Stmt("auth", {"type": Value("word", kind, kind, _span(meta)), "name": children[0]},
-                    _span(meta), tuple(children[1:]))
+    def _auth(self, children, span, kind):
+        return Stmt("auth", {"type": Value("word", kind, kind, span), "name": children[0]},
+                    span, tuple(children[1:]))
 
     @spanned
-    def auth_jwt(self, children, meta): return self._auth(children, meta, "jwt")
+    def auth_jwt(self, children, span): return self._auth(children, span, "jwt")
 
     @spanned
-    def auth_basic(self, children, meta): return self._auth(children, meta, "basic")
+    def auth_basic(self, children, span): return self._auth(children, span, "basic")
 
     @spanned
-    def auth_api_key(self, children, meta): return self._auth(children, meta, "api_key")
+    def auth_api_key(self, children, span): return self._auth(children, span, "api_key")
 
     @spanned
-    def auth_external(self, children, meta): return self._auth(children, meta, "external")
+    def auth_external(self, children, span): return self._auth(children, span, "external")
 
     @spanned
-    def route(self, children, meta):
-        return Stmt("route", {"name": children[0]}, _span(meta), tuple(children[1:]))
+    def route(self, children, span):
+        return Stmt("route", {"name": children[0]}, span, tuple(children[1:]))
 
     @spanned
-    def match(self, children, meta):
-        return Stmt("match", {"conditions": tuple(children)}, _span(meta))
+    def match(self, children, span):
+        return Stmt("match", {"conditions": tuple(children)}, span)
 
     @spanned
-    def path_cond(self, children, meta):
-        return Stmt("path", {"type": children[0], "value": children[1]}, _span(meta))
+    def path_cond(self, children, span):
+        return Stmt("path", {"type": children[0], "value": children[1]}, span)
 
     @spanned
-    def host_cond(self, children, meta):
+    def host_cond(self, children, span):
         hosts = []
         for c in children:
             hosts.extend(c.value if c.kind == "list" else [c])
-        return Stmt("host", {"values": tuple(hosts)}, _span(meta))
+        return Stmt("host", {"values": tuple(hosts)}, span)
 
     @spanned
-    def method_cond(self, children, meta):
-        return Stmt("method", {"values": tuple(children)}, _span(meta))
+    def method_cond(self, children, span):
+        return Stmt("method", {"values": tuple(children)}, span)
 
-    def _value_cond(self, kind, children, meta):
+    def _value_cond(self, kind, children, span):
         name = children[0]
         if len(children) == 1 or children[1] is None:
-            return Stmt(kind, {"name": name, "op": "present", "value": None}, _span(meta))
+            return Stmt(kind, {"name": name, "op": "present", "value": None}, span)
         op = "exact" if children[1].value == "=" else "regex"
-        return Stmt(kind, {"name": name, "op": op, "value": children[2]}, _span(meta))
+        return Stmt(kind, {"name": name, "op": op, "value": children[2]}, span)
 
     @spanned
-    def header_cond(self, children, meta): return self._value_cond("header", children, meta)
+    def header_cond(self, children, span): return self._value_cond("header", children, span)
 
     @spanned
-    def query_cond(self, children, meta): return self._value_cond("query", children, meta)
+    def query_cond(self, children, span): return self._value_cond("query", children, span)
 
     @spanned
-    def key_client_ip(self, children, meta):
+    def key_client_ip(self, children, span):
         return ("client_ip", None)
 
     def key_header(self, children):
@@ -426,76 +425,76 @@ class _ToSyntax:
         return ("claim", children[0])
 
     @spanned
-    def cache(self, children, meta):
+    def cache(self, children, span):
         args = {"ttl": children[0], "methods": None, "vary": None}
         for kind, values in children[1:]:
             if args[kind] is not None:
                 self.sink.error("E010", f"'{kind}' is given twice", values[0].span, hint="keep one of them")
             args[kind] = values
-        return Stmt("cache", args, _span(meta))
+        return Stmt("cache", args, span)
 
     def cache_methods(self, children): return ("methods", tuple(children))
     def cache_vary(self, children): return ("vary", tuple(children))
 
     @spanned
-    def strip_prefix(self, children, meta):
-        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": None}, _span(meta))
+    def strip_prefix(self, children, span):
+        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": None}, span)
 
     @spanned
-    def rewrite_prefix(self, children, meta):
-        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": children[1]}, _span(meta))
+    def rewrite_prefix(self, children, span):
+        return Stmt("rewrite", {"what": "prefix", "from": children[0], "to": children[1]}, span)
 
     @spanned
-    def rewrite_path(self, children, meta):
-        return Stmt("rewrite", {"what": "path", "to": children[0]}, _span(meta))
+    def rewrite_path(self, children, span):
+        return Stmt("rewrite", {"what": "path", "to": children[0]}, span)
 
     @spanned
-    def rewrite_host(self, children, meta):
-        return Stmt("rewrite", {"what": "host", "to": children[0]}, _span(meta))
+    def rewrite_host(self, children, span):
+        return Stmt("rewrite", {"what": "host", "to": children[0]}, span)
 
     @spanned
-    def cors(self, children, meta):
-        return Stmt("cors", {}, _span(meta), tuple(children))
+    def cors(self, children, span):
+        return Stmt("cors", {}, span, tuple(children))
 
     def retry_opt(self, children):
         return (children[0], tuple(children[1:]) if children[0].value == "on" else children[1])
 
     @spanned
-    def retries(self, children, meta):
+    def retries(self, children, span):
         opts = self._options(children[1:])
         return Stmt("retries", {"attempts": children[0], "on": opts.get("on"), "backoff": opts.get("backoff")},
-                    _span(meta))
+                    span)
 
     @spanned
-    def backend(self, children, meta):
+    def backend(self, children, span):
         return (children[0], children[1])
 
     @spanned
-    def forward(self, children, meta):
-        return Stmt("forward", {"backends": tuple(children)}, _span(meta))
+    def forward(self, children, span):
+        return Stmt("forward", {"backends": tuple(children)}, span)
 
     def redirect_opt(self, children):
         return (children[0], children[1])
 
     @spanned
-    def redirect(self, children, meta):
+    def redirect(self, children, span):
         status, location, *opts = children
         return Stmt("redirect", {"status": status, "location": location, "opts": self._options(opts)},
-                    _span(meta))
+                    span)
 
     @spanned
-    def aggregate(self, children, meta):
-        return Stmt("aggregate", {}, _span(meta), tuple(children))
+    def aggregate(self, children, span):
+        return Stmt("aggregate", {}, span, tuple(children))
 
     @spanned
-    def part(self, children, meta):
+    def part(self, children, span):
         name, method, upstream, path, timeout = children
         return Stmt("part", {"name": name, "method": method, "upstream": upstream, "path": path,
-                             "timeout": timeout}, _span(meta))
+                             "timeout": timeout}, span)
 
     @spanned
-    def limits(self, children, meta):
-        return Stmt("limits", {}, _span(meta), tuple(children))
+    def limits(self, children, span):
+        return Stmt("limits", {}, span, tuple(children))
 
 
 def parse(text: str, file: str = "<input>", sink: Sink | None = None) -> Document:
