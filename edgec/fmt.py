@@ -48,7 +48,8 @@ _TIGHT = frozenset(",[]-{}")
 
 
 def _join(tokens: list[str]) -> str:
-    if _TIGHT.isdisjoint(tokens):
+    # a block's head (`route r1 {`) spaces its last `{` as any word: no need of the loop below
+    if _TIGHT.isdisjoint(tokens) or (tokens[-1] == "{" and _TIGHT.isdisjoint(tokens[:-1])):
         return " ".join(tokens)
     out: list[str] = []
     for i, tok in enumerate(tokens):
