@@ -123,6 +123,9 @@ CODES = (
     Code("E230", "require-needs-jwt", "values", "`require claim` or `require scope` on a route without JWT auth"),
     Code("E231", "impossible-requirement", "values",
          "a required claim or scope no token can carry (no value, an empty or numeric claim, a scope with a space)"),
+    Code("E232", "request-id-header", "values",
+         "a route's header operation, a rate limit or an authorization service's copied headers name X-Request-Id, "
+         "the request id the edge assigns and passes on"),
     # lint warnings
     Code("W301", "unused-upstream", "lint", "an upstream no route uses"),
     Code("W302", "unused-auth", "lint", "an auth provider no route uses"),

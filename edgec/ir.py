@@ -23,6 +23,9 @@ IR_VERSION = 1
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 # a header (or cookie) name: an HTTP token (RFC 9110 5.1)
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# the request id every target passes on (the client's when sane, else its own), to the backend
+# and back: the edge's, never a route's (docs/semantics.md, identity)
+REQUEST_ID_HEADER = "X-Request-Id"
 # a host name, or a wildcard `*.` in front of one
 HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")

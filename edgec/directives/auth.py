@@ -9,7 +9,7 @@ from ..ir import (DEFAULT_API_KEY_HEADER, DEFAULT_EXTERNAL_AUTH_TIMEOUT_MS, DEFA
                   DEFAULT_JWT_LEEWAY_MS, DEFAULT_REALM, HEADER_NAME)
 from . import directive
 from .upstream import server_address
-from .match import check_header_name
+from .match import check_header_name, refuse_request_id
 
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
                   "EdDSA", "HS256", "HS384", "HS512")
@@ -112,6 +112,9 @@ def _header_names(v, items, key) -> tuple[str, ...]:
         if not HEADER_NAME.match(text):
             v.sink.error("E219", f"'{text}' is not a valid header name", span,
                          hint="header names are letters, digits and !#$%&'*+-.^_`|~")
+        elif key == "copy_headers" and refuse_request_id(v, text, span, "the authorization service's answer "
+                                                                      "cannot replace it"):
+            continue
         elif text.lower() not in (n.lower() for n in names):
             names.append(text)
     return tuple(names)

@@ -60,6 +60,19 @@ def check_header_name(v, name: str, span, request: bool = True) -> None:
                           f"X-User); write '{name.replace('_', '-')}'")
 
 
+def refuse_request_id(v, name: str | None, span, why: str,
+                      hint: str = "carry another value in a header of another name") -> bool:
+    """Whether `name` (None: a value already refused) is the request id header, refused (E232)
+    with `why`: each target passes the edge's id on, so a route's own use of the header would
+    mean something else on each."""
+    if name is None or name.lower() != ir.REQUEST_ID_HEADER.lower():
+        return False
+    v.sink.error("E232", f"'{name}' is the edge's request id: {why}", span,
+                 hint=f"the edge passes on the client's {ir.REQUEST_ID_HEADER} when it is 1-128 of A-Za-z0-9._:-, "
+                      f"else makes one, to the backend and back to the client; {hint}")
+    return True
+
+
 def _path(v, cond, out: list) -> None:
     a = cond.args
     ptype = a["type"].value

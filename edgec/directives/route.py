@@ -7,7 +7,7 @@ from .. import ir
 from ..ir import CACHE_KEY, DEFAULT_CACHE_METHODS, DEFAULT_CORS_MAX_AGE_S, DEFAULT_CORS_METHODS, \
     DEFAULT_RETRY_STATUSES
 from . import directive, lower_body
-from .match import check_header_name
+from .match import check_header_name, refuse_request_id
 
 
 @directive("edge", "route", opens="route")
@@ -119,6 +119,10 @@ def rate_limit(v, stmt, out):
                      hint="to refuse every request use `respond 429`; else give a positive rate")
     source, key_value = a["key"] or ("client_ip", None)
     key = ir.RateLimitKey(source, v.string(key_value, f"rate limit {source}") if key_value else None)
+    if source == "header":
+        refuse_request_id(v, key.name, key_value.span, "each request carries its own (the client picks it, or "
+                          "the edge makes a new one), so a limit by it limits nothing",
+                          "limit by client_ip, by a header that names the client (an API key) or by a claim")
     burst = v.integer(a["burst"], "burst", default=0, low=0, high=1_000_000) if a["burst"] else 0
     out["rate_limit"] = ir.RateLimit(count, window, key, burst)
 
@@ -164,6 +168,8 @@ def header_op(v, stmt, out):
     verb = a["verb"].value
     name = v.string(a["name"], "header name", default="")
     check_header_name(v, name, a["name"].span, request=a["direction"].value == "request_header")
+    if refuse_request_id(v, name, a["name"].span, f"a route's {a['direction'].value} operations cannot {verb} it"):
+        return
     if verb == "remove":
         if a["value"] is not None:
             v.sink.error("E224", "remove takes only the header name", a["value"].span,

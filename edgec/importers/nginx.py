@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..diagnostics import Diagnostic, diagnostic
+from ..ir import REQUEST_ID_HEADER
 from . import nginx_locations as nl
 from .edgetext import Block, name as make_name, render, string
 from .nginx_config import Config, Directive, load, span
@@ -24,6 +25,8 @@ from .result import Imported, Refused
 # the headers edgec sends to every upstream itself (docs/runtime.md), with nginx's usual spellings
 _FORWARDED = {"x-real-ip": {"$remote_addr"}, "x-forwarded-for": {"$proxy_add_x_forwarded_for", "$remote_addr"},
               "x-forwarded-proto": {"$scheme"}, "x-forwarded-host": {"$host", "$http_host"}}
+_OWN_REQUEST_ID = (f"edgec passes on the client's {REQUEST_ID_HEADER} when it is 1-128 of A-Za-z0-9._:-, else "
+                   "one it makes, to the upstream and back to the client (a route cannot change it)")
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
 _NGX_TIME = re.compile(r"(\d+)(ms|s|m|h|d|w|M|y)?")
 _NGX_MS = {"ms": 1, "s": 1000, None: 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -682,6 +685,8 @@ class _Importer:
                     self.warn(d, f"`proxy_set_header Host {value}` is not carried over")
             elif value in _FORWARDED.get(low, ()):
                 continue  # edgec sends it to every upstream
+            elif low == REQUEST_ID_HEADER.lower():
+                self.warn(d, f"`proxy_set_header {header} {value}` is not carried over: {_OWN_REQUEST_ID}")
             elif low == "connection" and value == "":
                 continue  # with proxy_http_version 1.1: keep-alive to the upstream, which edgec does itself
             elif value == "":
@@ -703,6 +708,9 @@ class _Importer:
 
     def response_headers(self, blk: Block, levels: list[Directive]) -> None:
         for d in self.inherited(levels, "add_header"):
+            if d.args and d.args[0].lower() == REQUEST_ID_HEADER.lower():
+                self.warn(d, f"`add_header {' '.join(d.args)}` is not carried over: {_OWN_REQUEST_ID}")
+                continue
             if len(d.args) < 2 or "$" in d.args[1]:
                 self.warn(d, f"`add_header {' '.join(d.args)}` is not carried over: edgec adds fixed values")
                 continue
