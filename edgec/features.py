@@ -29,6 +29,8 @@ REQUEST_FEATURES: dict[str, str] = {
     "request.header.repeated": "a header sent on several lines: matched by its first line, added to as one list",
     "request.header.empty": "a header sent with an empty value: present, and an empty element when joined with "
                             "its other lines or a value `request_header add` appends (`,edge`)",
+    "request.header.request_id": "an X-Request-Id that is not 1-128 of A-Za-z0-9._:-: replaced by one the gateway "
+                                 "makes, to the backend and back in the answer",
 }
 
 # when an approximate row's difference can show at all (its `when`): a case outside it is held

@@ -26,6 +26,8 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # the request id every target passes on (the client's when sane, else its own), to the backend
 # and back: the edge's, never a route's (docs/semantics.md, identity)
 REQUEST_ID_HEADER = "X-Request-Id"
+# a client's request id the edge passes on; any other is replaced by one the edge makes
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # a host name, or a wildcard `*.` in front of one
 HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")

@@ -155,6 +155,9 @@ def request_features(req) -> set[str]:
         out.add("request.header.repeated")
     if any(value == "" for _, value in req.headers):
         out.add("request.header.empty")
+    if any(name.lower() == ir.REQUEST_ID_HEADER.lower() and not ir.SANE_REQUEST_ID.fullmatch(value)
+           for name, value in req.headers):
+        out.add("request.header.request_id")
     return out
 
 

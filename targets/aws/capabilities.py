@@ -143,6 +143,10 @@ CAPABILITIES = {
     "request.header.underscore": native(),
     "request.header.repeated": native(),
     "request.header.empty": native(),
+    "request.header.request_id": approximate("ALB neither checks nor makes a request id (it adds X-Amzn-Trace-Id): "
+                                             "the client's X-Request-Id reaches the backend as it came, a request "
+                                             "without one reaches it without one, and the answer carries only the "
+                                             "backend's"),
 }
 
 _RESPONSE = ("integration response mapping {op}:header for each status code HTTP registers from 200 to 599 "

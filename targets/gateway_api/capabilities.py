@@ -126,6 +126,8 @@ GENERIC: dict[str, Capability] = {
     "request.header.underscore": approximate("what happens to header lines named with '_' is " + IMPL +
                                              " (Envoy Gateway answers 400)"),
     "request.header.repeated": approximate("how a header sent on several lines is matched is " + IMPL),
+    "request.header.request_id": approximate("whether a gateway makes a request id, and what it does with the "
+                                             "client's X-Request-Id, is " + IMPL),
     "request.header.empty": approximate("how a header sent with an empty value is joined with other values is "
                                         + IMPL),
 }

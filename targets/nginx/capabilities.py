@@ -154,6 +154,7 @@ CAPABILITIES: dict[str, Capability] = {
     "request.target.non_ascii": native(),
     "request.header.underscore": native(),
     "request.header.repeated": native(),
+    "request.header.request_id": native("a map on $http_x_request_id, else $request_id"),
     "request.header.empty": approximate("an empty value counts as none: `request_header add` gives the added "
                                         "value alone (`edge`, not `,edge`)", when="empty_header_added"),
     "trusted_proxies": native("realip module: set_real_ip_from, X-Forwarded-For read right to left"),

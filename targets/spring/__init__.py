@@ -45,6 +45,7 @@ class SpringTarget(Target):
                                                "reaches the backend with every line twice (`A: a`, `a: b` → "
                                                "`a,b,a,b`)", when="forwarded"),
         "request.header.empty": native(),
+        "request.header.request_id": native("the generated EdgeIdentity filter"),
         **{feature: native(note) for feature, (_, note) in MATCHING.items()},
         "listener.client_cert": native("server.ssl.client-auth with the CA as the SSL bundle's trust store; a "
                                        "WebFilter puts the subject in the header"),
