@@ -1,6 +1,9 @@
 """Medians of the interleaved runs in a results.jsonl → the Markdown table of bench/results.
 
 usage: report.py RESULTS.jsonl [BASE]     the table, ratios to the BASE label (nginx)
+       report.py --paired RESULTS.jsonl BASE   per label and concurrency, the median over the passes
+                                           of each pass's ratio to BASE's run of that pass (runs
+                                           whose lines carry "round" and "pass": bench/spring_pair.sh)
        report.py --hold LINE.json          one sentence on the held connections (bench/hold.py)"""
 from __future__ import annotations
 
@@ -15,9 +18,29 @@ def hold(line: str) -> None:
           f"{r['slowest_ms']:.1f} ms, peak RSS {r['peak_rss_mib']:.1f} MiB.")
 
 
+def paired(path: str, base_label: str) -> None:
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    base = {(r["round"], r["pass"], r["conns"]): r for r in rows if r["label"] == base_label}
+    ratios: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for r in rows:
+        b = base.get((r["round"], r["pass"], r["conns"]))
+        if r["label"] != base_label and b and b["rps"] and b["cpu_us_per_req"]:
+            ratios.setdefault((r["label"], r["conns"]), []).append(
+                (r["rps"] / b["rps"], r["cpu_us_per_req"] / b["cpu_us_per_req"]))
+    print(f"| proxy (core 0) | conns | pairs | rps / {base_label}: median (min..max) | CPU / {base_label}: median (min..max) |")
+    print("|---|---:|---:|---:|---:|")
+    for (label, c), pairs in sorted(ratios.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        cells = []
+        for values in ([p[0] for p in pairs], [p[1] for p in pairs]):
+            cells.append(f"{statistics.median(values):.2f} ({min(values):.2f}..{max(values):.2f})")
+        print(f"| {label} | {c} | {len(pairs)} | {cells[0]} | {cells[1]} |")
+
+
 def main() -> None:
     if sys.argv[1] == "--hold":
         return hold(sys.argv[2])
+    if sys.argv[1] == "--paired":
+        return paired(sys.argv[2], sys.argv[3])
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     base_label = sys.argv[2] if len(sys.argv) > 2 else "nginx"
     groups: dict[tuple[str, int], list[dict]] = {}
