@@ -80,13 +80,21 @@ def client_response_timeout_ms(edge: ir.Edge) -> int | None:
     return max(attempts, default=None)
 
 
+def idle_timeout_ms(edge: ir.Edge) -> int | None:
+    """The edge's idle_timeout as EdgeConnections keeps it on the main listener's connections, None
+    when the listener serves HTTP/2: its requests are streams that timer does not count, so
+    Reactor Netty keeps it (server.netty.idle-timeout, a handler added after each response)."""
+    return None if main_listener(edge).http2 else edge.limits.idle_timeout_ms
+
+
 def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
     root = CommentedMap()
     main = main_listener(edge)
     _put(root, "server.port", main.port)
     _put(root, "server.address", main.address)
     _put(root, "server.max-http-request-header-size", f"{edge.limits.max_header_bytes}B")
-    _put(root, "server.netty.idle-timeout", duration(edge.limits.idle_timeout_ms))
+    if idle_timeout_ms(edge) is None:
+        _put(root, "server.netty.idle-timeout", duration(edge.limits.idle_timeout_ms))
     if main.tls:
         _put(root, "server.ssl.bundle", "edge")
         if main.tls.min_version == "1.3":

@@ -29,6 +29,7 @@ LAYOUT = {
     "EdgeApplication.java": "the Spring Boot application; one LoadBalancer client per upstream",
     "EdgeRoutes.java": "the routes (Java DSL), ordered by edgec's precedence",
     "EdgeIdentity.java": "the backend's Server and X-Powered-By hidden, X-Request-Id to the backend and back",
+    "EdgeConnections.java": "the idle timeout of client connections, the response timeout of backend ones",
     "EdgeMatching.java": "request predicates with edgec's meaning, path normalisation, client address",
     "EdgeFilters.java": "route filters: rewrites, redirects, fixed responses, CORS, deadline, sticky cookie",
     "EdgeSecurity.java": "the auth providers (JWT, basic, API key) as route filters",
@@ -297,7 +298,6 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
         connect_timeout_ms=config.client_connect_timeout_ms(edge) if edge.upstreams else None,
-        response_timeout_ms=ctx.response_timeout_ms,
         any_least_conn=any(u["least_conn"] for u in upstreams), hsts=_hsts(edge),
         subject_header=_subject_header(edge), subject_header_comment=comment(_subject_header(edge) or ""))
     parameters = _parameters(edge, names, spring_routes)
@@ -325,6 +325,10 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         "EdgeMatching.java.j2", trusted=literals(edge.trusted_proxies), edge_allow=literals(edge.access.allow),
         edge_deny=literals(edge.access.deny))
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
+    if config.idle_timeout_ms(edge) is not None or ctx.response_timeout_ms:
+        files[src + "EdgeConnections.java"] = render(
+            "EdgeConnections.java.j2", boot=boot, idle_timeout_ms=config.idle_timeout_ms(edge),
+            response_timeout_ms=ctx.response_timeout_ms)
     files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2")
     needs = set()
     if names.key_resolvers:

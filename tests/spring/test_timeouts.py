@@ -1,10 +1,13 @@
 """An attempt's wait for the backend through the running gateway: the longest one of the edge is
-the HTTP client's response timeout (set once, no timer per request), a shorter one is the
-route's own, and both answer 504 when the backend outwaits them and let a retry on connection
-errors try again."""
+the HTTP client's response timeout (kept on each connection, no timer per request), a shorter one
+is the route's own, and both answer 504 when the backend outwaits them and let a retry on
+connection errors try again. The edge's idle_timeout closes a client's keep-alive connection that
+waits for its next request, never one whose request is being answered."""
 from __future__ import annotations
 
 import http.client
+import socket
+import time
 
 import pytest
 
@@ -15,6 +18,7 @@ from . import harness
 SOURCE = """
 edge "timeouts" {
   listen http 8080
+  limits { idle_timeout 500ms }
   upstream slow {
     server "127.0.0.1:1"
     read_timeout 1s
@@ -58,9 +62,9 @@ def status(port, path):
 
 def test_the_longest_attempt_is_the_clients_and_a_shorter_one_the_routes(gateway):
     _, project, _ = gateway
-    application = next(text for rel, text in project.files.items() if rel.endswith("EdgeApplication.java"))
+    connections = next(text for rel, text in project.files.items() if rel.endswith("EdgeConnections.java"))
     routes = next(text for rel, text in project.files.items() if rel.endswith("EdgeRoutes.java"))
-    assert ".responseTimeout(Duration.ofMillis(1000))" in application
+    assert "new ResponseTimeout(1000)" in connections
     assert routes.count("RESPONSE_TIMEOUT_ATTR, ") == 1 and "RESPONSE_TIMEOUT_ATTR, 300)" in routes
 
 
@@ -76,3 +80,28 @@ def test_a_retry_on_connection_errors_tries_a_timed_out_attempt_again(gateway):
     port, _, echo = gateway
     assert status(port, "/retried/x?delay=2.5&m=retried-once") == 504
     assert sum("m=retried-once" in r["path"] for r in echo.requests) == 2
+
+
+def exchange(sock: socket.socket, path: str) -> bytes:
+    """One keep-alive GET on `sock`; the response's head and body (the echo backend's are short)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_idle_timeout_and_a_busy_one_is_not(gateway):
+    port, _, _ = gateway
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        # answered after 0.8 s on a connection whose idle_timeout is 0.5 s, then again after a pause
+        assert exchange(sock, "/client/x?delay=0.8").startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)
+        assert exchange(sock, "/client/x").startswith(b"HTTP/1.1 200")
+        answered = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the gateway, with nothing sent
+        assert 0.4 < time.monotonic() - answered < 2.5
