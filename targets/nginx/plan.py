@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from edgec import ir
 from edgec import routing
-from edgec.routing import Entry, precedence_key, regex_literal_prefix
+from edgec.routing import Entry, regex_literal_prefix
 
 DEFAULT = None  # the default server's key
 
@@ -39,16 +39,15 @@ class Candidate:
     entry: Entry
     host_pattern: str | None  # the host pattern of the match that covers this server
     runtime_regex: bool  # the path regex is tested per request
-    host_test: bool = False  # the host pattern is tested per request (one server for every host)
+    host_test: bool  # the host pattern is tested per request (one server for every host)
+    # precedence_key(entry, host_pattern), the Alternative's: a candidate is sorted into
+    # every location it can serve, and computing the key each time was most of the plan
+    key: tuple
 
     @property
     def conditional(self) -> bool:
         e = self.entry
         return bool(self.runtime_regex or self.host_test or e.methods or e.headers or e.query)
-
-    @property
-    def key(self) -> tuple:
-        return precedence_key(self.entry, self.host_pattern)
 
 
 @dataclass
@@ -70,15 +69,20 @@ SPLIT_LIMIT = 2000
 
 
 def plan(edge: ir.Edge) -> list[ServerPlan]:
-    vhosts = routing.virtual_hosts(edge)
-    default_entries = [a.entry for a in vhosts[-1].alternatives]
-    if (len(vhosts) - 1) * _location_count(default_entries) > SPLIT_LIMIT:
+    hosts = {h for route in edge.routes for m in route.matches for h in m.hosts}  # one server each
+    if hosts:
+        # the default server lists the matches without a host: whether per-host servers would
+        # repeat too many of its locations is known before any server's list is sorted
         order = routing.first_match_order(edge)
-        return [ServerPlan(DEFAULT, _locations([Candidate(a.entry, a.host, False, a.host is not None)
-                                                for a in order]))]
-    servers = [ServerPlan(DEFAULT, _locations([Candidate(e, None, False) for e in default_entries]))]
+        if len(hosts) * _location_count([a.entry for a in order if a.host is None]) > SPLIT_LIMIT:
+            return [ServerPlan(DEFAULT, _locations([Candidate(a.entry, a.host, False, a.host is not None, a.key)
+                                                    for a in order]))]
+    vhosts = routing.virtual_hosts(edge)
+    servers = [ServerPlan(DEFAULT, _locations([Candidate(a.entry, None, False, False, a.key)
+                                               for a in vhosts[-1].alternatives]))]
     for vh in vhosts[:-1]:
-        servers.append(ServerPlan(vh.name, _locations([Candidate(a.entry, a.host, False) for a in vh.alternatives])))
+        servers.append(ServerPlan(vh.name, _locations([Candidate(a.entry, a.host, False, False, a.key)
+                                                       for a in vh.alternatives])))
     return servers
 
 
@@ -112,7 +116,7 @@ def _locations(cands: list[Candidate]) -> list[Location]:
             prefix.setdefault(c.entry.path_value, []).append(c)
         else:
             regex.append(c)
-    runtime_regex = [Candidate(c.entry, c.host_pattern, True, c.host_test) for c in regex]
+    runtime_regex = [Candidate(c.entry, c.host_pattern, True, c.host_test, c.key) for c in regex]
     by_start = _RegexStarts([c.entry.match.path.value for c in regex])
     out: list[Location] = []
     for path in sorted(set(exact) | {p for p in prefix if p} | _slashless(exact)):
