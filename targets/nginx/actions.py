@@ -13,7 +13,7 @@ from edgec.routing import escape_path, strip_slash
 
 from . import regex
 from .capabilities import RETRYABLE_STATUSES
-from .conf import Chunks, D, Expr, Var, duration, expr, header_var, internal_uri
+from .conf import Chunks, D, Expr, Var, duration, expr, header_var, internal_uri, line
 from .headers import Headers
 from .upstreams import Upstreams
 from .variables import Variables
@@ -49,7 +49,7 @@ class Actions:
         self.chunks = Chunks()  # a route's timeouts, retries and cache: the same for many routes
 
     # ---- forward --------------------------------------------------------------------------------
-    def forward(self, route: ir.Route) -> list[D]:
+    def forward(self, route: ir.Route) -> list[D | str]:
         action = route.action
         assert isinstance(action, ir.Forward)
         by_name = self.upstreams.by_name
@@ -61,9 +61,9 @@ class Actions:
         tls = ups[0].tls  # every backend of a split has the same (problems.py refuses others)
         scheme = "https://" if tls else "http://"
         if len(backends) == 1:
-            out.append(D("proxy_pass", scheme + self.upstreams.name_for(backends[0].upstream, route)))
+            out.append(line("proxy_pass", scheme + self.upstreams.name_for(backends[0].upstream, route)))
         else:
-            out.append(D("proxy_pass", Expr(scheme + "$" + self.split_var(route, backends))))
+            out.append(line("proxy_pass", Expr(scheme + "$" + self.split_var(route, backends))))
         out += upstream_tls(ups[0])
         out += self.headers.proxy_headers(route)
         out += self.headers.response_headers(route, proxied=True)
@@ -71,7 +71,7 @@ class Actions:
         out += self.retries(route)
         out += self.cache(route)
         for i, mirror in enumerate(route.mirrors):
-            out.append(D("mirror", self.mirror_uri(route, i)))
+            out.append(line("mirror", self.mirror_uri(route, i)))
         return out
 
     def split_var(self, route: ir.Route, backends: list[ir.Backend]) -> str:
@@ -85,18 +85,18 @@ class Actions:
             "split_clients", Expr("${request_id}"), Expr("$" + n), block=entries,
             comment=f"route {route.name}: weighted split, drawn per request"))
 
-    def path_rewrite(self, route: ir.Route) -> list[D]:
+    def path_rewrite(self, route: ir.Route) -> list[D | str]:
         rw = route.rewrite.path
         if rw is None:
             return []
         if rw.type == "full":
-            return [D("rewrite", "^", rw.replacement, "break")]
+            return [line("rewrite", "^", rw.replacement, "break")]
         p = strip_slash(routing.decoded_path(rw.match or "/"))
         r = strip_slash(rw.replacement)
         head = "(?s)^" + regex.literal(p)
         if r:
-            return [D("rewrite", head + "(/.*)?\\z", Expr(expr(r) + "$1"), "break")]
-        return [D("rewrite", head + "(/.*)\\z", Expr("$1"), "break"), D("rewrite", head + "\\z", "/", "break")]
+            return [line("rewrite", head + "(/.*)?\\z", Expr(expr(r) + "$1"), "break")]
+        return [line("rewrite", head + "(/.*)\\z", Expr("$1"), "break"), line("rewrite", head + "\\z", "/", "break")]
 
     def timeouts(self, route: ir.Route, ups: list[ir.Upstream]) -> list[D]:
         return self.chunks.get(("timeouts", _fields(route.timeouts), *map(id, ups)), lambda: self._timeouts(route, ups))
@@ -256,16 +256,16 @@ def _fields(node) -> tuple:
 SERVER_CHAIN_DEPTH = 100
 
 
-def upstream_tls(up: ir.Upstream) -> list[D]:
+def upstream_tls(up: ir.Upstream) -> list[str]:
     """TLS to the upstream's servers: the name sent and checked (one for every server, see
     problems.py), the CA, the edge's certificate."""
     tls = up.tls
     if tls is None:
         return []
-    out = [D("proxy_ssl_server_name", "on"), D("proxy_ssl_name", tls.sni or up.servers[0].host),
-           D("proxy_ssl_verify", "on" if tls.verify else "off")]
+    out = [line("proxy_ssl_server_name", "on"), line("proxy_ssl_name", tls.sni or up.servers[0].host),
+           line("proxy_ssl_verify", "on" if tls.verify else "off")]
     if tls.verify:
-        out += [D("proxy_ssl_trusted_certificate", tls.ca), D("proxy_ssl_verify_depth", SERVER_CHAIN_DEPTH)]
+        out += [line("proxy_ssl_trusted_certificate", tls.ca), line("proxy_ssl_verify_depth", SERVER_CHAIN_DEPTH)]
     if tls.cert:
-        out += [D("proxy_ssl_certificate", tls.cert), D("proxy_ssl_certificate_key", tls.key)]
+        out += [line("proxy_ssl_certificate", tls.cert), line("proxy_ssl_certificate_key", tls.key)]
     return out

@@ -8,11 +8,17 @@ values, `return` text, `rewrite` replacements, map values...) has each `$` repla
 `${edgec_dollar}`, a `geo` variable whose value is a literal `$`; nginx has no escape for
 `$` in those places. Where nginx does not expand variables (map keys, regexes, locations,
 server names) source text is printed as it is.
+
+Directives a location writes for one route alone (its proxy_pass, its own headers, the
+JWT settings, the per-request choice's map entries) are many and printed once: they are
+made as printed lines (`line`, `entry`), through the same quoting, rather than as
+directive objects printed later.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 DOLLAR_VAR = "edgec_dollar"
@@ -92,6 +98,49 @@ def quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+def printed(text: str, complex_value: bool) -> tuple[str, bool]:
+    """An argument as printed, and whether it spells a `$` through the edgec_dollar variable."""
+    if not complex_value:
+        return quote(text), False
+    value = text if isinstance(text, Expr) else literal(text)
+    return quote(value), "${" + DOLLAR_VAR + "}" in value
+
+
+class Dollar(str):
+    """A printed line that spells a `$` through the edgec_dollar variable, which the config must
+    then define."""
+
+
+@lru_cache(maxsize=1 << 14, typed=True)  # typed: an Expr and a str of the same text differ
+def line(name: str, *args: str | int) -> str:
+    """`name args;` printed (without its indentation), to stand in a block as a directive would.
+    Kept for the next call: route after route writes the same proxy_pass, the same header."""
+    positions = COMPLEX_ARGS.get(name)
+    out, dollar = [name], False
+    for j, a in enumerate(args):
+        if a.__class__ is int:
+            a = str(a)
+        if positions is not None and (positions == "*" or j in positions):
+            text, spelled = printed(a, True)
+            dollar = dollar or spelled
+        else:
+            text = quote(a)
+        out.append(text)
+    text = " ".join(out) + ";"
+    return Dollar(text) if dollar else text
+
+
+def entry(key: str, value: str) -> str:
+    """A map entry printed (without its indentation): a regex key, or default, as it is, and
+    its value a complex value. Only those keys: emit.hash_sizes sizes the map hash from the
+    exact keys, which it finds in the entries left as directives."""
+    if not (key.startswith("~") or key == "default"):
+        raise ValueError(f"an exact map key is written as a directive: {key!r}")
+    text, spelled = printed(value, True)
+    text = f"{quote(key)} {text};"
+    return Dollar(text) if spelled else text
+
+
 _NUMBERS = frozenset({int, bool})
 
 
@@ -118,8 +167,8 @@ class Chunk(D):
     retries that route after route shares): made once, printed once per depth and then copied,
     as if its directives stood in the block itself. Found by what it is made from (Chunks)."""
 
-    def __init__(self, directives: list[D]):
-        if any(d.comment is not None for d in directives):
+    def __init__(self, directives: list[D | str]):
+        if any(isinstance(d, D) and d.comment is not None for d in directives):
             # a comment's blank line above it depends on the line before the chunk
             raise ValueError("a chunk's directives carry no comments")
         super().__init__("", block=directives)
@@ -162,25 +211,32 @@ class Printer:
 
     def _arg(self, text: str, complex_value: bool) -> str:
         if not complex_value:
-            printed = self._plain.get(text)
-            if printed is None:
-                printed = self._plain[text] = quote(text)
-            return printed
+            known = self._plain.get(text)
+            if known is None:
+                known = self._plain[text] = quote(text)
+            return known
         key = (text, isinstance(text, Expr))
         known = self._complex.get(key)
         if known is None:
-            value = text if key[1] else literal(text)
-            known = self._complex[key] = (quote(value), "${" + DOLLAR_VAR + "}" in value)
+            known = self._complex[key] = printed(text, True)
         if known[1]:
             self.used_dollar = True
         return known[0]
 
-    def _block(self, directives: list[D], depth: int, lines: list[str], parent: str | None) -> None:
+    def _block(self, directives: list[D | str], depth: int, lines: list[str], parent: str | None) -> None:
         pad = self.indent * depth
         arg = self._arg
         values = parent in VALUE_BLOCKS
         for i, d in enumerate(directives):
-            if d.__class__ is Chunk:
+            kind = d.__class__
+            if kind is str:  # printed already (line, entry)
+                lines.append(pad + d)
+                continue
+            if kind is Dollar:
+                lines.append(pad + d)
+                self.used_dollar = True
+                continue
+            if kind is Chunk:
                 lines += self._chunk(d, depth, parent)
                 continue
             if d.comment is not None:

@@ -313,14 +313,16 @@ def hash_sizes(http: list[D]) -> list[D]:
     keys: list[str] = []
 
     # nginx takes server_name only in a server block and map only at http level: the
-    # locations (most of the config) need not be looked through
+    # locations (most of the config) need not be looked through; map entries printed as text
+    # (conf.entry) are regex keys and default, which the hash does not hold
     for block in http:
         if block.name == "server" and block.block:
             for d in block.block:
-                if d.name == "server_name":
+                if isinstance(d, D) and d.name == "server_name":
                     names.extend(a for a in d.args if a != "_")
         elif block.name == "map" and block.block:
-            keys.extend(d.name for d in block.block if d.name not in _MAP_WORDS and not d.name.startswith("~"))
+            keys.extend(d.name for d in block.block
+                        if isinstance(d, D) and d.name not in _MAP_WORDS and not d.name.startswith("~"))
     out = []
     for prefix, found, default_max in (("server_names", names, 512), ("map", keys, 2048)):
         if not found:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from edgec import ir
 
 from .capabilities import STICKY_OSS
-from .conf import Chunks, D, Expr, Var, expr, header_var, map_key
+from .conf import Chunks, D, Expr, Var, expr, header_var, line, map_key
 from .policies import Policies
 from .upstreams import Upstreams
 from .variables import Variables
@@ -116,7 +116,7 @@ class Headers:
         return self.vars.define(("connection",), lambda n: D("map", Expr("$http_upgrade"), Expr("$" + n), block=[
             D("", ""), D("default", "upgrade")]))
 
-    def proxy_headers(self, route: ir.Route) -> list[D]:
+    def proxy_headers(self, route: ir.Route) -> list[D | str]:
         ops = route.request_headers
         host = route.rewrite.host
         vouched = self.policies.external.copied(route)
@@ -136,9 +136,9 @@ class Headers:
             own[name.lower()] = (name, expr(Var(self.append_var(name)), value))
         if own.keys().isdisjoint(headers):  # the shared ones as they are, then the route's own
             base = self.chunks.get(("base",), lambda: [D("proxy_set_header", n, v) for n, v in headers.values()])
-            return base + [D("proxy_set_header", n, v) for n, v in own.values()]
+            return base + [line("proxy_set_header", n, v) for n, v in own.values()]
         headers.update(own)  # one the route sets stays where the shared ones list it
-        return [D("proxy_set_header", n, v) for n, v in headers.values()]
+        return [line("proxy_set_header", n, v) for n, v in headers.values()]
 
     def append_var(self, name: str) -> str:
         var = header_var(name)
@@ -168,29 +168,30 @@ class Headers:
         return self.vars.define(("hsts",), lambda n: D(
             "map", Expr("$https $server_port $server_addr"), Expr("$" + n), block=[*entries, D("default", "")]))
 
-    def response_headers(self, route: ir.Route, proxied: bool) -> list[D]:
-        out = self.hidden(route) if proxied else []
+    def response_headers(self, route: ir.Route, proxied: bool) -> list[D | str]:
+        """The route's add_headers (and the proxy_hide_headers they need)."""
         ops = route.response_headers
-        out += [D("add_header", n, v, "always") for n, v in ops.set + ops.add]
+        added = [line("add_header", n, v, "always") for n, v in ops.set + ops.add]
         if route.cors:
-            out += self.policies.cors_headers(route.cors)
+            added += self.policies.cors_headers(route.cors)
         if proxied and isinstance(route.action, ir.Forward):
-            out += self.sticky_cookies(route.action)
+            added += self.sticky_cookies(route.action)
         if route.cache and proxied:
-            out.append(D("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
+            added.append(line("add_header", "X-Cache-Status", Expr("$upstream_cache_status"), "always"))
         if route.rate_limit:
-            out += [D("add_header", name, Expr("$" + self.policies.refusal_var(route.rate_limit, name, value)), "always")
-                    for name, value in route.rate_limit.refusal_headers(route.name)]
+            added += [line("add_header", name, Expr("$" + self.policies.refusal_var(route.rate_limit, name, value)),
+                           "always")
+                      for name, value in route.rate_limit.refusal_headers(route.name)]
         key_auth = self.policies.api_key_of(route)
         if key_auth:
-            out.append(D("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),
-                         "always"))
-        if any(d.name == "add_header" for d in out):
-            out += self.chunks.get(("always",), self.always_headers)
-        return out
+            added.append(line("add_header", "WWW-Authenticate", Expr("$" + self.policies.api_key_challenge(key_auth)),
+                              "always"))
+        if added:
+            added += self.chunks.get(("always",), self.always_headers)
+        return (self.hidden(route) if proxied else []) + added
 
     @staticmethod
-    def hidden(route: ir.Route) -> list[D]:
+    def hidden(route: ir.Route) -> list[str]:
         """The backend's headers the route removes or replaces (X-Powered-By always)."""
         ops = route.response_headers
         if not (ops.remove or ops.set):
@@ -199,13 +200,13 @@ class Headers:
         for name in ["X-Powered-By"] + list(ops.remove) + [n for n, _ in ops.set]:
             if name.lower() not in seen:
                 seen.add(name.lower())
-                out.append(D("proxy_hide_header", name))
+                out.append(line("proxy_hide_header", name))
         return out
 
-    def sticky_cookies(self, action: ir.Forward) -> list[D]:
+    def sticky_cookies(self, action: ir.Forward) -> list[str]:
         """Before 1.29.6 stickiness hashes a cookie edgec sets itself on a first visit."""
         if self.version >= STICKY_OSS:
             return []
         ups = [self.upstreams.by_name[b.upstream] for b in action.backends]
-        return [D("add_header", "Set-Cookie", Expr("$" + self.upstreams.sticky_cookie(up)), "always")
+        return [line("add_header", "Set-Cookie", Expr("$" + self.upstreams.sticky_cookie(up)), "always")
                 for up in ups if up.sticky]

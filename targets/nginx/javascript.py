@@ -19,7 +19,7 @@ from importlib import resources
 
 from edgec import ir, routing
 
-from .conf import D, Expr, duration, internal_uri, size
+from .conf import D, Expr, duration, internal_uri, line, size
 
 MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"  # Debian's and nginx.org's packages
 PACKAGE = "libnginx-mod-http-js"  # Debian's (nginx.org: nginx-module-njs)
@@ -78,7 +78,7 @@ class Javascript:
                          "inactive=1d", "use_temp_path=off"))
         return out
 
-    def gate(self, route: ir.Route, then: str) -> list[D]:
+    def gate(self, route: ir.Route, then: str) -> list[str]:
         """The location body of a JWT route: the check, then `then` (a named location)."""
         auth = self.jwt[route.auth or ""]
         claim = route.rate_limit.key.name if route.rate_limit and route.rate_limit.key.source == "claim" else None
@@ -90,8 +90,8 @@ class Javascript:
             settings["require"] = {"claims": [[c.name, list(c.values)] for c in route.require.claims],
                                    "scopes": list(route.require.scopes),
                                    "challenge": routing.forbidden_challenge(auth)}
-        return [D("set", Expr("$edgec_jwt"), json.dumps(settings, sort_keys=True)),
-                D("js_content", "edgec_jwt.gate")]
+        return [line("set", Expr("$edgec_jwt"), json.dumps(settings, sort_keys=True)),
+                line("js_content", "edgec_jwt.gate")]
 
     def jwks_locations(self) -> list[D]:
         """Internal locations the gate reads the JWKS through: cached, and a fresh copy at most

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from edgec import ir
 
 from .actions import Actions
-from .conf import D, Expr
+from .conf import D, Expr, line
 from .headers import Headers
 from .javascript import Javascript
 from .matching import Matching
@@ -48,6 +48,7 @@ class ServerLocations:
         self._answers: set[str] = set()
         self._authorized: dict[Handler, str] = {}
         self._authorized_per_route: dict[int, int] = {}  # route index → named locations made for it
+        self._bodies: dict[Handler, list[D | str]] = {}
 
     def build(self, sp: ServerPlan) -> list[D]:
         out = []
@@ -75,13 +76,13 @@ class ServerLocations:
             head = ("/",)
         cands = loc.candidates
         if not cands:
-            return D("location", *head, block=[D("return", 404)])
+            return D("location", *head, block=[line("return", 404)])
         if not cands[0].conditional:
             c = cands[0]
             return D("location", *head, block=self.handler(handler_of(c)), comment=describe(c))
         self.dispatches = True
         choice = self.parts.matching.selector(cands, lambda c: self.named(handler_of(c)), self.not_found)
-        return D("location", *head, block=[D("try_files", "", Expr("$" + choice))],
+        return D("location", *head, block=[line("try_files", "", Expr("$" + choice))],
                  comment="chosen per request: " + ", ".join(describe(c) for c in cands[:6])
                  + (f" and {len(cands) - 6} more" if len(cands) > 6 else ""))
 
@@ -100,12 +101,19 @@ class ServerLocations:
         h = Handler(-1, None)
         if h not in self._named:
             self._named[h] = "@edgec_no_route"
-            self._named_blocks.append(D("location", "@edgec_no_route", block=[D("return", 404)]))
+            self._named_blocks.append(D("location", "@edgec_no_route", block=[line("return", 404)]))
         return self._named[h]
 
-    def handler(self, h: Handler) -> list[D]:
+    def handler(self, h: Handler) -> list[D | str]:
         """One route's location body: its address lists, its policies, then its action; a JWT
-        route checks the token first and goes on in a named location (see javascript.py)."""
+        route checks the token first and goes on in a named location (see javascript.py). Made
+        once per handler: the locations of a route's several paths share it."""
+        body = self._bodies.get(h)
+        if body is None:
+            body = self._bodies[h] = self._handler(h)
+        return body
+
+    def _handler(self, h: Handler) -> list[D | str]:
         route = self.edge.routes[h.route_index]
         refuse = self.parts.policies.access(route.access)  # before the token or a preflight is looked at
         if route.auth in self.parts.js.jwt:
@@ -118,7 +126,7 @@ class ServerLocations:
             return refuse + self.parts.policies.preflight(route) + self.parts.js.gate(route, name)
         return refuse + self.checked(h)
 
-    def checked(self, h: Handler) -> list[D]:
+    def checked(self, h: Handler) -> list[D | str]:
         """A route's body once its token (if any) is checked: its policies, then its action."""
         route = self.edge.routes[h.route_index]
         action = route.action
@@ -144,7 +152,7 @@ class ServerLocations:
         front = headers.response_headers(route, proxied=False) \
             if route.cors or policies.api_key_of(route) or route.rate_limit else []
         self.dispatches = True
-        return body + front + [D("try_files", "", name)]
+        return body + front + [line("try_files", "", name)]
 
 
 def describe(c: Candidate) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import regex
-from .conf import D, Expr, header_var, map_key
+from .conf import D, Expr, entry, header_var, map_key
 from .plan import Candidate
 from .variables import Variables
 
@@ -41,8 +41,8 @@ class Matching:
                 pattern = ["."] * len(atoms)
                 for b in bits:
                     pattern[column[b]] = "1"
-                entries.append(D("~^" + "".join(pattern), target))
-            return D("map", source, Expr("$" + name), block=entries + [D("default", default)])
+                entries.append(entry("~^" + "".join(pattern), target))
+            return D("map", source, Expr("$" + name), block=entries + [entry("default", default)])
         return self.vars.define(key, make)
 
     def atom(self, cond: tuple) -> str:
@@ -59,30 +59,30 @@ class Matching:
         return Expr("$host"), [D(key, "1"), D("default", "0")]
 
     def _regex(self, cond: tuple):
-        return Expr("$uri"), [D("~" + regex.full(cond[1]), "1"), D("default", "0")]
+        return Expr("$uri"), [entry("~" + regex.full(cond[1]), "1"), entry("default", "0")]
 
     def _method(self, cond: tuple):
         alt = "|".join(cond[1])
-        return Expr("$request_method"), [D(f"~^(?:{alt})\\z", "1"), D("default", "0")]
+        return Expr("$request_method"), [entry(f"~^(?:{alt})\\z", "1"), entry("default", "0")]
 
     def _header(self, cond: tuple):
         _, name, typ, value = cond
         if typ == "present":
             entries = [D("", "0"), D("default", "1")]
         else:
-            entries = [D("~" + (regex.exact(value) if typ == "exact" else regex.full(value)), "1"),
-                       D("default", "0")]
+            entries = [entry("~" + (regex.exact(value) if typ == "exact" else regex.full(value)), "1"),
+                       entry("default", "0")]
         return Expr("$" + header_var(name)), entries
 
     def _query(self, cond: tuple):
         _, name, typ, value = cond
         found = self.query_var(name)
         if typ == "present":
-            entries = [D("~^!", "1"), D("default", "0")]
+            entries = [entry("~^!", "1"), entry("default", "0")]
         elif typ == "exact":
-            entries = [D("~^!" + regex.percent_tolerant(value) + "\\z", "1"), D("default", "0")]
+            entries = [entry("~^!" + regex.percent_tolerant(value) + "\\z", "1"), entry("default", "0")]
         else:
-            entries = [D(f"~^!(?:{value})\\z", "1"), D("default", "0")]
+            entries = [entry(f"~^!(?:{value})\\z", "1"), entry("default", "0")]
         return Expr("$" + found), entries
 
     def query_var(self, name: str) -> str:

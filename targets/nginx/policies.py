@@ -11,7 +11,7 @@ import ipaddress
 from edgec import ir
 
 from . import regex
-from .conf import D, Expr, header_var, map_key, quote
+from .conf import D, Expr, header_var, line, map_key, quote
 from .external_auth import ExternalAuths
 from .javascript import LIMIT_KEY
 from .variables import Variables
@@ -35,7 +35,7 @@ class Policies:
         self.zones: list[D] = []  # limit_req_zone, at http level
         self._zone_names: set[str] = set()
 
-    def directives(self, route: ir.Route) -> list[D]:
+    def directives(self, route: ir.Route) -> list[D | str]:
         out = self.preflight(route)
         auth = self.auth.get(route.auth) if route.auth else None
         if isinstance(auth, ir.ApiKeyAuth):
@@ -45,7 +45,7 @@ class Policies:
             zone = self.rate_zone(route)
             args = [f"zone={zone}"] + ([f"burst={route.rate_limit.burst}"] if route.rate_limit.burst else []) + \
                 ["nodelay"]
-            out.append(D("limit_req", *args))
+            out.append(line("limit_req", *args))
         if isinstance(auth, ir.BasicAuth):
             path = self.htpasswd_files[auth.name]
             note = ("written with mode 0600: the nginx worker user must own it (workers read it per request)"
@@ -138,7 +138,7 @@ class Policies:
         return self.vars.define(("cors", cors.origins, cors.credentials), lambda n: D(
             "map", Expr("$http_origin"), Expr("$" + n), block=entries))
 
-    def cors_headers(self, cors: ir.Cors) -> list[D]:
+    def cors_headers(self, cors: ir.Cors) -> list[str]:
         anyone = "*" in cors.origins
         origin = self.cors_origin_var(cors)
         pre = self.preflight_var()
@@ -149,16 +149,16 @@ class Policies:
                 "map", Expr(f"${pre}${origin}"), Expr("$" + n), block=[
                     D(f"~^{when}.", value), D("default", "")]))
 
-        out = [D("add_header", "Access-Control-Allow-Origin", Expr("$" + origin), "always")]
+        out = [line("add_header", "Access-Control-Allow-Origin", Expr("$" + origin), "always")]
         if not anyone or cors.credentials:
-            out.append(D("add_header", "Vary", Expr("$" + on("[01]", "Origin")), "always"))
+            out.append(line("add_header", "Vary", Expr("$" + on("[01]", "Origin")), "always"))
         if cors.credentials:
-            out.append(D("add_header", "Access-Control-Allow-Credentials",
+            out.append(line("add_header", "Access-Control-Allow-Credentials",
                          Expr("$" + on("[01]", "true")), "always"))
         if cors.expose:
-            out.append(D("add_header", "Access-Control-Expose-Headers",
+            out.append(line("add_header", "Access-Control-Expose-Headers",
                          Expr("$" + on("0", ", ".join(cors.expose))), "always"))
-        out.append(D("add_header", "Access-Control-Allow-Methods",
+        out.append(line("add_header", "Access-Control-Allow-Methods",
                      Expr("$" + on("1", ", ".join(cors.methods))), "always"))
         if cors.headers:
             allow_headers = on("1", ", ".join(cors.headers))
@@ -167,8 +167,8 @@ class Policies:
         else:
             allow_headers = None
         if allow_headers:
-            out.append(D("add_header", "Access-Control-Allow-Headers", Expr("$" + allow_headers), "always"))
-        out.append(D("add_header", "Access-Control-Max-Age", Expr("$" + on("1", str(cors.max_age_s))),
+            out.append(line("add_header", "Access-Control-Allow-Headers", Expr("$" + allow_headers), "always"))
+        out.append(line("add_header", "Access-Control-Max-Age", Expr("$" + on("1", str(cors.max_age_s))),
                      "always"))
         return out
 
