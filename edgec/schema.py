@@ -167,8 +167,16 @@ def _check_ir(schema: dict, defs: dict):
                              "maxItems", "description"}
     if unknown:
         raise ValueError(f"no fast check for {sorted(unknown)}")
+    return _all(checks)
+
+
+def _all(checks: list):
+    """One check that every one of `checks` passes."""
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:  # the usual pair (a type and its shape): no generator per value
+        first, second = checks
+        return lambda v: first(v) and second(v)
     return lambda v: all(c(v) for c in checks)
 
 
@@ -256,7 +264,11 @@ def _shared_checks(schema: dict, defs: dict, compile_sub) -> list:
         checks.append(lambda v: any(_same(v, o) for o in options))
     if "anyOf" in schema:
         choices = [compile_sub(s, defs) for s in schema["anyOf"]]
-        checks.append(lambda v: any(c(v) for c in choices))
+        if len(choices) == 2:  # the usual optional value (null, or one kind): no generator per value
+            first, second = choices
+            checks.append(lambda v: first(v) or second(v))
+        else:
+            checks.append(lambda v: any(c(v) for c in choices))
     return checks
 
 
@@ -291,9 +303,4 @@ def _check(schema: dict, defs: dict):
     unknown = set(schema) - known
     if unknown:
         raise ValueError(f"no fast check for {sorted(unknown)}")
-    if len(checks) == 1:
-        return checks[0]
-    if len(checks) == 2:  # the usual pair (a type and its shape): no generator per value
-        first, second = checks
-        return lambda v: first(v) and second(v)
-    return lambda v: all(c(v) for c in checks)
+    return _all(checks)
