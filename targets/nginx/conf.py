@@ -247,7 +247,7 @@ class Printer:
             args = d.args
             if values:
                 # map/split_clients entry: the key is printed as is, the value is a complex value
-                head = " ".join([pad + quote(d.name)] + [arg(a, True) for a in args])
+                head = " ".join([pad + arg(d.name, False)] + [arg(a, True) for a in args])
             elif not args:
                 head = pad + d.name
             else:

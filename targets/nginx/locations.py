@@ -4,6 +4,7 @@ named locations that answer after limit_req and auth_basic have run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from edgec import ir
 
@@ -16,10 +17,9 @@ from .plan import Candidate, Location, ServerPlan
 from .policies import Policies
 
 
-@dataclass(frozen=True)
-class Handler:
+class Handler(NamedTuple):
     """One location body: a route, and the prefix its path rewrite replaces (when that
-    depends on which match matched)."""
+    depends on which match matched). A tuple: one is made per candidate of every location."""
 
     route_index: int
     prefix: str | None

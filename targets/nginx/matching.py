@@ -17,6 +17,7 @@ from .variables import Variables
 class Matching:
     def __init__(self, variables: Variables):
         self.vars = variables
+        self._atoms: dict[tuple, str] = {}  # condition → its variable, asked once per candidate
 
     def selector(self, cands: list[Candidate], named: Callable[[Candidate], str], not_found: Callable[[], str]) -> str:
         """The variable naming the location for the first candidate whose conditions hold:
@@ -47,7 +48,10 @@ class Matching:
 
     def atom(self, cond: tuple) -> str:
         """A variable that is "1" when the condition holds."""
-        return self.vars.define(("a", cond), lambda n: self._atom_map(cond, n))
+        name = self._atoms.get(cond)
+        if name is None:
+            name = self._atoms[cond] = self.vars.define(("a", cond), lambda n: self._atom_map(cond, n))
+        return name
 
     def _atom_map(self, cond: tuple, name: str) -> D:
         source, entries = _ATOMS[cond[0]](self, cond)

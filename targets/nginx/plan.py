@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from edgec import ir
 from edgec import routing
@@ -34,8 +35,10 @@ from edgec.routing import Entry, regex_literal_prefix
 DEFAULT = None  # the default server's key
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One (route, match) a location may serve. A tuple: a frozen dataclass's __init__ (an
+    object.__setattr__ per field) cost more than the rest of making one."""
+
     entry: Entry
     host_pattern: str | None  # the host pattern of the match that covers this server
     runtime_regex: bool  # the path regex is tested per request
