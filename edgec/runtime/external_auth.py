@@ -28,7 +28,8 @@ class ExternalChecker:
         target = self.auth.path + ex.path + ("?" + ex.query if ex.query else "")
         lines = [f"{ex.method} {target} HTTP/1.1\r\nHost: {ex.host}\r\n".encode("latin-1")]
         for name in self.forward:
-            value = ex.hb.get(name)
+            # the request id the check carries is the edge's, the one the backend gets
+            value = ex.request_id if name == b"x-request-id" else ex.hb.get(name)
             if value is not None:
                 lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(b"Content-Length: 0\r\n\r\n")

@@ -265,7 +265,7 @@ class Emitter:
         for sp in plans:
             locations = ServerLocations(self.parts)
             body = (locations.build(sp) + self.actions.mirror_locations()
-                    + self.policies.external.locations(self.headers.host_var()))
+                    + self.policies.external.locations(self.headers.host_var(), self.headers.request_id_var()))
             if self.js.enabled:
                 base = [D("proxy_set_header", n, v) for n, v in self.headers.base_headers().values()]
                 body += self.js.jwks_locations() + self.js.part_locations(base, self.edge.limits.max_body_bytes)

@@ -50,15 +50,17 @@ class ExternalAuths:
         """The upstream blocks the checks go to."""
         return [a.service for a in self.auths.values()] if self.used else []
 
-    def locations(self, host_var: str) -> list[D]:
+    def locations(self, host_var: str, request_id_var: str) -> list[D]:
         """The internal locations the checks go to, and the answer of a failed check."""
         if not self.used:
             return []
         out = []
         for a in self.auths.values():
             timeout = duration(a.timeout_ms)
+            # the request id the check carries is the edge's, the one the backend gets
             headers = [("Host", Expr("$" + host_var)), ("Connection", ""), ("Content-Length", ""),
-                       *[(h, Expr("$" + header_var(h))) for h in a.check_headers]]
+                       *[(h, Expr("$" + (request_id_var if h.lower() == ir.REQUEST_ID_HEADER.lower()
+                                         else header_var(h)))) for h in a.check_headers]]
             out.append(D("location", "=", self.uri(a), block=[
                 D("internal"),
                 D("proxy_pass", expr(f"http://{a.service.name}{a.path}", Var("request_uri"))),

@@ -32,7 +32,7 @@ def edge(app: str, authz: str, dead_port: int, listen: str = "") -> str:
   }}
   auth external checker {{
     url "http://{authz}/check"
-    forward_headers "X-Echo-Set-Header"
+    forward_headers "X-Echo-Set-Header" "X-Request-Id"
     copy_headers "X-User"
     timeout {TIMEOUT_S}s
   }}
@@ -77,6 +77,9 @@ CASES = [
                                       "X-User": "mallory"}, b"", 200, {"x-user": "alice"}),
     ("allowed, the client's copy header dropped", "GET", "/api/b", {"X-User": "mallory"}, b"", 200,
      {"x-user": None}),
+    ("allowed, the client's request id", "GET", "/api/r", {"X-Request-Id": "req-7"}, b"", 200,
+     {"x-request-id": "req-7"}),
+    ("allowed, a request id the edge replaces", "GET", "/api/r", {"X-Request-Id": "bad id!"}, b"", 200, {}),
     ("allowed POST, body to the backend only", "POST", "/api/p", {"Content-Type": "text/plain"}, b"hello", 200,
      {}),
     ("denied 401", "GET", "/api/c?status=401", {}, b"", 401, None),
@@ -133,6 +136,9 @@ def failures(base_url: str, app: EchoServer, authz: EchoServer, cases=CASES) -> 
             out.append(f"{name}: the check request's Host is {check['host']!r}, not the client's")
         if check["body"]:
             out.append(f"{name}: the check request carried a body")
+        if check["headers"].get("x-request-id") != seen[0]["headers"].get("x-request-id"):
+            out.append(f"{name}: the check's request id {check['headers'].get('x-request-id')!r} is not the "
+                       f"backend's {seen[0]['headers'].get('x-request-id')!r}")
         if "authorization" in {k.lower() for k in headers} and \
                 check["headers"].get("authorization") != headers["Authorization"]:
             out.append(f"{name}: Authorization did not reach the authorization service")
