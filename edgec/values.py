@@ -142,6 +142,9 @@ class Values:
         """The text of a string field; `controls` are the control characters it may hold (a respond
         body its line breaks and tabs), every other one is refused: no target's file, header or
         API call can carry them."""
+        if value is not None and value.kind == "string" and len(value.value) == 1 and type(value.value[0]) is str:
+            # most strings: text alone, no variable to resolve or put in (~50,000 at 10,000 routes)
+            return self._checked(value.value[0], value, what, default, controls)
         value = self.resolve(value)
         if value is None:
             return default
@@ -171,7 +174,10 @@ class Values:
             if text is None:
                 return default
             parts.append(text)
-        text = "".join(parts)
+        return self._checked("".join(parts), value, what, default, controls)
+
+    def _checked(self, text: str, value: Value, what: str, default: Any, controls: str) -> Any:
+        """A string field's text, or default when it holds a control character or is too long (reported)."""
         control = _CONTROL.search(text) and next((c for c in _CONTROL.findall(text) if c not in controls), None)
         if control:
             self.sink.error("E022", f"control character U+{ord(control):04X} in the {what}", value.span,
