@@ -94,13 +94,17 @@ async def per_request(file: str, requests: int, in_flight: int, opcodes: bool) -
     for c in clients:
         c.connection_made(Collecting())
 
-    def batch():  # like one event-loop pass: every client's request, then every backend's answer
+    outbox = runtime.clock.outbox
+
+    def batch():  # like two event-loop passes: every client's request, then every backend's answer
         waiting = []
         for c in clients:
             c.data_received(REQUEST)
             waiting.append(c.queue[0].up)
+        outbox.send()
         for conn in waiting:
             conn.data_received(RESPONSE)
+        outbox.send()
 
     for _ in range(200):
         batch()

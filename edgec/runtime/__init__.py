@@ -17,4 +17,5 @@ coroutine per request; docs/runtime.md says why). One module per job:
   gateway.py    one generation of config compiled for serving (what a reload replaces)
   process.py    listeners, workers, reload on SIGHUP, graceful shutdown
   timers.py     the per-process coarse clock that expires deadlines
+  outbox.py     HTTP/1.1 writes held until the event loop's pass is over, then sent together
 """

@@ -20,6 +20,7 @@ import httptools
 from . import http
 from .exchange import Exchange
 from .http import Refused
+from .outbox import HeldTransport
 
 log = logging.getLogger("edgec.runtime")
 
@@ -107,7 +108,7 @@ class ClientConnection(asyncio.Protocol):
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
-        self.transport = transport
+        self.transport = HeldTransport(transport, self.runtime.clock.outbox)
         admit(self, transport)
         if self.runtime.draining:
             self.closing = True

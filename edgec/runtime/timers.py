@@ -1,9 +1,13 @@
 """One coarse clock per process instead of a timer per request: every tick it expires the
-connections whose `deadline` (monotonic seconds, 0 = none) has passed, and sweeps idle pools."""
+connections whose `deadline` (monotonic seconds, 0 = none) has passed, and sweeps idle pools.
+It also carries the process's outbox (writes sent at the end of each pass of the event loop),
+since every connection holds the clock already."""
 from __future__ import annotations
 
 import asyncio
 import time
+
+from .outbox import Outbox
 
 TICK_S = 0.05  # deadline resolution: timeouts fire at most this late
 
@@ -13,6 +17,7 @@ class Clock:
         self.timed: set = set()  # objects with .deadline and .expire()
         self.sweepers: list = []  # callables(now), e.g. idle pool cleanup, log flushing
         self.now = time.monotonic()
+        self.outbox = Outbox()
         self._handle = None
 
     def start(self) -> None:

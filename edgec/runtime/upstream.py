@@ -15,6 +15,7 @@ import time
 import httptools
 
 from .. import ir
+from .outbox import HeldTransport
 
 log = logging.getLogger("edgec.runtime")
 
@@ -45,7 +46,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     # ---- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport):
-        self.transport = transport
+        self.transport = HeldTransport(transport, self.pool.clock.outbox)
         self.pool.clock.timed.add(self)
 
     def data_received(self, data: bytes) -> None:
