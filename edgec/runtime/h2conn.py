@@ -67,9 +67,17 @@ CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its conne
 # LF, NUL or other control byte), names lower-cased and values stripped by Stream.head,
 # connection-specific fields dropped (http.HOP_BY_HOP), the one pseudo-field first. Each side
 # checked by h2 costs about a tenth of the edge's work per stream.
+#
+# h2 calls its logger's debug or trace about fifteen times per request. Its own silent logger
+# (what it uses when given none) is a Python method that ignores its arguments; an empty
+# format string's `format`, a C function, ignores them for less.
+class _Silent:
+    debug = trace = "".format
+
+
 _CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None, validate_outbound_headers=False,
                                     normalize_outbound_headers=False, validate_inbound_headers=False,
-                                    normalize_inbound_headers=False)
+                                    normalize_inbound_headers=False, logger=_Silent())
 _NO_BODY = (204, 304)
 
 
@@ -523,6 +531,7 @@ class Stream:
 
     def exchange_done(self, _ex: Exchange, _keep_alive: bool) -> None:
         self.exchange_over = True
+        self.ex = None  # the exchange refers to its stream: without this cycle, both go with their last reference
         if not self.closed and not self.response_ended:
             if not self.final:
                 self.cancel(ErrorCodes.INTERNAL_ERROR)
@@ -626,7 +635,7 @@ class Stream:
         """Reset by the client, or its connection gone."""
         self.closed = True
         self.deadline = 0.0
-        ex = self.ex
+        ex, self.ex = self.ex, None
         if ex is not None and not ex.done:
             ex.client_lost()
         self.conn.forget(self)

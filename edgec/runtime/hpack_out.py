@@ -9,6 +9,10 @@ inserted (as nginx sends all its fields), unencoded (Huffman in pure Python cost
 bytes it saves on a value sent once); every other field is indexed as hpack would, so the table
 holds only what answers repeat (Content-Type, Strict-Transport-Security, CORS fields) and stays
 short to search. The dynamic table, its size updates and Huffman coding are hpack's own.
+
+A field sent as an index (static or dynamic) is remembered with its bytes until the dynamic table
+changes (an entry added or evicted, a new size): answers repeat their stable fields, and in a
+steady state the table does not change, so those fields cost a dictionary lookup.
 """
 from __future__ import annotations
 
@@ -67,19 +71,35 @@ class AnswerEncoder(Encoder):
     goes out never-indexed, as hpack sends it. Headers are (bytes, bytes) pairs in order,
     pseudo-fields first, as h2 hands them over."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # (name, value) → its index's bytes, while the dynamic table is unchanged; only plain
+        # pairs, so a sensitive field (a tuple subclass or a triple) is never taken for one
+        self.indexed: dict[tuple[bytes, bytes], bytes] = {}
+
     def encode(self, headers, huffman: bool = True) -> bytes:
         table = self.header_table
+        indexed = self.indexed
         block = []
         if table.resized:
             block.append(self._encode_table_size_change())
             table.resized = False
+            indexed.clear()
         for header in headers:
+            plain = type(header) is tuple
+            if plain:
+                coded = indexed.get(header)
+                if coded is not None:
+                    block.append(coded)
+                    continue
             name, value = header[0], header[1]
             static = _STATIC.get(name)
             if static is not None:
                 index = static[1].get(value)
                 if index is not None:
                     block.append(_INDEXED[index])
+                    if plain:
+                        indexed[header] = _INDEXED[index]
                     continue
             if isinstance(header, HeaderTuple):
                 sensitive = not header.indexable
@@ -99,7 +119,10 @@ class AnswerEncoder(Encoder):
             for i, entry in enumerate(table.dynamic_entries):
                 if entry[0] == name:
                     if entry[1] == value:
-                        block.append(_indexed(i + _DYNAMIC_BASE))
+                        coded = _indexed(i + _DYNAMIC_BASE)
+                        block.append(coded)
+                        if plain:
+                            indexed[header] = coded
                         break
                     if not name_index:
                         name_index = i + _DYNAMIC_BASE
@@ -113,4 +136,5 @@ class AnswerEncoder(Encoder):
                     block.append(bytes((_INCREMENTAL,)) + _integer(len(coded), 7, 0x80 if huffman else 0) + coded
                                  + value_part)
                 table.add(name, value)
+                indexed.clear()  # the dynamic indexes have moved (and the oldest entry may be gone)
         return b"".join(block)

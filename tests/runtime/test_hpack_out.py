@@ -48,6 +48,28 @@ def test_static_entries_are_indexed_and_sensitive_fields_go_out_never_indexed():
     assert not decoder.header_table.dynamic_entries
 
 
+def test_a_field_remembered_as_an_index_is_still_sent_never_indexed_when_sensitive():
+    encoder, decoder = _pair()
+    plain = (b"x-token", b"t1")
+    _roundtrip(encoder, decoder, [plain])
+    assert _roundtrip(encoder, decoder, [plain]) == bytes((0x80 | 62,))  # now an index, remembered
+    for sensitive in (NeverIndexedHeaderTuple(*plain), (*plain, True)):
+        decoded = decoder.decode(encoder.encode([sensitive, plain]), raw=True)
+        assert isinstance(decoded[0], NeverIndexedHeaderTuple) and tuple(decoded[0]) == plain
+        assert tuple(decoded[1]) == plain
+
+
+def test_indexes_remembered_follow_the_table_as_it_changes():
+    encoder, decoder = _pair()
+    stable = [(b"content-type", b"text/plain"), (b"vary", b"accept")]
+    for n in range(40):  # each answer adds an entry ahead of the stable ones, and 40 evict the oldest
+        _roundtrip(encoder, decoder, [*stable, (b"x-new", b"%d" % n * 40)])
+        _roundtrip(encoder, decoder, stable)
+    encoder.header_table_size = 0
+    _roundtrip(encoder, decoder, stable)
+    assert not decoder.header_table.dynamic_entries
+
+
 def test_table_size_updates_long_values_and_indexes_past_one_byte():
     encoder, decoder = _pair()
     many = [(b"x-%d" % i, b"v") for i in range(100)]  # ~36 bytes each: all 100 fit in 4,096
