@@ -59,6 +59,8 @@ FEED_BYTES = 16 * 1024  # what h2 parses at once (about as many PINGs as the con
 # stream with this much response body waiting writes at once, so that a client that stops
 # reading pauses its writing (and meets UNREAD_LIMIT) as soon as when every frame is written
 FLUSH_BYTES = 64 * 1024
+# the largest frame every peer accepts (RFC 9113 §4.2: SETTINGS_MAX_FRAME_SIZE is never below it)
+_SMALLEST_FRAME_LIMIT = 16_384
 CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its connection is cut
 
 # h2's checks of header blocks are left out both ways. What the client sends, h2fields checks
@@ -550,21 +552,35 @@ class Stream:
         out = self.out
         sent = 0
         while out and not conn.write_paused:
-            size = min(h.local_flow_control_window(self.id), h.max_outbound_frame_size)
-            if size <= 0:
-                break
             data = out[0]
-            if self.offset or len(data) > size:
-                piece = data[self.offset:self.offset + size]
-                self.offset += len(piece)
-                if self.offset == len(data):
-                    out.popleft()
-                    self.offset = 0
-            else:
-                piece = out.popleft()
-            end = self.response_ended and not out
-            if not self._h2(h.send_data, self.id, piece, end):
-                return
+            piece = None
+            if not self.offset and len(data) <= _SMALLEST_FRAME_LIMIT:
+                # one frame, without asking h2 for the windows first: it checks them itself and
+                # refuses, changing nothing, a frame larger than they allow
+                end = self.response_ended and len(out) == 1
+                try:
+                    h.send_data(self.id, data, end)
+                    piece = out.popleft()
+                except h2.exceptions.FlowControlError:
+                    pass  # the part of it the windows allow, below
+                except h2.exceptions.StreamClosedError:
+                    self.closed = True
+                    return
+            if piece is None:
+                size = min(h.local_flow_control_window(self.id), h.max_outbound_frame_size)
+                if size <= 0:
+                    break
+                if self.offset or len(data) > size:
+                    piece = data[self.offset:self.offset + size]
+                    self.offset += len(piece)
+                    if self.offset == len(data):
+                        out.popleft()
+                        self.offset = 0
+                else:
+                    piece = out.popleft()
+                end = self.response_ended and not out
+                if not self._h2(h.send_data, self.id, piece, end):
+                    return
             sent += len(piece)
             self.end_sent = end
             conn.unsent += len(piece)

@@ -297,6 +297,20 @@ def test_large_bodies_through_flow_control(h2_gateway, tmp_path):
     client.close()
 
 
+def test_an_answer_in_one_piece_waits_on_a_window_smaller_than_it(h2_gateway):
+    port, _, _ = h2_gateway()
+    client = H2Client(port)
+    client.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1000})
+    client.flush()
+    body = "w" * 6000  # the backend's answer, about 6.5 KB, comes in one piece: a frame any peer accepts
+    (r,) = client.wait(client.start("POST", "/small-window", [("content-length", str(len(body)))],
+                                    body=body.encode()))
+    assert r.status == 200 and r.ended and len(r.body) == int(r.headers["content-length"]) > 6000
+    assert r.json["body"] == body
+    assert client.get("/next").status == 200
+    client.close()
+
+
 def test_header_and_body_limits_refuse_one_stream_only(h2_gateway):
     port, echo, _ = h2_gateway("limits { max_body 16kb max_headers 20 max_header_size 1kb }")
     client = H2Client(port)
