@@ -162,9 +162,9 @@ CAPABILITIES: dict[str, Capability] = {
     "request.header.underscore": native("headers_with_underscores_action DROP_HEADER"),
     "request.header.repeated": approximate("a header sent on several lines is matched as its lines joined with "
                                            "',' (the others match its first line)", when="repeated_header_tested"),
-    "request.header.request_id": approximate("Envoy keeps whatever X-Request-Id the client sends "
-                                             "(preserve_external_request_id) and passes it to the backend and back "
-                                             "as it came; it makes its own (a UUID) only when there is none"),
+    "request.header.request_id": native("the connection manager keeps the client's id; a first filter "
+                                        "(header_mutation under a matcher on the id) replaces one that is not sane "
+                                        "by %UNIQUE_ID%"),
     "request.header.empty": approximate("an empty value is left out of a list: `request_header add` gives the "
                                         "added value alone (`edge`, not `,edge`) and an empty line of a header sent "
                                         "on several lines is dropped (`a,b`, not `,a,b`)", when="empty_header_joined"),

@@ -92,7 +92,7 @@ def connection_manager(edge: ir.Edge, lst: ir.Listener, creds: dict[str, Plan]) 
 
 
 def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan], creds: dict[str, Plan]) -> list[Plan]:
-    out = policies.edge_access(edge)
+    out = [request_id_filter(), *policies.edge_access(edge)]
     if lst.redirect is None:
         out += policies.filters(edge, edge.observability.metrics_path is not None, creds)
     if any(lua.FILTER in r.get("typed_per_filter_config", {}) for r in routes_):
@@ -103,6 +103,29 @@ def http_filters(edge: ir.Edge, lst: ir.Listener, routes_: list[Plan], creds: di
     out.append({"name": "envoy.filters.http.router",
                 "typed_config": {"@type": ROUTER, "suppress_envoy_headers": True}})
     return out
+
+
+def request_id_filter() -> Plan:
+    """A client's X-Request-Id that is not a sane one (ir.SANE_REQUEST_ID) replaced by a new id
+    before any other filter reads it: the connection manager keeps whatever the client sent
+    (preserve_external_request_id), and answers with the request's id as the filters left it.
+    The header_mutation filter is skipped when the id is sane, or made by Envoy for a request
+    without one."""
+    sane = {"single_predicate": {
+        "input": {"name": "request_id", "typed_config": {
+            "@type": "type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput",
+            "header_name": "x-request-id"}},
+        "value_match": {"safe_regex": {"google_re2": {}, "regex": ir.SANE_REQUEST_ID.pattern}}}}
+    return {"name": "edgec.request_id", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcher",
+        "xds_matcher": {"matcher_list": {"matchers": [{"predicate": sane, "on_match": {"action": {
+            "name": "skip", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"}}}}]}},
+        "extension_config": {"name": "envoy.filters.http.header_mutation", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+            "mutations": {"request_mutations": [{"append": {
+                "header": {"key": "x-request-id", "value": "%UNIQUE_ID%"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}}]}}}}}
 
 
 def forwarding_headers(edge: ir.Edge) -> list[Plan]:
