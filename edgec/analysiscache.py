@@ -63,16 +63,23 @@ def keep_plain(name: str | None, value: Any) -> None:
 
 
 def load_objects(name: str | None) -> Any:
-    import pickle
-
     from .gcpause import paused
     with paused():  # the IR of a large file is a few hundred thousand objects, none garbage
-        return _load(name, "pickle", pickle.load)
+        return _load(name, "pickle", _pickle().load)
 
 
 def keep_objects(name: str | None, value: Any) -> None:
-    import pickle
-    _keep(name, "pickle", value, lambda v, f: pickle.dump(v, f, protocol=pickle.HIGHEST_PROTOCOL))
+    _keep(name, "pickle", value, lambda v, f: _pickle().dump(v, f, protocol=5))  # every Python edgec runs on has 5
+
+
+def _pickle():
+    """The C pickler, without pickle.py's own imports (struct, the pure-Python pickler): a
+    lint that misses imports it to keep each env's analysis."""
+    try:
+        import _pickle as pickle
+    except ImportError:  # a Python without it
+        import pickle
+    return pickle
 
 
 def _file(name: str, suffix: str) -> str | None:
