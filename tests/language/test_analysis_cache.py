@@ -120,6 +120,21 @@ def test_an_edited_byte_is_analysed_again(cache, capsys):
     assert second == run(["lint", "app.edge", "--no-cache"], capsys)
 
 
+def test_a_build_after_a_lint_of_other_bytes_analyses_again(cache, capsys, monkeypatch):
+    path = cache / "app.edge"
+    shop = (ROOT / "samples" / "shop.edge").read_text()
+    path.write_text(shop)
+    run(["lint", "app.edge"], capsys)
+    path.write_text(shop.replace('"/api/v1', '"/api/v2'))
+    argv = ["build", "app.edge", "--env", "prod", "--target", "nginx", "-o", "out"]
+    cold = run([*argv, "--no-cache"], capsys, cache / "out")
+    analysed = []
+    real = pipeline._analyse
+    monkeypatch.setattr(pipeline, "_analyse", lambda *a: analysed.append(1) or real(*a))
+    assert run(argv, capsys, cache / "out") == cold and analysed == [1]
+    assert b"/api/v2" in cold[3]["nginx.conf"]
+
+
 def test_each_choice_is_its_own_entry(cache, capsys):
     shop = str(ROOT / "samples" / "shop.edge")
     for argv in (["lint", shop], ["lint", shop, "--env", "dev"], ["lint", shop, "--env", "prod"],
@@ -163,12 +178,13 @@ def test_the_code_stamp_follows_every_file_of_a_package(tmp_path):
     assert any("edge.lark" in line for line in usercache.code_stamp().splitlines())
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "renamed", "empty"])
-def test_a_damaged_or_foreign_entry_is_analysed_again(damage, cache, capsys):
+@pytest.mark.parametrize("filled_by", ["build", "lint"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign", "renamed", "other shape", "empty"])
+def test_a_damaged_or_foreign_entry_is_analysed_again(damage, filled_by, cache, capsys):
     shop = str(ROOT / "samples" / "shop.edge")
     argv = ["build", shop, "--env", "prod", "--target", "nginx", "-o", "out"]
     cold = run([*argv, "--no-cache"], capsys, cache / "out")
-    run(argv, capsys, cache / "out")
+    run(argv if filled_by == "build" else ["lint", shop], capsys, cache / "out")
     kept = [p for p in entries(cache) if p.suffix == ".pickle"]
     assert kept
     for entry in kept:
@@ -182,6 +198,9 @@ def test_a_damaged_or_foreign_entry_is_analysed_again(damage, cache, capsys):
         elif damage == "renamed":  # a whole entry, but another one's
             name, value = pickle.loads(data)
             entry.write_bytes(pickle.dumps(("0" * 40, value)))
+        elif damage == "other shape":  # its own name, holding what no edgec keeps
+            name, value = pickle.loads(data)
+            entry.write_bytes(pickle.dumps((name, {"prod": "not an analysis", None: 1})))
         else:
             entry.write_bytes(b"")
     assert run(argv, capsys, cache / "out") == cold
