@@ -5,6 +5,9 @@ rounds interleaved; and the wall time of `edgec lint` on a sample, interpreter s
     python bench/analysis_cache.py --dir /tmp/b --sizes 1000,10000 --rounds 3
     python bench/analysis_cache.py --small samples/shop.edge --runs 30
 
+--edgec A/bin/edgec,B/bin/edgec compares two installs paired: each round runs every row with
+one, then with the other, each with a cache directory of its own.
+
 The cache directory is a TMPDIR of its own (--dir/tmp), so that other runs on the machine
 neither fill nor empty it; its parser tables and kept code are made once before measuring.
 """
@@ -37,58 +40,78 @@ def clear(env: dict) -> None:
         os.remove(name)
 
 
+def own_dirs(args, env: dict) -> dict[str, dict]:
+    """Each edgec compared → its environment, with a cache directory of its own."""
+    out = {}
+    for n, exe in enumerate(args.edgec):
+        tmp = env["TMPDIR"] if len(args.edgec) == 1 else os.path.join(args.dir, f"tmp{n}")
+        os.makedirs(tmp, exist_ok=True)
+        out[exe] = {**env, "TMPDIR": tmp}
+    return out
+
+
 def large(args, env: dict) -> None:
     from compile import generate
-    off = {**env, "EDGEC_NO_CACHE": "1"}
+    envs = own_dirs(args, env)
     for size in args.sizes:
         path = os.path.join(args.dir, f"bench-{size}.edge")
         with open(path, "w") as f:
             f.write(generate(size))
-        lint = ["edgec", "lint", "-q", path]
-        build = ["edgec", "build", path, "--env", "prod", "--target", "nginx", "-o", os.path.join(args.dir, "out")]
-        cpu(lint, off)  # the parser tables and kept code made
-        rows: dict[str, list[float]] = {}
+        rows: dict[tuple[str, str], list[float]] = {}
+        for exe, on in envs.items():
+            cpu([exe, "lint", "-q", path], {**on, "EDGEC_NO_CACHE": "1"})  # the parser tables and kept code made
         for _ in range(args.rounds):
-            for label, argv, how in (
-                    ("off: lint", lint, off), ("off: build", build, off),
-                    ("clear", None, None),
-                    ("cold: lint (fills)", lint, env), ("build after that lint", build, env),
-                    ("lint again (reads)", lint, env), ("build again (reads)", build, env),
-                    ("clear", None, None),
-                    ("cold: build alone (fills)", build, env)):
-                if argv is None:
-                    clear(env)
-                    continue
-                rows.setdefault(label, []).append(cpu(argv, how))
+            for exe, on in envs.items():
+                off = {**on, "EDGEC_NO_CACHE": "1"}
+                lint = [exe, "lint", "-q", path]
+                build = [exe, "build", path, "--env", "prod", "--target", "nginx", "-o",
+                         os.path.join(args.dir, "out")]
+                for label, argv, how in (
+                        ("off: lint", lint, off), ("off: build", build, off),
+                        ("clear", None, None),
+                        ("cold: lint (fills)", lint, on), ("build after that lint", build, on),
+                        ("lint again (reads)", lint, on), ("build again (reads)", build, on),
+                        ("clear", None, None),
+                        ("cold: build alone (fills)", build, on)):
+                    if argv is None:
+                        clear(on)
+                        continue
+                    rows.setdefault((exe, label), []).append(cpu(argv, how))
         print(f"\n{size} routes, CPU s (user+sys), rounds: {args.rounds}")
-        for label, values in rows.items():
-            print(f"  {label:28} median {statistics.median(values):6.2f}   "
+        for (exe, label), values in rows.items():
+            print(f"  {exe if len(envs) > 1 else ''} {label:28} median {statistics.median(values):6.2f}   "
                   + " / ".join(f"{v:.2f}" for v in values))
 
 
 def small(args, env: dict) -> None:
     import resource
-    off = {**env, "EDGEC_NO_CACHE": "1"}
-    lint = ["edgec", "lint", args.small]
-    subprocess.run(lint, env=env, capture_output=True)
+    envs = own_dirs(args, env)
     labels = ("off", "miss (fills)", "hit (reads)")
-    walls: dict[str, list[float]] = {label: [] for label in labels}
-    cpus: dict[str, list[float]] = {label: [] for label in labels}
+    walls: dict[tuple[str, str], list[float]] = {}
+    cpus: dict[tuple[str, str], list[float]] = {}
+    for exe, on in envs.items():
+        subprocess.run([exe, "lint", args.small], env=on, capture_output=True)
     for _ in range(args.runs):
-        for label in labels:
-            if label == "miss (fills)":
-                clear(env)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            subprocess.run(lint, env=off if label == "off" else env, capture_output=True)
-            walls[label].append(time.perf_counter() - start)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus[label].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        for exe, on in envs.items():
+            for label in labels:
+                if label == "miss (fills)":
+                    clear(on)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                subprocess.run([exe, "lint", args.small], env={**on, "EDGEC_NO_CACHE": "1"} if label == "off" else on,
+                               capture_output=True)
+                walls.setdefault((exe, label), []).append(time.perf_counter() - start)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.setdefault((exe, label), []).append(
+                    after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     print(f"edgec lint {args.small}: {args.runs} interleaved runs, ms")
-    for label in labels:
-        print(f"  {label:14} wall median {statistics.median(walls[label]) * 1000:6.1f} min "
-              f"{min(walls[label]) * 1000:6.1f}   CPU median {statistics.median(cpus[label]) * 1000:6.1f} "
-              f"min {min(cpus[label]) * 1000:6.1f}")
+    for (exe, label), values in walls.items():
+        print(f"  {exe if len(envs) > 1 else ''} {label:14} wall median {statistics.median(values) * 1000:6.1f} "
+              f"min {min(values) * 1000:6.1f}   CPU median {statistics.median(cpus[exe, label]) * 1000:6.1f} "
+              f"min {min(cpus[exe, label]) * 1000:6.1f}")
+    if len(envs) > 1:
+        return
+    off = {**env, "EDGEC_NO_CACHE": "1"}
     for label, how in (("off", off), ("hit (reads)", env)):
         totals, count = [], 0
         for _ in range(5):
@@ -108,6 +131,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--small", help="a small file: wall time of edgec lint instead")
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--edgec", default=["edgec"], type=lambda s: s.split(","),
+                    help="the edgec executables to run (several: compared, paired)")
     args = ap.parse_args()
     os.makedirs(os.path.join(args.dir, "tmp"), exist_ok=True)
     env = {**os.environ, "TMPDIR": os.path.join(args.dir, "tmp")}
