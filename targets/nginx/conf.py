@@ -111,10 +111,11 @@ class Dollar(str):
     then define."""
 
 
-@lru_cache(maxsize=1 << 14, typed=True)  # typed: an Expr and a str of the same text differ
+@lru_cache(maxsize=None, typed=True)  # typed: an Expr and a str of the same text differ
 def line(name: str, *args: str | int) -> str:
     """`name args;` printed (without its indentation), to stand in a block as a directive would.
-    Kept for the next call: route after route writes the same proxy_pass, the same header."""
+    Kept until the build ends (Emitter.emit empties it): route after route writes the same
+    proxy_pass, the same header, and a bounded cache spent more evicting than it saved."""
     positions = COMPLEX_ARGS.get(name)
     out, dollar = [name], False
     for j, a in enumerate(args):

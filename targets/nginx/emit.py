@@ -15,7 +15,7 @@ from edgec import ir
 from edgec.ir import DEFAULT_TIMEOUTS
 
 from .actions import CACHE_ZONE, Actions
-from .conf import DOLLAR_VAR, D, Expr, Printer, duration, size
+from .conf import DOLLAR_VAR, D, Expr, Printer, duration, line, size
 from .headers import Headers
 from .javascript import Javascript
 from .locations import Parts, ServerLocations
@@ -91,6 +91,12 @@ class Emitter:
 
     # ---- the file ------------------------------------------------------------------------
     def emit(self) -> dict[str, str]:
+        try:
+            return self._emit()
+        finally:
+            line.cache_clear()  # the printed lines are this build's: a long-lived process keeps none
+
+    def _emit(self) -> dict[str, str]:
         servers = self.servers()
         servers = self.redirect_servers() + servers
         upstreams = self.upstreams.blocks() + [self.upstreams.block(u) for u in self.policies.external.services()]
