@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Span, diagnostic
+from ..ir import REQUEST_ID_HEADER
 from ..regexes import problem as regex_problem
 from .edgetext import Block, name as make_name, render, string
 from .result import Imported, Refused
@@ -397,6 +398,11 @@ class _Importer:
                 self.auth_names[key] = make_name("external", self.names, "external")
                 body = [f"url {string(url)}"]
                 copy = [h.strip() for h in (ing.get("auth-response-headers") or "").split(",") if h.strip()]
+                if any(h.lower() == REQUEST_ID_HEADER.lower() for h in copy):
+                    copy = [h for h in copy if h.lower() != REQUEST_ID_HEADER.lower()]
+                    self.say("W503", ing, ing.annotations["auth-response-headers"][1],
+                             f"{REQUEST_ID_HEADER} in auth-response-headers is not carried over: the edge owns the "
+                             "request id, and the auth service's answer cannot replace it")
                 if copy:
                     body.append("copy_headers " + " ".join(string(h) for h in copy))
                 self.auth_blocks.append(Block(f"auth external {self.auth_names[key]}", body,

@@ -69,3 +69,16 @@ def test_annotations_become_statements():
     assert 'allow "10.0.0.0/8" "192.168.0.0/16"' in text and 'deny "10.9.0.0/16"' in text
     _, text, diags = load("10-tls.yaml")
     assert "redirect https" in text and any("308" in d.message for d in diags)
+
+
+def test_the_request_id_is_not_copied_from_the_auth_answer(tmp_path):
+    """auth-response-headers naming X-Request-Id would write a file lint refuses (E232)."""
+    source = (CORPUS / "15-external-auth.yaml").read_text().replace('"X-User-Id, X-Scopes"',
+                                                                    '"X-User-Id, x-request-id, X-Scopes"')
+    (tmp_path / "auth.yaml").write_text(source)
+    result = import_ingress([str(tmp_path / "auth.yaml")], "t")
+    edge, diags = checked(result, "t.edge", "auth.yaml", ingress_mismatches)
+    assert edge is not None, [d.message for d in diags]
+    assert 'copy_headers "X-User-Id" "X-Scopes"' in result.text
+    assert any(d.code == "W503" and "X-Request-Id in auth-response-headers" in d.message
+               for d in result.diagnostics)
