@@ -88,9 +88,14 @@ class Target:
         first_default = None  # where the summary points: a `# edgec: ignore` there silences it
         table = self.capabilities
         unknown = Capability(UNSUPPORTED, "not in the capability table")
-        for feature, where, span, default in feature_uses(ctx.edge):
-            cap = table.get(feature, unknown)
-            if cap.level == NATIVE or (feature, where) in reported:
+        uses = [(feature, where, span, default, cap) for feature, where, span, default in feature_uses(ctx.edge)
+                if (cap := table.get(feature, unknown)).level != NATIVE]
+        # a part of a feature (action.aggregate.timeout) the target cannot build the whole of
+        # (action.aggregate) at the same place adds nothing to the whole's error
+        refused = {(feature, where) for feature, where, _, _, cap in uses if cap.level == UNSUPPORTED}
+        for feature, where, span, default, cap in uses:
+            if (feature, where) in reported or any(
+                    (feature[:dot], where) in refused for dot in range(len(feature)) if feature[dot] == "."):
                 continue
             reported.add((feature, where))
             what = f"{FEATURES.get(feature, feature)} [{feature}] in {where}" + (f": {cap.note}" if cap.note else "")
