@@ -13,9 +13,10 @@ import itertools
 import logging
 import os
 import random
+import re
 import time
 
-from .. import routing
+from .. import ir, routing
 from . import http
 from .auth import Allow, Reject
 
@@ -23,7 +24,7 @@ log = logging.getLogger("edgec.runtime")
 
 _REQUEST_IDS = itertools.count(1)
 _ID_PREFIX = os.urandom(6).hex().encode()
-_VALID_ID = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+_SANE_ID = re.compile(ir.SANE_REQUEST_ID.pattern.encode("ascii")).fullmatch
 
 # request headers the edge sets itself, or that describe only the client's connection
 _DROP_REQUEST = http.HOP_BY_HOP | {b"content-length", b"expect", b"x-forwarded-for", b"x-forwarded-proto",
@@ -44,7 +45,7 @@ _AUTH, _LIMIT, _ACTION = 0, 1, 2
 
 def _sane_id(given: bytes) -> bool:
     """Whether the client's X-Request-Id is one the edge passes on (else it makes its own)."""
-    return 0 < len(given) <= 128 and _VALID_ID.issuperset(given)
+    return _SANE_ID(given) is not None
 
 
 class Exchange:

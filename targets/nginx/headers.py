@@ -40,7 +40,8 @@ class Headers:
         """The client's X-Request-Id when it is a sane one, else nginx's own request id."""
         return self.vars.define(("request_id",), lambda n: D(
             "map", Expr("$http_x_request_id"), Expr("$" + n), block=[
-                D("~^[A-Za-z0-9._:-]{1,128}\\z", Expr("$http_x_request_id")), D("default", Expr("$request_id"))]))
+                D(f"~^{ir.SANE_REQUEST_ID.pattern}\\z", Expr("$http_x_request_id")),
+                D("default", Expr("$request_id"))]))
 
     def traceparent_var(self) -> str:
         """The traceparent the backend gets: the client's when it is a well-formed version-00 one
