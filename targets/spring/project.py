@@ -329,7 +329,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         files[src + "EdgeConnections.java"] = render(
             "EdgeConnections.java.j2", boot=boot, idle_timeout_ms=config.idle_timeout_ms(edge),
             response_timeout_ms=ctx.response_timeout_ms)
-    files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2")
+    files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2", sane_id=ir.SANE_REQUEST_ID.pattern)
     needs = set()
     if names.key_resolvers:
         needs.add("redis")
