@@ -235,10 +235,19 @@ def echo_gateway(project: Project, edge: ir.Edge, upstream: str, log_dir: Path, 
     port, = free_ports(1)
     echo = EchoServer(upstream).start()
     args = listener_args(edge, {listener.port: port}) + server_args(edge, {upstream: [echo.address]})
-    app = SpringApp(project.jar, args, port, log_dir / "app.log", env=env)
     try:
-        app.start().wait_ready()
-        yield port, echo
+        with running(project.jar, args, port, log_dir / "app.log", env=env):
+            yield port, echo
+    finally:
+        echo.stop()
+
+
+@contextlib.contextmanager
+def running(jar: Path, args: list[str], port: int, log: Path, env: dict | None = None):
+    """The app started and ready on `port`, stopped when the block ends."""
+    app = SpringApp(jar, args, port, log, env=env).start()
+    try:
+        app.wait_ready()
+        yield app
     finally:
         app.stop()
-        echo.stop()

@@ -19,10 +19,5 @@ def test_a_part_timeout_is_one_deadline_over_connecting_and_the_answer(built, tm
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
     port, = harness.free_ports(1)
     with aggregation.slow_parts(SLOW_PORT, QUICK_PORT) as (slow, quick):
-        spring = harness.SpringApp(project.jar, harness.listener_args(EDGE, {8080: port}), port,
-                                   tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, harness.listener_args(EDGE, {8080: port}), port, tmp_path / "app.log"):
             assert aggregation.deadline_failures(f"http://127.0.0.1:{port}", slow, quick) == []
-        finally:
-            spring.stop()

@@ -20,10 +20,6 @@ def test_a_valid_token_without_what_the_route_requires_is_403(built, tmp_path):
     port, = harness.free_ports(1)
     with claims.services(JWKS_PORT) as (app, _):
         args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {"app": [app.address]})
-        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, args, port, tmp_path / "app.log"):
             claims.wait_for_keys(f"http://127.0.0.1:{port}", app)
             assert claims.failures(f"http://127.0.0.1:{port}", app) == []
-        finally:
-            spring.stop()

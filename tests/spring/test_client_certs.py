@@ -36,9 +36,5 @@ def test_client_certificates(built, tmp_path, project_id, mode):
     port, = harness.free_ports(1)
     with EchoServer("app") as app:
         args = harness.listener_args(EDGES[mode], {8443: port}) + harness.server_args(EDGES[mode], {"app": [app.address]})
-        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, args, port, tmp_path / "app.log"):
             assert mtls.failures(CERTS, port, app, mode) == []
-        finally:
-            spring.stop()

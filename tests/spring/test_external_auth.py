@@ -28,12 +28,8 @@ def test_the_authorization_service_decides(built, tmp_path, project_id):
     port, = harness.free_ports(1)
     with external_auth.services(AUTHZ_PORT, DEAD_PORT) as (app, authz, _):
         args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {"app": [app.address]})
-        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, args, port, tmp_path / "app.log"):
             assert external_auth.failures(f"http://127.0.0.1:{port}", app, authz) == []
-        finally:
-            spring.stop()
 
 
 def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(built, tmp_path):
@@ -43,9 +39,5 @@ def test_the_timeout_is_one_deadline_over_connecting_and_the_answer(built, tmp_p
     port, = harness.free_ports(1)
     with external_auth.slow_services(SLOW_PORT, QUICK_PORT) as (slow, quick), EchoServer("app") as app:
         args = harness.listener_args(SLOW_EDGE, {8080: port}) + harness.server_args(SLOW_EDGE, {"app": [app.address]})
-        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, args, port, tmp_path / "app.log"):
             assert external_auth.deadline_failures(f"http://127.0.0.1:{port}", app, slow, quick) == []
-        finally:
-            spring.stop()

@@ -46,17 +46,13 @@ def test_spans_follow_the_client_and_the_share(built, tmp_path):
     kept, dropped = os.urandom(16).hex(), os.urandom(16).hex()
     with OtlpReceiver(OTLP_PORT) as receiver, EchoServer("app") as app:
         args = harness.listener_args(EDGE, {8080: port}) + harness.server_args(EDGE, {"app": [app.address]})
-        spring = harness.SpringApp(project.jar, args, port, tmp_path / "app.log").start()
-        try:
-            spring.wait_ready()
+        with harness.running(project.jar, args, port, tmp_path / "app.log"):
             new_status, new = _get(port, "/api/new")
             _get(port, "/api/no", f"00-{dropped}-{PARENT}-00")
             status, seen = _get(port, "/api/x?responseCode=503&succeedAfter=1&uuid=s1", f"00-{kept}-{PARENT}-01")
             spans = receiver.wait(lambda s: len([x for x in s if x.trace_id == kept]) >= 3)
             time.sleep(1.0)  # anything else would have been sent with them
             spans = list(receiver.spans)
-        finally:
-            spring.stop()
     assert new_status == status == 200 and not receiver.errors
     # a trace the client did not start is passed on unsampled at 0%; the client's flag is followed
     assert int(new["traceparent"].split("-")[3], 16) & 1 == 0
