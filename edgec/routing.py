@@ -450,12 +450,21 @@ class Entry:
     headers: tuple[tuple[str, object], ...]  # (lower-case name, test)
     query: tuple[tuple[str, object], ...]
     regex_rank: int = 0  # position of the pattern among distinct regexes, by first appearance
-    regex: object = None
+    fullmatch: object = None  # the regex's, once `regex` compiled it
     plan: tuple | None = None  # the route's outcome, precomputed on first use (Router._plan)
     simple: bool = False  # no method, header or query condition: the path and host decide
 
     def __post_init__(self) -> None:
         self.simple = self.methods is None and not self.headers and not self.query
+
+    @property
+    def regex(self):
+        """A regex path's fullmatch (None for the other paths), compiled when first asked for: a
+        build of an IR the analysis cache kept tests few of its patterns (edgec.analysiscache),
+        and compiling 2,500 cost it ~0.1 s."""
+        if self.fullmatch is None and self.match.path.type == "regex":
+            self.fullmatch = compiled(self.path_value).fullmatch
+        return self.fullmatch
 
     @property
     def tie_key(self) -> tuple:
@@ -521,7 +530,7 @@ class _Table:
 
     def __init__(self):
         self.exact: dict[str, list[Entry]] = {}
-        self.regex: list[tuple[object, list[Entry]]] = []
+        self.regex: list[tuple[object, list[Entry]]] | None = None  # see regexes()
         self.prefix: dict[str, list[Entry]] = {}
         self._by_rank: dict[int, list[Entry]] = {}
 
@@ -538,7 +547,13 @@ class _Table:
         for groups in (self.exact, self.prefix, self._by_rank):
             for group in groups.values():
                 group.sort(key=lambda e: e.tie_key)
-        self.regex = [(group[0].regex, group) for _, group in sorted(self._by_rank.items())]
+
+    def regexes(self) -> list[tuple[object, list[Entry]]]:
+        """Each pattern's fullmatch and its entries, in rank order: compiled when a lookup first
+        needs them (Entry.regex)."""
+        if self.regex is None:
+            self.regex = [(group[0].regex, group) for _, group in sorted(self._by_rank.items())]
+        return self.regex
 
 
 # ---- the router ---------------------------------------------------------------------------------
@@ -610,11 +625,9 @@ class Router:
     @staticmethod
     def _entry(ri: int, mi: int, route: ir.Route, m: ir.Match, regex_slots: dict[str, int]) -> Entry:
         p = m.path
-        regex = None
         rank = 0
         if p.type == "regex":
             rank = regex_slots.setdefault(p.value, len(regex_slots))
-            regex = compiled(p.value).fullmatch
             value = p.value
         elif p.type == "prefix":
             value = strip_slash(decoded_path(p.value))
@@ -624,7 +637,7 @@ class Router:
                      frozenset(m.methods) if m.methods else None,
                      tuple((h.name.lower(), _value_test(h)) for h in m.headers),
                      tuple((q.name, _value_test(q)) for q in m.query),
-                     rank, regex)
+                     rank)
 
     # -- lookup ------------------------------------------------------------------------------
     def tables(self, hostname: str) -> Iterator[tuple[str | None, _Table]]:
@@ -806,7 +819,7 @@ def _first(table: _Table, req: Request, path: str, lazy: _Lazy) -> Entry | None:
         for e in group:
             if e.simple or e.conditions_hold(req, lazy):
                 return e
-    for fullmatch, group in table.regex:
+    for fullmatch, group in table.regex or table.regexes():
         if fullmatch(path) is not None:  # type: ignore[operator]
             for e in group:
                 if e.conditions_hold(req, lazy):
