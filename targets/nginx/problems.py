@@ -149,10 +149,14 @@ def upstream_tls_mix(route: ir.Route, scope: Scope) -> Problems:
     """TLS settings are the location's: one per route, and none where a mirror or an aggregation
     part is sent (those locations speak plain HTTP)."""
     action = route.action
-    forwarded = {b.upstream for b in action.backends if b.weight > 0} if isinstance(action, ir.Forward) else set()
+    # most routes forward to one upstream: nothing to compare
+    forwarded = {b.upstream for b in action.backends if b.weight > 0} \
+        if isinstance(action, ir.Forward) and len(action.backends) > 1 else ()
     if len({scope.upstreams[n].tls for n in forwarded}) > 1:
         yield Problem(route.span, f"a split between upstreams with different TLS settings in {_where(route)}: nginx "
                                   "sets TLS to the upstream per location", "give the upstreams the same tls", "error")
+    if not route.mirrors and not isinstance(action, ir.Aggregate):
+        return
     side = {m.upstream for m in route.mirrors} | (
         {p.upstream for p in action.parts} if isinstance(action, ir.Aggregate) else set())
     for name in sorted(n for n in side if scope.upstreams[n].tls):
@@ -214,6 +218,8 @@ def basic_auth_rate_limit(route: ir.Route, scope: Scope) -> Problems:
 
 def own_response_headers(route: ir.Route, scope: Scope) -> Problems:
     ops = route.response_headers
+    if not (ops.set or ops.remove):
+        return
     own = {n.lower() for n, _ in ops.set} | {n.lower() for n in ops.remove}
     for name in sorted(own & {"server", "date"}):
         yield Problem(route.span, f"changing the {name.title()} response header in {_where(route)}: nginx always "
@@ -245,8 +251,10 @@ def retry_statuses(route: ir.Route, scope: Scope) -> Problems:
 def split_timeouts(route: ir.Route, scope: Scope) -> Problems:
     if not isinstance(route.action, ir.Forward):
         return
-    ups = [scope.upstreams[b.upstream] for b in route.action.backends
-           if b.weight > 0 and b.upstream in scope.upstreams]
+    backends = route.action.backends
+    if len(backends) < 2:  # most routes: nothing to compare (an upstream's timeouts hash slowly)
+        return
+    ups = [scope.upstreams[b.upstream] for b in backends if b.weight > 0 and b.upstream in scope.upstreams]
     if len({u.timeouts for u in ups}) > 1:
         yield Problem(route.span, f"per-upstream timeouts in {_where(route)}: one location holds the split, so the "
                                   "longest of the upstreams' timeouts applies", None, "warning")

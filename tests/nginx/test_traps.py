@@ -298,3 +298,25 @@ def test_the_access_log_to_standard_output_is_not_lost(tmp_path):
         out, _ = proc.communicate(timeout=30)
     line = json.loads(out.splitlines()[0])
     assert (line["uri"], line["status"]) == ("/x", 200)
+
+
+def test_a_split_between_upstreams_that_differ_is_reported_and_one_that_does_not_is_not():
+    ups = '''upstream a { server "127.0.0.1:9000" read_timeout 5s }
+      upstream b { server "127.0.0.1:9001" read_timeout 9s }
+      upstream c { server "127.0.0.1:9002" read_timeout 5s }
+      upstream s { server "127.0.0.1:9003" tls ca "/etc/ca.pem" read_timeout 5s }'''
+    _, diags = build(compile_source(f'''edge "t" {{ {ups}
+      route timed {{ match path prefix "/t" forward a 50%, b 50% }}
+      route alike {{ match path prefix "/a" forward a 50%, c 50% }}
+      route alone {{ match path prefix "/o" forward b }}
+      route idle {{ match path prefix "/i" forward a 100%, b 0% }}
+    }}'''))
+    timed = [d for d in diags if "per-upstream timeouts" in d.message]
+    assert [(d.code, "'timed'" in d.message) for d in timed] == [("W402", True)]
+    files, diags = build(compile_source(f'''edge "t" {{ {ups}
+      route mixed {{ match path prefix "/m" forward a 50%, s 50% }}
+      route plain {{ match path prefix "/p" forward a 50%, c 50% }}
+      route secure {{ match path prefix "/s" forward s }}
+    }}'''))
+    mixed = [d for d in diags if "different TLS settings" in d.message]
+    assert files is None and [(d.code, "'mixed'" in d.message) for d in mixed] == [("E401", True)]
