@@ -140,6 +140,12 @@ class H2Connection(asyncio.Protocol):
         self.calmed = False
         self.failed = False  # a malformed request ended the connection
         self.headers_priority = None
+        # the last request's fields as h2 gave them, and what h2fields made of them: a client
+        # repeating a request sends the same fields (HPACK gives back the very same objects),
+        # and their check is a function of them alone. Its list of fields is shared by the
+        # exchanges of those requests, which only read it.
+        self.last_fields = None
+        self.last_request = None
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -273,11 +279,16 @@ class H2Connection(asyncio.Protocol):
         if self.closing:
             self.h2.reset_stream(ev.stream_id, ErrorCodes.REFUSED_STREAM)
             return
-        try:
-            method, path, headers = h2fields.request(ev.headers)
-        except h2fields.Malformed:
-            self.malformed()
-            return
+        fields = ev.headers
+        if fields == self.last_fields:
+            method, path, headers = self.last_request
+        else:
+            try:
+                method, path, headers = self.last_request = h2fields.request(fields)
+            except h2fields.Malformed:
+                self.malformed()
+                return
+            self.last_fields = fields
         stream = Stream(self, ev.stream_id)
         self.streams[ev.stream_id] = stream
         self.deadline = 0.0

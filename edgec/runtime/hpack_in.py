@@ -9,6 +9,11 @@ the rest. The limits are hpack's, kept the same way: the header list size (an HP
 refused as hpack refuses it), table size updates only first and within the size the edge has
 allowed, indexes within the tables, truncated strings. tests/runtime/test_hpack_in.py compares
 it with hpack's Decoder on the same blocks, well-formed and broken.
+
+A client repeating a request sends the very same block (its fields all indexes once they are in
+the tables), and a block that neither adds to the dynamic table nor resizes it decodes the
+same way for as long as the table is unchanged: such a block's fields are remembered, and
+forgotten as soon as any block changes the table. The limits are checked again on each use.
 """
 from __future__ import annotations
 
@@ -21,17 +26,31 @@ from hpack.table import HeaderTable
 _STATIC = (None, *HeaderTable.STATIC_TABLE)  # by index, from 1
 _FIRST_DYNAMIC = len(_STATIC)
 _ENTRY_OVERHEAD = 32  # RFC 7541 §4.1
+# blocks remembered per connection, and the largest (a request's indexes are a few bytes each)
+_KNOWN_MAX = 32
+_KNOWN_BLOCK_MAX = 256
 
 
 class RequestDecoder(Decoder):
     """hpack's Decoder, whose decode(raw=True) (what h2 calls) returns (name, bytes) pairs, a
     never-indexed field as hpack's NeverIndexedHeaderTuple."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # block → (its fields, their size), for blocks that leave the dynamic table as it is
+        self.known: dict[bytes, tuple[tuple, int]] = {}
+
     def decode(self, data, raw: bool = False):
         if not raw:
             return super().decode(data, raw)
         if not isinstance(data, bytes):
             data = bytes(data)
+        known = self.known.get(data)
+        if known is not None:
+            fields, size = known
+            if size <= self.max_header_list_size and self.header_table_size <= self.max_allowed_table_size:
+                return list(fields)
+            # a limit lowered since: decoded again below, and refused as any block would be
         view = memoryview(data)
         table = self.header_table
         dynamic = table.dynamic_entries
@@ -40,6 +59,7 @@ class RequestDecoder(Decoder):
         limit = self.max_header_list_size
         at = 0
         end = len(data)
+        changed = False  # the dynamic table: an entry added (and maybe others evicted), or resized
         while at < end:
             first = data[at]
             if first & 0x80:  # indexed field (§6.1)
@@ -65,6 +85,8 @@ class RequestDecoder(Decoder):
                     name, at = _string(data, view, at)
                 value, at = _string(data, view, at)
                 if incremental:
+                    changed = True
+                    self.known.clear()
                     table.add(name, value)
                     header = (name, value)
                 elif first & 0x10:
@@ -77,6 +99,8 @@ class RequestDecoder(Decoder):
                 new_size, used = decode_integer(view[at:], 5)
                 if new_size > self.max_allowed_table_size:
                     raise InvalidTableSizeError("Encoder exceeded max allowable table size")
+                changed = True
+                self.known.clear()
                 self.header_table_size = new_size
                 at += used
                 continue
@@ -86,6 +110,11 @@ class RequestDecoder(Decoder):
                 raise OversizedHeaderListError(f"A header list larger than {limit} has been received")
         if self.header_table_size > self.max_allowed_table_size:
             raise InvalidTableSizeError("Encoder did not shrink table size to within the max")
+        if not changed and end <= _KNOWN_BLOCK_MAX:
+            known = self.known
+            if len(known) >= _KNOWN_MAX:
+                known.clear()
+            known[data] = (tuple(headers), size)
         return headers
 
     @staticmethod

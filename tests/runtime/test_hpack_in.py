@@ -95,3 +95,54 @@ def test_mutated_blocks_are_decoded_or_refused_alike():
             assert isinstance(mine, str)
         else:
             assert mine == theirs
+
+
+def test_a_repeated_block_decodes_anew_once_the_table_has_changed():
+    # index 62 is the newest dynamic entry: the same one-byte block names another field after each insertion
+    edge, reference = RequestDecoder(), Decoder()
+    blocks = (b"\x40\x01a\x01b", b"\xbe", b"\xbe",  # a: b, then remembered
+              b"\x40\x01c\x01d", b"\xbe", b"\xbe",  # c: d
+              b"\x20", b"\xbe",  # the table emptied: no index 62 any more
+              b"\x3f\xe1\x1f\x40\x01e\x01f", b"\xbe", b"\xbe")  # room again, e: f
+    for block in blocks:
+        mine, theirs = _both(block, (edge, reference))
+        assert mine == theirs, block
+    assert edge.known == {b"\xbe": (((b"e", b"f"),), 34)}
+
+
+def test_repeated_requests_decode_as_hpack_does():
+    rng = random.Random(5)
+    encoder = Encoder()
+    edge, reference = RequestDecoder(), Decoder()
+    shapes = [[(b":method", b"GET"), (b":scheme", b"https"), (b":path", path), (b":authority", b"example.com"),
+               (b"user-agent", b"client/1"), NeverIndexedHeaderTuple(b"authorization", b"Bearer x")]
+              for path in (b"/", b"/a", b"/api/v1/items?id=7")]
+    remembered = 0
+    for n in range(400):
+        fields = rng.choice(shapes)
+        if n % 53 == 20:  # a new field: an insertion that moves every dynamic index
+            fields = [*fields, (b"x-new", b"%d" % n)]
+        if n % 131 == 70:
+            encoder.header_table_size = rng.choice([0, 256, 4096])
+        block = encoder.encode(fields, huffman=bool(n % 3))
+        remembered += block in edge.known
+        mine, theirs = _both(block, (edge, reference))
+        assert mine == theirs and [f for f, _ in mine] == [tuple(f) for f in fields]
+    assert remembered > 150  # many repeats were answered from what the decoder remembered
+
+
+def test_a_remembered_block_meets_limits_lowered_since():
+    encoder = Encoder()
+    fields = [(b":method", b"GET"), (b"x-big", b"v" * 200)]
+    block = encoder.encode(fields, huffman=False)
+    edge = RequestDecoder()
+    edge.decode(block, raw=True)
+    block = encoder.encode(fields, huffman=False)  # the same fields, now indexes: remembered
+    assert edge.decode(block, raw=True) == fields and block in edge.known
+    edge.max_header_list_size = 100
+    with pytest.raises(HPACKError, match="larger than 100"):
+        edge.decode(block, raw=True)
+    edge.max_header_list_size = 65_536
+    edge.max_allowed_table_size = 0  # the edge's smaller table: the client must say it has shrunk its own
+    with pytest.raises(HPACKError, match="did not shrink"):
+        edge.decode(block, raw=True)
