@@ -24,6 +24,13 @@ from .syntax import Document, Stmt
 INDENT = "  "
 # code tokens as edge's lexer sees them, comments excepted; a string or ${var} is one token
 _TOKEN = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\$\{[^}\n]*\}|[,\[\]{}=]|[^\s"#,\[\]{}=$]+|\$')
+# a line's code as _TOKEN reads it when none of its tokens is spaced apart from the others
+# (no `,[]{}`, no lone `-` of a status range `200 - 399`), each one space from the next:
+# what _join makes of those tokens. A statement's line, or a block's head with its `{`
+# after one space.
+_PLAIN = r'(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|\$\{[^}\n]*\}|=|(?!-(?: |$))[^\s"#,\[\]{}=$]+|\$)'
+_PLAIN_LINE = re.compile(f"{_PLAIN}(?: {_PLAIN})*")
+_PLAIN_HEAD = re.compile(f"{_PLAIN}(?: {_PLAIN})* {{")
 
 
 @dataclass(slots=True)
@@ -271,21 +278,31 @@ class _Canonical:
     def stmt(self, stmt: Stmt, depth: int) -> bool:
         span, indent = stmt.span, INDENT * depth
         line = self.lines[span.line - 1]
-        if span.column != len(indent) + 1:
+        width = len(indent)
+        if span.column != width + 1:
             return False
-        tokens = _TOKEN.findall(line)
+        plain = line.startswith(indent)  # then the tokens spaced as _PLAIN_LINE/_HEAD says need no _join
         if not stmt.body:  # one line: a statement without `{`, or an empty block `env prod {}`
             if span.end_line != span.line or span.end_column != len(line) + 1:
                 return False
-            if "{" in tokens and not (tokens[-1] == "}" and tokens.index("{") == len(tokens) - 2):
+            if not (plain and _PLAIN_LINE.fullmatch(line, width)):
+                tokens = _TOKEN.findall(line)
+                if "{" in tokens and not (tokens[-1] == "}" and tokens.index("{") == len(tokens) - 2):
+                    return False
+                if line != indent + _join(tokens):
+                    return False
+            return self.item(span.line, "stmt")
+        if not (plain and _PLAIN_HEAD.fullmatch(line, width)):
+            tokens = _TOKEN.findall(line)
+            if "{" not in tokens or tokens.index("{") != len(tokens) - 1:
                 return False
-            return line == indent + _join(tokens) and self.item(span.line, "stmt")
-        if "{" not in tokens or tokens.index("{") != len(tokens) - 1:
+            if line != indent + _join(tokens):
+                return False
+        if not self.item(span.line, "open"):
             return False
-        if line != indent + _join(tokens) or not self.item(span.line, "open"):
-            return False
-        if not all(self.stmt(child, depth + 1) for child in stmt.body):
-            return False
+        for child in stmt.body:
+            if not self.stmt(child, depth + 1):
+                return False
         close = self.lines[span.end_line - 1]
         return close == indent + "}" and span.end_column == len(close) + 1 and self.item(span.end_line, "close")
 

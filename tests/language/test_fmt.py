@@ -135,6 +135,17 @@ def test_not_formatted_names_the_first_line_that_differs():
     assert not not_formatted(parse(CANONICAL, "x.edge"))
 
 
+def test_a_status_range_written_apart_is_not_formatted():
+    # every token one space from the next, yet the formatter writes the range `200-399`
+    source = ('edge "x" {\n  upstream h {\n    server "127.0.0.1:3"\n    health get "/" expect 200 - 399\n'
+              '  }\n  route r {\n    match path prefix "/"\n    forward h\n  }\n}\n')
+    doc = parse(source, "x.edge")
+    assert not is_canonical(doc)
+    (warning,) = not_formatted(doc)
+    assert warning.span.line == 4
+    assert not not_formatted(parse(source.replace("200 - 399", "200-399"), "x.edge"))
+
+
 @pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x1c", "\x85"])
 def test_not_formatted_counts_lines_as_the_parser_does(separator):
     # str.splitlines() would split these comments in two and name a later line
