@@ -248,16 +248,21 @@ class Driver:
         values: list = []
         spans: list = []
         pos, line, line_start, end = 0, 1, 0, len(text)
+        # where the next line break is: most tokens follow a space, a fifth of them a line break
+        next_break = text.find("\n")
+        if next_break < 0:
+            next_break = end
         while True:
             if pos < end:
                 m = lead(text, pos)
-                skipped = m.end(1)
-                if skipped != pos:  # whitespace and comments: every state skips them
-                    newlines = text.count("\n", pos, skipped)
-                    if newlines:
-                        line += newlines
-                        line_start = text.rindex("\n", pos, skipped) + 1
-                    pos = skipped
+                skipped = m.end(1)  # after whitespace and comments: every state skips them
+                if skipped > next_break:
+                    line += text.count("\n", pos, skipped)
+                    line_start = text.rindex("\n", pos, skipped) + 1
+                    next_break = text.find("\n", skipped)
+                    if next_break < 0:
+                        next_break = end
+                pos = skipped
                 type_ = m.lastgroup
                 if type_ is not None:
                     value = m[type_]
@@ -283,6 +288,10 @@ class Driver:
                         line += newlines
                         line_start = pos + value.rindex("\n") + 1
                 pos += len(value)
+                if pos > next_break:  # the token held a line break
+                    next_break = text.find("\n", pos)
+                    if next_break < 0:
+                        next_break = end
                 if act is None:  # ignored
                     continue
                 tok = new(Token, (type_, value, start_line, start_column, line, pos - line_start + 1))
