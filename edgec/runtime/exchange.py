@@ -97,8 +97,10 @@ class Exchange:
         raw = []  # (name, value, lower-case name), Host apart
         hb: dict[bytes, bytes] = {}  # lower-case name → value (repeated lines joined with ",")
         for n, v in raw_headers:
-            if b"_" in n:
-                continue  # dropped at the edge (routing.without_underscores)
+            # a name with an underscore is dropped at the edge (routing.without_underscores); asked
+            # with the byte's value, since `b"_" in n` first tries b"_" as an int and raises inside
+            if 0x5F in n:
+                continue
             low = n.lower()
             if low in _FRAMING:
                 if low == b"host":
