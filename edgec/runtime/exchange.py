@@ -51,12 +51,12 @@ def _sane_id(given: bytes) -> bool:
 class Exchange:
     __slots__ = ("_headers", "_hmap", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
-    def __init__(self, conn, method: str, url: bytes, raw_headers, version: str, keep_alive: bool,
+    def __init__(self, conn, method: str, url: bytes, raw_headers, version: str | None, keep_alive: bool,
                  upgrade: bool):
+        """`version` None: an HTTP/1 request, whose version `conn.http_version()` tells."""
         self.conn = conn
         self.method = method
         self.url = url
-        self.version = version
         self.keep_alive = keep_alive
         self.upgrade = upgrade
         self.refused = None
@@ -115,7 +115,7 @@ class Exchange:
                 elif low == b"transfer-encoding":
                     if v.strip().lower() != b"chunked":
                         self.refused = (501, "only the chunked transfer coding is supported")
-                    elif version == "1.0":
+                    elif (version or conn.http_version()) == "1.0":
                         self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
                     chunked = True
                 elif v.strip().lower() != b"100-continue":  # expect
@@ -127,6 +127,12 @@ class Exchange:
                 hb[low] += b"," + v
             else:
                 hb[low] = v
+        if version is None:
+            # httptools formats the version as text on every call (a third of a microsecond); llhttp
+            # reads only 0.9, 1.0, 1.1 and 2.0, and of those only 1.1 keeps the connection open
+            # unless a Connection header asks: without one, keeping it open says 1.1
+            version = "1.1" if keep_alive and b"connection" not in hb else conn.http_version()
+        self.version = version
         if host is None and version == "1.1":
             self.refused = (400, "Host header missing")
         if method != "GET" and method in _REFUSED_METHODS:

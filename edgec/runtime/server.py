@@ -235,15 +235,15 @@ class ClientConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self.in_head = False
         p = self.parser
-        version = p.get_http_version()
+        ex = Exchange(self, p.get_method().decode(), self.url, self.headers, None, p.should_keep_alive(),
+                      p.should_upgrade())
+        version = ex.version
         if version != "1.1" and version != "1.0":
             if version == "0.9":  # no status line is understood: closed, as nginx closes after its answer
                 self.broken = self.last = True
                 self.transport.close()
                 return
             raise Refused(505, "HTTP version not supported")
-        ex = Exchange(self, p.get_method().decode(), self.url, self.headers, version, p.should_keep_alive(),
-                      p.should_upgrade())
         self.reading = ex
         if ex.refused is not None:
             raise Refused(*ex.refused)
@@ -277,6 +277,10 @@ class ClientConnection(asyncio.Protocol):
                 self.deadline = 0.0
 
     # ---- used by exchanges --------------------------------------------------------------------
+    def http_version(self) -> str:
+        """The version of the request whose head was just parsed, as httptools gives it."""
+        return self.parser.get_http_version()
+
     def exchange_done(self, ex: Exchange, keep_alive: bool) -> None:
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()

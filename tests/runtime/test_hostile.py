@@ -2,6 +2,7 @@
 their status, nothing ambiguous reaches the backend, and the gateway keeps serving."""
 from __future__ import annotations
 
+import http.client
 import socket
 
 import pytest
@@ -108,6 +109,44 @@ def test_http09_request_is_closed_without_an_answer(hostile_gateway):
             s.sendall(data)
             assert s.recv(65536) == b""
     assert len(echo.requests) == before
+
+
+@pytest.mark.parametrize("data,status", [
+    # a Connection header that keeps the connection open: the version is not 1.1 for sure
+    (b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200),  # no Host needed before 1.1
+    (b"GET /a HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", 400),  # Host missing
+    (b"POST /a HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n0\r\n\r\n", 400),
+    (b"GET /a HTTP/2.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", 505),
+    (b"GET /a HTTP/0.9\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", None),  # closed unanswered
+    (b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n\r\n", 200),
+], ids=["1.0 keep-alive", "1.1 keep-alive without Host", "1.0 keep-alive chunked", "2.0 keep-alive",
+        "0.9 keep-alive", "1.1 Connection: upgrade"])
+def test_the_request_version_under_each_connection_header(hostile_gateway, data, status):
+    """The edge learns the request's version without asking the parser when only HTTP/1.1 can
+    have kept the connection open (no Connection header): with one, each version is still told
+    apart, and an HTTP/1.0 client asking to keep the connection keeps it."""
+    port, echo = hostile_gateway
+    before = len(echo.requests)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        if status is None:
+            assert s.recv(65536) == b""
+            return
+        r = http.client.HTTPResponse(s)
+        r.begin()
+        r.read()
+        assert r.status == status
+        if status != 200:
+            return
+        assert echo.requests[before]["path"] == "/a"
+        if data.startswith(b"GET /a HTTP/1.0"):
+            assert r.getheader("connection") == "keep-alive"
+            s.sendall(b"GET /b HTTP/1.0\r\n\r\n")  # kept open: answered, then closed
+            r = http.client.HTTPResponse(s)
+            r.begin()
+            r.read()
+            assert r.status == 200 and r.getheader("connection") == "close"
+            assert echo.requests[before + 1]["path"] == "/b"
 
 
 def test_body_over_the_limit_is_answered_then_closed_cleanly(hostile_gateway):
