@@ -23,7 +23,7 @@ from .auth import Allow, Reject
 log = logging.getLogger("edgec.runtime")
 
 _REQUEST_IDS = itertools.count(1)
-_ID_PREFIX = os.urandom(6).hex().encode()
+_NEW_ID = os.urandom(6).hex().encode() + b"%08x"  # this process's prefix, then the count
 _SANE_ID = re.compile(ir.SANE_REQUEST_ID.pattern.encode("ascii")).fullmatch
 
 # request headers the edge sets itself, or that describe only the client's connection
@@ -176,7 +176,7 @@ class Exchange:
         self.client_ip = gw.client_ip(conn.peer, self) if gw.trusted else conn.peer
         given = self.hb.get(b"x-request-id")
         self.request_id = (given if given is not None and _sane_id(given)
-                           else b"%s%08x" % (_ID_PREFIX, next(_REQUEST_IDS)))
+                           else _NEW_ID % next(_REQUEST_IDS))
         if gw.tracer is not None:
             self.trace = gw.tracer.request(self.method, conn.listening.scheme, self.url.decode("latin-1"),
                                            self.hb.get(b"traceparent"), self.hb.get(b"tracestate"), self.client_ip)
@@ -602,25 +602,31 @@ class Exchange:
         """The client's header lines as the backend (or an aggregation part) receives them:
         hop-by-hop ones dropped, the route's header operations applied, forwarding headers
         set by the edge."""
+        return b"".join(self._forward_lines([]))
+
+    def _forward_lines(self, lines: list[bytes]) -> list[bytes]:
+        """_forward_headers' bytes, appended to `lines` for one join with what surrounds them."""
         drop = _DROP_REQUEST if self.trace is None else _DROP_TRACED
         listed = self.hb.get(b"connection")
         if listed:
             drop = drop | {t.strip().lower() for t in listed.split(b",")}
         pol = self.policy
-        if pol.request_ops is None:
-            lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
-        elif pol.request_ops_names.isdisjoint(self.hb) and not pol.request_ops_names & drop:
-            lines = [b"%s: %s\r\n" % (n, v) for n, v, low in self.raw if low not in drop]
-            lines.append(pol.request_ops_lines)
+        if pol.request_ops is None or (pol.request_ops_names.isdisjoint(self.hb)
+                                       and not pol.request_ops_names & drop):
+            for n, v, low in self.raw:
+                if low not in drop:
+                    lines += (n, b": ", v, b"\r\n")
+            if pol.request_ops is not None:
+                lines.append(pol.request_ops_lines)
         elif pol.request_ops_bytes is not None:
-            lines = [b"%s: %s\r\n" % (n, v) for n, v in
-                     routing.apply_header_ops(pol.request_ops_bytes, [(n, v) for n, v, _ in self.raw])
-                     if n.lower() not in drop]
+            lines += [b"%s: %s\r\n" % (n, v) for n, v in
+                      routing.apply_header_ops(pol.request_ops_bytes, [(n, v) for n, v, _ in self.raw])
+                      if n.lower() not in drop]
         else:
-            lines = [b"%s: %s\r\n" % (n, v) for n, v in
-                     ((n.encode("latin-1"), v.encode("latin-1"))
-                      for n, v in routing.apply_header_ops(pol.request_ops, self.headers))
-                     if n.lower() not in drop]
+            lines += [b"%s: %s\r\n" % (n, v) for n, v in
+                      ((n.encode("latin-1"), v.encode("latin-1"))
+                       for n, v in routing.apply_header_ops(pol.request_ops, self.headers))
+                      if n.lower() not in drop]
         conn = self.conn
         host = self.host_bytes
         if self.gw.trusted and self.gw.trusted_peer(conn.peer):
@@ -633,22 +639,24 @@ class Exchange:
             lines.append(b"X-Forwarded-Host: %s\r\nX-Real-IP: %s\r\n" % (hb.get(b"x-forwarded-host") or host,
                                                                          self.client_ip.encode()))
             lines.append(b"X-Request-Id: %s\r\n" % self.request_id)
-        else:
-            lines.append(b"%sX-Forwarded-Host: %s\r\nX-Request-Id: %s\r\n" % (conn.forwarded, host, self.request_id))
-        return b"".join(lines)
+        else:  # conn.forwarded ends with "X-Forwarded-Host: "
+            lines += (conn.forwarded, host, b"\r\nX-Request-Id: ", self.request_id, b"\r\n")
+        return lines
 
     def _upstream_head(self, body_length: int | None = None) -> bytes:
         """The request head for the backend; with `body_length`, for a body sent whole."""
-        head = self.plan.head_start + self._forward_headers()
+        head = self._forward_lines([self.plan.head_start])
         if self.upgrade:
-            head += b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b"")
+            head.append(b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b""))
         if body_length is not None:
-            head += b"Content-Length: %d\r\n" % body_length
+            head.append(b"Content-Length: %d\r\n\r\n" % body_length)
         elif self.chunked:
-            head += b"Transfer-Encoding: chunked\r\n"
+            head.append(b"Transfer-Encoding: chunked\r\n\r\n")
         elif self.length is not None:
-            head += b"Content-Length: %d\r\n" % self.length
-        return head + b"\r\n"
+            head.append(b"Content-Length: %d\r\n\r\n" % self.length)
+        else:
+            head.append(b"\r\n")
+        return b"".join(head)
 
     def _attempt(self) -> None:
         breaker = self.upstream.breaker

@@ -49,7 +49,8 @@ def admit(conn, transport) -> None:
     peer = transport.get_extra_info("peername")
     conn.peer = peer = peer[0] if peer else ""
     # what the edge tells backends about an untrusted client: the same for each of its requests
-    conn.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\n" % (
+    # (the request's own X-Forwarded-Host value follows)
+    conn.forwarded = b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Real-IP: %s\r\nX-Forwarded-Host: " % (
         peer.encode(), conn.listening.scheme.encode(), peer.encode())
     if conn.listening.subject_header is not None:
         conn.subject = client_subject(transport)
