@@ -46,6 +46,7 @@ class LoweredOnce:
         self.source = doc.source
         self.line_starts = [0, *(m.end() for m in re.finditer("\n", doc.source))]
         self.done: dict[int, tuple[Any, list[Diagnostic]]] = {}
+        self.nodes: dict[tuple, Any] = {}  # see Values.node
 
     def same_in_every_env(self, stmt: Stmt) -> bool:
         """Whether the statement's text holds no `${`, which begins every variable (${env}
@@ -66,6 +67,18 @@ class Values:
         self.shared = shared  # see once_for_every_env
         self._expanding: list[str] = []  # the variables being put in, outermost first
         self._texts: dict[tuple[str, str, str], str | None] = {}  # (variable, what, controls) -> its text
+        self._nodes: dict[tuple, Any] = shared.nodes if shared is not None else {}
+
+    def node(self, cls: type, *args: Any) -> Any:
+        """cls(*args), one object for every node of this class made from args equal and of the same
+        types (an IR node without a span is a frozen value): the 10,000 routes of a file that each
+        write `timeout 5s` hold one Timeouts, which the analysis cache (edgec.analysiscache) then
+        pickles and loads once rather than 10,000 times."""
+        key = (cls, args, tuple(map(type, args)))
+        made = self._nodes.get(key)
+        if made is None:
+            made = self._nodes[key] = cls(*args)
+        return made
 
     def once_for_every_env(self, stmt: Stmt, lower: Callable[[], Any]) -> Any:
         """lower(), for a statement whose lowering reads the env only through its variables:

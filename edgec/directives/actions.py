@@ -40,8 +40,8 @@ def forward(v, stmt, out):
             w = weight.value
         if w > 1_000_000:
             v.sink.error("E212", f"weight {w} is above 1000000", weight.span)
-        backends.append(ir.Backend(name.value, w))
-    out["action"] = ir.Forward("forward", tuple(backends))
+        backends.append(v.node(ir.Backend, name.value, w))
+    out["action"] = v.node(ir.Forward, "forward", tuple(backends))
 
 
 def _action_uses(kind: str):

@@ -118,13 +118,13 @@ def rate_limit(v, stmt, out):
         v.sink.error("E203", "a rate of 0 lets nothing through", a["rate"].span,
                      hint="to refuse every request use `respond 429`; else give a positive rate")
     source, key_value = a["key"] or ("client_ip", None)
-    key = ir.RateLimitKey(source, v.string(key_value, f"rate limit {source}") if key_value else None)
+    key = v.node(ir.RateLimitKey, source, v.string(key_value, f"rate limit {source}") if key_value else None)
     if source == "header":
         refuse_request_id(v, key.name, key_value.span, "each request carries its own (the client picks it, or "
                           "the edge makes a new one), so a limit by it limits nothing",
                           "limit by client_ip, by a header that names the client (an API key) or by a claim")
     burst = v.integer(a["burst"], "burst", default=0, low=0, high=1_000_000) if a["burst"] else 0
-    out["rate_limit"] = ir.RateLimit(count, window, key, burst)
+    out["rate_limit"] = v.node(ir.RateLimit, count, window, key, burst)
 
 
 def _cache_uses(route: ir.Route):
@@ -140,11 +140,9 @@ def _cache_uses(route: ir.Route):
 }, uses=_cache_uses)
 def cache(v, stmt, out):
     a = stmt.args
-    out["cache"] = ir.Cache(
-        ttl_ms=a["ttl"].value,
-        methods=tuple(v.methods(a["methods"])) if a["methods"] else DEFAULT_CACHE_METHODS,
-        key=CACHE_KEY,
-        vary=tuple(t for t, _ in v.strings_of(a["vary"] or (), "vary header")))
+    out["cache"] = v.node(ir.Cache, a["ttl"].value,  # ttl_ms, methods, key, vary
+                          tuple(v.methods(a["methods"])) if a["methods"] else DEFAULT_CACHE_METHODS, CACHE_KEY,
+                          tuple(t for t, _ in v.strings_of(a["vary"] or (), "vary header")))
 
 
 def _header_uses(route: ir.Route):
@@ -249,7 +247,7 @@ def _timeout_uses(route: ir.Route):
 }, uses=_timeout_uses)
 def timeout(v, stmt, out):
     a = stmt.args
-    out["timeouts"] = ir.Timeouts(a["request"].value, a["per_try"].value if a["per_try"] else 0)
+    out["timeouts"] = v.node(ir.Timeouts, a["request"].value, a["per_try"].value if a["per_try"] else 0)
 
 
 def _retry_uses(route: ir.Route):
@@ -288,8 +286,8 @@ def retries(v, stmt, out):
                              hint="use status codes (502 503), 5xx, or connect_error")
     else:
         statuses = list(DEFAULT_RETRY_STATUSES)
-    out["retry"] = ir.Retry(attempts, tuple(sorted(set(statuses))), connect_errors,
-                            a["backoff"].value if a["backoff"] else 0)
+    out["retry"] = v.node(ir.Retry, attempts, tuple(sorted(set(statuses))), connect_errors,
+                          a["backoff"].value if a["backoff"] else 0)
 
 
 def _mirror_uses(route: ir.Route):

@@ -59,3 +59,27 @@ def test_every_env_gets_what_lowering_it_alone_gives(source):
         assert (ir.to_json(shared[env][0]) if shared[env][0] else None) == \
             (ir.to_json(alone[env][0]) if alone[env][0] else None)
         assert shared[env][1].used == alone[env][1].used
+
+
+def test_equal_values_of_routes_are_one_node_and_unequal_ones_are_not():
+    """Values.node: the routes of a file that write the same timeout, retries, rate limit, cache
+    or forward hold one node of it (what the analysis cache pickles once), in every env."""
+    source = '''edge "e" {
+  env dev { host = "dev.example" }
+  env prod { host = "prod.example" }
+  upstream u { server "127.0.0.1:9001" }
+  upstream w { server "127.0.0.1:9002" }
+  route a { match path prefix "/a" timeout 5s retries 2 rate_limit 10/s by client_ip cache 30s forward u 90%, w 10% }
+  route b { match host ${host} path prefix "/b" timeout 5s retries 2 rate_limit 10/s by client_ip cache 30s forward u 90%, w 10% }
+  route c { match path prefix "/c" timeout 6s retries 3 rate_limit 10/s by header "X-K" cache 31s forward u 80%, w 20% }
+}
+'''
+    result = analyse(source, "t.edge", all_envs=True)
+    dev, prod = result.edges["dev"], result.edges["prod"]
+    fields = ("timeouts", "retry", "rate_limit", "cache", "action")
+    for name in fields:
+        values = {id(getattr(r, name)) for e in (dev, prod) for r in e.routes if r.name != "c"}
+        assert len(values) == 1, name
+        assert getattr(prod.route("c"), name) != getattr(prod.route("a"), name), name
+    assert prod.route("a").action.backends[0] is not prod.route("c").action.backends[0]  # u 90% and u 80%
+    assert prod.route("c").action.backends == (ir.Backend("u", 80), ir.Backend("w", 20))
