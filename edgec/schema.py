@@ -86,17 +86,23 @@ def ir_conforms(edge: ir.Edge) -> bool:
     JSON copy costs as much as checking it. Like conforms(), it only has to be right when it
     says yes (it is stricter: an integer field holding 2.0 is a no); on no, schema_problems
     checks the JSON form and says why."""
-    return _quick_ir_check()(edge)
+    check, passed = _quick_ir_check()
+    try:
+        return check(edge)
+    finally:
+        passed.clear()  # an id names an object only while it lives
 
 
 @lru_cache(maxsize=1)
 def _quick_ir_check():
+    """The check of an Edge, and the ids of the nodes it found to conform so far."""
     classes: dict[str, type] = {}
     _type_schema(ir.Edge, {}, classes)
     schema = ir_schema()
     defs: dict = {}  # looked up when a value is checked: definitions refer to each other
-    defs.update({name: _object_check(classes[name], sub, defs) for name, sub in schema["$defs"].items()})
-    return _check_ir({"$ref": schema["$ref"]}, defs)
+    passed: set[int] = set()
+    defs.update({name: _object_check(classes[name], sub, defs, passed) for name, sub in schema["$defs"].items()})
+    return _check_ir({"$ref": schema["$ref"]}, defs), passed
 
 
 # JSON types whose values to_json passes on as they are → the Python types that make them
@@ -114,8 +120,10 @@ def _exact_types(schema: dict) -> frozenset | None:
     return None
 
 
-def _object_check(cls: type, schema: dict, defs: dict):
-    """The check of an instance of the IR class `cls` against the schema made from it."""
+def _object_check(cls: type, schema: dict, defs: dict, passed: set[int]):
+    """The check of an instance of the IR class `cls` against the schema made from it. A node
+    many others hold (a default; a value lowering made once, edgec.values.Values.node: one
+    Timeouts for 10,000 routes) is checked once: `passed` holds the ids of those that conform."""
     names = ir._json_fields(cls)
     if (schema.get("type") != "object" or tuple(schema["properties"]) != names
             or tuple(schema["required"]) != names or schema.get("additionalProperties") is not False
@@ -136,6 +144,8 @@ def _object_check(cls: type, schema: dict, defs: dict):
     def check(v) -> bool:
         if type(v) is not cls:
             return False
+        if id(v) in passed:  # of this class, which it was checked against
+            return True
         if get_simple is not None:
             for x, types in zip(get_simple(v), simple_types):
                 if type(x) not in types:
@@ -145,6 +155,7 @@ def _object_check(cls: type, schema: dict, defs: dict):
         for name, c in other_checks:
             if not c(getattr(v, name)):
                 return False
+        passed.add(id(v))
         return True
     return check
 

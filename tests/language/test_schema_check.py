@@ -181,3 +181,21 @@ def test_a_broken_ir_object_is_reported_from_its_json_form(edges):
     assert any(p.startswith("/routes/0/name:") and "is not of type 'string'" in p
                for p in schema_problems(broken))
     assert schema_problems(edges[0]) == []
+
+
+def test_a_node_checked_once_where_many_hold_it_is_still_refused_in_a_place_of_another_class(edges):
+    """The check passes a node many routes hold (a default; a value lowering made once) once:
+    the same object in a field of another class is still a no, and a later check starts anew."""
+    from edgec.schema import ir_conforms
+    edge = next(e for e in edges if len(e.routes) > 1 and e.routes[0].retry is e.routes[1].retry)
+    assert ir_conforms(edge)
+    retry = edge.routes[0].retry
+    assert not ir_conforms(_put(edge, ("routes", 1, "timeouts"), retry))
+    assert not ir_conforms(_put(edge, ("routes", 1, "retry", "attempts"), 2.0))
+    assert ir_conforms(edge)
+    # one object that passed, then broken in place: what a check passed is not taken on trust later
+    own = copy.copy(retry)
+    changed = _put(_put(edge, ("routes", 0, "retry"), own), ("routes", 1, "retry"), own)
+    assert ir_conforms(changed)
+    object.__setattr__(own, "attempts", 2.0)
+    assert not ir_conforms(changed)
