@@ -72,6 +72,19 @@ def keep_objects(name: str | None, value: Any) -> None:
     _keep(name, "pickle", value, lambda v, f: _pickle().dump(v, f, protocol=5))  # every Python edgec runs on has 5
 
 
+def touch_objects(name: str | None) -> bool:
+    """Mark what keep_objects kept under `name` used now, as reading it would (pruning drops the
+    least recently used first); False when there is none."""
+    path = _file(name, "pickle") if name else None
+    if path is None:
+        return False
+    try:
+        os.utime(path)
+    except OSError:
+        return False
+    return True
+
+
 def _pickle():
     """The C pickler, without pickle.py's own imports (struct, the pure-Python pickler): a
     lint that misses imports it to keep each env's analysis."""

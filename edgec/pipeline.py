@@ -72,13 +72,23 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     return result
 
 
-def keep_each_env(path: str, source: str, result: Result) -> None:
+def keep_each_env(path: str, source: str, result: Result) -> bool:
     """Keep what analyse(each_env=True) found for each env alone, for a later compile_file of
     one of them (the pre-commit order: `edgec lint`, then `edgec build --env`). One entry for
-    every env: their IRs share what no env changes, which is pickled and loaded once."""
-    if result.alone:
-        from . import analysiscache
-        analysiscache.keep_objects(analysiscache.key("each env", path, source), result.alone)
+    every env: their IRs share what no env changes, which is pickled and loaded once. Whether
+    there was anything to keep (not when the file does not parse)."""
+    if not result.alone:
+        return False
+    from . import analysiscache
+    analysiscache.keep_objects(analysiscache.key("each env", path, source), result.alone)
+    return True
+
+
+def kept_each_env(path: str, source: str) -> bool:
+    """Whether what keep_each_env kept for this file is still there, marked used now: a lint
+    that finds its own diagnostics kept keeps each env's analysis as long as they are."""
+    from . import analysiscache
+    return analysiscache.touch_objects(analysiscache.key("each env", path, source))
 
 
 def _kept_alone(path: str, source: str, env: str | None) -> Result | None:

@@ -42,16 +42,21 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     """The file's text (None: unreadable) and its diagnostics, the format check's after the
     analysis's: those an earlier lint of the same inputs found, when it kept them."""
     from .. import analysiscache
-    from ..pipeline import analyse, keep_each_env, read_source
+    from ..pipeline import analyse, keep_each_env, kept_each_env, read_source
     source, problem = read_source(path)
     if problem:
         return None, [problem]
     # a target's check reads what no key covers (the keys files the source names, the envoy
     # on PATH that validates): with --target nothing is kept
     name = None if targets else analysiscache.key("lint", path, source, env, strict, format_check)
-    kept = _diagnostics(analysiscache.load_plain(name))
-    if kept is not None:
-        return source, kept
+    kept = analysiscache.load_plain(name)
+    if isinstance(kept, tuple) and len(kept) == 2:
+        each_env, kept = kept
+        # each env's analysis is kept beside the diagnostics: when pruning took it alone, the
+        # file is analysed again to keep it for the build that follows
+        found = _diagnostics(kept) if not each_env or kept_each_env(path, source) else None
+        if found is not None:
+            return source, found
     # kept too: each env's analysis alone, which a build of that env reads instead of its own
     result = analyse(source, path, env=env, all_envs=env is None, targets=targets, strict=strict,
                      each_env=name is not None)
@@ -59,8 +64,8 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     if result.doc is not None and format_check:
         from ..fmt import not_formatted
         found.extend(not_formatted(result.doc))
-    analysiscache.keep_plain(name, [_fields(d) for d in found])
-    keep_each_env(path, source, result)
+    each_env = keep_each_env(path, source, result)
+    analysiscache.keep_plain(name, (each_env, [_fields(d) for d in found]))
     return source, found
 
 

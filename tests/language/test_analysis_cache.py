@@ -236,7 +236,7 @@ def test_an_entry_of_another_diagnostic_shape_is_analysed_again(shape, cache, ca
     cold = run(["lint", "app.edge", "--no-cache"], capsys)
     run(["lint", "app.edge"], capsys)
     (entry,) = [p for p in entries(cache) if p.suffix == ".marshal"]
-    name, kept = marshal.loads(entry.read_bytes())
+    name, (each_env, kept) = marshal.loads(entry.read_bytes())
     assert kept
     if shape == "a field fewer":
         kept = [fields[:-1] for fields in kept]
@@ -246,12 +246,52 @@ def test_an_entry_of_another_diagnostic_shape_is_analysed_again(shape, cache, ca
         kept = [tuple(v[:2] if isinstance(v, tuple) else v for v in fields) for fields in kept]
     else:
         kept = {"diagnostics": kept}
-    entry.write_bytes(marshal.dumps((name, kept)))
+    entry.write_bytes(marshal.dumps((name, (each_env, kept))))
     analysed = []
     real = pipeline._analyse
     monkeypatch.setattr(pipeline, "_analyse", lambda *a: analysed.append(1) or real(*a))
     assert run(["lint", "app.edge"], capsys) == cold
     assert analysed == [1]
+
+
+def test_a_lint_that_finds_its_diagnostics_kept_keeps_each_env_s_analysis_as_long(cache, capsys, monkeypatch):
+    """Pruning goes by last use: a lint that reads its diagnostics marks each env's analysis
+    used too, and when that was pruned alone it analyses again and keeps it, so that the build
+    after it reads it rather than analysing again."""
+    shop = (ROOT / "samples" / "shop.edge").read_text()
+    (cache / "app.edge").write_text(shop)
+    lint, build = ["lint", "app.edge"], ["build", "app.edge", "--env", "prod", "--target", "nginx", "-o", "out"]
+    cold = run([*lint, "--no-cache"], capsys), run([*build, "--no-cache"], capsys, cache / "out")
+    run(lint, capsys)
+    (each_env,) = [p for p in entries(cache) if p.suffix == ".pickle"]
+    os.utime(each_env, (1, 1))
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", _never)
+        assert run(lint, capsys) == cold[0]
+    assert each_env.stat().st_mtime > 1  # used now, as the diagnostics were
+    each_env.unlink()
+    analysed = []
+    real = pipeline._analyse
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", lambda *a: analysed.append(1) or real(*a))
+        assert run(lint, capsys) == cold[0] and analysed == [1]
+    assert each_env.exists()
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", _never)
+        assert run(build, capsys, cache / "out") == cold[1]
+
+
+def test_a_lint_of_a_file_that_does_not_parse_reads_its_diagnostics_kept(cache, capsys, monkeypatch):
+    """Nothing of each env is kept for a file with a syntax error: its lint entry says so, and
+    a lint of it again reads the diagnostics without looking for one."""
+    (cache / "app.edge").write_text('edge "x" {\n  route r { match path prefix "/a" forward\n}\n')
+    cold = run(["lint", "app.edge", "--no-cache"], capsys)
+    assert cold[0] == 1
+    run(["lint", "app.edge"], capsys)
+    assert [p.suffix for p in entries(cache)] == [".marshal"]
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", _never)
+        assert run(["lint", "app.edge"], capsys) == cold
 
 
 def test_what_cannot_be_kept_is_left_out(cache):
