@@ -87,6 +87,13 @@ def idle_timeout_ms(edge: ir.Edge) -> int | None:
     return None if main_listener(edge).http2 else edge.limits.idle_timeout_ms
 
 
+def connection_idle_timeout_ms(edge: ir.Edge) -> int | None:
+    """The edge's idle_timeout when EdgeConnections keeps it on any listener's connections: the
+    main listener's (idle_timeout_ms) and every other one's, all HTTP/1.1 (lint refuses http2 on a
+    plain listener, and Spring serves one HTTPS listener, the main one); None when neither."""
+    return edge.limits.idle_timeout_ms if idle_timeout_ms(edge) is not None or len(edge.listeners) > 1 else None
+
+
 def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
     root = CommentedMap()
     main = main_listener(edge)

@@ -26,7 +26,7 @@ HMAC = {"HS256": "HmacSHA256", "HS384": "HmacSHA384", "HS512": "HmacSHA512"}
 
 
 LAYOUT = {
-    "EdgeApplication.java": "the Spring Boot application; one LoadBalancer client per upstream",
+    "EdgeApplication.java": "the Spring Boot application; a LoadBalancer client per upstream when one is balanced",
     "EdgeRoutes.java": "the routes (Java DSL), ordered by edgec's precedence",
     "EdgeIdentity.java": "the backend's Server and X-Powered-By hidden, X-Request-Id to the backend and back",
     "EdgeConnections.java": "the idle timeout of client connections, the response timeout of backend ones",
@@ -325,10 +325,10 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         "EdgeMatching.java.j2", trusted=literals(edge.trusted_proxies), edge_allow=literals(edge.access.allow),
         edge_deny=literals(edge.access.deny))
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
-    if config.idle_timeout_ms(edge) is not None or ctx.response_timeout_ms:
+    if config.connection_idle_timeout_ms(edge) is not None or ctx.response_timeout_ms:
         files[src + "EdgeConnections.java"] = render(
-            "EdgeConnections.java.j2", boot=boot, idle_timeout_ms=config.idle_timeout_ms(edge),
-            response_timeout_ms=ctx.response_timeout_ms)
+            "EdgeConnections.java.j2", boot=boot, idle_timeout_ms=config.connection_idle_timeout_ms(edge),
+            main_idle=config.idle_timeout_ms(edge) is not None, response_timeout_ms=ctx.response_timeout_ms)
     files[src + "EdgeIdentity.java"] = render("EdgeIdentity.java.j2", sane_id=ir.SANE_REQUEST_ID.pattern)
     needs = set()
     if names.key_resolvers:

@@ -228,16 +228,16 @@ def server_args(edge: ir.Edge, addresses: dict[str, list[str]]) -> list[str]:
 
 @contextlib.contextmanager
 def echo_gateway(project: Project, edge: ir.Edge, upstream: str, log_dir: Path, env: dict | None = None):
-    """The project's gateway on a free port, `upstream`'s one server an echo backend: (port, echo).
-    Only for an edge with one listener."""
+    """The project's gateway with each listener on a free port, `upstream`'s one server an echo
+    backend: ({edge's port: local port}, echo)."""
+    from edgec.targets.spring import config
     assert project.jar is not None, f"mvn package failed:\n{project.build_log}"
-    listener, = edge.listeners
-    port, = free_ports(1)
+    ports = dict(zip((lst.port for lst in edge.listeners), free_ports(len(edge.listeners))))
     echo = EchoServer(upstream).start()
-    args = listener_args(edge, {listener.port: port}) + server_args(edge, {upstream: [echo.address]})
+    args = listener_args(edge, ports) + server_args(edge, {upstream: [echo.address]})
     try:
-        with running(project.jar, args, port, log_dir / "app.log", env=env):
-            yield port, echo
+        with running(project.jar, args, ports[config.main_listener(edge).port], log_dir / "app.log", env=env):
+            yield ports, echo
     finally:
         echo.stop()
 

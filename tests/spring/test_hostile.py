@@ -138,8 +138,8 @@ def test_hostile_names_compile(built):
 @pytest.fixture(scope="module")
 def gateway(built, tmp_path_factory):
     with harness.echo_gateway(built[PROJECT], EDGE, "up", tmp_path_factory.mktemp("hostile"),
-                              env={"EDGE_HOSTILE_HTPASSWD": "nobody:{SHA}x"}) as (port, echo):
-        yield port, echo
+                              env={"EDGE_HOSTILE_HTPASSWD": "nobody:{SHA}x"}) as (ports, echo):
+        yield ports[EDGE.listeners[0].port], echo
 
 
 def send(port, target, headers=()):

@@ -2,7 +2,9 @@
 the HTTP client's response timeout (kept on each connection, no timer per request), a shorter one
 is the route's own, and both answer 504 when the backend outwaits them and let a retry on
 connection errors try again. The edge's idle_timeout closes a client's keep-alive connection that
-waits for its next request, never one whose request is being answered."""
+waits for its next request, never one whose request is being answered, on the main listener and
+on the other one (a Reactor Netty server of the project's own). Each on Spring Boot 3 and 4: the
+timers are Netty handlers the project adds to both generations' pipelines."""
 from __future__ import annotations
 
 import http.client
@@ -18,6 +20,7 @@ from . import harness
 SOURCE = """
 edge "timeouts" {
   listen http 8080
+  listen http 8081
   limits { idle_timeout 500ms }
   upstream slow {
     server "127.0.0.1:1"
@@ -40,13 +43,13 @@ edge "timeouts" {
 }
 """
 EDGE = analyse(SOURCE, "timeouts.edge").edge
-PROJECT = harness.register("timeouts", EDGE)
+PROJECTS = [harness.register("timeouts", EDGE), harness.register("timeouts_boot4", EDGE, boot="4")]
 
 
-@pytest.fixture(scope="module")
-def gateway(built, tmp_path_factory):
-    with harness.echo_gateway(built[PROJECT], EDGE, "slow", tmp_path_factory.mktemp("timeouts")) as (port, echo):
-        yield port, built[PROJECT], echo
+@pytest.fixture(scope="module", params=PROJECTS)
+def gateway(request, built, tmp_path_factory):
+    with harness.echo_gateway(built[request.param], EDGE, "slow", tmp_path_factory.mktemp("timeouts")) as (ports, echo):
+        yield ports, built[request.param], echo
 
 
 def status(port, path):
@@ -64,20 +67,21 @@ def test_the_longest_attempt_is_the_clients_and_a_shorter_one_the_routes(gateway
     _, project, _ = gateway
     connections = next(text for rel, text in project.files.items() if rel.endswith("EdgeConnections.java"))
     routes = next(text for rel, text in project.files.items() if rel.endswith("EdgeRoutes.java"))
-    assert "new ResponseTimeout(1000)" in connections
+    assert "new ResponseTimeout(1000)" in connections and "new IdleTimeout(500)" in connections
     assert routes.count("RESPONSE_TIMEOUT_ATTR, ") == 1 and "RESPONSE_TIMEOUT_ATTR, 300)" in routes
 
 
 @pytest.mark.parametrize("prefix, limit_s", [("/client", 1.0), ("/own", 0.3)])
 def test_a_backend_that_outwaits_the_attempt_is_a_504(gateway, prefix, limit_s):
-    port, _, _ = gateway
+    port = gateway[0][8080]
     assert status(port, f"{prefix}/x?delay={limit_s / 3}") == 200
     assert status(port, f"{prefix}/x?delay={limit_s * 2.5}") == 504
 
 
 def test_a_retry_on_connection_errors_tries_a_timed_out_attempt_again(gateway):
     """As with SCG's own response timeout: its retry filter counts a timeout as a connection error."""
-    port, _, echo = gateway
+    ports, _, echo = gateway
+    port = ports[8080]
     assert status(port, "/retried/x?delay=2.5&m=retried-once") == 504
     assert sum("m=retried-once" in r["path"] for r in echo.requests) == 2
 
@@ -95,9 +99,9 @@ def exchange(sock: socket.socket, path: str) -> bytes:
     return head
 
 
-def test_an_idle_keep_alive_connection_is_closed_after_idle_timeout_and_a_busy_one_is_not(gateway):
-    port, _, _ = gateway
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+@pytest.mark.parametrize("listener", [8080, 8081])
+def test_an_idle_keep_alive_connection_is_closed_after_idle_timeout_and_a_busy_one_is_not(gateway, listener):
+    with socket.create_connection(("127.0.0.1", gateway[0][listener]), timeout=5) as sock:
         # answered after 0.8 s on a connection whose idle_timeout is 0.5 s, then again after a pause
         assert exchange(sock, "/client/x?delay=0.8").startswith(b"HTTP/1.1 200")
         time.sleep(0.3)
