@@ -7,30 +7,41 @@
 # The runs of one host move by about 10 % from one minute to the next, as much as the gap being
 # measured, so the apps are compared in pairs of runs made seconds apart: in each round every app
 # is started (each on a port of its own, all on core 0: an app waiting for its turn costs the
-# others nothing measurable), warmed up at c=200 until C2 has compiled its request path, and then
-# measured PASSES times in turn, every other pass in reverse order (no app always runs first, and
-# a drift of the machine's load during a pass cancels between passes). The result is, per app
-# and concurrency, the median over every pass of the run's ratio to the hand-written app's run of
-# that pass, beside the table of medians.
+# others nothing measurable once its JIT compiler is done), warmed up, and then measured PASSES
+# times in turn, every other pass in reverse order (no app always runs first, and a drift of the
+# machine's load during a pass cancels between passes). The result is, per app and concurrency,
+# the median over every pass of the run's ratio to the hand-written app's run of that pass, beside
+# the table of medians.
 #
-# usage: bench/spring_pair.sh [ROUNDS (3)] [SECONDS per run (5)] [JVM WARM-UP SECONDS (20)] [EDGE...]
-#   no EDGE: bench/plain.edge, written to bench/results/spring_pair.md (about 5.5 minutes at 3 5 20)
+# The warm-up lasts until the JIT compilers are done, not a fixed time: a JVM's CPU time counts
+# its compiler threads, and an app still compiling measures 40-60 % slower from one pass to the
+# next (bench/results/spring_pair.md, 15:55 and 16:42 UTC). Each app gets slices of SLICE s at
+# every concurrency measured, the apps in turn (every other slice in reverse order), until each
+# has had WARM s of load and compiled fewer than SETTLED methods (jstat's count) in its last
+# slice, or WARM_MAX s of load; the methods compiled during the measured passes are reported.
+#
+# usage: bench/spring_pair.sh [ROUNDS (2)] [SECONDS per run (5)] [JVM WARM-UP SECONDS (50)] [EDGE...]
+#   no EDGE: bench/plain.edge, written to bench/results/spring_pair.md (about 7 to 9 minutes at 2 5 50)
 #   EDGE...: each edge's project beside the hand-written app (the ablation of edgec's filters:
 #            bench/plain.edge bench/spring_ablation/*.edge), to bench/results/spring_ablation.md
 # CONNS="50 200" (the default) sets the concurrencies measured in each run; PASSES=2 (the
-# default) the passes of each round.
+# default) the passes of each round; SLICE=5, SETTLED=30 and WARM_MAX=80 (the defaults) the
+# warm-up's slices, its end and its longest.
 # PROFILE=1: a Java Flight Recording of every app during its measured runs of the last round
 #   (execution samples every millisecond), and where the time goes instead of the table: per
 #   frame, the microseconds a request spends in it in the hand-written app and in each generated
 #   one (bench/jfr_frames.py), to bench/results/spring_profile.md. One round is enough:
-#   `PROFILE=1 CONNS=200 PASSES=1 bench/spring_pair.sh 1 15 30`.
+#   `PROFILE=1 CONNS=200 PASSES=1 bench/spring_pair.sh 1 15`.
 # Needs a warm local Maven repository (tests/spring builds one); a rate-limited edge gets a
 # redis-server on core 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-3}
+ROUNDS=${1:-2}
 SECS=${2:-5}
-WARM=${3:-20}
+WARM=${3:-50}
+SLICE=${SLICE:-5}
+SETTLED=${SETTLED:-30}
+WARM_MAX=${WARM_MAX:-$((WARM > 80 ? WARM : 80))}
 EDGES=("${@:4}")
 OUT=bench/results/spring_ablation.md
 if [ ${#EDGES[@]} -eq 0 ]; then EDGES=(bench/plain.edge); OUT=bench/results/spring_pair.md; fi
@@ -76,7 +87,42 @@ if [ -n "$PROFILE" ]; then  # the JDK's profiling settings, sampling every milli
     "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/lib/jfr/profile.jfc" > "$WORK/sample.jfc"
 fi
 
-declare -A PID PORT
+compiled() {  # $1 pid → the methods its JIT compilers have compiled so far (from core 1)
+  taskset -c 1 jstat -compiler "$1" | awk 'NR == 2 {print $1}'
+}
+
+in_turn() {  # $1 slice or pass, then the labels: the labels, reversed when round + $1 is odd
+  local n=$1 i
+  shift
+  if [ $(((round + n) % 2)) -eq 0 ]; then echo "$@"; return; fi
+  for ((i = $#; i >= 1; i--)); do echo -n "${!i} "; done
+  echo
+}
+
+warm_up() {  # every started app until its compilers are done (see the top): a line of $WARMED
+  local -A before recent
+  local label conns slice=0 load=0 settled
+  for label in "${started[@]}"; do before[$label]=$(compiled "${PID[$label]}"); done
+  while :; do
+    slice=$((slice + 1))
+    settled=1
+    for label in $(in_turn "$slice" "${started[@]}"); do
+      for conns in $CONNS; do  # wrk alone: nothing of it is kept
+        taskset -c 1 wrk -t1 -c"$conns" -d"$SLICE"s "http://127.0.0.1:${PORT[$label]}/" >/dev/null
+      done
+      recent[$label]=$(compiled "${PID[$label]}")
+      if [ $((recent[$label] - before[$label])) -ge "$SETTLED" ]; then settled=; fi
+      before[$label]=${recent[$label]}
+    done
+    load=$((load + SLICE * $(echo "$CONNS" | wc -w)))
+    if [ "$load" -ge "$WARM_MAX" ] || { [ "$load" -ge "$WARM" ] && [ -n "$settled" ]; }; then break; fi
+  done
+  for label in "${started[@]}"; do COMPILED[$label]=${recent[$label]}; done
+  echo -n "| $round | $load |" >> "$WARMED"
+}
+
+WARMED=$WORK/warmed.md  # a table row per round: the warm-up's length, per app the methods compiled while measured
+declare -A PID PORT COMPILED
 for round in $(seq "$ROUNDS"); do
   started=()
   for i in "${!LABELS[@]}"; do
@@ -93,25 +139,25 @@ for round in $(seq "$ROUNDS"); do
     until curl -fs -o /dev/null "http://127.0.0.1:${PORT[$label]}/"; do sleep 0.05; done
     started+=("$label")
   done
-  for label in "${started[@]}"; do  # discarded: the JIT compiler's warm-up
-    PROXY_PID=${PID[$label]} PROXY_URL=http://127.0.0.1:${PORT[$label]}/ measure "$label" 200 "$WARM" >/dev/null
+  warm_up  # discarded
+  for label in "${started[@]}"; do
     if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then
       jcmd "${PID[$label]}" JFR.start name=bench settings="$WORK/sample.jfc" >/dev/null
     fi
   done
   for pass in $(seq "$PASSES"); do
-    order=("${started[@]}")
-    if [ $(((round + pass) % 2)) -eq 1 ]; then  # every other pass backwards
-      order=()
-      for ((i = ${#started[@]} - 1; i >= 0; i--)); do order+=("${started[i]}"); done
-    fi
-    for label in "${order[@]}"; do
+    for label in $(in_turn "$pass" "${started[@]}"); do
       for conns in $CONNS; do
         PROXY_PID=${PID[$label]} PROXY_URL=http://127.0.0.1:${PORT[$label]}/ measure "$label" "$conns" "$SECS" |
           sed "s/}\$/, \"round\": $round, \"pass\": $pass}/" >> "$RESULTS"
       done
     done
   done
+  while_measured=()
+  for label in "${started[@]}"; do
+    while_measured+=("$label $(($(compiled "${PID[$label]}") - COMPILED[$label]))")
+  done
+  (IFS=,; echo " ${while_measured[*]} |" | sed 's/,/, /g') >> "$WARMED"
   for label in "${started[@]}"; do
     if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then
       jcmd "${PID[$label]}" JFR.stop name=bench filename="$WORK/$label.jfr" >/dev/null
@@ -124,9 +170,12 @@ done
 {
   echo "# Generated Spring Cloud Gateway projects vs a hand-written one (bench/spring_pair.sh)"
   echo
-  echo "Command: \`${PROFILE:+PROFILE=1 }bench/spring_pair.sh $ROUNDS $SECS $WARM ${*:4}\` (CONNS=\"$CONNS\", PASSES=$PASSES; $ROUNDS rounds;"
-  echo "in each, every app started, a discarded ${WARM} s warm-up of each at c=200, then $PASSES passes of ${SECS} s runs"
-  echo "at each concurrency, the apps in turn, every other pass in reverse order). Recorded $(date -u +%Y-%m-%dT%H:%MZ)."
+  echo "Command: \`${PROFILE:+PROFILE=1 }bench/spring_pair.sh $ROUNDS $SECS $WARM ${*:4}\` (CONNS=\"$CONNS\", PASSES=$PASSES,"
+  echo "SLICE=$SLICE, SETTLED=$SETTLED, WARM_MAX=$WARM_MAX; $ROUNDS rounds; in each, every app started, a discarded"
+  echo "warm-up of ${SLICE} s slices at each concurrency, the apps in turn, until each had ${WARM} s of load and compiled"
+  echo "fewer than $SETTLED methods in its last slice (at most ${WARM_MAX} s), then $PASSES passes of ${SECS} s runs at each"
+  echo "concurrency, the apps in turn, every other pass in reverse order). Recorded $(date -u +%Y-%m-%dT%H:%MZ),"
+  echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
   echo
   machine
   echo "$(java -version 2>&1 | head -1), $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g'),"
@@ -140,6 +189,13 @@ done
   python3 bench/report.py --paired "$RESULTS" hand
   echo
   python3 bench/report.py "$RESULTS" hand
+  echo
+  echo "The warm-up of each round (seconds of load per app), and the methods each app's JIT compilers"
+  echo "compiled during its measured runs (jstat; a settled app compiles a few dozen now and then):"
+  echo
+  echo "| round | warm-up s | methods compiled while measured |"
+  echo "|---:|---:|---|"
+  cat "$WARMED"
   echo
   if [ -n "$PROFILE" ]; then
     cpu() { python3 -c 'import json, statistics, sys
