@@ -46,6 +46,26 @@ def listener_property(lst: ir.Listener, what: str = "port") -> str:
     return f"edge.listeners.{lst.protocol}-{lst.port}.{what}"
 
 
+def balanced(up: ir.Upstream) -> bool:
+    """Whether the routes forward to the upstream through its LoadBalancer client (lb://): there is
+    a choice of server to make, or a server's health or cookie to follow. Else they forward to its
+    one server itself, which spares every request SCG's load-balancer filter (a bean lookup and an
+    instance list on another thread)."""
+    return len(up.servers) > 1 or up.health is not None or up.sticky is not None
+
+
+def uses_subrequests(edge: ir.Edge) -> bool:
+    return any(isinstance(r.action, ir.Aggregate) or r.mirrors for r in edge.routes)
+
+
+def uses_load_balancer(edge: ir.Edge) -> bool:
+    """Whether the project needs Spring Cloud LoadBalancer: a balanced upstream, or a sub-request
+    (EdgeSubrequests sends mirrors and aggregate parts through a load-balanced WebClient, to any
+    upstream). Without it on the class path SCG has no load-balancer filters for a request to
+    pass through."""
+    return any(balanced(up) for up in edge.upstreams) or uses_subrequests(edge)
+
+
 def instance_metadata(up: ir.Upstream, server: ir.Server) -> dict[str, str]:
     """The metadata of a server's LoadBalancer instance: its weight (read by the weighted
     supplier and the least_conn balancer) and whether it is a backup (EdgeLoadBalancing)."""
@@ -143,9 +163,10 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         if up.sticky:
             _put(root, f"spring.cloud.loadbalancer.clients.{service}.sticky-session.instance-id-cookie-name",
                  up.sticky.cookie)
-    if edge.upstreams:
+    if uses_load_balancer(edge):
         # the instances are static: EdgeLoadBalancing reads them once, no cache to keep
         _put(root, "spring.cloud.loadbalancer.cache.enabled", False)
+    if edge.upstreams:
         # one connection pool for every upstream. No httpclient.connect-timeout: with it set, SCG
         # copies the client for every request to set it again; EdgeApplication sets it once
         _put(root, f"{GATEWAY}.httpclient.pool.max-idle-time",

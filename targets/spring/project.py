@@ -112,7 +112,7 @@ def package_name(edge: ir.Edge, option: str) -> str:
 def dependencies(edge: ir.Edge) -> list[Dependency]:
     deps = [Dependency("org.springframework.cloud", "spring-cloud-starter-gateway-server-webflux",
                        "Spring Cloud Gateway on WebFlux")]
-    if edge.upstreams:
+    if config.uses_load_balancer(edge):
         deps.append(Dependency("org.springframework.cloud", "spring-cloud-starter-loadbalancer",
                                "lb:// upstreams: static instances, weights, health checks, sticky sessions"))
     if any(r.rate_limit for r in edge.routes):
@@ -165,10 +165,6 @@ def _imports(spring_routes: list[routes.SpringRoute], params: str) -> tuple[list
     return static, java_first + [i for i in imports if not i.startswith("java.")]
 
 
-def uses_subrequests(edge: ir.Edge) -> bool:
-    return any(isinstance(r.action, ir.Aggregate) or r.mirrors for r in edge.routes)
-
-
 # routes per generated class: javac overflows its stack on one fluent chain of about 1,000 routes,
 # and a class holds at most 65,535 constants (10,000 routes in one class exceed it)
 ROUTES_PER_CLASS = 250
@@ -180,7 +176,7 @@ def _parameters(edge: ir.Edge, names, spring_routes: list[routes.SpringRoute]) -
         params.append("Environment environment")
     if edge.auth:
         params.append("EdgeSecurity security")
-    if uses_subrequests(edge):
+    if config.uses_subrequests(edge):
         params.append("EdgeSubrequests subrequests")
     if names.key_resolvers:
         params.append("EdgeRateLimits rateLimits")
@@ -294,7 +290,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     def render(template: str, **values) -> str:
         return java.get_template(template).render(**base, **values)
 
-    upstreams = _upstream_context(edge, names)
+    upstreams = _upstream_context(edge, names) if config.uses_load_balancer(edge) else []
     files[src + "EdgeApplication.java"] = render(
         "EdgeApplication.java.j2", access_log=edge.observability.access_log.format != "off", upstreams=upstreams,
         connect_timeout_ms=config.client_connect_timeout_ms(edge) if edge.upstreams else None,
@@ -347,12 +343,12 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
             deny_statuses=Java("List.of(" + ", ".join(map(str, ir.EXTERNAL_AUTH_DENY_STATUSES)) + ")"),
             error_status=ir.EXTERNAL_AUTH_ERROR_STATUS,
             has_hmac=any(p.get("hmac") for p in providers))
-    if edge.upstreams:
+    if upstreams:
         files[src + "EdgeLoadBalancing.java"] = render(
             "EdgeLoadBalancing.java.j2", upstreams=upstreams, any_hash=any(u["hash"] for u in upstreams),
             any_least_conn=any(u["least_conn"] for u in upstreams),
             any_backup=any(s.backup for up in edge.upstreams for s in up.servers))
-    if uses_subrequests(edge):
+    if config.uses_subrequests(edge):
         files[src + "EdgeSubrequests.java"] = render("EdgeSubrequests.java.j2", boot=boot)
     listeners = _listener_context(edge)
     if listeners:

@@ -134,9 +134,8 @@ def rewrite_filters(rewrite: ir.Rewrite, m: ir.Match) -> list[Java]:
                         f"{literal(rewrite.path.replacement)}))"))
     elif rewrite.path:
         out.append(Java(f"filter(EdgeFilters.replacePath({literal(uri_path(rewrite.path.replacement))}))"))
-    if rewrite.host is None:
-        out.append(call("preserveHostHeader"))  # the backend sees the client's Host, as edgec sends it
-    else:
+    # without a rewrite the backend sees the client's Host: EdgeIdentity keeps it for every route
+    if rewrite.host is not None:
         out.append(Java(f"filter(EdgeFilters.hostHeader({literal(rewrite.host)}))")
                    if _expands(rewrite.host) else call("setHostHeader", rewrite.host))
     return out
@@ -299,12 +298,10 @@ def upstream_timeouts(up: ir.Upstream, route: ir.Route, ctx: RouteContext) -> li
 
 
 def upstream_uri(up: ir.Upstream, names: Names) -> Java:
-    """Where a route forwards: its upstream's LoadBalancer client (lb://) when there is a choice to
-    make, or a server's health or cookie to follow; else the one server itself, which spares every
-    request SCG's load-balancer filter (a bean lookup and an instance list on another thread). That
-    server is read from application.yml, where the servers of every upstream are set."""
+    """Where a route forwards: its upstream's LoadBalancer client (lb://) when it is balanced, else
+    its one server, read from application.yml, where the servers of every upstream are set."""
     service = names.service(up.name)
-    if len(up.servers) > 1 or up.health or up.sticky:
+    if config.balanced(up):
         return Java(literal(f"lb://{service}"))
     return Java(f"environment.getRequiredProperty({literal(config.instances_property(service) + '[0].uri')})")
 

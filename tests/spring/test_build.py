@@ -153,3 +153,21 @@ def test_only_a_choice_or_a_check_goes_through_the_load_balancer():
     assert server.format("v6") in routes["d"]
     assert "CONNECT_TIMEOUT_MILLIS, 7000)" in files["src/main/java/edge/direct/EdgeApplication.java"]
     assert "connect-timeout" not in files["src/main/resources/application.yml"]
+
+
+def test_a_project_without_a_balanced_upstream_or_a_sub_request_leaves_spring_cloud_loadbalancer_out():
+    """With Spring Cloud LoadBalancer on the class path every request passes SCG's load-balancer
+    filters, lb:// or not; a mirror goes through the load-balanced WebClient, to any upstream."""
+    source = """edge "direct" {
+  upstream one { server "127.0.0.1:9001" }
+  upstream two { server "127.0.0.1:9002" }
+  route a { match path prefix "/a" forward one%s }
+}"""
+    direct, _ = harness.emit(analyse(source % "", "direct.edge").edge)
+    mirrored, _ = harness.emit(analyse(source % "\n    mirror two 10%", "direct.edge").edge)
+    src = "src/main/java/edge/direct/"
+    assert "spring-cloud-starter-loadbalancer" not in direct["pom.xml"]
+    assert src + "EdgeLoadBalancing.java" not in direct and "LoadBalancerClient" not in direct[src + "EdgeApplication.java"]
+    assert "loadbalancer" not in direct["src/main/resources/application.yml"]
+    assert "spring-cloud-starter-loadbalancer" in mirrored["pom.xml"] and src + "EdgeLoadBalancing.java" in mirrored
+    assert '@LoadBalancerClient(name = "two"' in mirrored[src + "EdgeApplication.java"]
