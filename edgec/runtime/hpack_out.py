@@ -92,6 +92,12 @@ class AnswerEncoder(Encoder):
                 if coded is not None:
                     block.append(coded)
                     continue
+                # a volatile field goes out as below without a look at the static table first: its
+                # entries for those names all have an empty value (a triple may be sensitive)
+                start = _VOLATILE_NAME.get(header[0])
+                if start is not None and header[1] and len(header) == 2:
+                    block.append(start + _raw(header[1]))
+                    continue
             name, value = header[0], header[1]
             static = _STATIC.get(name)
             if static is not None:
