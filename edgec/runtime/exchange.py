@@ -49,7 +49,7 @@ def _sane_id(given: bytes) -> bool:
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    __slots__ = ("_headers", "_hmap", "_host", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str | None, keep_alive: bool,
                  upgrade: bool):
@@ -138,7 +138,7 @@ class Exchange:
         if method != "GET" and method in _REFUSED_METHODS:
             self.refused = _REFUSED_METHODS[method]
         self.host_bytes = host or b""
-        self.host = self.host_bytes.decode("latin-1")
+        self._host = None
         self.raw = raw
         self.hb = hb
         self._headers = None
@@ -162,6 +162,17 @@ class Exchange:
         if self._hmap is None:
             self._hmap = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.hb.items()}
         return self._hmap
+
+    # the Host as text, made only when routing decides afresh, a log line or another lookup reads it
+    @property
+    def host(self) -> str:
+        if self._host is None:
+            self._host = self.host_bytes.decode("latin-1")
+        return self._host
+
+    @host.setter
+    def host(self, host: str) -> None:
+        self._host = host
 
     def header(self, name: bytes) -> str | None:
         v = self.hb.get(name)
@@ -878,7 +889,7 @@ class Exchange:
             if self.status in passive.statuses:  # an answer the upstream counts as the server failing
                 state.failed(passive, time.monotonic())
                 self.gw.metrics.upstream_failed(up.ir.name, state.key)
-            else:
+            elif state.fails:  # a run of failures to end (nearly always none: no call then)
                 state.succeeded()
         self.up = None
         if self.trace is not None:
