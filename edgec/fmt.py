@@ -19,7 +19,7 @@ from itertools import accumulate
 
 from .diagnostics import Diagnostic, Span, diagnostic
 from .keptcode import dataclass
-from .syntax import Document, Stmt
+from .syntax import Comment, Document, Stmt
 
 INDENT = "  "
 # code tokens as edge's lexer sees them, comments excepted; a string or ${var} is one token
@@ -255,20 +255,52 @@ def format_source(source: str, file: str = "<input>") -> str:
 
 
 class _Canonical:
-    """Whether a file without comments is laid out as _Formatter lays it out, read line by
-    line: each statement on lines of its own at its depth's indent, spaced as _join spaces
-    it, a block's head ending in its one `{` and its `}` alone on its last line, and between
-    two lines no line or one empty line where render keeps one. Saying yes only when every
-    line is certain, it spares a canonical file the formatter's work (lint checks every
-    file); anything else is left to the formatter."""
+    """Whether a file is laid out as _Formatter lays it out, read line by line: each
+    statement on lines of its own at its depth's indent, spaced as _join spaces it, a block's
+    head ending in its one `{` and its `}` alone on its last line, a comment after code two
+    spaces after it, a comment on a line of its own at the indent of the code line after it
+    (one deeper before a `}`), and between two lines no line or one empty line where render
+    keeps one. Saying yes only when every line is certain, it spares a canonical file the
+    formatter's work (lint checks every file); anything else is left to the formatter."""
 
-    def __init__(self, lines: list[str]):
+    def __init__(self, lines: list[str], comments: tuple[Comment, ...]):
         self.lines = lines
+        self.comments = {c.span.line: c for c in comments}  # a comment ends its line: one a line
+        self.comment_lines = sorted(self.comments)
+        self.next_comment = 0  # comment_lines[next_comment:] are not read yet
         self.last = 0  # the source line of the previous output line (0: none yet)
         self.last_kind = ""
 
-    def item(self, line_no: int, kind: str) -> bool:
-        """The source lines from the previous output line to this one are as render lays them out."""
+    def code(self, line_no: int) -> str | None:
+        """The line without its comment and the two spaces render writes before one; None
+        when the comment is not placed so."""
+        line = self.lines[line_no - 1]
+        comment = self.comments.get(line_no)
+        if comment is None:
+            return line
+        at = comment.span.column - 1
+        if line[at:] != comment.text or line[at - 2:at] != "  ":
+            return None
+        return line[:at - 2]
+
+    def item(self, line_no: int, kind: str, depth: int) -> bool:
+        """The comments on lines of their own before this output line, then the line: the
+        source lines from the previous output line to it are as render lays them out."""
+        lines, pending = self.comment_lines, self.next_comment
+        while pending < len(lines) and lines[pending] < line_no:
+            comment = self.comments[lines[pending]]
+            indent = INDENT * (depth + 1 if kind == "close" else depth)  # inside the block a `}` ends
+            if comment.span.column != len(indent) + 1 or self.lines[lines[pending] - 1] != indent + comment.text:
+                return False
+            if not self.after(lines[pending], "comment"):
+                return False
+            pending += 1
+        if pending < len(lines) and lines[pending] == line_no:
+            pending += 1  # the line's own comment, which code() has read
+        self.next_comment = pending
+        return self.after(line_no, kind)
+
+    def after(self, line_no: int, kind: str) -> bool:
         gap, previous = line_no - self.last - 1, self.last
         self.last, self.last_kind, opened = line_no, kind, self.last_kind == "open"
         if previous == 0:
@@ -277,12 +309,14 @@ class _Canonical:
 
     def stmt(self, stmt: Stmt, depth: int) -> bool:
         span, indent = stmt.span, INDENT * depth
-        line = self.lines[span.line - 1]
+        line = self.code(span.line)
         width = len(indent)
-        if span.column != width + 1:
+        if line is None or span.column != width + 1:
             return False
         plain = line.startswith(indent)  # then the tokens spaced as _PLAIN_LINE/_HEAD says need no _join
-        if not stmt.body:  # one line: a statement without `{`, or an empty block `env prod {}`
+        # one line: a statement without `{`, or an empty block `env prod {}` (a comment inside
+        # one puts its `}` on a line of its own)
+        if not stmt.body and (span.end_line == span.line or not self.comment_between(span.line, span.end_line)):
             if span.end_line != span.line or span.end_column != len(line) + 1:
                 return False
             if not (plain and _PLAIN_LINE.fullmatch(line, width)):
@@ -291,30 +325,45 @@ class _Canonical:
                     return False
                 if line != indent + _join(tokens):
                     return False
-            return self.item(span.line, "stmt")
+            return self.item(span.line, "stmt", depth)
         if not (plain and _PLAIN_HEAD.fullmatch(line, width)):
             tokens = _TOKEN.findall(line)
             if "{" not in tokens or tokens.index("{") != len(tokens) - 1:
                 return False
             if line != indent + _join(tokens):
                 return False
-        if not self.item(span.line, "open"):
+        if not self.item(span.line, "open", depth):
             return False
         for child in stmt.body:
             if not self.stmt(child, depth + 1):
                 return False
-        close = self.lines[span.end_line - 1]
-        return close == indent + "}" and span.end_column == len(close) + 1 and self.item(span.end_line, "close")
+        close = self.code(span.end_line)
+        return close == indent + "}" and span.end_column == len(close) + 1 and self.item(span.end_line, "close", depth)
+
+    def comment_between(self, first: int, last: int) -> bool:
+        """A comment on one of the lines first..last-1."""
+        i = bisect.bisect_left(self.comment_lines, first)
+        return i < len(self.comment_lines) and self.comment_lines[i] < last
+
+    def tail(self) -> bool:
+        """The comments after the last `}`, each on a line of its own (render puts them last)."""
+        for line_no in self.comment_lines[self.next_comment:]:
+            comment = self.comments[line_no]
+            if comment.span.column != 1 or self.lines[line_no - 1] != comment.text:
+                return False
+            if not self.after(line_no, "comment"):
+                return False
+        return True
 
 
 def is_canonical(doc: Document) -> bool:
     """True only when format_document(doc) is certainly doc.source, found without formatting
     (see _Canonical); False says nothing."""
     lines = doc.source.split("\n")
-    if doc.comments or lines[-1] != "":
+    if lines[-1] != "":
         return False
-    check = _Canonical(lines)
-    return check.stmt(doc.edge, 0) and check.last == len(lines) - 1
+    check = _Canonical(lines, doc.comments)
+    return check.stmt(doc.edge, 0) and check.tail() and check.last == len(lines) - 1
 
 
 def not_formatted(doc: Document) -> list[Diagnostic]:

@@ -247,16 +247,31 @@ MUTATIONS = {
     if i + 1 < len(lines) - 1 else None,
     "double space": lambda lines, i: lines[:i] + [lines[i].replace(" ", "  ", 1)] + lines[i + 1:],
     "carriage return": lambda lines, i: lines[:i] + [lines[i] + "\r"] + lines[i + 1:],
+    "one space before a comment": lambda lines, i: lines[:i] + [lines[i].replace("  #", " #", 1)] + lines[i + 1:]
+    if "  #" in lines[i] else None,
+    "comment indented deeper": lambda lines, i: lines[:i] + ["  " + lines[i]] + lines[i + 1:]
+    if lines[i].lstrip().startswith("#") else None,
+    "comment indented less": lambda lines, i: lines[:i] + [lines[i][2:]] + lines[i + 1:]
+    if lines[i].startswith("  #") else None,
 }
 
 
+@pytest.mark.parametrize("comments", [False, True], ids=["without comments", "with comments"])
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
-def test_the_canonical_check_agrees_with_the_formatter(path):
-    """is_canonical spares lint the formatter only where it is certain: on each sample
-    without its comments it says yes, and on every disturbance of it at every line it says
-    yes only when the formatter would leave the text as it is."""
+def test_the_canonical_check_agrees_with_the_formatter(path, comments):
+    """is_canonical spares lint the formatter only where it is certain: on each sample (and
+    on it without its comments) it says yes, and on every disturbance of it at every line it
+    says yes only when the formatter would leave the text as it is."""
+    _agrees_with_the_formatter(format_source(path.read_text()) if comments else _without_comments(path.read_text()))
+
+
+def test_the_canonical_check_agrees_with_the_formatter_about_comments():
+    """Comments at the head and the tail, before a `}`, in an empty block, after a `{`."""
+    _agrees_with_the_formatter(CANONICAL)
+
+
+def _agrees_with_the_formatter(canonical: str) -> None:
     from edgec.diagnostics import CompileError
-    canonical = _without_comments(path.read_text())
     assert is_canonical(parse(canonical)), "a canonical file goes without the formatter"
     lines, kept = canonical.split("\n"), 0
     for name, mutate in MUTATIONS.items():
