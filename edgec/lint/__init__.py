@@ -41,14 +41,24 @@ class LintContext:
         """edgec.names.route_references, walked once for the rules that read it."""
         return list(route_references(self.doc))
 
+    @cached_property
+    def decls(self) -> dict[str, list[Stmt]]:
+        """The statements written directly in the edge block, by kind, each in source order:
+        one walk of what at 10,000 routes is 10,000 statements, where each rule walked it."""
+        out: dict[str, list[Stmt]] = {}
+        for stmt in self.doc.edge.body:
+            out.setdefault(stmt.kind, []).append(stmt)
+        return out
+
     def alone(self, env: str | None) -> LintContext:
         """The context of the same file with only `env` lowered; what is read from the syntax
         tree alone is shared."""
         one = LintContext(self.doc, self.envs, {env: self.edges[env]},
                           {env: self.used_variables[env]} if env in self.used_variables else {},
                           self.target_names)
-        if "route_references" in self.__dict__:
-            one.route_references = self.route_references
+        for shared in ("route_references", "decls"):
+            if shared in self.__dict__:
+                setattr(one, shared, getattr(self, shared))
         return one
 
 

@@ -6,14 +6,14 @@ from typing import Iterable, Iterator
 
 from .. import ir
 from ..diagnostics import did_you_mean
-from ..names import blocks
 from ..routing import per_edge
 from ..syntax import Stmt
 from . import Finding, LintContext, Rule, edges, rule
 
 
 def _decls(ctx: LintContext, kind: str) -> list[Stmt]:
-    return blocks(ctx.doc, kind)
+    """edgec.names.blocks, from the walk the context keeps."""
+    return ctx.decls.get(kind, [])
 
 
 def _names(ctx: LintContext, kind: str) -> list[str]:
@@ -92,11 +92,10 @@ class DuplicateName(Rule):
 
 def _env_items(ctx: LintContext, kind: str) -> Iterator[tuple[Stmt, Stmt]]:
     """(env or vars block, item) for each of its items of `kind` (assign, target)."""
-    for block in ctx.doc.edge.body:
-        if block.kind in ("env", "vars"):
-            for item in block.body:
-                if item.kind == kind:
-                    yield block, item
+    for block in sorted(_decls(ctx, "env") + _decls(ctx, "vars"), key=lambda b: b.span):  # as written
+        for item in block.body:
+            if item.kind == kind:
+                yield block, item
 
 
 def _unused_variables(ctx: LintContext) -> Iterator[tuple[Stmt, Stmt]]:
@@ -656,7 +655,8 @@ class AllowInsideDeny(Rule):
         seen = set()
         for _, edge in edges(ctx):
             scopes = [(None, edge.access.allow, edge.access.deny)]
-            scopes += [(r.name, r.access.allow, edge.access.deny + r.access.deny) for r in edge.routes]
+            scopes += [(r.name, r.access.allow, edge.access.deny + r.access.deny)
+                       for r in edge.routes if r.access.allow]
             for route, allow, deny in scopes:
                 for net in allow:
                     inner = _network(net)
