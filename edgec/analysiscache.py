@@ -19,7 +19,7 @@ envoy binary that validates the bootstrap), so what is kept never includes one: 
 the diagnostics a build of it prints: edgec.lint.run(alone=)), so that the pre-commit order,
 lint then `edgec build --env`, analyses once (edgec.pipeline.keep_each_env). What is not
 kept: the syntax tree, which pickles and loads at about the cost of parsing it
-(bench/results/compile.md).
+(bench/results/compile.md), and the text, which the command reading an entry has just read.
 
 The files are in the per-user cache directory (edgec.usercache: a pickle runs code when
 loaded). Anything that cannot be read, loaded or kept, or an entry written under another key,

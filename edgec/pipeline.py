@@ -61,6 +61,7 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     name = None if targets else analysiscache.key("analysis", path, source, env, all_envs, strict)
     result = analysiscache.load_objects(name)
     if isinstance(result, Result):
+        result.source = source
         return result
     if name is not None and not all_envs:
         result = _kept_alone(path, source, env)
@@ -68,7 +69,7 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
             return result
     result = analyse(source, path, env=env, all_envs=all_envs, targets=targets, strict=strict)
     result.doc = None
-    analysiscache.keep_objects(name, result)
+    analysiscache.keep_objects(name, _without_source(result))
     return result
 
 
@@ -80,8 +81,16 @@ def keep_each_env(path: str, source: str, result: Result) -> bool:
     if not result.alone:
         return False
     from . import analysiscache
-    analysiscache.keep_objects(analysiscache.key("each env", path, source), result.alone)
+    analysiscache.keep_objects(analysiscache.key("each env", path, source),
+                               {env: _without_source(one) for env, one in result.alone.items()})
     return True
+
+
+def _without_source(result: Result) -> Result:
+    """The Result as kept: without the text, which whoever loads it has just read to name the
+    entry (a third of the entry of 10,000 routes)."""
+    from dataclasses import replace
+    return replace(result, source=None)
 
 
 def kept_each_env(path: str, source: str) -> bool:
@@ -101,7 +110,10 @@ def _kept_alone(path: str, source: str, env: str | None) -> Result | None:
     if env is None and len(kept) == 1:
         env = next(iter(kept))
     result = kept.get(env)
-    return result if isinstance(result, Result) else None
+    if not isinstance(result, Result):
+        return None
+    result.source = source
+    return result
 
 
 def parse_source(source: str, file: str, previous: Document | None = None) -> tuple[Document | None, list[Diagnostic]]:

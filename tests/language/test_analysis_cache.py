@@ -374,3 +374,17 @@ def test_a_large_file_written_prunes_at_once(tmp_path, monkeypatch):
     assert sorted(p.name for p in directory.glob("analysis-*")) == [f"analysis-{n}.pickle" for n in (3, 4, 5)]
     usercache.write(usercache.path("small"), lambda f: f.write(b"x"))  # a small one waits for the day
     assert len(list(directory.glob("analysis-*"))) == 3
+
+
+def test_the_text_is_not_kept_with_the_analysis(cache, capsys):
+    """Whoever loads an entry has just read the file to name it: the Results kept hold no copy
+    of it (the commands that read them print the same lines of it: see the first test)."""
+    (cache / "app.edge").write_text((ROOT / "samples" / "shop.edge").read_text())
+    run(["lint", "app.edge"], capsys)
+    run(["ir", "app.edge", "--env", "prod"], capsys)  # reads each env's, keeps nothing more
+    run(["ir", "app.edge", "--env", "nope"], capsys)  # analysed, and kept
+    kept = [pickle.loads(p.read_bytes())[1] for p in entries(cache) if p.suffix == ".pickle"]
+    assert len(kept) == 2
+    results = [r for value in kept for r in (value.values() if isinstance(value, dict) else [value])]
+    assert {type(r) for r in results} == {pipeline.Result} and len(results) > 2
+    assert all(r.source is None for r in results)
