@@ -99,10 +99,39 @@ def _quick_ir_check():
     classes: dict[str, type] = {}
     _type_schema(ir.Edge, {}, classes)
     schema = ir_schema()
-    defs: dict = {}  # looked up when a value is checked: definitions refer to each other
+    defs: dict = {}
     passed: set[int] = set()
-    defs.update({name: _object_check(classes[name], sub, defs, passed) for name, sub in schema["$defs"].items()})
+    for name in _referred_first(schema["$defs"]):
+        defs[name] = _object_check(classes[name], schema["$defs"][name], defs, passed)
     return _check_ir({"$ref": schema["$ref"]}, defs), passed
+
+
+def _referred_first(definitions: dict) -> list[str]:
+    """The names of `definitions`, each after those it refers to (but in a cycle): the check of
+    one then calls theirs directly rather than looking them up at every value (_shared_checks)."""
+    order: list[str] = []
+    started: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in started:
+            return
+        started.add(name)
+        for ref in _refs(definitions[name]):
+            visit(ref)
+        order.append(name)
+    for name in definitions:
+        visit(name)
+    return order
+
+
+def _refs(schema) -> list[str]:
+    """The names of the definitions a schema refers to, anywhere in it."""
+    if isinstance(schema, list):
+        return [name for sub in schema for name in _refs(sub)]
+    if not isinstance(schema, dict):
+        return []
+    own = [schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else []
+    return own + [name for key, sub in schema.items() if key != "$ref" for name in _refs(sub)]
 
 
 # JSON types whose values to_json passes on as they are → the Python types that make them
@@ -237,8 +266,9 @@ def _conforms_to(schema: dict):
     writes, made once from the schema: jsonschema walks the schema anew for every value
     (~0.7 ms per route at build time). It only has to be right when it says yes: on no,
     jsonschema says why."""
-    defs: dict = {}  # a $ref is looked up when a value is checked: definitions refer to each other
-    defs.update({name: _check(sub, defs) for name, sub in schema["$defs"].items()})
+    defs: dict = {}
+    for name in _referred_first(schema["$defs"]):
+        defs[name] = _check(schema["$defs"][name], defs)
     return _check(schema, defs)
 
 
@@ -266,7 +296,8 @@ def _shared_checks(schema: dict, defs: dict, compile_sub) -> list:
     checks = []
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
-        checks.append(lambda v: defs[name](v))  # looked up late: definitions refer to each other
+        made = defs.get(name)  # made already, unless definitions refer to each other in a cycle
+        checks.append(made or (lambda v: defs[name](v)))
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: _same(v, const))

@@ -199,3 +199,19 @@ def test_a_node_checked_once_where_many_hold_it_is_still_refused_in_a_place_of_a
     assert ir_conforms(changed)
     object.__setattr__(own, "attempts", 2.0)
     assert not ir_conforms(changed)
+
+
+def test_definitions_that_refer_to_each_other_in_a_cycle_are_checked():
+    """Each definition's check calls those it refers to made before it; in a cycle (the IR has
+    none yet) one of them is looked up as a value is checked."""
+    from edgec.schema import _conforms_to
+    ref = {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/B"}]}
+    schema = {"$ref": "#/$defs/A", "$defs": {
+        "A": {"type": "object", "properties": {"b": ref}, "required": ["b"], "additionalProperties": False},
+        "B": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}, "required": ["a"],
+              "additionalProperties": False}}}
+    check = _conforms_to(schema)
+    assert check({"b": {"a": {"b": None}}})
+    assert not check({"b": {"a": {"b": 1}}})
+    assert not check({"b": {"a": {"c": None}}})
+    assert jsonschema.Draft202012Validator(schema).is_valid({"b": {"a": {"b": None}}})
