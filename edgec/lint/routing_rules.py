@@ -16,30 +16,22 @@ from typing import Iterator
 from .. import ir
 from ..keptcode import dataclass
 from ..routing import (DEFAULT_PORTS, Alternative, Entry, Request, alternative, compile, host_matches, host_of,
-                       normalize_path, per_edge, prefix_matches, regex_literal_prefix, strip_slash)
+                       per_edge, prefix_matches, regex_literal_prefix)
 from . import Finding, Rule, edges, rule
 
 MAX_SUBSET_CONDITIONS = 4  # above this many exact conditions, compare within the bucket instead
 MAX_REDIRECT_HOPS = 10
 
 
-def _path_key(p: ir.PathMatch) -> tuple[str, str]:
-    if p.type == "regex":
-        return ("regex", p.value)
-    try:
-        value = normalize_path(p.value)
-    except ValueError:
-        value = p.value
-    return (p.type, strip_slash(value) if p.type == "prefix" else value)
-
-
 def _cond(vm: ir.ValueMatch, header: bool) -> tuple[str, str, str | None]:
     return (vm.name.lower() if header else vm.name, vm.type, vm.value)
 
 
-def identity(m: ir.Match) -> tuple:
-    """Two matches with the same identity accept exactly the same requests."""
-    return (_path_key(m.path), frozenset(m.hosts), frozenset(m.methods),
+def identity(e: Entry) -> tuple:
+    """Two matches with the same identity accept exactly the same requests: the path is the
+    router's (a prefix without its trailing "/", %XX decoded), so "/a/" and "/a" are one."""
+    m = e.match
+    return ((m.path.type, e.path_value), frozenset(m.hosts), frozenset(m.methods),
             frozenset(_cond(h, True) for h in m.headers), frozenset(_cond(q, False) for q in m.query))
 
 
@@ -110,10 +102,11 @@ def _subsets(items: frozenset) -> Iterator[frozenset]:
             yield frozenset(combo)
 
 
-def _bucket(m: ir.Match) -> tuple:
+def _bucket(e: Entry) -> tuple:
     """What a match and its dominators share: the path, whether methods are named, and how
     many header and query names are tested (identical matches share it too)."""
-    return (_path_key(m.path), bool(m.methods), len({h.name.lower() for h in m.headers}) if m.headers else 0,
+    m = e.match
+    return (m.path.type, e.path_value, bool(m.methods), len({h.name.lower() for h in m.headers}) if m.headers else 0,
             len({q.name for q in m.query}) if m.query else 0)
 
 
@@ -121,21 +114,26 @@ def _bucket(m: ir.Match) -> tuple:
 def dominators(edge: ir.Edge) -> dict[int, list[tuple[list[_Shape], _Shape | None]]]:
     """Route index → for each of its matches: earlier matches that together take every
     request it accepts ([] when there are none), and the one identical to it (if any)."""
-    buckets = [[_bucket(m) for m in route.matches] for route in edge.routes]
-    counts = Counter(b for row in buckets for b in row)
+    # the router's entries: one per match, in the order of the routes and their matches
+    entries = compile(edge).entries
+    buckets = [_bucket(e) for e in entries]
+    counts = Counter(buckets)
     # bucket → exact-condition set → shapes (an exact condition of a dominator must appear in the match)
     index: dict[tuple, dict[frozenset, list[_Shape]]] = {}
     identical: dict[tuple, _Shape] = {}
     out: dict[int, list[tuple[list[_Shape], _Shape | None]]] = {}
+    k = 0  # the entry of the route's first match
     for ri, route in enumerate(edge.routes):
         results: list[tuple[list[_Shape], _Shape | None]] = []
         added = []
-        for mi, (m, bucket) in enumerate(zip(route.matches, buckets[ri])):
+        for mi, m in enumerate(route.matches):
+            e, bucket = entries[k], buckets[k]
+            k += 1
             if counts[bucket] == 1:  # most matches: no other has its bucket, so nothing to compare
                 results.append(([], None))
                 continue
             s = _Shape(ri, mi, route, m)
-            same = identity(m)
+            same = identity(e)
             added.append((bucket, same, s))
             by_exacts = index.get(bucket, {})
             if len(s.exacts) <= MAX_SUBSET_CONDITIONS:
@@ -327,21 +325,25 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     only tried on a few paths, so this is "may", never "can never" (W304)."""
     # a regex takes a prefix's paths only if it accepts the prefix, so only if its literal
     # start is a start of the prefix: the regexes by literal start, each with its position
+    # (the router's entries: one per match, in the order of the routes and their matches)
+    entries = compile(edge).entries
     regexes: dict[str, list[tuple[int, Entry]]] = {}
-    for i, e in enumerate(compile(edge).entries):
-        if e.regex is not None:
+    for i, e in enumerate(entries):
+        if e.match.path.type == "regex":  # (not e.regex: that compiles the pattern)
             regexes.setdefault(regex_literal_prefix(e.match.path.value), []).append((i, e))
     if not regexes:
         return {}
     starts = sorted({len(start) for start in regexes})
     certain = never_wins(edge)
     out = {}
+    k = 0  # the entry of the route's first match
     for route in edge.routes:
+        first, k = k, k + len(route.matches)
         if route.name in certain or not route.matches:
             continue
         by: list[str] = []
-        for m in route.matches:
-            taker = _regex_taker(route, m, regexes, starts)
+        for e in entries[first:k]:
+            taker = _regex_taker(e, regexes, starts)
             if taker is None:
                 break
             by.append(taker.route.name)
@@ -351,20 +353,20 @@ def may_never_win(edge: ir.Edge) -> dict[str, list[str]]:
     return out
 
 
-def _regex_taker(route: ir.Route, m: ir.Match, regexes: dict[str, list[tuple[int, Entry]]],
-                 starts: list[int]) -> Entry | None:
-    """The first regex entry that seems to take every request the prefix match m accepts
-    (`starts`: the lengths of the regexes' literal starts, the only prefixes to look up)."""
-    if m.path.type != "prefix":
+def _regex_taker(entry: Entry, regexes: dict[str, list[tuple[int, Entry]]], starts: list[int]) -> Entry | None:
+    """The first regex entry that seems to take every request the prefix match of `entry`
+    accepts (`starts`: the lengths of the regexes' literal starts, the only prefixes to look
+    up). The prefix is the router's: decoded as a request's path is."""
+    if entry.match.path.type != "prefix":
         return None
-    prefix = strip_slash(normalize_path(m.path.value)) if m.path.value.startswith("/") else m.path.value
+    prefix = entry.path_value
     first = prefix or "/"
-    candidates = sorted((c for n in starts if n <= len(first) for c in regexes.get(first[:n], ())),
-                        key=lambda c: c[0])
-    if not candidates:
+    candidates = [c for n in starts if n <= len(first) for c in regexes.get(first[:n], ())]
+    if not candidates:  # most prefixes
         return None
+    candidates.sort(key=lambda c: c[0])
     probes = [prefix + p if prefix + p else "/" for p in _PROBES]
-    shape = _Shape(0, 0, route, m)
+    shape = _Shape(0, 0, entry.route, entry.match)
     for _, e in candidates:
         d = _Shape(e.route_index, e.match_index, e.route, e.match)
         if (bool(d.hosts) == bool(shape.hosts) and shape.hosts <= d.hosts
@@ -442,7 +444,7 @@ def tie_breaks(edge: ir.Edge) -> list[Tie]:
             for b in group[i + 1:]:
                 pair = (a.route.name, b.route.name)
                 if a.route is b.route or b.route.name in lost or pair in seen \
-                        or identity(a.match) == identity(b.match) or not may_overlap(a, b):
+                        or identity(a.entry) == identity(b.entry) or not may_overlap(a, b):
                     continue
                 why = _tie_break(a, b)
                 if why:

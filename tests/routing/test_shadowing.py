@@ -66,6 +66,10 @@ def test_never_wins(routes, expected):
     # a host the regex route does not name
     ('route p { match host "a.example" path prefix "/s" forward v1 }\nroute r { match path regex ".*" forward v2 }',
      {}),
+    # a prefix with a character over 0x7f, tried as the router decodes a request's path
+    ('route p { match path prefix "/café" forward v1 }\nroute r { match path regex "/caf.*" forward v2 }',
+     {"p": ["r"]}),
+    ('route p { match path prefix "/café" forward v1 }\nroute r { match path regex "/cafe.*" forward v2 }', {}),
 ])
 def test_may_never_win(routes, expected):
     assert may_never_win(edge(routes)) == expected
