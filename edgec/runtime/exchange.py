@@ -848,10 +848,9 @@ class Exchange:
             return
         # not switching (an Upgrade the backend refused, too): an HTTP/1.1 answer, and the
         # client's connection goes on in HTTP/1.1 after it
-        bodyless = self.method == "HEAD" or status in _NO_BODY or status < 200
         if length is not None:
             out.append((b"content-length", length))
-        elif not bodyless:
+        elif not (self.method == "HEAD" or status in _NO_BODY or status < 200):  # a body of unknown length
             if self.version == "1.1":
                 self.client_chunked = True
                 out.append((b"transfer-encoding", b"chunked"))

@@ -215,7 +215,7 @@ class ClientConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.runtime.gateway.limits.max_header_bytes:
+        if len(self.url) > self.limits.max_header_bytes:
             raise Refused(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
