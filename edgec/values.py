@@ -38,6 +38,9 @@ class Env:
     target_blocks: dict[str, Stmt] = field(default_factory=dict)  # the block each target's settings end in
 
 
+_UNSEEN = object()  # a statement no env has lowered yet (LoweredOnce.done)
+
+
 class LoweredOnce:
     """What the lowerings of the envs of one document share (Values.once_for_every_env): the
     statements written without a variable, each lowered once, with what it reported."""
@@ -45,7 +48,8 @@ class LoweredOnce:
     def __init__(self, doc: Document):
         self.source = doc.source
         self.line_starts = [0, *(m.end() for m in re.finditer("\n", doc.source))]
-        self.done: dict[int, tuple[Any, list[Diagnostic]]] = {}
+        # id of a statement -> what lowering it made and reported, or None: it holds a variable
+        self.done: dict[int, tuple[Any, list[Diagnostic]] | None] = {}
         self.nodes: dict[tuple, Any] = {}  # see Values.node
 
     def same_in_every_env(self, stmt: Stmt) -> bool:
@@ -84,12 +88,18 @@ class Values:
         """lower(), for a statement whose lowering reads the env only through its variables:
         when it has none it is lowered in the first env that shares `shared` (LoweredOnce) and
         the others get that result, with the diagnostics it reported reported again."""
-        if self.shared is None or not self.shared.same_in_every_env(stmt):
+        if self.shared is None:
             return lower()
-        done = self.shared.done.get(id(stmt))
-        if done is None:
+        # the first env looks at the statement's text; the others find what it decided
+        done = self.shared.done.get(id(stmt), _UNSEEN)
+        if done is _UNSEEN:
+            if not self.shared.same_in_every_env(stmt):
+                self.shared.done[id(stmt)] = None
+                return lower()
             before = len(self.sink.items)
             done = self.shared.done[id(stmt)] = (lower(), self.sink.items[before:])
+        elif done is None:  # written with a variable: lowered in each env
+            return lower()
         else:
             self.sink.items.extend(done[1])
         return done[0]
