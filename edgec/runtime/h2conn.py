@@ -105,7 +105,15 @@ class Negotiated(asyncio.Protocol):
         proto.connection_made(transport)
 
 
-class H2Connection(asyncio.Protocol):
+# A TLS transport reads for a plain Protocol into a new bytes object of 256 KiB (uvloop's and
+# asyncio's SSL_READ_MAX_SIZE), which the allocator maps afresh for each read and shrinks to what
+# was read: an mmap, an mremap and a munmap per read, each request's. A BufferedProtocol is read
+# into a buffer it gives; this one is the process's, since what is read is copied out of it at
+# once (before any other connection can be read).
+_READ_BUFFER = memoryview(bytearray(64 * 1024))
+
+
+class H2Connection(asyncio.BufferedProtocol):
     # Runtime.shutdown closes a connection with no HTTP/1.1 request queued or half-read through
     # `transport.close()`. Here that is close() below: a GOAWAY, the streams in flight finish,
     # then the socket closes. The socket itself is `wire`.
@@ -162,6 +170,12 @@ class H2Connection(asyncio.Protocol):
         self.send()
         if self.runtime.draining:
             self.close()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _READ_BUFFER
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(_READ_BUFFER[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         # parsed a piece at a time: a flood is stopped within the piece that passes a bound,
