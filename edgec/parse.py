@@ -1,7 +1,6 @@
 """Source text → syntax tree (edgec.syntax), with friendly syntax errors."""
 from __future__ import annotations
 
-import bisect
 import importlib.util
 import pkgutil
 import re
@@ -526,15 +525,23 @@ _HASH_HOLDERS = re.compile(r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"?|\$\{[^}\n]*\}|#[^\n]*
 
 
 def _comments(text: str) -> list[Comment]:
-    """Comments are ignored by the grammar; find them with a scan that skips strings."""
-    if "#" not in text:
-        return []
-    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    """Comments are ignored by the grammar; find them with a scan that skips strings. Nothing
+    that can hold a '#' spans two lines, so only the lines with a '#' are scanned (a file
+    has tens of thousands of strings and a few comments)."""
     out = []
-    for m in _HASH_HOLDERS.finditer(text):
-        lex = m.group()
-        if lex.startswith("#"):
-            line = bisect.bisect_right(line_starts, m.start())
-            col = m.start() - line_starts[line - 1] + 1
-            out.append(Comment(lex.rstrip(), Span(line, col, line, col + len(lex))))
+    line, line_start = 1, 0  # the number of the line that starts at line_start
+    hash_at = text.find("#")
+    while hash_at >= 0:
+        start = text.rfind("\n", 0, hash_at) + 1
+        end = text.find("\n", hash_at)
+        if end < 0:
+            end = len(text)
+        line += text.count("\n", line_start, start)
+        line_start = start
+        for m in _HASH_HOLDERS.finditer(text, start, end):
+            lex = m.group()
+            if lex.startswith("#"):
+                col = m.start() - start + 1
+                out.append(Comment(lex.rstrip(), Span(line, col, line, col + len(lex))))
+        hash_at = text.find("#", end)
     return out
