@@ -112,11 +112,13 @@ class Suppression:
 
 def suppressions(doc: Document) -> list[Suppression]:
     out = []
-    lines = doc.source.split("\n")  # lines as the parser counts them
+    lines = None  # the file's lines, as the parser counts them: split at the first suppression
     for comment in doc.comments:
         m = _SUPPRESSION.search(comment.text)
         if not m:
             continue
+        if lines is None:
+            lines = doc.source.split("\n")
         line_no = comment.span.line
         before = lines[line_no - 1][:comment.span.column - 1] if line_no <= len(lines) else ""
         target_line = line_no if before.strip() else _next_code_line(lines, line_no)
