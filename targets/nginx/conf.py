@@ -206,9 +206,15 @@ class Printer:
 
     def render(self, directives: list[D], depth: int = 0) -> str:
         """The directives as text, each line indented `depth` levels."""
+        return "\n".join(self.lines(directives, depth)) + "\n"
+
+    def lines(self, directives: list[D], depth: int = 0) -> list[str]:
+        """The directives' lines (without line breaks), each indented `depth` levels: for a
+        file joined once (at 10,000 routes each copy of its 22 MB text costs more than
+        printing a tenth of its lines)."""
         lines: list[str] = []
         self._block(directives, depth, lines, parent=None)
-        return "\n".join(lines) + "\n"
+        return lines
 
     def _arg(self, text: str, complex_value: bool) -> str:
         if not complex_value:
