@@ -15,7 +15,7 @@ from edgec import ir
 from edgec.ir import DEFAULT_TIMEOUTS
 
 from .actions import CACHE_ZONE, Actions
-from .conf import DOLLAR_VAR, D, Expr, Printer, duration, line, size
+from .conf import DOLLAR_VAR, D, Expr, Printer, duration, entry, line, size
 from .headers import Headers
 from .javascript import Javascript
 from .locations import Parts, ServerLocations
@@ -94,7 +94,9 @@ class Emitter:
         try:
             return self._emit()
         finally:
-            line.cache_clear()  # the printed lines are this build's: a long-lived process keeps none
+            # the printed lines are this build's: a long-lived process keeps none
+            line.cache_clear()
+            entry.cache_clear()
 
     def _emit(self) -> dict[str, str]:
         servers = self.servers()
