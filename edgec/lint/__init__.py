@@ -50,13 +50,25 @@ class LintContext:
             out.setdefault(stmt.kind, []).append(stmt)
         return out
 
+    @cached_property
+    def named(self) -> dict[tuple[str, str], Stmt]:
+        """(kind, name) → the first statement of the edge block of that kind and name (a
+        route, an upstream): where a finding about it points. A walk of the declarations
+        per finding made 10,000 findings about 10,000 routes quadratic."""
+        out: dict[tuple[str, str], Stmt] = {}
+        for stmt in self.doc.edge.body:
+            value = stmt.args.get("name")
+            if isinstance(value, Value):
+                out.setdefault((stmt.kind, value.value), stmt)
+        return out
+
     def alone(self, env: str | None) -> LintContext:
         """The context of the same file with only `env` lowered; what is read from the syntax
         tree alone is shared."""
         one = LintContext(self.doc, self.envs, {env: self.edges[env]},
                           {env: self.used_variables[env]} if env in self.used_variables else {},
                           self.target_names)
-        for shared in ("route_references", "decls"):
+        for shared in ("route_references", "decls", "named"):
             if shared in self.__dict__:
                 setattr(one, shared, getattr(self, shared))
         return one

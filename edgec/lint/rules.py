@@ -22,14 +22,13 @@ def _names(ctx: LintContext, kind: str) -> list[str]:
 
 def _statement(ctx: LintContext, node: ir.Route | ir.Upstream, kind: str, which: int = 0):
     """Where the route's or upstream's `kind` statement number `which` is written (the name if nowhere)."""
-    block = "route" if isinstance(node, ir.Route) else "upstream"
-    for stmt in _decls(ctx, block):
-        if stmt.args["name"].value == node.name:
-            items = [item for item in stmt.body if item.kind == kind]
-            if items:
-                return items[min(which, len(items) - 1)].span
-            return stmt.args["name"].span
-    return node.span
+    stmt = ctx.named.get(("route" if isinstance(node, ir.Route) else "upstream", node.name))
+    if stmt is None:
+        return node.span
+    items = [item for item in stmt.body if item.kind == kind]
+    if items:
+        return items[min(which, len(items) - 1)].span
+    return stmt.args["name"].span
 
 
 def _duration(ms: int) -> str:
@@ -473,7 +472,8 @@ class DuplicateServer(Rule):
     @staticmethod
     def _where(ctx, up: ir.Upstream, index: int):
         """The `server` line of the index-th server when each line gave one; else the upstream's name."""
-        lines = next((s.body for s in _decls(ctx, "upstream") if s.args["name"].value == up.name), ())
+        stmt = ctx.named.get(("upstream", up.name))
+        lines = stmt.body if stmt is not None else ()
         servers = [item for item in lines if item.kind in ("server", "servers")]
         if len(servers) == len(up.servers) and all(item.kind == "server" for item in servers):
             return servers[index].span
@@ -637,7 +637,8 @@ def _allow_span(ctx: LintContext, route: str | None, network: str):
     if route is None:
         block = ctx.doc.edge.body
     else:
-        block = next((s.body for s in _decls(ctx, "route") if s.args["name"].value == route), ())
+        stmt = ctx.named.get(("route", route))
+        block = stmt.body if stmt is not None else ()
     lines = [s for s in block if s.kind == "access" and s.args["verb"].value == "allow"]
     for stmt in lines:
         for value in stmt.args["values"]:
