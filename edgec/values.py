@@ -51,6 +51,7 @@ class LoweredOnce:
         # id of a statement -> what lowering it made and reported, or None: it holds a variable
         self.done: dict[int, tuple[Any, list[Diagnostic]] | None] = {}
         self.nodes: dict[tuple, Any] = {}  # see Values.node
+        self.texts: dict[str, str] = {}  # see Values.one_text
 
     def same_in_every_env(self, stmt: Stmt) -> bool:
         """Whether the statement's text holds no `${`, which begins every variable (${env}
@@ -72,6 +73,7 @@ class Values:
         self._expanding: list[str] = []  # the variables being put in, outermost first
         self._texts: dict[tuple[str, str, str], str | None] = {}  # (variable, what, controls) -> its text
         self._nodes: dict[tuple, Any] = shared.nodes if shared is not None else {}
+        self._one_texts: dict[str, str] = shared.texts if shared is not None else {}
 
     def node(self, cls: type, *args: Any) -> Any:
         """cls(*args), one object for every node of this class made from args equal and of the same
@@ -83,6 +85,12 @@ class Values:
         if made is None:
             made = self._nodes[key] = cls(*args)
         return made
+
+    def one_text(self, text: str) -> str:
+        """One str for every equal text of a kind few texts repeat in many routes (the parser makes
+        one per token): the header name 10,000 routes each write, a path's type, a method, a host
+        put in from a variable, which the analysis cache then pickles and loads once."""
+        return self._one_texts.setdefault(text, text)
 
     def once_for_every_env(self, stmt: Stmt, lower: Callable[[], Any]) -> Any:
         """lower(), for a statement whose lowering reads the env only through its variables:

@@ -75,7 +75,7 @@ def refuse_request_id(v, name: str | None, span, why: str,
 
 def _path(v, cond, out: list) -> None:
     a = cond.args
-    ptype = a["type"].value
+    ptype = v.one_text(a["type"].value)
     if ptype == "regex":
         pattern = v.string(a["value"], "path regex", default="")
         v.check_regex(pattern, a["value"].span)
@@ -87,7 +87,7 @@ def _path(v, cond, out: list) -> None:
 def _hosts(v, cond, out: list) -> None:
     for h in cond.args["values"]:
         for text, span in v.strings(h, "host"):
-            host = text.lower().rstrip(".")
+            host = v.one_text(text.lower().rstrip("."))
             if not HOST_LABEL.match(host) or ":" in host:
                 v.sink.error("E218", f"'{text}' is not a host name or *.wildcard", span,
                              hint='write "api.example.com" or "*.example.com" (no port, no scheme)')
@@ -101,14 +101,14 @@ def _methods(v, cond, out: list) -> None:
             guess = did_you_mean(method.upper(), ir.HTTP_METHODS)
             v.sink.error("E211", f"unknown HTTP method '{method}'", value.span,
                          hint=f"did you mean '{guess}'?" if guess else "methods are upper case")
-        out.append(method)
+        out.append(v.one_text(method))
 
 
 def _value(v, cond, out: list) -> None:
     """A header or query condition: header names compare in any case, query names exactly."""
     a = cond.args
     header = cond.kind == "header"
-    name = v.string(a["name"], f"{cond.kind} name", default="")
+    name = v.one_text(v.string(a["name"], f"{cond.kind} name", default=""))
     if header:
         check_header_name(v, name, a["name"].span)
     value = v.string(a["value"], f"{cond.kind} value", default="") if a["value"] else None

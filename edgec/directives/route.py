@@ -44,7 +44,7 @@ def _route(v, stmt) -> ir.Route | None:
 
 @directive("route", "auth_ref", args=("name",), rule="route_auth", once="auth_ref")
 def auth_ref(v, stmt, out):
-    out["auth"] = stmt.args["name"].value
+    out["auth"] = v.one_text(stmt.args["name"].value)
 
 
 # RFC 6749 §3.3: a scope is printable ASCII without space, '"' and '\\'
@@ -164,7 +164,7 @@ def header_op(v, stmt, out):
     a = stmt.args
     ops = out["request_headers" if a["direction"].value == "request_header" else "response_headers"]
     verb = a["verb"].value
-    name = v.string(a["name"], "header name", default="")
+    name = v.one_text(v.string(a["name"], "header name", default=""))
     check_header_name(v, name, a["name"].span, request=a["direction"].value == "request_header")
     if refuse_request_id(v, name, a["name"].span, f"a route's {a['direction'].value} operations cannot {verb} it"):
         return

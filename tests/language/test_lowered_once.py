@@ -83,3 +83,25 @@ def test_equal_values_of_routes_are_one_node_and_unequal_ones_are_not():
         assert getattr(prod.route("c"), name) != getattr(prod.route("a"), name), name
     assert prod.route("a").action.backends[0] is not prod.route("c").action.backends[0]  # u 90% and u 80%
     assert prod.route("c").action.backends == (ir.Backend("u", 80), ir.Backend("w", 20))
+
+
+def test_a_text_many_routes_repeat_is_one_str():
+    """Values.one_text: a header name, a path's type, a method, a host put in from a variable,
+    an auth name, equal in many routes (each its own token), are one str in every env."""
+    source = '''edge "e" {
+  env dev { host = "Dev.Example" }
+  env prod { host = "Dev.Example" }
+  upstream u { server "127.0.0.1:9001" }
+  auth jwt main { jwks "https://auth.example/jwks.json" }
+  route a { match host ${host} path prefix "/a" method GET header "X-T" = "1" auth main request_header set "X-R" "a" forward u }
+  route b { match host ${host} path prefix "/b" method GET header "X-T" = "2" auth main request_header set "X-R" "b" forward u }
+}
+'''
+    result = analyse(source, "t.edge", all_envs=True)
+    routes = [r for e in result.edges.values() for r in e.routes]
+    assert len(routes) == 4 and all(e is not None for e in result.edges.values())
+    for read in (lambda r: r.request_headers.set[0][0], lambda r: r.matches[0].path.type,
+                 lambda r: r.matches[0].methods[0], lambda r: r.matches[0].hosts[0],
+                 lambda r: r.matches[0].headers[0].name, lambda r: r.auth):
+        assert len({id(read(r)) for r in routes}) == 1
+    assert routes[0].matches[0].hosts == ("dev.example",)
