@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..cli import keep_until_exit
 from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report, print_diagnostics
 
 
@@ -65,4 +66,5 @@ def run(args) -> int:
         for name, first in out.refused.items():
             print(f"edgec build: target {name} refused this file ({first.code} at line {first.line}: see above); "
                   f"nothing written for it", file=sys.stderr)
+    keep_until_exit(result, out)
     return EXIT_PROBLEMS if out.refused else EXIT_OK

@@ -1,6 +1,7 @@
 """edgec lint FILE...: every diagnostic for every environment (or one with --env)."""
 from __future__ import annotations
 
+from ..cli import keep_until_exit
 from ._common import EXIT_OK, EXIT_PROBLEMS, add_format, add_no_cache, print_diagnostics
 
 
@@ -66,6 +67,7 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
         found.extend(not_formatted(result.doc))
     each_env = keep_each_env(path, source, result)
     analysiscache.keep_plain(name, (each_env, [_fields(d) for d in found]))
+    keep_until_exit(result)
     return source, found
 
 
