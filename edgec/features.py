@@ -13,8 +13,8 @@ from . import directives, ir
 from .diagnostics import Span
 from .keptcode import dataclass
 
-# what requests send that a product may treat otherwise than routing.decide: no edge file
-# uses these, a request does (edgec.harness.live.case_features says which)
+# what requests send that a product may treat otherwise than routing.decide: a request uses
+# these (edgec.harness.live.case_features says which), an edge file only those of EVERY_REQUEST
 REQUEST_FEATURES: dict[str, str] = {
     "request.path.unnormalised": "a request path that normalisation changes (dot segments, '//', %XX of a "
                                  "character that needs none): what the backend receives",
@@ -29,9 +29,15 @@ REQUEST_FEATURES: dict[str, str] = {
     "request.header.repeated": "a header sent on several lines: matched by its first line, added to as one list",
     "request.header.empty": "a header sent with an empty value: present, and an empty element when joined with "
                             "its other lines or a value `request_header add` appends (`,edge`)",
-    "request.header.request_id": "an X-Request-Id that is not 1-128 of A-Za-z0-9._:-: replaced by one the gateway "
-                                 "makes, to the backend and back in the answer",
+    "request.header.request_id": "X-Request-Id: the client's kept when it is 1-128 of A-Za-z0-9._:-, any other "
+                                 "replaced by one the gateway makes, one made when none is sent; to the backend and "
+                                 "back in the answer",
 }
+
+# the request features every request meets whatever it sends (an id is kept, replaced or made): every
+# edge uses them, so a target that treats them otherwise says so for each file; a conformance case
+# has one only when it sends what the rule changes (edgec.harness.live.request_features)
+EVERY_REQUEST: tuple[str, ...] = ("request.header.request_id",)
 
 # when an approximate row's difference can show at all (its `when`): a case outside it is held
 # to decide like any other (edgec.harness.live.exercised says which a case is in)
@@ -82,6 +88,8 @@ def feature_uses(edge: ir.Edge) -> Iterator[tuple[str, str, Span | None, bool]]:
         if d.opens is None:
             for feature, at, unwritten in d.used(edge, None):
                 yield feature, "edge", at, unwritten
+    for feature in EVERY_REQUEST:
+        yield feature, "edge", edge.span, True
 
 
 def route_features(route: ir.Route) -> Iterator[Use]:

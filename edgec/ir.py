@@ -651,6 +651,8 @@ class Edge:
     target_settings: tuple[TargetSettings, ...] = ()
     # every request the edge receives (metrics and HTTPS redirects included) is held to these
     access: Access = Access()
+    # the `edge "name" { }` block: where what concerns every request of the edge is reported
+    span: Span | None = _span()
 
     def upstream(self, name: str) -> Upstream:
         return next(u for u in self.upstreams if u.name == name)

@@ -75,6 +75,7 @@ class Lowerer:
             trusted_proxies=tuple(fields.get("trusted_proxies", ())),
             access=fields.get("access", ir.Access()),
             target_settings=tuple(self.target_settings(t) for t in sorted(v.env.targets)),
+            span=self.doc.edge.span,
         )
 
     def target_settings(self, target: str) -> ir.TargetSettings:

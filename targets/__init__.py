@@ -82,7 +82,7 @@ class Target:
         one per upstream would bury what the file asks for."""
         # the feature table is read only when a target checks: `edgec lint` asks the registry
         # for target names alone
-        from edgec.features import FEATURES, feature_uses
+        from edgec.features import EVERY_REQUEST, FEATURES, feature_uses
         reported = set()
         defaults: dict[str, int] = {}
         first_default = None  # where the summary points: a `# edgec: ignore` there silences it
@@ -99,11 +99,15 @@ class Target:
                 continue
             reported.add((feature, where))
             what = f"{FEATURES.get(feature, feature)} [{feature}] in {where}" + (f": {cap.note}" if cap.note else "")
-            if default and cap.level == APPROXIMATE:
+            if cap.level == UNSUPPORTED:
+                ctx.unsupported(what, span, f"see `edgec targets` for what {self.name} supports")
+            elif feature in EVERY_REQUEST:
+                # no statement sets it (the summary's hint would send the user looking for one): said
+                # on its own with what differs, and --strict keeps it a warning
+                ctx.approximates(what, span, written=False)
+            elif default:
                 defaults[feature] = defaults.get(feature, 0) + 1
                 first_default = first_default or span
-            elif cap.level == UNSUPPORTED:
-                ctx.unsupported(what, span, f"see `edgec targets` for what {self.name} supports")
             else:
                 ctx.approximates(what, span)
         if defaults:

@@ -34,3 +34,46 @@ def test_docs_targets_is_generated_from_the_tables():
     expected = render(matrix(), "markdown")
     doc = ROOT / "docs" / "targets.md"
     assert doc.read_text() == expected, "regenerate: edgec targets --format markdown > docs/targets.md"
+
+
+REQUEST_ID_EDGE = '''edge "ids" {
+  upstream app {
+    server "127.0.0.1:9001"
+  }
+  route a {
+    match path prefix "/a"
+    forward app
+  }
+  route b {
+    match path prefix "/b"
+    forward app
+  }
+}
+'''
+
+
+@pytest.mark.parametrize("name, options, differs", [
+    ("nginx", {}, False), ("spring", {}, False), ("envoy", {}, False),
+    ("aws", {}, "ALB neither checks nor makes a request id"),
+    ("aws", {"gateway": "apigw"}, "neither API Gateway nor the load balancer checks or makes an X-Request-Id"),
+    ("gateway-api", {}, "implementation-specific"),
+    ("gateway-api", {"impl": "envoy-gateway"}, "replacing a client's sane one too"),
+])
+def test_a_target_that_treats_request_ids_otherwise_says_so_once_for_every_file(name, options, differs):
+    """Every request meets the request id rule (a sane id kept, another replaced, one made when
+    none is sent), not only one with a malformed id: a target whose row is approximate warns once
+    per file, at the edge block, and --strict cannot make that an error (nothing in the file
+    asks for it); one that keeps the rule says nothing."""
+    from edgec.diagnostics import Sink
+    from edgec.pipeline import analyse
+    from edgec.targets import BuildContext
+    edge = analyse(REQUEST_ID_EDGE, "ids.edge").edge
+    for strict in (False, True):
+        sink = Sink("ids.edge")
+        get(name).check(BuildContext(edge, sink, dict(options), target=name, strict=strict))
+        said = [d for d in sink.items if "[request.header.request_id]" in d.message]
+        if not differs:
+            assert said == []
+            continue
+        assert [(d.code, d.line, d.column) for d in said] == [("W402", 1, 1)], said
+        assert differs in said[0].message

@@ -204,6 +204,10 @@ GATEWAY = {
                                                "segment, as in /api/) is a child of /api, matches /api, or neither: "
                                                "which API Gateway route, and so which authorizer and throttling, "
                                                "such a request meets is not claimed to be decide's"),
+    "request.header.request_id": approximate("neither API Gateway nor the load balancer checks or makes an "
+                                             "X-Request-Id: the client's reaches the backend as it came, a request "
+                                             "without one reaches it without one, and the answer carries only the "
+                                             "backend's (API Gateway's own id is the apigw-requestid header)"),
     "observability.access_log": approximate("the $default stage writes JSON lines with the other targets' field "
                                             "names to the CloudWatch Logs group log_group of target aws { }; the duration is "
                                             "duration_ms (API Gateway's responseLatency), there is no cache field"),

@@ -167,6 +167,9 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "trusted_proxies": native("ClientTrafficPolicy clientIPDetection: X-Forwarded-For read from the right past "
                               "the trusted CIDRs"),
     "request.header.underscore": native("ClientTrafficPolicy headers withUnderscoresAction DropHeader"),
+    "request.header.request_id": approximate("Envoy Gateway's Envoy makes its own X-Request-Id for every request, "
+                                             "replacing a client's sane one too (the authorization service and the "
+                                             "backend see the same id)"),
     "listener.tls_min_version": native("ClientTrafficPolicy tls minVersion"),
     "listener.http2": native("ClientTrafficPolicy tls alpnProtocols: h2 offered only where the listener says "
                              "http2"),
