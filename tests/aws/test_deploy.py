@@ -3,8 +3,13 @@ back match the IR, a second run changes nothing, a changed edge converges in pla
 destroy.sh leaves nothing, twice."""
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 import pytest
 
@@ -42,6 +47,25 @@ def changed_source() -> str:
     return text
 
 
+def logging_cli(aws, folder: Path) -> Callable[[Path], subprocess.CompletedProcess]:
+    """A runner of a script whose every `aws` call is written down (its `calls`, one line of
+    arguments each) before the real CLI makes it."""
+    log = folder / "calls.log"
+    real = shutil.which("aws", path=aws.environ["PATH"])
+    shim = folder / "bin" / "aws"
+    shim.parent.mkdir(parents=True)
+    shim.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> {shlex.quote(str(log))}\n'
+                    f'exec {shlex.quote(real)} "$@"\n')
+    shim.chmod(0o755)
+
+    def run(script: Path) -> subprocess.CompletedProcess:
+        log.write_text("")
+        done = aws.run(script, {"PATH": f"{shim.parent}{os.pathsep}{aws.environ['PATH']}"})
+        done.calls = log.read_text().splitlines()
+        return done
+    return run
+
+
 @pytest.fixture(scope="module")
 def lifecycle(aws, tmp_path_factory):
     base = tmp_path_factory.mktemp("alb")
@@ -50,15 +74,16 @@ def lifecycle(aws, tmp_path_factory):
     changed_dir = write(build(EDGE, "prod", source=changed)[1], base / "changed")
     plan, changed_plan = plan_of(EDGE, "prod"), plan_of(EDGE, "prod", source=changed)
     runs = SimpleNamespace(plan=plan, changed_plan=changed_plan, aws=aws)
-    runs.deploy = aws.run(first_dir / "deploy.sh")
+    run = logging_cli(aws, base)
+    runs.deploy = run(first_dir / "deploy.sh")
     runs.first = state(aws, plan)
-    runs.redeploy = aws.run(first_dir / "deploy.sh")
+    runs.redeploy = run(first_dir / "deploy.sh")
     runs.second = state(aws, plan)
-    runs.change = aws.run(changed_dir / "deploy.sh")
+    runs.change = run(changed_dir / "deploy.sh")
     runs.changed = state(aws, changed_plan)
-    runs.destroy = aws.run(changed_dir / "destroy.sh")
+    runs.destroy = run(changed_dir / "destroy.sh")
     runs.destroyed = state(aws, plan)
-    runs.destroy_again = aws.run(changed_dir / "destroy.sh")
+    runs.destroy_again = run(changed_dir / "destroy.sh")
     runs.destroyed_again = state(aws, plan)
     return runs
 
@@ -206,6 +231,13 @@ def test_destroy_leaves_nothing_and_can_run_again(lifecycle):
     assert is_empty(lifecycle.destroyed), lifecycle.destroyed
     assert lifecycle.destroy_again.returncode == 0
     assert is_empty(lifecycle.destroyed_again)
+
+
+def test_each_run_lists_the_ip_sets_once(lifecycle):
+    """One listing serves every WAF IP set a run creates, updates or deletes (the edge may own four)."""
+    for name in ("deploy", "redeploy", "change", "destroy", "destroy_again"):
+        calls = getattr(lifecycle, name).calls
+        assert sum(" wafv2 list-ip-sets " in f" {c} " for c in calls) == 1, (name, calls)
 
 
 def test_progress_lines_say_what_happens(lifecycle):

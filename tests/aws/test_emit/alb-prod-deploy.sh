@@ -61,6 +61,24 @@ owned_target_groups() {
   done
 }
 
+# list_ip_sets: $ip_sets, "NAME ID LOCK ARN" of each WAF IP set the edge may own that exists, one
+# a line: looked up once, not once per set
+list_ip_sets() {
+  ip_sets=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+    --query 'IPSets[?contains(['"'"'edgec-alb-prod-deny-v4'"'"', '"'"'edgec-alb-prod-deny-v6'"'"', '"'"'edgec-alb-prod-allow-v4'"'"', '"'"'edgec-alb-prod-allow-v6'"'"'], Name)].[Name, Id, LockToken, ARN]')
+}
+
+# ip_set_of NAME: "ID LOCK ARN" of IP set NAME from $ip_sets, or nothing
+ip_set_of() {
+  local name rest
+  while read -r name rest; do
+    if [ "$name" = "$1" ]; then
+      printf '%s\n' "$rest"
+      return 0
+    fi
+  done <<< "$ip_sets"
+}
+
 # remove_domain NAME: the API mappings of custom domain NAME, then the domain itself
 remove_domain() {
   local domain=$1 id
@@ -611,9 +629,9 @@ while read -r arn; do
 done <<< "$owned"
 
 # ---- WAF IP sets of the edge's client address lists ------------------------------------------
+list_ip_sets
 say 'IP set edgec-alb-prod-deny-v4'
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-alb-prod-deny-v4'"'"'] | [0].[Id, LockToken, ARN]')
+ip_set=$(ip_set_of edgec-alb-prod-deny-v4)
 if found "$ip_set"; then
   read -r ipset_deny_v4_id ipset_deny_v4_lock ipset_deny_v4_arn <<< "$ip_set"
   say "  exists; replacing its addresses"
@@ -634,8 +652,7 @@ else
       --query Summary.ARN --output text)
 fi
 say 'IP set edgec-alb-prod-deny-v6'
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-alb-prod-deny-v6'"'"'] | [0].[Id, LockToken, ARN]')
+ip_set=$(ip_set_of edgec-alb-prod-deny-v6)
 if found "$ip_set"; then
   read -r ipset_deny_v6_id ipset_deny_v6_lock ipset_deny_v6_arn <<< "$ip_set"
   say "  exists; replacing its addresses"
@@ -656,8 +673,7 @@ else
       --query Summary.ARN --output text)
 fi
 say 'IP set edgec-alb-prod-allow-v4'
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-alb-prod-allow-v4'"'"'] | [0].[Id, LockToken, ARN]')
+ip_set=$(ip_set_of edgec-alb-prod-allow-v4)
 if found "$ip_set"; then
   read -r ipset_allow_v4_id ipset_allow_v4_lock ipset_allow_v4_arn <<< "$ip_set"
   say "  exists; replacing its addresses"
@@ -678,8 +694,7 @@ else
       --query Summary.ARN --output text)
 fi
 say 'IP set edgec-alb-prod-allow-v6'
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-alb-prod-allow-v6'"'"'] | [0].[Id, LockToken, ARN]')
+ip_set=$(ip_set_of edgec-alb-prod-allow-v6)
 if found "$ip_set"; then
   read -r ipset_allow_v6_id ipset_allow_v6_lock ipset_allow_v6_arn <<< "$ip_set"
   say "  exists; replacing its addresses"

@@ -61,6 +61,24 @@ owned_target_groups() {
   done
 }
 
+# list_ip_sets: $ip_sets, "NAME ID LOCK ARN" of each WAF IP set the edge may own that exists, one
+# a line: looked up once, not once per set
+list_ip_sets() {
+  ip_sets=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
+    --query 'IPSets[?contains(['"'"'edgec-secure-prod-deny-v4'"'"', '"'"'edgec-secure-prod-deny-v6'"'"', '"'"'edgec-secure-prod-allow-v4'"'"', '"'"'edgec-secure-prod-allow-v6'"'"'], Name)].[Name, Id, LockToken, ARN]')
+}
+
+# ip_set_of NAME: "ID LOCK ARN" of IP set NAME from $ip_sets, or nothing
+ip_set_of() {
+  local name rest
+  while read -r name rest; do
+    if [ "$name" = "$1" ]; then
+      printf '%s\n' "$rest"
+      return 0
+    fi
+  done <<< "$ip_sets"
+}
+
 # remove_domain NAME: the API mappings of custom domain NAME, then the domain itself
 remove_domain() {
   local domain=$1 id
@@ -497,6 +515,7 @@ while read -r arn; do
   esac
 done <<< "$owned"
 
+list_ip_sets
 
 # ---- WAF web ACL for the rate limits and address lists ----------------------------------------
 say 'web ACL edgec-secure-prod'
@@ -520,11 +539,10 @@ if found "$acl_id"; then
       --id "$acl_id" \
       --lock-token "$acl_lock" >/dev/null
 fi
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v4'"'"'] | [0].[Id, LockToken]')
+ip_set=$(ip_set_of edgec-secure-prod-deny-v4)
 if found "$ip_set"; then
   ip_set_name=edgec-secure-prod-deny-v4
-  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  read -r ip_set_id ip_set_lock _ <<< "$ip_set"
   say 'deleting IP set edgec-secure-prod-deny-v4: the edge no longer has that list'
   aws_ wafv2 delete-ip-set \
       --name "$ip_set_name" \
@@ -532,11 +550,10 @@ if found "$ip_set"; then
       --id "$ip_set_id" \
       --lock-token "$ip_set_lock" >/dev/null
 fi
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-secure-prod-deny-v6'"'"'] | [0].[Id, LockToken]')
+ip_set=$(ip_set_of edgec-secure-prod-deny-v6)
 if found "$ip_set"; then
   ip_set_name=edgec-secure-prod-deny-v6
-  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  read -r ip_set_id ip_set_lock _ <<< "$ip_set"
   say 'deleting IP set edgec-secure-prod-deny-v6: the edge no longer has that list'
   aws_ wafv2 delete-ip-set \
       --name "$ip_set_name" \
@@ -544,11 +561,10 @@ if found "$ip_set"; then
       --id "$ip_set_id" \
       --lock-token "$ip_set_lock" >/dev/null
 fi
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v4'"'"'] | [0].[Id, LockToken]')
+ip_set=$(ip_set_of edgec-secure-prod-allow-v4)
 if found "$ip_set"; then
   ip_set_name=edgec-secure-prod-allow-v4
-  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  read -r ip_set_id ip_set_lock _ <<< "$ip_set"
   say 'deleting IP set edgec-secure-prod-allow-v4: the edge no longer has that list'
   aws_ wafv2 delete-ip-set \
       --name "$ip_set_name" \
@@ -556,11 +572,10 @@ if found "$ip_set"; then
       --id "$ip_set_id" \
       --lock-token "$ip_set_lock" >/dev/null
 fi
-ip_set=$(aws_ wafv2 list-ip-sets --scope REGIONAL --output text \
-  --query 'IPSets[?Name=='"'"'edgec-secure-prod-allow-v6'"'"'] | [0].[Id, LockToken]')
+ip_set=$(ip_set_of edgec-secure-prod-allow-v6)
 if found "$ip_set"; then
   ip_set_name=edgec-secure-prod-allow-v6
-  read -r ip_set_id ip_set_lock <<< "$ip_set"
+  read -r ip_set_id ip_set_lock _ <<< "$ip_set"
   say 'deleting IP set edgec-secure-prod-allow-v6: the edge no longer has that list'
   aws_ wafv2 delete-ip-set \
       --name "$ip_set_name" \
