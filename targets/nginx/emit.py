@@ -111,6 +111,16 @@ class Emitter:
         if variables > 1024:
             settings.append(D("variables_hash_max_size", 1 << math.ceil(math.log2(variables)),
                               comment="room for every variable the maps below define"))
+        if len(self.vars) > 32:
+            # nginx's element: a pointer and the name + 2 bytes aligned to 8, and a bucket ends in
+            # a pointer: the default 64 bytes hold one edgec_refusal1234, and beside nginx's own
+            # names 48 such (measured with 1.22; 40 fit) find no hash up to the max size that puts
+            # them one per bucket ("could not build optimal variables_hash"). Room for 8 of the
+            # longest: a named capture adds up to "_span" to its map's name, and nginx's own
+            # reach 25 bytes (proxy_add_x_forwarded_for).
+            longest = max(self.vars.longest() + len("_span"), 25)
+            bucket = 1 << math.ceil(math.log2(8 + 8 * (8 + (longest + 2 + 7) // 8 * 8)))
+            settings.append(D("variables_hash_bucket_size", bucket))
         scripts = self.js.http(self.jwt_secrets) if self.js.enabled else []
         http = settings + scripts + self.policies.zones + self.vars.blocks + upstreams + servers
         http[len(settings):len(settings)] = hash_sizes(http)

@@ -19,6 +19,10 @@ class Variables:
     def __len__(self) -> int:
         return len(self._names)
 
+    def longest(self) -> int:
+        """The length of the longest name defined (0 when there is none)."""
+        return max(map(len, self._names.values()), default=0)
+
     def define(self, key: tuple, make: Callable[[str], D]) -> str:
         """The variable for `key` (its first element names the kind): make(name) returns its
         block the first time."""
