@@ -7,6 +7,7 @@ from edgec.targets import BuildContext, Target
 
 from .capabilities import CAPABILITIES, STICKY_OSS, WITHOUT_NJS
 from .capabilities import native
+from .conf import TooLong
 from .javascript import MODULE, PACKAGE, needed
 from .emit import LAYOUTS, Emitter, version_tuple
 from .problems import problems
@@ -101,7 +102,14 @@ class NginxTarget(Target):
         emitter = Emitter(ctx.edge, version_tuple(self.option(ctx, "nginx_version")),  # type: ignore[arg-type]
                           layout, self.option(ctx, "resolver") or None, keys, htpasswd, hmac,
                           njs=self.option(ctx, "njs") == "on" or needed(ctx.edge))
-        files = emitter.emit()
+        try:
+            files = emitter.emit()
+        except TooLong as err:
+            # the check reads the source's strings; a token the emitter composes from many
+            # (a per-request choice over many routes) is only known printed
+            ctx.unsupported(str(err), None, "an nginx.conf nginx cannot read is never written: shorten the "
+                                            "source's longest values, or report the file as a defect of edgec")
+            return {}
         files.update(secret_files)
         if layout == "prefix":
             files["logs/.keep"] = ""

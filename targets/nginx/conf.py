@@ -23,6 +23,26 @@ from typing import Callable
 
 DOLLAR_VAR = "edgec_dollar"
 
+# The longest token nginx's lexer reads: its buffer (NGX_CONF_BUFFER) is 4,096 bytes, and
+# nginx 1.22 reads a token of 4,094 bytes and refuses one of 4,095 ("too long parameter")
+PARAMETER_BYTES = 4094
+
+
+class TooLong(ValueError):
+    """A token of the config is longer than nginx reads: no file with it may leave edgec."""
+
+    def __init__(self, token: str):
+        super().__init__(f"a parameter of {len(token.encode('utf-8')):,} bytes ({token[:40]}...): nginx refuses "
+                         f"one over {PARAMETER_BYTES:,} bytes")
+
+
+def fits(token: str) -> str:
+    """The printed token, when nginx reads it; TooLong otherwise."""
+    # a character is at most 4 bytes: most tokens need no encoding to be known short
+    if len(token) * 4 > PARAMETER_BYTES and len(token.encode("utf-8")) > PARAMETER_BYTES:
+        raise TooLong(token)
+    return token
+
 # directive → argument positions that nginx compiles as complex values (variables expanded);
 # "*" means every argument. Map and split_clients entries: the value position.
 COMPLEX_ARGS: dict[str, frozenset[int] | str] = {
@@ -84,7 +104,13 @@ def expr(*parts: str | Var) -> Expr:
 
 
 def quote(text: str) -> str:
-    """The one quoting function: a token nginx's lexer reads back as exactly `text`.
+    """The one quoting function: a token nginx's lexer reads back as exactly `text`, or
+    TooLong when nginx would refuse it (every token of the config is printed through here)."""
+    return fits(quoted(text))
+
+
+def quoted(text: str) -> str:
+    """`text` as a token, however long.
 
     Inside double quotes nginx turns \\" into ", \\\\ into \\, and \\n \\r \\t into the control
     characters; a backslash before anything else stays. So escaping backslash and double

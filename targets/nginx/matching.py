@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import regex
-from .conf import D, Expr, entry, header_var, map_key
+from .conf import PARAMETER_BYTES, D, Expr, entry, header_var, map_key
 from .plan import Candidate
 from .variables import Variables
 
@@ -22,16 +22,22 @@ class Matching:
     def selector(self, cands: list[Candidate], named: Callable[[Candidate], str], not_found: Callable[[], str]) -> str:
         """The variable naming the location for the first candidate whose conditions hold:
         named(c) is the candidate's named location, not_found() the 404 one."""
-        atoms: dict[str, None] = {}  # in order of first use
-        rows = []
-        for c in cands:
-            bits = [self.atom(a) for a in conditions(c)]
-            atoms.update(dict.fromkeys(bits))
-            rows.append((bits, named(c), c))
+        rows = [([self.atom(a) for a in conditions(c)], named(c), c) for c in cands]
         last = rows[-1]
         default = last[1] if not last[2].conditional else not_found()
         if not last[2].conditional:
             rows = rows[:-1]
+        # nginx reads no token over PARAMETER_BYTES, and the map's source names every atom of its
+        # rows: many rows are split over a chain of maps, each one's default the next one's
+        # value. nginx evaluates a map when its variable is read, so a request reads the next
+        # map's atoms only when no row before them matched.
+        for part in reversed(_parts(rows)):
+            default = Expr("$" + self._choice(part, default))
+        return default[1:]
+
+    def _choice(self, rows: list, default: str) -> str:
+        """One map of the chain: the first of `rows` whose atoms are all 1, else `default`."""
+        atoms = dict.fromkeys(b for bits, _, _ in rows for b in bits)  # in order of first use
         key = ("sel", tuple(atoms), tuple((tuple(b), n) for b, n, _ in rows), default)
         source = Expr("".join("$" + a for a in atoms))
 
@@ -100,6 +106,26 @@ class Matching:
 
 _ATOMS = {"host": Matching._host, "regex": Matching._regex, "method": Matching._method,
           "header": Matching._header, "query": Matching._query}
+
+
+def _parts(rows: list) -> list[list]:
+    """The rows in order, cut where the next row's new atoms would make the map's source (each
+    atom as `$name`) longer than nginx reads; at least one part, however few the rows."""
+    parts: list[list] = [[]]
+    seen: set[str] = set()
+    size = 0
+    for row in rows:
+        new = [b for b in dict.fromkeys(row[0]) if b not in seen]
+        grow = sum(len(b) + 1 for b in new)
+        if parts[-1] and size + grow > PARAMETER_BYTES:
+            parts.append([])
+            seen, size = set(), 0
+            new = list(dict.fromkeys(row[0]))
+            grow = sum(len(b) + 1 for b in new)
+        parts[-1].append(row)
+        seen.update(new)
+        size += grow
+    return parts
 
 
 def conditions(c: Candidate) -> list[tuple]:

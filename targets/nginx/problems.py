@@ -16,8 +16,8 @@ from edgec import ir
 from edgec.diagnostics import Span
 
 from .capabilities import RETRYABLE_STATUSES
+from .conf import PARAMETER_BYTES, quoted
 from .conf import literal as conf_literal
-from .conf import quote
 from .regex import literal as regex_literal
 from .regex import percent_tolerant
 
@@ -260,7 +260,6 @@ def split_timeouts(route: ir.Route, scope: Scope) -> Problems:
                                   "longest of the upstreams' timeouts applies", None, "warning")
 
 
-PARAMETER_BYTES = 4096  # NGX_CONF_BUFFER: nginx refuses a longer token ("too long parameter")
 _ROOM = 64  # what the emitter may wrap around a value in one token (anchors, groups, a map key's prefix)
 
 
@@ -276,7 +275,7 @@ def printed_size(text: str, query: bool) -> int:
     metacharacters escaped; query conditions match the raw query string, so each character
     there is also written as its %XX forms."""
     spelled = (percent_tolerant if query else regex_literal)(text.replace("\0", ""))
-    return len(quote(conf_literal(spelled)).encode("utf-8"))
+    return len(quoted(conf_literal(spelled)).encode("utf-8"))
 
 
 def parameter_lengths(edge: ir.Edge, scope: Scope) -> Problems:
