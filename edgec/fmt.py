@@ -287,12 +287,9 @@ class _Canonical:
         """The comments on lines of their own before this output line, then the line: the
         source lines from the previous output line to it are as render lays them out."""
         lines, pending = self.comment_lines, self.next_comment
+        indent = INDENT * (depth + 1 if kind == "close" else depth)  # inside the block a `}` ends
         while pending < len(lines) and lines[pending] < line_no:
-            comment = self.comments[lines[pending]]
-            indent = INDENT * (depth + 1 if kind == "close" else depth)  # inside the block a `}` ends
-            if comment.span.column != len(indent) + 1 or self.lines[lines[pending] - 1] != indent + comment.text:
-                return False
-            if not self.after(lines[pending], "comment"):
+            if not self.own_line(lines[pending], indent):
                 return False
             pending += 1
         if pending < len(lines) and lines[pending] == line_no:
@@ -347,13 +344,13 @@ class _Canonical:
 
     def tail(self) -> bool:
         """The comments after the last `}`, each on a line of its own (render puts them last)."""
-        for line_no in self.comment_lines[self.next_comment:]:
-            comment = self.comments[line_no]
-            if comment.span.column != 1 or self.lines[line_no - 1] != comment.text:
-                return False
-            if not self.after(line_no, "comment"):
-                return False
-        return True
+        return all(self.own_line(line_no, "") for line_no in self.comment_lines[self.next_comment:])
+
+    def own_line(self, line_no: int, indent: str) -> bool:
+        """The comment of this line alone on it at `indent`, and the lines before it as render lays them out."""
+        comment = self.comments[line_no]
+        return (comment.span.column == len(indent) + 1 and self.lines[line_no - 1] == indent + comment.text
+                and self.after(line_no, "comment"))
 
 
 def is_canonical(doc: Document) -> bool:
