@@ -73,17 +73,24 @@ def compile_file(path: str, env: str | None = None, *, all_envs: bool = False, t
     return result
 
 
-def keep_each_env(path: str, source: str, result: Result) -> bool:
+def keep_each_env(path: str, source: str, env: str | None, result: Result) -> bool:
     """Keep what analyse(each_env=True) found for each env alone, for a later compile_file of
     one of them (the pre-commit order: `edgec lint`, then `edgec build --env`). One entry for
-    every env: their IRs share what no env changes, which is pickled and loaded once. Whether
-    there was anything to keep (not when the file does not parse)."""
+    every env (env None): their IRs share what no env changes, which is pickled and loaded
+    once; a lint of one env keeps its own beside it, not over it. Whether there was anything
+    to keep (not when the file does not parse)."""
     if not result.alone:
         return False
     from . import analysiscache
-    analysiscache.keep_objects(analysiscache.key("each env", path, source),
-                               {env: _without_source(one) for env, one in result.alone.items()})
+    analysiscache.keep_objects(_each_env_key(path, source, env),
+                               {name: _without_source(one) for name, one in result.alone.items()})
     return True
+
+
+def _each_env_key(path: str, source: str, env: str | None) -> str | None:
+    """The entry of what a lint of `env` (None: of every env) kept of each env alone."""
+    from . import analysiscache
+    return analysiscache.key("each env", path, source, env)
 
 
 def _without_source(result: Result) -> Result:
@@ -93,27 +100,27 @@ def _without_source(result: Result) -> Result:
     return replace(result, source=None)
 
 
-def kept_each_env(path: str, source: str) -> bool:
-    """Whether what keep_each_env kept for this file is still there, marked used now: a lint
-    that finds its own diagnostics kept keeps each env's analysis as long as they are."""
+def kept_each_env(path: str, source: str, env: str | None) -> bool:
+    """Whether what keep_each_env kept for this file and env is still there, marked used now:
+    a lint that finds its own diagnostics kept keeps each env's analysis as long as they are."""
     from . import analysiscache
-    return analysiscache.touch_objects(analysiscache.key("each env", path, source))
+    return analysiscache.touch_objects(_each_env_key(path, source, env))
 
 
 def _kept_alone(path: str, source: str, env: str | None) -> Result | None:
-    """What keep_each_env kept for `env`: for no env, that of the file's only env (or of a
-    file without envs), as analyse chooses it."""
+    """What keep_each_env kept for `env`, by a lint of that env or else of every env: for no
+    env, that of the file's only env (or of a file without envs), as analyse chooses it."""
     from . import analysiscache
-    kept = analysiscache.load_objects(analysiscache.key("each env", path, source))
-    if not isinstance(kept, dict):
-        return None
-    if env is None and len(kept) == 1:
-        env = next(iter(kept))
-    result = kept.get(env)
-    if not isinstance(result, Result):
-        return None
-    result.source = source
-    return result
+    for linted in dict.fromkeys((env, None)):
+        kept = analysiscache.load_objects(_each_env_key(path, source, linted))
+        if not isinstance(kept, dict):
+            continue
+        chosen = next(iter(kept)) if env is None and len(kept) == 1 else env
+        result = kept.get(chosen)
+        if isinstance(result, Result):
+            result.source = source
+            return result
+    return None
 
 
 def parse_source(source: str, file: str, previous: Document | None = None) -> tuple[Document | None, list[Diagnostic]]:

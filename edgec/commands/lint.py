@@ -55,7 +55,7 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
         each_env, kept = kept
         # each env's analysis is kept beside the diagnostics: when pruning took it alone, the
         # file is analysed again to keep it for the build that follows
-        found = _diagnostics(kept) if not each_env or kept_each_env(path, source) else None
+        found = _diagnostics(kept) if not each_env or kept_each_env(path, source, env) else None
         if found is not None:
             return source, found
     # kept too: each env's analysis alone, which a build of that env reads instead of its own
@@ -65,7 +65,7 @@ def _lint_file(path: str, env: str | None, targets: tuple[str, ...], strict: boo
     if result.doc is not None and format_check:
         from ..fmt import not_formatted
         found.extend(not_formatted(result.doc))
-    each_env = keep_each_env(path, source, result)
+    each_env = keep_each_env(path, source, env, result)
     analysiscache.keep_plain(name, (each_env, [_fields(d) for d in found]))
     keep_until_exit(result)
     return source, found

@@ -149,6 +149,31 @@ def test_each_choice_is_its_own_entry(cache, capsys):
     assert len(entries(cache)) > before
 
 
+def test_a_lint_of_one_env_keeps_its_analysis_beside_every_env_s(cache, capsys, monkeypatch):
+    """A lint of one env keeps that env's analysis under its own entry: the entry a lint of
+    every env kept is still there for a build of another env, and a build of the env linted
+    reads its own."""
+    shop = str(ROOT / "samples" / "shop.edge")
+    builds = [["build", shop, "--env", env, "--target", "nginx", "-o", "out"] for env in ("prod", "dev")]
+    cold = [run([*argv, "--no-cache"], capsys, cache / "out") for argv in builds]
+    run(["lint", shop], capsys)
+    run(["lint", shop, "--env", "dev"], capsys)
+    assert len([p for p in entries(cache) if p.suffix == ".pickle"]) == 2
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", _never)
+        assert [run(argv, capsys, cache / "out") for argv in builds] == cold
+    for entry in entries(cache):
+        entry.unlink()
+    # without the lint of every env, the env linted is read and the other analysed once
+    run(["lint", shop, "--env", "dev"], capsys)
+    analysed = []
+    real = pipeline._analyse
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "_analyse", lambda *a: analysed.append(a[2]) or real(*a))
+        assert [run(argv, capsys, cache / "out") for argv in builds] == cold
+    assert analysed == ["prod"]
+
+
 def test_another_edgec_is_another_key(cache, capsys, monkeypatch):
     shop = str(ROOT / "samples" / "shop.edge")
     run(["lint", shop], capsys)
