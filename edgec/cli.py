@@ -69,18 +69,6 @@ def _version() -> str:
 # commands that serve until stopped; every other one runs once and exits
 LONG_RUNNING = {"run", "lsp"}
 
-# what a command built and hands to the exit (keep_until_exit)
-_KEPT: list = []
-
-
-def keep_until_exit(*built) -> None:
-    """Hold what a command built until the process ends: a command run as the program exits
-    without freeing it (_exit_now), where freeing it as the command returns takes time (the
-    analysis, the IR and the output text of 10,000 routes: ~70 ms). What one call holds is
-    let go at the next (a lint of many files holds one file's at a time)."""
-    _KEPT[:] = built
-
-
 def main(argv: list[str] | None = None) -> int:
     as_program = argv is None  # the process entry point, not a call from Python code
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -109,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit_now(code) -> None:
     """End a finished command as the interpreter would, without freeing what it built (at
-    10,000 routes the analysis, the IR and the output text take ~70 ms to free): the exit
-    handlers run (the kept code is saved in one), the output is flushed and the process
-    exits. A flush that fails returns, and the interpreter's own exit reports it as before."""
+    10,000 routes the analysis, the IR and the output text take ~70 ms to free; the command
+    holds them in edgec.commands._held): the exit handlers run (the kept code is saved in
+    one), the output is flushed and the process exits. A flush that fails returns, and the
+    interpreter's own exit reports it as before."""
     if code is not None and not isinstance(code, int):
         return  # sys.exit prints any other value
     import atexit

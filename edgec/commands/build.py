@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-from ..cli import keep_until_exit
 from ._common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_env, add_no_cache, compile_or_report, print_diagnostics
+from ._held import keep_until_exit
 
 
 def add_arguments(parser) -> None:

@@ -1,8 +1,8 @@
 """edgec lint FILE...: every diagnostic for every environment (or one with --env)."""
 from __future__ import annotations
 
-from ..cli import keep_until_exit
 from ._common import EXIT_OK, EXIT_PROBLEMS, add_format, add_no_cache, print_diagnostics
+from ._held import keep_until_exit
 
 
 def add_arguments(parser) -> None:
