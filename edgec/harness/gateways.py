@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from edgec.diagnostics import Diagnostic, Sink
-from edgec.pipeline import secret_resolver
+from edgec.pipeline import emit, secret_resolver
 from edgec.runtime.process import Options, Runtime, _new_loop
-from edgec.targets import BuildContext, get
+from edgec.targets import get
 
 from .processes import NotListening, wait_listening
 from .processes import stop as stop_process
@@ -30,14 +30,11 @@ ENVOY = shutil.which("envoy")
 
 def build(target: str, edge, options: dict[str, str] | None = None, resolve=None, strict: bool = False,
           file: str = "test.edge") -> tuple[dict[str, str] | None, list[Diagnostic]]:
-    """(files, diagnostics) from a target; files is None when it reported an error."""
+    """(files, diagnostics) from a target, as `edgec build` makes them; files is None when its
+    check or its emitter reported an error."""
     sink = Sink(file)
-    t = get(target)
-    ctx = BuildContext(edge, sink, dict(options or {}), resolve, target=target, strict=strict)
-    t.check(ctx)
-    if sink.has_errors:
-        return None, sink.items
-    return t.emit(ctx), sink.items
+    out = emit(edge, [get(target)], sink, options, resolve, strict)
+    return (None if out.refused else out.files), sink.items
 
 
 class LiveRuntime:

@@ -10,7 +10,7 @@ from edgec.diagnostics import Sink
 from edgec.pipeline import analyse
 from edgec.targets.nginx import conf, matching
 
-from .support import fresh, nginx_test, write
+from .support import build, fresh, nginx_test, write
 
 # each regex route's condition is one `$edgec_aN` in its map's source: 600 of them are well
 # over the 4,094 bytes nginx reads in one token
@@ -45,6 +45,9 @@ def test_a_token_nginx_would_refuse_is_an_error_not_a_file(monkeypatch):
     out = pipeline.emit(analyse(source(ROUTES), "big.edge").edge, [targets.get("nginx")], sink)
     assert out.files == {} and out.refused["nginx"].code == "E401"
     assert "nginx refuses one over 4,094 bytes" in out.refused["nginx"].message
+    # the tests' own build (edgec.harness.gateways) refuses it too: no files to start nginx on
+    files, diagnostics = build(analyse(source(ROUTES), "big.edge").edge)
+    assert files is None and [d.code for d in diagnostics if d.severity == "error"] == ["E401"]
 
 
 def test_the_longest_token_nginx_reads():
