@@ -29,7 +29,7 @@ REQUEST_FEATURES: dict[str, str] = {
     "request.header.repeated": "a header sent on several lines: matched by its first line, added to as one list",
     "request.header.empty": "a header sent with an empty value: present, and an empty element when joined with "
                             "its other lines or a value `request_header add` appends (`,edge`)",
-    "request.header.request_id": "X-Request-Id: the client's kept when it is 1-128 of A-Za-z0-9._:-, any other "
+    "request.header.request_id": f"X-Request-Id: the client's kept when it is {ir.SANE_REQUEST_ID_WORDS}, any other "
                                  "replaced by one the gateway makes, one made when none is sent; to the backend and "
                                  "back in the answer",
 }

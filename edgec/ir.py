@@ -28,7 +28,10 @@ HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # and back: the edge's, never a route's (docs/semantics.md, identity)
 REQUEST_ID_HEADER = "X-Request-Id"
 # a client's request id the edge passes on; any other is replaced by one the edge makes
-SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_ID_CHARACTERS, _ID_LONGEST = "A-Za-z0-9._:-", 128
+SANE_REQUEST_ID = re.compile(f"[{_ID_CHARACTERS}]{{1,{_ID_LONGEST}}}")
+# which ids SANE_REQUEST_ID passes, in the words of a message
+SANE_REQUEST_ID_WORDS = f"1-{_ID_LONGEST} of {_ID_CHARACTERS}"
 # a host name, or a wildcard `*.` in front of one
 HOST_LABEL = re.compile(r"^(?:\*\.)?(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
                         r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")

@@ -68,7 +68,7 @@ def refuse_request_id(v, name: str | None, span, why: str,
     if name is None or name.lower() != ir.REQUEST_ID_HEADER.lower():
         return False
     v.sink.error("E232", f"'{name}' is the edge's request id: {why}", span,
-                 hint=f"the edge passes on the client's {ir.REQUEST_ID_HEADER} when it is 1-128 of A-Za-z0-9._:-, "
+                 hint=f"the edge passes on the client's {ir.REQUEST_ID_HEADER} when it is {ir.SANE_REQUEST_ID_WORDS}, "
                       f"else makes one, to the backend and back to the client; {hint}")
     return True
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..diagnostics import Diagnostic, diagnostic
-from ..ir import REQUEST_ID_HEADER
+from ..ir import REQUEST_ID_HEADER, SANE_REQUEST_ID_WORDS
 from . import nginx_locations as nl
 from .edgetext import Block, name as make_name, render, string
 from .nginx_config import Config, Directive, load, span
@@ -25,7 +25,7 @@ from .result import Imported, Refused
 # the headers edgec sends to every upstream itself (docs/runtime.md), with nginx's usual spellings
 _FORWARDED = {"x-real-ip": {"$remote_addr"}, "x-forwarded-for": {"$proxy_add_x_forwarded_for", "$remote_addr"},
               "x-forwarded-proto": {"$scheme"}, "x-forwarded-host": {"$host", "$http_host"}}
-_OWN_REQUEST_ID = (f"edgec passes on the client's {REQUEST_ID_HEADER} when it is 1-128 of A-Za-z0-9._:-, else "
+_OWN_REQUEST_ID = (f"edgec passes on the client's {REQUEST_ID_HEADER} when it is {SANE_REQUEST_ID_WORDS}, else "
                    "one it makes, to the upstream and back to the client (a route cannot change it)")
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
 _NGX_TIME = re.compile(r"(\d+)(ms|s|m|h|d|w|M|y)?")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from edgec import ir
+
 from .support import answer, imported, wrap
 
 TRAPS = {
@@ -103,3 +105,15 @@ def test_every_directive_left_out_is_a_warning_at_its_line(tmp_path):
     assert edge is not None
     left = {(d.message.split("`")[1], d.span.line) for d in diags if d.code == "W503"}
     assert {("gzip", 6), ("proxy_buffering", 7)} <= left
+
+
+def test_the_request_id_is_left_out_with_the_rule_every_target_keeps(tmp_path):
+    """nginx's own X-Request-Id, sent upstream or added to the answer, is not carried over: the
+    warning says which ids the edge passes on as ir.SANE_REQUEST_ID decides them."""
+    conf = wrap('    location / { proxy_pass http://127.0.0.1:9001; proxy_set_header X-Request-Id $request_id;\n'
+                '                 add_header X-Request-Id $request_id always; }')
+    edge, diags, text = imported(tmp_path, conf)
+    assert edge is not None and "X-Request-Id" not in text
+    left = [d for d in diags if d.code == "W503" and "X-Request-Id" in d.message]
+    assert [d.span.line for d in left] == [6, 7]
+    assert all(f"when it is {ir.SANE_REQUEST_ID_WORDS}, else one it makes" in d.message for d in left)
