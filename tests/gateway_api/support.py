@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from edgec import ir
-from edgec.diagnostics import Diagnostic, Sink
-from edgec.targets import BuildContext, get
+from edgec.diagnostics import Diagnostic
+from edgec.harness import gateways
 
 HERE = Path(__file__).resolve().parent
 VALIDATOR = Path.home() / ".cache" / "edgec-tools" / "bin" / "kubectl-validate"
@@ -25,13 +25,7 @@ GO = shutil.which("go") or "/usr/local/go/bin/go"
 def build(edge: ir.Edge, options: dict[str, str] | None = None,
           strict: bool = False) -> tuple[dict[str, str] | None, list[Diagnostic]]:
     """(files, diagnostics) from the gateway-api target; files is None when it reported an error."""
-    sink = Sink("test.edge")
-    target = get("gateway-api")
-    ctx = BuildContext(edge, sink, dict(options or {}), None, target="gateway-api", strict=strict)
-    target.check(ctx)
-    if sink.has_errors:
-        return None, sink.items
-    return target.emit(ctx), sink.items
+    return gateways.build("gateway-api", edge, options, strict=strict)
 
 
 def _module_dir(module: str) -> Path:
