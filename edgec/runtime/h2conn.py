@@ -154,6 +154,9 @@ class H2Connection(asyncio.BufferedProtocol):
         # exchanges of those requests, which only read it.
         self.last_fields = None
         self.last_request = None
+        # the last request found within the size limits, and the gateway whose limits they were
+        self.sized = None
+        self.sized_by = None
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -295,10 +298,10 @@ class H2Connection(asyncio.BufferedProtocol):
             return
         fields = ev.headers
         if fields == self.last_fields:
-            method, path, headers = self.last_request
+            request = self.last_request
         else:
             try:
-                method, path, headers = self.last_request = h2fields.request(fields)
+                request = self.last_request = h2fields.request(fields)
             except h2fields.Malformed:
                 self.malformed()
                 return
@@ -306,7 +309,7 @@ class H2Connection(asyncio.BufferedProtocol):
         stream = Stream(self, ev.stream_id)
         self.streams[ev.stream_id] = stream
         self.deadline = 0.0
-        stream.begin(method, path, headers, ev.stream_ended is not None)
+        stream.begin(request, ev.stream_ended is not None)
 
     def on_data(self, ev: h2.events.DataReceived) -> None:
         stream = self.streams.get(ev.stream_id)
@@ -436,29 +439,33 @@ class Stream:
         self.upstream_paused = False
         self.read_paused = False
         self.unacked = 0  # request body bytes received while the backend could take no more
-        self.deadline = 0.0
-        conn.runtime.clock.timed.add(self)
+        self.deadline = 0.0  # the clock looks at the stream once one is set (arm)
 
     # ---- the request -----------------------------------------------------------------------------
-    def begin(self, method: bytes, path: bytes | None, headers: list, ended: bool) -> None:
-        """The request, its fields checked by h2fields."""
+    def begin(self, request: tuple, ended: bool) -> None:
+        """The request (method, path, fields), its fields checked by h2fields."""
         self.request_ended = ended
-        gw = self.runtime.gateway
-        limits = gw.limits
-        size = 0
-        for name, value in headers:
-            line = len(name) + len(value) + 4
-            if line > limits.max_header_bytes:
-                return self.refuse(431, "header line too large")
-            size += line
+        method, path, headers = request
         if method == b"CONNECT":  # a tunnel, or WebSocket over HTTP/2 (RFC 8441): not served
             return self.refuse(501, "CONNECT is not supported over HTTP/2")
-        if len(headers) > limits.max_headers:
-            return self.refuse(431, "too many headers")
-        if size > gw.max_head_bytes:
-            return self.refuse(431, "request head too large")
-        if len(path) > limits.max_header_bytes:
-            return self.refuse(414, "request target too long")
+        gw = self.runtime.gateway
+        conn = self.conn
+        # a repeated request (h2fields gives back the same tuple) is within the same limits
+        if request is not conn.sized or gw is not conn.sized_by:
+            limits = gw.limits
+            size = 0
+            for name, value in headers:
+                line = len(name) + len(value) + 4
+                if line > limits.max_header_bytes:
+                    return self.refuse(431, "header line too large")
+                size += line
+            if len(headers) > limits.max_headers:
+                return self.refuse(431, "too many headers")
+            if size > gw.max_head_bytes:
+                return self.refuse(431, "request head too large")
+            if len(path) > limits.max_header_bytes:
+                return self.refuse(414, "request target too long")
+            conn.sized, conn.sized_by = request, gw
         self.head_only = method == b"HEAD"
         ex = Exchange(self, method.decode("latin-1"), path, headers, "2.0", True, False)
         if ex.refused is not None:
@@ -467,14 +474,14 @@ class Stream:
             ex.chunked = True  # a body of unknown length goes to the backend chunked
         self.ex = ex
         if not ended:
-            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+            self.arm(gw.header_s)
         ex.start()
 
     def data(self, data: bytes, flow_controlled: int) -> None:
         ex = self.ex
         if data and ex is not None and not ex.done and not self.closed:
             if not ex.answered:
-                self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+                self.arm(self.runtime.gateway.header_s)
             ex.body_chunk(data)
         if self.read_paused and not self.closed:
             self.unacked += flow_controlled
@@ -531,10 +538,30 @@ class Stream:
                 data = data[:remaining]
                 self.response_ended = True
             self.remaining = remaining - len(data)
+        conn = self.conn
+        if not self.out and len(data) <= _SMALLEST_FRAME_LIMIT and not conn.write_paused:
+            # one frame, without asking h2 for the windows first: it checks them itself and
+            # refuses, changing nothing, a frame larger than they allow
+            try:
+                conn.h2.send_data(self.id, data, self.response_ended)
+            except h2.exceptions.FlowControlError:
+                pass  # queued below, to go out as far as the windows allow
+            except h2.exceptions.StreamClosedError:
+                self.closed = True
+                return
+            else:
+                conn.unsent += len(data)
+                if conn.unsent >= FLUSH_BYTES:
+                    conn.send()
+                conn.send_soon()
+                if self.response_ended:
+                    self.end_sent = True
+                    self.settle()
+                return
         self.out.append(data)
         self.buffered += len(data)
         self.pump()
-        self.conn.send_soon()
+        conn.send_soon()
 
     def close(self) -> None:
         """The Exchange gives up on the client: a stream cut short is reset; a complete
@@ -578,34 +605,20 @@ class Stream:
         sent = 0
         while out and not conn.write_paused:
             data = out[0]
-            piece = None
-            if not self.offset and len(data) <= _SMALLEST_FRAME_LIMIT:
-                # one frame, without asking h2 for the windows first: it checks them itself and
-                # refuses, changing nothing, a frame larger than they allow
-                end = self.response_ended and len(out) == 1
-                try:
-                    h.send_data(self.id, data, end)
-                    piece = out.popleft()
-                except h2.exceptions.FlowControlError:
-                    pass  # the part of it the windows allow, below
-                except h2.exceptions.StreamClosedError:
-                    self.closed = True
-                    return
-            if piece is None:
-                size = min(h.local_flow_control_window(self.id), h.max_outbound_frame_size)
-                if size <= 0:
-                    break
-                if self.offset or len(data) > size:
-                    piece = data[self.offset:self.offset + size]
-                    self.offset += len(piece)
-                    if self.offset == len(data):
-                        out.popleft()
-                        self.offset = 0
-                else:
-                    piece = out.popleft()
-                end = self.response_ended and not out
-                if not self._h2(h.send_data, self.id, piece, end):
-                    return
+            size = min(h.local_flow_control_window(self.id), h.max_outbound_frame_size)
+            if size <= 0:
+                break
+            if self.offset or len(data) > size:
+                piece = data[self.offset:self.offset + size]
+                self.offset += len(piece)
+                if self.offset == len(data):
+                    out.popleft()
+                    self.offset = 0
+            else:
+                piece = out.popleft()
+            end = self.response_ended and not out
+            if not self._h2(h.send_data, self.id, piece, end):
+                return
             sent += len(piece)
             self.end_sent = end
             conn.unsent += len(piece)
@@ -619,7 +632,7 @@ class Stream:
         if out:
             conn.blocked[self.id] = self
             if sent or not self.deadline:  # the client reads: its idle timeout counts from now
-                self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+                self.arm(self.runtime.gateway.idle_s)
         elif self.id in conn.blocked:
             del conn.blocked[self.id]
         ex = self.ex
@@ -632,6 +645,13 @@ class Stream:
                 ex.client_paused(False)
         if self.end_sent:
             self.settle()
+
+    def arm(self, seconds: float) -> None:
+        """A deadline `seconds` from now, for the clock to call expire at: most streams (a
+        request without a body, answered at once) never need one."""
+        clock = self.runtime.clock
+        self.deadline = clock.now + seconds
+        clock.timed.add(self)
 
     def _h2(self, send, *args) -> bool:
         """One h2 call on this stream; False when the client reset it meanwhile (the
