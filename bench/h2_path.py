@@ -5,8 +5,10 @@ only counts), which answers as the benchmark's backend does; the client reads th
 (HEADERS and DATA) and acknowledges them. What is measured is the edge's side only: the whole
 process's CPU time less the client's. Like bench/request_path.py for HTTP/1.1, steady enough to compare two versions.
 
-usage: python3 bench/h2_path.py [EDGE (bench/plain.edge)] [REQUESTS (100000)] [--profile]
-prints one line per number of streams in flight (1, 10): µs of CPU per request."""
+usage: python3 bench/h2_path.py [EDGE (bench/plain.edge)] [REQUESTS (100000)] [--profile | --opcodes]
+prints one line per number of streams in flight (1, 10): µs of CPU per request. With --opcodes
+(REQUESTS defaults to 2,000): the Python opcodes and calls the edge's side runs per request
+instead (bench/request_path.py's count), the same on any machine however busy."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +25,7 @@ import h2.events
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.request_path import RESPONSE, Collecting, serving  # noqa: E402
+from bench.request_path import RESPONSE, Collecting, Tally, serving  # noqa: E402
 from edgec.runtime.h2conn import H2Connection  # noqa: E402
 from edgec.runtime.process import _GC_GEN0, _new_loop  # noqa: E402
 from edgec.runtime.server import Listening  # noqa: E402
@@ -50,6 +52,19 @@ class Wire(Collecting):
         return data
 
 
+class Tracing:
+    """A Tally that starts and stops as a profile does (Client pauses it for the client's work)."""
+
+    def __init__(self):
+        self.tally = Tally()
+
+    def enable(self):
+        sys.settrace(self.tally)
+
+    def disable(self):
+        sys.settrace(None)
+
+
 class Client:
     """Sums the CPU time the client spends, to be taken from the whole (the client's work is not
     the edge's); a profile, when given, is paused meanwhile."""
@@ -69,7 +84,7 @@ class Client:
         return out
 
 
-async def per_request_us(file: str, requests: int, streams: int, profile: cProfile.Profile | None) -> float:
+async def per_request_us(file: str, requests: int, streams: int, profile: cProfile.Profile | Tracing | None) -> float:
     runtime = await serving(file, streams)
     edge_side = H2Connection(Listening(runtime, "https", 18443))
     wire = Wire()
@@ -122,18 +137,24 @@ async def per_request_us(file: str, requests: int, streams: int, profile: cProfi
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--profile"]
+    args = [a for a in sys.argv[1:] if a not in ("--profile", "--opcodes")]
+    opcodes = "--opcodes" in sys.argv
     file = args[0] if args else "bench/plain.edge"
-    requests = int(args[1]) if len(args) > 1 else 100_000
+    requests = int(args[1]) if len(args) > 1 else 2_000 if opcodes else 100_000
     profile = cProfile.Profile() if "--profile" in sys.argv else None
     gc.freeze()  # as serve_one does
     gc.set_threshold(_GC_GEN0, *gc.get_threshold()[1:])
     for streams in (1, 10):
+        if opcodes:
+            profile = Tracing()
         loop = _new_loop()
         us = loop.run_until_complete(per_request_us(file, requests, streams, profile))
         loop.close()
-        print(f"{streams} stream(s) in flight: {us:.2f} µs of CPU per request ({requests:,} requests, {file})")
-    if profile is not None:
+        served = requests // streams * streams
+        result = (f"{profile.tally.opcodes / served:.0f} Python opcodes and {profile.tally.calls / served:.1f} Python "
+                  "calls per request" if opcodes else f"{us:.2f} µs of CPU per request")
+        print(f"{streams} stream(s) in flight: {result} ({requests:,} requests, {file})")
+    if isinstance(profile, cProfile.Profile):
         pstats.Stats(profile).sort_stats("tottime").print_stats(40)
 
 
