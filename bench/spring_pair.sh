@@ -23,7 +23,9 @@
 # usage: bench/spring_pair.sh [ROUNDS (2)] [SECONDS per run (5)] [JVM WARM-UP SECONDS (50)] [EDGE...]
 #   no EDGE: bench/plain.edge, written to bench/results/spring_pair.md (about 7 to 9 minutes at 2 5 50)
 #   EDGE...: each edge's project beside the hand-written app (the ablation of edgec's filters:
-#            bench/plain.edge bench/spring_ablation/*.edge), to bench/results/spring_ablation.md
+#            bench/plain.edge bench/spring_ablation/*.edge), to bench/results/spring_ablation.md; an
+#            EDGE that is a directory is a project made beforehand (`edgec build` of an older commit),
+#            labelled by its name: the generated code before and after a change in the same run
 # CONNS="50 200" (the default) sets the concurrencies measured in each run; PASSES=2 (the
 # default) the passes of each round; SLICE=5, SETTLED=30 and WARM_MAX=80 (the defaults) the
 # warm-up's slices, its end and its longest.
@@ -71,10 +73,16 @@ LABELS=(hand)
 NEEDS_REDIS=
 for edge in "${EDGES[@]}"; do
   label=$(basename "$edge" .edge)
-  edgec build "$edge" --target spring -o "$WORK/$label" >/dev/null 2>&1
+  if [ -d "$edge" ]; then  # a project made beforehand: an older edgec's, measured beside today's
+    cp -r "$edge" "$WORK/$label"
+    rm -rf "$WORK/$label/target"
+    if grep -q data-redis "$edge/pom.xml"; then NEEDS_REDIS=1; fi
+  else
+    edgec build "$edge" --target spring -o "$WORK/$label" >/dev/null 2>&1
+    if grep -q rate_limit "$edge"; then NEEDS_REDIS=1; fi
+  fi
   JARS[$label]=$(package "$WORK/$label")
   LABELS+=("$label")
-  if grep -q rate_limit "$edge"; then NEEDS_REDIS=1; fi
 done
 if [ -n "$NEEDS_REDIS" ]; then
   taskset -c 1 redis-server --port 18092 --save '' --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &

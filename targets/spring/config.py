@@ -171,6 +171,9 @@ def application_yml(edge: ir.Edge, names: Names, needs: set[str]) -> str:
         # copies the client for every request to set it again; EdgeApplication sets it once
         _put(root, f"{GATEWAY}.httpclient.pool.max-idle-time",
              duration(max(u.keepalive.idle_timeout_ms for u in edge.upstreams)))
+    # the routes never change while the gateway runs: SCG merges and sorts each route's filters with
+    # the global ones once, not for every request
+    _put(root, f"{GATEWAY}.route-filter-cache-enabled", True)
     if "cache" in needs:
         _put(root, f"{GATEWAY}.filter.local-response-cache.enabled", True)
         _put(root, f"{GATEWAY}.global-filter.local-response-cache.enabled", False)

@@ -317,9 +317,13 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
         static_imports=[Java(i) for i in static_imports], parameters=Java(wrapped),
         unchecked=any("setExceptions()" in str(f) for r in spring_routes for f in r.filters),
         env_comment=Java(f" (env {comment(edge.env)})" if edge.env else ""))
+    # the client's address only where something reads it: every request of the others is spared it
+    client_address = (not edge.access.empty or any(not r.access.empty for r in edge.routes)
+                      or bool(names.key_resolvers)
+                      or any(u["hash"] and u["hash_source"] == "client_ip" for u in upstreams))
     files[src + "EdgeMatching.java"] = render(
         "EdgeMatching.java.j2", trusted=literals(edge.trusted_proxies), edge_allow=literals(edge.access.allow),
-        edge_deny=literals(edge.access.deny))
+        edge_deny=literals(edge.access.deny), client_address=client_address)
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
     if config.connection_idle_timeout_ms(edge) is not None or ctx.response_timeout_ms:
         files[src + "EdgeConnections.java"] = render(

@@ -566,7 +566,8 @@ def test_websocket_echo(gateway):
 
 def test_the_backend_is_hidden_and_every_answer_carries_a_request_id(gateway):
     """As nginx and the runtime: the backend's Server and X-Powered-By are not passed on (the echo
-    backend sends Server: BaseHTTP/...), and X-Request-Id goes to the backend and back."""
+    backend sends Server: BaseHTTP/...), and X-Request-Id goes to the backend and back, in every
+    answer (a route's, and the gateway's own: a redirect, a 404)."""
     port, _ = gateway
     status, headers, body = get(port, "/identity", {"X-Request-Id": "req-42",
                                                     "X-Echo-Set-Header": "X-Powered-By: PHP/8.3"})
@@ -578,3 +579,5 @@ def test_the_backend_is_hidden_and_every_answer_carries_a_request_id(gateway):
     made = headers["X-Request-Id"]
     assert made and made != "bad id" and json.loads(body)["headers"]["x-request-id"] == made
     assert get(port, "/moved/x")[1]["X-Request-Id"]  # an answer of the gateway's own too
+    status, headers, _ = get(port, "/no-route/x", {"X-Request-Id": "req-43"})  # and its 404, as the runtime's
+    assert status == 404 and headers["X-Request-Id"] == "req-43"
