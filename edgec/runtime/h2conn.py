@@ -6,7 +6,7 @@ The h2 library does the protocol: framing, HPACK, stream states, flow control. A
 plays the client connection for its Exchange: the Exchange hands it a response's status and
 fields (`head`, which sends them as a HEADERS frame) and then writes the body, which goes out
 as DATA frames within the client's flow-control windows. The HTTP/1.1 data path is untouched:
-a connection that did not choose h2 is a plain ClientConnection.
+a connection that did not choose h2 is a TlsClientConnection.
 
 The Exchange is given the version "2.0": its access log says HTTP/2.0, and a response of
 unknown length is not chunk-framed for the stream (as for an HTTP/1.0 client, its end is the
@@ -31,7 +31,7 @@ from .exchange import Exchange
 from .hpack_in import RequestDecoder
 from .hpack_out import AnswerEncoder
 from .ratelimit import Bucket
-from .server import ClientConnection, Listening, admit
+from .server import BufferedReads, Listening, TlsClientConnection, admit
 
 log = logging.getLogger("edgec.runtime")
 
@@ -100,20 +100,12 @@ class Negotiated(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         tls = transport.get_extra_info("ssl_object")
         chosen = tls.selected_alpn_protocol() if tls is not None else None
-        proto = H2Connection(self.listening) if chosen == "h2" else ClientConnection(self.listening)
+        proto = H2Connection(self.listening) if chosen == "h2" else TlsClientConnection(self.listening)
         transport.set_protocol(proto)
         proto.connection_made(transport)
 
 
-# A TLS transport reads for a plain Protocol into a new bytes object of 256 KiB (uvloop's and
-# asyncio's SSL_READ_MAX_SIZE), which the allocator maps afresh for each read and shrinks to what
-# was read: an mmap, an mremap and a munmap per read, each request's. A BufferedProtocol is read
-# into a buffer it gives; this one is the process's, since what is read is copied out of it at
-# once (before any other connection can be read).
-_READ_BUFFER = memoryview(bytearray(64 * 1024))
-
-
-class H2Connection(asyncio.BufferedProtocol):
+class H2Connection(BufferedReads):
     # Runtime.shutdown closes a connection with no HTTP/1.1 request queued or half-read through
     # `transport.close()`. Here that is close() below: a GOAWAY, the streams in flight finish,
     # then the socket closes. The socket itself is `wire`.
@@ -173,12 +165,6 @@ class H2Connection(asyncio.BufferedProtocol):
         self.send()
         if self.runtime.draining:
             self.close()
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return _READ_BUFFER
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(_READ_BUFFER[:nbytes].tobytes())
 
     def data_received(self, data: bytes) -> None:
         # parsed a piece at a time: a flood is stopped within the piece that passes a bound,

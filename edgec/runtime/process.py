@@ -24,7 +24,7 @@ from . import devcert
 from .gateway import Gateway
 from .metrics import Metrics
 from .shared_metrics import Slot, make_directory, remove_directory
-from .server import ClientConnection, Listening
+from .server import ClientConnection, Listening, TlsClientConnection
 from .timers import Clock
 
 log = logging.getLogger("edgec.runtime")
@@ -143,7 +143,8 @@ class Runtime:
             from .h2conn import negotiating  # h2 is imported only by an edge that serves HTTP/2
             factory = negotiating(listening)  # ALPN: h2, or HTTP/1.1 for clients without it
         else:
-            factory = lambda li=listening: ClientConnection(li)  # noqa: E731
+            connection = ClientConnection if ctx is None else TlsClientConnection
+            factory = lambda li=listening: connection(li)  # noqa: E731
         server = await asyncio.get_running_loop().create_server(
             factory, lst.address, lst.port, ssl=ctx, reuse_port=self.options.workers > 1, backlog=4096)
         return Listener(lst, ctx, server)

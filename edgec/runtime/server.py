@@ -76,6 +76,27 @@ def client_subject(transport) -> bytes | None:
     return _UNPRINTABLE.sub(lambda m: b"\\%02X" % m.group()[0], text)
 
 
+# A TLS transport reads for a plain Protocol into a new bytes object of 256 KiB (uvloop's and
+# asyncio's SSL_READ_MAX_SIZE), which the allocator maps afresh for each read and shrinks to what
+# was read: an mmap, an mremap and a munmap per read, each request's. A BufferedProtocol is read
+# into a buffer it gives; this one is the process's, since what is read is copied out of it at
+# once (before any other connection can be read).
+_READ_BUFFER = memoryview(bytearray(64 * 1024))
+
+
+class BufferedReads(asyncio.BufferedProtocol):
+    """Reads into the process's buffer, handed on to data_received: for a TLS connection's
+    protocol (a plain TCP transport reads into a buffer of its own already)."""
+
+    __slots__ = ()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return _READ_BUFFER
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(_READ_BUFFER[:nbytes].tobytes())
+
+
 class ClientConnection(asyncio.Protocol):
     # what the Exchange writes before a response's body (an HTTP/2 stream sends its head itself)
     head = staticmethod(http.head)
@@ -358,3 +379,7 @@ class ClientConnection(asyncio.Protocol):
             gw.metrics.observe("", status, 0.0)
             self.transport.write(data)
             self.linger()
+
+
+class TlsClientConnection(ClientConnection, BufferedReads):
+    """HTTP/1.1 on a TLS listener."""

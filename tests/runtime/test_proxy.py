@@ -6,8 +6,10 @@ import http.client
 import json
 import re
 import socket
+import ssl
 
 from tests.conftest import free_port
+from tests.nginx.support import certificate
 from tests.runtime.conftest import request
 from tests.runtime.servers import (EarlyAnswerServer, EndlessHeadServer, HangingServer, OneAnswerServer,
                                    UpgradeServer, WebSocketEchoServer, upgrade_roundtrip)
@@ -260,3 +262,27 @@ def test_a_body_held_back_for_a_full_backend_is_released_when_it_answers(gateway
         assert early.received[0].startswith(b"PUT /big ") and b"GET /next " in early.received[-1]
     finally:
         early.stop()
+
+
+def test_https_http11_bodies_larger_than_a_read_arrive_whole(gateway, echo_servers, tmp_path):
+    # a TLS listener's HTTP/1.1 connection is read into the process's one buffer (server.BufferedReads):
+    # a body of many reads, on two connections in turn, must come out byte for byte
+    echo = echo_servers("a")["a"]
+    cert, key = certificate()
+    (tmp_path / "c.pem").write_bytes(cert)
+    (tmp_path / "k.pem").write_bytes(key)
+    port = free_port()
+    _, port = gateway(_edge(port, [echo.address], extra="limits { max_body 8mb }").replace(
+        f"listen http {port}", f'listen https {port} {{ tls cert "{tmp_path}/c.pem" key "{tmp_path}/k.pem" }}'))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    payload = bytes(range(32, 127)) * 20_000  # 1.9 MB
+    for _ in range(2):
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        c.request("POST", "/big", body=payload, headers={"Host": "a"})
+        r = c.getresponse()
+        assert r.status == 200 and json.loads(r.read())["body"].encode() == payload
+        c.request("GET", "/next", headers={"Host": "a"})  # the same connection serves on
+        assert json.loads(c.getresponse().read())["path"] == "/next"
+        c.close()
