@@ -241,6 +241,7 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
                         + ",\n                            ".join(parts) + "))"))
         return out
     if route.cache:
+        out.append(Java("filter(EdgeIdentity.afterCache())"))
         out.append(Java(f"localResponseCache(Duration.ofMillis({literal(route.cache.ttl_ms)}), "
                         "DataSize.ofMegabytes(16))"))
     out += request_header_filters(route.request_headers)

@@ -164,6 +164,11 @@ edge "behaviour" {{
     match path prefix "/identity"
     forward a
   }}
+  route cached {{
+    match path prefix "/cached"
+    cache 60s
+    forward a
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
@@ -578,6 +583,14 @@ def test_the_backend_is_hidden_and_every_answer_carries_a_request_id(gateway):
     status, headers, body = get(port, "/identity", {"X-Request-Id": "bad id\u00e9"})
     made = headers["X-Request-Id"]
     assert made and made != "bad id" and json.loads(body)["headers"]["x-request-id"] == made
+    headers = get(port, "/identity", {"X-Request-Id": "req-46", "X-Echo-Set-Header": "X-Request-Id: backend"})[1]
+    assert headers.get_all("X-Request-Id") == ["req-46"]  # the backend's own is not passed on
     assert get(port, "/moved/x")[1]["X-Request-Id"]  # an answer of the gateway's own too
     status, headers, _ = get(port, "/no-route/x", {"X-Request-Id": "req-43"})  # and its 404, as the runtime's
     assert status == 404 and headers["X-Request-Id"] == "req-43"
+    # a cached answer carries the id of the request it answers, not of the one that filled the cache
+    _, first, body = get(port, "/cached/id", {"X-Request-Id": "req-44"})
+    _, again, cached = get(port, "/cached/id", {"X-Request-Id": "req-45"})
+    assert cached == body and json.loads(body)["headers"]["x-request-id"] == "req-44"
+    assert (first["X-Request-Id"], again["X-Request-Id"]) == ("req-44", "req-45")
+    assert len(again.get_all("X-Request-Id")) == 1
