@@ -34,6 +34,10 @@ _DROP_TRACED = _DROP_REQUEST | {b"traceparent", b"tracestate"}
 _FRAMING = frozenset((b"host", b"content-length", b"transfer-encoding", b"expect"))
 _DROP_RESPONSE = http.HOP_BY_HOP | http.HIDDEN_RESPONSE | {b"content-length"}
 _NO_BODY = (204, 304)
+# The last answer's fields (not a 101's), those of them passed on, and its Content-Length: a server
+# sends the same fields answer after answer (nginx even the same Date for a second), and comparing two
+# lists of them is done in C where sorting them out is a Python loop over the fields
+_KEPT = [None, (), None]
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 # as nginx answers them: TRACE would echo the request (cookies included) back, CONNECT asks
 # for a tunnel the edge does not make
@@ -812,17 +816,24 @@ class Exchange:
         if status in self.retry.statuses and self._can_retry("status"):
             self.discard = True
             return
-        out = []
-        keep = out.append
-        length = None
-        for h in headers:
-            low = h[0].lower()
-            if low not in _DROP_RESPONSE:
-                keep(h)
-            elif low == b"content-length":
-                length = h[1]
-            elif status == 101 and (low == b"connection" or low == b"upgrade"):
-                keep(h)
+        kept = _KEPT
+        if headers == kept[0] and status != 101:
+            out = list(kept[1])
+            length = kept[2]
+        else:
+            out = []
+            keep = out.append
+            length = None
+            for h in headers:
+                low = h[0].lower()
+                if low not in _DROP_RESPONSE:
+                    keep(h)
+                elif low == b"content-length":
+                    length = h[1]
+                elif status == 101 and (low == b"connection" or low == b"upgrade"):
+                    keep(h)
+            if status != 101:
+                kept[:] = headers, tuple(out), length
         up = self.upstream
         if up.sticky is not None and self.sticky_id != self.state.sticky_id:
             s = up.sticky
