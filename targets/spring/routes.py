@@ -241,7 +241,11 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
                         + ",\n                            ".join(parts) + "))"))
         return out
     if route.cache:
-        out.append(Java("filter(EdgeIdentity.afterCache())"))
+        # SCG's cache answers a hit without going on along the route's filters, which are ordered
+        # after it unless told otherwise: the guards and response header operations above hold for
+        # a hit too (as nginx's access, auth and limit phases come before its cache), so they are
+        # ordered before it, in the order written (the sort is stable)
+        out = [Java("filter(EdgeIdentity.afterCache())")] + [before_cache(f) for f in out]
         out.append(Java(f"localResponseCache(Duration.ofMillis({literal(route.cache.ttl_ms)}), "
                         "DataSize.ofMegabytes(16))"))
     out += request_header_filters(route.request_headers)
@@ -249,6 +253,12 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     out += [Java(f"filter(subrequests.mirror({literal(ctx.names.service(mirror.upstream))}, {mirror.percent!r}))")
             for mirror in route.mirrors]
     return out
+
+
+def before_cache(f: Java) -> Java:
+    """A route filter `filter(F)` ordered just before a route's response cache (EdgeIdentity.BEFORE_CACHE)."""
+    assert f.startswith("filter(") and f.endswith(")"), f
+    return Java(f"{f[:-1]}, EdgeIdentity.BEFORE_CACHE)")
 
 
 def require_filter(route: ir.Route, auth: ir.Auth) -> Java:
@@ -268,6 +278,9 @@ def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:
         configure += f"\n                                .setRateLimiter(rateLimits.sharedWith({literal(route.name)}))"
     if rate.status != 429:
         configure += f".setStatusCode(HttpStatus.valueOf({rate.status}))"
+    if route.cache:  # a filter of its own, to be ordered before the cache (before_cache)
+        return Java(f"filter(rateLimits.limit({literal(route.name)}, {replenish}, {capacity}, {requested},"
+                    f"\n                                {configure}))")
     return Java("requestRateLimiter()\n                            .rateLimiter(RedisRateLimiter.class, c -> c"
                 f".setReplenishRate({replenish}).setBurstCapacity({capacity}).setRequestedTokens({requested}))"
                 f"\n                            .configure({configure})")
@@ -322,7 +335,8 @@ def build_routes(ctx: RouteContext) -> list[SpringRoute]:
         backends_of[route.name] = tuple(b for b in backends if b is None or b.weight > 0)
         pieces = [(mi, host) for mi, m in enumerate(route.matches) for host in (m.hosts or (None,))]
         piece_of.update({(route.name, mi, host): pi for pi, (mi, host) in enumerate(pieces)})
-        if len(pieces) * len(backends_of[route.name]) > 1 and route.rate_limit:
+        if len(pieces) * len(backends_of[route.name]) > 1 and route.rate_limit and not route.cache:
+            # (a cached route's limit is keyed by its edge route already: EdgeRateLimits.limit)
             ctx.split_limited.add(route.name)
     out: list[SpringRoute] = []
     for alt in routing.first_match_order(ctx.edge):

@@ -169,6 +169,20 @@ edge "behaviour" {{
     cache 60s
     forward a
   }}
+  route cached_allow {{
+    match path prefix "/cached-allow"
+    allow "198.51.100.0/24"
+    response_header add "X-Route" "cached"
+    cache 60s
+    forward a
+  }}
+  route cached_partner {{
+    match path prefix "/cached-partner"
+    auth partners
+    rate_limit 2/min by client_ip burst 1
+    cache 60s
+    forward a
+  }}
   route moved {{
     match path prefix "/moved"
     redirect 308 scheme https host "new.example" prefix "/new"
@@ -594,3 +608,23 @@ def test_the_backend_is_hidden_and_every_answer_carries_a_request_id(gateway):
     assert cached == body and json.loads(body)["headers"]["x-request-id"] == "req-44"
     assert (first["X-Request-Id"], again["X-Request-Id"]) == ("req-44", "req-45")
     assert len(again.get_all("X-Request-Id")) == 1
+
+
+def test_a_cached_route_checks_every_request_before_its_cache(gateway):
+    """As nginx's access, auth and limit phases come before its cache: a hit is refused to a client
+    the route's allow list, auth or rate limit refuses, and carries the route's response headers."""
+    port, echoes = gateway
+    allowed, refused = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
+    status, first, body = get(port, "/cached-allow/x", allowed)
+    assert status == 200 and first.get_all("X-Route") == ["cached"]
+    status, hit, cached = get(port, "/cached-allow/x", allowed)
+    assert status == 200 and cached == body and hit.get_all("X-Route") == ["cached"]
+    assert sum(r["path"] == "/cached-allow/x" for r in list(echoes["a"].requests)) == 1  # the second was a hit
+    assert get(port, "/cached-allow/x", refused)[0] == 403
+    assert get(port, "/cached-allow/x")[0] == 403  # the tests' own address is not in the list either
+
+    key = {"X-API-Key": API_KEY}
+    assert get(port, "/cached-partner/x", key)[0] == 200
+    assert get(port, "/cached-partner/x")[0] == 401  # the cache key holds no X-API-Key: a hit but for auth
+    assert [get(port, "/cached-partner/x", key)[0] for _ in range(2)] == [200, 429]  # a hit counts
+    assert sum(r["path"] == "/cached-partner/x" for r in list(echoes["a"].requests)) == 1
