@@ -566,7 +566,8 @@ class Exchange:
                 entry, status = cache.get(self.cache_key)
                 self.cache_status = status.encode()
                 if entry is not None:
-                    return self.answer(entry.status, list(entry.headers), entry.body, route_ops=False)
+                    # kept as the backend answered: the route's header operations apply to a hit too
+                    return self.answer(entry.status, list(entry.headers), entry.body)
             else:
                 self.cache_status = b"BYPASS"
         self.hash_key = up.hash_key(self) if up.key is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import logging
 import time
@@ -171,6 +172,28 @@ def test_cache_hits_vary_and_bypass(gateway, echo_servers):
     assert request(port, path="/item?id=2", headers={"Accept-Language": "en"})[1]["x-cache-status"] == "MISS"
     assert request(port, "POST", "/item?id=1", body=b"x")[1]["x-cache-status"] == "BYPASS"
     assert len(echo.requests) == 4
+
+
+def test_a_cache_hit_is_limited_and_carries_the_route_headers(gateway, echo_servers):
+    """As nginx's limit phase comes before its cache and add_header applies to what the cache
+    answers: a hit counts against the route's rate limit and carries its response headers."""
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    gateway(_edge(port, {"a": echo.address}, """route r {
+        rate_limit 2/min burst 1
+        response_header add "X-Route" "cached"
+        cache 60s
+        forward a }"""))
+    replies = []
+    for _ in range(3):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/item")
+        r = c.getresponse()
+        r.read()
+        replies.append((r.status, r.getheader("X-Cache-Status"), r.msg.get_all("X-Route")))
+        c.close()
+    assert replies == [(200, "MISS", ["cached"]), (200, "HIT", ["cached"]), (429, None, None)]
+    assert len(echo.requests) == 1
 
 
 def test_cache_expires_after_ttl(gateway, echo_servers):
