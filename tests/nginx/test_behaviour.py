@@ -55,6 +55,25 @@ def test_cache_hit_on_the_second_get(gateway):
     assert len(gw.echoes["app"].requests) == 2
 
 
+def test_a_cache_hit_is_limited_and_carries_the_route_headers(gateway):
+    # limit_req runs in its phase before the cache is asked; add_header applies to what the cache answers
+    gw = gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      route r {
+        rate_limit 2/min burst 1
+        response_header add "X-Route" "cached"
+        cache 1m
+        forward app
+      }
+    }''')
+    replies = [gw.get("/item") for _ in range(3)]
+    assert [(r.status, r.header("X-Cache-Status"), r.headers_named("X-Route")) for r in replies[:2]] == [
+        (200, "MISS", ["cached"]), (200, "HIT", ["cached"])]
+    assert replies[2].status == 429
+    assert len(gw.echoes["app"].requests) == 1
+
+
 def test_redirects_and_their_location(gateway):
     src = '''edge "t" {
       listen http 8080
