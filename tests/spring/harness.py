@@ -10,6 +10,7 @@ Maven goes online once when it does not (a fresh CI machine).
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import socket
 from dataclasses import dataclass, field
@@ -180,18 +181,40 @@ def build_all(root: Path) -> dict[str, Project]:
 
 # ---- running ---------------------------------------------------------------------------------
 
-def free_ports(n: int) -> list[int]:
-    """n distinct free ports (all held open while choosing, so none is handed out twice)."""
-    socks = []
+def _below_ephemeral() -> range:
+    """Ports the kernel never picks for a socket's local end (those under its ephemeral range)."""
     try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(20000, max(low, 20001))
+
+
+_CANDIDATES = _below_ephemeral()
+_next = random.randrange(len(_CANDIDATES))
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports, from below the kernel's ephemeral range: a port chosen as a module
+    is loaded (a project built with it) is bound many minutes later, and one the kernel handed out
+    (a bind to port 0) may by then be the local end of some connection (CI saw a JWKS port taken
+    so). Each port is handed out once per process; a busy one is passed over."""
+    global _next
+    ports = []
+    for _ in range(len(_CANDIDATES)):
+        if len(ports) == n:
+            return ports
+        port = _CANDIDATES[_next % len(_CANDIDATES)]
+        _next += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+    if len(ports) == n:
+        return ports
+    raise OSError(f"fewer than {n} free ports under {_CANDIDATES.stop}")
 
 
 def listener_args(edge: ir.Edge, ports: dict[int, int]) -> list[str]:
