@@ -13,16 +13,17 @@ side of a transport sends what it holds first (or, for abort, drops it).
 """
 from __future__ import annotations
 
-import asyncio
-
 
 class Outbox:
     """The transports holding writes in this pass; one per runtime (its clock's)."""
 
-    __slots__ = ("holding",)
+    __slots__ = ("holding", "loop")
 
-    def __init__(self):
+    def __init__(self, loop=None):
         self.holding: list[HeldTransport] = []
+        # the loop that runs the passes, given once (the clock's start): asyncio.get_running_loop()
+        # in each pass would cost a getpid() system call there (Python 3.11 checks for a fork)
+        self.loop = loop
 
     def send(self) -> None:
         holding, self.holding = self.holding, []
@@ -50,7 +51,7 @@ class HeldTransport:
             self.data = data
             holding = self.outbox.holding
             if not holding:
-                asyncio.get_running_loop().call_soon(self.outbox.send)
+                self.outbox.loop.call_soon(self.outbox.send)
             holding.append(self)
         else:
             self.data = b"".join((self.data, data))

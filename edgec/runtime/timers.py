@@ -21,7 +21,8 @@ class Clock:
         self._handle = None
 
     def start(self) -> None:
-        self._handle = asyncio.get_running_loop().call_later(TICK_S, self._tick)
+        self.outbox.loop = loop = asyncio.get_running_loop()
+        self._handle = loop.call_later(TICK_S, self._tick)
 
     def stop(self) -> None:
         if self._handle:
@@ -34,4 +35,4 @@ class Clock:
                 obj.expire()
         for sweep in list(self.sweepers):
             sweep(now)
-        self._handle = asyncio.get_running_loop().call_later(TICK_S, self._tick)
+        self._handle = self.outbox.loop.call_later(TICK_S, self._tick)

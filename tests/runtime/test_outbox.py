@@ -47,7 +47,7 @@ async def pair():
     listener.close()
     transport, _ = await loop.connect_accepted_socket(asyncio.Protocol, peer)
     counting = Counting(transport)
-    outbox = Outbox()
+    outbox = Outbox(loop)
     return HeldTransport(counting, outbox), counting, client, outbox
 
 
