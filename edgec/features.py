@@ -53,6 +53,8 @@ EXERCISED: dict[str, str] = {
     "empty_header_joined": "a header sent with an empty value reaches the backend joined with another line of its "
                            "name or a value `request_header add` appends",
     "empty_header_added": "a header sent with an empty value is one the route's `request_header add` extends",
+    "edge_lists_and_route_headers": "the edge has allow/deny lists and the request's route has response header "
+                                    "operations",
 }
 
 # name → what it means (docs/targets.md is generated from this and the tables), as the

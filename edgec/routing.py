@@ -156,7 +156,17 @@ class Decision:
     """What happens to one request.
 
     `status` is the status the gateway answers with itself (404, 500, 400, a redirect, a
-    fixed response); None when a backend's answer is relayed (forward, aggregate)."""
+    fixed response); None when a backend's answer is relayed (forward, aggregate).
+
+    `response_header_ops` hold for every answer to the request once its route has taken it:
+    the backend's, a cache hit, the gateway's own (a redirect, a fixed response, an
+    aggregation, a CORS preflight) and the gateway's refusals on the route (its allow/deny
+    lists' or a refused preflight's 403, auth's 401/403, the rate limit's refusal, 413, the
+    500 of an invalid share, 502/503/504 when the upstream fails or a timeout ends the
+    request), so that a route's CORS or security headers reach a client the gateway refuses
+    (nginx's `add_header ... always`). An answer given before any route takes the request
+    (400, 404, the listener's redirect, the edge's own allow/deny lists) carries none: a
+    Decision without a route has none."""
 
     status: int | None
     action: str  # forward | redirect | respond | aggregate | not_found | no_backend | bad_request | listener_redirect
@@ -722,7 +732,7 @@ class Router:
         if plan[0] == "no_backend":
             return Decision(500, "no_backend", route.name, e.match_index,
                             reason + ": no backend can take traffic (weight 0 or no servers)",
-                            invalid_weight=plan[3], **common)
+                            response_header_ops=route.response_headers, invalid_weight=plan[3], **common)
         if isinstance(action, ir.Redirect):
             return Decision(action.status, "redirect", route.name, e.match_index, reason,
                             response_header_ops=route.response_headers,

@@ -121,6 +121,8 @@ def exercised(condition: str, edge: ir.Edge, case: Case) -> bool:
                                              for name, values in lines.items())
     if condition == "empty_header_added":
         return any("" in lines.get(name, ()) for name in added)
+    if condition == "edge_lists_and_route_headers":
+        return not edge.access.empty and route is not None and not route.response_headers.empty
     raise ValueError(f"no such condition: {condition}")
 
 

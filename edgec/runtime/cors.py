@@ -31,9 +31,10 @@ class CorsPolicy:
             out.append((b"access-control-allow-credentials", b"true"))
         return out
 
-    def preflight(self, origin: str, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-        out = self._origin(origin)
-        out.append((b"access-control-allow-methods", self.methods))
+    def preflight(self, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        """The preflight answer's own headers: the origin's come with every answer on the route
+        (actual, added as the answer is sent), once."""
+        out = [(b"access-control-allow-methods", self.methods)]
         requested = headers.get("access-control-request-headers")
         if self.allow_headers:
             out.append((b"access-control-allow-headers", self.allow_headers))

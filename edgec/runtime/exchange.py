@@ -234,20 +234,20 @@ class Exchange:
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
             return
+        self.policy = plan.policy
         if d.route is None or d.action in ("not_found", "no_backend", "bad_request"):
             if d.action == "bad_request":
                 self.keep_alive = False  # as nginx: a malformed request ends its connection
                 return self.error(d.status, d.reason)
             self.error(d.status)
             return
-        self.policy = plan.policy
         if self.policy.access is not None and not self.policy.access(self.client_ip):
             return self.error(403, "address not allowed")
         cors = self.policy.cors
         if cors is not None and cors.is_preflight(self.method, self.hmap):
             origin = self.hmap["origin"]
             if cors.allowed(origin):
-                self.answer(204, cors.preflight(origin, self.hmap), b"")
+                self.answer(204, cors.preflight(self.hmap), b"")
             else:
                 self.error(403, "origin not allowed")
             return
@@ -461,15 +461,16 @@ class Exchange:
     # ---- answering ------------------------------------------------------------------------------
     def error(self, status: int, message: str | None = None, headers=()) -> None:
         body, ctype = http.error_body(status, message)
-        self.answer(status, [(b"content-type", ctype), *headers], body, route_ops=False)
+        self.answer(status, [(b"content-type", ctype), *headers], body)
 
-    def answer(self, status: int, headers: list, body: bytes, route_ops: bool = True) -> None:
-        """A response the edge makes itself, complete in `body`."""
+    def answer(self, status: int, headers: list, body: bytes) -> None:
+        """A response the edge makes itself, complete in `body`: a refusal on a route carries the
+        route's response header operations as its other answers do (routing.Decision)."""
         if self.done:
             return
         if self.expect and not self.body_done:
             self.keep_alive = False  # the client may or may not send the body it announced
-        headers = self._decorate(headers, route_ops)
+        headers = self._decorate(headers)
         headers.append((b"content-length", b"%d" % len(body)))
         self.status = status
         data = self.conn.head(status, headers)
@@ -480,9 +481,9 @@ class Exchange:
         self.sent = len(body)
         self.finish()
 
-    def _decorate(self, headers: list, route_ops: bool = True) -> list:
-        pol = self.policy
-        if route_ops and pol is not None and pol.response_ops is not None:
+    def _decorate(self, headers: list) -> list:
+        pol = self.policy  # None until a route has taken the request
+        if pol is not None and pol.response_ops is not None:
             pairs = routing.apply_header_ops(pol.response_ops,
                                              [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers])
             headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
@@ -850,7 +851,7 @@ class Exchange:
         if status == 101:
             if not self.upgrade:
                 return self._attempt_failed("reset", conn)
-            out = self._decorate(out, True)
+            out = self._decorate(out)
             self.answered = True
             self.conn.transport.write(http.head(101, out))
             if self.upgrade_buf:
@@ -868,7 +869,7 @@ class Exchange:
                 out.append((b"transfer-encoding", b"chunked"))
             else:
                 self.keep_alive = False  # an HTTP/1.0 client learns the end from the close
-        out = self._decorate(out, True)
+        out = self._decorate(out)
         self.answered = True
         self.out.append(self.conn.head(status, out))
 

@@ -117,8 +117,9 @@ CAPABILITIES: dict[str, Capability] = {
     "rewrite.prefix": native("regex_rewrite anchored on the prefix's path elements"),
     "rewrite.full": native("regex_rewrite of the whole path"),
     "rewrite.host": native("host_rewrite_literal"),
-    "cors": approximate("the CORS filter answers preflights with 200 (the others 204) and echoes an allowed "
-                        "origin where the others send `*` for any origin without credentials"),
+    "cors": approximate("the CORS filter answers preflights with 200 (the others 204), without the route's "
+                        "response header operations, and echoes an allowed origin where the others send `*` for "
+                        "any origin without credentials"),
     "timeout.request": native("the route timeout (0 disables it)"),
     "timeout.per_try": native("per_try_timeout"),
     "retry": native("retry_policy with previous_hosts (another server when there is one), idempotent "
@@ -147,8 +148,11 @@ CAPABILITIES: dict[str, Capability] = {
                                     "(spawn_upstream_span); %TRACE_ID% in the log"),
     "limits": approximate("Envoy bounds the whole header block (max_request_headers_kb: line limit × count), "
                           "not each line; the body limit buffers the request body (buffer filter, 413)"),
-    "access": native("RBAC on remote_ip (the address original IP detection finds): the edge's lists in a filter "
-                     "of their own on every listener, a route's as the per-route policy of a second one"),
+    "access": approximate("RBAC on remote_ip (the address original IP detection finds): the edge's lists in a "
+                          "filter of their own on every listener, a route's as the per-route policy of a second "
+                          "one; Envoy picks the route first, so the 403 of the edge's lists carries the response "
+                          "header operations of the route the request is for (the others send them only once a "
+                          "route has taken the request)", when="edge_lists_and_route_headers"),
     "request.path.unnormalised": approximate(PATH_NOTE),
     "request.path.unsafe_characters": approximate("Envoy's path normalisation %XX-encodes them in the path it "
                                                   "forwards and in a redirect's Location"),

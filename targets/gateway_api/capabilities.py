@@ -93,7 +93,8 @@ GENERIC: dict[str, Capability] = {
                              "after an exact one"),
     "rewrite.full": native("URLRewrite ReplaceFullPath (extended)"),
     "rewrite.host": native("URLRewrite hostname (extended)"),
-    "cors": native("the CORS filter"),
+    "cors": approximate("the CORS filter; an implementation built on Envoy (Envoy Gateway) answers preflights "
+                        "with 200 (the others 204), without the route's response header operations"),
     "timeout.request": native("timeouts.request (extended)"),
     "timeout.per_try": native("timeouts.backendRequest (extended)"),
     "retry": approximate("retries are experimental in the Gateway API: requests are not retried"),
@@ -241,6 +242,9 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                                "403 without WWW-Authenticate; a claim name with '.' is read as a nested path"),
     "auth.scopes": approximate("the jwt principal's scopes (scope and scp, space-separated or arrays); 403 without "
                                "WWW-Authenticate"),
-    "access": native("SecurityPolicy authorization on clientCIDRs (the address client IP detection finds): the "
-                     "edge's lists on the Gateway, a route's (with the edge's) on its rules"),
+    "access": approximate("SecurityPolicy authorization on clientCIDRs (the address client IP detection finds): "
+                          "the edge's lists on the Gateway, a route's (with the edge's) on its rules; Envoy picks "
+                          "the route first, so the 403 of the edge's lists carries the response header operations "
+                          "of the route the request is for (the others send them only once a route has taken the "
+                          "request)", when="edge_lists_and_route_headers"),
 }

@@ -208,7 +208,13 @@ class RouteContext:
 
 def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]:
     out: list[Java] = []
-    if not route.access.empty:  # first: before a token, a preflight or a limit is looked at
+    if route.rate_limit:
+        pairs = [text for header in route.rate_limit.refusal_headers(route.name) for text in header]
+        out.append(Java(f"filter(EdgeFilters.refusalHeaders({route.rate_limit.status}, {literals(pairs)}))"))
+    # before every guard: a refusal on the route carries its response headers as its other answers
+    # do (routing.Decision), and they apply at commit after the refusal's own (registered first)
+    out += response_header_filters(route.response_headers)
+    if not route.access.empty:  # first guard: before a token, a preflight or a limit is looked at
         out.append(Java(f"filter(EdgeFilters.access(List.of({literals(route.access.allow)}), "
                         f"List.of({literals(route.access.deny)})))"))
     if route.timeouts.request_ms:
@@ -220,10 +226,7 @@ def route_filters(route: ir.Route, m: ir.Match, ctx: RouteContext) -> list[Java]
     if not route.require.empty:
         out.append(require_filter(route, ctx.edge.auth_provider(route.auth)))
     if route.rate_limit:
-        pairs = [text for header in route.rate_limit.refusal_headers(route.name) for text in header]
-        out.append(Java(f"filter(EdgeFilters.refusalHeaders({route.rate_limit.status}, {literals(pairs)}))"))
         out.append(rate_limit_filter(route, ctx))
-    out += response_header_filters(route.response_headers)
     action = route.action
     if isinstance(action, ir.Redirect):
         out.append(redirect_filter(action, m))

@@ -1,11 +1,14 @@
 """skip_reason: a target runner may skip a corpus case only with its capability note."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from edgec import ir
 from edgec.cases import Case
 from edgec.features import EXERCISED, FEATURES
-from edgec.harness.live import case_features, skip_reason
+from edgec.harness.live import case_features, exercised, skip_reason
 from edgec.pipeline import analyse
 from edgec.targets import Target, approximate, native, unsupported
 from tests.conformance import corpus
@@ -60,7 +63,19 @@ def test_requires_and_unsupported():
 
 WHEN_EDGE = """edge "when" {
   listen http 80
+  deny "203.0.113.0/24"
   upstream u1 { server "127.0.0.1:9001" }
+  route headed {
+    match path prefix "/headed"
+    allow "10.0.0.0/8"
+    response_header set "X-H" "1"
+    forward u1
+  }
+  route listed {
+    match path prefix "/listed"
+    allow "10.0.0.0/8"
+    forward u1
+  }
   route tested {
     match path prefix "/t" header "X-A" present query "q" ~ "a.*"
     forward u1
@@ -150,3 +165,14 @@ def test_a_request_id_the_edge_replaces_is_a_request_feature(given, odd):
     assert ("request.header.request_id" in case_features(edge, case)) == odd
     assert (skip_reason(lenient, edge, case) is not None) == odd
 
+
+def test_edge_lists_are_exercised_only_on_a_route_with_response_headers():
+    """Envoy's edge lists answer with the response headers of the route the request is for:
+    a difference only where that route has some."""
+    edge = analyse(WHEN_EDGE, "when.edge").edge
+    for url, route, shows in (("/headed", "headed", True), ("/listed", "listed", False)):
+        case = Case("c", "GET", url, "edge.test", (), None, {"route": route}, ("access",))
+        assert exercised("edge_lists_and_route_headers", edge, case) is shows
+    without_lists = dataclasses.replace(edge, access=ir.Access())
+    case = Case("c", "GET", "/headed", "edge.test", (), None, {"route": "headed"}, ("access",))
+    assert exercised("edge_lists_and_route_headers", without_lists, case) is False
