@@ -160,15 +160,19 @@ def test_active_health_check_takes_a_server_out_and_back(gateway, echo_servers):
     b = EchoServer("b", port=port_b).start()
     try:
         rt, port = gateway(_edge(free_port(), [f'server "{e["a"].address}"', f'server "127.0.0.1:{port_b}"'],
-                                 extra='health get "/healthz" every 100ms timeout 80ms unhealthy 2 healthy 2\n'
+                                 # a refused connection fails a check at once, whatever its timeout; a
+                                 # live server's answer gets the time a loaded machine may need (the
+                                 # runtime, the echo servers and this client share one interpreter, and
+                                 # within 80 ms two slow answers in a row could take a live server out)
+                                 extra='health get "/healthz" every 1s timeout 900ms unhealthy 2 healthy 2\n'
                                        "passive max_fails 0"))
         state_b = rt.runtime.gateway.upstreams["app"].states[1]
         assert _backends(port, 4) == {"a": 2, "b": 2}
         b.stop()
-        assert _until(lambda: not state_b.healthy)
+        assert _until(lambda: not state_b.healthy, timeout=60)
         assert _backends(port, 4) == {"a": 4}  # no request met the dead server: the checks removed it
         b = EchoServer("b", port=port_b).start()
-        assert _until(lambda: state_b.healthy)
+        assert _until(lambda: state_b.healthy, timeout=60)
         assert _backends(port, 4) == {"a": 2, "b": 2}
         assert any(r["path"] == "/healthz" and r["headers"].get("user-agent") == "edgec-health" for r in b.requests)
     finally:
