@@ -38,6 +38,11 @@ _NO_BODY = (204, 304)
 # sends the same fields answer after answer (nginx even the same Date for a second), and comparing two
 # lists of them is done in C where sorting them out is a Python loop over the fields
 _KEPT = [None, (), None]
+# The last request's fields and what Exchange._fields made of them: clients send the same fields
+# request after request (an HTTP/2 connection the very same list: h2conn keeps what h2fields made
+# of a repeated block), and comparing two lists of them is done in C. Exchanges share the list and
+# the dict, which only _vouched changes, on a copy.
+_SEEN = [None, None]
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 # as nginx answers them: TRACE would echo the request (cookies included) back, CONNECT asks
 # for a tunnel the edge does not make
@@ -94,43 +99,14 @@ class Exchange:
         self.mirrors = None  # mirror upstreams waiting for the request body
         self.upgrade_buf: list[bytes] | None = None  # the client's bytes for a tunnel not yet switched
         self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
-        host = None
-        length = None
         chunked = False
-        expect = False
-        raw = []  # (name, value, lower-case name), Host apart
-        hb: dict[bytes, bytes] = {}  # lower-case name → value (repeated lines joined with ",")
-        for n, v in raw_headers:
-            # a name with an underscore is dropped at the edge (routing.without_underscores); asked
-            # with the byte's value, since `b"_" in n` first tries b"_" as an int and raises inside
-            if 0x5F in n:
-                continue
-            low = n.lower()
-            if low in _FRAMING:
-                if low == b"host":
-                    if host is not None:
-                        self.refused = (400, "more than one Host header")
-                    elif not v:
-                        self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
-                    host = v
-                    continue
-                if low == b"content-length":
-                    length = int(v)  # httptools has checked it is one number
-                elif low == b"transfer-encoding":
-                    if v.strip().lower() != b"chunked":
-                        self.refused = (501, "only the chunked transfer coding is supported")
-                    elif (version or conn.http_version()) == "1.0":
-                        self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
-                    chunked = True
-                elif v.strip().lower() != b"100-continue":  # expect
-                    self.refused = (417, "unsupported expectation")
-                else:
-                    expect = True
-            raw.append((n, v, low))
-            if low in hb:
-                hb[low] += b"," + v
-            else:
-                hb[low] = v
+        seen = _SEEN
+        if raw_headers == seen[0]:
+            raw, hb, host, length, expect = seen[1]
+        else:
+            raw, hb, host, length, chunked, expect = self._fields(raw_headers, version)
+            if self.refused is None and not chunked:  # (whether chunked is refused depends on the version)
+                seen[:] = raw_headers, (raw, hb, host, length, expect)
         if version is None:
             # httptools formats the version as text on every call (a third of a microsecond); llhttp
             # reads only 0.9, 1.0, 1.1 and 2.0, and of those only 1.1 keeps the connection open
@@ -153,6 +129,50 @@ class Exchange:
         gw = conn.runtime.gateway
         if length is not None and length > gw.limits.max_body_bytes:
             self.refused = (413, "request body too large")
+
+    def _fields(self, raw_headers, version: str | None) -> tuple:
+        """The request's fields sorted out: (name, value, lower-case name) in order, Host apart;
+        lower-case name → value (repeated lines joined with ","); the Host, Content-Length,
+        whether it is chunked and whether it expects 100-continue. A field the edge refuses
+        sets `refused`."""
+        host = None
+        length = None
+        chunked = False
+        expect = False
+        raw = []
+        hb: dict[bytes, bytes] = {}
+        for n, v in raw_headers:
+            # a name with an underscore is dropped at the edge (routing.without_underscores); asked
+            # with the byte's value, since `b"_" in n` first tries b"_" as an int and raises inside
+            if 0x5F in n:
+                continue
+            low = n.lower()
+            if low in _FRAMING:
+                if low == b"host":
+                    if host is not None:
+                        self.refused = (400, "more than one Host header")
+                    elif not v:
+                        self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
+                    host = v
+                    continue
+                if low == b"content-length":
+                    length = int(v)  # httptools has checked it is one number
+                elif low == b"transfer-encoding":
+                    if v.strip().lower() != b"chunked":
+                        self.refused = (501, "only the chunked transfer coding is supported")
+                    elif (version or self.conn.http_version()) == "1.0":
+                        self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
+                    chunked = True
+                elif v.strip().lower() != b"100-continue":  # expect
+                    self.refused = (417, "unsupported expectation")
+                else:
+                    expect = True
+            raw.append((n, v, low))
+            if low in hb:
+                hb[low] += b"," + v
+            else:
+                hb[low] = v
+        return raw, hb, host, length, chunked, expect
 
     # the request's headers as text, made only when a policy or a header condition reads them
     @property
@@ -291,12 +311,13 @@ class Exchange:
         vouches for (a verified identity), never what the client sent under those names."""
         gone = frozenset(names)
         self.raw = [h for h in self.raw if h[2] not in gone]
+        hb = self.hb = dict(self.hb)  # a copy: the parsed fields may be another exchange's too (_SEEN)
         for name in gone:
-            self.hb.pop(name, None)
+            hb.pop(name, None)
         for name, value in lines:
             low = name.lower()
             self.raw.append((name, value, low))
-            self.hb[low] = self.hb[low] + b"," + value if low in self.hb else value
+            hb[low] = hb[low] + b"," + value if low in hb else value
         self._headers = self._hmap = None
 
     def _wait(self, awaitable, step: int) -> None:
