@@ -212,6 +212,29 @@ def test_basic_auth(gateway):
     assert gw.get("/other").status == 200
 
 
+def test_refusals_on_a_route_carry_its_response_headers(gateway):
+    """docs/semantics.md: once a route has taken a request, its response header operations hold
+    for nginx's own refusals too (401, 429, 502: add_header ... always); the edge's own lists
+    refuse in the server, before any location, without them."""
+    headers = 'response_header set "X-Frame-Options" "DENY" response_header add "Vary" "Origin"'
+    gw = gateway(f'''edge "t" {{
+      listen http 8080
+      trust_proxies "127.0.0.1"
+      deny "203.0.113.0/24"
+      upstream app {{ server "127.0.0.1:1" }}
+      upstream dead {{ server "127.0.0.1:1" }}
+      auth api_key k {{ keys ${{secret:KEY}} }}
+      route keyed {{ match path prefix "/k" auth k {headers} forward app }}
+      route limited {{ match path prefix "/l" rate_limit 1/min burst 1 {headers} forward app }}
+      route down {{ match path prefix "/d" {headers} forward dead }}
+    }}''', secrets={"KEY": "key-1"}, keep_servers=("dead",))
+    refusals = [gw.get("/k"), *[gw.get("/l") for _ in range(3)][2:], gw.get("/d")]
+    assert [(r.status, r.header("X-Frame-Options"), r.header("Vary")) for r in refusals] == [
+        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin")]
+    denied = gw.get("/k", [("X-Forwarded-For", "203.0.113.9")])
+    assert denied.status == 403 and denied.header("X-Frame-Options") is None
+
+
 def test_api_keys(gateway, tmp_path):
     keys = tmp_path / "keys.txt"
     keys.write_text("# customers\nfile-key-1\n\nFile-Key-2\n")

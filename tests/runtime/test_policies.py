@@ -123,6 +123,28 @@ def test_api_keys_from_file_and_secret(gateway, echo_servers, tmp_path, monkeypa
 
 # ---- rate limit, cache, CORS, headers -----------------------------------------------------------
 
+def test_refusals_on_a_route_carry_its_response_headers(gateway, echo_servers, monkeypatch):
+    """docs/semantics.md: once a route has taken a request, its response header operations hold
+    for the gateway's own refusals too (401, 429, 502); the edge's own lists refuse before any
+    route takes it, without them."""
+    monkeypatch.setenv("TEST_API_KEY", "key-1")
+    echo = echo_servers("a")["a"]
+    port = free_port()
+    headers = 'response_header set "X-Frame-Options" "DENY" response_header add "Vary" "Origin"'
+    gateway(_edge(port, {"a": echo.address, "dead": "127.0.0.1:1"}, f"""
+        route keyed {{ match path prefix "/k" auth k {headers} forward a }}
+        route limited {{ match path prefix "/l" rate_limit 2/min burst 1 {headers} forward a }}
+        route down {{ match path prefix "/d" {headers} forward dead }}""",
+                  top='auth api_key k { keys ${secret:TEST_API_KEY} }\n  trust_proxies "127.0.0.1"\n'
+                      '  deny "203.0.113.0/24"'))
+    refusals = [request(port, path="/k"), *[request(port, path="/l") for _ in range(3)][2:],
+                request(port, path="/d")]
+    assert [(status, h.get("x-frame-options"), h.get("vary")) for status, h, _ in refusals] == [
+        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin")]
+    status, h, _ = request(port, path="/k", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 403 and "x-frame-options" not in h
+
+
 def test_rate_limit_token_bucket(gateway, echo_servers):
     echo = echo_servers("a")["a"]
     port = free_port()

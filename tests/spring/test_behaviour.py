@@ -75,6 +75,7 @@ edge "behaviour" {{
   route limited {{
     match path prefix "/limited"
     rate_limit 2/min by client_ip burst 1
+    response_header set "X-Frame-Options" "DENY"
     forward a
   }}
   route quick {{
@@ -96,6 +97,7 @@ edge "behaviour" {{
   route partner {{
     match path prefix "/partner"
     auth partners
+    response_header set "X-Frame-Options" "DENY"
     forward a
   }}
   route staff {{
@@ -311,6 +313,8 @@ def test_rate_limit_answers_429_after_the_bucket_is_empty(gateway):
     assert [r[1].get("Retry-After") for r in replies] == [None, None, "30"]
     assert [(r[1].get("RateLimit-Policy"), r[1].get("RateLimit")) for r in replies[1:]] == [
         (None, None), ('"limited";q=2;w=60', '"limited";r=0;t=30')]
+    # the route's response headers are on its refusal too (docs/semantics.md)
+    assert [r[1].get("X-Frame-Options") for r in replies] == ["DENY"] * 3
 
 
 def test_a_limit_whose_burst_is_below_a_seconds_refill_starts_and_serves(gateway):
@@ -344,7 +348,8 @@ def test_api_key_and_basic_auth(gateway):
     port, _ = gateway
     assert get(port, "/partner", {"X-API-Key": API_KEY})[0] == 200
     assert get(port, "/partner", {"X-API-Key": API_KEY + "x"})[0] == 401
-    assert get(port, "/partner")[0] == 401
+    refused = get(port, "/partner")
+    assert refused[0] == 401 and refused[1].get("X-Frame-Options") == "DENY"  # the route's headers too
     good = base64.b64encode(b"staff:s3cret").decode()
     bad = base64.b64encode(b"staff:wrong").decode()
     assert get(port, "/staff", {"Authorization": f"Basic {good}"})[0] == 200
