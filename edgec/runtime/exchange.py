@@ -58,7 +58,10 @@ def _sane_id(given: bytes) -> bool:
 
 
 class Exchange:
-    __slots__ = ("_headers", "_hmap", "_host", "answered", "attempt_t0", "body_done", "body_size", "cache_buf", "cache_headers", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "traced_head", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
+    # at most 60 slots: the object (and the collector's header before it) then fits in 512 bytes,
+    # which Python's small-object allocator serves; above that each request's Exchange was a
+    # malloc and a free
+    __slots__ = ("_headers", "_hmap", "_host", "answered", "attempt_t0", "body_done", "body_size", "caching", "cache_key", "cache_status", "chunked", "claims", "client_chunked", "client_ip", "conn", "connecting", "copy", "deadline", "decision", "discard", "done", "expect", "gw", "hash_key", "hb", "head", "host_bytes", "keep_alive", "length", "method", "mirrors", "out", "path", "pending", "plan", "policy", "query", "raw", "read_s", "refused", "request_id", "retry", "route", "sent", "sent_continue", "set_cookie", "state", "status", "sticky_id", "t0", "then_close_data", "trace", "tried", "tries", "up", "upgrade", "upgrade_buf", "upstream", "url", "version")
 
     def __init__(self, conn, method: str, url: bytes, raw_headers, version: str | None, keep_alive: bool,
                  upgrade: bool):
@@ -81,7 +84,7 @@ class Exchange:
         self.status = 0
         self.sent = 0
         self.then_close_data = None
-        self.cache_buf = None
+        self.caching = None  # (the answer's headers, its body's pieces) kept for the cache
         self.cache_status = None
         self.set_cookie = None
         self.client_chunked = False
@@ -724,8 +727,7 @@ class Exchange:
         self.tried.append(state)
         if self.trace is not None:
             server = state.server
-            self.traced_head = self.head[:-2] + self.trace.attempt(self.method, self.upstream.ir.name, server.host,
-                                                                   server.port) + b"\r\n"
+            self.trace.attempt(self.method, self.upstream.ir.name, server.host, server.port)
         conn = state.pool.get()
         if conn is not None:
             self._send(conn)
@@ -758,7 +760,8 @@ class Exchange:
     def _send(self, conn) -> None:
         self.up = conn
         body = self.copy if self.copy is not None else self.pending
-        head = self.head if self.trace is None else self.traced_head
+        trace = self.trace
+        head = self.head if trace is None else self.head[:-2] + trace.header_lines(trace.attempt_span) + b"\r\n"
         if body and self.chunked:
             data = head + b"".join(http.chunk(b) for b in body)
         else:
@@ -867,8 +870,7 @@ class Exchange:
         cache = self.policy.cache
         if (cache is not None and self.cache_status in (b"MISS", b"EXPIRED") and self.method != "HEAD"
                 and cache.storable(status, out)):
-            self.cache_buf = []
-            self.cache_headers = list(out)
+            self.caching = (list(out), [])
         if status == 101:
             if not self.upgrade:
                 return self._attempt_failed("reset", conn)
@@ -897,8 +899,8 @@ class Exchange:
     def on_data(self, data: bytes) -> None:
         if self.discard or self.done:
             return
-        if self.cache_buf is not None:
-            self.cache_buf.append(data)
+        if self.caching is not None:
+            self.caching[1].append(data)
         self.sent += len(data)
         if self.status == 101:
             self.conn.transport.write(data)
@@ -941,8 +943,9 @@ class Exchange:
         if self.client_chunked:
             self.out.append(http.LAST_CHUNK)
         self.flush()
-        if self.cache_buf is not None:
-            self.policy.cache.put(self.cache_key, self.status, self.cache_headers, b"".join(self.cache_buf))
+        if self.caching is not None:
+            headers, pieces = self.caching
+            self.policy.cache.put(self.cache_key, self.status, headers, b"".join(pieces))
         self.finish()
 
     def on_fail(self, conn, kind: str) -> None:

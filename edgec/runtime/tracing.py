@@ -70,15 +70,14 @@ class RequestTrace:
         self.trace_id = format(span.get_span_context().trace_id, "032x")
         self.attempt_span = None
 
-    def attempt(self, method: str, upstream: str, host: str, port: int) -> bytes:
-        """Start an attempt's span; the header lines that pass it on to the server."""
+    def attempt(self, method: str, upstream: str, host: str, port: int) -> None:
+        """Start an attempt's span (header_lines(attempt_span) pass it on to the server)."""
         self.attempt_end()
         t = self.tracer
         self.attempt_span = t.tracer.start_span(method, context=t.in_context(self.span), kind=t.client_kind,
                                                 attributes={"http.request.method": method,
                                                             "server.address": host, "server.port": port,
                                                             "edgec.upstream": upstream})
-        return self.header_lines(self.attempt_span)
 
     def header_lines(self, span=None) -> bytes:
         """`traceparent` (and `tracestate`) lines naming `span` (the request's span by default) as
