@@ -99,6 +99,11 @@ compiled() {  # $1 pid → the methods its JIT compilers have compiled so far (f
   taskset -c 1 jstat -compiler "$1" | awk 'NR == 2 {print $1}'
 }
 
+jit_cpu() {  # $1 pid → the CPU seconds its JIT compiler threads (C1, C2) have used so far
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk -F') ' -v tick="$(getconf CLK_TCK)" \
+    '$1 ~ /\(C[12] CompilerThre$/ {split($2, f, " "); t += f[12] + f[13]} END {printf "%.2f\n", t / tick}'
+}
+
 in_turn() {  # $1 slice or pass, then the labels: the labels, reversed when round + $1 is odd
   local n=$1 i
   shift
@@ -147,17 +152,31 @@ for round in $(seq "$ROUNDS"); do
     until curl -fs -o /dev/null "http://127.0.0.1:${PORT[$label]}/"; do sleep 0.05; done
     started+=("$label")
   done
+  profiled=
+  if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then profiled=1; fi
+  for label in "${started[@]}"; do
+    # a JVM's first recording has it compile anew some thousands of methods (4,000-4,800 in the
+    # measured runs when it started after the warm-up): it starts before, and is thrown away
+    if [ -n "$profiled" ]; then jcmd "${PID[$label]}" JFR.start name=warm settings="$WORK/sample.jfc" >/dev/null; fi
+  done
   warm_up  # discarded
   for label in "${started[@]}"; do
-    if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then
+    if [ -n "$profiled" ]; then
+      jcmd "${PID[$label]}" JFR.stop name=warm >/dev/null
       jcmd "${PID[$label]}" JFR.start name=bench settings="$WORK/sample.jfc" >/dev/null
     fi
   done
   for pass in $(seq "$PASSES"); do
     for label in $(in_turn "$pass" "${started[@]}"); do
       for conns in $CONNS; do
-        PROXY_PID=${PID[$label]} PROXY_URL=http://127.0.0.1:${PORT[$label]}/ measure "$label" "$conns" "$SECS" |
-          sed "s/}\$/, \"round\": $round, \"pass\": $pass}/" >> "$RESULTS"
+        jit=$(jit_cpu "${PID[$label]}")
+        run=$(PROXY_PID=${PID[$label]} PROXY_URL=http://127.0.0.1:${PORT[$label]}/ measure "$label" "$conns" "$SECS")
+        if [ -z "$run" ]; then continue; fi
+        python3 -c 'import json, sys  # the run, its round and pass, and the CPU its JIT compilers took
+r = json.loads(sys.argv[1])
+r.update({"round": int(sys.argv[2]), "pass": int(sys.argv[3]),
+          "jit_us_per_req": (float(sys.argv[5]) - float(sys.argv[4])) / max(r["requests"], 1) * 1e6})
+print(json.dumps(r))' "$run" "$round" "$pass" "$jit" "$(jit_cpu "${PID[$label]}")" >> "$RESULTS"
       done
     done
   done
@@ -167,7 +186,7 @@ for round in $(seq "$ROUNDS"); do
   done
   (IFS=,; echo " ${while_measured[*]} |" | sed 's/,/, /g') >> "$WARMED"
   for label in "${started[@]}"; do
-    if [ -n "$PROFILE" ] && [ "$round" -eq "$ROUNDS" ]; then
+    if [ -n "$profiled" ]; then
       jcmd "${PID[$label]}" JFR.stop name=bench filename="$WORK/$label.jfr" >/dev/null
     fi
     PROXY_PID=${PID[$label]} stop_proxy java "${PORT[$label]}" 200
@@ -198,6 +217,21 @@ done
   echo
   python3 bench/report.py "$RESULTS" hand
   echo
+  echo "The CPU the JIT compiler threads (C1, C2) took during each run, µs per request (median, min..max),"
+  echo "and the pairs again with it left out: what the apps' own code costs once compiled:"
+  echo
+  python3 -c 'import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+for key in sorted({(r["conns"], r["label"]) for r in runs}):
+    jit = [r["jit_us_per_req"] for r in runs if (r["conns"], r["label"]) == key]
+    print(f"- {key[1]} c={key[0]}: {statistics.median(jit):.1f} ({min(jit):.1f}..{max(jit):.1f})")
+with open(sys.argv[2], "w") as out:
+    for r in runs:
+        r["cpu_us_per_req"] -= r["jit_us_per_req"]
+        out.write(json.dumps(r) + "\n")' "$RESULTS" "$WORK/compiled_code.jsonl"
+  echo
+  python3 bench/report.py --paired "$WORK/compiled_code.jsonl" hand
+  echo
   echo "The warm-up of each round (seconds of load per app), and the methods each app's JIT compilers"
   echo "compiled during its measured runs (jstat; a settled app compiles a few dozen now and then):"
   echo
@@ -206,8 +240,10 @@ done
   cat "$WARMED"
   echo
   if [ -n "$PROFILE" ]; then
+    # the CPU of the threads sampled: the JIT compilers' is not in the recording's execution samples
     cpu() { python3 -c 'import json, statistics, sys
-print(statistics.median(r["cpu_us_per_req"] for r in map(json.loads, open(sys.argv[1])) if r["label"] == sys.argv[2]))' "$RESULTS" "$1"; }
+print(statistics.median(r["cpu_us_per_req"] for r in map(json.loads, open(sys.argv[1])) if r["label"] == sys.argv[2]))' \
+      "$WORK/compiled_code.jsonl" "$1"; }
     for label in "${LABELS[@]:1}"; do
       echo "Where a request's CPU goes, hand (A) against $label (B), over every measured run (\`bench/jfr_frames.py\`;"
       echo "a few hundred samples each: a row moves by a few µs between runs):"
