@@ -334,9 +334,7 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
     if names.key_resolvers:
         needs.add("redis")
         files[src + "EdgeRateLimits.java"] = render(
-            "EdgeRateLimits.java.j2", shared=bool(ctx.split_limited),
-            cached=any(r.cache and r.rate_limit for r in edge.routes),
-            uses_jwt=any(src_ == "claim" for src_, _ in names.key_resolvers),
+            "EdgeRateLimits.java.j2", uses_jwt=any(src_ == "claim" for src_, _ in names.key_resolvers),
             resolvers=[{"source": s, "name": n, "bean": Java(b)} for (s, n), b in names.key_resolvers.items()])
     if edge.auth:
         kinds = {a.kind for a in edge.auth}

@@ -199,7 +199,6 @@ class RouteContext:
     edge: ir.Edge
     names: Names
     key_resolvers: dict[tuple[str, str | None], str]  # (source, name) → bean name
-    split_limited: set[str] = field(default_factory=set)  # edge routes whose limit spans several SCG routes
     response_timeout_ms: int | None = field(init=False)  # the HTTP client's (config.client_response_timeout_ms)
 
     def __post_init__(self):
@@ -272,21 +271,17 @@ def require_filter(route: ir.Route, auth: ir.Auth) -> Java:
 
 
 def rate_limit_filter(route: ir.Route, ctx: RouteContext) -> Java:
+    """The route's limit as a filter of its own (EdgeRateLimits.limit), its bucket keyed by the
+    edge route: every SCG route made from it shares one, and a cached route can order it before
+    its cache (before_cache), which the DSL's requestRateLimiter() cannot."""
     rate = route.rate_limit
     replenish, capacity, requested = token_bucket(rate)
     resolver = ctx.key_resolvers[(rate.key.source, rate.key.name)]
     configure = f"c -> c.setKeyResolver({resolver})"
-    if route.name in ctx.split_limited:
-        # one edge route became several SCG routes: they share the bucket of the first one
-        configure += f"\n                                .setRateLimiter(rateLimits.sharedWith({literal(route.name)}))"
     if rate.status != 429:
         configure += f".setStatusCode(HttpStatus.valueOf({rate.status}))"
-    if route.cache:  # a filter of its own, to be ordered before the cache (before_cache)
-        return Java(f"filter(rateLimits.limit({literal(route.name)}, {replenish}, {capacity}, {requested},"
-                    f"\n                                {configure}))")
-    return Java("requestRateLimiter()\n                            .rateLimiter(RedisRateLimiter.class, c -> c"
-                f".setReplenishRate({replenish}).setBurstCapacity({capacity}).setRequestedTokens({requested}))"
-                f"\n                            .configure({configure})")
+    return Java(f"filter(rateLimits.limit({literal(route.name)}, {replenish}, {capacity}, {requested},"
+                f"\n                                {configure}))")
 
 
 def redirect_filter(r: ir.Redirect, m: ir.Match) -> Java:
@@ -338,9 +333,6 @@ def build_routes(ctx: RouteContext) -> list[SpringRoute]:
         backends_of[route.name] = tuple(b for b in backends if b is None or b.weight > 0)
         pieces = [(mi, host) for mi, m in enumerate(route.matches) for host in (m.hosts or (None,))]
         piece_of.update({(route.name, mi, host): pi for pi, (mi, host) in enumerate(pieces)})
-        if len(pieces) * len(backends_of[route.name]) > 1 and route.rate_limit and not route.cache:
-            # (a cached route's limit is keyed by its edge route already: EdgeRateLimits.limit)
-            ctx.split_limited.add(route.name)
     out: list[SpringRoute] = []
     for alt in routing.first_match_order(ctx.edge):
         pi = piece_of[(alt.route.name, alt.match_index, alt.host)]
