@@ -7,6 +7,7 @@ every feature it cannot express, by name, route and source position.
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 from . import directives, ir
@@ -75,19 +76,23 @@ def used_features(edge: ir.Edge) -> Iterator[Use]:
         yield Use(feature, where, span, default)
 
 
-def feature_uses(edge: ir.Edge) -> Iterator[tuple[str, str, Span | None, bool]]:
+def feature_uses(edge: ir.Edge, among: frozenset[str] | None = None) -> Iterator[tuple[str, str, Span | None, bool]]:
     """used_features as plain (feature, where, span, default) tuples: a target's check reads
-    ~100,000 at 10,000 routes and keeps the few its table does not call native."""
+    them all at 10,000 routes and keeps the few its table does not call native. among: the
+    features looked for (None: every one); a statement declares each feature it can use, so
+    one that declares none of them is not asked (most of a route's, for a target's check)."""
     for lst in edge.listeners:
-        yield from _uses("listen", lst, f"listener {lst.protocol}:{lst.port}", lst.span)
+        yield from _uses(_readers("listen", among), lst, f"listener {lst.protocol}:{lst.port}", lst.span)
     for up in edge.upstreams:
-        yield from _uses("upstream", up, f"upstream '{up.name}'", up.span)
+        yield from _uses(_readers("upstream", among), up, f"upstream '{up.name}'", up.span)
     for auth in edge.auth:
-        yield from _uses("auth", auth, f"auth '{auth.name}'", auth.span)
-    for route in edge.routes:
-        yield from _uses("route", route, f"route '{route.name}'", route.span)
+        yield from _uses(_readers("auth", among), auth, f"auth '{auth.name}'", auth.span)
+    readers = _readers("route", among)
+    if readers:
+        for route in edge.routes:
+            yield from _uses(readers, route, f"route '{route.name}'", route.span)
     for d in directives.of_block("edge").values():
-        if d.opens is None:
+        if d.opens is None and (among is None or not among.isdisjoint(declared(d.kind))):
             for feature, at, unwritten in d.used(edge, None):
                 yield feature, "edge", at, unwritten
     for feature in EVERY_REQUEST:
@@ -95,21 +100,35 @@ def feature_uses(edge: ir.Edge) -> Iterator[tuple[str, str, Span | None, bool]]:
 
 
 def route_features(route: ir.Route) -> Iterator[Use]:
-    for feature, where, span, default in _uses("route", route, f"route '{route.name}'", route.span):
+    for feature, where, span, default in _uses(_readers("route", None), route, f"route '{route.name}'", route.span):
         yield Use(feature, where, span, default)
 
 
-# block → the statement that opens it, then each statement it may hold, those that use features
-_READERS: dict[str, tuple[directives.Directive, ...]] = {}
+# (block, the features looked for) → the statement that opens the block, then each statement it
+# may hold, those that can use one of them
+_READERS: dict[tuple[str, frozenset[str] | None], tuple[directives.Directive, ...]] = {}
 
 
-def _uses(block: str, node, where: str, span: Span | None) -> Iterator[tuple[str, str, Span | None, bool]]:
-    """What the node of a block uses: by the statement that opened the block, then by each
-    statement the block may hold."""
-    readers = _READERS.get(block)
+def _readers(block: str, among: frozenset[str] | None) -> tuple[directives.Directive, ...]:
+    readers = _READERS.get((block, among))
     if readers is None:
-        readers = _READERS[block] = tuple(d for d in (directives.opener(block), *directives.of_block(block).values())
-                                          if d.uses is not None)
+        readers = _READERS[block, among] = tuple(
+            d for d in (directives.opener(block), *directives.of_block(block).values())
+            if d.uses is not None and (among is None or not among.isdisjoint(declared(d.kind))))
+    return readers
+
+
+@functools.cache
+def declared(kind: str) -> frozenset[str]:
+    """The features the statements of this kind declare: a statement written in two blocks
+    (allow and deny) declares its feature in one of them, and uses no other."""
+    return frozenset(f for block in ("edge", "listen", "upstream", "auth", "route")
+                     for d in directives.of_block(block).values() if d.kind == kind for f in d.features)
+
+
+def _uses(readers: tuple[directives.Directive, ...], node, where: str,
+          span: Span | None) -> Iterator[tuple[str, str, Span | None, bool]]:
+    """What the node of a block uses, as `readers` (_readers) find it."""
     for d in readers:
         for feature, at, unwritten in d.used(node, span):
             yield feature, where, at, unwritten

@@ -88,7 +88,9 @@ class Target:
         first_default = None  # where the summary points: a `# edgec: ignore` there silences it
         table = self.capabilities
         unknown = Capability(UNSUPPORTED, "not in the capability table")
-        uses = [(feature, where, span, default, cap) for feature, where, span, default in feature_uses(ctx.edge)
+        # only the statements that can use a feature the table does not call native are asked
+        wanted = frozenset(f for f in FEATURES if table.get(f, unknown).level != NATIVE)
+        uses = [(feature, where, span, default, cap) for feature, where, span, default in feature_uses(ctx.edge, wanted)
                 if (cap := table.get(feature, unknown)).level != NATIVE]
         # a part of a feature (action.aggregate.timeout) the target cannot build the whole of
         # (action.aggregate) at the same place adds nothing to the whole's error
