@@ -47,16 +47,22 @@ class Actions:
         self.upstreams = upstreams
         self.headers = headers
         self.chunks = Chunks()  # a route's timeouts, retries and cache: the same for many routes
+        # a Forward's id → it, the backends that can take a request and their upstreams: lowering
+        # makes one Forward for every route that forwards alike (edgec.values.Values.node)
+        self._backends: dict[int, tuple[ir.Forward, list[ir.Backend], list[ir.Upstream]]] = {}
 
     # ---- forward --------------------------------------------------------------------------------
     def forward(self, route: ir.Route) -> list[D | str]:
         action = route.action
         assert isinstance(action, ir.Forward)
-        by_name = self.upstreams.by_name
-        backends = [b for b in action.backends if b.weight > 0 and by_name[b.upstream].servers]
+        known = self._backends.get(id(action))
+        if known is None:
+            by_name = self.upstreams.by_name
+            backends = [b for b in action.backends if b.weight > 0 and by_name[b.upstream].servers]
+            known = self._backends[id(action)] = (action, backends, [by_name[b.upstream] for b in backends])
+        _, backends, ups = known
         if not backends:
             return [D("return", 500)]
-        ups = [by_name[b.upstream] for b in backends]
         out = self.path_rewrite(route)
         tls = ups[0].tls  # every backend of a split has the same (problems.py refuses others)
         scheme = "https://" if tls else "http://"
