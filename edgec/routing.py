@@ -1034,6 +1034,12 @@ def forbidden_challenge(auth: ir.Auth) -> str:
     return f'Bearer realm="{auth.name}", error="insufficient_scope"'
 
 
+def api_key_challenge(auth: ir.ApiKeyAuth) -> str:
+    """The WWW-Authenticate of an API key's 401. No registered scheme names API keys; this one
+    tells the client which header the key goes in."""
+    return f'ApiKey header="{auth.header}"'
+
+
 def _words(value) -> list[str]:
     """A scope claim's scopes: a space-separated string, or an array of strings."""
     if isinstance(value, str):

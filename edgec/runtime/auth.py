@@ -234,7 +234,7 @@ class ApiKeyChecker:
             with open(auth.keys_file, encoding="utf-8") as f:
                 keys += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
         self.keys = [k.encode() for k in keys]
-        self.challenge = [(b"www-authenticate", b'ApiKey header="%s"' % auth.header.encode())]
+        self.challenge = [(b"www-authenticate", routing.api_key_challenge(auth).encode("latin-1"))]
 
     def check(self, ex):
         value = ex.hb.get(self.header)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from edgec import ir
+from edgec import ir, routing
 
 from . import regex
 from .conf import D, Expr, header_var, line, map_key, quote
@@ -103,10 +103,10 @@ class Policies:
         return auth if isinstance(auth, ir.ApiKeyAuth) else None
 
     def api_key_challenge(self, auth: ir.ApiKeyAuth) -> str:
-        """The WWW-Authenticate value for a refused key (as the runtime sends it), else empty."""
+        """The WWW-Authenticate value for a refused key, else empty."""
         bad = self.api_key_var(auth)
         return self.vars.define(("challenge", auth.name), lambda n: D("map", Expr("$" + bad), Expr("$" + n), block=[
-            D("1", f'ApiKey header="{auth.header}"'), D("default", "")]))
+            D("1", routing.api_key_challenge(auth)), D("default", "")]))
 
     def api_key_var(self, auth: ir.ApiKeyAuth) -> str:
         path = f"secrets/{auth.name}.keys"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from edgec import ir
+from edgec import ir, routing
 
 from . import config, routes
 from .java import Java, class_name, identifier, literal, literals, string
@@ -207,7 +207,8 @@ def _auth_context(edge: ir.Edge, names) -> list[dict]:
                      forwarded=Java(", ".join(literal(h) for h in a.check_headers)),
                      copied=Java(", ".join(literal(h) for h in a.copy_headers)))
         else:
-            d.update(header=a.header, keys_file=a.keys_file, secrets=[k.secret for k in a.keys])
+            d.update(header=a.header, challenge=routing.api_key_challenge(a), keys_file=a.keys_file,
+                     secrets=[k.secret for k in a.keys])
         out.append(d)
     return out
 

@@ -350,6 +350,7 @@ def test_api_key_and_basic_auth(gateway):
     assert get(port, "/partner", {"X-API-Key": API_KEY + "x"})[0] == 401
     refused = get(port, "/partner")
     assert refused[0] == 401 and refused[1].get("X-Frame-Options") == "DENY"  # the route's headers too
+    assert refused[1].get("WWW-Authenticate") == 'ApiKey header="X-API-Key"'  # as nginx and the runtime
     good = base64.b64encode(b"staff:s3cret").decode()
     bad = base64.b64encode(b"staff:wrong").decode()
     assert get(port, "/staff", {"Authorization": f"Basic {good}"})[0] == 200
