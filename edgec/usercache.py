@@ -44,7 +44,7 @@ def write(path: str, dump: Callable[[BinaryIO], None]) -> None:
             os.remove(tmp)
         except OSError:
             pass
-    prune_now_and_then(large=written >= LARGE_BYTES)
+    prune_now_and_then(written=written)
 
 
 def digest(data: bytes) -> str:
@@ -119,36 +119,60 @@ def _files(folder: str) -> list[str]:
 
 
 # pruning: files not used for a week go, then the least recently used until the directory
-# holds less than a bound. It runs once a day, and after every large file written: the IR of
-# 10,000 routes is ~8 MB, and each edit of edgec's own code makes every entry a new one, so a
-# day of work on a large file could otherwise fill the temp dir
+# holds less than a bound. It runs once a day, and once large files written since it last ran
+# add up to an eighth of the bound: the IR of 10,000 routes is ~4 MB, and each edit of edgec's
+# own code makes every entry a new one, so a day of work on a large file could otherwise fill
+# the temp dir. Not after each large file: listing a directory of 12,000 files (a test suite's
+# entries) took ~45 ms, a twentieth of each `edgec lint` of 10,000 routes
 PRUNE_EVERY_S = 86_400
 UNUSED_FOR_S = 7 * 86_400
 MAX_BYTES = 256 * 1024 * 1024
-LARGE_BYTES = 1024 * 1024  # a file that took long enough to make that listing the directory is cheap beside it
+LARGE_BYTES = 1024 * 1024  # a file that took long enough to make that a stat or two is cheap beside it
 _STAMP = "pruned"
+_PENDING = "pruned-pending"  # the bytes of large files written since the last pruning, as text
 
 
-def prune_now_and_then(now: float | None = None, large: bool = False) -> None:
-    """Prune the directory when the last pruning is a day old, or a large file was just
-    written; called by write(), so a run that only reads pays nothing, and one that writes a
-    small file pays a stat."""
+def prune_now_and_then(now: float | None = None, written: int = 0) -> None:
+    """Prune the directory when the last pruning is a day old, or the large files written
+    since (`written` bytes just now) add up to MAX_BYTES // 8; called by write(), so a run
+    that only reads pays nothing, and one that writes a small file pays a stat."""
     stamp = path(_STAMP)
     if stamp is None:
         return
     now = time.time() if now is None else now
     try:
-        if not large and now - os.stat(stamp).st_mtime < PRUNE_EVERY_S:
-            return
+        due = now - os.stat(stamp).st_mtime >= PRUNE_EVERY_S
     except OSError:
-        pass  # never pruned
+        due = True  # never pruned
+    if not due:
+        if written < LARGE_BYTES or _pending(os.path.dirname(stamp), written) < MAX_BYTES // 8:
+            return
     try:
         with open(stamp, "w"):
             pass
         os.utime(stamp, (now, now))
     except OSError:
         return
+    _pending(os.path.dirname(stamp), None)
     prune(os.path.dirname(stamp), now)
+
+
+def _pending(directory: str, written: int | None) -> int:
+    """The bytes of large files written since the last pruning, `written` more (None: none
+    any more). Two runs at once may count one file only: the pruning then comes a file later."""
+    name = os.path.join(directory, _PENDING)
+    try:
+        with open(name, encoding="ascii") as f:
+            before = int(f.read() or 0)
+    except (OSError, ValueError):
+        before = 0
+    total = 0 if written is None else before + written
+    try:
+        with open(name, "w", encoding="ascii") as f:
+            f.write(str(total))
+    except OSError:
+        pass
+    return total
 
 
 def prune(directory: str, now: float) -> None:
@@ -160,7 +184,7 @@ def prune(directory: str, now: float) -> None:
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.name == _STAMP or not entry.is_file(follow_symlinks=False):
+                if entry.name in (_STAMP, _PENDING) or not entry.is_file(follow_symlinks=False):
                     continue
                 info = entry.stat(follow_symlinks=False)
                 used = max(info.st_mtime, info.st_atime)

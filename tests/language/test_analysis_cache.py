@@ -373,6 +373,25 @@ def test_pruning_runs_once_a_day_when_something_is_written(tmp_path, monkeypatch
 
 
 
+def test_large_files_prune_once_they_add_up_to_an_eighth_of_the_bound(tmp_path, monkeypatch):
+    """Listing a directory of thousands of entries after each large one costs a lint of 10,000
+    routes ~45 ms: the directory may pass its bound by an eighth of it between prunings."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    pruned = []
+    monkeypatch.setattr(usercache, "prune", lambda directory, now: pruned.append(now))
+    usercache.prune_now_and_then()  # the day's pruning
+    assert len(pruned) == 1
+    each = 4 * usercache.LARGE_BYTES
+    for _ in range(usercache.MAX_BYTES // 8 // each - 1):
+        usercache.prune_now_and_then(written=each)
+        usercache.prune_now_and_then(written=usercache.LARGE_BYTES - 1)  # a small file is not counted
+    assert len(pruned) == 1
+    usercache.prune_now_and_then(written=each)
+    assert len(pruned) == 2
+    usercache.prune_now_and_then(written=each)  # counted from nothing again
+    assert len(pruned) == 2
+
+
 def test_a_lint_with_a_target_reads_the_keys_file_again(cache, capsys):
     """nginx reads an API-key auth's keys file when it checks: not a thing to keep."""
     keys = cache / "keys.txt"
