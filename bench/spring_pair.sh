@@ -18,7 +18,9 @@
 # next (bench/results/spring_pair.md, 15:55 and 16:42 UTC). Each app gets slices of SLICE s at
 # every concurrency measured, the apps in turn (every other slice in reverse order), until each
 # has had WARM s of load and compiled fewer than SETTLED methods (jstat's count) in its last
-# slice, or WARM_MAX s of load; the methods compiled during the measured passes are reported.
+# slice, or WARM_MAX s of load; the methods compiled during the measured passes are reported, and
+# per run the CPU the JIT compiler threads took, with the pairs again without it (at 2 5 50 it is
+# about 1 % of either app's: the warm-up is long enough for both).
 #
 # usage: bench/spring_pair.sh [ROUNDS (2)] [SECONDS per run (5)] [JVM WARM-UP SECONDS (50)] [EDGE...]
 #   no EDGE: bench/plain.edge, written to bench/results/spring_pair.md (about 7 to 9 minutes at 2 5 50)
