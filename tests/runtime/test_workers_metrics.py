@@ -47,6 +47,18 @@ def _published(run_dir, slot: int) -> dict:
     return Slot(str(run_dir), 0, 2).read(slot) or {"pid": None, "requests": []}
 
 
+def _listening(port: int) -> int:
+    """How many sockets listen on `port` (each worker opens its own, with SO_REUSEPORT)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+    return count
+
+
 def _answered(run_dir, slot: int, route: str) -> int:
     return sum(n for r, _, n in _published(run_dir, slot)["requests"] if r == route)
 
@@ -69,6 +81,8 @@ def test_a_scrape_sums_every_worker(tmp_path, echo_servers):
     proc = RuntimeProcess(f, port, "--workers", "2", env={"TMPDIR": str(tmp_path)})
     with proc:
         assert _until(lambda: len(_children(proc.proc.pid)) == 2)
+        # until the second worker's socket joins the port, the kernel gives it no connection
+        assert _until(lambda: _listening(port) == 2)
         [run_dir] = tmp_path.glob("edgec-metrics-*")
         assert run_dir.stat().st_mode & 0o777 == 0o700
         assert all(request(port, path=f"/api/{i}")[0] == 200 for i in range(REQUESTS))
