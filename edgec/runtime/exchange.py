@@ -129,9 +129,6 @@ class Exchange:
         self.length = length
         self.chunked = chunked
         self.expect = expect
-        gw = conn.runtime.gateway
-        if length is not None and length > gw.limits.max_body_bytes:
-            self.refused = (413, "request body too large")
 
     def _fields(self, raw_headers, version: str | None) -> tuple:
         """The request's fields sorted out: (name, value, lower-case name) in order, Host apart;
@@ -251,13 +248,20 @@ class Exchange:
         self.plan = plan
         d = self.decision = plan.decision
         self.route = plan.route
-        if plan.direct:  # nothing to check before forwarding
+        # a body over max_body is refused once the request is routed, as nginx refuses it once the
+        # location is found (with the route's response headers): by its Content-Length, unread, or
+        # by what came in the read that held the head (body_chunk)
+        length = self.length
+        if plan.direct and (length is None or length <= gw.limits.max_body_bytes):  # nothing to check
             self.policy = plan.policy
             return self._forward()
         if d.action == "listener_redirect":
             self.answer(d.status, [(b"location", d.location.encode("latin-1"))], b"")
             return
         self.policy = plan.policy
+        if length is not None and length > gw.limits.max_body_bytes and d.action != "bad_request":
+            self.keep_alive = False
+            return self.error(413, "request body too large")
         if d.route is None or d.action in ("not_found", "no_backend", "bad_request"):
             if d.action == "bad_request":
                 self.keep_alive = False  # as nginx: a malformed request ends its connection
@@ -398,8 +402,9 @@ class Exchange:
         self.body_size += len(data)
         if self.body_size > self.conn.runtime.gateway.limits.max_body_bytes:
             self.keep_alive = False
-            if self.gw is None:  # not started: refused by the connection, nothing was sent anywhere
-                raise http.Refused(413, "request body too large")
+            if self.gw is None:  # not started: refused once routed (start), nothing was sent anywhere
+                self.length = self.body_size  # (a chunked body: what came so far stands for its length)
+                return
             if not self.answered and not self.done:
                 self.abandon_upstream()
                 self.error(413, "request body too large")

@@ -138,8 +138,10 @@ class SpringTarget(Target):
                                              "sampler at the share, OTLP/HTTP): a server span per request and a "
                                              "client span per upstream call of the gateway; the access log "
                                              "(reactor-netty's format) has no trace_id"),
-        "limits": approximate("only the header size and idle timeout are set; no body size, header count "
-                              "or header timeout limits"),
+        "limits": approximate("the header size, the idle timeout and max_body (a WebFilter: a Content-Length "
+                              "over it is refused before routing, so that 413 has none of the route's response "
+                              "headers; a chunked body is refused as it grows over); no header count or header "
+                              "timeout limits"),
         "access": native("the edge's lists in the first WebFilter (and the HTTPS-redirect listener), a route's in "
                          "its first filter, on the client address trust_proxies finds"),
         "trusted_proxies": native("the client address of rate limits and ip hash: the nearest untrusted "

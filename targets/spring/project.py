@@ -324,7 +324,8 @@ def emit_project(edge: ir.Edge, boot: str, package_option: str) -> dict[str, str
                       or any(u["hash"] and u["hash_source"] == "client_ip" for u in upstreams))
     files[src + "EdgeMatching.java"] = render(
         "EdgeMatching.java.j2", trusted=literals(edge.trusted_proxies), edge_allow=literals(edge.access.allow),
-        edge_deny=literals(edge.access.deny), client_address=client_address)
+        edge_deny=literals(edge.access.deny), client_address=client_address,
+        max_body=edge.limits.max_body_bytes)
     files[src + "EdgeFilters.java"] = render("EdgeFilters.java.j2")
     if config.connection_idle_timeout_ms(edge) is not None or ctx.response_timeout_ms:
         files[src + "EdgeConnections.java"] = render(

@@ -214,13 +214,15 @@ def test_basic_auth(gateway):
 
 def test_refusals_on_a_route_carry_its_response_headers(gateway):
     """docs/semantics.md: once a route has taken a request, its response header operations hold
-    for nginx's own refusals too (401, 429, 502: add_header ... always); the edge's own lists
-    refuse in the server, before any location, without them."""
+    for nginx's own refusals too (401, 429, 502: add_header ... always; 413 for a Content-Length
+    over max_body, as the location is found, before its guards); the edge's own lists refuse in
+    the server, before any location, without them."""
     headers = 'response_header set "X-Frame-Options" "DENY" response_header add "Vary" "Origin"'
     gw = gateway(f'''edge "t" {{
       listen http 8080
       trust_proxies "127.0.0.1"
       deny "203.0.113.0/24"
+      limits {{ max_body 1kb }}
       upstream app {{ server "127.0.0.1:1" }}
       upstream dead {{ server "127.0.0.1:1" }}
       auth api_key k {{ keys ${{secret:KEY}} }}
@@ -228,9 +230,10 @@ def test_refusals_on_a_route_carry_its_response_headers(gateway):
       route limited {{ match path prefix "/l" rate_limit 1/min burst 1 {headers} forward app }}
       route down {{ match path prefix "/d" {headers} forward dead }}
     }}''', secrets={"KEY": "key-1"}, keep_servers=("dead",))
-    refusals = [gw.get("/k"), *[gw.get("/l") for _ in range(3)][2:], gw.get("/d")]
+    refusals = [gw.get("/k"), *[gw.get("/l") for _ in range(3)][2:], gw.get("/d"),
+                gw.request("POST", "/k", body=b"x" * 1001)]
     assert [(r.status, r.header("X-Frame-Options"), r.header("Vary")) for r in refusals] == [
-        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin")]
+        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin"), (413, "DENY", "Origin")]
     denied = gw.get("/k", [("X-Forwarded-For", "203.0.113.9")])
     assert denied.status == 403 and denied.header("X-Frame-Options") is None
 

@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import logging
+import socket
 import time
 
 import bcrypt
@@ -125,8 +126,9 @@ def test_api_keys_from_file_and_secret(gateway, echo_servers, tmp_path, monkeypa
 
 def test_refusals_on_a_route_carry_its_response_headers(gateway, echo_servers, monkeypatch):
     """docs/semantics.md: once a route has taken a request, its response header operations hold
-    for the gateway's own refusals too (401, 429, 502); the edge's own lists refuse before any
-    route takes it, without them."""
+    for the gateway's own refusals too (401, 429, 502, and 413 for a Content-Length over max_body,
+    before the route's guards, as nginx); the edge's own lists refuse before any route takes it,
+    without them."""
     monkeypatch.setenv("TEST_API_KEY", "key-1")
     echo = echo_servers("a")["a"]
     port = free_port()
@@ -136,11 +138,16 @@ def test_refusals_on_a_route_carry_its_response_headers(gateway, echo_servers, m
         route limited {{ match path prefix "/l" rate_limit 2/min burst 1 {headers} forward a }}
         route down {{ match path prefix "/d" {headers} forward dead }}""",
                   top='auth api_key k { keys ${secret:TEST_API_KEY} }\n  trust_proxies "127.0.0.1"\n'
-                      '  deny "203.0.113.0/24"'))
+                      '  deny "203.0.113.0/24"\n  limits { max_body 1kb }'))
     refusals = [request(port, path="/k"), *[request(port, path="/l") for _ in range(3)][2:],
-                request(port, path="/d")]
+                request(port, path="/d"), request(port, "POST", "/k", body=b"x" * 1001)]
     assert [(status, h.get("x-frame-options"), h.get("vary")) for status, h, _ in refusals] == [
-        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin")]
+        (401, "DENY", "Origin"), (429, "DENY", "Origin"), (502, "DENY", "Origin"), (413, "DENY", "Origin")]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:  # over it in the head's read
+        s.sendall(b"POST /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3e9\r\n" + b"x" * 1001
+                  + b"\r\n0\r\n\r\n")
+        answer = s.recv(65536).lower()
+    assert answer.startswith(b"http/1.1 413 ") and b"\r\nx-frame-options: deny\r\n" in answer
     status, h, _ = request(port, path="/k", headers={"X-Forwarded-For": "203.0.113.9"})
     assert status == 403 and "x-frame-options" not in h
 

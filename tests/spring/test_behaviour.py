@@ -39,6 +39,7 @@ API_KEY = "k-" + uuid.uuid4().hex
 SOURCE = f"""
 edge "behaviour" {{
   listen http 8080
+  limits {{ max_body 1kb }}
   upstream a {{ server "127.0.0.1:1" }}
   upstream b {{ server "127.0.0.1:2" }}
   upstream pair {{
@@ -450,6 +451,28 @@ def test_a_refused_connection_is_a_bad_gateway(gateway):
     port, _ = gateway
     status, _, _ = get(port, "/gone")
     assert status == 502
+
+
+def post(port, path, body, chunked=False):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        if chunked:  # in two chunks, so that the second takes it over the limit
+            conn.request("POST", path, body=iter([body[:600], body[600:]]), encode_chunked=True)
+        else:
+            conn.request("POST", path, body=body)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_a_body_over_max_body_is_refused(gateway):
+    """413 as from nginx and the runtime: by its Content-Length, or a chunked body as it grows over
+    max_body (1kb: 1,000 bytes); a body of max_body bytes goes through."""
+    port, _ = gateway
+    assert post(port, "/split", b"x" * 1000) == 200
+    assert post(port, "/split", b"x" * 1001) == 413
+    assert post(port, "/split", b"x" * 1000, chunked=True) == 200
+    assert post(port, "/split", b"x" * 1001, chunked=True) == 413
 
 
 def test_mirror_sends_a_copy(gateway):
