@@ -3,6 +3,9 @@
 ```yaml
 edge: shop.edge          # optional: the .edge file, relative to this file (`edgec test` names it itself)
 env: dev                 # optional
+servers: {flaky: [down, echo]}   # optional: what stands at each server of an upstream in a live
+                         # gateway, in order: `echo` (the echo backend) or `down` (nothing
+                         # listens there); an upstream not named here is one echo server
 cases:
   - name: users list goes to users
     request: {method: GET, url: /api/v1/users?page=2, host: shop.localhost, headers: {Accept: text/html}}
@@ -47,7 +50,8 @@ EXPECT_KEYS = {"route", "upstream", "upstreams", "weights", "n", "tolerance", "s
                "retry", "timeouts", "cache", "rate_limit", "mirrored"}
 REQUEST_KEYS = {"method", "url", "path", "host", "headers", "port"}
 CASE_KEYS = {"name", "request", "expect", "requires", "live"}
-FILE_KEYS = {"edge", "env", "cases"}
+FILE_KEYS = {"edge", "env", "servers", "cases"}
+SERVER_KINDS = ("echo", "down")
 
 
 class CaseError(ValueError):
@@ -85,6 +89,7 @@ class CaseFile:
     edge_file: str | None  # absolute path, when the file names one
     env: str | None
     cases: list[Case]
+    servers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upstream -> SERVER_KINDS, in order
 
 
 def load(path: str) -> CaseFile:
@@ -109,7 +114,8 @@ def parse(data: Any, path: str = "<cases>") -> CaseFile:
         raise CaseError(f"{path}: `cases:` must be a non-empty list")
     edge = data.get("edge")
     edge_file = os.path.join(os.path.dirname(os.path.abspath(path)), str(edge)) if edge else None
-    out = CaseFile(path, edge_file, str(data["env"]) if data.get("env") is not None else None, [])
+    out = CaseFile(path, edge_file, str(data["env"]) if data.get("env") is not None else None, [],
+                   _servers(data.get("servers"), path))
     names = set()
     for i, raw in enumerate(raw_cases, 1):
         case = _case(raw, f"{path}: case {i}")
@@ -119,6 +125,15 @@ def parse(data: Any, path: str = "<cases>") -> CaseFile:
         case.file = out
         out.cases.append(case)
     return out
+
+
+def _servers(raw: Any, path: str) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(v, list) and v and all(k in SERVER_KINDS for k in v)
+                                            for v in raw.values()):
+        raise CaseError(f"{path}: `servers:` maps an upstream to a non-empty list of {' or '.join(SERVER_KINDS)}")
+    return {str(name): tuple(kinds) for name, kinds in raw.items()}
 
 
 def _unknown(data: dict, allowed: set[str], where: str) -> None:

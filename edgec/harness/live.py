@@ -33,16 +33,29 @@ def edge_of(case_or_file: Case | CaseFile) -> ir.Edge:
     return _compiled(f.edge_file, f.env)
 
 
-def with_servers(edge: ir.Edge, addresses: dict[str, str]) -> ir.Edge:
-    """The edge with each named upstream's servers replaced by one server at "host:port"
-    (the echo backend standing in for it). Upstreams not named keep their servers."""
+def with_servers(edge: ir.Edge, addresses: dict[str, str | list[str]]) -> ir.Edge:
+    """The edge with each named upstream's servers replaced by servers at "host:port" (one
+    address, or a list of them in order: the echo backend standing in for it, or an address
+    nothing listens on). Upstreams not named keep their servers."""
     ups = []
     for up in edge.upstreams:
         if up.name in addresses:
-            host, _, port = addresses[up.name].rpartition(":")
-            up = dataclasses.replace(up, servers=(ir.Server(host, int(port)),))
+            named = addresses[up.name]
+            servers = tuple(ir.Server(host, int(port)) for host, _, port in
+                            (a.rpartition(":") for a in ([named] if isinstance(named, str) else named)))
+            up = dataclasses.replace(up, servers=servers)
         ups.append(up)
     return dataclasses.replace(edge, upstreams=tuple(ups))
+
+
+def server_addresses(casefile: CaseFile, echoes: dict) -> dict[str, list[str]]:
+    """Upstream name -> the addresses of its servers in a live gateway, as the case file's
+    `servers:` says: the upstream's echo backend, or down_address() where it says `down`
+    (one echo server for an upstream it does not name)."""
+    from .processes import down_address
+    return {name: [echo.address if kind == "echo" else down_address()
+                   for kind in casefile.servers.get(name, ("echo",))]
+            for name, echo in echoes.items()}
 
 
 def with_listener_ports(edge: ir.Edge, ports: dict[int, int], address: str = "127.0.0.1",

@@ -1,7 +1,8 @@
-"""Free ports, and waiting for and stopping the processes started here (nginx, Envoy, the runtime,
+"""Free ports, a port nothing listens on, and waiting for and stopping the processes started here (nginx, Envoy, the runtime,
 moto_server, the Spring app)."""
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import time
@@ -11,6 +12,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@functools.cache
+def down_address() -> str:
+    """"127.0.0.1:PORT" where nothing listens: the port is bound by a socket of this process
+    that never listens, kept open while it runs, so a connection to it is refused and no other
+    server (a test's, another process') can take the port meanwhile."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    _HELD.append(holder)
+    return f"127.0.0.1:{holder.getsockname()[1]}"
+
+
+_HELD: list[socket.socket] = []
 
 
 class NotListening(RuntimeError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from edgec import ir, routing
 from edgec.cases import Case, CaseFile, load
-from edgec.harness.live import case_features, edge_of, skip_reason, with_servers  # noqa: F401 (runners use them)
+from edgec.harness.live import case_features, edge_of, server_addresses, skip_reason, with_servers  # noqa: F401 (runners use them)
 from edgec.harness.live import with_listener_ports as _with_listener_ports
 
 HERE = Path(__file__).resolve().parent

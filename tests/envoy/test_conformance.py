@@ -23,7 +23,7 @@ def test_corpus(casefile, tmp_path):
     echoes = {name: EchoServer(name).start() for name in corpus.upstream_names(edge)}
     try:
         ports = {lst.port: free_port() for lst in edge.listeners}
-        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}),
+        live = corpus.with_listener_ports(corpus.with_servers(edge, corpus.server_addresses(casefile, echoes)),
                                           ports)
         options = admin_options()
         files, diagnostics = build(live, options)

@@ -34,7 +34,14 @@ def skip_reason(edge, case) -> str | None:
     return reason
 
 
-@pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
+# Envoy Gateway answers a connection its server refuses with Envoy's own 503, where edgec answers
+# 502, and no row of the capability table says so yet: a known difference, marked here so that
+# it shows (strict: once it passes, the mark must go)
+REFUSED = pytest.mark.xfail(strict=True, reason="Envoy Gateway answers a refused connection with 503, not 502")
+
+
+@pytest.mark.parametrize("casefile", [pytest.param(f, marks=REFUSED) if any("down" in k for k in f.servers.values())
+                                      else f for f in FILES], ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
 def test_corpus(casefile, tmp_path):
     edge = corpus.edge_of(casefile)
     skipped = {c.name: skip_reason(edge, c) for c in casefile.cases}
@@ -43,7 +50,7 @@ def test_corpus(casefile, tmp_path):
     echoes = {name: EchoServer(name).start() for name in corpus.upstream_names(edge)}
     try:
         ports = {lst.port: free_port() for lst in edge.listeners}
-        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}),
+        live = corpus.with_listener_ports(corpus.with_servers(edge, corpus.server_addresses(casefile, echoes)),
                                           ports)
         files, diagnostics = build(live, {"impl": "envoy-gateway"})
         assert files is not None, [d.message for d in diagnostics]

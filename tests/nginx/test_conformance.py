@@ -39,7 +39,7 @@ def run_corpus_file(casefile, tmp_path):
     echoes = {name: EchoServer(name).start() for name in corpus.upstream_names(edge)}
     try:
         ports = {lst.port: free_port() for lst in edge.listeners}
-        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}),
+        live = corpus.with_listener_ports(corpus.with_servers(edge, corpus.server_addresses(casefile, echoes)),
                                           ports)
         files, diagnostics = build(live)
         assert files is not None, [d.message for d in diagnostics]

@@ -62,3 +62,20 @@ def test_a_missing_mirror_copy_is_reported(v1, monkeypatch):
     case = _case({"upstream": "v1", "mirrored": ["v1", "v2"]}, url="/m")
     assert check(case, {"v1": v1}, base_url=f"http://{v1.address}") == [
         "mirror v2: no copy of the request arrived within 0.3s"]
+
+
+def test_servers_put_an_address_nothing_listens_on_where_a_file_says_down(v1):
+    import socket
+
+    from edgec.cases import CaseError
+    from edgec.harness.live import server_addresses
+    f = parse({"servers": {"v1": ["down", "echo"]}, "cases": [{"name": "c", "request": {"url": "/"},
+                                                                "expect": {"status": 502}}]})
+    down, echo = server_addresses(f, {"v1": v1, "v2": v1})["v1"]
+    assert echo == v1.address and server_addresses(f, {"v2": v1}) == {"v2": [v1.address]}
+    host, _, port = down.rpartition(":")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+    with pytest.raises(CaseError, match="servers"):
+        parse({"servers": {"v1": ["up"]}, "cases": [{"name": "c", "request": {"url": "/"},
+                                                 "expect": {"status": 502}}]})

@@ -20,7 +20,7 @@ def test_corpus(casefile):
     runtime = None
     try:
         ports = {lst.port: free_port() for lst in edge.listeners}
-        live = corpus.with_listener_ports(corpus.with_servers(edge, {n: e.address for n, e in echoes.items()}), ports)
+        live = corpus.with_listener_ports(corpus.with_servers(edge, corpus.server_addresses(casefile, echoes)), ports)
         runtime = LiveRuntime(live).start()
         failures = {}
         for case in casefile.cases:

@@ -22,12 +22,16 @@ def _project_id(casefile) -> str:
     return "corpus-" + Path(casefile.path).stem
 
 
-def _buildable(edge):
-    return corpus.with_servers(edge, {name: "127.0.0.1:9" for name in corpus.upstream_names(edge)})
+def _buildable(casefile):
+    """The file's edge with as many servers per upstream as the live run gives it (the command
+    line points them at the echo backends): an upstream of one server is built without balancing."""
+    edge = corpus.edge_of(casefile)
+    count = {name: len(casefile.servers.get(name, ("echo",))) for name in corpus.upstream_names(edge)}
+    return corpus.with_servers(edge, {name: [f"127.0.0.1:{9 + i}" for i in range(n)] for name, n in count.items()})
 
 
 for _f in FILES:
-    harness.register(_project_id(_f), _buildable(corpus.edge_of(_f)))
+    harness.register(_project_id(_f), _buildable(_f))
 COMBINED = harness.register_combined("corpus-all", [_project_id(f) for f in FILES])
 
 
@@ -59,7 +63,7 @@ def apps(built, tmp_path_factory):
             args += [f"{package}.EdgeApplication", "--spring.main.banner-mode=off",
                      f"--spring.config.location=file:{project.dir / 'src/main/resources/application.yml'}"]
             args += harness.listener_args(edge, ports) + harness.server_args(
-                edge, {n: [e.address] for n, e in echoes.items()})
+                edge, corpus.server_addresses(f, echoes))
             if any(lst.tls for lst in edge.listeners):
                 args += [f"--spring.ssl.bundle.pem.edge.keystore.certificate={corpus.tls_dir() / 'cert.pem'}",
                          f"--spring.ssl.bundle.pem.edge.keystore.private-key={corpus.tls_dir() / 'key.pem'}"]
