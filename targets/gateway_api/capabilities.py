@@ -203,7 +203,9 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                                           "when the request has none, so the server is the hash's choice, and a "
                                           "server leaving or joining the pool moves some sessions"),
     "upstream.timeouts": approximate("timeout.tcp.connectTimeout and the read timeout as timeouts.backendRequest; "
-                                     "the send timeout is Envoy's"),
+                                     "the send timeout is Envoy's; a server that refuses the connection or is not "
+                                     f"connected within the connect timeout is answered {FAILED_CONNECTION} (Envoy's), "
+                                     "where edgec answers 502"),
     "retry": approximate("BackendTrafficPolicy retry (numRetries, connect-failure and reset): every method is "
                          "retried, POST and PATCH too"),
     "retry.statuses": native("retryOn retriable-status-codes with httpStatusCodes"),

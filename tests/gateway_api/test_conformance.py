@@ -35,8 +35,8 @@ def skip_reason(edge, case) -> str | None:
 
 
 # Envoy Gateway answers a connection its server refuses with Envoy's own 503, where edgec answers
-# 502, and no row of the capability table says so yet: a known difference, marked here so that
-# it shows (strict: once it passes, the mark must go)
+# 502 (its upstream.timeouts row says so: every upstream uses it): marked here so that it shows
+# (strict: once it passes, the mark must go)
 REFUSED = pytest.mark.xfail(strict=True, reason="Envoy Gateway answers a refused connection with 503, not 502")
 
 
