@@ -1,9 +1,10 @@
 """The per-user cache directory: what edgec keeps between runs to start sooner.
 
-What is kept there is code that runs when it is loaded (a pickled parser, marshalled
-functions), so the directory is one of the temp dir that nobody else can write to, and one
-that someone else could write to is not used. No usable directory means no cache: the
-caller makes what it needs at every run.
+The directory is EDGEC_CACHE_DIR when it is set, else edgec/ in XDG_CACHE_HOME when that is
+set (as pre-commit chooses its own), else edgec-<uid> in the temp dir. What is kept there is
+code that runs when it is loaded (a pickled parser, marshalled functions), so whichever it is,
+it must be one that nobody else can write to: one that someone else could write to is not
+used. No usable directory means no cache: the caller makes what it needs at every run.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import BinaryIO, Callable
 def path(name: str) -> str | None:
     """Where the cache file `name` lives, or None when there is no safe directory for it."""
     uid = os.getuid() if hasattr(os, "getuid") else None
-    directory = os.path.join(_temp_root(), f"edgec-{uid if uid is not None else 'u'}")
+    directory = _directory(uid)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         info = os.stat(directory)
@@ -208,6 +209,15 @@ def _remove(name: str) -> None:
         os.remove(name)
     except OSError:
         pass
+
+
+def _directory(uid: int | None) -> str:
+    """The cache directory asked for (see the module's docstring), whether it is safe or not."""
+    if os.environ.get("EDGEC_CACHE_DIR"):
+        return os.path.abspath(os.environ["EDGEC_CACHE_DIR"])
+    if os.environ.get("XDG_CACHE_HOME"):
+        return os.path.join(os.path.abspath(os.environ["XDG_CACHE_HOME"]), "edgec")
+    return os.path.join(_temp_root(), f"edgec-{uid if uid is not None else 'u'}")
 
 
 def _temp_root() -> str:

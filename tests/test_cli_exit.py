@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from .conftest import ROOT
+from .conftest import ROOT, env_with_temp_dir
 
 # the same command called from Python code, which returns its code to an ordinary sys.exit
 CALLED = "import sys; from edgec.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -16,7 +16,7 @@ CALLED = "import sys; from edgec.cli import main; sys.exit(main(sys.argv[1:]))"
 def _lint(tmp_path, how, *args):
     cache = tmp_path / how  # a cache of its own: each run compiles the kept code and saves it
     cache.mkdir(parents=True)
-    env = {**os.environ, "TMPDIR": str(cache)}
+    env = env_with_temp_dir(cache)
     start = ["-m", "edgec"] if how == "program" else ["-c", CALLED]
     proc = subprocess.run([sys.executable, *start, "lint", *args], env=env, capture_output=True,
                           text=True, cwd=ROOT, timeout=120)

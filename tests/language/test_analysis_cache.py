@@ -8,6 +8,8 @@ import os
 import pathlib
 import pickle
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -15,6 +17,8 @@ import pytest
 from edgec import analysiscache, cli, pipeline, usercache
 from edgec.lower import environments
 from edgec.parse import parse
+
+from ..conftest import cache_in_temp_dir
 
 ROOT = pathlib.Path(__file__).parents[2]
 SAMPLES = sorted(ROOT.joinpath("samples").glob("*.edge"))
@@ -25,7 +29,7 @@ FILES = [*SAMPLES, ROOT / "tests" / "language" / "data" / "envs_apart.edge"]
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A cache directory of this test's own."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    cache_in_temp_dir(monkeypatch, tmp_path / "tmp")
     (tmp_path / "tmp").mkdir()
     monkeypatch.delenv("EDGEC_NO_CACHE", raising=False)
     monkeypatch.setattr(analysiscache, "disabled", False)
@@ -342,6 +346,33 @@ def test_a_directory_others_can_write_to_is_not_used(cache, capsys):
     assert entries(cache) == []
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="ownership and modes are POSIX")
+def test_the_directory_is_the_one_the_environment_names(tmp_path, monkeypatch):
+    """EDGEC_CACHE_DIR, else edgec/ in XDG_CACHE_HOME, else edgec-<uid> in the temp dir; each
+    made private to the user, and none used when others can write to it."""
+    cache_in_temp_dir(monkeypatch, tmp_path / "tmp")
+    assert usercache.path("f") == str(tmp_path / "tmp" / f"edgec-{os.getuid()}" / "f")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert usercache.path("f") == str(tmp_path / "xdg" / "edgec" / "f")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EDGEC_CACHE_DIR", "named")  # relative to where edgec was started
+    assert usercache.path("f") == str(tmp_path / "named" / "f")
+    assert (tmp_path / "named").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "named").chmod(0o770)
+    assert usercache.path("f") is None
+
+
+def test_the_edgec_a_test_starts_keeps_its_cache_in_the_session_s_own(tmp_path):
+    """The test session's cache is not the user's (tests/conftest.py): not in the temp dir."""
+    session = pathlib.Path(os.environ["EDGEC_CACHE_DIR"])
+    before = set(session.glob("analysis-*"))
+    (tmp_path / "app.edge").write_text((ROOT / "samples" / "shop.edge").read_text() + "\n# this test's\n")
+    subprocess.run([sys.executable, "-m", "edgec", "lint", "app.edge"], capture_output=True, cwd=tmp_path,
+                   timeout=120, env={**os.environ, "EDGEC_NO_CACHE": "0", "TMPDIR": str(tmp_path)})
+    assert set(session.glob("analysis-*")) - before
+    assert not list(tmp_path.glob("edgec-*"))
+
+
 def test_pruning_drops_what_was_not_used_for_a_week_then_the_oldest_over_the_bound(tmp_path, monkeypatch):
     now = time.time()
     day = 86_400
@@ -360,7 +391,7 @@ def test_pruning_drops_what_was_not_used_for_a_week_then_the_oldest_over_the_bou
 
 
 def test_pruning_runs_once_a_day_when_something_is_written(tmp_path, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    cache_in_temp_dir(monkeypatch, tmp_path)
     pruned = []
     monkeypatch.setattr(usercache, "prune", lambda directory, now: pruned.append(now))
     now = time.time()
@@ -376,7 +407,7 @@ def test_pruning_runs_once_a_day_when_something_is_written(tmp_path, monkeypatch
 def test_large_files_prune_once_they_add_up_to_an_eighth_of_the_bound(tmp_path, monkeypatch):
     """Listing a directory of thousands of entries after each large one costs a lint of 10,000
     routes ~45 ms: the directory may pass its bound by an eighth of it between prunings."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    cache_in_temp_dir(monkeypatch, tmp_path)
     pruned = []
     monkeypatch.setattr(usercache, "prune", lambda directory, now: pruned.append(now))
     usercache.prune_now_and_then()  # the day's pruning
@@ -409,7 +440,7 @@ def test_a_lint_with_a_target_reads_the_keys_file_again(cache, capsys):
 
 def test_a_large_file_written_prunes_at_once(tmp_path, monkeypatch):
     """A day of edits to a large file (each a new entry of megabytes) stays under the bound."""
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    cache_in_temp_dir(monkeypatch, tmp_path)
     monkeypatch.setattr(usercache, "MAX_BYTES", 3 * usercache.LARGE_BYTES)
     for n in range(6):
         usercache.write(usercache.path(f"analysis-{n}.pickle"), lambda f: f.write(b"x" * usercache.LARGE_BYTES))

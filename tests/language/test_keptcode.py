@@ -13,6 +13,8 @@ import pytest
 
 from edgec import keptcode
 
+from ..conftest import cache_in_temp_dir, env_with_temp_dir
+
 
 def _make(monkeypatch, codes=None):
     """A class of this module made as edgec's are, in a run whose kept code is `codes`."""
@@ -29,7 +31,7 @@ def _make(monkeypatch, codes=None):
 
 @pytest.fixture
 def temp_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    cache_in_temp_dir(monkeypatch, tmp_path)
     return tmp_path
 
 
@@ -96,7 +98,7 @@ def test_a_directory_others_can_write_to_is_not_used(temp_dir, monkeypatch):
 def test_edgec_starts_with_and_without_kept_code(tmp_path):
     """The IR in a fresh interpreter: the first run writes the files as it exits, the next
     loads them and makes the same classes."""
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env = env_with_temp_dir(tmp_path)
     check = "from edgec import ir; print(ir.Route.__init__.__qualname__, ir.Tls('c', 'k'))"
     runs = [subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
             for _ in range(2)]

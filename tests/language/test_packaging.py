@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, env_with_temp_dir
 from ..support.venvs import fresh_venv
 
 SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets", "docs")
@@ -163,7 +163,7 @@ def test_the_lint_path_imports_only_what_it_needs(tmp_path):
     def imported_by(*args: str, kept: bool = False) -> set[str]:
         command = [sys.executable, "-X", "importtime", *args]
         # the analysis itself, unless what an earlier lint kept is asked for (edgec.analysiscache)
-        env = {**os.environ, "EDGEC_NO_CACHE": "0" if kept else "1", "TMPDIR": str(tmp_path)}
+        env = {**env_with_temp_dir(tmp_path), "EDGEC_NO_CACHE": "0" if kept else "1"}
         out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
         return {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
 

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 
 from edgec import parse, parser_cache
 
+from ..conftest import cache_in_temp_dir
+
 from .test_parser import _outcome
 from .test_properties import mutated
 
@@ -19,7 +21,7 @@ SAMPLES = sorted(pathlib.Path(__file__).parents[2].joinpath("samples").glob("*.e
 
 @pytest.fixture
 def temp_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    cache_in_temp_dir(monkeypatch, tmp_path)
     return tmp_path
 
 
@@ -31,7 +33,7 @@ def _build():
 def built_and_loaded(tmp_path_factory):
     """A parser just built, and one loaded from the file its build left."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TMPDIR", str(tmp_path_factory.mktemp("cache")))
+        cache_in_temp_dir(patch, tmp_path_factory.mktemp("cache"))
         built = parser_cache.load_or_build(_build, "grammar")
         loaded = parser_cache.load_or_build(lambda: pytest.fail("the cached parser was not used"), "grammar")
     assert loaded is not built
