@@ -12,6 +12,7 @@ from __future__ import annotations
 from edgec import ir
 from edgec.targets import envoy_outlier
 
+from .capabilities import FAILED_CONNECTION
 from .envoy_gateway import API
 from .names import label
 from .routes import duration
@@ -67,15 +68,33 @@ def _spec(edge: ir.Edge, route: ir.Route) -> Plan:
         spec.update(_cluster_plan(ups[0]))
     if route.retry.attempts:
         spec["retry"] = retry(route.retry)
+    overrides = []
     if route.rate_limit:
         limit = route.rate_limit
         spec["rateLimit"] = {"type": "Local", "local": {"rules": rate_rules(limit)}}
         answer: Plan = {"header": {"set": [{"name": n, "value": v} for n, v in limit.refusal_headers(route.name)]}}
         if limit.status != LIMITED:
             answer["statusCode"] = limit.status
-        spec["responseOverride"] = [{"match": {"statusCodes": [{"type": "Value", "value": LIMITED}]},
-                                     "response": answer}]
+        overrides.append({"match": {"statusCodes": [{"type": "Value", "value": LIMITED}]}, "response": answer})
+    if ups and not answers_503(edge, route, ups):
+        # Envoy's 503 for a server that refused the connection, reset it before answering, was
+        # not connected within the connect timeout or was out of the pool (every one failing
+        # its checks) is edgec's 502. Envoy's own answers only (source Local): a backend's 503
+        # is relayed as it is
+        overrides.append({"match": {"statusCodes": [{"type": "Value", "value": FAILED_CONNECTION}]},
+                          "source": "Local", "response": {"statusCode": 502}})
+    if overrides:
+        spec["responseOverride"] = overrides
     return spec
+
+
+def answers_503(edge: ir.Edge, route: ir.Route, ups: list[ir.Upstream]) -> bool:
+    """Whether edgec itself answers 503 on the route: the overflow of its upstream's circuit
+    breaker, an authorization service that fails (ir.EXTERNAL_AUTH_ERROR_STATUS). Envoy's own
+    answer to those is a 503 too, which must stay one, so on such a route a failed connection
+    is Envoy's 503 (the upstream.circuit_breaker and auth.external rows say so)."""
+    return (any(u.circuit_breaker for u in ups)
+            or (route.auth is not None and isinstance(edge.auth_provider(route.auth), ir.ExternalAuth)))
 
 
 def _cluster(up: ir.Upstream) -> tuple:

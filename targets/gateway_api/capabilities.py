@@ -8,7 +8,14 @@ from edgec.targets import Capability, approximate, native, unsupported
 # what an implementation decides for itself is a declared difference, not a silent one
 IMPL = "implementation-specific in the Gateway API"
 NO_CORE = "the standard channel of the Gateway API has no field for it"
-FAILED_CONNECTION = 503  # Envoy's answer to a connection to a server that failed, which Envoy Gateway keeps
+FAILED_CONNECTION = 503  # Envoy's answer to a connection to a server that failed
+# (Envoy Gateway's BackendTrafficPolicy makes it a 502: see backend_traffic)
+BACKEND_TLS = ("a BackendTLSPolicy: the CA bundle from a ConfigMap (key ca.crt; `edgec build` prints the kubectl "
+               "command that makes it from the file), the hostname sent as SNI and matched (the servers' host name "
+               "when no sni is given); a server that fails the check is a failed connection")
+# on a route whose own refusal is Envoy's 503, a failed connection stays one
+STAYS_503 = (f"; on its routes a failed connection to a server (refused, not made within the connect timeout, "
+             f"failing the TLS check) is answered {FAILED_CONNECTION} (Envoy's), where edgec answers 502")
 
 GENERIC: dict[str, Capability] = {
     "listener.http": native("a Gateway listener of protocol HTTP"),
@@ -53,11 +60,8 @@ GENERIC: dict[str, Capability] = {
     "upstream.passive_check": approximate("ejecting a failing server is " + IMPL),
     "upstream.passive_check.statuses": approximate("counting a server's error answers is " + IMPL),
     "upstream.sticky_cookie": unsupported("session persistence is experimental in the Gateway API"),
-    "upstream.tls": approximate("a BackendTLSPolicy: the CA bundle from a ConfigMap (key ca.crt; `edgec build` "
-                                "prints the kubectl command that makes it from the file), the hostname sent as SNI "
-                                "and matched (the servers' host name when no sni is given); a server that fails the "
-                                "check is a failed connection, answered with the implementation's own status "
-                                f"(Envoy Gateway's: {FAILED_CONNECTION}, where edgec answers 502)"),
+    "upstream.tls": approximate(BACKEND_TLS + ", answered with the implementation's own status (Envoy Gateway's: "
+                                f"{FAILED_CONNECTION}, where edgec answers 502)"),
     "upstream.circuit_breaker": unsupported(NO_CORE),
     "upstream.tls.no_verify": unsupported("a BackendTLSPolicy always checks the servers' certificate"),
     "upstream.tls.client_cert": native("the Gateway's spec.tls.backend.clientCertificateRef (a TLS Secret): one "
@@ -198,14 +202,13 @@ ENVOY_GATEWAY: dict[str, Capability] = {
     "upstream.circuit_breaker": approximate("BackendTrafficPolicy circuitBreaker (maxConnections, "
                                             "maxPendingRequests, 503) on each rule's cluster, in each Envoy: Envoy "
                                             "counts idle keep-alive connections against maxConnections too, and a "
-                                            "request waiting for a new connection to open as pending"),
+                                            "request waiting for a new connection to open as pending" + STAYS_503),
     "upstream.sticky_cookie": approximate("ConsistentHash Cookie with the cookie's ttl: Envoy sets a hash cookie "
                                           "when the request has none, so the server is the hash's choice, and a "
                                           "server leaving or joining the pool moves some sessions"),
     "upstream.timeouts": approximate("timeout.tcp.connectTimeout and the read timeout as timeouts.backendRequest; "
-                                     "the send timeout is Envoy's; a server that refuses the connection or is not "
-                                     f"connected within the connect timeout is answered {FAILED_CONNECTION} (Envoy's), "
-                                     "where edgec answers 502"),
+                                     "the send timeout is Envoy's"),
+    "upstream.tls": native(BACKEND_TLS + ", answered 502 (Envoy's own 503 made one: see upstream.circuit_breaker)"),
     "retry": approximate("BackendTrafficPolicy retry (numRetries, connect-failure and reset): every method is "
                          "retried, POST and PATCH too"),
     "retry.statuses": native("retryOn retriable-status-codes with httpStatusCodes"),
@@ -236,7 +239,7 @@ ENVOY_GATEWAY: dict[str, Capability] = {
                            "command that makes it from the keys file and secrets): re-create it when they change"),
     "auth.external": approximate("SecurityPolicy extAuth over HTTP to a Service for the authorization service: "
                                  "a copied header the service does not send reaches the upstream with the "
-                                 "client's own value"),
+                                 "client's own value" + STAYS_503),
     "auth.external.timeout": native("the extAuth timeout, Envoy's ext_authz timeout over the whole check, "
                                     "connecting included"),
     "auth.claims": approximate("SecurityPolicy authorization rules with a jwt principal (one per way of reading the "

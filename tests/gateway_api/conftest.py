@@ -17,7 +17,8 @@ def crd_dir(tmp_path_factory):
 def envoy_gateway(tmp_path):
     """envoy_gateway(source, secrets={Secret name: {key: value}}, servers={upstream: n}) → a
     running Live: the source built with -O impl=envoy-gateway, translated by egctl and served
-    by the real Envoy, each upstream n echo backends (one by default) named after it."""
+    by the real Envoy, each upstream n echo backends (one by default) named after it, or a
+    server nothing listens at for n = "down"."""
     stack = contextlib.ExitStack()
 
     def start(source: str, secrets=None, env: str | None = None, servers=None) -> Live:

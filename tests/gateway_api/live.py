@@ -11,6 +11,7 @@ from edgec import ir
 from edgec.harness.driver import Client, send
 from edgec.harness.echo import EchoServer
 from edgec.harness.gateways import Envoy
+from edgec.harness.processes import down_address
 from edgec.pipeline import analyse
 from edgec.targets import yaml_text
 from tests.conformance import corpus
@@ -22,13 +23,15 @@ from .translate import bootstrap, translate
 
 class Live(Client):
     def __init__(self, source: str, directory: Path, secrets: dict[str, dict[str, str]] | None = None,
-                 env: str | None = None, servers: dict[str, int] | None = None):
+                 env: str | None = None, servers: dict[str, int | str] | None = None):
         result = analyse(source, "test.edge", env=env)
         assert result.edge is not None, [f"{d.line}:{d.column} {d.message}" for d in result.diagnostics]
         self.source_edge = result.edge
         self.directory = directory
         self.secrets = secrets or {}
-        self.servers = servers or {}  # upstream → echo backends (`name1`, `name2`… when more than one)
+        # upstream → echo backends (`name1`, `name2`… when more than one), or "down": one server
+        # nothing listens at
+        self.servers = servers or {}
         self.echoes: dict[str, EchoServer] = {}
         self.envoy: Envoy | None = None
 
@@ -39,6 +42,10 @@ class Live(Client):
             ups = []
             for up in edge.upstreams:
                 count = self.servers.get(up.name, 1)
+                if count == "down":
+                    host, port = down_address().rsplit(":", 1)
+                    ups.append(dataclasses.replace(up, servers=(ir.Server(host, int(port)),)))
+                    continue
                 names = [up.name] if count == 1 else [f"{up.name}{i + 1}" for i in range(count)]
                 # one port on 127.0.0.1, 127.0.0.2…: a Service's endpoints share its port
                 for i, name in enumerate(names):

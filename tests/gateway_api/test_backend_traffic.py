@@ -160,3 +160,26 @@ def test_circuit_breaker_refuses_what_does_not_fit(envoy_gateway, crd_dir, tmp_p
                  [("Host", "admin")]).body.decode()
     counts = [int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if line.startswith("cluster.httproute")]
     assert sum(counts) == refused, stats
+
+
+def test_a_failed_connection_is_a_502_unless_the_route_answers_503_itself(envoy_gateway):
+    """Envoy answers a server that refuses the connection with its own 503: the route's
+    responseOverride for Envoy's own answers (source Local) makes it edgec's 502, with the
+    route's response headers; a backend's 503 is relayed as it is. A route whose circuit
+    breaker refuses with 503 keeps Envoy's 503 for both (the upstream.circuit_breaker row)."""
+    gw = envoy_gateway('''edge "t" {
+      listen http 8080
+      upstream app { server "127.0.0.1:1" }
+      upstream dead { server "127.0.0.1:2" }
+      upstream guarded { server "127.0.0.1:3" circuit_breaker max_connections 10 max_pending 10 }
+      route gone { match path prefix "/gone" response_header set "X-Frame-Options" "DENY" forward dead }
+      route retried { match path prefix "/retried" retries 2 forward dead }
+      route app { match path prefix "/app" response_header set "X-Frame-Options" "DENY" forward app }
+      route guarded { match path prefix "/guarded" forward guarded }
+    }''', servers={"dead": "down", "guarded": "down"})
+    gone = gw.get("/gone/x")
+    assert (gone.status, gone.header("X-Frame-Options")) == (502, "DENY")
+    assert gw.get("/retried/x").status == 502
+    own = gw.get("/app/x?status=503")
+    assert (own.status, own.header("X-Frame-Options")) == (503, "DENY") and own.echo() is not None
+    assert gw.get("/guarded/x").status == 503

@@ -34,14 +34,7 @@ def skip_reason(edge, case) -> str | None:
     return reason
 
 
-# Envoy Gateway answers a connection its server refuses with Envoy's own 503, where edgec answers
-# 502 (its upstream.timeouts row says so: every upstream uses it): marked here so that it shows
-# (strict: once it passes, the mark must go)
-REFUSED = pytest.mark.xfail(strict=True, reason="Envoy Gateway answers a refused connection with 503, not 502")
-
-
-@pytest.mark.parametrize("casefile", [pytest.param(f, marks=REFUSED) if any("down" in k for k in f.servers.values())
-                                      else f for f in FILES], ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
+@pytest.mark.parametrize("casefile", FILES, ids=[f.path.rsplit("/", 1)[-1] for f in FILES])
 def test_corpus(casefile, tmp_path):
     edge = corpus.edge_of(casefile)
     skipped = {c.name: skip_reason(edge, c) for c in casefile.cases}
