@@ -50,6 +50,9 @@ class Actions:
         # a Forward's id → it, the backends that can take a request and their upstreams: lowering
         # makes one Forward for every route that forwards alike (edgec.values.Values.node)
         self._backends: dict[int, tuple[ir.Forward, list[ir.Backend], list[ir.Upstream]]] = {}
+        # the ids of a route's timeouts, retry, cache and upstreams → them (kept, so that the
+        # ids stay theirs) and their chunks
+        self._tails: dict[tuple[int, ...], tuple[tuple, list[D]]] = {}
 
     # ---- forward --------------------------------------------------------------------------------
     def forward(self, route: ir.Route) -> list[D | str]:
@@ -73,9 +76,14 @@ class Actions:
         out += upstream_tls(ups[0])
         out += self.headers.proxy_headers(route)
         out += self.headers.response_headers(route, proxied=True)
-        out += self.timeouts(route, ups)
-        out += self.retries(route)
-        out += self.cache(route)
+        # lowering makes one Timeouts, Retry and Cache for every route that sets them alike
+        # (edgec.values.Values.node): the chunks are found by those objects first
+        policies = (route.timeouts, route.retry, route.cache, ups)
+        key = tuple(map(id, policies))
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = self._tails[key] = (policies, self.timeouts(route, ups) + self.retries(route) + self.cache(route))
+        out += tail[1]
         for i, mirror in enumerate(route.mirrors):
             out.append(line("mirror", self.mirror_uri(route, i)))
         return out

@@ -25,6 +25,7 @@ class Headers:
         self.policies = policies
         self.chunks = Chunks()  # the headers every proxied request and every answer gets, once
         self._base: dict[str, tuple[str, str]] | None = None
+        self._sticky = any(u.sticky for u in edge.upstreams)
 
     # ---- shared variables -------------------------------------------------------------------
     def host_var(self) -> str:
@@ -91,9 +92,13 @@ class Headers:
     def base_headers(self) -> dict[str, tuple[str, str]]:
         """The request headers every proxied request gets; set at http level and inherited by
         every location that sets none of its own (proxy_set_header inherits all or nothing)."""
+        return dict(self._shared())
+
+    def _shared(self) -> dict[str, tuple[str, str]]:
+        """base_headers() itself, not to be changed."""
         if self._base is None:
             self._base = self._base_headers()
-        return dict(self._base)
+        return self._base
 
     def _base_headers(self) -> dict[str, tuple[str, str]]:
         headers: dict[str, tuple[str, str]] = {"host": ("Host", Expr("$" + self.host_var()))}
@@ -123,7 +128,7 @@ class Headers:
         vouched = self.policies.external.copied(route)
         if ops.empty and not host and not vouched:
             return []
-        headers = self.base_headers()
+        shared = self._shared()  # its variables are made before any of the route's own
         own: dict[str, tuple[str, str]] = {}
         if host:
             own["host"] = ("Host", host)
@@ -135,11 +140,15 @@ class Headers:
             own[name.lower()] = (name, value)
         for name, value in ops.add:
             own[name.lower()] = (name, expr(Var(self.append_var(name)), value))
-        if own.keys().isdisjoint(headers):  # the shared ones as they are, then the route's own
-            base = self.chunks.get(("base",), lambda: [D("proxy_set_header", n, v) for n, v in headers.values()])
+        if own.keys().isdisjoint(shared):  # the shared ones as they are, then the route's own
+            base = self.chunks.get(("base",), self._base_directives)
             return base + [line("proxy_set_header", n, v) for n, v in own.values()]
+        headers = dict(shared)
         headers.update(own)  # one the route sets stays where the shared ones list it
         return [line("proxy_set_header", n, v) for n, v in headers.values()]
+
+    def _base_directives(self) -> list[D]:
+        return [D("proxy_set_header", n, v) for n, v in self._shared().values()]
 
     def append_var(self, name: str) -> str:
         var = header_var(name)
@@ -206,7 +215,7 @@ class Headers:
 
     def sticky_cookies(self, action: ir.Forward) -> list[str]:
         """Before 1.29.6 stickiness hashes a cookie edgec sets itself on a first visit."""
-        if self.version >= STICKY_OSS:
+        if self.version >= STICKY_OSS or not self._sticky:
             return []
         ups = [self.upstreams.by_name[b.upstream] for b in action.backends]
         return [line("add_header", "Set-Cookie", Expr("$" + self.upstreams.sticky_cookie(up)), "always")

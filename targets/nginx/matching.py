@@ -18,6 +18,7 @@ class Matching:
     def __init__(self, variables: Variables):
         self.vars = variables
         self._atoms: dict[tuple, str] = {}  # condition → its variable, asked once per candidate
+        self._longest = 0  # the longest of their names
 
     def selector(self, cands: list[Candidate], named: Callable[[Candidate], str], not_found: Callable[[], str]) -> str:
         """The variable naming the location for the first candidate whose conditions hold:
@@ -30,16 +31,19 @@ class Matching:
         # nginx reads no token over PARAMETER_BYTES, and the map's source names every atom of its
         # rows: many rows are split over a chain of maps, each one's default the next one's
         # value. nginx evaluates a map when its variable is read, so a request reads the next
-        # map's atoms only when no row before them matched.
+        # map's atoms only when no row before them matched. Most locations choose between a
+        # few rows, whose atoms fit however long the longest is.
+        if sum([len(bits) for bits, _, _ in rows]) * (self._longest + 1) <= PARAMETER_BYTES:
+            return self._choice(rows, default)
         for part in reversed(_parts(rows)):
             default = Expr("$" + self._choice(part, default))
         return default[1:]
 
     def _choice(self, rows: list, default: str) -> str:
         """One map of the chain: the first of `rows` whose atoms are all 1, else `default`."""
-        atoms = dict.fromkeys(b for bits, _, _ in rows for b in bits)  # in order of first use
-        key = ("sel", tuple(atoms), tuple((tuple(b), n) for b, n, _ in rows), default)
-        source = Expr("".join("$" + a for a in atoms))
+        atoms = dict.fromkeys([b for bits, _, _ in rows for b in bits])  # in order of first use
+        key = ("sel", tuple(atoms), tuple([(tuple(b), n) for b, n, _ in rows]), default)
+        source = Expr("".join(["$" + a for a in atoms]))
 
         def make(name: str) -> D:
             column = {a: i for i, a in enumerate(atoms)}
@@ -57,6 +61,7 @@ class Matching:
         name = self._atoms.get(cond)
         if name is None:
             name = self._atoms[cond] = self.vars.define(("a", cond), lambda n: self._atom_map(cond, n))
+            self._longest = max(self._longest, len(name))
         return name
 
     def _atom_map(self, cond: tuple, name: str) -> D:

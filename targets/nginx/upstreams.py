@@ -23,6 +23,7 @@ class Upstreams:
         self.resolver = resolver
         self.vars = variables
         self.by_name = {u.name: u for u in edge.upstreams}
+        self._primaries = {u.name: len(_primary(u)) for u in edge.upstreams}  # asked once per route
         self.retry_pools: dict[tuple[str, int], str] = {}  # (upstream, tries) → pool name
 
     def blocks(self) -> list[D]:
@@ -34,7 +35,7 @@ class Upstreams:
         """The upstream block a route proxies to: a retry pool when it retries more often
         than the upstream has primary servers."""
         tries = route.retry.attempts + 1 if route.retry.attempts else 1
-        if tries <= len(_primary(self.by_name[name])):
+        if tries <= self._primaries[name]:
             return name
         key = (name, tries)
         if key not in self.retry_pools:
