@@ -77,9 +77,18 @@ class _Silent:
     debug = trace = "".format
 
 
-_CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None, validate_outbound_headers=False,
-                                    normalize_outbound_headers=False, validate_inbound_headers=False,
-                                    normalize_inbound_headers=False, logger=_Silent())
+class _Config(h2.config.H2Configuration):
+    """h2's configuration with its options as plain attributes: h2 reads them about eight times
+    per request, and each of h2's own is a descriptor, a Python call per read (its check, made
+    when an option is set, has nothing to find in the constants below)."""
+
+    client_side = header_encoding = validate_outbound_headers = normalize_outbound_headers = None
+    split_outbound_cookies = validate_inbound_headers = normalize_inbound_headers = None
+
+
+_CONFIG = _Config(client_side=False, header_encoding=None, validate_outbound_headers=False,
+                  normalize_outbound_headers=False, validate_inbound_headers=False, normalize_inbound_headers=False,
+                  logger=_Silent())
 _NO_BODY = (204, 304)
 
 
