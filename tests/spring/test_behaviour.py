@@ -427,13 +427,14 @@ def test_prometheus_metrics(gateway):
 
 def test_aggregate_merges_the_parts(gateway):
     port, _ = gateway
-    status, headers, body = get(port, "/combined", {"X-Trace": "t1"})
+    status, headers, body = get(port, "/combined", {"X-Trace": "t1", "Host": "shop.test"})
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     merged = json.loads(body)
     assert set(merged) == {"user", "orders"}
     assert (merged["user"]["backend"], merged["user"]["path"]) == ("a", "/me")
     assert (merged["orders"]["backend"], merged["orders"]["path"]) == ("b", "/orders?mine=1")
     assert merged["user"]["headers"]["x-trace"] == "t1"  # the client's headers go along
+    assert merged["user"]["host"] == merged["orders"]["host"] == "shop.test"  # its Host too, as a forward's
 
 
 def test_aggregate_reports_a_failed_part(gateway):
@@ -453,14 +454,17 @@ def test_a_refused_connection_is_a_bad_gateway(gateway):
     assert status == 502
 
 
-def post(port, path, body, chunked=False):
+def post(port, path, body, chunked=False, headers=None):
+    """The status, or (status, headers) when `headers` are sent."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     try:
         if chunked:  # in two chunks, so that the second takes it over the limit
-            conn.request("POST", path, body=iter([body[:600], body[600:]]), encode_chunked=True)
+            conn.request("POST", path, body=iter([body[:600], body[600:]]), headers=headers or {},
+                         encode_chunked=True)
         else:
-            conn.request("POST", path, body=body)
-        return conn.getresponse().status
+            conn.request("POST", path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status if headers is None else (response.status, dict(response.getheaders()))
     finally:
         conn.close()
 
@@ -473,13 +477,17 @@ def test_a_body_over_max_body_is_refused(gateway):
     assert post(port, "/split", b"x" * 1001) == 413
     assert post(port, "/split", b"x" * 1000, chunked=True) == 200
     assert post(port, "/split", b"x" * 1001, chunked=True) == 413
+    # a chunked body grows over it inside the route (after its auth): the 413 carries the route's
+    # response headers, as every refusal on a route does (routing.Decision.response_header_ops)
+    status, headers = post(port, "/partner", b"x" * 1001, chunked=True, headers={"X-API-Key": API_KEY})
+    assert (status, headers.get("X-Frame-Options")) == (413, "DENY")
 
 
 def test_mirror_sends_a_copy(gateway):
-    """The copy carries the request's id, as the request the backend gets does."""
+    """The copy carries the request's id and Host, as the request the backend gets does."""
     port, echoes = gateway
     marker = uuid.uuid4().hex
-    status, headers, body = get(port, f"/mirrored?m={marker}", {"X-Request-Id": "bad id"})
+    status, headers, body = get(port, f"/mirrored?m={marker}", {"X-Request-Id": "bad id", "Host": "shop.test"})
     assert status == 200 and json.loads(body)["backend"] == "a"
     made = headers["X-Request-Id"]
     assert made != "bad id" and json.loads(body)["headers"]["x-request-id"] == made
@@ -487,7 +495,7 @@ def test_mirror_sends_a_copy(gateway):
     while time.monotonic() < deadline:
         copies = [r for r in list(echoes["b"].requests) if r["path"] == f"/mirrored?m={marker}"]
         if copies:
-            assert copies[0]["headers"]["x-request-id"] == made
+            assert (copies[0]["headers"]["x-request-id"], copies[0]["host"]) == (made, "shop.test")
             break
         time.sleep(0.05)
     else:
