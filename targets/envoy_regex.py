@@ -230,8 +230,10 @@ def path(value: str) -> str:
 
 
 def prefix_path(value: str) -> str:
-    """A prefix as path() shows it, without its ignored trailing "/" ("" for "/")."""
-    return path(strip_slash(value)) if strip_slash(value) else ""
+    """A prefix as path() shows it, without its ignored trailing "/" ("" for "/"). Stripped once
+    normalised, as routing reads it: "/a//" and "/a/." are "/a", "//" is "/" (Envoy refuses a
+    path_separated_prefix that ends in "/")."""
+    return strip_slash(path(value))
 
 
 def needs_pattern(value: str) -> bool:

@@ -338,3 +338,16 @@ def test_request_and_upstream_metrics_under_the_names_docs_metrics_md_gives(gate
     assert 'envoy_cluster_upstream_cx_connect_fail{envoy_cluster_name="app"} 0' in body
     assert re.search(r'envoy_http_downstream_rq_xx\{envoy_response_code_class="5",'
                      r'envoy_http_conn_manager_prefix="http_\d+"\} 1', body), body
+
+
+def test_a_prefix_is_normalised_before_its_trailing_slash_goes(gateway):
+    """As routing reads it: "/a//" and "/b/." are "/a" and "/b", "//" is "/" (Envoy refuses a
+    path_separated_prefix that ends in "/": the bootstrap was rejected)."""
+    gw = gateway('''edge "t" {
+      listen http 8080
+      route a { match path prefix "/a//" respond 200 "a" }
+      route b { match path prefix "/b/." respond 200 "b" }
+      route rest { match path prefix "//" respond 200 "rest" }
+    }''')
+    expected = {"/a": "a", "/a/": "a", "/a/x": "a", "/ab": "rest", "/b": "b", "/b/x": "b", "/bx": "rest", "/": "rest"}
+    assert {path: gw.get(path).body.decode() for path in expected} == expected
