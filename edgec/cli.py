@@ -54,7 +54,7 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
 
     def __call__(self, parser, namespace, values, option_string=None):
-        sys.stdout.write(f"edgec {_version()}\n")
+        sys.stdout.write(f"edgec {_version()} ({_runtime_build()})\n")
         parser.exit()
 
 
@@ -64,6 +64,15 @@ def _version() -> str:
         return version("edgec")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def _runtime_build() -> str:
+    """Whether the runtime's request path runs compiled (setup.py builds it in a wheel) or as
+    pure Python (an editable install, a machine without a C compiler); found, not imported."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+    from importlib.util import find_spec
+    compiled = find_spec("edgec.runtime.server").origin.endswith(tuple(EXTENSION_SUFFIXES))
+    return "runtime compiled" if compiled else "runtime pure Python"
 
 
 # commands that serve until stopped; every other one runs once and exits

@@ -49,7 +49,7 @@ import functools
 import ipaddress
 import re
 import weakref
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import AnyStr, Callable, Iterable, Iterator, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from . import ir
@@ -218,10 +218,11 @@ class Decision:
         return out
 
 
-def apply_header_ops(ops: ir.HeaderOps, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def apply_header_ops(ops: ir.HeaderOps, headers: Iterable[tuple[AnyStr, AnyStr]]) -> list[tuple[AnyStr, AnyStr]]:
     """set replaces every line of that name with one; add appends to the existing value as a
     comma list (a new line when there is none); remove drops every line. Names compare
-    case-insensitively; a header keeps the position and spelling of its first line."""
+    case-insensitively; a header keeps the position and spelling of its first line. The lines
+    are bytes when `ops` is too (the runtime's request_ops_bytes, which has no `add`)."""
     out = list(headers)
     if ops.empty:
         return out

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,7 @@ import pytest
 
 from .conftest import ROOT
 from .support import sample_matrix
-from .support.venvs import fresh_venv
+from .support.venvs import copy_checkout, fresh_venv
 
 README = (ROOT / "README.md").read_text()
 
@@ -49,14 +48,7 @@ def _mentioned_runs() -> list[str]:
 def checkout(tmp_path_factory) -> Path:
     """The repository's files (as they are now) in a fresh directory, as a git repository tagged
     with the snippet's rev, like a fresh clone of a release."""
-    root = tmp_path_factory.mktemp("fresh") / "edgec"
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
-    for rel in filter(None, listed):
-        source = ROOT / rel
-        if source.is_file():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / rel)
+    root = copy_checkout(tmp_path_factory.mktemp("fresh") / "edgec", ROOT)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "release"],
                  ["tag", re.search(r"rev: (\S+)", README).group(1)]):

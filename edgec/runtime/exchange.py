@@ -15,6 +15,7 @@ import os
 import random
 import re
 import time
+from typing import Any
 
 from .. import ir, routing
 from . import http
@@ -37,12 +38,12 @@ _NO_BODY = (204, 304)
 # The last answer's fields (not a 101's), those of them passed on, and its Content-Length: a server
 # sends the same fields answer after answer (nginx even the same Date for a second), and comparing two
 # lists of them is done in C where sorting them out is a Python loop over the fields
-_KEPT = [None, (), None]
+_KEPT: list[Any] = [None, (), None]
 # The last request's fields and what Exchange._fields made of them: clients send the same fields
 # request after request (an HTTP/2 connection the very same list: h2conn keeps what h2fields made
 # of a repeated block), and comparing two lists of them is done in C. Exchanges share the list and
 # the dict, which only _vouched changes, on a copy.
-_SEEN = [None, None]
+_SEEN: list[Any] = [None, None]
 _IDEMPOTENT = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"))
 # as nginx answers them: TRACE would echo the request (cookies included) back, CONNECT asks
 # for a tunnel the edge does not make
@@ -71,35 +72,35 @@ class Exchange:
         self.url = url
         self.keep_alive = keep_alive
         self.upgrade = upgrade
-        self.refused = None
+        self.refused: tuple[int, str] | None = None
         self.answered = False  # a response head went out
         self.done = False
         self.body_done = False
         self.body_size = 0
         self.pending: list[bytes] = []
         self.copy: list[bytes] | None = None
-        self.up = None  # the upstream connection in use
-        self.state = None  # the server (balance.ServerState) being tried
-        self.connecting = None
+        self.up: Any = None  # the upstream connection in use
+        self.state: Any = None  # the server (balance.ServerState) being tried
+        self.connecting: Any = None
         self.status = 0
         self.sent = 0
-        self.then_close_data = None
-        self.caching = None  # (the answer's headers, its body's pieces) kept for the cache
-        self.cache_status = None
-        self.set_cookie = None
+        self.then_close_data: bytes | None = None
+        self.caching: tuple[list, list[bytes]] | None = None  # (the answer's headers, its body's pieces) kept for the cache
+        self.cache_status: bytes | None = None
+        self.set_cookie: bytes | None = None
         self.client_chunked = False
         self.discard = False
         self.sent_continue = False
         self.deadline = 0.0
-        self.gw = None  # set when the exchange starts (its turn on the connection)
-        self.trace = None  # the request's spans (tracing.RequestTrace) when the edge traces
+        self.gw: Any = None  # set when the exchange starts (its turn on the connection)
+        self.trace: Any = None  # the request's spans (tracing.RequestTrace) when the edge traces
         self.t0 = 0.0
-        self.decision = None
-        self.plan = None
-        self.policy = None
-        self.claims = None
+        self.decision: Any = None
+        self.plan: Any = None
+        self.policy: Any = None
+        self.claims: Any = None
         self.route = ""
-        self.mirrors = None  # mirror upstreams waiting for the request body
+        self.mirrors: Any = None  # mirror upstreams waiting for the request body
         self.upgrade_buf: list[bytes] | None = None  # the client's bytes for a tunnel not yet switched
         self.out: list[bytes] = []  # response bytes gathered within one upstream read, written at once
         chunked = False
@@ -107,8 +108,9 @@ class Exchange:
         if raw_headers == seen[0]:
             raw, hb, host, length, expect = seen[1]
         else:
-            raw, hb, host, length, chunked, expect = self._fields(raw_headers, version)
-            if self.refused is None and not chunked:  # (whether chunked is refused depends on the version)
+            raw, hb, host, length, chunked, expect, refused = self._fields(raw_headers, version)
+            self.refused = refused
+            if refused is None and not chunked:  # (whether chunked is refused depends on the version)
                 seen[:] = raw_headers, (raw, hb, host, length, expect)
         if version is None:
             # httptools formats the version as text on every call (a third of a microsecond); llhttp
@@ -121,11 +123,11 @@ class Exchange:
         if method != "GET" and method in _REFUSED_METHODS:
             self.refused = _REFUSED_METHODS[method]
         self.host_bytes = host or b""
-        self._host = None
+        self._host: str | None = None
         self.raw = raw
         self.hb = hb
-        self._headers = None
-        self._hmap = None
+        self._headers: list[tuple[str, str]] | None = None
+        self._hmap: dict[str, str] | None = None
         self.length = length
         self.chunked = chunked
         self.expect = expect
@@ -133,8 +135,9 @@ class Exchange:
     def _fields(self, raw_headers, version: str | None) -> tuple:
         """The request's fields sorted out: (name, value, lower-case name) in order, Host apart;
         lower-case name → value (repeated lines joined with ","); the Host, Content-Length,
-        whether it is chunked and whether it expects 100-continue. A field the edge refuses
-        sets `refused`."""
+        whether it is chunked and whether it expects 100-continue; and the answer to a field the
+        edge refuses, (status, reason), or None."""
+        refused: tuple[int, str] | None = None
         host = None
         length = None
         chunked = False
@@ -150,21 +153,21 @@ class Exchange:
             if low in _FRAMING:
                 if low == b"host":
                     if host is not None:
-                        self.refused = (400, "more than one Host header")
+                        refused = (400, "more than one Host header")
                     elif not v:
-                        self.refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
+                        refused = (400, "invalid Host header")  # a non-empty one is routing's to judge
                     host = v
                     continue
                 if low == b"content-length":
                     length = int(v)  # httptools has checked it is one number
                 elif low == b"transfer-encoding":
                     if v.strip().lower() != b"chunked":
-                        self.refused = (501, "only the chunked transfer coding is supported")
+                        refused = (501, "only the chunked transfer coding is supported")
                     elif (version or self.conn.http_version()) == "1.0":
-                        self.refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
+                        refused = (400, "Transfer-Encoding in an HTTP/1.0 request")  # RFC 9112 §6.1
                     chunked = True
                 elif v.strip().lower() != b"100-continue":  # expect
-                    self.refused = (417, "unsupported expectation")
+                    refused = (417, "unsupported expectation")
                 else:
                     expect = True
             raw.append((n, v, low))
@@ -172,7 +175,7 @@ class Exchange:
                 hb[low] += b"," + v
             else:
                 hb[low] = v
-        return raw, hb, host, length, chunked, expect
+        return raw, hb, host, length, chunked, expect, refused
 
     # the request's headers as text, made only when a policy or a header condition reads them
     @property
@@ -601,7 +604,7 @@ class Exchange:
             else:
                 self.cache_status = b"BYPASS"
         self.hash_key = up.hash_key(self) if up.key is not None else None
-        self.sticky_id = None
+        self.sticky_id: str | None = None
         if up.sticky is not None:
             self.sticky_id = http.cookies(self.hb.get(b"cookie")).get(up.sticky.cookie)
         self.retry = d.retry

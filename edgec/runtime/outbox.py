@@ -13,6 +13,8 @@ side of a transport sends what it holds first (or, for abort, drops it).
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class Outbox:
     """The transports holding writes in this pass; one per runtime (its clock's)."""
@@ -41,7 +43,7 @@ class HeldTransport:
     def __init__(self, transport, outbox: Outbox):
         self.transport = transport
         self.outbox = outbox
-        self.data = None  # what this pass wrote, not sent yet
+        self.data: Any = None  # what this pass wrote, not sent yet
         self.is_closing = transport.is_closing  # asked per request: the transport's own, no call between
 
     def write(self, data) -> None:

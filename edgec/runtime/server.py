@@ -11,9 +11,11 @@ that the answer is not lost to a reset.
 from __future__ import annotations
 
 import asyncio
+import asyncio.protocols  # (the compiled build finds its classes' bases by their modules' names)
 import logging
 import re
 from collections import deque
+from typing import Any
 
 import httptools
 
@@ -21,6 +23,8 @@ from . import http
 from .exchange import Exchange
 from .http import Refused
 from .outbox import HeldTransport
+# plain Python even in the compiled build (see there)
+from .tlsreads import BufferedReads
 
 log = logging.getLogger("edgec.runtime")
 
@@ -76,27 +80,6 @@ def client_subject(transport) -> bytes | None:
     return _UNPRINTABLE.sub(lambda m: b"\\%02X" % m.group()[0], text)
 
 
-# A TLS transport reads for a plain Protocol into a new bytes object of 256 KiB (uvloop's and
-# asyncio's SSL_READ_MAX_SIZE), which the allocator maps afresh for each read and shrinks to what
-# was read: an mmap, an mremap and a munmap per read, each request's. A BufferedProtocol is read
-# into a buffer it gives; this one is the process's, since what is read is copied out of it at
-# once (before any other connection can be read).
-_READ_BUFFER = memoryview(bytearray(64 * 1024))
-
-
-class BufferedReads(asyncio.BufferedProtocol):
-    """Reads into the process's buffer, handed on to data_received: for a TLS connection's
-    protocol (a plain TCP transport reads into a buffer of its own already)."""
-
-    __slots__ = ()
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return _READ_BUFFER
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(_READ_BUFFER[:nbytes].tobytes())
-
-
 class ClientConnection(asyncio.Protocol):
     # what the Exchange writes before a response's body (an HTTP/2 stream sends its head itself)
     head = staticmethod(http.head)
@@ -104,16 +87,16 @@ class ClientConnection(asyncio.Protocol):
     def __init__(self, listening: Listening):
         self.listening = listening
         self.runtime = listening.runtime
-        self.transport = None
+        self.transport: Any = None
         self.peer = ""
         self.forwarded = b""
         self.subject: bytes | None = None  # the client certificate's subject, when its listener passes it on
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: Any = httptools.HttpRequestParser(self)
         self.queue: deque[Exchange] = deque()
         self.reading: Exchange | None = None  # the request being parsed
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.limits = None
+        self.limits: Any = None
         self.max_head = 0
         self.in_head = False
         self.head_size = 0  # bytes of the head's header lines so far
@@ -124,7 +107,7 @@ class ClientConnection(asyncio.Protocol):
         self.deadline = 0.0
         self.broken = False
         self.closing = False
-        self.tunnel = None  # an upgraded connection's other end
+        self.tunnel: Any = None  # an upgraded connection's other end
         self.write_paused = False
         self.holds = 0  # why reading is paused: PIPELINED | BODY_HELD
 
@@ -155,8 +138,8 @@ class ClientConnection(asyncio.Protocol):
                 self.parser = httptools.HttpRequestParser(self)
                 if rest:
                     self.data_received(rest)
-        except Refused as err:
-            self.refuse(err.status, err.message)
+        except Refused as refused:
+            self.refuse(refused.status, refused.message)
         except httptools.HttpParserError as err:
             self.parse_failed(err)
         if in_head and self.in_head and not self.broken:

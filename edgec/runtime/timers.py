@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from .outbox import Outbox
 
@@ -18,7 +19,7 @@ class Clock:
         self.sweepers: list = []  # callables(now), e.g. idle pool cleanup, log flushing
         self.now = time.monotonic()
         self.outbox = Outbox()
-        self._handle = None
+        self._handle: Any = None
 
     def start(self) -> None:
         self.outbox.loop = loop = asyncio.get_running_loop()

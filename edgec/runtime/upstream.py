@@ -8,9 +8,11 @@ on_fail(kind) with kind "reset" or "timeout". Connecting is the only coroutine.
 from __future__ import annotations
 
 import asyncio
+import asyncio.protocols  # (the compiled build finds its classes' bases by their modules' names)
 import logging
 import ssl
 import time
+from typing import Any
 
 import httptools
 
@@ -30,9 +32,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     def __init__(self, pool: "Pool"):
         self.pool = pool
-        self.transport = None
+        self.transport: Any = None
         self.parser = httptools.HttpResponseParser(self)
-        self.sink = None
+        self.sink: Any = None
         self.headers: list = []
         self.reused = False
         self.head_only = False

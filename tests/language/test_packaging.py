@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT, env_with_temp_dir
-from ..support.venvs import fresh_venv
+from ..support.venvs import copy_checkout, fresh_venv
 
-SOURCES = ("pyproject.toml", "README.md", "edgec", "grammar", "targets", "docs")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "edgec", "grammar", "targets", "docs")
 
 
-def build_wheel(src: Path, out: Path, pyproject: str | None = None) -> Path:
+def build_wheel(src: Path, out: Path, pyproject: str | None = None, env: dict | None = None) -> Path:
     """A wheel built from a copy of the sources in `src` (so that concurrent builds never share
-    setuptools' build/ directory), with another pyproject.toml if given."""
+    setuptools' build/ directory), with another pyproject.toml, or more environment, if given."""
     src.mkdir(exist_ok=True)
     out.mkdir(exist_ok=True)
     for name in SOURCES:
@@ -32,7 +32,7 @@ def build_wheel(src: Path, out: Path, pyproject: str | None = None) -> Path:
     if pyproject is not None:
         (src / "pyproject.toml").write_text(pyproject)
     run = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(out)],
-                         cwd=src, capture_output=True, text=True, timeout=300)
+                         cwd=src, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
     assert run.returncode == 0, run.stdout + run.stderr
     (whl,) = out.glob("edgec-*.whl")
     return whl
@@ -118,8 +118,39 @@ def test_the_installed_language_server_reads_the_reference(venv, tmp_path):
 
 
 def test_python_m_edgec_version(venv, tmp_path):
+    """A wheel holds the runtime's request path compiled (setup.py), and says so."""
     out = in_venv(venv, str(venv / "bin" / "python"), "-m", "edgec", "--version", cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.strip() == "edgec 0.1.0", out.stdout + out.stderr
+    assert out.returncode == 0 and out.stdout.strip() == "edgec 0.1.0 (runtime compiled)", out.stdout + out.stderr
+
+
+def compiled_modules(wheel: Path) -> list[str]:
+    return sorted(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".so"))
+
+
+def test_the_wheel_compiles_the_request_path_and_keeps_its_source(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    compiled = [n.split(".")[0] for n in compiled_modules(wheel) if n.startswith("edgec/")]
+    assert compiled == [f"edgec/runtime/{m}" for m in ("exchange", "http", "outbox", "server", "timers", "upstream")]
+    assert {f"{m}.py" for m in compiled} <= names
+
+
+def test_without_a_c_compiler_the_wheel_is_pure_python_with_a_warning(tmp_path):
+    log = tmp_path / "pip.log"  # (pip shows a build's output only when it fails)
+    whl = build_wheel(tmp_path / "src", tmp_path / "wheel", env={"CC": "false", "PIP_LOG": str(log)})
+    assert compiled_modules(whl) == []
+    assert "WARNING: edgec's runtime is installed as pure Python, not compiled" in log.read_text()
+
+
+def test_an_editable_install_stays_pure_python(tmp_path):
+    """So that an edited module takes effect; nothing is built into the source tree."""
+    src = copy_checkout(tmp_path / "src", ROOT)
+    env = fresh_venv(tmp_path / "venv")
+    run = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", "-e", str(src)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = in_venv(env, str(env / "bin" / "edgec"), "--version", cwd=tmp_path)
+    assert out.stdout.strip() == "edgec 0.1.0 (runtime pure Python)", out.stdout + out.stderr
+    assert [p for p in src.rglob("*.so")] == []
 
 
 # ---- pre-commit ---------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """A fresh virtualenv whose dependencies are those of the interpreter running the tests (so that
 installing edgec into it needs no download). --system-site-packages would give the base
-interpreter's, which lack them when the tests run from a virtualenv."""
+interpreter's, which lack them when the tests run from a virtualenv. And a fresh copy of the
+repository to install or run from."""
 from __future__ import annotations
 
+import shutil
 import site
 import subprocess
 import sys
@@ -20,3 +22,15 @@ def fresh_venv(path: Path) -> Path:
     paths = dict.fromkeys([*(sysconfig.get_paths()[k] for k in ("purelib", "platlib")), *site.getsitepackages()])
     (own / "test-dependencies.pth").write_text("".join(f"{p}\n" for p in paths))
     return path
+
+
+def copy_checkout(root: Path, repository: Path) -> Path:
+    """`repository`'s files as they are now (tracked, and new ones not ignored) in `root`."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repository,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        source = repository / rel
+        if source.is_file():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / rel)
+    return root
