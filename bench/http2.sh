@@ -85,6 +85,7 @@ OUT=bench/results/http2.md
   machine
   echo "$(nginx -v 2>&1), $(h2load --version 2>&1 | head -1), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
   echo "h2 $(python3 -c 'import importlib.metadata as m; print(m.version("h2"))'). Proxy on core 0; backend (nginx \`return 200\`) and h2load on core 1."
+  echo "The proxy: \`$(edgec --version)\` (\`pip install .\` compiles the HTTP/1.1 request path; an editable install is pure Python)."
   echo "Modes: \`h2-m1\` HTTP/2 with 1 stream in flight per connection, \`h2-m10\` with 10, \`h1\` HTTP/1.1 (\`--h1\`)."
   echo
   python3 - "$RESULTS" <<'PY'

@@ -73,6 +73,7 @@ OUT=bench/results/runtime.md
   machine
   echo "$(nginx -v 2>&1), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), Python $(python3 -c 'import sys; print(sys.version.split()[0])'),"
   echo "uvloop $(python3 -c 'import uvloop; print(uvloop.__version__)'), httptools $(python3 -c 'import httptools; print(httptools.__version__)')."
+  echo "The proxy: \`$(edgec --version)\` (\`pip install .\` compiles the HTTP/1.1 request path; an editable install is pure Python)."
   echo "Proxy on core 0; backend (nginx \`return 200\`, 1 worker) and wrk (-t1) on core 1. nginx runs the config"
   echo "\`edgec build bench/plain.edge --target nginx\` generates, with worker_processes set to 1."
   echo "CPU µs/req: utime+stime of the proxy process (and children) over requests completed."
