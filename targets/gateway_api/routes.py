@@ -163,7 +163,8 @@ class Builder:
         why = mx.path_problem(m.path)
         if why:
             self.problem(m.span or route.span, f"the path '{m.path.value}' of route '{route.name}': the Gateway API "
-                         f"refuses {why} in an {m.path.type} path", "write the path in its normal form")
+                         f"refuses {why} in {'an' if m.path.type == 'exact' else 'a'} {m.path.type} path",
+                         "write the path in its normal form")
         filters, one_prefix = self.filters(alt, response_set)
         methods = [(x,) for x in m.methods] if one_prefix and len(m.methods) > 1 else [None]
         out = []
