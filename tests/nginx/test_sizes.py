@@ -95,6 +95,7 @@ def _inside_quotes(text: str, query: bool) -> int:
     from edgec.targets.nginx.problems import printed_size
     from edgec.targets.nginx.regex import literal as regex_literal
     from edgec.targets.nginx.regex import percent_tolerant
+    text = text.replace("\0", "")  # as printed_size counts it (quoting refuses a NUL, lowering every control character)
     quoted = quote(literal((percent_tolerant if query else regex_literal)(text))).startswith('"')
     return printed_size(text, query) - (2 if quoted else 0)
 
