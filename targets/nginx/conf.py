@@ -106,6 +106,8 @@ def expr(*parts: str | Var) -> Expr:
 def quote(text: str) -> str:
     """The one quoting function: a token nginx's lexer reads back as exactly `text`, or
     TooLong when nginx would refuse it (every token of the config is printed through here)."""
+    if _BARE.fullmatch(text) and text[0] not in "\"'" and len(text) <= PARAMETER_BYTES:
+        return text  # most tokens (~140,000 at 10,000 routes): bare, and ASCII, so a byte a character
     return fits(quoted(text))
 
 
