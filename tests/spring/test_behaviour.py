@@ -427,7 +427,7 @@ def test_prometheus_metrics(gateway):
 
 def test_aggregate_merges_the_parts(gateway):
     port, _ = gateway
-    status, headers, body = get(port, "/combined", {"X-Trace": "t1", "Host": "shop.test"})
+    status, headers, body = get(port, "/combined", {"X-Trace": "t1", "Host": "shop.test", "User-Agent": "t/1"})
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     merged = json.loads(body)
     assert set(merged) == {"user", "orders"}
@@ -435,6 +435,8 @@ def test_aggregate_merges_the_parts(gateway):
     assert (merged["orders"]["backend"], merged["orders"]["path"]) == ("b", "/orders?mine=1")
     assert merged["user"]["headers"]["x-trace"] == "t1"  # the client's headers go along
     assert merged["user"]["host"] == merged["orders"]["host"] == "shop.test"  # its Host too, as a forward's
+    # and those only: not the HTTP client's own Accept
+    assert (merged["user"]["headers"]["user-agent"], merged["user"]["headers"].get("accept")) == ("t/1", None)
 
 
 def test_aggregate_reports_a_failed_part(gateway):
@@ -496,6 +498,8 @@ def test_mirror_sends_a_copy(gateway):
         copies = [r for r in list(echoes["b"].requests) if r["path"] == f"/mirrored?m={marker}"]
         if copies:
             assert (copies[0]["headers"]["x-request-id"], copies[0]["host"]) == (made, "shop.test")
+            # the client sent no User-Agent or Accept, and the copy has none of the HTTP client's
+            assert {"user-agent", "accept"}.isdisjoint(copies[0]["headers"])
             break
         time.sleep(0.05)
     else:
