@@ -137,6 +137,8 @@ def main() -> int:
     os.makedirs(os.path.join(args.dir, "tmp"), exist_ok=True)
     env = {**os.environ, "TMPDIR": os.path.join(args.dir, "tmp")}
     env.pop("EDGEC_NO_CACHE", None)
+    for chosen in ("EDGEC_CACHE_DIR", "XDG_CACHE_HOME"):  # they would put the cache elsewhere (edgec.usercache)
+        env.pop(chosen, None)
     if args.small:
         small(args, env)
     else:
