@@ -10,7 +10,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, CompileError, ExecError, LinkError, PlatformError
 
-COMPILED = [f"edgec/runtime/{name}.py" for name in ("server", "exchange", "upstream", "outbox", "http", "timers")]
+COMPILED = [f"edgec/runtime/{name}.py" for name in ("server", "exchange", "upstream", "outbox", "http", "timers", "plan")]
 # mypy checks the compiled modules (against what they import) first: a type error fails the build,
 # since the compiled code would raise TypeError where an annotation is false at run time
 MYPY_OPTIONS = ["--check-untyped-defs", "--follow-imports=silent", "--ignore-missing-imports", "--cache-dir=/dev/null"]

@@ -15,6 +15,7 @@ coroutine per request; docs/runtime.md says why). One module per job:
   shared_metrics.py  --workers N: per-slot metric files that a scrape sums
   http.py       HTTP/1.1 framing helpers (never a parser)
   gateway.py    one generation of config compiled for serving (what a reload replaces)
+  plan.py       what a routing decision takes, worked out once per memoised decision
   process.py    listeners, workers, reload on SIGHUP, graceful shutdown
   timers.py     the per-process coarse clock that expires deadlines
   outbox.py     HTTP/1.1 writes held until the event loop's pass is over, then sent together

@@ -20,6 +20,8 @@ from typing import Any
 from .. import ir, routing
 from . import http
 from .auth import Allow, Reject
+from .plan import Plan
+from .upstream import UpstreamConnection
 
 log = logging.getLogger("edgec.runtime")
 
@@ -79,7 +81,7 @@ class Exchange:
         self.body_size = 0
         self.pending: list[bytes] = []
         self.copy: list[bytes] | None = None
-        self.up: Any = None  # the upstream connection in use
+        self.up: UpstreamConnection | None = None  # the upstream connection in use
         self.state: Any = None  # the server (balance.ServerState) being tried
         self.connecting: Any = None
         self.status = 0
@@ -96,7 +98,7 @@ class Exchange:
         self.trace: Any = None  # the request's spans (tracing.RequestTrace) when the edge traces
         self.t0 = 0.0
         self.decision: Any = None
-        self.plan: Any = None
+        self.plan: Plan | None = None
         self.policy: Any = None
         self.claims: Any = None
         self.route = ""
@@ -228,7 +230,7 @@ class Exchange:
         # an origin-form target ("/..."): the Host header names the host, and a target seen before
         # on this listener, method and host has its plan already
         key = (lst.port, self.method, self.host_bytes, url) if url[:1] == b"/" else None
-        plan = decisions.known.get(key) if key is not None else None
+        plan: Plan | None = decisions.known.get(key) if key is not None else None
         if plan is None:
             target = url.decode("latin-1")
             if key is not None:
@@ -249,7 +251,8 @@ class Exchange:
                         gw.metrics.render())
             return
         self.plan = plan
-        d = self.decision = plan.decision
+        self.decision = plan.decision
+        d = self.decision  # Any: which of its fields hold what depends on its action
         self.route = plan.route
         # a body over max_body is refused once the request is routed, as nginx refuses it once the
         # location is found (with the route's response headers): by its Content-Length, unread, or
@@ -580,6 +583,7 @@ class Exchange:
     def _forward(self) -> None:
         d = self.decision
         plan = self.plan
+        assert plan is not None  # start set it: a forward follows the routing decision
         up = plan.upstream
         if up is None:  # a traffic split: the upstream is drawn per request
             names = [b[0] for b in d.backends] + [""]
@@ -694,7 +698,9 @@ class Exchange:
 
     def _upstream_head(self, body_length: int | None = None) -> bytes:
         """The request head for the backend; with `body_length`, for a body sent whole."""
-        head = self._forward_lines([self.plan.head_start])
+        plan = self.plan
+        assert plan is not None  # as in _forward, which precedes every upstream head
+        head = self._forward_lines([plan.head_start])
         if self.upgrade:
             head.append(b"Connection: upgrade\r\nUpgrade: %s\r\n" % self.hb.get(b"upgrade", b""))
         if body_length is not None:
@@ -765,7 +771,7 @@ class Exchange:
             return
         self._send(conn)
 
-    def _send(self, conn) -> None:
+    def _send(self, conn: UpstreamConnection) -> None:
         self.up = conn
         body = self.copy if self.copy is not None else self.pending
         trace = self.trace

@@ -16,6 +16,7 @@ from .cache import ResponseCache
 from .cors import CorsPolicy
 from .external_auth import ExternalChecker
 from .health import watch
+from .plan import Plan
 from .ratelimit import make_limiter
 from .breaker import Breaker
 from .upstream import Pool, tls_context
@@ -104,34 +105,6 @@ def _bytes_ops(ops: ir.HeaderOps) -> ir.HeaderOps | None:
         return None
     return ir.HeaderOps(set=tuple((n.encode("latin-1"), v.encode("latin-1")) for n, v in ops.set),
                         remove=tuple(n.encode("latin-1") for n in ops.remove))
-
-
-class Plan:
-    """A routing decision and what acting on it takes, worked out once per memoised decision:
-    the target's path and query, the route's policy, whether a request goes straight to its
-    forward (a forward whose route has no address list, CORS, auth or rate limit), and for a
-    forward to one upstream that upstream, the first lines of the backend's request head and
-    the attempt's timeouts."""
-
-    __slots__ = ("decision", "path", "query", "route", "policy", "direct", "upstream", "head_start", "read_s",
-                 "request_s")
-
-    def __init__(self, d: routing.Decision, method: str, path: str, query: str, gw: "Gateway"):
-        self.decision = d
-        self.path, self.query = path, query
-        self.route = d.route or ""
-        self.policy = pol = gw.policies[d.route] if d.route is not None else None
-        self.direct = (d.action == "forward" and pol is not None and pol.access is None and pol.cors is None
-                       and pol.auth is None and pol.limiter is None)
-        self.upstream = None
-        self.head_start = b""
-        self.read_s = self.request_s = 0.0
-        if d.action == "forward":
-            self.head_start = f"{method} {d.upstream_path} HTTP/1.1\r\nHost: {d.upstream_host}\r\n".encode("latin-1")
-            self.request_s = d.timeouts.request_ms / 1000
-            if len(d.backends) == 1 and not d.invalid_weight:
-                self.upstream = up = gw.upstreams[d.backends[0][0]]
-                self.read_s = routing.attempt_timeout_ms(d.timeouts, up.ir) / 1000
 
 
 class Decisions:

@@ -96,7 +96,9 @@ class ClientConnection(asyncio.Protocol):
         self.reading: Exchange | None = None  # the request being parsed
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.limits: Any = None
+        # the generation's limits this request is read under, as plain ints (a compiled read)
+        self.max_line = 0
+        self.max_headers = 0
         self.max_head = 0
         self.in_head = False
         self.head_size = 0  # bytes of the head's header lines so far
@@ -213,28 +215,29 @@ class ClientConnection(asyncio.Protocol):
         self.headers = []
         self.head_size = self.head_read = 0
         gw = self.runtime.gateway
-        self.limits = gw.limits  # the generation this request is read under
+        limits = gw.limits
+        self.max_line = limits.max_header_bytes
+        self.max_headers = limits.max_headers
         self.max_head = gw.max_head_bytes
         self.deadline = self.runtime.clock.now + gw.header_s
 
     def on_url(self, url: bytes) -> None:
         self.url += url
-        if len(self.url) > self.limits.max_header_bytes:
+        if len(self.url) > self.max_line:
             raise Refused(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.in_head:
             return  # trailers of a chunked body are not forwarded
         size = len(name) + len(value) + 4
-        limits = self.limits
-        if size > limits.max_header_bytes:
+        if size > self.max_line:
             raise Refused(431, "header line too large")
         self.head_size += size
         if self.head_size > self.max_head:
             raise Refused(431, "request head too large")
         headers = self.headers
         headers.append((name, value))
-        if len(headers) > limits.max_headers:
+        if len(headers) > self.max_headers:
             raise Refused(431, "too many headers")
 
     def on_headers_complete(self) -> None:
