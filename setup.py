@@ -1,8 +1,9 @@
-"""The runtime's HTTP/1.1 request path (COMPILED) built to C extensions with mypyc, from the same
-Python source, when a wheel is built (`pip install .`): bench/results/runtime.md has what it saves.
-The extensions are optional: a machine without a C compiler installs the package as pure Python,
-which behaves the same (`edgec --version` says which runs). An editable install (`pip install -e .`)
-stays pure, so that an edited module takes effect; metadata-only steps never run mypy."""
+"""The runtime's request path (COMPILED: HTTP/1.1's, and the edge's own code of an HTTP/2
+connection) built to C extensions with mypyc, from the same Python source, when a wheel is built
+(`pip install .`): bench/results/runtime.md has what it saves. The extensions are optional: a
+machine without a C compiler installs the package as pure Python, which behaves the same
+(`edgec --version` says which runs). An editable install (`pip install -e .`) stays pure, so that
+an edited module takes effect; metadata-only steps never run mypy."""
 import os
 import sys
 
@@ -10,7 +11,8 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, CompileError, ExecError, LinkError, PlatformError
 
-COMPILED = [f"edgec/runtime/{name}.py" for name in ("server", "exchange", "upstream", "outbox", "http", "timers", "plan")]
+COMPILED = [f"edgec/runtime/{name}.py" for name in ("server", "exchange", "upstream", "outbox", "http", "timers", "plan",
+                                                    "h2conn", "h2fields")]
 # mypy checks the compiled modules (against what they import) first: a type error fails the build,
 # since the compiled code would raise TypeError where an annotation is false at run time
 MYPY_OPTIONS = ["--check-untyped-defs", "--follow-imports=silent", "--ignore-missing-imports", "--cache-dir=/dev/null"]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from types import SimpleNamespace
+from typing import Any
 
 import h2.config
 import h2.connection
@@ -72,9 +74,9 @@ CALM_GOAWAY_S = 0.1  # the time a flooder's GOAWAY has to leave before its conne
 #
 # h2 calls its logger's debug or trace about fifteen times per request. Its own silent logger
 # (what it uses when given none) is a Python method that ignores its arguments; an empty
-# format string's `format`, a C function, ignores them for less.
-class _Silent:
-    debug = trace = "".format
+# format string's `format`, a C function, ignores them for less (an object, not a class body:
+# mypyc does not compile a class attribute holding a bound method).
+_SILENT = SimpleNamespace(debug="".format, trace="".format)
 
 
 class _Config(h2.config.H2Configuration):
@@ -82,13 +84,18 @@ class _Config(h2.config.H2Configuration):
     per request, and each of h2's own is a descriptor, a Python call per read (its check, made
     when an option is set, has nothing to find in the constants below)."""
 
-    client_side = header_encoding = validate_outbound_headers = normalize_outbound_headers = None
-    split_outbound_cookies = validate_inbound_headers = normalize_inbound_headers = None
+    client_side: Any = None
+    header_encoding: Any = None
+    validate_outbound_headers: Any = None
+    normalize_outbound_headers: Any = None
+    split_outbound_cookies: Any = None
+    validate_inbound_headers: Any = None
+    normalize_inbound_headers: Any = None
 
 
 _CONFIG = _Config(client_side=False, header_encoding=None, validate_outbound_headers=False,
                   normalize_outbound_headers=False, validate_inbound_headers=False, normalize_inbound_headers=False,
-                  logger=_Silent())
+                  logger=_SILENT)  # type: ignore[arg-type]
 _NO_BODY = (204, 304)
 
 
@@ -122,14 +129,15 @@ class H2Connection(BufferedReads):
     in_head = False
 
     @property
-    def transport(self):  # not an attribute: a reference to itself would keep it for the cyclic collector
+    def transport(self) -> Any:  # not an attribute: a reference to itself would keep it for the cyclic collector
         return self
 
     def __init__(self, listening: Listening):
         self.listening = listening
         self.runtime = listening.runtime
-        self.wire = None
-        self.loop = None
+        self.wire: Any = None
+        self.loop: Any = None
+        self.peer = ""
         self.send_due = False  # a send at the end of this loop pass is scheduled
         self.unsent = 0  # response body handed to h2 since the last send
         self.forwarded = b""
@@ -148,16 +156,16 @@ class H2Connection(BufferedReads):
         self.resets = Bucket(RESET_RATE, RESET_BURST, now)
         self.calmed = False
         self.failed = False  # a malformed request ended the connection
-        self.headers_priority = None
+        self.headers_priority: Any = None
         # the last request's fields as h2 gave them, and what h2fields made of them: a client
         # repeating a request sends the same fields (HPACK gives back the very same objects),
         # and their check is a function of them alone. Its list of fields is shared by the
         # exchanges of those requests, which only read it.
-        self.last_fields = None
-        self.last_request = None
+        self.last_fields: Any = None
+        self.last_request: Any = None
         # the last request found within the size limits, and the gateway whose limits they were
-        self.sized = None
-        self.sized_by = None
+        self.sized: Any = None
+        self.sized_by: Any = None
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -385,7 +393,7 @@ class H2Connection(BufferedReads):
                 self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Any] = {
     h2.events.RequestReceived: H2Connection.on_request,
     h2.events.DataReceived: H2Connection.on_data,
     h2.events.StreamEnded: H2Connection.on_end,
@@ -408,7 +416,7 @@ class Stream:
                  "unacked", "deadline")
 
     @property
-    def transport(self):  # not an attribute: a reference to itself would keep it for the cyclic collector
+    def transport(self) -> Any:  # not an attribute: a reference to itself would keep it for the cyclic collector
         return self
 
     def __init__(self, conn: H2Connection, stream_id: int):

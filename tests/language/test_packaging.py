@@ -130,7 +130,8 @@ def compiled_modules(wheel: Path) -> list[str]:
 def test_the_wheel_compiles_the_request_path_and_keeps_its_source(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     compiled = [n.split(".")[0] for n in compiled_modules(wheel) if n.startswith("edgec/")]
-    assert compiled == [f"edgec/runtime/{m}" for m in ("exchange", "http", "outbox", "plan", "server", "timers", "upstream")]
+    assert compiled == [f"edgec/runtime/{m}" for m in ("exchange", "h2conn", "h2fields", "http", "outbox", "plan",
+                                                       "server", "timers", "upstream")]
     assert {f"{m}.py" for m in compiled} <= names
 
 
