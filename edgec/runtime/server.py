@@ -23,6 +23,7 @@ from . import http
 from .exchange import Exchange
 from .http import Refused
 from .outbox import HeldTransport
+from .timers import Clock
 # plain Python even in the compiled build (see there)
 from .tlsreads import BufferedReads
 
@@ -87,6 +88,7 @@ class ClientConnection(asyncio.Protocol):
     def __init__(self, listening: Listening):
         self.listening = listening
         self.runtime = listening.runtime
+        self.clock: Clock = self.runtime.clock  # the process's, for its life (a compiled read)
         self.transport: Any = None
         self.peer = ""
         self.forwarded = b""
@@ -115,7 +117,7 @@ class ClientConnection(asyncio.Protocol):
 
     # ---- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport) -> None:
-        self.transport = HeldTransport(transport, self.runtime.clock.outbox)
+        self.transport = HeldTransport(transport, self.clock.outbox)
         admit(self, transport)
         if self.runtime.draining:
             self.closing = True
@@ -187,7 +189,7 @@ class ClientConnection(asyncio.Protocol):
         self.write_paused = True
         if self.queue:
             self.queue[0].client_paused(True)
-        self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+        self.deadline = self.clock.now + self.runtime.gateway.idle_s
 
     def resume_writing(self) -> None:
         self.write_paused = False
@@ -219,7 +221,7 @@ class ClientConnection(asyncio.Protocol):
         self.max_line = limits.max_header_bytes
         self.max_headers = limits.max_headers
         self.max_head = gw.max_head_bytes
-        self.deadline = self.runtime.clock.now + gw.header_s
+        self.deadline = self.clock.now + gw.header_s
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -272,7 +274,7 @@ class ClientConnection(asyncio.Protocol):
     def on_body(self, data: bytes) -> None:
         ex = self.reading
         if ex is not None:
-            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s if not ex.answered else 0.0
+            self.deadline = self.clock.now + self.runtime.gateway.header_s if not ex.answered else 0.0
             ex.body_chunk(data)
 
     def on_message_complete(self) -> None:
@@ -304,9 +306,9 @@ class ClientConnection(asyncio.Protocol):
         if self.holds:
             self.hold(PIPELINED, False)
         if self.reading is None:
-            self.deadline = self.runtime.clock.now + self.runtime.gateway.idle_s
+            self.deadline = self.clock.now + self.runtime.gateway.idle_s
         elif not self.reading.body_done:
-            self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+            self.deadline = self.clock.now + self.runtime.gateway.header_s
         if self.tunnel is ex:  # the backend did not switch protocols: HTTP/1.1 goes on
             self.tunnel = None
             self.parser = httptools.HttpRequestParser(self)
@@ -334,7 +336,7 @@ class ClientConnection(asyncio.Protocol):
             return
         transport.write_eof()
         transport.resume_reading()
-        self.deadline = self.runtime.clock.now + self.runtime.gateway.header_s
+        self.deadline = self.clock.now + self.runtime.gateway.header_s
 
     def refuse(self, status: int, message: str) -> None:
         """A request the edge will not parse further: answer it in its turn and close."""
